@@ -1,0 +1,90 @@
+//! Typed identifiers. Every entity gets its own newtype so an `OrgId` can never
+//! be passed where a `PersonId` is expected.
+//!
+//! Identifiers are UUIDv7: time-ordered, so primary-key indexes stay compact,
+//! and unguessable enough that a URL does not reveal how many rows exist.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+
+        impl From<Uuid> for $name {
+            fn from(id: Uuid) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<$name> for Uuid {
+            fn from(id: $name) -> Uuid {
+                id.0
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A login identity; may hold roles in several organisations.
+    AccountId
+);
+id_type!(
+    /// An organisation (tenant).
+    OrgId
+);
+id_type!(
+    /// An account's membership of one organisation, with one role.
+    PersonId
+);
+id_type!(
+    /// A bearer token (login session or long-lived API token).
+    TokenId
+);
+id_type!(
+    /// One appended audit event.
+    AuditEventId
+);
+
+impl OrgId {
+    /// The chain that records platform-level events which belong to no
+    /// organisation (account creation, logins, API tokens).
+    pub const PLATFORM: OrgId = OrgId(Uuid::nil());
+}

@@ -1,0 +1,17 @@
+//! The rules of Circles, free of I/O.
+//!
+//! Everything here is deterministic given its inputs (time comes in through
+//! [`clock::Clock`]), so the storage backends and the HTTP layer can share one
+//! definition of what is valid, who may do what and how time behaves.
+
+pub mod audit;
+pub mod authz;
+pub mod clock;
+pub mod ids;
+pub mod input;
+pub mod role;
+pub mod validation;
+
+pub use clock::Clock;
+pub use role::Role;
+pub use validation::{FieldError, Invalid};

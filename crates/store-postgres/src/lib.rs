@@ -1,0 +1,201 @@
+//! The PostgreSQL backend, for production and for several `circles serve`
+//! instances sharing one database.
+//!
+//! Transactions run at READ COMMITTED. The no-double-booking invariant is an
+//! exclusion constraint on busy intervals, so it holds however requests from
+//! different servers interleave; row locks (`SELECT … FOR UPDATE`) order the
+//! read-modify-write steps, and deadlocks or serialisation failures are
+//! reported as retryable so the store runs the transaction again.
+
+use std::time::Duration;
+
+use circles_store::sql::db::{Backend, DbError, Dialect, Executor, Query, Row, Transaction, Value};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
+use sqlx::{AssertSqlSafe, Postgres, SqlStr};
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    pub max_connections: u32,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self { max_connections: 16 }
+    }
+}
+
+pub struct PostgresBackend {
+    pool: PgPool,
+}
+
+impl PostgresBackend {
+    pub async fn connect(url: &str, options: &PostgresOptions) -> Result<Self, DbError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await
+            .map_err(map_err)?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn migrator() -> Migrator {
+    let migration = |version, description: &'static str, sql: &'static str| {
+        Migration::new(version, description.into(), MigrationType::Simple, SqlStr::from_static(sql), false)
+    };
+    Migrator::with_migrations(vec![migration(1, "foundation", include_str!("../migrations/0001_foundation.sql"))])
+}
+
+impl Backend for PostgresBackend {
+    type Tx = PgTx;
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn begin_write(&self) -> Result<PgTx, DbError> {
+        Ok(PgTx(self.pool.begin().await.map_err(map_err)?))
+    }
+
+    async fn begin_read(&self) -> Result<PgTx, DbError> {
+        Ok(PgTx(
+            self.pool
+                .begin_with("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await
+                .map_err(map_err)?,
+        ))
+    }
+
+    async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop).map_err(map_err)
+    }
+
+    async fn migrate(&self) -> Result<(), DbError> {
+        // The migrator takes an advisory lock, so several servers starting at
+        // once apply each migration exactly once.
+        migrator().run(&self.pool).await.map_err(|e| DbError::Other(format!("migration failed: {e}")))
+    }
+}
+
+pub struct PgTx(sqlx::Transaction<'static, Postgres>);
+
+fn build(q: Query) -> sqlx::query::Query<'static, Postgres, PgArguments> {
+    let mut query = sqlx::query(AssertSqlSafe(q.sql));
+    for arg in q.args {
+        query = match arg {
+            Value::Bool(v) => query.bind(v),
+            Value::Int(v) => query.bind(v),
+            Value::Float(v) => query.bind(v),
+            Value::Text(v) => query.bind(v),
+            Value::Bytes(v) => query.bind(v),
+            Value::Uuid(v) => query.bind(v),
+            Value::Time(v) => query.bind(v.map(jiff_sqlx::Timestamp::from)),
+            Value::Date(v) => query.bind(v.map(jiff_sqlx::Date::from)),
+        };
+    }
+    query
+}
+
+impl Executor for PgTx {
+    type Row = PgRecord;
+
+    async fn execute(&mut self, q: Query) -> Result<u64, DbError> {
+        build(q).execute(&mut *self.0).await.map(|r| r.rows_affected()).map_err(map_err)
+    }
+
+    async fn fetch_all(&mut self, q: Query) -> Result<Vec<PgRecord>, DbError> {
+        let rows = build(q).fetch_all(&mut *self.0).await.map_err(map_err)?;
+        Ok(rows.into_iter().map(PgRecord).collect())
+    }
+
+    async fn fetch_optional(&mut self, q: Query) -> Result<Option<PgRecord>, DbError> {
+        Ok(build(q).fetch_optional(&mut *self.0).await.map_err(map_err)?.map(PgRecord))
+    }
+}
+
+impl Transaction for PgTx {
+    async fn commit(self) -> Result<(), DbError> {
+        self.0.commit().await.map_err(map_err)
+    }
+}
+
+pub struct PgRecord(PgRow);
+
+impl PgRecord {
+    fn get<'r, T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>>(&'r self, col: &str) -> Result<T, DbError> {
+        use sqlx::Row as _;
+        self.0.try_get(col).map_err(|e| DbError::Decode(format!("{col}: {e}")))
+    }
+
+    /// PostgreSQL is strict about integer widths; accept any of them.
+    fn any_int(&self, col: &str) -> Result<Option<i64>, DbError> {
+        self.get::<Option<i64>>(col)
+            .or_else(|_| self.get::<Option<i32>>(col).map(|v| v.map(i64::from)))
+            .or_else(|_| self.get::<Option<i16>>(col).map(|v| v.map(i64::from)))
+    }
+}
+
+impl Row for PgRecord {
+    fn bool(&self, col: &str) -> Result<bool, DbError> {
+        self.get(col)
+    }
+    fn int(&self, col: &str) -> Result<i64, DbError> {
+        self.any_int(col)?.ok_or_else(|| DbError::Decode(format!("{col} is null")))
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, DbError> {
+        self.any_int(col)
+    }
+    fn float(&self, col: &str) -> Result<f64, DbError> {
+        self.get::<f64>(col).or_else(|_| self.get::<f32>(col).map(f64::from))
+    }
+    fn text(&self, col: &str) -> Result<String, DbError> {
+        self.get(col)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, DbError> {
+        self.get(col)
+    }
+    fn opt_bytes(&self, col: &str) -> Result<Option<Vec<u8>>, DbError> {
+        self.get(col)
+    }
+    fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, DbError> {
+        self.get(col)
+    }
+    fn opt_time(&self, col: &str) -> Result<Option<Timestamp>, DbError> {
+        Ok(self.get::<Option<jiff_sqlx::Timestamp>>(col)?.map(|t| t.to_jiff()))
+    }
+    fn opt_date(&self, col: &str) -> Result<Option<Date>, DbError> {
+        Ok(self.get::<Option<jiff_sqlx::Date>>(col)?.map(|d| d.to_jiff()))
+    }
+}
+
+fn map_err(e: sqlx::Error) -> DbError {
+    match e {
+        sqlx::Error::Database(db) => {
+            let name = db.constraint().unwrap_or_default().to_owned();
+            let detail = if name.is_empty() { db.message().to_owned() } else { name };
+            match db.code().as_deref() {
+                Some("23505") => DbError::Unique(detail),
+                Some("23503") => DbError::ForeignKey(detail),
+                Some("23P01") => DbError::Exclusion(detail),
+                Some("23514" | "23502") => DbError::Check(detail),
+                Some("40001" | "40P01" | "55P03") => DbError::Retryable(db.message().to_owned()),
+                _ => DbError::Other(db.message().to_owned()),
+            }
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => DbError::Unavailable(e.to_string()),
+        other => DbError::Other(other.to_string()),
+    }
+}

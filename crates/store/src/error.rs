@@ -1,0 +1,46 @@
+use circles_domain::{FieldError, Invalid};
+
+use crate::sql::db::DbError;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Why a use case did not happen. Every variant means nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record does not exist in this organisation (or at all).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request is well-formed but conflicts with the current state.
+    #[error("{}", .0.message)]
+    Conflict(Box<Conflict>),
+    /// A field's value is not acceptable given what is stored (e.g. an
+    /// e-mail already in use).
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A conflict with a stable machine-readable code.
+#[derive(Debug, Clone)]
+pub struct Conflict {
+    pub code: &'static str,
+    pub message: String,
+    /// Extra members for the problem document (e.g. conflicting intervals).
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl StoreError {
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        StoreError::Conflict(Box::new(Conflict { code, message: message.into(), details: Default::default() }))
+    }
+
+    pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        StoreError::Invalid(Invalid(vec![FieldError::new(field, reason)]))
+    }
+
+    /// Whether running the whole transaction again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Db(DbError::Retryable(_)))
+    }
+}

@@ -1,0 +1,91 @@
+//! Storage for Circles.
+//!
+//! [`Store`] is the whole persistence surface, split into one trait per
+//! resource. Each method is one use case and runs as one transaction: the
+//! change, its audit events and any jobs it schedules commit together or not
+//! at all. Every method that touches tenant data takes the organisation id.
+//!
+//! There is one implementation, [`sql::SqlStore`], written once in portable
+//! SQL over the [`sql::db::Backend`] seam; the `circles-store-sqlite` and
+//! `circles-store-postgres` crates provide the two backends.
+
+pub mod error;
+pub mod model;
+pub mod sql;
+
+use async_trait::async_trait;
+use circles_domain::Role;
+use circles_domain::ids::{AccountId, OrgId, PersonId, TokenId};
+use circles_domain::input::Email;
+use jiff::Timestamp;
+
+pub use error::{Conflict, Result, StoreError};
+use model::*;
+
+/// Everything Circles keeps.
+pub trait Store: AccountStore + OrgStore + TokenStore + IdempotencyStore + AuditStore + HealthStore {}
+
+impl<T> Store for T where T: AccountStore + OrgStore + TokenStore + IdempotencyStore + AuditStore + HealthStore {}
+
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> Result<()>;
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn create_account(&self, ctx: &AuditCtx, input: NewAccount) -> Result<Account>;
+    async fn account(&self, id: AccountId) -> Result<Account>;
+    async fn credentials(&self, email: &Email) -> Result<Option<Credentials>>;
+    /// Records a login attempt in the platform audit chain.
+    async fn record_login_failure(&self, ctx: &AuditCtx, email: &Email) -> Result<()>;
+    async fn set_password(&self, ctx: &AuditCtx, email: &Email, password_hash: String) -> Result<Account>;
+    /// Every organisation the account belongs to, with its role there.
+    async fn memberships(&self, account: AccountId) -> Result<Vec<Membership>>;
+}
+
+#[async_trait]
+pub trait OrgStore: Send + Sync {
+    /// Creates the organisation with `input.admin` as its first admin.
+    async fn create_organisation(&self, ctx: &AuditCtx, input: NewOrganisation) -> Result<(Organisation, Person)>;
+    async fn organisation(&self, org: OrgId) -> Result<Organisation>;
+    /// The caller's membership of `org`, or `None` if they are not in it.
+    async fn membership(&self, account: AccountId, org: OrgId) -> Result<Option<Membership>>;
+    /// Adds a person, creating their account when the e-mail is new.
+    async fn add_person(&self, ctx: &AuditCtx, org: OrgId, input: NewPerson) -> Result<Person>;
+    async fn list_people(&self, ctx: &AuditCtx, org: OrgId, role: Option<Role>) -> Result<Vec<Person>>;
+    /// One person; reading a client's record is audited.
+    async fn person(&self, ctx: &AuditCtx, org: OrgId, id: PersonId) -> Result<Person>;
+}
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn create_token(&self, ctx: &AuditCtx, input: NewToken) -> Result<TokenInfo>;
+    /// The live token with this hash, if any.
+    async fn authenticate(&self, token_hash: [u8; 32], now: Timestamp) -> Result<Option<Principal>>;
+    async fn list_tokens(&self, account: AccountId) -> Result<Vec<TokenInfo>>;
+    async fn revoke_token(&self, ctx: &AuditCtx, account: AccountId, token: TokenId) -> Result<()>;
+}
+
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` for a request whose content hashes to `fingerprint`.
+    async fn idempotency_begin(&self, account: AccountId, key: &str, fingerprint: [u8; 32])
+    -> Result<IdempotencyStart>;
+    /// Keeps the response so a retry with the same key replays it.
+    async fn idempotency_finish(&self, account: AccountId, key: &str, response: StoredResponse) -> Result<()>;
+    /// Forgets the key (the request failed in a way worth retrying).
+    async fn idempotency_release(&self, account: AccountId, key: &str) -> Result<()>;
+    /// Deletes keys older than the retention period; returns how many.
+    async fn purge_idempotency_keys(&self, older_than: Timestamp) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Recomputes the hash chain of `org` (or of every chain) and reports the
+    /// first broken link of each.
+    async fn verify_audit(&self, org: Option<OrgId>) -> Result<Vec<ChainReport>>;
+    /// Recent events of an organisation, newest first.
+    async fn audit_events(&self, org: OrgId, subject: Option<PersonId>, limit: i64) -> Result<Vec<AuditEntry>>;
+}

@@ -1,0 +1,137 @@
+use async_trait::async_trait;
+use circles_domain::ids::{AccountId, OrgId};
+use circles_domain::input::Email;
+use serde_json::json;
+
+use super::audit::{self, AuditDraft};
+use super::db::{Backend, Executor, Row, sql};
+use super::orgs::organisation_from_row;
+use super::{SqlStore, read_tx, write_tx};
+use crate::model::{Account, AuditCtx, Credentials, Membership, NewAccount};
+use crate::{AccountStore, Result, StoreError};
+
+pub(super) fn account_from_row(row: &impl Row) -> Result<Account> {
+    Ok(Account {
+        id: row.id("id")?,
+        email: row.text("email")?,
+        name: row.text("name")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+/// Inserts an account inside the caller's transaction, refusing an e-mail
+/// already in use. Returns the audit event to record wherever the caller
+/// records its own change.
+pub(super) async fn insert_account<E: Executor>(
+    tx: &mut E,
+    now: jiff::Timestamp,
+    input: &NewAccount,
+) -> Result<(Account, AuditDraft)> {
+    let taken = tx.fetch_optional(sql("SELECT id FROM accounts WHERE email = $1").bind(input.email.as_str())).await?;
+    if taken.is_some() {
+        return Err(StoreError::invalid("email", "is already in use"));
+    }
+    let account = Account {
+        id: AccountId::new(),
+        email: input.email.as_str().to_owned(),
+        name: input.name.as_str().to_owned(),
+        created_at: now,
+    };
+    tx.execute(
+        sql("INSERT INTO accounts (id, email, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
+            .bind(account.id)
+            .bind(&account.email)
+            .bind(&account.name)
+            .bind(input.password_hash.clone())
+            .bind(now),
+    )
+    .await?;
+    let draft = AuditDraft::new("account.create", "account", account.id)
+        .details(json!({ "email": account.email, "password_set": input.password_hash.is_some() }));
+    Ok((account, draft))
+}
+
+#[async_trait]
+impl<B: Backend> AccountStore for SqlStore<B> {
+    async fn create_account(&self, ctx: &AuditCtx, input: NewAccount) -> Result<Account> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let (account, draft) = insert_account(&mut tx, now, &input).await?;
+            audit::append(&mut tx, self.backend.dialect(), now, ctx, OrgId::PLATFORM, &[draft]).await?;
+            account
+        })
+    }
+
+    async fn account(&self, id: AccountId) -> Result<Account> {
+        let row = read_tx!(self, |tx| {
+            tx.fetch_optional(sql("SELECT id, email, name, created_at FROM accounts WHERE id = $1").bind(id)).await?
+        })?;
+        account_from_row(&row.ok_or(StoreError::NotFound("account"))?)
+    }
+
+    async fn credentials(&self, email: &Email) -> Result<Option<Credentials>> {
+        let row = read_tx!(self, |tx| {
+            tx.fetch_optional(sql("SELECT id, password_hash FROM accounts WHERE email = $1").bind(email.as_str()))
+                .await?
+        })?;
+        row.map(|r| Ok(Credentials { account_id: r.id("id")?, password_hash: r.opt_text("password_hash")? }))
+            .transpose()
+    }
+
+    async fn record_login_failure(&self, ctx: &AuditCtx, email: &Email) -> Result<()> {
+        let now = self.clock.now();
+        let draft = AuditDraft::new("login.failure", "account", email.as_str());
+        write_tx!(self, |tx| {
+            audit::append(&mut tx, self.backend.dialect(), now, ctx, OrgId::PLATFORM, std::slice::from_ref(&draft))
+                .await?
+        })
+    }
+
+    async fn set_password(&self, ctx: &AuditCtx, email: &Email, password_hash: String) -> Result<Account> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let row = tx
+                .fetch_optional(
+                    sql("UPDATE accounts SET password_hash = $2, updated_at = $3 WHERE email = $1 \
+                         RETURNING id, email, name, created_at")
+                    .bind(email.as_str())
+                    .bind(&password_hash)
+                    .bind(now),
+                )
+                .await?
+                .ok_or(StoreError::NotFound("account"))?;
+            let account = account_from_row(&row)?;
+            // Existing sessions were opened with the old password: end them.
+            tx.execute(
+                sql("UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND kind = 'session' AND revoked_at IS NULL")
+                    .bind(account.id)
+                    .bind(now),
+            )
+            .await?;
+            let draft = AuditDraft::new("account.password_set", "account", account.id);
+            audit::append(&mut tx, self.backend.dialect(), now, ctx, OrgId::PLATFORM, &[draft]).await?;
+            account
+        })
+    }
+
+    async fn memberships(&self, account: AccountId) -> Result<Vec<Membership>> {
+        let rows = read_tx!(self, |tx| {
+            tx.fetch_all(
+                sql("SELECT o.id, o.name, o.timezone, o.created_at, p.id AS person_id, p.role \
+                     FROM people p JOIN organisations o ON o.id = p.org_id \
+                     WHERE p.account_id = $1 ORDER BY o.name, o.id")
+                .bind(account),
+            )
+            .await?
+        })?;
+        rows.iter()
+            .map(|r| {
+                Ok(Membership {
+                    org: organisation_from_row(r)?,
+                    person_id: r.id("person_id")?,
+                    role: r.parsed("role")?,
+                })
+            })
+            .collect()
+    }
+}

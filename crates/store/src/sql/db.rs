@@ -1,0 +1,235 @@
+//! The seam between the one SQL implementation of [`crate::Store`] and the
+//! two databases.
+//!
+//! Use cases are written once against these traits with portable SQL
+//! (`$1`-style parameters work on both: SQLite maps `$N` to argument N). A
+//! backend supplies connections, transactions, typed parameter binding and
+//! typed column reads, and maps its errors into [`DbError`]. Where the two
+//! databases really differ — row locks, the exclusion constraint, job
+//! claiming — the SQL asks the [`Dialect`].
+
+use std::borrow::Cow;
+use std::future::Future;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use uuid::Uuid;
+
+/// A parameter value. Every variant carries its type even when null, so
+/// PostgreSQL never has to guess a parameter's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Bool(Option<bool>),
+    Int(Option<i64>),
+    Float(Option<f64>),
+    Text(Option<String>),
+    Bytes(Option<Vec<u8>>),
+    Uuid(Option<Uuid>),
+    Time(Option<Timestamp>),
+    Date(Option<Date>),
+}
+
+macro_rules! value_from {
+    ($variant:ident: $($t:ty => $conv:expr),+ $(,)?) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Self {
+                #[allow(clippy::redundant_closure_call)]
+                Value::$variant(Some(($conv)(v)))
+            }
+        }
+        impl From<Option<$t>> for Value {
+            fn from(v: Option<$t>) -> Self {
+                #[allow(clippy::redundant_closure_call)]
+                Value::$variant(v.map($conv))
+            }
+        }
+    )+};
+}
+
+value_from!(Bool: bool => |v| v);
+value_from!(Int: i64 => |v| v, i32 => i64::from, u32 => i64::from);
+value_from!(Float: f64 => |v| v);
+value_from!(Text: String => |v| v, &str => str::to_owned, &String => String::clone);
+value_from!(Bytes: Vec<u8> => |v| v, &[u8] => <[u8]>::to_vec);
+value_from!(Uuid: Uuid => |v| v);
+value_from!(Time: Timestamp => |v| v);
+value_from!(Date: Date => |v| v);
+
+impl From<[u8; 32]> for Value {
+    fn from(v: [u8; 32]) -> Self {
+        Value::Bytes(Some(v.to_vec()))
+    }
+}
+
+/// SQL text with its parameters.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub sql: Cow<'static, str>,
+    pub args: Vec<Value>,
+}
+
+impl Query {
+    pub fn new(sql: impl Into<Cow<'static, str>>) -> Self {
+        Self { sql: sql.into(), args: Vec::new() }
+    }
+
+    pub fn bind(mut self, value: impl Into<Value>) -> Self {
+        self.args.push(value.into());
+        self
+    }
+
+    /// Binds every value of `values`, for an `IN (...)` list built with
+    /// [`placeholders`].
+    pub fn bind_all<V: Into<Value>>(mut self, values: impl IntoIterator<Item = V>) -> Self {
+        self.args.extend(values.into_iter().map(Into::into));
+        self
+    }
+}
+
+/// Shorthand for [`Query::new`].
+pub fn sql(text: impl Into<Cow<'static, str>>) -> Query {
+    Query::new(text)
+}
+
+/// `$first, $first+1, …` for `count` parameters: the inside of an `IN (…)`.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// What a database reported, in terms the use cases can act on.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DbError {
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    #[error("foreign key violated: {0}")]
+    ForeignKey(String),
+    /// PostgreSQL's exclusion constraint (23P01): overlapping busy time.
+    #[error("exclusion constraint violated: {0}")]
+    Exclusion(String),
+    #[error("check constraint violated: {0}")]
+    Check(String),
+    /// Deadlock, serialisation failure or a busy database: safe to retry the
+    /// whole transaction.
+    #[error("transient database conflict: {0}")]
+    Retryable(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("unexpected column value: {0}")]
+    Decode(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+/// A row, read by column name.
+pub trait Row: Send + Sync {
+    fn bool(&self, col: &str) -> Result<bool, DbError>;
+    fn int(&self, col: &str) -> Result<i64, DbError>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, DbError>;
+    fn float(&self, col: &str) -> Result<f64, DbError>;
+    fn text(&self, col: &str) -> Result<String, DbError>;
+    fn opt_text(&self, col: &str) -> Result<Option<String>, DbError>;
+    fn opt_bytes(&self, col: &str) -> Result<Option<Vec<u8>>, DbError>;
+    fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, DbError>;
+    fn opt_time(&self, col: &str) -> Result<Option<Timestamp>, DbError>;
+    fn opt_date(&self, col: &str) -> Result<Option<Date>, DbError>;
+
+    fn bytes(&self, col: &str) -> Result<Vec<u8>, DbError> {
+        self.opt_bytes(col)?.ok_or_else(|| null_in(col))
+    }
+    fn uuid(&self, col: &str) -> Result<Uuid, DbError> {
+        self.opt_uuid(col)?.ok_or_else(|| null_in(col))
+    }
+    fn time(&self, col: &str) -> Result<Timestamp, DbError> {
+        self.opt_time(col)?.ok_or_else(|| null_in(col))
+    }
+    fn date(&self, col: &str) -> Result<Date, DbError> {
+        self.opt_date(col)?.ok_or_else(|| null_in(col))
+    }
+    /// A typed identifier such as `PersonId`.
+    fn id<T: From<Uuid>>(&self, col: &str) -> Result<T, DbError>
+    where
+        Self: Sized,
+    {
+        self.uuid(col).map(T::from)
+    }
+    fn opt_id<T: From<Uuid>>(&self, col: &str) -> Result<Option<T>, DbError>
+    where
+        Self: Sized,
+    {
+        Ok(self.opt_uuid(col)?.map(T::from))
+    }
+    /// A column holding a value parsed with `FromStr`, such as a role.
+    fn parsed<T: std::str::FromStr>(&self, col: &str) -> Result<T, DbError>
+    where
+        Self: Sized,
+    {
+        let text = self.text(col)?;
+        text.parse().map_err(|_| DbError::Decode(format!("{col}: unexpected value {text:?}")))
+    }
+}
+
+fn null_in(col: &str) -> DbError {
+    DbError::Decode(format!("{col} is null"))
+}
+
+/// Runs statements: a transaction, read-only or read-write.
+pub trait Executor: Send {
+    type Row: Row;
+
+    fn execute(&mut self, q: Query) -> impl Future<Output = Result<u64, DbError>> + Send;
+    fn fetch_all(&mut self, q: Query) -> impl Future<Output = Result<Vec<Self::Row>, DbError>> + Send;
+    fn fetch_optional(&mut self, q: Query) -> impl Future<Output = Result<Option<Self::Row>, DbError>> + Send;
+
+    fn fetch_one(&mut self, q: Query) -> impl Future<Output = Result<Self::Row, DbError>> + Send {
+        async move {
+            let text = q.sql.clone();
+            self.fetch_optional(q).await?.ok_or_else(|| DbError::Other(format!("expected a row from: {text}")))
+        }
+    }
+}
+
+pub trait Transaction: Executor {
+    /// Dropping a transaction without committing rolls it back.
+    fn commit(self) -> impl Future<Output = Result<(), DbError>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Row locks for read-modify-write inside a transaction. SQLite has none
+    /// and needs none: its one writer holds the database lock from `BEGIN
+    /// IMMEDIATE` to commit.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// Like [`Dialect::for_update`], skipping rows another transaction holds:
+    /// how job runners on several servers share one queue.
+    pub fn for_update_skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+pub trait Backend: Send + Sync + 'static {
+    type Tx: Transaction;
+
+    fn dialect(&self) -> Dialect;
+    /// A transaction that may write. On SQLite this is `BEGIN IMMEDIATE` on
+    /// the single writer connection, so the whole use case is serialised.
+    fn begin_write(&self) -> impl Future<Output = Result<Self::Tx, DbError>> + Send;
+    /// A transaction that only reads, from the read pool.
+    fn begin_read(&self) -> impl Future<Output = Result<Self::Tx, DbError>> + Send;
+    fn ping(&self) -> impl Future<Output = Result<(), DbError>> + Send;
+    /// Applies this backend's migrations.
+    fn migrate(&self) -> impl Future<Output = Result<(), DbError>> + Send;
+}

@@ -1,0 +1,122 @@
+//! The one SQL implementation of [`crate::Store`].
+
+pub mod db;
+
+mod accounts;
+mod audit;
+mod health;
+mod idempotency;
+mod orgs;
+mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use circles_domain::Clock;
+use circles_domain::Role;
+use circles_domain::ids::{AccountId, AuditEventId, OrgId, PersonId, TokenId};
+
+use db::{Backend, Value};
+
+pub use audit::AuditDraft;
+
+/// [`crate::Store`] over any [`Backend`].
+pub struct SqlStore<B> {
+    backend: B,
+    clock: Arc<dyn Clock>,
+}
+
+impl<B: Backend> SqlStore<B> {
+    pub fn new(backend: B, clock: Arc<dyn Clock>) -> Self {
+        Self { backend, clock }
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    pub async fn migrate(&self) -> Result<(), db::DbError> {
+        self.backend.migrate().await
+    }
+}
+
+/// How often a transaction that hit a deadlock or serialisation failure is
+/// run again before the error is reported.
+const MAX_ATTEMPTS: u32 = 5;
+
+async fn pause_before_retry(attempt: u32) {
+    // Short, growing and jittered, so colliding transactions fall out of step.
+    let jitter = u64::from(std::process::id() ^ attempt.wrapping_mul(7919)) % 5;
+    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 5 + jitter)).await;
+}
+
+/// Runs `$body` inside one write transaction of `$store`, bound to `$tx`;
+/// commits when it returns `Ok`, rolls back otherwise, and runs it again
+/// (a bounded number of times) when the database reports a transient
+/// conflict such as a deadlock.
+macro_rules! write_tx {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let mut attempt = 1;
+        loop {
+            let outcome: $crate::Result<_> = async {
+                let mut $tx = $store.backend.begin_write().await?;
+                let value = $body;
+                $crate::sql::db::Transaction::commit($tx).await?;
+                Ok(value)
+            }
+            .await;
+            match outcome {
+                Err(e) if e.is_retryable() && attempt < $crate::sql::MAX_ATTEMPTS => {
+                    $crate::sql::pause_before_retry(attempt).await;
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+/// Runs `$body` inside one read-only transaction (a consistent snapshot).
+macro_rules! read_tx {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let outcome: $crate::Result<_> = async {
+            let mut $tx = $store.backend.begin_read().await?;
+            let value = $body;
+            $crate::sql::db::Transaction::commit($tx).await?;
+            Ok(value)
+        }
+        .await;
+        outcome
+    }};
+}
+
+pub(crate) use {read_tx, write_tx};
+
+macro_rules! id_values {
+    ($($t:ty),+) => {$(
+        impl From<$t> for Value {
+            fn from(id: $t) -> Self {
+                Value::Uuid(Some(id.0))
+            }
+        }
+        impl From<Option<$t>> for Value {
+            fn from(id: Option<$t>) -> Self {
+                Value::Uuid(id.map(|i| i.0))
+            }
+        }
+    )+};
+}
+
+id_values!(AccountId, OrgId, PersonId, TokenId, AuditEventId);
+
+impl From<Role> for Value {
+    fn from(role: Role) -> Self {
+        Value::Text(Some(role.as_str().to_owned()))
+    }
+}
+
+impl From<Option<Role>> for Value {
+    fn from(role: Option<Role>) -> Self {
+        Value::Text(role.map(|r| r.as_str().to_owned()))
+    }
+}

@@ -1,0 +1,218 @@
+use async_trait::async_trait;
+use circles_domain::Role;
+use circles_domain::ids::{AccountId, OrgId, PersonId};
+use serde_json::json;
+
+use super::accounts::insert_account;
+use super::audit::{self, AuditDraft};
+use super::db::{Backend, Executor, Row, sql};
+use super::{SqlStore, read_tx, write_tx};
+use crate::model::{AuditCtx, Membership, NewAccount, NewOrganisation, NewPerson, Organisation, Person};
+use crate::{OrgStore, Result, StoreError};
+
+pub(super) fn organisation_from_row(row: &impl Row) -> Result<Organisation> {
+    Ok(Organisation {
+        id: row.id("id")?,
+        name: row.text("name")?,
+        timezone: row.text("timezone")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+const PERSON_COLUMNS: &str = "p.org_id, p.id, p.account_id, a.email, a.name, p.role, p.created_at";
+
+pub(super) fn person_from_row(row: &impl Row) -> Result<Person> {
+    Ok(Person {
+        id: row.id("id")?,
+        org_id: row.id("org_id")?,
+        account_id: row.id("account_id")?,
+        email: row.text("email")?,
+        name: row.text("name")?,
+        role: row.parsed("role")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+async fn insert_person<E: Executor>(
+    tx: &mut E,
+    now: jiff::Timestamp,
+    org: OrgId,
+    account: AccountId,
+    role: Role,
+) -> Result<PersonId> {
+    let id = PersonId::new();
+    tx.execute(
+        sql("INSERT INTO people (org_id, id, account_id, role, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(org)
+            .bind(id)
+            .bind(account)
+            .bind(role)
+            .bind(now),
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn fetch_person<E: Executor>(tx: &mut E, org: OrgId, id: PersonId) -> Result<Person> {
+    let row = tx
+        .fetch_optional(
+            sql(format!(
+                "SELECT {PERSON_COLUMNS} FROM people p JOIN accounts a ON a.id = p.account_id \
+                 WHERE p.org_id = $1 AND p.id = $2"
+            ))
+            .bind(org)
+            .bind(id),
+        )
+        .await?
+        .ok_or(StoreError::NotFound("person"))?;
+    person_from_row(&row)
+}
+
+/// Audit events about a client name them as the subject.
+fn subject_if_client(person: &Person) -> Option<PersonId> {
+    (person.role == Role::Client).then_some(person.id)
+}
+
+#[async_trait]
+impl<B: Backend> OrgStore for SqlStore<B> {
+    async fn create_organisation(&self, ctx: &AuditCtx, input: NewOrganisation) -> Result<(Organisation, Person)> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let org = Organisation {
+                id: OrgId::new(),
+                name: input.name.as_str().to_owned(),
+                timezone: input.timezone.as_str().to_owned(),
+                created_at: now,
+            };
+            tx.execute(
+                sql("INSERT INTO organisations (id, name, timezone, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(org.id)
+                    .bind(&org.name)
+                    .bind(&org.timezone)
+                    .bind(now),
+            )
+            .await?;
+            let person_id = insert_person(&mut tx, now, org.id, input.admin, Role::Admin).await?;
+            let admin = fetch_person(&mut tx, org.id, person_id).await?;
+            let drafts = [
+                AuditDraft::new("organisation.create", "organisation", org.id)
+                    .details(json!({ "name": org.name, "timezone": org.timezone })),
+                AuditDraft::new("person.create", "person", admin.id).details(json!({ "role": "admin" })),
+            ];
+            audit::append(&mut tx, self.backend.dialect(), now, &ctx.acting_as(admin.id), org.id, &drafts).await?;
+            (org, admin)
+        })
+    }
+
+    async fn organisation(&self, org: OrgId) -> Result<Organisation> {
+        let row = read_tx!(self, |tx| {
+            tx.fetch_optional(sql("SELECT id, name, timezone, created_at FROM organisations WHERE id = $1").bind(org))
+                .await?
+        })?;
+        organisation_from_row(&row.ok_or(StoreError::NotFound("organisation"))?)
+    }
+
+    async fn membership(&self, account: AccountId, org: OrgId) -> Result<Option<Membership>> {
+        let row = read_tx!(self, |tx| {
+            tx.fetch_optional(
+                sql("SELECT o.id, o.name, o.timezone, o.created_at, p.id AS person_id, p.role \
+                     FROM people p JOIN organisations o ON o.id = p.org_id \
+                     WHERE p.account_id = $1 AND p.org_id = $2")
+                .bind(account)
+                .bind(org),
+            )
+            .await?
+        })?;
+        row.map(|r| {
+            Ok(Membership { org: organisation_from_row(&r)?, person_id: r.id("person_id")?, role: r.parsed("role")? })
+        })
+        .transpose()
+    }
+
+    async fn add_person(&self, ctx: &AuditCtx, org: OrgId, input: NewPerson) -> Result<Person> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let mut drafts = Vec::new();
+            let existing =
+                tx.fetch_optional(sql("SELECT id FROM accounts WHERE email = $1").bind(input.email.as_str())).await?;
+            let account_id = match existing {
+                Some(row) => {
+                    if input.password_hash.is_some() {
+                        return Err(StoreError::invalid(
+                            "password",
+                            "this e-mail already has an account, which keeps its own password; omit password",
+                        ));
+                    }
+                    let account_id: AccountId = row.id("id")?;
+                    let already = tx
+                        .fetch_optional(
+                            sql("SELECT id FROM people WHERE org_id = $1 AND account_id = $2")
+                                .bind(org)
+                                .bind(account_id),
+                        )
+                        .await?;
+                    if already.is_some() {
+                        return Err(StoreError::conflict(
+                            "person_exists",
+                            "this e-mail already belongs to a person in this organisation",
+                        ));
+                    }
+                    account_id
+                }
+                None => {
+                    let new_account = NewAccount {
+                        email: input.email.clone(),
+                        name: input.name.clone(),
+                        password_hash: input.password_hash.clone(),
+                    };
+                    let (account, draft) = insert_account(&mut tx, now, &new_account).await?;
+                    drafts.push(draft);
+                    account.id
+                }
+            };
+            let person_id = insert_person(&mut tx, now, org, account_id, input.role).await?;
+            let person = fetch_person(&mut tx, org, person_id).await?;
+            drafts.push(
+                AuditDraft::new("person.create", "person", person.id)
+                    .subject(subject_if_client(&person))
+                    .details(json!({ "role": person.role })),
+            );
+            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &drafts).await?;
+            person
+        })
+    }
+
+    async fn list_people(&self, ctx: &AuditCtx, org: OrgId, role: Option<Role>) -> Result<Vec<Person>> {
+        let now = self.clock.now();
+        let query = sql(format!(
+            "SELECT {PERSON_COLUMNS} FROM people p JOIN accounts a ON a.id = p.account_id \
+             WHERE p.org_id = $1 AND ($2 IS NULL OR p.role = $2) ORDER BY a.name, p.id"
+        ))
+        .bind(org)
+        .bind(role);
+        // A list that can include clients reveals client records: audit it.
+        let rows = if matches!(role, None | Some(Role::Client)) {
+            write_tx!(self, |tx| {
+                let rows = tx.fetch_all(query.clone()).await?;
+                let draft = AuditDraft::new("person.list", "person", "*").details(json!({ "role": role }));
+                audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &[draft]).await?;
+                rows
+            })?
+        } else {
+            read_tx!(self, |tx| tx.fetch_all(query).await?)?
+        };
+        rows.iter().map(person_from_row).collect()
+    }
+
+    async fn person(&self, ctx: &AuditCtx, org: OrgId, id: PersonId) -> Result<Person> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let person = fetch_person(&mut tx, org, id).await?;
+            if let Some(client) = subject_if_client(&person) {
+                let draft = AuditDraft::new("person.read", "person", person.id).subject(client);
+                audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &[draft]).await?;
+            }
+            person
+        })
+    }
+}

@@ -1,0 +1,83 @@
+use circles_domain::Role;
+use circles_domain::ids::OrgId;
+use circles_domain::input::Email;
+use circles_store::StoreError;
+use circles_store::model::{AuditCtx, NewAccount};
+use circles_testkit::{Backend, backend_tests};
+
+use crate::support::{Harness, name};
+
+backend_tests!(
+    an_account_can_be_found_by_its_email,
+    an_email_belongs_to_one_account_only,
+    the_creator_of_an_organisation_is_its_admin,
+    setting_a_password_ends_existing_sessions,
+);
+
+async fn an_account_can_be_found_by_its_email(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let id = h.account("Ada@Example.org").await;
+    let found = h.store.credentials(&Email::parse("ada@example.org").unwrap()).await.unwrap().unwrap();
+    assert_eq!(found.account_id, id);
+    assert_eq!(found.password_hash.as_deref(), Some("hash"));
+    assert!(h.store.credentials(&Email::parse("nobody@example.org").unwrap()).await.unwrap().is_none());
+}
+
+async fn an_email_belongs_to_one_account_only(backend: Backend) {
+    let h = Harness::new(backend).await;
+    h.account("ada@example.org").await;
+    let before = h.audit_count(OrgId::PLATFORM).await;
+    let again = h
+        .store
+        .create_account(
+            &AuditCtx::operator(),
+            NewAccount { email: Email::parse("ADA@example.org").unwrap(), name: name("Ada"), password_hash: None },
+        )
+        .await;
+    match again {
+        Err(StoreError::Invalid(invalid)) => assert_eq!(invalid.0[0].field, "email"),
+        other => panic!("expected an invalid e-mail, got {other:?}"),
+    }
+    assert_eq!(h.audit_count(OrgId::PLATFORM).await, before, "a refused change writes no audit event");
+}
+
+async fn the_creator_of_an_organisation_is_its_admin(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let (org, admin) = h.org("riverside").await;
+    assert_eq!(admin.role, Role::Admin);
+    assert_eq!(org.timezone, "America/New_York");
+    let memberships = h.store.memberships(admin.account_id).await.unwrap();
+    assert_eq!(memberships.len(), 1);
+    assert_eq!(memberships[0].org.id, org.id);
+    assert_eq!(memberships[0].role, Role::Admin);
+    assert_eq!(memberships[0].person_id, admin.id);
+}
+
+async fn setting_a_password_ends_existing_sessions(backend: Backend) {
+    use circles_store::model::{NewToken, TokenKind};
+    let h = Harness::new(backend).await;
+    let account = h.account("ada@example.org").await;
+    let token = NewToken {
+        account_id: account,
+        kind: TokenKind::Session,
+        name: "login".into(),
+        token_hash: [7; 32],
+        expires_at: None,
+    };
+    h.store.create_token(&AuditCtx::operator(), token).await.unwrap();
+    let api = NewToken {
+        account_id: account,
+        kind: TokenKind::Api,
+        name: "script".into(),
+        token_hash: [8; 32],
+        expires_at: None,
+    };
+    h.store.create_token(&AuditCtx::operator(), api).await.unwrap();
+    let now = circles_domain::Clock::now(h.clock.as_ref());
+    assert!(h.store.authenticate([7; 32], now).await.unwrap().is_some());
+
+    h.store.set_password(&AuditCtx::operator(), &Email::parse("ada@example.org").unwrap(), "new".into()).await.unwrap();
+
+    assert!(h.store.authenticate([7; 32], now).await.unwrap().is_none(), "the login session ended");
+    assert!(h.store.authenticate([8; 32], now).await.unwrap().is_some(), "API tokens are kept");
+}

@@ -1,0 +1,10 @@
+//! The store contract: every behaviour here holds on SQLite and on
+//! PostgreSQL alike. Each test runs once per backend against a database of
+//! its own.
+
+mod accounts;
+mod audit;
+mod idempotency;
+mod people;
+mod support;
+mod tokens;

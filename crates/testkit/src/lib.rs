@@ -1,0 +1,175 @@
+//! A fresh database for every test, on either backend.
+//!
+//! PostgreSQL tests never skip: if no server answers at
+//! `CIRCLES_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`)
+//! and a local cluster cannot be started, the test fails and says how to fix it.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::OnceLock;
+
+use circles_domain::Clock;
+use circles_store::Store;
+use circles_store::sql::SqlStore;
+use circles_store_postgres::{PostgresBackend, PostgresOptions};
+use circles_store_sqlite::{SqliteBackend, SqliteOptions};
+use sqlx::{Connection, PgConnection};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for the life of this value.
+pub struct TestDatabase {
+    pub backend: Backend,
+    pub url: String,
+    _sqlite_dir: Option<tempfile::TempDir>,
+    postgres_name: Option<String>,
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("CIRCLES_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn with_database(admin_url: &str, database: &str) -> String {
+    let base = admin_url.split('?').next().unwrap_or(admin_url);
+    let query = admin_url.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    let (server, _) = base.rsplit_once('/').expect("a PostgreSQL URL ends with /database");
+    format!("{server}/{database}{query}")
+}
+
+async fn admin_connection() -> PgConnection {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    let url = postgres_admin_url();
+    match PgConnection::connect(&url).await {
+        Ok(conn) => conn,
+        Err(first) => {
+            // One attempt to start a local cluster, as on a fresh CI machine
+            // where PostgreSQL is installed but not running.
+            STARTED.get_or_init(start_local_postgres);
+            PgConnection::connect(&url).await.unwrap_or_else(|e| {
+                panic!(
+                    "\n\nPostgreSQL tests need a server and none answers at {url}\n  ({first}; then {e}).\n\
+                     Fix: install and start PostgreSQL (Debian: `apt-get install postgresql` then \
+                     `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`), \
+                     or point CIRCLES_TEST_POSTGRES_URL at a server where the user may create databases.\n"
+                )
+            })
+        }
+    }
+}
+
+fn start_local_postgres() {
+    let Ok(versions) = std::fs::read_dir("/etc/postgresql") else {
+        return;
+    };
+    for version in versions.flatten() {
+        let _ = Command::new("pg_ctlcluster")
+            .args(["--skip-systemctl-redirect", &version.file_name().to_string_lossy(), "main", "start"])
+            .status();
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}", dir.path().join("circles.db").display());
+                Self { backend, url, _sqlite_dir: Some(dir), postgres_name: None }
+            }
+            Backend::Postgres => {
+                let name = format!("circles_test_{}", uuid::Uuid::now_v7().simple());
+                let mut admin = admin_connection().await;
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
+                let url = with_database(&postgres_admin_url(), &name);
+                Self { backend, url, _sqlite_dir: None, postgres_name: Some(name) }
+            }
+        }
+    }
+
+    /// Opens a migrated store on this database.
+    pub async fn store(&self, clock: Arc<dyn Clock>) -> Arc<dyn Store> {
+        match self.backend {
+            Backend::Sqlite => {
+                let backend = SqliteBackend::connect(&self.url, &SqliteOptions::default()).await.expect("open SQLite");
+                let store = SqlStore::new(backend, clock);
+                store.migrate().await.expect("migrate SQLite");
+                Arc::new(store)
+            }
+            Backend::Postgres => {
+                let backend = PostgresBackend::connect(&self.url, &PostgresOptions { max_connections: 32 })
+                    .await
+                    .expect("open PostgreSQL");
+                let store = SqlStore::new(backend, clock);
+                store.migrate().await.expect("migrate PostgreSQL");
+                Arc::new(store)
+            }
+        }
+    }
+
+    /// Runs raw SQL against the database, bypassing the store — for tests
+    /// that tamper with rows or inspect the schema.
+    pub async fn execute_raw(&self, statement: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = <sqlx::SqliteConnection as Connection>::connect(&self.url).await.expect("open SQLite");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned())).execute(&mut conn).await.expect("raw SQL");
+            }
+            Backend::Postgres => {
+                let mut conn = PgConnection::connect(&self.url).await.expect("open PostgreSQL");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned())).execute(&mut conn).await.expect("raw SQL");
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_name.take() else {
+            return;
+        };
+        // Drop runs outside any runtime we may block; use a thread of our own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async {
+                if let Ok(mut admin) = PgConnection::connect(&postgres_admin_url()).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Generates one `#[tokio::test]` per backend for each named async test
+/// function taking a [`Backend`]: `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
