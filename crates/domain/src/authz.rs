@@ -18,6 +18,8 @@ pub enum Action {
     ViewPerson { is_self: bool, target_role: Role },
     /// Add a person with the given role.
     AddPerson { role: Role },
+    /// Read the organisation's audit trail.
+    ViewAudit,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +44,7 @@ pub fn authorize(role: Role, action: Action) -> Result<(), Denied> {
             Moderator => new_role == Client,
             Therapist | Client => false,
         },
+        Action::ViewAudit => role == Admin,
     };
     if allowed { Ok(()) } else { Err(Denied(denial_reason(action))) }
 }
@@ -52,6 +55,7 @@ fn denial_reason(action: Action) -> &'static str {
         Action::ListPeople { .. } => "clients may only list therapists (use ?role=therapist)",
         Action::ViewPerson { .. } => "you may only view your own record and therapists",
         Action::AddPerson { .. } => "only admins add staff; moderators may add clients",
+        Action::ViewAudit => "only admins read the audit trail",
     }
 }
 
@@ -76,6 +80,7 @@ mod tests {
             (Action::AddPerson { role: Moderator }, [true, false, false, false]),
             (Action::AddPerson { role: Therapist }, [true, false, false, false]),
             (Action::AddPerson { role: Client }, [true, true, false, false]),
+            (Action::ViewAudit, [true, false, false, false]),
         ];
         for (action, expected) in cases {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {

@@ -57,6 +57,9 @@ pub trait OrgStore: Send + Sync {
     async fn list_people(&self, ctx: &AuditCtx, org: OrgId, role: Option<Role>) -> Result<Vec<Person>>;
     /// One person; reading a client's record is audited.
     async fn person(&self, ctx: &AuditCtx, org: OrgId, id: PersonId) -> Result<Person>;
+    /// A person's role, to decide whether the caller may read them (not
+    /// audited: it reveals nothing about the person's record).
+    async fn person_role(&self, org: OrgId, id: PersonId) -> Result<Option<Role>>;
 }
 
 #[async_trait]

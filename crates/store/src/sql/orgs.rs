@@ -215,4 +215,11 @@ impl<B: Backend> OrgStore for SqlStore<B> {
             person
         })
     }
+
+    async fn person_role(&self, org: OrgId, id: PersonId) -> Result<Option<Role>> {
+        let row = read_tx!(self, |tx| {
+            tx.fetch_optional(sql("SELECT role FROM people WHERE org_id = $1 AND id = $2").bind(org).bind(id)).await?
+        })?;
+        row.map(|r| r.parsed("role")).transpose().map_err(Into::into)
+    }
 }

@@ -1,0 +1,150 @@
+//! Who is calling: bearer tokens and session cookies, resolved once per
+//! request by [`authenticate`], then read by the [`Caller`] extractor.
+
+pub mod password;
+pub mod rate_limit;
+pub mod token;
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use circles_domain::Role;
+use circles_domain::authz::{Action, authorize};
+use circles_domain::ids::{OrgId, PersonId};
+use circles_store::model::{AuditCtx, Organisation, Principal};
+
+use crate::http::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "circles_session";
+
+/// Marks a request that presented a token which is unknown, expired or
+/// revoked, so the 401 can say so.
+#[derive(Clone, Copy)]
+struct StaleToken;
+
+fn presented_token(req: &Request) -> Option<String> {
+    if let Some(value) = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned());
+    }
+    req.headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// Middleware: resolves the presented token to a [`Principal`].
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if let Some(token) = presented_token(&req) {
+        match state.store.authenticate(token::hash(&token), state.clock.now()).await {
+            Ok(Some(principal)) => {
+                req.extensions_mut().insert(principal);
+            }
+            Ok(None) => {
+                req.extensions_mut().insert(StaleToken);
+            }
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    }
+    next.run(req).await
+}
+
+/// Where a request came from, for audit events and rate limits.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub request_id: Option<String>,
+    pub ip: Option<IpAddr>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        Ok(Self { request_id, ip })
+    }
+}
+
+/// An authenticated caller. Rejects with 401 when the request carries no
+/// valid token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub meta: RequestMeta,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let meta = RequestMeta::from_request_parts(parts, state).await.expect("infallible");
+        match parts.extensions.get::<Principal>() {
+            Some(principal) => Ok(Caller { principal: principal.clone(), meta }),
+            None if parts.extensions.get::<StaleToken>().is_some() => {
+                let mut error = ApiError::unauthorized();
+                error.detail = "the token is unknown, expired or revoked; sign in again".into();
+                Err(error)
+            }
+            None => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+impl Caller {
+    /// Audit context for platform-level changes (no organisation).
+    pub fn ctx(&self) -> AuditCtx {
+        AuditCtx {
+            account_id: Some(self.principal.account_id),
+            person_id: None,
+            request_id: self.meta.request_id.clone(),
+            ip: self.meta.ip.map(|ip| ip.to_string()),
+        }
+    }
+
+    /// The caller as a member of `org`. Not being a member is 404: an
+    /// organisation one does not belong to does not exist as far as one can
+    /// tell.
+    pub async fn member(&self, state: &AppState, org: OrgId) -> ApiResult<Member> {
+        let membership = state
+            .store
+            .membership(self.principal.account_id, org)
+            .await?
+            .ok_or_else(|| ApiError::not_found("organisation"))?;
+        Ok(Member {
+            ctx: self.ctx().acting_as(membership.person_id),
+            org: membership.org,
+            person_id: membership.person_id,
+            role: membership.role,
+        })
+    }
+}
+
+/// An authenticated caller inside one organisation.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub org: Organisation,
+    pub person_id: PersonId,
+    pub role: Role,
+    pub ctx: AuditCtx,
+}
+
+impl Member {
+    pub fn org_id(&self) -> OrgId {
+        self.org.id
+    }
+
+    /// 403 with the reason when the caller's role may not do `action`.
+    pub fn authorize(&self, action: Action) -> ApiResult<()> {
+        authorize(self.role, action).map_err(|denied| ApiError::forbidden(denied.0))
+    }
+}

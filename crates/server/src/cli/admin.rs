@@ -1,0 +1,160 @@
+//! `circles admin …`: what the platform operator does from a shell.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use circles_domain::Role;
+use circles_domain::clock::SystemClock;
+use circles_domain::ids::OrgId;
+use circles_domain::input::{Email, OrgName, Password, PersonName, TimeZoneName};
+use circles_store::model::{AuditCtx, NewAccount, NewOrganisation, NewPerson};
+use clap::Subcommand;
+
+use super::DatabaseArgs;
+use crate::auth::password::PasswordHashing;
+use crate::config::Settings;
+use crate::storage;
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an organisation and its first admin (a new or existing account).
+    CreateOrg {
+        #[arg(long)]
+        name: String,
+        /// IANA time zone, e.g. America/New_York.
+        #[arg(long)]
+        timezone: String,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long)]
+        admin_name: String,
+        /// Password for a new admin account (or set CIRCLES_ADMIN_PASSWORD).
+        #[arg(long, env = "CIRCLES_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Add a person with a role to an organisation.
+    AddPerson {
+        #[arg(long)]
+        org: OrgId,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, moderator, therapist or client.
+        #[arg(long)]
+        role: Role,
+        #[arg(long, env = "CIRCLES_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Set an account's password (ends its login sessions).
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "CIRCLES_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Recompute every audit hash chain and report the first broken link.
+    AuditVerify {
+        /// Only this organisation's chain.
+        #[arg(long)]
+        org: Option<OrgId>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+async fn open(
+    config: Option<&Path>,
+    database: &DatabaseArgs,
+) -> anyhow::Result<(Arc<dyn circles_store::Store>, Settings)> {
+    let settings = Settings::load(config, &database.overrides())?;
+    let store = storage::open(&settings, Arc::new(SystemClock)).await?;
+    Ok((store, settings))
+}
+
+fn hashing(settings: &Settings) -> anyhow::Result<PasswordHashing> {
+    PasswordHashing::new(settings.argon2_memory_kib, settings.argon2_iterations)
+}
+
+fn parse<T, E: std::fmt::Display>(what: &str, parsed: Result<T, E>) -> anyhow::Result<T> {
+    parsed.map_err(|e| anyhow::anyhow!("{what} {e}"))
+}
+
+pub async fn run(command: AdminCommand, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let ctx = AuditCtx::operator();
+    match command {
+        AdminCommand::CreateOrg { name, timezone, admin_email, admin_name, admin_password, database } => {
+            let name = parse("--name", OrgName::parse(&name))?;
+            let timezone = parse("--timezone", TimeZoneName::parse(&timezone))?;
+            let email = parse("--admin-email", Email::parse(&admin_email))?;
+            let admin_name = parse("--admin-name", PersonName::parse(&admin_name))?;
+            let (store, settings) = open(config, &database).await?;
+            let account_id = match store.credentials(&email).await? {
+                Some(existing) => existing.account_id,
+                None => {
+                    let password = admin_password.context("a new admin account needs --admin-password")?;
+                    let password = parse("--admin-password", Password::parse(&password))?;
+                    let hash = hashing(&settings)?.hash(&password).await;
+                    let account = NewAccount { email, name: admin_name, password_hash: Some(hash) };
+                    store.create_account(&ctx, account).await?.id
+                }
+            };
+            let (org, admin) = store
+                .create_organisation(
+                    &AuditCtx { account_id: Some(account_id), ..ctx },
+                    NewOrganisation { name, timezone, admin: account_id },
+                )
+                .await?;
+            println!("organisation {} ({}) created; admin person {}", org.name, org.id, admin.id);
+        }
+        AdminCommand::AddPerson { org, email, name, role, password, database } => {
+            let email = parse("--email", Email::parse(&email))?;
+            let name = parse("--name", PersonName::parse(&name))?;
+            let password = password.map(|p| parse("--password", Password::parse(&p))).transpose()?;
+            let (store, settings) = open(config, &database).await?;
+            let password_hash = match password {
+                Some(p) => Some(hashing(&settings)?.hash(&p).await),
+                None => None,
+            };
+            let person = store.add_person(&ctx, org, NewPerson { email, name, role, password_hash }).await?;
+            println!("{} added as {} ({})", person.email, person.role, person.id);
+        }
+        AdminCommand::ResetPassword { email, password, database } => {
+            let email = parse("--email", Email::parse(&email))?;
+            let password = parse("--password", Password::parse(&password))?;
+            let (store, settings) = open(config, &database).await?;
+            let hash = hashing(&settings)?.hash(&password).await;
+            store.set_password(&ctx, &email, hash).await?;
+            println!("password set for {email}; its login sessions were ended");
+        }
+        AdminCommand::AuditVerify { org, database } => {
+            let (store, _) = open(config, &database).await?;
+            let reports = store.verify_audit(org).await?;
+            let mut broken = false;
+            for report in &reports {
+                let chain =
+                    if report.org_id == OrgId::PLATFORM { "platform".to_owned() } else { report.org_id.to_string() };
+                match &report.error {
+                    None => println!("ok      {chain}: {} events", report.events),
+                    Some(error) => {
+                        broken = true;
+                        println!("BROKEN  {chain}: {error} ({} events verified before it)", report.events);
+                    }
+                }
+            }
+            if reports.is_empty() {
+                println!("no audit chains found");
+            }
+            return Ok(if broken { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,6 @@
+//! HTTP plumbing shared by every route: errors, extractors, middleware.
+
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod metrics;

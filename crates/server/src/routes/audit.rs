@@ -1,0 +1,76 @@
+use axum::extract::State;
+use circles_domain::authz::Action;
+use circles_domain::ids::{OrgId, PersonId};
+use circles_store::model::AuditEntry;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::views::{Items, Problem};
+use crate::auth::Caller;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Path, Query};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditFilter {
+    /// Only events about this client.
+    pub subject_id: Option<Uuid>,
+    /// At most this many events (default 100, at most 1000).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventView {
+    pub seq: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub occurred_at: Timestamp,
+    pub actor_account_id: Option<Uuid>,
+    pub actor_person_id: Option<Uuid>,
+    pub subject_person_id: Option<Uuid>,
+    pub action: String,
+    pub record_type: String,
+    pub record_id: String,
+    pub request_id: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl From<AuditEntry> for AuditEventView {
+    fn from(e: AuditEntry) -> Self {
+        Self {
+            seq: e.seq,
+            occurred_at: e.occurred_at,
+            actor_account_id: e.actor_account_id.map(|a| a.0),
+            actor_person_id: e.actor_person_id.map(|p| p.0),
+            subject_person_id: e.subject_person_id.map(|p| p.0),
+            action: e.action,
+            record_type: e.record_type,
+            record_id: e.record_id,
+            request_id: e.request_id,
+            ip: e.ip,
+        }
+    }
+}
+
+/// The organisation's audit trail, newest first (admins only).
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/audit", tag = "audit",
+    params(("org_id" = Uuid, Path), AuditFilter),
+    responses((status = 200, body = Items<AuditEventView>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Query(filter): Query<AuditFilter>,
+) -> ApiResult<axum::Json<Items<AuditEventView>>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    member.authorize(Action::ViewAudit)?;
+    let limit = filter.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 1000"));
+    }
+    let events = state.store.audit_events(member.org_id(), filter.subject_id.map(PersonId), limit).await?;
+    Ok(axum::Json(Items::of(events)))
+}

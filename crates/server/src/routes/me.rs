@@ -1,0 +1,116 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use circles_domain::ids::TokenId;
+use circles_domain::input::Label;
+use circles_domain::validation::Validator;
+use circles_store::model::{NewToken, TokenInfo, TokenKind};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::views::{AccountView, Items, MembershipView, Problem};
+use crate::auth::{Caller, token};
+use crate::http::error::ApiResult;
+use crate::http::extract::{Json, Path};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    pub account: AccountView,
+    pub memberships: Vec<MembershipView>,
+}
+
+/// The signed-in account and the organisations it belongs to.
+#[utoipa::path(get, path = "/api/v1/me", tag = "me",
+    responses((status = 200, body = MeResponse), (status = 401, body = Problem)), security(("bearer" = [])))]
+pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<MeResponse>> {
+    let account = state.store.account(caller.principal.account_id).await?;
+    let memberships = state.store.memberships(caller.principal.account_id).await?;
+    Ok(axum::Json(MeResponse {
+        account: account.into(),
+        memberships: memberships.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    /// What the token is for, e.g. "nightly export".
+    pub name: String,
+    /// Days until it expires; omit for a token that lasts until revoked.
+    pub expires_in_days: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: Uuid,
+    pub name: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl From<TokenInfo> for TokenView {
+    fn from(t: TokenInfo) -> Self {
+        Self { id: t.id.0, name: t.name, created_at: t.created_at, expires_at: t.expires_at, revoked_at: t.revoked_at }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub info: TokenView,
+    /// The secret, shown only in this response.
+    pub token: String,
+}
+
+/// Creates a long-lived API token for scripts.
+#[utoipa::path(post, path = "/api/v1/me/tokens", tag = "me", request_body = CreateTokenRequest,
+    responses((status = 201, body = CreatedToken), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateTokenRequest>,
+) -> ApiResult<(StatusCode, axum::Json<CreatedToken>)> {
+    let mut v = Validator::default();
+    let name = v.check("name", Label::parse(&body.name, 100));
+    let expires_in = v.check_opt(
+        "expires_in_days",
+        body.expires_in_days.map(|d| if (1..=3650).contains(&d) { Ok(d) } else { Err("must be between 1 and 3650") }),
+    );
+    let (name, expires_in) = v.done(|| Some((name?, expires_in?)))?;
+    let secret = token::generate(token::API_PREFIX);
+    let input = NewToken {
+        account_id: caller.principal.account_id,
+        kind: TokenKind::Api,
+        name: name.into_string(),
+        token_hash: token::hash(&secret),
+        expires_at: expires_in.map(|days| state.clock.now() + SignedDuration::from_hours(24 * i64::from(days))),
+    };
+    let info = state.store.create_token(&caller.ctx(), input).await?;
+    Ok((StatusCode::CREATED, axum::Json(CreatedToken { info: info.into(), token: secret })))
+}
+
+/// The account's API tokens (never their secrets).
+#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "me",
+    responses((status = 200, body = Items<TokenView>)), security(("bearer" = [])))]
+pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Items<TokenView>>> {
+    Ok(axum::Json(Items::of(state.store.list_tokens(caller.principal.account_id).await?)))
+}
+
+/// Revokes one of the account's tokens.
+#[utoipa::path(delete, path = "/api/v1/me/tokens/{token_id}", tag = "me",
+    params(("token_id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(token_id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    state.store.revoke_token(&caller.ctx(), caller.principal.account_id, TokenId(token_id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

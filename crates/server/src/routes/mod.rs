@@ -1,0 +1,74 @@
+//! The HTTP API: one module per resource, assembled into one router whose
+//! OpenAPI document is generated from the same handler annotations.
+
+pub mod audit;
+pub mod auth;
+pub mod health;
+pub mod me;
+pub mod orgs;
+pub mod people;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Circles", description = "Group therapy scheduling: sessions, seats, invitations, availability — never double-booked."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth"), (name = "me"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "operations"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every route, with its OpenAPI description.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(me::me))
+        .routes(routes!(me::create_token, me::list_tokens))
+        .routes(routes!(me::revoke_token))
+        .routes(routes!(orgs::create_org))
+        .routes(routes!(orgs::get_org))
+        .routes(routes!(people::add_person, people::list_people))
+        .routes(routes!(people::get_person))
+        .routes(routes!(audit::list_events))
+}
+
+/// The router with the OpenAPI document served at `/api/openapi.json`.
+pub fn router() -> Router<AppState> {
+    let (router, openapi) = api().split_for_parts();
+    let document = Arc::new(openapi.to_pretty_json().expect("the OpenAPI document serialises"));
+    router.route(
+        "/api/openapi.json",
+        get(move || {
+            let document = document.clone();
+            async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], document.as_str().to_owned()) }
+        }),
+    )
+}

@@ -1,0 +1,64 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use circles_domain::authz::Action;
+use circles_domain::ids::OrgId;
+use circles_domain::input::{OrgName, TimeZoneName};
+use circles_domain::validation::Validator;
+use circles_store::model::NewOrganisation;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::views::{OrganisationView, PersonView, Problem};
+use crate::auth::Caller;
+use crate::http::error::ApiResult;
+use crate::http::extract::{Json, Path};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrgRequest {
+    #[schema(example = "Riverside Counselling")]
+    pub name: String,
+    #[schema(example = "America/New_York")]
+    pub timezone: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedOrg {
+    #[serde(flatten)]
+    pub organisation: OrganisationView,
+    /// The caller, now the organisation's admin.
+    pub admin: PersonView,
+}
+
+/// Creates an organisation; the caller becomes its admin.
+#[utoipa::path(post, path = "/api/v1/orgs", tag = "organisations", request_body = CreateOrgRequest,
+    responses((status = 201, body = CreatedOrg), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn create_org(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateOrgRequest>,
+) -> ApiResult<(StatusCode, axum::Json<CreatedOrg>)> {
+    let mut v = Validator::default();
+    let name = v.check("name", OrgName::parse(&body.name));
+    let timezone = v.check("timezone", TimeZoneName::parse(&body.timezone));
+    let input =
+        v.done(|| Some(NewOrganisation { name: name?, timezone: timezone?, admin: caller.principal.account_id }))?;
+    let (org, admin) = state.store.create_organisation(&caller.ctx(), input).await?;
+    Ok((StatusCode::CREATED, axum::Json(CreatedOrg { organisation: org.into(), admin: admin.into() })))
+}
+
+/// One organisation the caller belongs to.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}", tag = "organisations",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = OrganisationView), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get_org(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+) -> ApiResult<axum::Json<OrganisationView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    member.authorize(Action::ViewOrganisation)?;
+    Ok(axum::Json(member.org.into()))
+}

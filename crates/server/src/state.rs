@@ -1,0 +1,36 @@
+use std::sync::Arc;
+
+use circles_domain::Clock;
+use circles_store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::auth::password::PasswordHashing;
+use crate::auth::rate_limit::LoginLimiter;
+use crate::config::Settings;
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+    pub passwords: PasswordHashing,
+    pub login_limiter: Arc<LoginLimiter>,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> anyhow::Result<Self> {
+        Ok(Self {
+            passwords: PasswordHashing::new(settings.argon2_memory_kib, settings.argon2_iterations)?,
+            login_limiter: Arc::new(LoginLimiter::new(
+                settings.login_attempts_per_minute_per_ip,
+                settings.login_attempts_per_minute_per_account,
+            )),
+            metrics: crate::http::metrics::handle(),
+            store,
+            clock,
+            settings: Arc::new(settings),
+        })
+    }
+}

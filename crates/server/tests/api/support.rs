@@ -1,0 +1,234 @@
+//! `TestApp`: a real server on port 0 with a database of its own.
+
+use std::sync::Arc;
+
+use circles_domain::Role;
+use circles_domain::clock::ManualClock;
+use circles_domain::input::{Email, Password, PersonName};
+use circles_server::config::Settings;
+use circles_server::state::AppState;
+use circles_store::Store;
+use circles_store::model::{AuditCtx, NewAccount};
+use circles_testkit::{Backend, TestDatabase};
+use jiff::Timestamp;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    #[allow(dead_code, reason = "used by the tests of later features")]
+    pub clock: Arc<ManualClock>,
+    pub store: Arc<dyn Store>,
+    pub state: AppState,
+    pub db: TestDatabase,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self.body
+    }
+
+    /// Asserts a problem document with this status and code.
+    #[track_caller]
+    pub fn problem(self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        let content_type = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert_eq!(content_type, "application/problem+json", "problem documents say so");
+        assert_eq!(self.body["code"], code, "unexpected code; body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+        self.body
+    }
+
+    /// The fields named by a validation problem.
+    pub fn fields(body: &Value) -> Vec<String> {
+        body["errors"]
+            .as_array()
+            .map(|e| e.iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A signed-in person.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub person_id: String,
+    pub email: String,
+    pub token: String,
+}
+
+/// An organisation with one signed-in person of each role.
+#[derive(Debug, Clone)]
+pub struct Org {
+    pub id: String,
+    pub admin: Login,
+    pub moderator: Login,
+    pub therapist: Login,
+    pub client: Login,
+}
+
+impl Org {
+    pub fn by_role(&self, role: Role) -> &Login {
+        match role {
+            Role::Admin => &self.admin,
+            Role::Moderator => &self.moderator,
+            Role::Therapist => &self.therapist,
+            Role::Client => &self.client,
+        }
+    }
+}
+
+pub fn test_settings() -> Settings {
+    Settings {
+        database_url: String::new(),
+        // The cheapest argon2id: tests create many accounts.
+        argon2_memory_kib: 8,
+        argon2_iterations: 1,
+        login_attempts_per_minute_per_ip: 10_000,
+        login_attempts_per_minute_per_account: 1_000,
+        run_jobs: false,
+        ..Settings::default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let db = TestDatabase::create(backend).await;
+        let mut settings = test_settings();
+        settings.database_url = db.url.clone();
+        adjust(&mut settings);
+        let clock = Arc::new(ManualClock::new(Timestamp::now()));
+        let store = db.store(clock.clone()).await;
+        let state = AppState::new(store.clone(), clock.clone(), settings).expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let serving = state.clone();
+        tokio::spawn(async move {
+            circles_server::app::serve(listener, serving, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server");
+        });
+        let client = reqwest::Client::builder().build().unwrap();
+        Self { base, client, clock, store, state, db, _shutdown: tx }
+    }
+
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        Self::read(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn read(res: reqwest::Response) -> Response {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Response { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// Creates an account directly in the store (fast), with [`PASSWORD`].
+    pub async fn account(&self, email: &str, name: &str) {
+        let hash = self.state.passwords.hash(&Password::parse(PASSWORD).unwrap()).await;
+        self.store
+            .create_account(
+                &AuditCtx::operator(),
+                NewAccount {
+                    email: Email::parse(email).unwrap(),
+                    name: PersonName::parse(name).unwrap(),
+                    password_hash: Some(hash),
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    pub async fn login(&self, email: &str) -> String {
+        let body = self
+            .request(Method::POST, "/api/v1/auth/login", None, Some(json!({ "email": email, "password": PASSWORD })))
+            .await
+            .expect(200);
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// An organisation made through the API, with a signed-in person of
+    /// every role. `slug` keeps e-mails unique across organisations.
+    pub async fn org(&self, slug: &str) -> Org {
+        let admin_email = format!("admin@{slug}.example");
+        self.account(&admin_email, "Admin").await;
+        let admin_token = self.login(&admin_email).await;
+        let created = self
+            .post(
+                "/api/v1/orgs",
+                &admin_token,
+                json!({ "name": format!("Clinic {slug}"), "timezone": "America/New_York" }),
+            )
+            .await
+            .expect(201);
+        let id = created["id"].as_str().unwrap().to_owned();
+        let admin = Login {
+            person_id: created["admin"]["id"].as_str().unwrap().to_owned(),
+            email: admin_email,
+            token: admin_token,
+        };
+        let mut people = Vec::new();
+        for role in ["moderator", "therapist", "client"] {
+            let email = format!("{role}@{slug}.example");
+            people.push(self.person(&id, &admin.token, &email, role).await);
+        }
+        let [moderator, therapist, client] = people.try_into().unwrap();
+        Org { id, admin, moderator, therapist, client }
+    }
+
+    /// Adds and signs in a person with `role`.
+    pub async fn person(&self, org_id: &str, admin_token: &str, email: &str, role: &str) -> Login {
+        let person = self
+            .post(
+                &format!("/api/v1/orgs/{org_id}/people"),
+                admin_token,
+                json!({ "email": email, "name": format!("A {role}"), "role": role, "password": PASSWORD }),
+            )
+            .await
+            .expect(201);
+        Login {
+            person_id: person["id"].as_str().unwrap().to_owned(),
+            email: email.to_owned(),
+            token: self.login(email).await,
+        }
+    }
+}
