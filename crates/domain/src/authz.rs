@@ -20,6 +20,21 @@ pub enum Action {
     AddPerson { role: Role },
     /// Read the organisation's audit trail.
     ViewAudit,
+    /// Book a one-on-one session or place a hold; `as_therapist`/`as_client`
+    /// say whether the caller is that therapist or that client.
+    BookOneOnOne { as_therapist: bool, as_client: bool },
+    /// Read one session; `participant` if the caller is on it.
+    ViewSession { participant: bool },
+    /// List every session of the organisation, not only one's own.
+    ListAllSessions,
+    /// Cancel a session. `is_therapist`: an accepted or invited therapist
+    /// on it; `is_own_appointment`: the client of a one-on-one session.
+    CancelSession { is_therapist: bool, is_own_appointment: bool },
+    /// Read someone's schedule.
+    ViewSchedule { is_self: bool },
+    /// Confirm or release a hold; `is_party` if the caller is its therapist
+    /// or client.
+    ManageHold { is_party: bool },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,8 +60,27 @@ pub fn authorize(role: Role, action: Action) -> Result<(), Denied> {
             Therapist | Client => false,
         },
         Action::ViewAudit => role == Admin,
+        Action::BookOneOnOne { as_therapist, as_client } => match role {
+            Admin | Moderator => true,
+            Therapist => as_therapist,
+            Client => as_client,
+        },
+        Action::ViewSession { participant } => staff_or(role, participant),
+        Action::ListAllSessions => matches!(role, Admin | Moderator),
+        Action::CancelSession { is_therapist, is_own_appointment } => match role {
+            Admin | Moderator => true,
+            Therapist => is_therapist,
+            Client => is_own_appointment,
+        },
+        Action::ViewSchedule { is_self } => staff_or(role, is_self),
+        Action::ManageHold { is_party } => staff_or(role, is_party),
     };
     if allowed { Ok(()) } else { Err(Denied(denial_reason(action))) }
+}
+
+/// Admins and moderators may; others only when `own` holds.
+fn staff_or(role: Role, own: bool) -> bool {
+    matches!(role, Role::Admin | Role::Moderator) || own
 }
 
 fn denial_reason(action: Action) -> &'static str {
@@ -56,6 +90,12 @@ fn denial_reason(action: Action) -> &'static str {
         Action::ViewPerson { .. } => "you may only view your own record and therapists",
         Action::AddPerson { .. } => "only admins add staff; moderators may add clients",
         Action::ViewAudit => "only admins read the audit trail",
+        Action::BookOneOnOne { .. } => "therapists book only themselves and clients only themselves",
+        Action::ViewSession { .. } => "you are not on this session",
+        Action::ListAllSessions => "only admins and moderators list every session",
+        Action::CancelSession { .. } => "only staff, the session's therapists or a one-on-one's client may cancel it",
+        Action::ViewSchedule { .. } => "you may only read your own schedule",
+        Action::ManageHold { .. } => "only staff or the hold's therapist or client may do that",
     }
 }
 
@@ -81,6 +121,19 @@ mod tests {
             (Action::AddPerson { role: Therapist }, [true, false, false, false]),
             (Action::AddPerson { role: Client }, [true, true, false, false]),
             (Action::ViewAudit, [true, false, false, false]),
+            (Action::BookOneOnOne { as_therapist: false, as_client: false }, [true, true, false, false]),
+            (Action::BookOneOnOne { as_therapist: true, as_client: false }, [true, true, true, false]),
+            (Action::BookOneOnOne { as_therapist: false, as_client: true }, [true, true, false, true]),
+            (Action::ViewSession { participant: false }, [true, true, false, false]),
+            (Action::ViewSession { participant: true }, [true, true, true, true]),
+            (Action::ListAllSessions, [true, true, false, false]),
+            (Action::CancelSession { is_therapist: false, is_own_appointment: false }, [true, true, false, false]),
+            (Action::CancelSession { is_therapist: true, is_own_appointment: false }, [true, true, true, false]),
+            (Action::CancelSession { is_therapist: false, is_own_appointment: true }, [true, true, false, true]),
+            (Action::ViewSchedule { is_self: false }, [true, true, false, false]),
+            (Action::ViewSchedule { is_self: true }, [true, true, true, true]),
+            (Action::ManageHold { is_party: false }, [true, true, false, false]),
+            (Action::ManageHold { is_party: true }, [true, true, true, true]),
         ];
         for (action, expected) in cases {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {

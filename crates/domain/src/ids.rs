@@ -83,6 +83,35 @@ id_type!(
     AuditEventId
 );
 
+id_type!(
+    /// A session: the one unit that occupies people's time.
+    SessionId
+);
+id_type!(
+    /// A therapist's assignment to (invitation to) a session.
+    InvitationId
+);
+id_type!(
+    /// One client's place on one session.
+    SeatId
+);
+id_type!(
+    /// A short-lived reservation of one or more slots.
+    HoldId
+);
+id_type!(
+    /// Sessions created together from one recurrence.
+    SeriesId
+);
+id_type!(
+    /// A therapy group or community.
+    GroupId
+);
+id_type!(
+    /// One row of busy time.
+    BusyId
+);
+
 impl OrgId {
     /// The chain that records platform-level events which belong to no
     /// organisation (account creation, logins, API tokens).

@@ -155,6 +155,12 @@ pub fn free_text(raw: &str, max_chars: usize) -> Result<String, String> {
     Ok(raw.to_owned())
 }
 
+/// An instant sent by a client: RFC 3339 with an explicit offset, so it is
+/// never ambiguous which moment is meant.
+pub fn instant(raw: &str) -> Result<jiff::Timestamp, &'static str> {
+    raw.trim().parse().map_err(|_| "must be an RFC 3339 instant with an offset, e.g. 2027-03-01T14:00:00-05:00")
+}
+
 /// An IANA time-zone name that this build knows, e.g. `America/New_York`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -224,6 +230,14 @@ mod tests {
         assert!(PersonName::parse("   ").is_err());
         assert!(PersonName::parse(&"x".repeat(201)).is_err());
         assert!(PersonName::parse("Ada\u{0007}").is_err());
+    }
+
+    #[test]
+    fn instants_need_an_offset() {
+        assert_eq!(instant("2027-03-01T14:00:00-05:00").unwrap().to_string(), "2027-03-01T19:00:00Z");
+        assert!(instant("2027-03-01T14:00:00Z").is_ok());
+        assert!(instant("2027-03-01T14:00:00").is_err());
+        assert!(instant("tomorrow").is_err());
     }
 
     #[test]

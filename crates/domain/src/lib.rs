@@ -9,7 +9,10 @@ pub mod authz;
 pub mod clock;
 pub mod ids;
 pub mod input;
+pub mod interval;
+pub mod recurrence;
 pub mod role;
+pub mod session;
 pub mod validation;
 
 pub use clock::Clock;

@@ -1,0 +1,290 @@
+//! Sessions, therapist assignments and seats: their states and the moves
+//! between them.
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::input::{Label, free_text};
+use crate::validation::Validator;
+
+/// A closed set of values with one spelling on the wire and in the database.
+macro_rules! spelled_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!("must be one of {}", [$($text),+].join(", "))),
+                }
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+spelled_enum!(
+    /// What kind of time a session is.
+    SessionKind {
+        /// One therapist, one client.
+        OneOnOne = "one_on_one",
+        /// A group session, ad hoc or generated from a group's recurrence.
+        Group = "group",
+        /// A drop-in session started now.
+        Instant = "instant",
+    }
+);
+
+spelled_enum!(Modality { Virtual = "VIRTUAL", InPerson = "IN_PERSON" });
+
+spelled_enum!(
+    /// `proposed → scheduled → in_progress → completed`; `cancelled` from any
+    /// state before completed.
+    SessionStatus {
+        Proposed = "proposed",
+        Scheduled = "scheduled",
+        InProgress = "in_progress",
+        Completed = "completed",
+        Cancelled = "cancelled",
+    }
+);
+
+spelled_enum!(InvitationStatus { Pending = "PENDING", Accepted = "ACCEPTED", Declined = "DECLINED" });
+
+spelled_enum!(
+    /// One client on one session; each seat has its own state.
+    SeatStatus {
+        Registered = "REGISTERED",
+        Confirmed = "CONFIRMED",
+        Attended = "ATTENDED",
+        NoShow = "NO_SHOW",
+        CancelledByClient = "CANCELLED_BY_CLIENT",
+        CancelledByProvider = "CANCELLED_BY_PROVIDER",
+        LateCancelled = "LATE_CANCELLED",
+    }
+);
+
+impl SessionStatus {
+    /// The status as the clock has it: a scheduled session is in progress
+    /// from its start and completed from its end, whether or not a
+    /// background job has recorded that yet.
+    pub fn at(self, starts_at: Timestamp, ends_at: Timestamp, now: Timestamp) -> SessionStatus {
+        match self {
+            SessionStatus::Scheduled | SessionStatus::InProgress if now >= ends_at => SessionStatus::Completed,
+            SessionStatus::Scheduled if now >= starts_at => SessionStatus::InProgress,
+            other => other,
+        }
+    }
+
+    /// Whether the session still occupies its people's time.
+    pub fn is_live(self) -> bool {
+        !matches!(self, SessionStatus::Cancelled)
+    }
+
+    pub fn cancel(self) -> Result<SessionStatus, IllegalTransition> {
+        match self {
+            SessionStatus::Proposed | SessionStatus::Scheduled | SessionStatus::InProgress => {
+                Ok(SessionStatus::Cancelled)
+            }
+            from => Err(IllegalTransition { from: from.as_str(), action: "cancel" }),
+        }
+    }
+}
+
+impl SeatStatus {
+    /// Whether the seat occupies its client's time.
+    pub fn holds_time(self) -> bool {
+        !matches!(self, SeatStatus::CancelledByClient | SeatStatus::CancelledByProvider | SeatStatus::LateCancelled)
+    }
+}
+
+/// A move the state machine does not allow; answered with 409.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a {from} session cannot {action}")]
+pub struct IllegalTransition {
+    pub from: &'static str,
+    pub action: &'static str,
+}
+
+/// A client who cancels closer than this to the start has cancelled late.
+pub const LATE_CANCEL_WINDOW: SignedDuration = SignedDuration::from_hours(24);
+
+/// What a client's own cancellation is recorded as.
+pub fn client_cancellation(starts_at: Timestamp, now: Timestamp) -> SeatStatus {
+    if starts_at.duration_since(now) < LATE_CANCEL_WINDOW {
+        SeatStatus::LateCancelled
+    } else {
+        SeatStatus::CancelledByClient
+    }
+}
+
+/// The descriptive part of a session, valid as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionDetails {
+    pub title: Label,
+    pub description: String,
+    pub modality: Modality,
+    pub virtual_link: Option<String>,
+    pub location: Option<String>,
+    pub address: Option<String>,
+}
+
+/// Unparsed session details as a request carries them.
+#[derive(Debug, Clone, Default)]
+pub struct DetailsInput<'a> {
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub modality: Option<&'a str>,
+    pub virtual_link: Option<&'a str>,
+    pub location: Option<&'a str>,
+    pub address: Option<&'a str>,
+}
+
+pub const TITLE_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 5_000;
+
+fn http_url(raw: &str) -> Result<String, &'static str> {
+    let url = raw.trim();
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or("must be an http(s) URL")?;
+    if rest.is_empty() || url.len() > 2_000 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must be an http(s) URL");
+    }
+    Ok(url.to_owned())
+}
+
+impl SessionDetails {
+    /// Validates the details, recording problems in `v`. A virtual session
+    /// needs a link; an in-person one needs a location when `location_required`.
+    pub fn parse(
+        v: &mut Validator,
+        input: &DetailsInput<'_>,
+        default_title: &str,
+        location_required: bool,
+    ) -> Option<SessionDetails> {
+        let title = v.check("title", Label::parse(input.title.unwrap_or(default_title), TITLE_MAX));
+        let description = v.check("description", free_text(input.description.unwrap_or_default(), DESCRIPTION_MAX));
+        let modality = v.check("modality", input.modality.unwrap_or("IN_PERSON").parse::<Modality>());
+        let virtual_link = v.check_opt("virtual_link", input.virtual_link.map(http_url));
+        let location = v.check_opt("location", input.location.map(|l| Label::parse(l, 200).map(Label::into_string)));
+        let address = v.check_opt("address", input.address.map(|a| Label::parse(a, 500).map(Label::into_string)));
+        match (modality, &virtual_link, &location) {
+            (Some(Modality::Virtual), Some(None), _) => v.reject("virtual_link", "is required for a VIRTUAL session"),
+            (Some(Modality::InPerson), _, Some(None)) if location_required => {
+                v.reject("location", "is required for an IN_PERSON session")
+            }
+            _ => {}
+        }
+        Some(SessionDetails {
+            title: title?,
+            description: description?,
+            modality: modality?,
+            virtual_link: virtual_link?,
+            location: location?,
+            address: address?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(minutes: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + minutes * 60).unwrap()
+    }
+
+    #[test]
+    fn the_clock_moves_a_scheduled_session_along() {
+        let (start, end) = (t(60), t(120));
+        assert_eq!(SessionStatus::Scheduled.at(start, end, t(59)), SessionStatus::Scheduled);
+        assert_eq!(SessionStatus::Scheduled.at(start, end, t(60)), SessionStatus::InProgress);
+        assert_eq!(SessionStatus::Scheduled.at(start, end, t(120)), SessionStatus::Completed);
+        assert_eq!(
+            SessionStatus::Proposed.at(start, end, t(90)),
+            SessionStatus::Proposed,
+            "only scheduled sessions start"
+        );
+        assert_eq!(SessionStatus::Cancelled.at(start, end, t(90)), SessionStatus::Cancelled);
+    }
+
+    #[test]
+    fn only_unfinished_sessions_can_be_cancelled() {
+        for from in [SessionStatus::Proposed, SessionStatus::Scheduled, SessionStatus::InProgress] {
+            assert_eq!(from.cancel(), Ok(SessionStatus::Cancelled));
+        }
+        for from in [SessionStatus::Completed, SessionStatus::Cancelled] {
+            assert!(from.cancel().is_err());
+        }
+    }
+
+    #[test]
+    fn cancelled_seats_free_their_clients_time() {
+        let holding: Vec<_> = SeatStatus::ALL.iter().filter(|s| s.holds_time()).collect();
+        assert_eq!(
+            holding,
+            [&SeatStatus::Registered, &SeatStatus::Confirmed, &SeatStatus::Attended, &SeatStatus::NoShow]
+        );
+    }
+
+    #[test]
+    fn a_client_cancelling_within_a_day_cancels_late() {
+        assert_eq!(client_cancellation(t(60 * 24), t(0)), SeatStatus::CancelledByClient);
+        assert_eq!(client_cancellation(t(60 * 24 - 1), t(0)), SeatStatus::LateCancelled);
+    }
+
+    #[test]
+    fn spellings_round_trip() {
+        for status in SeatStatus::ALL {
+            assert_eq!(status.as_str().parse::<SeatStatus>().unwrap(), *status);
+        }
+        assert_eq!(serde_json::to_string(&Modality::InPerson).unwrap(), "\"IN_PERSON\"");
+        assert!("in_person".parse::<Modality>().unwrap_err().contains("IN_PERSON"));
+    }
+
+    #[test]
+    fn virtual_sessions_need_a_link_and_in_person_ones_a_location() {
+        let mut v = Validator::default();
+        let input = DetailsInput { modality: Some("VIRTUAL"), ..Default::default() };
+        SessionDetails::parse(&mut v, &input, "Session", true);
+        assert_eq!(v.done(|| Some(())).unwrap_err().0[0].field, "virtual_link");
+
+        let mut v = Validator::default();
+        let input = DetailsInput { modality: Some("IN_PERSON"), ..Default::default() };
+        SessionDetails::parse(&mut v, &input, "Session", true);
+        assert_eq!(v.done(|| Some(())).unwrap_err().0[0].field, "location");
+
+        let mut v = Validator::default();
+        let input = DetailsInput { virtual_link: Some("ftp://x"), modality: Some("VIRTUAL"), ..Default::default() };
+        SessionDetails::parse(&mut v, &input, "Session", true);
+        assert_eq!(v.done(|| Some(())).unwrap_err().0[0].field, "virtual_link");
+    }
+}
