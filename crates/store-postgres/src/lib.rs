@@ -7,6 +7,8 @@
 //! read-modify-write steps, and deadlocks or serialisation failures are
 //! reported as retryable so the store runs the transaction again.
 
+pub mod baseline;
+
 use std::time::Duration;
 
 use circles_store::sql::db::{Backend, DbError, Dialect, Executor, Query, Row, Transaction, Value};
@@ -56,7 +58,10 @@ fn migrator() -> Migrator {
     let migration = |version, description: &'static str, sql: &'static str| {
         Migration::new(version, description.into(), MigrationType::Simple, SqlStr::from_static(sql), false)
     };
-    Migrator::with_migrations(vec![migration(1, "foundation", include_str!("../migrations/0001_foundation.sql"))])
+    Migrator::with_migrations(vec![
+        migration(1, "foundation", include_str!("../migrations/0001_foundation.sql")),
+        migration(2, "booking", include_str!("../migrations/0002_booking.sql")),
+    ])
 }
 
 impl Backend for PostgresBackend {

@@ -8,6 +8,8 @@
 //! no-double-booking invariant. Reads run concurrently on a separate pool
 //! thanks to WAL.
 
+pub mod baseline;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -94,7 +96,10 @@ fn migrator() -> Migrator {
     let migration = |version, description: &'static str, sql: &'static str| {
         Migration::new(version, description.into(), MigrationType::Simple, SqlStr::from_static(sql), false)
     };
-    Migrator::with_migrations(vec![migration(1, "foundation", include_str!("../migrations/0001_foundation.sql"))])
+    Migrator::with_migrations(vec![
+        migration(1, "foundation", include_str!("../migrations/0001_foundation.sql")),
+        migration(2, "booking", include_str!("../migrations/0002_booking.sql")),
+    ])
 }
 
 impl Backend for SqliteBackend {

@@ -39,8 +39,10 @@ impl StoreError {
         StoreError::Invalid(Invalid(vec![FieldError::new(field, reason)]))
     }
 
-    /// Whether running the whole transaction again may succeed.
+    /// Whether running the whole transaction again may succeed — or, for an
+    /// exclusion violation, will at least see the concurrent booking that
+    /// won and report it as a proper conflict.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Db(DbError::Retryable(_)))
+        matches!(self, StoreError::Db(DbError::Retryable(_) | DbError::Exclusion(_)))
     }
 }

@@ -15,7 +15,7 @@ pub mod sql;
 
 use async_trait::async_trait;
 use circles_domain::Role;
-use circles_domain::ids::{AccountId, OrgId, PersonId, TokenId};
+use circles_domain::ids::{AccountId, HoldId, OrgId, PersonId, SessionId, TokenId};
 use circles_domain::input::Email;
 use jiff::Timestamp;
 
@@ -23,9 +23,15 @@ pub use error::{Conflict, Result, StoreError};
 use model::*;
 
 /// Everything Circles keeps.
-pub trait Store: AccountStore + OrgStore + TokenStore + IdempotencyStore + AuditStore + HealthStore {}
+pub trait Store:
+    AccountStore + OrgStore + TokenStore + IdempotencyStore + AuditStore + HealthStore + SessionStore + HoldStore
+{
+}
 
-impl<T> Store for T where T: AccountStore + OrgStore + TokenStore + IdempotencyStore + AuditStore + HealthStore {}
+impl<T> Store for T where
+    T: AccountStore + OrgStore + TokenStore + IdempotencyStore + AuditStore + HealthStore + SessionStore + HoldStore
+{
+}
 
 #[async_trait]
 pub trait HealthStore: Send + Sync {
@@ -91,4 +97,52 @@ pub trait AuditStore: Send + Sync {
     async fn verify_audit(&self, org: Option<OrgId>) -> Result<Vec<ChainReport>>;
     /// Recent events of an organisation, newest first.
     async fn audit_events(&self, org: OrgId, subject: Option<PersonId>, limit: i64) -> Result<Vec<AuditEntry>>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Books a session: its therapists (accepted at once, or invited) and
+    /// client seats, claiming everyone's time. A clash is a `scheduling_conflict`
+    /// listing the clashes and the next free start times.
+    async fn create_session(&self, ctx: &AuditCtx, org: OrgId, input: NewSession) -> Result<Session>;
+    /// One session as `view` may see it; staff reads of seats are audited.
+    async fn session(&self, ctx: &AuditCtx, org: OrgId, id: SessionId, view: SessionView) -> Result<Session>;
+    /// Who is on a session (not audited: it decides access, it shows nothing).
+    async fn session_people(&self, org: OrgId, id: SessionId) -> Result<SessionPeople>;
+    /// Sessions matching `filter`, each with only its own seat for a client
+    /// participant filter, and no seats otherwise.
+    async fn list_sessions(&self, org: OrgId, filter: SessionFilter) -> Result<Vec<Session>>;
+    /// Cancels a session, freeing everyone's time at once.
+    async fn cancel_session(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        id: SessionId,
+        reason: String,
+        by: Canceller,
+    ) -> Result<Session>;
+    /// One person's sessions in `[from, to)`, sorted by start.
+    async fn schedule(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ScheduleEntry>>;
+    /// An account's sessions across every organisation it belongs to.
+    async fn account_schedule(&self, account: AccountId, from: Timestamp, to: Timestamp) -> Result<Vec<ScheduleEntry>>;
+}
+
+#[async_trait]
+pub trait HoldStore: Send + Sync {
+    /// Reserves every slot for the therapist and client, or none of them.
+    async fn create_hold(&self, ctx: &AuditCtx, org: OrgId, input: NewHold) -> Result<Hold>;
+    async fn hold(&self, org: OrgId, id: HoldId) -> Result<Hold>;
+    /// Turns a live hold into sessions, atomically.
+    async fn confirm_hold(&self, ctx: &AuditCtx, org: OrgId, id: HoldId) -> Result<Vec<Session>>;
+    /// Gives the held time back.
+    async fn release_hold(&self, ctx: &AuditCtx, org: OrgId, id: HoldId) -> Result<Hold>;
+    /// Marks holds past their expiry as expired and frees their rows, in
+    /// every organisation; returns how many.
+    async fn expire_holds(&self) -> Result<u64>;
 }

@@ -130,6 +130,28 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Runs a query returning one integer, bypassing the store.
+    pub async fn scalar(&self, query: &str) -> i64 {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = <sqlx::SqliteConnection as Connection>::connect(&self.url).await.expect("open SQLite");
+                sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_owned()))
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("scalar query")
+            }
+            Backend::Postgres => {
+                let mut conn = PgConnection::connect(&self.url).await.expect("open PostgreSQL");
+                sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_owned()))
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("scalar query")
+            }
+        }
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let Some(name) = self.postgres_name.take() else {

@@ -197,3 +197,6 @@ pub struct AuditEntry {
     pub request_id: Option<String>,
     pub ip: Option<String>,
 }
+
+mod booking;
+pub use booking::*;

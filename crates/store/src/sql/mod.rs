@@ -4,9 +4,12 @@ pub mod db;
 
 mod accounts;
 mod audit;
+mod busy;
 mod health;
+mod holds;
 mod idempotency;
 mod orgs;
+mod sessions;
 mod tokens;
 
 use std::sync::Arc;
@@ -14,7 +17,10 @@ use std::time::Duration;
 
 use circles_domain::Clock;
 use circles_domain::Role;
-use circles_domain::ids::{AccountId, AuditEventId, OrgId, PersonId, TokenId};
+use circles_domain::ids::{
+    AccountId, AuditEventId, BusyId, GroupId, HoldId, InvitationId, OrgId, PersonId, SeatId, SeriesId, SessionId,
+    TokenId,
+};
 
 use db::{Backend, Value};
 
@@ -107,7 +113,20 @@ macro_rules! id_values {
     )+};
 }
 
-id_values!(AccountId, OrgId, PersonId, TokenId, AuditEventId);
+id_values!(
+    AccountId,
+    OrgId,
+    PersonId,
+    TokenId,
+    AuditEventId,
+    SessionId,
+    InvitationId,
+    SeatId,
+    HoldId,
+    SeriesId,
+    GroupId,
+    BusyId
+);
 
 impl From<Role> for Value {
     fn from(role: Role) -> Self {

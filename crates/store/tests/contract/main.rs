@@ -4,7 +4,10 @@
 
 mod accounts;
 mod audit;
+mod booking;
+mod holds;
 mod idempotency;
 mod people;
+mod races;
 mod support;
 mod tokens;

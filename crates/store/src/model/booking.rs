@@ -1,0 +1,233 @@
+//! Sessions, invitations, seats, holds and schedules.
+
+use circles_domain::ids::{GroupId, HoldId, InvitationId, OrgId, PersonId, SeatId, SeriesId, SessionId};
+use circles_domain::interval::Interval;
+use circles_domain::session::{InvitationStatus, Modality, SeatStatus, SessionDetails, SessionKind, SessionStatus};
+use jiff::Timestamp;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Session {
+    pub id: SessionId,
+    pub org_id: OrgId,
+    pub kind: SessionKind,
+    /// As the clock has it (a scheduled session past its start is in progress).
+    pub status: SessionStatus,
+    pub title: String,
+    pub description: String,
+    pub modality: Modality,
+    pub virtual_link: Option<String>,
+    pub location: Option<String>,
+    pub address: Option<String>,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub timezone: String,
+    pub capacity: i64,
+    pub group_id: Option<GroupId>,
+    pub series_id: Option<SeriesId>,
+    pub recurrence_id: Option<String>,
+    pub created_by: Option<PersonId>,
+    pub created_at: Timestamp,
+    pub cancelled_at: Option<Timestamp>,
+    pub cancel_reason: Option<String>,
+    pub therapists: Vec<Assignment>,
+    /// Every seat, only the viewer's own, or none (see [`SessionView`]).
+    pub seats: Vec<Seat>,
+    /// Seats that hold their client's time.
+    pub seats_taken: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assignment {
+    pub id: InvitationId,
+    pub session_id: SessionId,
+    pub therapist_id: PersonId,
+    pub status: InvitationStatus,
+    pub message: Option<String>,
+    pub invited_at: Timestamp,
+    pub responded_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Seat {
+    pub id: SeatId,
+    pub client_id: PersonId,
+    pub status: SeatStatus,
+    pub minutes_late: Option<i64>,
+    pub minutes_left_early: Option<i64>,
+    pub note: Option<String>,
+    pub marked_by: Option<PersonId>,
+    pub marked_at: Option<Timestamp>,
+}
+
+/// Whose eyes a session is read with: staff see every seat; a client sees
+/// only their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionView {
+    Staff,
+    Client(PersonId),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub kind: SessionKind,
+    pub details: SessionDetails,
+    pub interval: Interval,
+    pub timezone: String,
+    pub capacity: i64,
+    pub group_id: Option<GroupId>,
+    pub therapist_ids: Vec<PersonId>,
+    pub client_ids: Vec<PersonId>,
+    /// Whether the therapists must accept an invitation first (group
+    /// proposals) or are booked at once (one-on-one appointments).
+    pub therapists_must_accept: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub status: Option<SessionStatus>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub group_id: Option<GroupId>,
+    /// Only sessions this person is on (as therapist or seated client).
+    pub participant: Option<PersonId>,
+    pub limit: i64,
+}
+
+/// Who cancels decides what the seats become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Canceller {
+    /// Staff: every seat becomes CANCELLED_BY_PROVIDER.
+    Provider,
+    /// The client of a one-on-one session: their seat becomes
+    /// CANCELLED_BY_CLIENT (or LATE_CANCELLED close to the start).
+    Client(PersonId),
+}
+
+/// Why someone is busy, as shown in a conflict (never whose session it is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BusyKind {
+    Session,
+    Hold,
+    TimeOff,
+}
+
+impl BusyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BusyKind::Session => "session",
+            BusyKind::Hold => "hold",
+            BusyKind::TimeOff => "time_off",
+        }
+    }
+}
+
+impl std::str::FromStr for BusyKind {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        [BusyKind::Session, BusyKind::Hold, BusyKind::TimeOff].into_iter().find(|k| k.as_str() == s).ok_or(())
+    }
+}
+
+/// One clash reported in a scheduling 409.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BusyConflict {
+    /// The requested person who is busy.
+    pub person_id: PersonId,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub kind: BusyKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewHold {
+    pub therapist_id: PersonId,
+    pub client_id: PersonId,
+    pub slots: Vec<Interval>,
+    pub expires_at: Timestamp,
+    pub details: SessionDetails,
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldStatus {
+    Live,
+    Confirmed,
+    Released,
+    Expired,
+}
+
+impl HoldStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldStatus::Live => "live",
+            HoldStatus::Confirmed => "confirmed",
+            HoldStatus::Released => "released",
+            HoldStatus::Expired => "expired",
+        }
+    }
+}
+
+impl std::str::FromStr for HoldStatus {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        [HoldStatus::Live, HoldStatus::Confirmed, HoldStatus::Released, HoldStatus::Expired]
+            .into_iter()
+            .find(|h| h.as_str() == s)
+            .ok_or(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hold {
+    pub id: HoldId,
+    pub therapist_id: PersonId,
+    pub client_id: PersonId,
+    /// As the clock has it: a live hold past its expiry is expired.
+    pub status: HoldStatus,
+    pub expires_at: Timestamp,
+    pub slots: Vec<Interval>,
+    pub created_by: Option<PersonId>,
+    pub created_at: Timestamp,
+}
+
+/// A session on someone's schedule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScheduleEntry {
+    pub org_id: OrgId,
+    pub person_id: PersonId,
+    pub session_id: SessionId,
+    pub kind: SessionKind,
+    pub status: SessionStatus,
+    pub title: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub timezone: String,
+    pub modality: Modality,
+    pub group_id: Option<GroupId>,
+    /// How the person takes part: `therapist` or `client`.
+    pub role: String,
+    /// The person's own invitation or seat status.
+    pub participation: String,
+    pub seats_taken: i64,
+    pub capacity: i64,
+}
+
+/// Who is on a session, for deciding what a caller may do with it. Reading
+/// this is not a read of anyone's clinical record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionPeople {
+    pub kind: SessionKind,
+    pub group_id: Option<GroupId>,
+    pub therapists: Vec<(PersonId, InvitationStatus)>,
+    /// Clients whose seat holds their time.
+    pub clients: Vec<PersonId>,
+}
+
+impl SessionPeople {
+    pub fn includes(&self, person: PersonId) -> bool {
+        self.therapists.iter().any(|(t, _)| *t == person) || self.clients.contains(&person)
+    }
+}

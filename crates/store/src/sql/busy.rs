@@ -1,0 +1,352 @@
+//! Claiming people's time: the one path by which anything becomes busy.
+//!
+//! A claim (1) locks the people involved (PostgreSQL; SQLite's single writer
+//! already excludes everyone else), (2) retires their expired holds, (3)
+//! loads their busy time around the claimed intervals and refuses any
+//! overlap with a `scheduling_conflict` that lists the clashes and the next
+//! free start times, and (4) inserts the busy rows. On PostgreSQL the
+//! exclusion constraint on `busy_intervals` backs the check: if a concurrent
+//! transaction slipped in between (2) and (4), the insert fails with 23P01
+//! and the whole use case runs again, this time seeing the winner.
+
+use std::collections::BTreeSet;
+
+use circles_domain::ids::{BusyId, HoldId, OrgId, PersonId, SessionId};
+use circles_domain::interval::{FreeSearch, Interval, MAX_BUSY_SPAN, free_starts, merge};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+
+use super::audit::AuditDraft;
+use super::db::{Dialect, Executor, Query, Row, Value, placeholders, sql};
+use crate::model::{BusyConflict, BusyKind};
+use crate::{Result, StoreError};
+
+/// How far ahead retry hints look, and on what grid.
+pub const HINT_HORIZON: SignedDuration = SignedDuration::from_hours(24 * 14);
+pub const HINT_STEP: SignedDuration = SignedDuration::from_mins(15);
+pub const HINT_COUNT: usize = 5;
+
+/// What a busy row belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Session(SessionId),
+    Hold { hold: HoldId, expires_at: Timestamp },
+}
+
+/// One person's time to occupy.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim {
+    pub person: PersonId,
+    pub interval: Interval,
+    pub owner: Owner,
+}
+
+/// A row of someone's busy time.
+#[derive(Debug, Clone)]
+pub struct Busy {
+    pub person: PersonId,
+    pub interval: Interval,
+    pub kind: BusyKind,
+    pub session: Option<SessionId>,
+}
+
+fn people_of(claims: &[Claim]) -> Vec<PersonId> {
+    claims.iter().map(|c| c.person).collect::<BTreeSet<_>>().into_iter().collect()
+}
+
+/// `person_id IN ($n, …)`, binding `people` from parameter `first`.
+fn person_filter(first: usize, people: &[PersonId]) -> String {
+    format!("person_id IN ({})", placeholders(first, people.len()))
+}
+
+/// Busy time of `people` overlapping `window`, ignoring holds that have
+/// expired by `now`.
+pub async fn load<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    people: &[PersonId],
+    window: Interval,
+    now: Timestamp,
+) -> Result<Vec<Busy>> {
+    if people.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = sql(format!(
+        "SELECT person_id, starts_at, ends_at, kind, session_id FROM busy_intervals \
+         WHERE org_id = $1 AND starts_at < $2 AND starts_at >= $3 AND ends_at > $4 \
+         AND (expires_at IS NULL OR expires_at > $5) AND {}",
+        person_filter(6, people)
+    ))
+    .bind(org)
+    .bind(window.end)
+    // Every busy row is shorter than MAX_BUSY_SPAN, so rows that could reach
+    // into the window start no earlier than this: the index range stays small.
+    .bind(window.start - MAX_BUSY_SPAN)
+    .bind(window.start)
+    .bind(now)
+    .bind_all(people.iter().copied());
+    let rows = tx.fetch_all(q).await?;
+    rows.iter()
+        .map(|r| {
+            let interval = Interval::new(r.time("starts_at")?, r.time("ends_at")?)
+                .ok_or_else(|| super::db::DbError::Decode("empty busy interval".into()))?;
+            Ok(Busy {
+                person: r.id("person_id")?,
+                interval,
+                kind: r.parsed("kind").map_err(|_| super::db::DbError::Decode("busy kind".into()))?,
+                session: r.opt_id("session_id")?,
+            })
+        })
+        .collect()
+}
+
+/// The clashes between `claims` and existing busy time (and among the
+/// claims themselves). A person is never in conflict with their own place
+/// on the same session.
+pub fn conflicts(claims: &[Claim], busy: &[Busy]) -> Vec<BusyConflict> {
+    let mut found = Vec::new();
+    for (i, claim) in claims.iter().enumerate() {
+        let same_session = |b: &Busy| matches!(claim.owner, Owner::Session(s) if b.session == Some(s));
+        for b in busy {
+            if b.person == claim.person && b.interval.overlaps(&claim.interval) && !same_session(b) {
+                found.push(BusyConflict {
+                    person_id: b.person,
+                    starts_at: b.interval.start,
+                    ends_at: b.interval.end,
+                    kind: b.kind,
+                });
+            }
+        }
+        for other in &claims[..i] {
+            if other.person == claim.person && other.interval.overlaps(&claim.interval) {
+                found.push(BusyConflict {
+                    person_id: claim.person,
+                    starts_at: other.interval.start,
+                    ends_at: other.interval.end,
+                    kind: match other.owner {
+                        Owner::Session(_) => BusyKind::Session,
+                        Owner::Hold { .. } => BusyKind::Hold,
+                    },
+                });
+            }
+        }
+    }
+    found.sort_by_key(|c| (c.starts_at, c.person_id));
+    found.dedup();
+    found
+}
+
+/// The window of busy time that can clash with `claims`.
+fn span(claims: &[Claim]) -> Option<Interval> {
+    let start = claims.iter().map(|c| c.interval.start).min()?;
+    let end = claims.iter().map(|c| c.interval.end).max()?;
+    Interval::new(start, end)
+}
+
+/// The next free start times for the same people and duration, from the
+/// first clashing claim onward.
+pub async fn retry_hints<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    people: &[PersonId],
+    wanted: Interval,
+    now: Timestamp,
+) -> Result<Vec<Timestamp>> {
+    let from = wanted.start.max(now);
+    let window = Interval::new(from, from + HINT_HORIZON + wanted.length()).expect("a forward window");
+    let busy = load(tx, org, people, window, now).await?;
+    let merged = merge(busy.iter().map(|b| b.interval));
+    let search = FreeSearch {
+        from: wanted.start,
+        duration: wanted.length(),
+        step: HINT_STEP,
+        until: from + HINT_HORIZON,
+        limit: HINT_COUNT,
+    };
+    Ok(free_starts(&merged, search, |slot| slot.start >= now))
+}
+
+/// The 409 for a scheduling clash.
+pub fn conflict_error(conflicts: &[BusyConflict], hints: &[Timestamp]) -> StoreError {
+    let mut error = StoreError::conflict(
+        "scheduling_conflict",
+        format!(
+            "{} requested {} already taken",
+            conflicts.len(),
+            if conflicts.len() == 1 { "interval is" } else { "intervals are" }
+        ),
+    );
+    if let StoreError::Conflict(c) = &mut error {
+        c.details.insert("conflicts".into(), json!(conflicts));
+        c.details.insert("retry_hints".into(), json!(hints));
+    }
+    error
+}
+
+/// Checks `claims` against current busy time without writing: the cheap
+/// first look that lets a request for taken time fail without queueing for
+/// the writer.
+pub async fn check<E: Executor>(tx: &mut E, org: OrgId, claims: &[Claim], now: Timestamp) -> Result<()> {
+    let Some(window) = span(claims) else { return Ok(()) };
+    let people = people_of(claims);
+    let busy = load(tx, org, &people, window, now).await?;
+    let clashes = conflicts(claims, &busy);
+    if clashes.is_empty() {
+        return Ok(());
+    }
+    // Hints replace the first claim that clashes.
+    let wanted = claims
+        .iter()
+        .find(|c| !conflicts(std::slice::from_ref(c), &busy).is_empty())
+        .map_or(claims[0].interval, |c| c.interval);
+    let hints = retry_hints(tx, org, &people, wanted, now).await?;
+    Err(conflict_error(&clashes, &hints))
+}
+
+/// Locks the people's rows so that rules checked in code (time off, limits)
+/// see no concurrent change. Sorted, so two claims never deadlock.
+pub async fn lock_people<E: Executor>(tx: &mut E, dialect: Dialect, org: OrgId, people: &[PersonId]) -> Result<()> {
+    if dialect == Dialect::Postgres && !people.is_empty() {
+        let q = sql(format!(
+            "SELECT id FROM people WHERE org_id = $1 AND id IN ({}) ORDER BY id FOR UPDATE",
+            placeholders(2, people.len())
+        ))
+        .bind(org)
+        .bind_all(people.iter().copied());
+        tx.fetch_all(q).await?;
+    }
+    Ok(())
+}
+
+/// Retires the expired holds of `people`, so their rows stop standing in the
+/// way (PostgreSQL's constraint sees every row, expired or not).
+pub async fn expire_holds_of<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    people: &[PersonId],
+    now: Timestamp,
+    drafts: &mut Vec<AuditDraft>,
+) -> Result<()> {
+    if people.is_empty() {
+        return Ok(());
+    }
+    let q = sql(format!(
+        "SELECT DISTINCT hold_id FROM busy_intervals WHERE org_id = $1 AND kind = 'hold' AND expires_at <= $2 AND {}",
+        person_filter(3, people)
+    ))
+    .bind(org)
+    .bind(now)
+    .bind_all(people.iter().copied());
+    let holds: Vec<HoldId> = tx.fetch_all(q).await?.iter().map(|r| r.id("hold_id")).collect::<Result<_, _>>()?;
+    retire_holds(tx, org, &holds, "expired", now, drafts).await
+}
+
+/// Closes the live ones among `holds` with `status`, frees their time, and
+/// records one audit event per hold about its client.
+pub async fn retire_holds<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    holds: &[HoldId],
+    status: &'static str,
+    now: Timestamp,
+    drafts: &mut Vec<AuditDraft>,
+) -> Result<()> {
+    if holds.is_empty() {
+        return Ok(());
+    }
+    let retired = tx
+        .fetch_all(
+            sql(format!(
+                "UPDATE holds SET status = $2, closed_at = $3 WHERE org_id = $1 AND status = 'live' AND id IN ({}) \
+                 RETURNING id, client_id",
+                placeholders(4, holds.len())
+            ))
+            .bind(org)
+            .bind(status)
+            .bind(now)
+            .bind_all(holds.iter().copied()),
+        )
+        .await?;
+    tx.execute(
+        sql(format!("DELETE FROM busy_intervals WHERE org_id = $1 AND hold_id IN ({})", placeholders(2, holds.len())))
+            .bind(org)
+            .bind_all(holds.iter().copied()),
+    )
+    .await?;
+    let action = if status == "expired" { "hold.expire" } else { "hold.release" };
+    for row in &retired {
+        let hold: HoldId = row.id("id")?;
+        drafts.push(AuditDraft::new(action, "hold", hold).subject(row.opt_id::<PersonId>("client_id")?));
+    }
+    Ok(())
+}
+
+/// Occupies the claimed time, or fails with the clashes. Runs inside the
+/// caller's write transaction.
+pub async fn claim<E: Executor>(
+    tx: &mut E,
+    dialect: Dialect,
+    org: OrgId,
+    claims: &[Claim],
+    now: Timestamp,
+    drafts: &mut Vec<AuditDraft>,
+) -> Result<()> {
+    if claims.is_empty() {
+        return Ok(());
+    }
+    let people = people_of(claims);
+    lock_people(tx, dialect, org, &people).await?;
+    expire_holds_of(tx, org, &people, now, drafts).await?;
+    check(tx, org, claims, now).await?;
+    insert(tx, org, claims).await
+}
+
+/// Inserts busy rows without checking: only for time the caller already
+/// holds (a confirmed hold becoming sessions).
+pub async fn insert<E: Executor>(tx: &mut E, org: OrgId, claims: &[Claim]) -> Result<()> {
+    const COLUMNS: usize = 9;
+    let mut values = Vec::with_capacity(claims.len());
+    let mut args: Vec<Value> = Vec::with_capacity(claims.len() * COLUMNS);
+    for claim in claims {
+        values.push(format!("({})", placeholders(args.len() + 1, COLUMNS)));
+        let (kind, session, hold, expires_at) = match claim.owner {
+            Owner::Session(s) => ("session", Some(s), None, None),
+            Owner::Hold { hold, expires_at } => ("hold", None, Some(hold), Some(expires_at)),
+        };
+        args.extend([
+            org.into(),
+            BusyId::new().into(),
+            claim.person.into(),
+            claim.interval.start.into(),
+            claim.interval.end.into(),
+            kind.into(),
+            session.into(),
+            hold.into(),
+            expires_at.into(),
+        ]);
+    }
+    let mut q = Query::new(format!(
+        "INSERT INTO busy_intervals (org_id, id, person_id, starts_at, ends_at, kind, session_id, hold_id, expires_at) VALUES {}",
+        values.join(", ")
+    ));
+    q.args = args;
+    tx.execute(q).await?;
+    Ok(())
+}
+
+/// Frees everything a session occupies, or one person's part of it.
+pub async fn release_session<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    session: SessionId,
+    person: Option<PersonId>,
+) -> Result<()> {
+    tx.execute(
+        sql("DELETE FROM busy_intervals WHERE org_id = $1 AND session_id = $2 AND ($3 IS NULL OR person_id = $3)")
+            .bind(org)
+            .bind(session)
+            .bind(person),
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,560 @@
+//! Sessions: booking, reading, listing, cancelling, schedules.
+
+use async_trait::async_trait;
+use circles_domain::Role;
+use circles_domain::ids::{AccountId, InvitationId, OrgId, PersonId, SeatId, SeriesId, SessionId};
+use circles_domain::session::{InvitationStatus, SeatStatus, SessionStatus, client_cancellation};
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::audit::{self, AuditDraft};
+use super::busy::{self, Claim, Owner};
+use super::db::{Executor, Query, Row, Value, placeholders, sql};
+use super::{SqlStore, read_tx, write_tx};
+use crate::model::{
+    Assignment, AuditCtx, Canceller, NewSession, ScheduleEntry, Seat, Session, SessionFilter, SessionPeople,
+    SessionView,
+};
+use crate::{Result, SessionStore, StoreError};
+
+pub(super) const SESSION_COLUMNS: &str = "s.org_id, s.id, s.kind, s.status, s.title, s.description, s.modality, \
+     s.virtual_link, s.location, s.address, s.starts_at, s.ends_at, s.timezone, s.capacity, s.group_id, s.series_id, \
+     s.recurrence_id, s.created_by, s.created_at, s.cancelled_at, s.cancel_reason, \
+     (SELECT COUNT(*) FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id \
+      AND x.status IN ('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW')) AS seats_taken";
+
+/// The stored status as the clock has it, in SQL (`$now` is the parameter).
+fn effective_status(now: &str) -> String {
+    format!(
+        "CASE WHEN s.status IN ('scheduled', 'in_progress') AND s.ends_at <= {now} THEN 'completed' \
+         WHEN s.status = 'scheduled' AND s.starts_at <= {now} THEN 'in_progress' ELSE s.status END"
+    )
+}
+
+fn decode<T: std::str::FromStr>(row: &impl Row, col: &str) -> Result<T> {
+    row.parsed(col).map_err(Into::into)
+}
+
+pub(super) fn session_from_row(row: &impl Row, now: Timestamp) -> Result<Session> {
+    let starts_at = row.time("starts_at")?;
+    let ends_at = row.time("ends_at")?;
+    let stored: SessionStatus = decode(row, "status")?;
+    Ok(Session {
+        id: row.id("id")?,
+        org_id: row.id("org_id")?,
+        kind: decode(row, "kind")?,
+        status: stored.at(starts_at, ends_at, now),
+        title: row.text("title")?,
+        description: row.text("description")?,
+        modality: decode(row, "modality")?,
+        virtual_link: row.opt_text("virtual_link")?,
+        location: row.opt_text("location")?,
+        address: row.opt_text("address")?,
+        starts_at,
+        ends_at,
+        timezone: row.text("timezone")?,
+        capacity: row.int("capacity")?,
+        group_id: row.opt_id("group_id")?,
+        series_id: row.opt_id("series_id")?,
+        recurrence_id: row.opt_text("recurrence_id")?,
+        created_by: row.opt_id("created_by")?,
+        created_at: row.time("created_at")?,
+        cancelled_at: row.opt_time("cancelled_at")?,
+        cancel_reason: row.opt_text("cancel_reason")?,
+        therapists: Vec::new(),
+        seats: Vec::new(),
+        seats_taken: row.int("seats_taken")?,
+    })
+}
+
+fn assignment_from_row(row: &impl Row) -> Result<Assignment> {
+    Ok(Assignment {
+        id: row.id("id")?,
+        session_id: row.id("session_id")?,
+        therapist_id: row.id("therapist_id")?,
+        status: decode(row, "status")?,
+        message: row.opt_text("message")?,
+        invited_at: row.time("invited_at")?,
+        responded_at: row.opt_time("responded_at")?,
+    })
+}
+
+pub(super) fn seat_from_row(row: &impl Row) -> Result<Seat> {
+    Ok(Seat {
+        id: row.id("id")?,
+        client_id: row.id("client_id")?,
+        status: decode(row, "status")?,
+        minutes_late: row.opt_int("minutes_late")?,
+        minutes_left_early: row.opt_int("minutes_left_early")?,
+        note: row.opt_text("note")?,
+        marked_by: row.opt_id("marked_by")?,
+        marked_at: row.opt_time("marked_at")?,
+    })
+}
+
+/// Which seats to attach when reading sessions.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Seats {
+    All,
+    Of(PersonId),
+    None,
+}
+
+/// Fills in therapists and seats for `sessions`, two queries in all.
+pub(super) async fn attach<E: Executor>(tx: &mut E, org: OrgId, sessions: &mut [Session], seats: Seats) -> Result<()> {
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<SessionId> = sessions.iter().map(|s| s.id).collect();
+    let list = placeholders(2, ids.len());
+    let rows = tx
+        .fetch_all(
+            sql(format!(
+                "SELECT * FROM session_therapists WHERE org_id = $1 AND session_id IN ({list}) ORDER BY invited_at, id"
+            ))
+            .bind(org)
+            .bind_all(ids.iter().copied()),
+        )
+        .await?;
+    for row in &rows {
+        let assignment = assignment_from_row(row)?;
+        if let Some(session) = sessions.iter_mut().find(|s| s.id == assignment.session_id) {
+            session.therapists.push(assignment);
+        }
+    }
+    let client = match seats {
+        Seats::None => return Ok(()),
+        Seats::All => None,
+        Seats::Of(person) => Some(person),
+    };
+    let rows = tx
+        .fetch_all(
+            sql(format!(
+                "SELECT * FROM seats WHERE org_id = $1 AND session_id IN ({list}) AND (${n} IS NULL OR client_id = ${n}) \
+                 ORDER BY created_at, id",
+                n = ids.len() + 2
+            ))
+            .bind(org)
+            .bind_all(ids.iter().copied())
+            .bind(client),
+        )
+        .await?;
+    for row in &rows {
+        let session_id: SessionId = row.id("session_id")?;
+        if let Some(session) = sessions.iter_mut().find(|s| s.id == session_id) {
+            session.seats.push(seat_from_row(row)?);
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn fetch<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    id: SessionId,
+    seats: Seats,
+    now: Timestamp,
+) -> Result<Session> {
+    let row = tx
+        .fetch_optional(
+            sql(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.org_id = $1 AND s.id = $2"))
+                .bind(org)
+                .bind(id),
+        )
+        .await?
+        .ok_or(StoreError::NotFound("session"))?;
+    let mut sessions = [session_from_row(&row, now)?];
+    attach(tx, org, &mut sessions, seats).await?;
+    let [session] = sessions;
+    Ok(session)
+}
+
+/// Refuses ids that are not people of `role` in `org`, naming `field`.
+pub(super) async fn require_role<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    ids: &[PersonId],
+    role: Role,
+    field: &str,
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows = tx
+        .fetch_all(
+            sql(format!(
+                "SELECT id FROM people WHERE org_id = $1 AND role = $2 AND id IN ({})",
+                placeholders(3, ids.len())
+            ))
+            .bind(org)
+            .bind(role)
+            .bind_all(ids.iter().copied()),
+        )
+        .await?;
+    let found: Vec<PersonId> = rows.iter().map(|r| r.id("id")).collect::<Result<_, _>>()?;
+    match ids.iter().find(|id| !found.contains(id)) {
+        Some(missing) => Err(StoreError::invalid(field, format!("{missing} is not a {role} of this organisation"))),
+        None => Ok(()),
+    }
+}
+
+/// Writes one session with its therapists and seats (no busy time).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn insert_session<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    id: SessionId,
+    input: &NewSession,
+    status: SessionStatus,
+    series: Option<(SeriesId, String)>,
+    created_by: Option<PersonId>,
+    now: Timestamp,
+) -> Result<()> {
+    let d = &input.details;
+    let (series_id, recurrence_id) = series.map_or((None, None), |(s, r)| (Some(s), Some(r)));
+    tx.execute(
+        sql("INSERT INTO sessions (org_id, id, kind, status, title, description, modality, virtual_link, location, \
+             address, starts_at, ends_at, timezone, capacity, group_id, series_id, recurrence_id, created_by, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)")
+        .bind(org)
+        .bind(id)
+        .bind(input.kind.as_str())
+        .bind(status.as_str())
+        .bind(d.title.as_str())
+        .bind(&d.description)
+        .bind(d.modality.as_str())
+        .bind(d.virtual_link.clone())
+        .bind(d.location.clone())
+        .bind(d.address.clone())
+        .bind(input.interval.start)
+        .bind(input.interval.end)
+        .bind(&input.timezone)
+        .bind(input.capacity)
+        .bind(input.group_id)
+        .bind(series_id)
+        .bind(recurrence_id)
+        .bind(created_by)
+        .bind(now),
+    )
+    .await?;
+    let therapist_status =
+        if input.therapists_must_accept { InvitationStatus::Pending } else { InvitationStatus::Accepted };
+    insert_rows(
+        tx,
+        "session_therapists (org_id, id, session_id, therapist_id, status, invited_at, responded_at)",
+        input.therapist_ids.iter().map(|t| {
+            let responded = (!input.therapists_must_accept).then_some(now);
+            vec![
+                org.into(),
+                InvitationId::new().into(),
+                id.into(),
+                (*t).into(),
+                therapist_status.as_str().into(),
+                now.into(),
+                responded.into(),
+            ]
+        }),
+    )
+    .await?;
+    insert_rows(
+        tx,
+        "seats (org_id, id, session_id, client_id, status, created_at, updated_at)",
+        input.client_ids.iter().map(|c| {
+            vec![
+                org.into(),
+                SeatId::new().into(),
+                id.into(),
+                (*c).into(),
+                SeatStatus::Registered.as_str().into(),
+                now.into(),
+                now.into(),
+            ]
+        }),
+    )
+    .await
+}
+
+/// One multi-row INSERT.
+pub(super) async fn insert_rows<E: Executor>(
+    tx: &mut E,
+    table_and_columns: &str,
+    rows: impl Iterator<Item = Vec<Value>>,
+) -> Result<()> {
+    let mut values = Vec::new();
+    let mut args = Vec::new();
+    for row in rows {
+        values.push(format!("({})", placeholders(args.len() + 1, row.len())));
+        args.extend(row);
+    }
+    if values.is_empty() {
+        return Ok(());
+    }
+    let mut q = Query::new(format!("INSERT INTO {table_and_columns} VALUES {}", values.join(", ")));
+    q.args = args;
+    tx.execute(q).await?;
+    Ok(())
+}
+
+/// The busy time a new session occupies: clients always, therapists only
+/// once they have accepted.
+pub(super) fn claims_for(id: SessionId, input: &NewSession) -> Vec<Claim> {
+    let therapists = if input.therapists_must_accept { &[][..] } else { &input.therapist_ids[..] };
+    therapists
+        .iter()
+        .chain(&input.client_ids)
+        .map(|&person| Claim { person, interval: input.interval, owner: Owner::Session(id) })
+        .collect()
+}
+
+/// The audit subject of a session: its client, when it has exactly one.
+pub(super) fn sole_client(clients: &[PersonId]) -> Option<PersonId> {
+    match clients {
+        [one] => Some(*one),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl<B: super::db::Backend> SessionStore for SqlStore<B> {
+    async fn create_session(&self, ctx: &AuditCtx, org: OrgId, input: NewSession) -> Result<Session> {
+        let now = self.clock.now();
+        let id = SessionId::new();
+        let claims = claims_for(id, &input);
+        // A cheap first look on a read snapshot: a request for taken time
+        // fails here without queueing for the writer.
+        read_tx!(self, |tx| {
+            require_role(&mut tx, org, &input.therapist_ids, Role::Therapist, "therapist_ids").await?;
+            require_role(&mut tx, org, &input.client_ids, Role::Client, "client_ids").await?;
+            busy::check(&mut tx, org, &claims, now).await?
+        })?;
+        let status = if input.therapists_must_accept { SessionStatus::Proposed } else { SessionStatus::Scheduled };
+        write_tx!(self, |tx| {
+            require_role(&mut tx, org, &input.therapist_ids, Role::Therapist, "therapist_ids").await?;
+            require_role(&mut tx, org, &input.client_ids, Role::Client, "client_ids").await?;
+            let mut drafts = Vec::new();
+            busy::claim(&mut tx, self.backend.dialect(), org, &claims, now, &mut drafts).await?;
+            insert_session(&mut tx, org, id, &input, status, None, ctx.person_id, now).await?;
+            drafts.push(
+                AuditDraft::new("session.create", "session", id)
+                    .subject(sole_client(&input.client_ids))
+                    .details(json!({ "kind": input.kind, "starts_at": input.interval.start, "status": status })),
+            );
+            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &drafts).await?;
+            fetch(&mut tx, org, id, Seats::All, now).await?
+        })
+    }
+
+    async fn session(&self, ctx: &AuditCtx, org: OrgId, id: SessionId, view: SessionView) -> Result<Session> {
+        let now = self.clock.now();
+        let seats = match view {
+            SessionView::Staff => Seats::All,
+            SessionView::Client(me) => Seats::Of(me),
+        };
+        write_tx!(self, |tx| {
+            let session = fetch(&mut tx, org, id, seats, now).await?;
+            // Seats are clinical records: note who read whose.
+            let drafts: Vec<AuditDraft> = session
+                .seats
+                .iter()
+                .map(|seat| AuditDraft::new("session.read", "session", id).subject(seat.client_id))
+                .collect();
+            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &drafts).await?;
+            session
+        })
+    }
+
+    async fn session_people(&self, org: OrgId, id: SessionId) -> Result<SessionPeople> {
+        read_tx!(self, |tx| {
+            let row = tx
+                .fetch_optional(
+                    sql("SELECT kind, group_id FROM sessions WHERE org_id = $1 AND id = $2").bind(org).bind(id),
+                )
+                .await?
+                .ok_or(StoreError::NotFound("session"))?;
+            let therapists = tx
+                .fetch_all(
+                    sql("SELECT therapist_id, status FROM session_therapists WHERE org_id = $1 AND session_id = $2")
+                        .bind(org)
+                        .bind(id),
+                )
+                .await?
+                .iter()
+                .map(|r| Ok((r.id("therapist_id")?, decode(r, "status")?)))
+                .collect::<Result<Vec<_>>>()?;
+            let clients = tx
+                .fetch_all(
+                    sql("SELECT client_id FROM seats WHERE org_id = $1 AND session_id = $2 \
+                         AND status IN ('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW')")
+                    .bind(org)
+                    .bind(id),
+                )
+                .await?
+                .iter()
+                .map(|r| r.id("client_id").map_err(Into::into))
+                .collect::<Result<Vec<_>>>()?;
+            SessionPeople { kind: decode(&row, "kind")?, group_id: row.opt_id("group_id")?, therapists, clients }
+        })
+    }
+
+    async fn list_sessions(&self, org: OrgId, filter: SessionFilter) -> Result<Vec<Session>> {
+        let now = self.clock.now();
+        let q = sql(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.org_id = $1 \
+             AND ($2 IS NULL OR s.ends_at > $2) AND ($3 IS NULL OR s.starts_at < $3) \
+             AND ($4 IS NULL OR s.group_id = $4) AND ($5 IS NULL OR {status} = $5) \
+             AND ($6 IS NULL OR EXISTS (SELECT 1 FROM session_therapists t WHERE t.org_id = s.org_id \
+                  AND t.session_id = s.id AND t.therapist_id = $6) \
+               OR EXISTS (SELECT 1 FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id AND x.client_id = $6)) \
+             ORDER BY s.starts_at, s.id LIMIT $8",
+            status = effective_status("$7")
+        ))
+        .bind(org)
+        .bind(filter.from)
+        .bind(filter.to)
+        .bind(filter.group_id)
+        .bind(filter.status.map(SessionStatus::as_str))
+        .bind(filter.participant)
+        .bind(now)
+        .bind(filter.limit);
+        read_tx!(self, |tx| {
+            let rows = tx.fetch_all(q).await?;
+            let mut sessions = rows.iter().map(|r| session_from_row(r, now)).collect::<Result<Vec<_>>>()?;
+            let seats = filter.participant.map_or(Seats::None, Seats::Of);
+            attach(&mut tx, org, &mut sessions, seats).await?;
+            sessions
+        })
+    }
+
+    async fn cancel_session(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        id: SessionId,
+        reason: String,
+        by: Canceller,
+    ) -> Result<Session> {
+        let now = self.clock.now();
+        let dialect = self.backend.dialect();
+        write_tx!(self, |tx| {
+            let row = tx
+                .fetch_optional(
+                    sql(format!(
+                        "SELECT kind, status, starts_at, ends_at FROM sessions WHERE org_id = $1 AND id = $2{}",
+                        dialect.for_update()
+                    ))
+                    .bind(org)
+                    .bind(id),
+                )
+                .await?
+                .ok_or(StoreError::NotFound("session"))?;
+            let (starts_at, ends_at) = (row.time("starts_at")?, row.time("ends_at")?);
+            let status: SessionStatus = decode(&row, "status")?;
+            status
+                .at(starts_at, ends_at, now)
+                .cancel()
+                .map_err(|e| StoreError::conflict("illegal_transition", e.to_string()))?;
+            let seat_status = match by {
+                Canceller::Provider => SeatStatus::CancelledByProvider,
+                Canceller::Client(_) => client_cancellation(starts_at, now),
+            };
+            tx.execute(
+                sql(
+                    "UPDATE sessions SET status = 'cancelled', cancelled_at = $3, cancel_reason = $4, updated_at = $3 \
+                     WHERE org_id = $1 AND id = $2",
+                )
+                .bind(org)
+                .bind(id)
+                .bind(now)
+                .bind(&reason),
+            )
+            .await?;
+            let holding: Vec<Value> =
+                SeatStatus::ALL.iter().filter(|s| s.holds_time()).map(|s| s.as_str().into()).collect();
+            let mut update = sql(format!(
+                "UPDATE seats SET status = $3, updated_at = $4 WHERE org_id = $1 AND session_id = $2 AND status IN ({})",
+                placeholders(5, holding.len())
+            ))
+            .bind(org)
+            .bind(id)
+            .bind(seat_status.as_str())
+            .bind(now);
+            update.args.extend(holding);
+            tx.execute(update).await?;
+            busy::release_session(&mut tx, org, id, None).await?;
+            let session = fetch(&mut tx, org, id, Seats::All, now).await?;
+            let clients: Vec<PersonId> = session.seats.iter().map(|s| s.client_id).collect();
+            let draft = AuditDraft::new("session.cancel", "session", id)
+                .subject(sole_client(&clients))
+                .details(json!({ "reason": reason, "seats": seat_status }));
+            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            session
+        })
+    }
+
+    async fn schedule(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ScheduleEntry>> {
+        let now = self.clock.now();
+        let q = schedule_query("p.org_id = $1 AND p.id = $2").bind(org).bind(person).bind(from).bind(to);
+        read_tx!(self, |tx| tx.fetch_all(q).await?)?.iter().map(|r| schedule_entry(r, now)).collect()
+    }
+
+    async fn account_schedule(&self, account: AccountId, from: Timestamp, to: Timestamp) -> Result<Vec<ScheduleEntry>> {
+        let now = self.clock.now();
+        let q =
+            schedule_query("p.account_id = $1 AND $2 IS NULL").bind(account).bind(None::<PersonId>).bind(from).bind(to);
+        read_tx!(self, |tx| tx.fetch_all(q).await?)?.iter().map(|r| schedule_entry(r, now)).collect()
+    }
+}
+
+/// A person's live sessions as therapist (not declined) or client (seat
+/// holding time), in one sorted list. `who` selects people with `$1`/`$2`;
+/// `$3`/`$4` bound the window.
+fn schedule_query(who: &str) -> Query {
+    let part = |role: &str, join: &str, status_filter: &str, status_col: &str| {
+        format!(
+            "SELECT {SESSION_COLUMNS}, p.id AS person_id, '{role}' AS role, {status_col} AS participation \
+             FROM {join} WHERE {who} AND {status_filter} AND s.status <> 'cancelled' AND s.starts_at < $4 AND s.ends_at > $3"
+        )
+    };
+    let therapist = part(
+        "therapist",
+        "session_therapists t JOIN sessions s ON s.org_id = t.org_id AND s.id = t.session_id \
+         JOIN people p ON p.org_id = t.org_id AND p.id = t.therapist_id",
+        "t.status <> 'DECLINED'",
+        "t.status",
+    );
+    let client = part(
+        "client",
+        "seats y JOIN sessions s ON s.org_id = y.org_id AND s.id = y.session_id \
+         JOIN people p ON p.org_id = y.org_id AND p.id = y.client_id",
+        "y.status IN ('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW')",
+        "y.status",
+    );
+    sql(format!("SELECT * FROM ({therapist} UNION ALL {client}) entries ORDER BY starts_at, id"))
+}
+
+fn schedule_entry(row: &impl Row, now: Timestamp) -> Result<ScheduleEntry> {
+    let session = session_from_row(row, now)?;
+    Ok(ScheduleEntry {
+        org_id: session.org_id,
+        person_id: row.id("person_id")?,
+        session_id: session.id,
+        kind: session.kind,
+        status: session.status,
+        title: session.title,
+        starts_at: session.starts_at,
+        ends_at: session.ends_at,
+        timezone: session.timezone,
+        modality: session.modality,
+        group_id: session.group_id,
+        role: row.text("role")?,
+        participation: row.text("participation")?,
+        seats_taken: session.seats_taken,
+        capacity: session.capacity,
+    })
+}
