@@ -6,10 +6,12 @@
 
 pub mod app;
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod jobs;
 pub mod routes;
 pub mod state;
 pub mod storage;

@@ -28,6 +28,9 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(ServerArgs),
+    /// Run background jobs only (hold expiry, reminders, delivery), for
+    /// deployments that keep them off the web servers.
+    Worker(DatabaseArgs),
     /// Apply database migrations and exit.
     Migrate(DatabaseArgs),
     /// Run the server on a local SQLite file filled with demo data.
@@ -35,6 +38,9 @@ enum Command {
     /// Operator tasks: organisations, people, passwords, the audit chain.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Benchmarks against a fresh database; prints JSON.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +103,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_logging(settings.log_format);
             serve(settings, Some(())).await?;
         }
+        Command::Worker(args) => {
+            let settings = Settings::load(config, &args.overrides())?;
+            init_logging(settings.log_format);
+            let clock = Arc::new(SystemClock);
+            let store = storage::open(&settings, clock.clone()).await?;
+            let state = AppState::new(store, clock, settings)?;
+            let jobs = crate::jobs::spawn(state);
+            tracing::info!("circles worker is running jobs");
+            app::shutdown_signal().await;
+            jobs.abort();
+        }
         Command::Migrate(args) => {
             let settings = Settings::load(config, &args.overrides())?;
             init_logging(settings.log_format);
@@ -104,6 +121,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrations applied to {}", settings.database_url);
         }
         Command::Admin(command) => return admin::run(command, config).await,
+        Command::Bench(command) => {
+            init_logging(LogFormat::Pretty);
+            crate::bench::run(command).await?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -120,7 +141,11 @@ async fn serve(settings: Settings, demo: Option<()>) -> anyhow::Result<()> {
         print_demo(&settings, &loaded, listener.local_addr()?);
     }
     tracing::info!(listen = %listener.local_addr()?, database = %redact(&settings.database_url), "circles is serving");
+    let jobs = settings.run_jobs.then(|| crate::jobs::spawn(state.clone()));
     app::serve(listener, state, app::shutdown_signal()).await?;
+    if let Some(jobs) = jobs {
+        jobs.abort();
+    }
     Ok(())
 }
 

@@ -4,9 +4,12 @@
 pub mod audit;
 pub mod auth;
 pub mod health;
+pub mod holds;
 pub mod me;
 pub mod orgs;
 pub mod people;
+pub mod schedule;
+pub mod sessions;
 pub mod views;
 
 use std::sync::Arc;
@@ -25,7 +28,8 @@ use crate::state::AppState;
     info(title = "Circles", description = "Group therapy scheduling: sessions, seats, invitations, availability — never double-booked."),
     modifiers(&BearerAuth),
     tags(
-        (name = "auth"), (name = "me"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "operations"),
+        (name = "auth"), (name = "me"), (name = "organisations"), (name = "people"), (name = "sessions"),
+        (name = "holds"), (name = "schedule"), (name = "audit"), (name = "operations"),
     )
 )]
 struct ApiDoc;
@@ -57,6 +61,14 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(orgs::get_org))
         .routes(routes!(people::add_person, people::list_people))
         .routes(routes!(people::get_person))
+        .routes(routes!(sessions::create_session, sessions::list_sessions))
+        .routes(routes!(sessions::get_session))
+        .routes(routes!(sessions::cancel_session))
+        .routes(routes!(schedule::org_schedule))
+        .routes(routes!(schedule::my_schedule))
+        .routes(routes!(holds::create_hold))
+        .routes(routes!(holds::get_hold, holds::release_hold))
+        .routes(routes!(holds::confirm_hold))
         .routes(routes!(audit::list_events))
 }
 

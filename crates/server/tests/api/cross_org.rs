@@ -12,8 +12,12 @@ backend_tests!(every_tenant_route_hides_other_organisations);
 
 /// Every route under `/orgs/{org_id}`, with a request body that would be
 /// valid inside the caller's own organisation.
-fn tenant_routes(b: &Org) -> Vec<(Method, &'static str, Option<Value>)> {
-    let _ = b;
+fn tenant_routes(b: &Org, start: &str, end: &str) -> Vec<(Method, &'static str, Option<Value>)> {
+    let booking = json!({
+        "starts_at": start, "duration_minutes": 50,
+        "therapist_ids": [b.therapist.person_id], "client_ids": [b.client.person_id],
+    });
+    let hold = json!({ "therapist_id": b.therapist.person_id, "client_id": b.client.person_id, "starts_at": start, "ends_at": end });
     vec![
         (Method::GET, "/api/v1/orgs/{org_id}", None),
         (Method::GET, "/api/v1/orgs/{org_id}/people", None),
@@ -24,18 +28,57 @@ fn tenant_routes(b: &Org) -> Vec<(Method, &'static str, Option<Value>)> {
         ),
         (Method::GET, "/api/v1/orgs/{org_id}/people/{person_id}", None),
         (Method::GET, "/api/v1/orgs/{org_id}/audit", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/sessions", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/sessions", Some(booking)),
+        (Method::GET, "/api/v1/orgs/{org_id}/sessions/{session_id}", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/sessions/{session_id}/cancel", Some(json!({ "reason": "x" }))),
+        (Method::GET, "/api/v1/orgs/{org_id}/schedule", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/holds", Some(hold)),
+        (Method::GET, "/api/v1/orgs/{org_id}/holds/{hold_id}", None),
+        (Method::DELETE, "/api/v1/orgs/{org_id}/holds/{hold_id}", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/holds/{hold_id}/confirm", None),
     ]
 }
 
-fn fill(template: &str, org_id: &str, b: &Org) -> String {
-    template.replace("{org_id}", org_id).replace("{person_id}", &b.client.person_id)
+/// B's records, to aim at from A.
+struct Targets {
+    person_id: String,
+    session_id: String,
+    hold_id: String,
+}
+
+fn fill(template: &str, org_id: &str, t: &Targets) -> String {
+    template
+        .replace("{org_id}", org_id)
+        .replace("{person_id}", &t.person_id)
+        .replace("{session_id}", &t.session_id)
+        .replace("{hold_id}", &t.hold_id)
 }
 
 async fn every_tenant_route_hides_other_organisations(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let a = app.org("a").await;
     let b = app.org("b").await;
-    let routes = tenant_routes(&b);
+    let (start, end) = (app.hours_from_now(30), app.hours_from_now(31));
+    let routes = tenant_routes(&b, &start, &end);
+    let b_session = app
+        .post(&format!("/api/v1/orgs/{}/sessions", b.id), &b.admin.token, routes[6].2.clone().unwrap())
+        .await
+        .expect(201);
+    let b_hold = app
+        .post(
+            &format!("/api/v1/orgs/{}/holds", b.id),
+            &b.admin.token,
+            json!({ "therapist_id": b.therapist.person_id, "client_id": b.client.person_id,
+                    "starts_at": app.hours_from_now(40), "ends_at": app.hours_from_now(41) }),
+        )
+        .await
+        .expect(201);
+    let targets = Targets {
+        person_id: b.client.person_id.clone(),
+        session_id: b_session["id"].as_str().unwrap().to_owned(),
+        hold_id: b_hold["hold_id"].as_str().unwrap().to_owned(),
+    };
 
     // The table covers every tenant route the API documents.
     let openapi = app.request(Method::GET, "/api/openapi.json", None, None).await.expect(200);
@@ -53,19 +96,24 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         let caller = a.by_role(role);
         for (method, template, body) in &routes {
             // B's organisation, B's records.
-            let path = fill(template, &b.id, &b);
+            let path = fill(template, &b.id, &targets);
             let res = app.request(method.clone(), &path, Some(&caller.token), body.clone()).await;
             assert_eq!(res.status.as_u16(), 404, "{role} of A: {method} {path} → {}", res.body);
             assert_eq!(res.body["code"], "not_found");
             // A's organisation, B's records.
-            if template.contains("{person_id}") {
-                let path = fill(template, &a.id, &b);
+            if template.matches('{').count() > 1 {
+                let path = fill(template, &a.id, &targets);
                 let res = app.request(method.clone(), &path, Some(&caller.token), body.clone()).await;
                 assert_eq!(res.status.as_u16(), 404, "{role} of A: {method} {path} → {}", res.body);
             }
         }
     }
-    // Nothing was written into B.
+    // Nothing was written into B, and B's session and hold are untouched.
     let people = app.get(&format!("/api/v1/orgs/{}/people", b.id), &b.admin.token).await.expect(200);
     assert_eq!(people["items"].as_array().unwrap().len(), 4);
+    let session =
+        app.get(&format!("/api/v1/orgs/{}/sessions/{}", b.id, targets.session_id), &b.admin.token).await.expect(200);
+    assert_eq!(session["status"], "scheduled");
+    let hold = app.get(&format!("/api/v1/orgs/{}/holds/{}", b.id, targets.hold_id), &b.admin.token).await.expect(200);
+    assert_eq!(hold["status"], "live");
 }

@@ -3,8 +3,12 @@
 
 mod auth;
 mod bad_input;
+mod booking;
+mod booking_races;
 mod cross_org;
+mod holds;
 mod idempotency;
 mod operations;
 mod people;
+mod schedule;
 mod support;

@@ -215,6 +215,48 @@ impl TestApp {
         Org { id, admin, moderator, therapist, client }
     }
 
+    /// Adds `n` clients straight through the store (fast; no sign-in).
+    pub async fn clients(&self, org_id: &str, n: usize) -> Vec<String> {
+        let org = circles_domain::ids::OrgId(org_id.parse().unwrap());
+        let mut ids = Vec::with_capacity(n);
+        for i in 0..n {
+            let person = self
+                .store
+                .add_person(
+                    &AuditCtx::operator(),
+                    org,
+                    circles_store::model::NewPerson {
+                        email: Email::parse(&format!("client{i}.{}@many.example", &org_id[..8])).unwrap(),
+                        name: PersonName::parse(&format!("Client {i}")).unwrap(),
+                        role: Role::Client,
+                        password_hash: None,
+                    },
+                )
+                .await
+                .unwrap();
+            ids.push(person.id.to_string());
+        }
+        ids
+    }
+
+    /// An instant `hours` from the test clock's now, on a whole hour (RFC 3339).
+    pub fn hours_from_now(&self, hours: i64) -> String {
+        let now = circles_domain::Clock::now(self.clock.as_ref());
+        let whole = Timestamp::from_second(now.as_second() - now.as_second().rem_euclid(3600)).unwrap();
+        (whole + jiff::SignedDuration::from_hours(hours)).to_string()
+    }
+
+    /// Pairs of overlapping busy rows for one person (there must be none).
+    pub async fn overlapping_busy_pairs(&self) -> i64 {
+        self.db
+            .scalar(
+                "SELECT COUNT(*) FROM busy_intervals a JOIN busy_intervals b \
+                 ON a.org_id = b.org_id AND a.person_id = b.person_id AND a.id < b.id \
+                 AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at",
+            )
+            .await
+    }
+
     /// Adds and signs in a person with `role`.
     pub async fn person(&self, org_id: &str, admin_token: &str, email: &str, role: &str) -> Login {
         let person = self

@@ -1,0 +1,277 @@
+//! `circles bench booking`: is the no-double-booking guarantee fast?
+
+use std::time::{Duration, Instant};
+
+use circles_domain::ids::PersonId;
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use serde_json::json;
+
+use super::harness::{Clinic, FreshDatabase, Latencies, RunningServer, client, median, warm_up};
+use super::{BookingArgs, Machine};
+
+const HOT_SLOT_CONCURRENCY: usize = 1_000;
+const LEVELS: [usize; 3] = [1, 16, 64];
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    benchmark: &'static str,
+    backend: &'static str,
+    machine: Machine,
+    started_at: Timestamp,
+    hot_slot: HotSlot,
+    uncontended_bookings: Vec<Throughput>,
+    bare_insert: Vec<Throughput>,
+    booking_to_insert_ratio: Vec<Ratio>,
+}
+
+#[derive(Debug, Serialize)]
+struct HotSlot {
+    /// Simultaneous requests for one therapist's one slot, from distinct clients.
+    concurrency: usize,
+    rounds: Vec<RaceRound>,
+    exactly_one_success_every_round: bool,
+    server_errors: usize,
+    median_p50_ms: f64,
+    median_p99_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct RaceRound {
+    successes: usize,
+    conflicts: usize,
+    server_errors: usize,
+    other: usize,
+    latency: Latencies,
+}
+
+#[derive(Debug, Serialize)]
+struct Throughput {
+    concurrency: usize,
+    /// Per round, operations per second.
+    per_second: Vec<f64>,
+    median_per_second: f64,
+    /// Latency over every round.
+    latency: Latencies,
+    failures: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct Ratio {
+    concurrency: usize,
+    bookings_per_second: f64,
+    inserts_per_second: f64,
+    ratio: f64,
+}
+
+pub async fn run(args: &BookingArgs) -> anyhow::Result<Report> {
+    let database = FreshDatabase::create(&args.database_url).await?;
+    let outcome = measure(args, &database).await;
+    database.remove().await;
+    outcome
+}
+
+async fn measure(args: &BookingArgs, database: &FreshDatabase) -> anyhow::Result<Report> {
+    let started_at = Timestamp::now();
+    let mut server = RunningServer::start(&database.url).await?;
+    eprintln!("seeding {} clients and {} therapists…", HOT_SLOT_CONCURRENCY + 64, 65);
+    let clinic = Clinic::seed(&server.store, 65, HOT_SLOT_CONCURRENCY + 64).await?;
+    let http = client(HOT_SLOT_CONCURRENCY);
+    warm_up(&http, &server.base, HOT_SLOT_CONCURRENCY).await;
+    let sessions_url = format!("{}/api/v1/orgs/{}/sessions", server.base, clinic.org);
+    let far = started_at + SignedDuration::from_hours(24 * 30);
+
+    eprintln!("hot slot: {HOT_SLOT_CONCURRENCY} simultaneous bookings, {} rounds…", args.rounds);
+    let mut rounds = Vec::new();
+    for round in 0..args.rounds {
+        let slot = far + SignedDuration::from_hours(24 * round as i64);
+        rounds.push(hot_slot_round(&http, &sessions_url, &clinic, slot).await);
+    }
+    let hot_slot = HotSlot {
+        concurrency: HOT_SLOT_CONCURRENCY,
+        exactly_one_success_every_round: rounds.iter().all(|r| r.successes == 1),
+        server_errors: rounds.iter().map(|r| r.server_errors).sum(),
+        median_p50_ms: median(rounds.iter().map(|r| r.latency.p50_ms).collect()),
+        median_p99_ms: median(rounds.iter().map(|r| r.latency.p99_ms).collect()),
+        rounds,
+    };
+
+    let mut uncontended = Vec::new();
+    for (level_index, &concurrency) in LEVELS.iter().enumerate() {
+        eprintln!("uncontended bookings at concurrency {concurrency}…");
+        let mut per_second = Vec::new();
+        let mut latencies = Vec::new();
+        let mut failures = 0;
+        for round in 0..args.rounds {
+            // Each level and round books into its own stretch of the calendar.
+            let base = far + SignedDuration::from_hours(24 * (60 + 500 * (level_index * args.rounds + round) as i64));
+            let outcome =
+                uncontended_round(&http, &sessions_url, &clinic, concurrency, base, Duration::from_secs(args.seconds))
+                    .await;
+            per_second.push(outcome.successes as f64 / outcome.elapsed.as_secs_f64());
+            failures += outcome.failures;
+            latencies.extend(outcome.latencies);
+        }
+        uncontended.push(Throughput {
+            concurrency,
+            median_per_second: round2(median(per_second.clone())),
+            per_second: per_second.into_iter().map(round2).collect(),
+            latency: Latencies::of(latencies),
+            failures,
+        });
+    }
+    server.stop();
+
+    let mut bare_insert = Vec::new();
+    for &concurrency in &LEVELS {
+        eprintln!("bare inserts at concurrency {concurrency}…");
+        let mut per_second = Vec::new();
+        let mut latencies = Vec::new();
+        for _ in 0..args.rounds {
+            let started = Instant::now();
+            let samples = bare_inserts(database, concurrency, Duration::from_secs(args.seconds)).await?;
+            per_second.push(samples.len() as f64 / started.elapsed().as_secs_f64());
+            latencies.extend(samples);
+        }
+        bare_insert.push(Throughput {
+            concurrency,
+            median_per_second: round2(median(per_second.clone())),
+            per_second: per_second.into_iter().map(round2).collect(),
+            latency: Latencies::of(latencies),
+            failures: 0,
+        });
+    }
+    let booking_to_insert_ratio = uncontended
+        .iter()
+        .zip(&bare_insert)
+        .map(|(b, i)| Ratio {
+            concurrency: b.concurrency,
+            bookings_per_second: b.median_per_second,
+            inserts_per_second: i.median_per_second,
+            ratio: round2(b.median_per_second / i.median_per_second),
+        })
+        .collect();
+    Ok(Report {
+        benchmark: "booking",
+        backend: database.backend,
+        machine: Machine::here(),
+        started_at,
+        hot_slot,
+        uncontended_bookings: uncontended,
+        bare_insert,
+        booking_to_insert_ratio,
+    })
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn booking(starts_at: Timestamp, therapist: PersonId, client: PersonId) -> serde_json::Value {
+    json!({
+        "starts_at": starts_at.to_string(),
+        "duration_minutes": 50,
+        "therapist_ids": [therapist],
+        "client_ids": [client],
+    })
+}
+
+/// Every client asks for the hot therapist's same slot at the same moment.
+async fn hot_slot_round(http: &reqwest::Client, url: &str, clinic: &Clinic, slot: Timestamp) -> RaceRound {
+    let hot_therapist = clinic.therapists[64];
+    let gate = std::sync::Arc::new(tokio::sync::Barrier::new(HOT_SLOT_CONCURRENCY));
+    let requests: Vec<_> = clinic.clients[..HOT_SLOT_CONCURRENCY]
+        .iter()
+        .map(|&client| {
+            let request = http.post(url).bearer_auth(&clinic.admin_token).json(&booking(slot, hot_therapist, client));
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                gate.wait().await;
+                let started = Instant::now();
+                let status = request.send().await.map(|r| r.status().as_u16()).unwrap_or(599);
+                (status, started.elapsed())
+            })
+        })
+        .collect();
+    let mut round =
+        RaceRound { successes: 0, conflicts: 0, server_errors: 0, other: 0, latency: Latencies::of(Vec::new()) };
+    let mut latencies = Vec::with_capacity(HOT_SLOT_CONCURRENCY);
+    for request in requests {
+        let (status, latency) = request.await.expect("request task");
+        latencies.push(latency);
+        match status {
+            201 => round.successes += 1,
+            409 => round.conflicts += 1,
+            500..=599 => round.server_errors += 1,
+            _ => round.other += 1,
+        }
+    }
+    round.latency = Latencies::of(latencies);
+    round
+}
+
+struct RoundOutcome {
+    successes: usize,
+    failures: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+/// `concurrency` workers, each booking its own therapist and client into
+/// consecutive free hours: every booking should succeed.
+async fn uncontended_round(
+    http: &reqwest::Client,
+    url: &str,
+    clinic: &Clinic,
+    concurrency: usize,
+    base: Timestamp,
+    duration: Duration,
+) -> RoundOutcome {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let workers: Vec<_> = (0..concurrency)
+        .map(|w| {
+            let (http, url, token) = (http.clone(), url.to_owned(), clinic.admin_token.clone());
+            let (therapist, client) = (clinic.therapists[w], clinic.clients[HOT_SLOT_CONCURRENCY + w]);
+            tokio::spawn(async move {
+                let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
+                let mut slot = base;
+                while Instant::now() < deadline {
+                    let sent = Instant::now();
+                    let response =
+                        http.post(&url).bearer_auth(&token).json(&booking(slot, therapist, client)).send().await;
+                    latencies.push(sent.elapsed());
+                    match response.map(|r| r.status().as_u16()) {
+                        Ok(201) => ok += 1,
+                        _ => failed += 1,
+                    }
+                    slot += SignedDuration::from_hours(1);
+                }
+                (ok, failed, latencies)
+            })
+        })
+        .collect();
+    let mut outcome = RoundOutcome { successes: 0, failures: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    for worker in workers {
+        let (ok, failed, latencies) = worker.await.expect("worker task");
+        outcome.successes += ok;
+        outcome.failures += failed;
+        outcome.latencies.extend(latencies);
+    }
+    outcome.elapsed = started.elapsed();
+    outcome
+}
+
+async fn bare_inserts(
+    database: &FreshDatabase,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<Vec<Duration>> {
+    Ok(match database.backend {
+        "sqlite" => {
+            circles_store_sqlite::baseline::bare_inserts(&database.url, &Default::default(), concurrency, duration)
+                .await?
+        }
+        _ => circles_store_postgres::baseline::bare_inserts(&database.url, concurrency, duration).await?,
+    })
+}

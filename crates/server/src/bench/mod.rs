@@ -1,0 +1,82 @@
+//! `circles bench …`: benchmarks that run the real server against a fresh
+//! database and print JSON. They measure; they assert nothing.
+
+mod booking;
+mod harness;
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+pub use harness::Latencies;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Booking under contention and without: the hot-slot race, booking
+    /// throughput at concurrency 1/16/64, and the database's bare-insert
+    /// baseline on the same machine.
+    Booking(BookingArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BookingArgs {
+    /// Where to create the fresh database: `sqlite://FILE` (created and
+    /// removed) or `postgres://USER@HOST/DB` (a new database is created on
+    /// that server and dropped afterwards).
+    #[arg(long)]
+    pub database_url: String,
+    /// Repetitions of each measurement; medians are reported.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Seconds each throughput measurement runs.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
+    let report = match command {
+        BenchCommand::Booking(args) => {
+            let report = booking::run(&args).await?;
+            write(&report, args.out.as_deref())?
+        }
+    };
+    println!("{report}");
+    Ok(())
+}
+
+fn write(report: &impl Serialize, out: Option<&std::path::Path>) -> anyhow::Result<String> {
+    let text = serde_json::to_string_pretty(report)?;
+    if let Some(path) = out {
+        std::fs::write(path, &text)?;
+    }
+    Ok(text)
+}
+
+/// Where a benchmark ran.
+#[derive(Debug, Serialize)]
+pub struct Machine {
+    pub cpus: usize,
+    pub os: String,
+    pub cpu_model: Option<String>,
+    pub build: &'static str,
+}
+
+impl Machine {
+    pub fn here() -> Self {
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        });
+        Self {
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            cpu_model,
+            build: if cfg!(debug_assertions) { "debug" } else { "release" },
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Background work: each job is a store use case run on a timer. Several
+//! servers may run jobs at once — the store claims work with `FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL and SQLite has one writer — so no leader is needed.
+
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use tokio::task::JoinHandle;
+use tokio::time::{MissedTickBehavior, interval};
+
+use crate::state::AppState;
+
+const TICK: Duration = Duration::from_secs(5);
+/// Housekeeping that need not run often: every this many ticks.
+const HOUSEKEEPING_EVERY: u64 = 720;
+
+/// Runs every job on a timer until the returned handle is aborted.
+pub fn spawn(state: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = interval(TICK);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        for tick in 0u64.. {
+            ticker.tick().await;
+            run_frequent(&state).await;
+            if tick % HOUSEKEEPING_EVERY == 0 {
+                run_housekeeping(&state).await;
+            }
+        }
+    })
+}
+
+/// Jobs whose delay users would notice.
+pub async fn run_frequent(state: &AppState) {
+    match state.store.expire_holds().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(expired = n, "expired holds"),
+        Err(e) => tracing::warn!(error = %e, "expiring holds failed"),
+    }
+}
+
+/// Clean-up that keeps tables and memory small.
+pub async fn run_housekeeping(state: &AppState) {
+    let cutoff = state.clock.now() - circles_store_retention();
+    match state.store.purge_idempotency_keys(cutoff).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(purged = n, "purged idempotency keys"),
+        Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
+    }
+    state.login_limiter.retain_recent();
+}
+
+fn circles_store_retention() -> SignedDuration {
+    // Keys are honoured for a day; keep them a little longer than promised.
+    SignedDuration::from_hours(25)
+}

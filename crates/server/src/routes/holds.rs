@@ -1,0 +1,252 @@
+//! Holds: reserve a therapist and a client for one slot or a whole series,
+//! then confirm into sessions or release.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use circles_domain::authz::Action;
+use circles_domain::ids::{HoldId, OrgId, PersonId};
+use circles_domain::input::instant;
+use circles_domain::interval::{Interval, MAX_BUSY_SPAN};
+use circles_domain::session::{DetailsInput, SessionDetails};
+use circles_domain::validation::Validator;
+use circles_store::model::{Hold, NewHold};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::sessions::{SessionView, parse_timezone};
+use super::views::{Items, Problem};
+use crate::auth::{Caller, Member};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Json, Path};
+use crate::state::AppState;
+
+/// How long a hold lasts unless asked otherwise, and at most.
+pub const DEFAULT_HOLD_SECONDS: i64 = 300;
+pub const MAX_HOLD_SECONDS: i64 = 3600;
+/// A series holds at most this many occurrences at once.
+pub const MAX_OCCURRENCES: usize = 104;
+
+#[derive(Debug, Deserialize, Serialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SlotBody {
+    #[schema(example = "2027-03-01T14:00:00-05:00")]
+    pub starts_at: String,
+    #[schema(example = "2027-03-01T14:50:00-05:00")]
+    pub ends_at: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateHoldRequest {
+    pub therapist_id: Uuid,
+    pub client_id: Uuid,
+    /// The (first) slot.
+    pub starts_at: String,
+    pub ends_at: String,
+    /// Every slot of a series; when given, it replaces `starts_at`/`ends_at`
+    /// as the list of slots (which should include the first one).
+    pub occurrences: Option<Vec<SlotBody>>,
+    /// Seconds until the hold lapses: 30 to 3600, 300 by default.
+    pub hold_seconds: Option<i64>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub modality: Option<String>,
+    pub virtual_link: Option<String>,
+    pub location: Option<String>,
+    pub address: Option<String>,
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlotView {
+    #[schema(value_type = String, format = DateTime)]
+    pub starts_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub ends_at: Timestamp,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldView {
+    pub hold_id: Uuid,
+    pub therapist_id: Uuid,
+    pub client_id: Uuid,
+    /// live, confirmed, released or expired (as the clock has it).
+    pub status: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+    pub occurrences: Vec<SlotView>,
+}
+
+impl From<Hold> for HoldView {
+    fn from(h: Hold) -> Self {
+        Self {
+            hold_id: h.id.0,
+            therapist_id: h.therapist_id.0,
+            client_id: h.client_id.0,
+            status: h.status.as_str().into(),
+            expires_at: h.expires_at,
+            occurrences: h.slots.into_iter().map(|s| SlotView { starts_at: s.start, ends_at: s.end }).collect(),
+        }
+    }
+}
+
+fn parse_slot(v: &mut Validator, field: &str, starts_at: &str, ends_at: &str, now: Timestamp) -> Option<Interval> {
+    let start = v.check(&format!("{field}starts_at"), instant(starts_at));
+    let end = v.check(&format!("{field}ends_at"), instant(ends_at));
+    let (start, end) = (start?, end?);
+    if start <= now {
+        v.reject(&format!("{field}starts_at"), "must be in the future");
+        return None;
+    }
+    match Interval::new(start, end) {
+        Some(slot) if slot.length() <= MAX_BUSY_SPAN => Some(slot),
+        Some(_) => {
+            v.reject(&format!("{field}ends_at"), "a slot lasts at most 24 hours");
+            None
+        }
+        None => {
+            v.reject(&format!("{field}ends_at"), "must be after starts_at");
+            None
+        }
+    }
+}
+
+fn parse_hold(body: &CreateHoldRequest, org_zone: &str, now: Timestamp) -> Result<NewHold, ApiError> {
+    let mut v = Validator::default();
+    let first = parse_slot(&mut v, "", &body.starts_at, &body.ends_at, now);
+    let slots = match &body.occurrences {
+        None => first.map(|s| vec![s]),
+        Some(list) if list.is_empty() || list.len() > MAX_OCCURRENCES => {
+            v.reject("occurrences", format!("must list between 1 and {MAX_OCCURRENCES} slots"));
+            None
+        }
+        Some(list) => {
+            let parsed: Vec<Option<Interval>> = list
+                .iter()
+                .enumerate()
+                .map(|(i, s)| parse_slot(&mut v, &format!("occurrences[{i}]."), &s.starts_at, &s.ends_at, now))
+                .collect();
+            let mut slots: Option<Vec<Interval>> = parsed.into_iter().collect();
+            if let Some(slots) = &mut slots {
+                slots.sort();
+                if slots.windows(2).any(|pair| pair[0].overlaps(&pair[1])) {
+                    v.reject("occurrences", "slots must not overlap one another");
+                }
+            }
+            slots
+        }
+    };
+    let seconds = body.hold_seconds.unwrap_or(DEFAULT_HOLD_SECONDS);
+    if !(30..=MAX_HOLD_SECONDS).contains(&seconds) {
+        v.reject("hold_seconds", format!("must be between 30 and {MAX_HOLD_SECONDS}"));
+    }
+    if body.therapist_id == body.client_id {
+        v.reject("client_id", "must differ from therapist_id");
+    }
+    let details = SessionDetails::parse(
+        &mut v,
+        &DetailsInput {
+            title: body.title.as_deref(),
+            description: body.description.as_deref(),
+            modality: body.modality.as_deref(),
+            virtual_link: body.virtual_link.as_deref(),
+            location: body.location.as_deref(),
+            address: body.address.as_deref(),
+        },
+        "One-on-one session",
+        false,
+    );
+    let timezone = parse_timezone(&mut v, body.timezone.as_deref(), org_zone);
+    Ok(v.done(|| {
+        Some(NewHold {
+            therapist_id: PersonId(body.therapist_id),
+            client_id: PersonId(body.client_id),
+            slots: slots?,
+            expires_at: now + SignedDuration::from_secs(seconds),
+            details: details?,
+            timezone: timezone?,
+        })
+    })?)
+}
+
+/// Reserves a therapist and a client for one slot or a whole series — all
+/// of it or none — until the hold is confirmed, released or lapses.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/holds", tag = "holds", request_body = CreateHoldRequest,
+    params(("org_id" = Uuid, Path)),
+    responses((status = 201, body = HoldView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "scheduling_conflict with `conflicts` and `retry_hints`"),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_hold(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Json(body): Json<CreateHoldRequest>,
+) -> ApiResult<(StatusCode, axum::Json<HoldView>)> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let input = parse_hold(&body, &member.org.timezone, state.clock.now())?;
+    member.authorize(Action::BookOneOnOne {
+        as_therapist: input.therapist_id == member.person_id,
+        as_client: input.client_id == member.person_id,
+    })?;
+    let hold = state.store.create_hold(&member.ctx, member.org_id(), input).await?;
+    Ok((StatusCode::CREATED, axum::Json(hold.into())))
+}
+
+async fn hold_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Hold> {
+    let hold = state.store.hold(member.org_id(), HoldId(id)).await?;
+    let is_party = hold.therapist_id == member.person_id || hold.client_id == member.person_id;
+    member.authorize(Action::ManageHold { is_party })?;
+    Ok(hold)
+}
+
+/// One hold.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/holds/{hold_id}", tag = "holds",
+    params(("org_id" = Uuid, Path), ("hold_id" = Uuid, Path)),
+    responses((status = 200, body = HoldView), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn get_hold(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, hold_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<HoldView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    Ok(axum::Json(hold_for(&state, &member, hold_id).await?.into()))
+}
+
+/// Turns a live hold into its session(s), atomically. An expired, released
+/// or already confirmed hold is 409.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/holds/{hold_id}/confirm", tag = "holds",
+    params(("org_id" = Uuid, Path), ("hold_id" = Uuid, Path)),
+    responses((status = 201, body = Items<SessionView>), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "hold_expired, hold_released or hold_confirmed")),
+    security(("bearer" = [])))]
+pub async fn confirm_hold(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, hold_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<(StatusCode, axum::Json<Items<SessionView>>)> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let hold = hold_for(&state, &member, hold_id).await?;
+    let sessions = state.store.confirm_hold(&member.ctx, member.org_id(), hold.id).await?;
+    Ok((StatusCode::CREATED, axum::Json(Items::of(sessions))))
+}
+
+/// Releases a hold, giving its time back (idempotent).
+#[utoipa::path(delete, path = "/api/v1/orgs/{org_id}/holds/{hold_id}", tag = "holds",
+    params(("org_id" = Uuid, Path), ("hold_id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "hold_confirmed")),
+    security(("bearer" = [])))]
+pub async fn release_hold(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, hold_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let hold = hold_for(&state, &member, hold_id).await?;
+    state.store.release_hold(&member.ctx, member.org_id(), hold.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,136 @@
+//! The unified schedule: one-on-one and group sessions in one sorted list.
+
+use axum::extract::State;
+use circles_domain::authz::Action;
+use circles_domain::ids::{OrgId, PersonId};
+use circles_store::model::ScheduleEntry;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::sessions::{local_time, query_instant};
+use super::views::{Items, Problem};
+use crate::auth::Caller;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Path, Query};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleEntryView {
+    pub session_id: Uuid,
+    pub org_id: Uuid,
+    pub person_id: Uuid,
+    #[schema(example = "group")]
+    pub kind: String,
+    #[schema(example = "scheduled")]
+    pub status: String,
+    pub title: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub starts_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub ends_at: Timestamp,
+    pub timezone: String,
+    pub starts_at_local: String,
+    #[schema(example = "VIRTUAL")]
+    pub modality: String,
+    pub group_id: Option<Uuid>,
+    /// `therapist` or `client`.
+    pub role: String,
+    /// The person's own invitation or seat status.
+    pub participation: String,
+    pub seats_taken: i64,
+    pub capacity: i64,
+}
+
+impl From<ScheduleEntry> for ScheduleEntryView {
+    fn from(e: ScheduleEntry) -> Self {
+        Self {
+            session_id: e.session_id.0,
+            org_id: e.org_id.0,
+            person_id: e.person_id.0,
+            kind: e.kind.as_str().into(),
+            status: e.status.as_str().into(),
+            title: e.title,
+            starts_at_local: local_time(e.starts_at, &e.timezone),
+            starts_at: e.starts_at,
+            ends_at: e.ends_at,
+            timezone: e.timezone,
+            modality: e.modality.as_str().into(),
+            group_id: e.group_id.map(|g| g.0),
+            role: e.role,
+            participation: e.participation,
+            seats_taken: e.seats_taken,
+            capacity: e.capacity,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleQuery {
+    /// Start of the window (RFC 3339); now by default.
+    pub from: Option<String>,
+    /// End of the window (RFC 3339); 30 days after `from` by default, at most 93.
+    pub to: Option<String>,
+    /// Whose schedule (staff only); the caller's by default.
+    pub person_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WindowQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+const DEFAULT_WINDOW: SignedDuration = SignedDuration::from_hours(24 * 30);
+const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(24 * 93);
+
+fn window(state: &AppState, from: Option<&str>, to: Option<&str>) -> ApiResult<(Timestamp, Timestamp)> {
+    let from = query_instant("from", from)?.unwrap_or_else(|| state.clock.now());
+    let to = query_instant("to", to)?.unwrap_or(from + DEFAULT_WINDOW);
+    if to <= from {
+        return Err(ApiError::bad_request("invalid_query", "to must be after from"));
+    }
+    if to.duration_since(from) > MAX_WINDOW {
+        return Err(ApiError::bad_request("invalid_query", "the window may span at most 93 days"));
+    }
+    Ok((from, to))
+}
+
+/// One person's sessions in the organisation — one-on-one and group,
+/// as therapist or client — sorted by start.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/schedule", tag = "schedule",
+    params(("org_id" = Uuid, Path), ScheduleQuery),
+    responses((status = 200, body = Items<ScheduleEntryView>), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn org_schedule(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Query(query): Query<ScheduleQuery>,
+) -> ApiResult<axum::Json<Items<ScheduleEntryView>>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let person = query.person_id.map_or(member.person_id, PersonId);
+    member.authorize(Action::ViewSchedule { is_self: person == member.person_id })?;
+    if person != member.person_id && state.store.person_role(member.org_id(), person).await?.is_none() {
+        return Err(ApiError::not_found("person"));
+    }
+    let (from, to) = window(&state, query.from.as_deref(), query.to.as_deref())?;
+    Ok(axum::Json(Items::of(state.store.schedule(member.org_id(), person, from, to).await?)))
+}
+
+/// The caller's sessions across every organisation they belong to.
+#[utoipa::path(get, path = "/api/v1/me/schedule", tag = "schedule", params(WindowQuery),
+    responses((status = 200, body = Items<ScheduleEntryView>), (status = 400, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn my_schedule(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<WindowQuery>,
+) -> ApiResult<axum::Json<Items<ScheduleEntryView>>> {
+    let (from, to) = window(&state, query.from.as_deref(), query.to.as_deref())?;
+    Ok(axum::Json(Items::of(state.store.account_schedule(caller.principal.account_id, from, to).await?)))
+}

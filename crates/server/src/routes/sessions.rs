@@ -1,0 +1,404 @@
+//! Sessions: book, list, read, cancel.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use circles_domain::Role;
+use circles_domain::authz::Action;
+use circles_domain::ids::{GroupId, OrgId, PersonId, SessionId};
+use circles_domain::input::{TimeZoneName, free_text, instant};
+use circles_domain::interval::Interval;
+use circles_domain::session::{DetailsInput, SessionDetails, SessionKind, SessionStatus};
+use circles_domain::validation::Validator;
+use circles_store::model::{
+    Assignment, Canceller, NewSession, Seat, Session, SessionFilter, SessionPeople, SessionView as StoreView,
+};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::views::{Items, Problem};
+use crate::auth::{Caller, Member};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Json, Path, Query};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignmentView {
+    /// The invitation's id (answer it at `/invitations/{id}/respond`).
+    pub id: Uuid,
+    pub therapist_id: Uuid,
+    #[schema(example = "ACCEPTED")]
+    pub status: String,
+    pub message: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub responded_at: Option<Timestamp>,
+}
+
+impl From<Assignment> for AssignmentView {
+    fn from(a: Assignment) -> Self {
+        Self {
+            id: a.id.0,
+            therapist_id: a.therapist_id.0,
+            status: a.status.as_str().into(),
+            message: a.message,
+            responded_at: a.responded_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeatView {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    #[schema(example = "REGISTERED")]
+    pub status: String,
+    pub minutes_late: Option<i64>,
+    pub minutes_left_early: Option<i64>,
+    pub note: Option<String>,
+}
+
+impl From<Seat> for SeatView {
+    fn from(s: Seat) -> Self {
+        Self {
+            id: s.id.0,
+            client_id: s.client_id.0,
+            status: s.status.as_str().into(),
+            minutes_late: s.minutes_late,
+            minutes_left_early: s.minutes_left_early,
+            note: s.note,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub id: Uuid,
+    #[schema(example = "scheduled")]
+    pub status: String,
+    #[schema(example = "one_on_one")]
+    pub kind: String,
+    #[schema(example = "IN_PERSON")]
+    pub modality: String,
+    pub title: String,
+    pub description: String,
+    /// UTC.
+    #[schema(value_type = String, format = DateTime)]
+    pub starts_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub ends_at: Timestamp,
+    /// The session's IANA zone, and its start in local time there.
+    pub timezone: String,
+    pub starts_at_local: String,
+    pub capacity: i64,
+    pub seats_taken: i64,
+    pub group_id: Option<Uuid>,
+    pub series_id: Option<Uuid>,
+    pub recurrence_id: Option<String>,
+    pub virtual_link: Option<String>,
+    pub location: Option<String>,
+    pub address: Option<String>,
+    pub therapists: Vec<AssignmentView>,
+    /// Every seat for staff; only the caller's own for a client.
+    pub seats: Vec<SeatView>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub cancelled_at: Option<Timestamp>,
+    pub cancel_reason: Option<String>,
+}
+
+/// `2027-03-01T09:00:00-05:00`: the instant as a clock in `zone` shows it.
+pub fn local_time(at: Timestamp, zone: &str) -> String {
+    match jiff::tz::TimeZone::get(zone) {
+        Ok(tz) => at.to_zoned(tz).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        Err(_) => at.to_string(),
+    }
+}
+
+impl From<Session> for SessionView {
+    fn from(s: Session) -> Self {
+        Self {
+            id: s.id.0,
+            status: s.status.as_str().into(),
+            kind: s.kind.as_str().into(),
+            modality: s.modality.as_str().into(),
+            title: s.title,
+            description: s.description,
+            starts_at_local: local_time(s.starts_at, &s.timezone),
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            timezone: s.timezone,
+            capacity: s.capacity,
+            seats_taken: s.seats_taken,
+            group_id: s.group_id.map(|g| g.0),
+            series_id: s.series_id.map(|g| g.0),
+            recurrence_id: s.recurrence_id,
+            virtual_link: s.virtual_link,
+            location: s.location,
+            address: s.address,
+            therapists: s.therapists.into_iter().map(Into::into).collect(),
+            seats: s.seats.into_iter().map(Into::into).collect(),
+            created_at: s.created_at,
+            cancelled_at: s.cancelled_at,
+            cancel_reason: s.cancel_reason,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSessionRequest {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// `one_on_one` (the default).
+    pub kind: Option<String>,
+    /// `VIRTUAL` (needs `virtual_link`) or `IN_PERSON` (the default).
+    pub modality: Option<String>,
+    /// RFC 3339 with offset, e.g. `2027-03-01T14:00:00-05:00`.
+    pub starts_at: String,
+    pub duration_minutes: i64,
+    pub capacity: Option<i64>,
+    pub group_id: Option<Uuid>,
+    pub therapist_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub client_ids: Vec<Uuid>,
+    pub virtual_link: Option<String>,
+    pub location: Option<String>,
+    pub address: Option<String>,
+    /// IANA zone the session is shown in; the organisation's by default.
+    pub timezone: Option<String>,
+}
+
+/// One-on-one appointments last between these bounds.
+pub const ONE_ON_ONE_MINUTES: std::ops::RangeInclusive<i64> = 15..=240;
+
+pub fn parse_timezone(v: &mut Validator, raw: Option<&str>, org_zone: &str) -> Option<String> {
+    v.check("timezone", TimeZoneName::parse(raw.unwrap_or(org_zone))).map(|z| z.as_str().to_owned())
+}
+
+pub fn parse_start(v: &mut Validator, field: &str, raw: &str, now: Timestamp) -> Option<Timestamp> {
+    match instant(raw) {
+        Ok(start) if start <= now => {
+            v.reject(field, "must be in the future");
+            None
+        }
+        parsed => v.check(field, parsed),
+    }
+}
+
+fn parse_duration(v: &mut Validator, minutes: i64, bounds: std::ops::RangeInclusive<i64>) -> Option<SignedDuration> {
+    if bounds.contains(&minutes) {
+        Some(SignedDuration::from_mins(minutes))
+    } else {
+        v.reject("duration_minutes", format!("must be between {} and {} minutes", bounds.start(), bounds.end()));
+        None
+    }
+}
+
+/// Ids that must be distinct, as typed person ids.
+pub fn distinct_people(v: &mut Validator, field: &str, ids: &[Uuid]) -> Vec<PersonId> {
+    let mut seen = std::collections::BTreeSet::new();
+    for id in ids {
+        if !seen.insert(*id) {
+            v.reject(field, format!("{id} is listed twice"));
+        }
+    }
+    ids.iter().map(|&id| PersonId(id)).collect()
+}
+
+fn parse_one_on_one(body: &CreateSessionRequest, org_zone: &str, now: Timestamp) -> Result<NewSession, ApiError> {
+    let mut v = Validator::default();
+    let kind = v.check("kind", body.kind.as_deref().unwrap_or("one_on_one").parse::<SessionKind>());
+    if kind.is_some_and(|k| k != SessionKind::OneOnOne) {
+        v.reject("kind", "sessions of a group are proposed under the group; this route books one_on_one sessions");
+    }
+    let details = SessionDetails::parse(
+        &mut v,
+        &DetailsInput {
+            title: body.title.as_deref(),
+            description: body.description.as_deref(),
+            modality: body.modality.as_deref(),
+            virtual_link: body.virtual_link.as_deref(),
+            location: body.location.as_deref(),
+            address: body.address.as_deref(),
+        },
+        "One-on-one session",
+        false,
+    );
+    let start = parse_start(&mut v, "starts_at", &body.starts_at, now);
+    let duration = parse_duration(&mut v, body.duration_minutes, ONE_ON_ONE_MINUTES);
+    if body.capacity.is_some_and(|c| c != 1) {
+        v.reject("capacity", "a one-on-one session has exactly one seat");
+    }
+    if body.group_id.is_some() {
+        v.reject("group_id", "a one-on-one session belongs to no group");
+    }
+    if body.therapist_ids.len() != 1 {
+        v.reject("therapist_ids", "a one-on-one session has exactly one therapist");
+    }
+    if body.client_ids.len() != 1 {
+        v.reject("client_ids", "a one-on-one session has exactly one client");
+    }
+    let therapists = distinct_people(&mut v, "therapist_ids", &body.therapist_ids);
+    let clients = distinct_people(&mut v, "client_ids", &body.client_ids);
+    let timezone = parse_timezone(&mut v, body.timezone.as_deref(), org_zone);
+    Ok(v.done(|| {
+        Some(NewSession {
+            kind: SessionKind::OneOnOne,
+            details: details?,
+            interval: Interval::starting_at(start?, duration?)?,
+            timezone: timezone?,
+            capacity: 1,
+            group_id: None,
+            therapist_ids: therapists,
+            client_ids: clients,
+            therapists_must_accept: false,
+        })
+    })?)
+}
+
+/// Books a one-on-one session. A clash with anyone's busy time is 409
+/// listing the clashes and `retry_hints`.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/sessions", tag = "sessions", request_body = CreateSessionRequest,
+    params(("org_id" = Uuid, Path)),
+    responses((status = 201, body = SessionView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "scheduling_conflict with `conflicts` and `retry_hints`"),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Json(body): Json<CreateSessionRequest>,
+) -> ApiResult<(StatusCode, axum::Json<SessionView>)> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let input = parse_one_on_one(&body, &member.org.timezone, state.clock.now())?;
+    member.authorize(Action::BookOneOnOne {
+        as_therapist: input.therapist_ids == [member.person_id],
+        as_client: input.client_ids == [member.person_id],
+    })?;
+    let session = state.store.create_session(&member.ctx, member.org_id(), input).await?;
+    Ok((StatusCode::CREATED, axum::Json(session.into())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SessionQuery {
+    /// proposed, scheduled, in_progress, completed or cancelled (as the clock has it).
+    pub status: Option<String>,
+    /// Sessions ending after this instant (RFC 3339).
+    pub from: Option<String>,
+    /// Sessions starting before this instant (RFC 3339).
+    pub to: Option<String>,
+    pub group_id: Option<Uuid>,
+    /// At most this many (default 200, at most 1000).
+    pub limit: Option<i64>,
+}
+
+fn bad_query(field: &str, reason: impl std::fmt::Display) -> ApiError {
+    let mut error = ApiError::bad_request("invalid_query", format!("{field} {reason}"));
+    error.errors.push(circles_domain::FieldError::new(field, reason.to_string()));
+    error
+}
+
+pub fn query_instant(field: &str, raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
+    raw.map(|r| instant(r).map_err(|reason| bad_query(field, reason))).transpose()
+}
+
+/// Sessions of the organisation (staff) or the caller's own (therapists and
+/// clients), sorted by start.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/sessions", tag = "sessions",
+    params(("org_id" = Uuid, Path), SessionQuery),
+    responses((status = 200, body = Items<SessionView>), (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Query(query): Query<SessionQuery>,
+) -> ApiResult<axum::Json<Items<SessionView>>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let status =
+        query.status.as_deref().map(str::parse::<SessionStatus>).transpose().map_err(|e| bad_query("status", e))?;
+    let limit = query.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(bad_query("limit", "must be between 1 and 1000"));
+    }
+    let sees_all = member.authorize(Action::ListAllSessions).is_ok();
+    let filter = SessionFilter {
+        status,
+        from: query_instant("from", query.from.as_deref())?,
+        to: query_instant("to", query.to.as_deref())?,
+        group_id: query.group_id.map(GroupId),
+        participant: (!sees_all).then_some(member.person_id),
+        limit,
+    };
+    Ok(axum::Json(Items::of(state.store.list_sessions(member.org_id(), filter).await?)))
+}
+
+/// Who is on the session, after checking the member may see it at all.
+pub async fn people_on(state: &AppState, member: &Member, id: SessionId) -> ApiResult<SessionPeople> {
+    let people = state.store.session_people(member.org_id(), id).await?;
+    member.authorize(Action::ViewSession { participant: people.includes(member.person_id) })?;
+    Ok(people)
+}
+
+/// Staff see every seat; a client sees only their own.
+pub fn view_for(member: &Member) -> StoreView {
+    if member.role == Role::Client { StoreView::Client(member.person_id) } else { StoreView::Staff }
+}
+
+/// One session with its therapists and seats (as the caller may see them).
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/sessions/{session_id}", tag = "sessions",
+    params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path)),
+    responses((status = 200, body = SessionView), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn get_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<SessionView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let id = SessionId(session_id);
+    people_on(&state, &member, id).await?;
+    let session = state.store.session(&member.ctx, member.org_id(), id, view_for(&member)).await?;
+    Ok(axum::Json(session.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    pub reason: String,
+}
+
+/// Cancels a session: every seat is cancelled and everyone's time is free
+/// at once. A one-on-one's client may cancel their own appointment.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/sessions/{session_id}/cancel", tag = "sessions",
+    request_body = CancelRequest, params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path)),
+    responses((status = 200, body = SessionView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "illegal_transition"), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn cancel_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<CancelRequest>,
+) -> ApiResult<axum::Json<SessionView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let reason = free_text(body.reason.trim(), 1_000).map_err(|r| ApiError::field("reason", r))?;
+    if reason.is_empty() {
+        return Err(ApiError::field("reason", "is required"));
+    }
+    let id = SessionId(session_id);
+    let people = people_on(&state, &member, id).await?;
+    let is_therapist = people.therapists.iter().any(|(t, _)| *t == member.person_id);
+    let is_own_appointment = people.kind == SessionKind::OneOnOne && people.clients.contains(&member.person_id);
+    member.authorize(Action::CancelSession { is_therapist, is_own_appointment })?;
+    let by = if member.role == Role::Client { Canceller::Client(member.person_id) } else { Canceller::Provider };
+    let mut cancelled = state.store.cancel_session(&member.ctx, member.org_id(), id, reason, by).await?;
+    if let StoreView::Client(me) = view_for(&member) {
+        cancelled.seats.retain(|seat| seat.client_id == me);
+    }
+    Ok(axum::Json(cancelled.into()))
+}
