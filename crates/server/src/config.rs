@@ -37,6 +37,10 @@ pub struct Settings {
     pub argon2_iterations: u32,
     /// Run background jobs (expiry, reminders, delivery) inside `serve`.
     pub run_jobs: bool,
+    /// How long a resolved token or membership is reused without asking the
+    /// database again (0 disables). A token revoked on another server stops
+    /// working here within this many seconds.
+    pub auth_cache_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -71,6 +75,7 @@ impl Default for Settings {
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             run_jobs: true,
+            auth_cache_seconds: 5,
         }
     }
 }

@@ -4,6 +4,7 @@ use circles_domain::Clock;
 use circles_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::auth::cache::AuthCache;
 use crate::auth::password::PasswordHashing;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Settings;
@@ -16,6 +17,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub passwords: PasswordHashing,
     pub login_limiter: Arc<LoginLimiter>,
+    pub auth_cache: Arc<AuthCache>,
     pub metrics: PrometheusHandle,
 }
 
@@ -27,6 +29,7 @@ impl AppState {
                 settings.login_attempts_per_minute_per_ip,
                 settings.login_attempts_per_minute_per_account,
             )),
+            auth_cache: Arc::new(AuthCache::new(std::time::Duration::from_secs(settings.auth_cache_seconds))),
             metrics: crate::http::metrics::handle(),
             store,
             clock,

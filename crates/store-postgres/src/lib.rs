@@ -72,16 +72,20 @@ impl Backend for PostgresBackend {
     }
 
     async fn begin_write(&self) -> Result<PgTx, DbError> {
-        Ok(PgTx(self.pool.begin().await.map_err(map_err)?))
+        Ok(PgTx::Transaction(self.pool.begin().await.map_err(map_err)?))
     }
 
     async fn begin_read(&self) -> Result<PgTx, DbError> {
-        Ok(PgTx(
+        Ok(PgTx::Transaction(
             self.pool
                 .begin_with("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 .await
                 .map_err(map_err)?,
         ))
+    }
+
+    async fn read_single(&self) -> Result<PgTx, DbError> {
+        Ok(PgTx::Single(self.pool.acquire().await.map_err(map_err)?))
     }
 
     async fn ping(&self) -> Result<(), DbError> {
@@ -95,7 +99,20 @@ impl Backend for PostgresBackend {
     }
 }
 
-pub struct PgTx(sqlx::Transaction<'static, Postgres>);
+/// A transaction, or a pooled connection for one autocommitted read.
+pub enum PgTx {
+    Transaction(sqlx::Transaction<'static, Postgres>),
+    Single(sqlx::pool::PoolConnection<Postgres>),
+}
+
+impl PgTx {
+    fn connection(&mut self) -> &mut sqlx::PgConnection {
+        match self {
+            PgTx::Transaction(tx) => tx,
+            PgTx::Single(conn) => conn,
+        }
+    }
+}
 
 fn build(q: Query) -> sqlx::query::Query<'static, Postgres, PgArguments> {
     let mut query = sqlx::query(AssertSqlSafe(q.sql));
@@ -118,22 +135,25 @@ impl Executor for PgTx {
     type Row = PgRecord;
 
     async fn execute(&mut self, q: Query) -> Result<u64, DbError> {
-        build(q).execute(&mut *self.0).await.map(|r| r.rows_affected()).map_err(map_err)
+        build(q).execute(self.connection()).await.map(|r| r.rows_affected()).map_err(map_err)
     }
 
     async fn fetch_all(&mut self, q: Query) -> Result<Vec<PgRecord>, DbError> {
-        let rows = build(q).fetch_all(&mut *self.0).await.map_err(map_err)?;
+        let rows = build(q).fetch_all(self.connection()).await.map_err(map_err)?;
         Ok(rows.into_iter().map(PgRecord).collect())
     }
 
     async fn fetch_optional(&mut self, q: Query) -> Result<Option<PgRecord>, DbError> {
-        Ok(build(q).fetch_optional(&mut *self.0).await.map_err(map_err)?.map(PgRecord))
+        Ok(build(q).fetch_optional(self.connection()).await.map_err(map_err)?.map(PgRecord))
     }
 }
 
 impl Transaction for PgTx {
     async fn commit(self) -> Result<(), DbError> {
-        self.0.commit().await.map_err(map_err)
+        match self {
+            PgTx::Transaction(tx) => tx.commit().await.map_err(map_err),
+            PgTx::Single(_) => Ok(()),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Who is calling: bearer tokens and session cookies, resolved once per
 //! request by [`authenticate`], then read by the [`Caller`] extractor.
 
+pub mod cache;
 pub mod password;
 pub mod rate_limit;
 pub mod token;
@@ -45,8 +46,15 @@ fn presented_token(req: &Request) -> Option<String> {
 /// Middleware: resolves the presented token to a [`Principal`].
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if let Some(token) = presented_token(&req) {
-        match state.store.authenticate(token::hash(&token), state.clock.now()).await {
+        let hash = token::hash(&token);
+        let now = state.clock.now();
+        let resolved = match state.auth_cache.principal(&hash, now) {
+            Some(principal) => Ok(Some(principal)),
+            None => state.store.authenticate(hash, now).await,
+        };
+        match resolved {
             Ok(Some(principal)) => {
+                state.auth_cache.remember_principal(hash, &principal);
                 req.extensions_mut().insert(principal);
             }
             Ok(None) => {
@@ -115,11 +123,15 @@ impl Caller {
     /// organisation one does not belong to does not exist as far as one can
     /// tell.
     pub async fn member(&self, state: &AppState, org: OrgId) -> ApiResult<Member> {
-        let membership = state
-            .store
-            .membership(self.principal.account_id, org)
-            .await?
-            .ok_or_else(|| ApiError::not_found("organisation"))?;
+        let account = self.principal.account_id;
+        let membership = match state.auth_cache.membership(account, org) {
+            Some(cached) => cached,
+            None => {
+                let found = state.store.membership(account, org).await?.ok_or_else(|| ApiError::not_found("organisation"))?;
+                state.auth_cache.remember_membership(account, &found);
+                found
+            }
+        };
         Ok(Member {
             ctx: self.ctx().acting_as(membership.person_id),
             org: membership.org,

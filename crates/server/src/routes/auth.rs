@@ -113,5 +113,6 @@ fn session_cookie(state: &AppState, value: &str, max_age_seconds: u32) -> Header
     responses((status = 204), (status = 401, body = Problem)), security(("bearer" = [])))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     state.store.revoke_token(&caller.ctx(), caller.principal.account_id, caller.principal.token_id).await?;
+    state.auth_cache.forget_account_tokens(caller.principal.account_id);
     Ok(([(SET_COOKIE, session_cookie(&state, "", 0))], StatusCode::NO_CONTENT).into_response())
 }

@@ -112,5 +112,6 @@ pub async fn revoke_token(
     Path(token_id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
     state.store.revoke_token(&caller.ctx(), caller.principal.account_id, TokenId(token_id)).await?;
+    state.auth_cache.forget_account_tokens(caller.principal.account_id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -176,7 +176,8 @@ async fn booking_input_is_validated_field_by_field(backend: Backend) {
         (with("therapist_ids", json!([])), "therapist_ids"),
         (with("therapist_ids", json!(["not-a-uuid"])), "therapist_ids[0]"),
         (with("client_ids", json!([org.therapist.person_id])), "client_ids"),
-        (with("therapist_ids", json!([org.client.person_id])), "therapist_ids"),
+        (with("therapist_ids", json!([org.moderator.person_id])), "therapist_ids"),
+        (with("therapist_ids", json!([org.client.person_id])), "client_ids"),
         (with("timezone", json!("Mars/Base")), "timezone"),
         (with("colour", json!("red")), "colour"),
     ];

@@ -151,6 +151,7 @@ pub struct Principal {
     pub account_id: AccountId,
     pub token_id: TokenId,
     pub token_kind: TokenKind,
+    pub expires_at: Option<Timestamp>,
 }
 
 /// A response kept for an `Idempotency-Key`.

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
 use super::orgs::organisation_from_row;
-use super::{SqlStore, read_tx, write_tx};
+use super::{SqlStore, read_one, write_tx};
 use crate::model::{Account, AuditCtx, Credentials, Membership, NewAccount};
 use crate::{AccountStore, Result, StoreError};
 
@@ -63,14 +63,14 @@ impl<B: Backend> AccountStore for SqlStore<B> {
     }
 
     async fn account(&self, id: AccountId) -> Result<Account> {
-        let row = read_tx!(self, |tx| {
+        let row = read_one!(self, |tx| {
             tx.fetch_optional(sql("SELECT id, email, name, created_at FROM accounts WHERE id = $1").bind(id)).await?
         })?;
         account_from_row(&row.ok_or(StoreError::NotFound("account"))?)
     }
 
     async fn credentials(&self, email: &Email) -> Result<Option<Credentials>> {
-        let row = read_tx!(self, |tx| {
+        let row = read_one!(self, |tx| {
             tx.fetch_optional(sql("SELECT id, password_hash FROM accounts WHERE email = $1").bind(email.as_str()))
                 .await?
         })?;
@@ -115,7 +115,7 @@ impl<B: Backend> AccountStore for SqlStore<B> {
     }
 
     async fn memberships(&self, account: AccountId) -> Result<Vec<Membership>> {
-        let rows = read_tx!(self, |tx| {
+        let rows = read_one!(self, |tx| {
             tx.fetch_all(
                 sql("SELECT o.id, o.name, o.timezone, o.created_at, p.id AS person_id, p.role \
                      FROM people p JOIN organisations o ON o.id = p.org_id \

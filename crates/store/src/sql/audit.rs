@@ -6,7 +6,7 @@ use circles_domain::ids::{AuditEventId, OrgId, PersonId};
 use jiff::Timestamp;
 
 use super::db::{Backend, Executor, Row, placeholders, sql};
-use super::{SqlStore, read_tx};
+use super::{SqlStore, read_one, read_tx};
 use crate::model::{AuditCtx, AuditEntry, ChainReport};
 use crate::{AuditStore, Result};
 
@@ -53,17 +53,20 @@ pub(crate) async fn append<E: Executor>(
     if drafts.is_empty() {
         return Ok(());
     }
-    tx.execute(
-        sql("INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING")
-            .bind(org)
-            .bind(GENESIS),
-    )
-    .await?;
-    let head = tx
-        .fetch_one(
-            sql(format!("SELECT seq, hash FROM audit_heads WHERE org_id = $1{}", dialect.for_update())).bind(org),
-        )
-        .await?;
+    let head_query = || sql(format!("SELECT seq, hash FROM audit_heads WHERE org_id = $1{}", dialect.for_update())).bind(org);
+    let head = match tx.fetch_optional(head_query()).await? {
+        Some(head) => head,
+        // An organisation's first event starts its chain.
+        None => {
+            tx.execute(
+                sql("INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING")
+                    .bind(org)
+                    .bind(GENESIS),
+            )
+            .await?;
+            tx.fetch_one(head_query()).await?
+        }
+    };
     let mut seq = head.int("seq")?;
     let mut prev = to_hash(head.bytes("hash")?)?;
 
@@ -170,7 +173,7 @@ impl<B: Backend> AuditStore for SqlStore<B> {
     }
 
     async fn audit_events(&self, org: OrgId, subject: Option<PersonId>, limit: i64) -> Result<Vec<AuditEntry>> {
-        let rows = read_tx!(self, |tx| {
+        let rows = read_one!(self, |tx| {
             tx.fetch_all(
                 sql("SELECT seq, occurred_at, actor_account_id, actor_person_id, subject_person_id, action, \
                      record_type, record_id, request_id, ip FROM audit_events \

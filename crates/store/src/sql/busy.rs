@@ -41,41 +41,38 @@ pub struct Claim {
     pub owner: Owner,
 }
 
-/// A row of someone's busy time.
+/// A row of someone's busy time, live or an expired hold not yet retired.
 #[derive(Debug, Clone)]
 pub struct Busy {
     pub person: PersonId,
     pub interval: Interval,
     pub kind: BusyKind,
     pub session: Option<SessionId>,
+    pub hold: Option<HoldId>,
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Busy {
+    /// A hold stops counting at its expiry instant, retired or not.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.expires_at.is_none_or(|expiry| expiry > now)
+    }
 }
 
 fn people_of(claims: &[Claim]) -> Vec<PersonId> {
     claims.iter().map(|c| c.person).collect::<BTreeSet<_>>().into_iter().collect()
 }
 
-/// `person_id IN ($n, …)`, binding `people` from parameter `first`.
-fn person_filter(first: usize, people: &[PersonId]) -> String {
-    format!("person_id IN ({})", placeholders(first, people.len()))
-}
-
-/// Busy time of `people` overlapping `window`, ignoring holds that have
-/// expired by `now`.
-pub async fn load<E: Executor>(
-    tx: &mut E,
-    org: OrgId,
-    people: &[PersonId],
-    window: Interval,
-    now: Timestamp,
-) -> Result<Vec<Busy>> {
+/// Busy rows of `people` overlapping `window`, expired holds included (the
+/// caller decides what to do with them).
+pub async fn load<E: Executor>(tx: &mut E, org: OrgId, people: &[PersonId], window: Interval) -> Result<Vec<Busy>> {
     if people.is_empty() {
         return Ok(Vec::new());
     }
     let q = sql(format!(
-        "SELECT person_id, starts_at, ends_at, kind, session_id FROM busy_intervals \
-         WHERE org_id = $1 AND starts_at < $2 AND starts_at >= $3 AND ends_at > $4 \
-         AND (expires_at IS NULL OR expires_at > $5) AND {}",
-        person_filter(6, people)
+        "SELECT person_id, starts_at, ends_at, kind, session_id, hold_id, expires_at FROM busy_intervals \
+         WHERE org_id = $1 AND starts_at < $2 AND starts_at >= $3 AND ends_at > $4 AND person_id IN ({})",
+        placeholders(5, people.len())
     ))
     .bind(org)
     .bind(window.end)
@@ -83,7 +80,6 @@ pub async fn load<E: Executor>(
     // into the window start no earlier than this: the index range stays small.
     .bind(window.start - MAX_BUSY_SPAN)
     .bind(window.start)
-    .bind(now)
     .bind_all(people.iter().copied());
     let rows = tx.fetch_all(q).await?;
     rows.iter()
@@ -95,20 +91,22 @@ pub async fn load<E: Executor>(
                 interval,
                 kind: r.parsed("kind").map_err(|_| super::db::DbError::Decode("busy kind".into()))?,
                 session: r.opt_id("session_id")?,
+                hold: r.opt_id("hold_id")?,
+                expires_at: r.opt_time("expires_at")?,
             })
         })
         .collect()
 }
 
-/// The clashes between `claims` and existing busy time (and among the
-/// claims themselves). A person is never in conflict with their own place
-/// on the same session.
-pub fn conflicts(claims: &[Claim], busy: &[Busy]) -> Vec<BusyConflict> {
+/// The clashes between `claims` and live busy time (and among the claims
+/// themselves). A person is never in conflict with their own place on the
+/// same session.
+pub fn conflicts(claims: &[Claim], busy: &[Busy], now: Timestamp) -> Vec<BusyConflict> {
     let mut found = Vec::new();
     for (i, claim) in claims.iter().enumerate() {
         let same_session = |b: &Busy| matches!(claim.owner, Owner::Session(s) if b.session == Some(s));
         for b in busy {
-            if b.person == claim.person && b.interval.overlaps(&claim.interval) && !same_session(b) {
+            if b.person == claim.person && b.is_live(now) && b.interval.overlaps(&claim.interval) && !same_session(b) {
                 found.push(BusyConflict {
                     person_id: b.person,
                     starts_at: b.interval.start,
@@ -143,8 +141,7 @@ fn span(claims: &[Claim]) -> Option<Interval> {
     Interval::new(start, end)
 }
 
-/// The next free start times for the same people and duration, from the
-/// first clashing claim onward.
+/// The next free start times for the same people and duration.
 pub async fn retry_hints<E: Executor>(
     tx: &mut E,
     org: OrgId,
@@ -154,8 +151,8 @@ pub async fn retry_hints<E: Executor>(
 ) -> Result<Vec<Timestamp>> {
     let from = wanted.start.max(now);
     let window = Interval::new(from, from + HINT_HORIZON + wanted.length()).expect("a forward window");
-    let busy = load(tx, org, people, window, now).await?;
-    let merged = merge(busy.iter().map(|b| b.interval));
+    let busy = load(tx, org, people, window).await?;
+    let merged = merge(busy.iter().filter(|b| b.is_live(now)).map(|b| b.interval));
     let search = FreeSearch {
         from: wanted.start,
         duration: wanted.length(),
@@ -183,62 +180,34 @@ pub fn conflict_error(conflicts: &[BusyConflict], hints: &[Timestamp]) -> StoreE
     error
 }
 
-/// Checks `claims` against current busy time without writing: the cheap
-/// first look that lets a request for taken time fail without queueing for
-/// the writer.
-pub async fn check<E: Executor>(tx: &mut E, org: OrgId, claims: &[Claim], now: Timestamp) -> Result<()> {
-    let Some(window) = span(claims) else { return Ok(()) };
-    let people = people_of(claims);
-    let busy = load(tx, org, &people, window, now).await?;
-    let clashes = conflicts(claims, &busy);
+/// Refuses `claims` that clash with `busy`, with the clashes and hints.
+async fn refuse_clashes<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    claims: &[Claim],
+    busy: &[Busy],
+    now: Timestamp,
+) -> Result<()> {
+    let clashes = conflicts(claims, busy, now);
     if clashes.is_empty() {
         return Ok(());
     }
     // Hints replace the first claim that clashes.
     let wanted = claims
         .iter()
-        .find(|c| !conflicts(std::slice::from_ref(c), &busy).is_empty())
+        .find(|c| !conflicts(std::slice::from_ref(c), busy, now).is_empty())
         .map_or(claims[0].interval, |c| c.interval);
-    let hints = retry_hints(tx, org, &people, wanted, now).await?;
+    let hints = retry_hints(tx, org, &people_of(claims), wanted, now).await?;
     Err(conflict_error(&clashes, &hints))
 }
 
-/// Locks the people's rows so that rules checked in code (time off, limits)
-/// see no concurrent change. Sorted, so two claims never deadlock.
-pub async fn lock_people<E: Executor>(tx: &mut E, dialect: Dialect, org: OrgId, people: &[PersonId]) -> Result<()> {
-    if dialect == Dialect::Postgres && !people.is_empty() {
-        let q = sql(format!(
-            "SELECT id FROM people WHERE org_id = $1 AND id IN ({}) ORDER BY id FOR UPDATE",
-            placeholders(2, people.len())
-        ))
-        .bind(org)
-        .bind_all(people.iter().copied());
-        tx.fetch_all(q).await?;
-    }
-    Ok(())
-}
-
-/// Retires the expired holds of `people`, so their rows stop standing in the
-/// way (PostgreSQL's constraint sees every row, expired or not).
-pub async fn expire_holds_of<E: Executor>(
-    tx: &mut E,
-    org: OrgId,
-    people: &[PersonId],
-    now: Timestamp,
-    drafts: &mut Vec<AuditDraft>,
-) -> Result<()> {
-    if people.is_empty() {
-        return Ok(());
-    }
-    let q = sql(format!(
-        "SELECT DISTINCT hold_id FROM busy_intervals WHERE org_id = $1 AND kind = 'hold' AND expires_at <= $2 AND {}",
-        person_filter(3, people)
-    ))
-    .bind(org)
-    .bind(now)
-    .bind_all(people.iter().copied());
-    let holds: Vec<HoldId> = tx.fetch_all(q).await?.iter().map(|r| r.id("hold_id")).collect::<Result<_, _>>()?;
-    retire_holds(tx, org, &holds, "expired", now, drafts).await
+/// Checks `claims` against current busy time without writing: the cheap
+/// first look (one statement) that lets a request for taken time fail
+/// without queueing for the writer.
+pub async fn check<E: Executor>(tx: &mut E, org: OrgId, claims: &[Claim], now: Timestamp) -> Result<()> {
+    let Some(window) = span(claims) else { return Ok(()) };
+    let busy = load(tx, org, &people_of(claims), window).await?;
+    refuse_clashes(tx, org, claims, &busy, now).await
 }
 
 /// Closes the live ones among `holds` with `status`, frees their time, and
@@ -282,23 +251,60 @@ pub async fn retire_holds<E: Executor>(
 }
 
 /// Occupies the claimed time, or fails with the clashes. Runs inside the
-/// caller's write transaction.
+/// caller's write transaction, after the caller has locked the people
+/// ([`lock_people`]). Expired holds in the way are retired first: they no
+/// longer count, but PostgreSQL's constraint sees every row.
 pub async fn claim<E: Executor>(
     tx: &mut E,
-    dialect: Dialect,
     org: OrgId,
     claims: &[Claim],
     now: Timestamp,
     drafts: &mut Vec<AuditDraft>,
 ) -> Result<()> {
-    if claims.is_empty() {
+    let Some(window) = span(claims) else { return Ok(()) };
+    let busy = load(tx, org, &people_of(claims), window).await?;
+    let expired: Vec<HoldId> =
+        busy.iter().filter(|b| !b.is_live(now)).filter_map(|b| b.hold).collect::<BTreeSet<_>>().into_iter().collect();
+    retire_holds(tx, org, &expired, "expired", now, drafts).await?;
+    refuse_clashes(tx, org, claims, &busy, now).await?;
+    insert(tx, org, claims).await
+}
+
+/// Locks the rows of `expected` people, checking each has its role in `org`
+/// (a wrong or unknown id is refused, naming the request field). One
+/// statement. Locking lets rules checked in code (time off, limits) see no
+/// concurrent change; sorted, so two bookings never deadlock.
+pub async fn lock_people<E: Executor>(
+    tx: &mut E,
+    dialect: Dialect,
+    org: OrgId,
+    expected: &[(PersonId, circles_domain::Role, &str)],
+) -> Result<()> {
+    if expected.is_empty() {
         return Ok(());
     }
-    let people = people_of(claims);
-    lock_people(tx, dialect, org, &people).await?;
-    expire_holds_of(tx, org, &people, now, drafts).await?;
-    check(tx, org, claims, now).await?;
-    insert(tx, org, claims).await
+    let ids: Vec<PersonId> = expected.iter().map(|(id, ..)| *id).collect::<BTreeSet<_>>().into_iter().collect();
+    let rows = tx
+        .fetch_all(
+            sql(format!(
+                "SELECT id, role FROM people WHERE org_id = $1 AND id IN ({}) ORDER BY id{}",
+                placeholders(2, ids.len()),
+                dialect.for_update()
+            ))
+            .bind(org)
+            .bind_all(ids.iter().copied()),
+        )
+        .await?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in &rows {
+        found.push((row.id::<PersonId>("id")?, row.parsed::<circles_domain::Role>("role")?));
+    }
+    for (id, role, field) in expected {
+        if !found.contains(&(*id, *role)) {
+            return Err(StoreError::invalid(field, format!("{id} is not a {role} of this organisation")));
+        }
+    }
+    Ok(())
 }
 
 /// Inserts busy rows without checking: only for time the caller already
@@ -326,7 +332,8 @@ pub async fn insert<E: Executor>(tx: &mut E, org: OrgId, claims: &[Claim]) -> Re
         ]);
     }
     let mut q = Query::new(format!(
-        "INSERT INTO busy_intervals (org_id, id, person_id, starts_at, ends_at, kind, session_id, hold_id, expires_at) VALUES {}",
+        "INSERT INTO busy_intervals (org_id, id, person_id, starts_at, ends_at, kind, session_id, hold_id, expires_at) \
+         VALUES {}",
         values.join(", ")
     ));
     q.args = args;

@@ -229,6 +229,12 @@ pub trait Backend: Send + Sync + 'static {
     fn begin_write(&self) -> impl Future<Output = Result<Self::Tx, DbError>> + Send;
     /// A transaction that only reads, from the read pool.
     fn begin_read(&self) -> impl Future<Output = Result<Self::Tx, DbError>> + Send;
+    /// A connection for one read statement. It needs no snapshot, so a
+    /// backend may skip `BEGIN`/`COMMIT` (two round trips on PostgreSQL);
+    /// by default it is a read transaction.
+    fn read_single(&self) -> impl Future<Output = Result<Self::Tx, DbError>> + Send {
+        self.begin_read()
+    }
     fn ping(&self) -> impl Future<Output = Result<(), DbError>> + Send;
     /// Applies this backend's migrations.
     fn migrate(&self) -> impl Future<Output = Result<(), DbError>> + Send;

@@ -13,8 +13,8 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Backend, DbError, Executor, Row, sql};
-use super::sessions::{Seats, fetch, insert_rows, insert_session, require_role};
-use super::{SqlStore, read_tx, write_tx};
+use super::sessions::{insert_rows, insert_session};
+use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{AuditCtx, Hold, HoldStatus, NewHold, NewSession, Session};
 use crate::{HoldStore, Result, StoreError};
 
@@ -88,16 +88,12 @@ impl<B: Backend> HoldStore for SqlStore<B> {
         let now = self.clock.now();
         let id = HoldId::new();
         let claims = hold_claims(id, &input);
-        read_tx!(self, |tx| {
-            require_role(&mut tx, org, &[input.therapist_id], Role::Therapist, "therapist_id").await?;
-            require_role(&mut tx, org, &[input.client_id], Role::Client, "client_id").await?;
-            busy::check(&mut tx, org, &claims, now).await?
-        })?;
+        read_one!(self, |tx| busy::check(&mut tx, org, &claims, now).await?)?;
+        let people = [(input.therapist_id, Role::Therapist, "therapist_id"), (input.client_id, Role::Client, "client_id")];
         write_tx!(self, |tx| {
-            require_role(&mut tx, org, &[input.therapist_id], Role::Therapist, "therapist_id").await?;
-            require_role(&mut tx, org, &[input.client_id], Role::Client, "client_id").await?;
+            busy::lock_people(&mut tx, self.backend.dialect(), org, &people).await?;
             let mut drafts = Vec::new();
-            busy::claim(&mut tx, self.backend.dialect(), org, &claims, now, &mut drafts).await?;
+            busy::claim(&mut tx, org, &claims, now, &mut drafts).await?;
             let d = &input.details;
             tx.execute(
                 sql("INSERT INTO holds (org_id, id, therapist_id, client_id, status, expires_at, title, description, \
@@ -178,7 +174,7 @@ impl<B: Backend> HoldStore for SqlStore<B> {
                     therapists_must_accept: false,
                 };
                 let recurrence = series.map(|s| (s, slot.start.to_string()));
-                insert_session(
+                let session = insert_session(
                     &mut tx,
                     org,
                     session_id,
@@ -208,7 +204,7 @@ impl<B: Backend> HoldStore for SqlStore<B> {
                         .subject(hold.client_id)
                         .details(json!({ "from_hold": id, "starts_at": slot.start })),
                 );
-                created.push(session_id);
+                created.push(session);
             }
             tx.execute(
                 sql("UPDATE holds SET status = 'confirmed', closed_at = $3 WHERE org_id = $1 AND id = $2")
@@ -223,11 +219,7 @@ impl<B: Backend> HoldStore for SqlStore<B> {
                     .details(json!({ "sessions": created })),
             );
             audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
-            let mut sessions = Vec::with_capacity(created.len());
-            for session_id in created {
-                sessions.push(fetch(&mut tx, org, session_id, Seats::All, now).await?);
-            }
-            sessions
+            created
         })
     }
 

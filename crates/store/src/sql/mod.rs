@@ -96,7 +96,22 @@ macro_rules! read_tx {
     }};
 }
 
-pub(crate) use {read_tx, write_tx};
+/// Runs one read statement in `$body` on a connection from the read pool,
+/// outside any transaction where the backend allows it.
+macro_rules! read_one {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let outcome: $crate::Result<_> = async {
+            let mut $tx = $store.backend.read_single().await?;
+            let value = $body;
+            $crate::sql::db::Transaction::commit($tx).await?;
+            Ok(value)
+        }
+        .await;
+        outcome
+    }};
+}
+
+pub(crate) use {read_one, read_tx, write_tx};
 
 macro_rules! id_values {
     ($($t:ty),+) => {$(

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::accounts::insert_account;
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
-use super::{SqlStore, read_tx, write_tx};
+use super::{SqlStore, read_one, write_tx};
 use crate::model::{AuditCtx, Membership, NewAccount, NewOrganisation, NewPerson, Organisation, Person};
 use crate::{OrgStore, Result, StoreError};
 
@@ -105,7 +105,7 @@ impl<B: Backend> OrgStore for SqlStore<B> {
     }
 
     async fn organisation(&self, org: OrgId) -> Result<Organisation> {
-        let row = read_tx!(self, |tx| {
+        let row = read_one!(self, |tx| {
             tx.fetch_optional(sql("SELECT id, name, timezone, created_at FROM organisations WHERE id = $1").bind(org))
                 .await?
         })?;
@@ -113,7 +113,7 @@ impl<B: Backend> OrgStore for SqlStore<B> {
     }
 
     async fn membership(&self, account: AccountId, org: OrgId) -> Result<Option<Membership>> {
-        let row = read_tx!(self, |tx| {
+        let row = read_one!(self, |tx| {
             tx.fetch_optional(
                 sql("SELECT o.id, o.name, o.timezone, o.created_at, p.id AS person_id, p.role \
                      FROM people p JOIN organisations o ON o.id = p.org_id \
@@ -199,7 +199,7 @@ impl<B: Backend> OrgStore for SqlStore<B> {
                 rows
             })?
         } else {
-            read_tx!(self, |tx| tx.fetch_all(query).await?)?
+            read_one!(self, |tx| tx.fetch_all(query).await?)?
         };
         rows.iter().map(person_from_row).collect()
     }
@@ -217,7 +217,7 @@ impl<B: Backend> OrgStore for SqlStore<B> {
     }
 
     async fn person_role(&self, org: OrgId, id: PersonId) -> Result<Option<Role>> {
-        let row = read_tx!(self, |tx| {
+        let row = read_one!(self, |tx| {
             tx.fetch_optional(sql("SELECT role FROM people WHERE org_id = $1 AND id = $2").bind(org).bind(id)).await?
         })?;
         row.map(|r| r.parsed("role")).transpose().map_err(Into::into)

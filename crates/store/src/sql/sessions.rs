@@ -10,7 +10,7 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Executor, Query, Row, Value, placeholders, sql};
-use super::{SqlStore, read_tx, write_tx};
+use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{
     Assignment, AuditCtx, Canceller, NewSession, ScheduleEntry, Seat, Session, SessionFilter, SessionPeople,
     SessionView,
@@ -169,36 +169,8 @@ pub(super) async fn fetch<E: Executor>(
     Ok(session)
 }
 
-/// Refuses ids that are not people of `role` in `org`, naming `field`.
-pub(super) async fn require_role<E: Executor>(
-    tx: &mut E,
-    org: OrgId,
-    ids: &[PersonId],
-    role: Role,
-    field: &str,
-) -> Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let rows = tx
-        .fetch_all(
-            sql(format!(
-                "SELECT id FROM people WHERE org_id = $1 AND role = $2 AND id IN ({})",
-                placeholders(3, ids.len())
-            ))
-            .bind(org)
-            .bind(role)
-            .bind_all(ids.iter().copied()),
-        )
-        .await?;
-    let found: Vec<PersonId> = rows.iter().map(|r| r.id("id")).collect::<Result<_, _>>()?;
-    match ids.iter().find(|id| !found.contains(id)) {
-        Some(missing) => Err(StoreError::invalid(field, format!("{missing} is not a {role} of this organisation"))),
-        None => Ok(()),
-    }
-}
-
-/// Writes one session with its therapists and seats (no busy time).
+/// Writes one session with its therapists and seats (no busy time) and
+/// returns it as written, so callers need not read it back.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn insert_session<E: Executor>(
     tx: &mut E,
@@ -209,7 +181,7 @@ pub(super) async fn insert_session<E: Executor>(
     series: Option<(SeriesId, String)>,
     created_by: Option<PersonId>,
     now: Timestamp,
-) -> Result<()> {
+) -> Result<Session> {
     let d = &input.details;
     let (series_id, recurrence_id) = series.map_or((None, None), |(s, r)| (Some(s), Some(r)));
     tx.execute(
@@ -232,46 +204,93 @@ pub(super) async fn insert_session<E: Executor>(
         .bind(input.capacity)
         .bind(input.group_id)
         .bind(series_id)
-        .bind(recurrence_id)
+        .bind(recurrence_id.clone())
         .bind(created_by)
         .bind(now),
     )
     .await?;
-    let therapist_status =
-        if input.therapists_must_accept { InvitationStatus::Pending } else { InvitationStatus::Accepted };
+    let (therapist_status, responded_at) = if input.therapists_must_accept {
+        (InvitationStatus::Pending, None)
+    } else {
+        (InvitationStatus::Accepted, Some(now))
+    };
+    let therapists: Vec<Assignment> = input
+        .therapist_ids
+        .iter()
+        .map(|&therapist_id| Assignment {
+            id: InvitationId::new(),
+            session_id: id,
+            therapist_id,
+            status: therapist_status,
+            message: None,
+            invited_at: now,
+            responded_at,
+        })
+        .collect();
     insert_rows(
         tx,
         "session_therapists (org_id, id, session_id, therapist_id, status, invited_at, responded_at)",
-        input.therapist_ids.iter().map(|t| {
-            let responded = (!input.therapists_must_accept).then_some(now);
+        therapists.iter().map(|a| {
             vec![
                 org.into(),
-                InvitationId::new().into(),
+                a.id.into(),
                 id.into(),
-                (*t).into(),
-                therapist_status.as_str().into(),
+                a.therapist_id.into(),
+                a.status.as_str().into(),
                 now.into(),
-                responded.into(),
+                a.responded_at.into(),
             ]
         }),
     )
     .await?;
+    let seats: Vec<Seat> = input
+        .client_ids
+        .iter()
+        .map(|&client_id| Seat {
+            id: SeatId::new(),
+            client_id,
+            status: SeatStatus::Registered,
+            minutes_late: None,
+            minutes_left_early: None,
+            note: None,
+            marked_by: None,
+            marked_at: None,
+        })
+        .collect();
     insert_rows(
         tx,
         "seats (org_id, id, session_id, client_id, status, created_at, updated_at)",
-        input.client_ids.iter().map(|c| {
-            vec![
-                org.into(),
-                SeatId::new().into(),
-                id.into(),
-                (*c).into(),
-                SeatStatus::Registered.as_str().into(),
-                now.into(),
-                now.into(),
-            ]
+        seats.iter().map(|seat| {
+            vec![org.into(), seat.id.into(), id.into(), seat.client_id.into(), seat.status.as_str().into(), now.into(), now.into()]
         }),
     )
-    .await
+    .await?;
+    Ok(Session {
+        id,
+        org_id: org,
+        kind: input.kind,
+        status: status.at(input.interval.start, input.interval.end, now),
+        title: d.title.as_str().to_owned(),
+        description: d.description.clone(),
+        modality: d.modality,
+        virtual_link: d.virtual_link.clone(),
+        location: d.location.clone(),
+        address: d.address.clone(),
+        starts_at: input.interval.start,
+        ends_at: input.interval.end,
+        timezone: input.timezone.clone(),
+        capacity: input.capacity,
+        group_id: input.group_id,
+        series_id,
+        recurrence_id,
+        created_by,
+        created_at: now,
+        cancelled_at: None,
+        cancel_reason: None,
+        therapists,
+        seats_taken: seats.len() as i64,
+        seats,
+    })
 }
 
 /// One multi-row INSERT.
@@ -318,29 +337,30 @@ pub(super) fn sole_client(clients: &[PersonId]) -> Option<PersonId> {
 impl<B: super::db::Backend> SessionStore for SqlStore<B> {
     async fn create_session(&self, ctx: &AuditCtx, org: OrgId, input: NewSession) -> Result<Session> {
         let now = self.clock.now();
+        if let Some(both) = input.client_ids.iter().find(|c| input.therapist_ids.contains(c)) {
+            return Err(StoreError::invalid("client_ids", format!("{both} cannot be both therapist and client")));
+        }
         let id = SessionId::new();
         let claims = claims_for(id, &input);
-        // A cheap first look on a read snapshot: a request for taken time
-        // fails here without queueing for the writer.
-        read_tx!(self, |tx| {
-            require_role(&mut tx, org, &input.therapist_ids, Role::Therapist, "therapist_ids").await?;
-            require_role(&mut tx, org, &input.client_ids, Role::Client, "client_ids").await?;
-            busy::check(&mut tx, org, &claims, now).await?
-        })?;
+        // A cheap first look: a request for taken time fails here without
+        // queueing for the writer.
+        read_one!(self, |tx| busy::check(&mut tx, org, &claims, now).await?)?;
         let status = if input.therapists_must_accept { SessionStatus::Proposed } else { SessionStatus::Scheduled };
+        let people: Vec<_> = (input.therapist_ids.iter().map(|&t| (t, Role::Therapist, "therapist_ids")))
+            .chain(input.client_ids.iter().map(|&c| (c, Role::Client, "client_ids")))
+            .collect();
         write_tx!(self, |tx| {
-            require_role(&mut tx, org, &input.therapist_ids, Role::Therapist, "therapist_ids").await?;
-            require_role(&mut tx, org, &input.client_ids, Role::Client, "client_ids").await?;
+            busy::lock_people(&mut tx, self.backend.dialect(), org, &people).await?;
             let mut drafts = Vec::new();
-            busy::claim(&mut tx, self.backend.dialect(), org, &claims, now, &mut drafts).await?;
-            insert_session(&mut tx, org, id, &input, status, None, ctx.person_id, now).await?;
+            busy::claim(&mut tx, org, &claims, now, &mut drafts).await?;
+            let session = insert_session(&mut tx, org, id, &input, status, None, ctx.person_id, now).await?;
             drafts.push(
                 AuditDraft::new("session.create", "session", id)
                     .subject(sole_client(&input.client_ids))
                     .details(json!({ "kind": input.kind, "starts_at": input.interval.start, "status": status })),
             );
             audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &drafts).await?;
-            fetch(&mut tx, org, id, Seats::All, now).await?
+            session
         })
     }
 
@@ -500,14 +520,14 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
     ) -> Result<Vec<ScheduleEntry>> {
         let now = self.clock.now();
         let q = schedule_query("p.org_id = $1 AND p.id = $2").bind(org).bind(person).bind(from).bind(to);
-        read_tx!(self, |tx| tx.fetch_all(q).await?)?.iter().map(|r| schedule_entry(r, now)).collect()
+        read_one!(self, |tx| tx.fetch_all(q).await?)?.iter().map(|r| schedule_entry(r, now)).collect()
     }
 
     async fn account_schedule(&self, account: AccountId, from: Timestamp, to: Timestamp) -> Result<Vec<ScheduleEntry>> {
         let now = self.clock.now();
         let q =
             schedule_query("p.account_id = $1 AND $2 IS NULL").bind(account).bind(None::<PersonId>).bind(from).bind(to);
-        read_tx!(self, |tx| tx.fetch_all(q).await?)?.iter().map(|r| schedule_entry(r, now)).collect()
+        read_one!(self, |tx| tx.fetch_all(q).await?)?.iter().map(|r| schedule_entry(r, now)).collect()
     }
 }
 

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
-use super::{SqlStore, read_tx, write_tx};
+use super::{SqlStore, read_one, write_tx};
 use crate::model::{AuditCtx, NewToken, Principal, TokenInfo};
 use crate::{Result, StoreError, TokenStore};
 
@@ -54,9 +54,9 @@ impl<B: Backend> TokenStore for SqlStore<B> {
     }
 
     async fn authenticate(&self, token_hash: [u8; 32], now: Timestamp) -> Result<Option<Principal>> {
-        let row = read_tx!(self, |tx| {
+        let row = read_one!(self, |tx| {
             tx.fetch_optional(
-                sql("SELECT id, account_id, kind FROM api_tokens WHERE token_hash = $1 \
+                sql("SELECT id, account_id, kind, expires_at FROM api_tokens WHERE token_hash = $1 \
                      AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)")
                 .bind(token_hash)
                 .bind(now),
@@ -64,13 +64,13 @@ impl<B: Backend> TokenStore for SqlStore<B> {
             .await?
         })?;
         row.map(|r| {
-            Ok(Principal { account_id: r.id("account_id")?, token_id: r.id("id")?, token_kind: r.parsed("kind")? })
+            Ok(Principal { account_id: r.id("account_id")?, token_id: r.id("id")?, token_kind: r.parsed("kind")?, expires_at: r.opt_time("expires_at")? })
         })
         .transpose()
     }
 
     async fn list_tokens(&self, account: AccountId) -> Result<Vec<TokenInfo>> {
-        let rows = read_tx!(self, |tx| {
+        let rows = read_one!(self, |tx| {
             tx.fetch_all(
                 sql("SELECT id, kind, name, created_at, expires_at, revoked_at FROM api_tokens \
                      WHERE account_id = $1 AND kind = 'api' ORDER BY created_at DESC")

@@ -154,13 +154,14 @@ async fn a_group_seat_and_a_one_on_one_clash_for_the_same_client(backend: Backen
 
 async fn people_must_have_the_right_role_in_the_organisation(backend: Backend) {
     let h = Harness::new(backend).await;
-    let c = h.clinic("r", 1).await;
+    let c = h.clinic("r", 2).await;
     let elsewhere = h.clinic("e", 1).await;
     let ctx = AuditCtx::operator();
     let wanted = slot("2027-03-02T10:00:00Z", 60);
     for (therapist, client, field) in [
-        (c.clients[0], c.clients[0], "therapist_ids"),
+        (c.clients[1], c.clients[0], "therapist_ids"),
         (c.therapist, c.therapist, "client_ids"),
+        (c.clients[0], c.clients[0], "client_ids"),
         (elsewhere.therapist, c.clients[0], "therapist_ids"),
         (c.therapist, elsewhere.clients[0], "client_ids"),
     ] {
