@@ -6,6 +6,25 @@
 //! organisation is checked before this (a non-member sees 404, never 403).
 
 use crate::Role;
+use crate::group::SessionCreation;
+
+/// How the caller relates to one group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GroupRelation {
+    /// Named as one of the group's moderators.
+    pub moderator: bool,
+    /// A therapist facilitating the group.
+    pub facilitator: bool,
+    /// A client with an active membership.
+    pub member: bool,
+}
+
+impl GroupRelation {
+    /// Admins moderate every group; others only the groups that name them.
+    fn moderates(self, role: Role) -> bool {
+        role == Role::Admin || self.moderator
+    }
+}
 
 /// Something a member of an organisation attempts inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +54,23 @@ pub enum Action {
     /// Confirm or release a hold; `is_party` if the caller is its therapist
     /// or client.
     ManageHold { is_party: bool },
+    /// Create a group.
+    CreateGroup,
+    /// Read a group (its members only if also `ManageGroup`).
+    ViewGroup { relation: GroupRelation },
+    /// Change a group's settings, staff and members; approve proposals,
+    /// invite replacement therapists.
+    ManageGroup { relation: GroupRelation },
+    /// Read a group's roster of client memberships.
+    ViewRoster { relation: GroupRelation },
+    /// Propose a group session under the group's `session_creation` rule.
+    ProposeSession { relation: GroupRelation, creation: SessionCreation },
+    /// Start a drop-in session now.
+    StartInstant { relation: GroupRelation, allow_instant: bool },
+    /// Take a seat on a group session.
+    JoinSession { relation: GroupRelation },
+    /// Mark attendance; `is_therapist` if accepted on the session.
+    MarkAttendance { is_therapist: bool, relation: GroupRelation },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,6 +110,21 @@ pub fn authorize(role: Role, action: Action) -> Result<(), Denied> {
         },
         Action::ViewSchedule { is_self } => staff_or(role, is_self),
         Action::ManageHold { is_party } => staff_or(role, is_party),
+        Action::CreateGroup => matches!(role, Admin | Moderator),
+        Action::ViewGroup { relation } => matches!(role, Admin | Moderator) || relation.facilitator || relation.member,
+        Action::ManageGroup { relation } => relation.moderates(role),
+        Action::ViewRoster { relation } => relation.moderates(role) || relation.facilitator,
+        Action::ProposeSession { relation, creation } => {
+            relation.moderates(role)
+                || (creation == SessionCreation::AllMembers && (relation.member || relation.facilitator))
+        }
+        Action::StartInstant { relation, allow_instant } => {
+            relation.moderates(role) || (allow_instant && (relation.member || relation.facilitator))
+        }
+        Action::JoinSession { relation } => role == Client && relation.member,
+        Action::MarkAttendance { is_therapist, relation } => {
+            relation.moderates(role) || (role == Therapist && is_therapist)
+        }
     };
     if allowed { Ok(()) } else { Err(Denied(denial_reason(action))) }
 }
@@ -96,6 +147,14 @@ fn denial_reason(action: Action) -> &'static str {
         Action::CancelSession { .. } => "only staff, the session's therapists or a one-on-one's client may cancel it",
         Action::ViewSchedule { .. } => "you may only read your own schedule",
         Action::ManageHold { .. } => "only staff or the hold's therapist or client may do that",
+        Action::CreateGroup => "only admins and moderators create groups",
+        Action::ViewGroup { .. } => "you are not in this group",
+        Action::ManageGroup { .. } => "only the group's moderators (or an admin) may do that",
+        Action::ViewRoster { .. } => "only the group's moderators and facilitators see its members",
+        Action::ProposeSession { .. } => "in this group only moderators propose sessions",
+        Action::StartInstant { .. } => "this group does not allow members to start instant sessions",
+        Action::JoinSession { .. } => "only active client members of the group take seats",
+        Action::MarkAttendance { .. } => "only the session's therapists or the group's moderators mark attendance",
     }
 }
 
@@ -103,6 +162,49 @@ fn denial_reason(action: Action) -> &'static str {
 mod tests {
     use super::*;
     use Role::*;
+
+    const NOBODY: GroupRelation = GroupRelation { moderator: false, facilitator: false, member: false };
+    const GROUP_MODERATOR: GroupRelation = GroupRelation { moderator: true, facilitator: false, member: false };
+    const FACILITATOR: GroupRelation = GroupRelation { moderator: false, facilitator: true, member: false };
+    const MEMBER: GroupRelation = GroupRelation { moderator: false, facilitator: false, member: true };
+
+    /// The group rows of the matrix: each action for callers with no tie to
+    /// the group and with each kind of tie. Columns: admin, moderator,
+    /// therapist, client (the relation is what the row says).
+    #[test]
+    fn group_matrix() {
+        let moderated = SessionCreation::Moderators;
+        let open = SessionCreation::AllMembers;
+        let cases: Vec<(Action, [bool; 4])> = vec![
+            (Action::CreateGroup, [true, true, false, false]),
+            (Action::ViewGroup { relation: NOBODY }, [true, true, false, false]),
+            (Action::ViewGroup { relation: FACILITATOR }, [true, true, true, true]),
+            (Action::ViewGroup { relation: MEMBER }, [true, true, true, true]),
+            (Action::ManageGroup { relation: NOBODY }, [true, false, false, false]),
+            (Action::ManageGroup { relation: GROUP_MODERATOR }, [true, true, true, true]),
+            (Action::ViewRoster { relation: NOBODY }, [true, false, false, false]),
+            (Action::ViewRoster { relation: FACILITATOR }, [true, true, true, true]),
+            (Action::ViewRoster { relation: MEMBER }, [true, false, false, false]),
+            (Action::ProposeSession { relation: NOBODY, creation: open }, [true, false, false, false]),
+            (Action::ProposeSession { relation: GROUP_MODERATOR, creation: moderated }, [true, true, true, true]),
+            (Action::ProposeSession { relation: MEMBER, creation: moderated }, [true, false, false, false]),
+            (Action::ProposeSession { relation: MEMBER, creation: open }, [true, true, true, true]),
+            (Action::ProposeSession { relation: FACILITATOR, creation: open }, [true, true, true, true]),
+            (Action::StartInstant { relation: MEMBER, allow_instant: true }, [true, true, true, true]),
+            (Action::StartInstant { relation: MEMBER, allow_instant: false }, [true, false, false, false]),
+            (Action::StartInstant { relation: NOBODY, allow_instant: true }, [true, false, false, false]),
+            (Action::JoinSession { relation: MEMBER }, [false, false, false, true]),
+            (Action::JoinSession { relation: NOBODY }, [false, false, false, false]),
+            (Action::MarkAttendance { is_therapist: true, relation: NOBODY }, [true, false, true, false]),
+            (Action::MarkAttendance { is_therapist: false, relation: GROUP_MODERATOR }, [true, true, true, true]),
+            (Action::MarkAttendance { is_therapist: false, relation: NOBODY }, [true, false, false, false]),
+        ];
+        for (action, expected) in cases {
+            for (role, allowed) in Role::ALL.into_iter().zip(expected) {
+                assert_eq!(authorize(role, action).is_ok(), allowed, "{role} attempting {action:?}");
+            }
+        }
+    }
 
     /// The whole matrix, written out so a change to one cell is a visible
     /// diff here. Columns: admin, moderator, therapist, client.

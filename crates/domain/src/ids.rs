@@ -111,6 +111,14 @@ id_type!(
     /// One row of busy time.
     BusyId
 );
+id_type!(
+    /// One period of a client's membership of a group.
+    MembershipId
+);
+id_type!(
+    /// One inbox entry.
+    NotificationId
+);
 
 impl OrgId {
     /// The chain that records platform-level events which belong to no

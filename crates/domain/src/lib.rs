@@ -7,12 +7,14 @@
 pub mod audit;
 pub mod authz;
 pub mod clock;
+pub mod group;
 pub mod ids;
 pub mod input;
 pub mod interval;
 pub mod recurrence;
 pub mod role;
 pub mod session;
+mod spelling;
 pub mod validation;
 
 pub use clock::Clock;

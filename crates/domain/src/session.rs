@@ -6,51 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::input::{Label, free_text};
 use crate::validation::Validator;
 
-/// A closed set of values with one spelling on the wire and in the database.
-macro_rules! spelled_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(format!("must be one of {}", [$($text),+].join(", "))),
-                }
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(d)?;
-                text.parse().map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
+use crate::spelling::spelled_enum;
 
 spelled_enum!(
     /// What kind of time a session is.
@@ -288,3 +244,23 @@ mod tests {
         assert_eq!(v.done(|| Some(())).unwrap_err().0[0].field, "virtual_link");
     }
 }
+
+spelled_enum!(
+    /// What an inbox notification is about.
+    NotificationKind {
+        /// A therapist is invited to a proposed session.
+        Invitation = "invitation",
+        InvitationAccepted = "invitation_accepted",
+        InvitationDeclined = "invitation_declined",
+        /// Every therapist accepted: the session is scheduled and open for seats.
+        SessionScheduled = "session_scheduled",
+        SessionCancelled = "session_cancelled",
+        Reminder = "reminder",
+        MemberJoined = "member_joined",
+        /// A member's proposal waits for a moderator.
+        ProposalPending = "proposal_pending",
+        ProposalApproved = "proposal_approved",
+        ProposalRejected = "proposal_rejected",
+        InstantStarted = "instant_started",
+    }
+);

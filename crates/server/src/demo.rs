@@ -4,10 +4,18 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use circles_domain::Role;
-use circles_domain::ids::OrgId;
-use circles_domain::input::{Email, OrgName, Password, PersonName, TimeZoneName};
+use circles_domain::group::{GroupSettings, GroupType, SessionCreation};
+use circles_domain::ids::{OrgId, PersonId};
+use circles_domain::input::{Email, Label, OrgName, Password, PersonName, TimeZoneName};
+use circles_domain::interval::Interval;
+use circles_domain::session::{Modality, SessionDetails, SessionKind};
 use circles_store::Store;
-use circles_store::model::{AuditCtx, NewAccount, NewOrganisation, NewPerson};
+use circles_store::model::{
+    Approval, AuditCtx, GroupFields, NewAccount, NewGroup, NewOrganisation, NewPerson, NewSession, Response,
+};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::auth::password::PasswordHashing;
 
@@ -95,6 +103,7 @@ pub async fn load(store: &Arc<dyn Store>, passwords: &PasswordHashing) -> anyhow
         )
         .await?;
     let ctx = AuditCtx { account_id: Some(admin.id), ..ctx }.acting_as(admin_person.id);
+    let mut people = People::default();
     for login in &logins[1..] {
         let person = NewPerson {
             email: Email::parse(login.email).expect("valid"),
@@ -102,7 +111,182 @@ pub async fn load(store: &Arc<dyn Store>, passwords: &PasswordHashing) -> anyhow
             role: login.role,
             password_hash: Some(hash.clone()),
         };
-        store.add_person(&ctx, org.id, person).await?;
+        let added = store.add_person(&ctx, org.id, person).await?;
+        match login.role {
+            Role::Moderator => people.moderators.push(added.id),
+            Role::Therapist => people.therapists.push(added.id),
+            Role::Client => people.clients.push(added.id),
+            Role::Admin => {}
+        }
     }
+    let zone = TimeZoneName::parse(TIMEZONE).expect("valid").zone();
+    let today = store_clock_today(&zone);
+    appointments(store, &ctx, org.id, &people, &zone, today).await?;
+    community(store, &ctx, org.id, &people, &zone, today).await?;
     Ok(Demo { org_id: org.id, logins, created: true })
+}
+
+#[derive(Default)]
+struct People {
+    moderators: Vec<PersonId>,
+    therapists: Vec<PersonId>,
+    clients: Vec<PersonId>,
+}
+
+fn store_clock_today(zone: &TimeZone) -> Date {
+    Timestamp::now().to_zoned(zone.clone()).date()
+}
+
+fn days_after(date: Date, days: i64) -> Date {
+    date.checked_add(jiff::Span::new().days(days)).expect("the demo's dates are near today")
+}
+
+/// Clinics see clients on weekdays.
+fn weekday_on_or_after(date: Date) -> Date {
+    match date.weekday() {
+        jiff::civil::Weekday::Saturday => days_after(date, 2),
+        jiff::civil::Weekday::Sunday => days_after(date, 1),
+        _ => date,
+    }
+}
+
+/// `date` at `hour:00` in the clinic's zone.
+fn at(zone: &TimeZone, date: Date, hour: i8) -> Timestamp {
+    date.at(hour, 0, 0, 0).to_zoned(zone.clone()).expect("a valid local time").timestamp()
+}
+
+fn details(title: &str, modality: Modality, place: &str) -> SessionDetails {
+    let (virtual_link, location) = match modality {
+        Modality::Virtual => (Some(place.to_owned()), None),
+        Modality::InPerson => (None, Some(place.to_owned())),
+    };
+    SessionDetails {
+        title: Label::parse(title, 200).expect("valid"),
+        description: String::new(),
+        modality,
+        virtual_link,
+        location,
+        address: None,
+    }
+}
+
+/// Three weeks of weekly one-on-one appointments: each therapist sees three
+/// clients on weekday mornings.
+async fn appointments(
+    store: &Arc<dyn Store>,
+    ctx: &AuditCtx,
+    org: OrgId,
+    people: &People,
+    zone: &TimeZone,
+    today: Date,
+) -> anyhow::Result<()> {
+    for week in 0..3 {
+        for (t, &therapist) in people.therapists.iter().enumerate() {
+            for slot in 0..3 {
+                let client = people.clients[(t * 3 + slot) % people.clients.len()];
+                let start = at(zone, weekday_on_or_after(days_after(today, 7 * week + 1 + t as i64)), 9 + slot as i8);
+                let session = NewSession {
+                    kind: SessionKind::OneOnOne,
+                    details: details("Individual therapy", Modality::InPerson, "Riverside, room 2"),
+                    interval: Interval::starting_at(start, SignedDuration::from_mins(50)).expect("positive"),
+                    timezone: TIMEZONE.into(),
+                    capacity: 1,
+                    group_id: None,
+                    therapist_ids: vec![therapist],
+                    client_ids: vec![client],
+                    therapists_must_accept: false,
+                    approval: Approval::NotNeeded,
+                };
+                store.create_session(ctx, org, session).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A peer-support community with a proposal awaiting its therapists, a
+/// scheduled session with seats taken, and a drop-in session running now.
+async fn community(
+    store: &Arc<dyn Store>,
+    ctx: &AuditCtx,
+    org: OrgId,
+    people: &People,
+    zone: &TimeZone,
+    today: Date,
+) -> anyhow::Result<()> {
+    let settings = GroupSettings {
+        session_creation: SessionCreation::AllMembers,
+        approval_required: true,
+        default_capacity: 10,
+        ..GroupSettings::default()
+    };
+    let facilitators = people.therapists[..2].to_vec();
+    let members = &people.clients[..8];
+    let group = store
+        .create_group(
+            ctx,
+            org,
+            NewGroup {
+                fields: GroupFields {
+                    name: "Riverside Peer Support Circle".into(),
+                    description: "A weekly evening circle for sharing and support.".into(),
+                    group_type: GroupType::Community,
+                    open: true,
+                    capacity: None,
+                    requires_screening: false,
+                    target_population: Some("Adults".into()),
+                    age_range: Some("18+".into()),
+                    modality: Some(Modality::Virtual),
+                    virtual_link: Some("https://meet.example/riverside-circle".into()),
+                    location: None,
+                    address: None,
+                    settings,
+                    recurrence: None,
+                },
+                moderator_ids: vec![people.moderators[0]],
+                facilitator_ids: facilitators.clone(),
+            },
+        )
+        .await?;
+    for &client in members {
+        store.add_member(ctx, org, group.id, client, today).await?;
+    }
+    let group_session = |title: &str, start: Timestamp| NewSession {
+        kind: SessionKind::Group,
+        details: details(title, Modality::Virtual, "https://meet.example/riverside-circle"),
+        interval: Interval::starting_at(start, SignedDuration::from_mins(90)).expect("positive"),
+        timezone: TIMEZONE.into(),
+        capacity: 10,
+        group_id: Some(group.id),
+        therapist_ids: facilitators.clone(),
+        client_ids: Vec::new(),
+        therapists_must_accept: true,
+        approval: Approval::NotNeeded,
+    };
+    let moderator = ctx.acting_as(people.moderators[0]);
+    // Evenings, so they never clash with the morning appointments.
+    let proposed = group_session("Handling holiday stress", at(zone, days_after(today, 9), 18));
+    store.create_session(&moderator, org, proposed).await?;
+
+    let scheduled = group_session("Sleep and mood", at(zone, days_after(today, 2), 18));
+    let scheduled = store.create_session(&moderator, org, scheduled).await?;
+    for invitation in &scheduled.therapists {
+        let therapist = ctx.acting_as(invitation.therapist_id);
+        store.respond_invitation(&therapist, org, invitation.id, invitation.therapist_id, Response::Accept, None).await?;
+    }
+    for &client in &members[..5] {
+        store.join_session(&ctx.acting_as(client), org, scheduled.id, client).await?;
+    }
+
+    let instant = NewSession {
+        kind: SessionKind::Instant,
+        details: details("Drop-in check-in", Modality::Virtual, "https://meet.example/riverside-drop-in"),
+        interval: Interval::starting_at(Timestamp::now(), SignedDuration::from_mins(60)).expect("positive"),
+        therapist_ids: Vec::new(),
+        client_ids: vec![members[0]],
+        therapists_must_accept: false,
+        ..group_session("Drop-in check-in", Timestamp::now())
+    };
+    store.create_session(&ctx.acting_as(members[0]), org, instant).await?;
+    Ok(())
 }

@@ -29,12 +29,20 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
     })
 }
 
+/// Sessions starting within this get a reminder in their people's inboxes.
+const REMIND_AHEAD: SignedDuration = SignedDuration::from_hours(24);
+
 /// Jobs whose delay users would notice.
 pub async fn run_frequent(state: &AppState) {
     match state.store.expire_holds().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(expired = n, "expired holds"),
         Err(e) => tracing::warn!(error = %e, "expiring holds failed"),
+    }
+    match state.store.send_reminders(REMIND_AHEAD).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(sessions = n, "sent reminders"),
+        Err(e) => tracing::warn!(error = %e, "sending reminders failed"),
     }
 }
 

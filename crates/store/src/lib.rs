@@ -15,21 +15,47 @@ pub mod sql;
 
 use async_trait::async_trait;
 use circles_domain::Role;
-use circles_domain::ids::{AccountId, HoldId, OrgId, PersonId, SessionId, TokenId};
+use circles_domain::ids::{
+    AccountId, GroupId, HoldId, InvitationId, NotificationId, OrgId, PersonId, SessionId, TokenId,
+};
 use circles_domain::input::Email;
-use jiff::Timestamp;
+use circles_domain::session::InvitationStatus;
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
 
 pub use error::{Conflict, Result, StoreError};
 use model::*;
 
 /// Everything Circles keeps.
 pub trait Store:
-    AccountStore + OrgStore + TokenStore + IdempotencyStore + AuditStore + HealthStore + SessionStore + HoldStore
+    AccountStore
+    + OrgStore
+    + TokenStore
+    + IdempotencyStore
+    + AuditStore
+    + HealthStore
+    + SessionStore
+    + HoldStore
+    + GroupStore
+    + InvitationStore
+    + SeatStore
+    + NotificationStore
 {
 }
 
 impl<T> Store for T where
-    T: AccountStore + OrgStore + TokenStore + IdempotencyStore + AuditStore + HealthStore + SessionStore + HoldStore
+    T: AccountStore
+        + OrgStore
+        + TokenStore
+        + IdempotencyStore
+        + AuditStore
+        + HealthStore
+        + SessionStore
+        + HoldStore
+        + GroupStore
+        + InvitationStore
+        + SeatStore
+        + NotificationStore
 {
 }
 
@@ -145,4 +171,106 @@ pub trait HoldStore: Send + Sync {
     /// Marks holds past their expiry as expired and frees their rows, in
     /// every organisation; returns how many.
     async fn expire_holds(&self) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait GroupStore: Send + Sync {
+    async fn create_group(&self, ctx: &AuditCtx, org: OrgId, input: NewGroup) -> Result<Group>;
+    async fn group(&self, org: OrgId, id: GroupId) -> Result<Group>;
+    /// Groups of the organisation; with `visible_to`, only those the person
+    /// is staff of or a current member of.
+    async fn list_groups(&self, org: OrgId, visible_to: Option<PersonId>, include_archived: bool)
+    -> Result<Vec<Group>>;
+    async fn update_group(&self, ctx: &AuditCtx, org: OrgId, id: GroupId, update: GroupUpdate) -> Result<Group>;
+    /// Archives a group (clinical data is never deleted).
+    async fn archive_group(&self, ctx: &AuditCtx, org: OrgId, id: GroupId) -> Result<Group>;
+    /// The group and how `person` relates to it.
+    async fn group_standing(&self, org: OrgId, id: GroupId, person: PersonId) -> Result<GroupStanding>;
+    /// Enrols a client: pending screening, waitlisted or active.
+    async fn add_member(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group: GroupId,
+        client: PersonId,
+        join_date: Date,
+    ) -> Result<GroupMember>;
+    /// Every membership of the group, past and current (an audited read).
+    async fn members(&self, ctx: &AuditCtx, org: OrgId, group: GroupId) -> Result<Vec<GroupMember>>;
+}
+
+#[async_trait]
+pub trait InvitationStore: Send + Sync {
+    /// A therapist's invitations, soonest session first.
+    async fn invitations(
+        &self,
+        org: OrgId,
+        therapist: PersonId,
+        status: Option<InvitationStatus>,
+    ) -> Result<Vec<Invitation>>;
+    /// Accepts (claiming the therapist's time) or declines. When every
+    /// invitation is accepted the session becomes scheduled.
+    async fn respond_invitation(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        invitation: InvitationId,
+        therapist: PersonId,
+        response: Response,
+        message: Option<String>,
+    ) -> Result<Invitation>;
+    /// Invites another facilitator, optionally replacing a declined invitation.
+    async fn invite_therapist(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        session: SessionId,
+        therapist: PersonId,
+        replaces: Option<InvitationId>,
+    ) -> Result<Session>;
+    /// Withdraws an invitation (freeing the therapist if they had accepted).
+    async fn withdraw_invitation(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        session: SessionId,
+        invitation: InvitationId,
+    ) -> Result<Session>;
+    /// A moderator lets a member's proposal go to its therapists.
+    async fn approve_proposal(&self, ctx: &AuditCtx, org: OrgId, session: SessionId) -> Result<Session>;
+    /// A moderator turns a member's proposal down; it is cancelled.
+    async fn reject_proposal(&self, ctx: &AuditCtx, org: OrgId, session: SessionId, reason: String) -> Result<Session>;
+}
+
+#[async_trait]
+pub trait SeatStore: Send + Sync {
+    /// Takes a seat if one is free and the client's time is, else 409.
+    async fn join_session(&self, ctx: &AuditCtx, org: OrgId, session: SessionId, client: PersonId) -> Result<Seat>;
+    /// Gives a seat up, freeing the client's time.
+    async fn leave_session(&self, ctx: &AuditCtx, org: OrgId, session: SessionId, client: PersonId) -> Result<Seat>;
+    /// Marks attendance for several clients at once (all or nothing).
+    async fn mark_attendance(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        session: SessionId,
+        marks: Vec<AttendanceMark>,
+    ) -> Result<Vec<Seat>>;
+}
+
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// A person's inbox, newest first.
+    async fn notifications(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        unread_only: bool,
+        limit: i64,
+    ) -> Result<Vec<Notification>>;
+    async fn mark_notification_read(&self, org: OrgId, person: PersonId, id: NotificationId) -> Result<Notification>;
+    async fn mark_all_notifications_read(&self, org: OrgId, person: PersonId) -> Result<u64>;
+    /// Reminds therapists and seated clients of sessions starting within
+    /// `ahead`, once per session; returns how many sessions.
+    async fn send_reminders(&self, ahead: SignedDuration) -> Result<u64>;
 }

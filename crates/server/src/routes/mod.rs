@@ -3,12 +3,17 @@
 
 pub mod audit;
 pub mod auth;
+pub mod group_sessions;
+pub mod groups;
 pub mod health;
 pub mod holds;
+pub mod invitations;
 pub mod me;
+pub mod notifications;
 pub mod orgs;
 pub mod people;
 pub mod schedule;
+pub mod seats;
 pub mod sessions;
 pub mod views;
 
@@ -29,7 +34,8 @@ use crate::state::AppState;
     modifiers(&BearerAuth),
     tags(
         (name = "auth"), (name = "me"), (name = "organisations"), (name = "people"), (name = "sessions"),
-        (name = "holds"), (name = "schedule"), (name = "audit"), (name = "operations"),
+        (name = "holds"), (name = "groups"), (name = "invitations"), (name = "seats"), (name = "notifications"),
+        (name = "schedule"), (name = "audit"), (name = "operations"),
     )
 )]
 struct ApiDoc;
@@ -69,6 +75,22 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(holds::create_hold))
         .routes(routes!(holds::get_hold, holds::release_hold))
         .routes(routes!(holds::confirm_hold))
+        .routes(routes!(groups::create_group, groups::list_groups))
+        .routes(routes!(groups::get_group, groups::update_group))
+        .routes(routes!(groups::archive_group))
+        .routes(routes!(groups::add_member, groups::list_members))
+        .routes(routes!(group_sessions::invite))
+        .routes(routes!(group_sessions::withdraw))
+        .routes(routes!(group_sessions::approve))
+        .routes(routes!(group_sessions::reject))
+        .routes(routes!(seats::join))
+        .routes(routes!(seats::leave))
+        .routes(routes!(seats::attendance))
+        .routes(routes!(invitations::list))
+        .routes(routes!(invitations::respond))
+        .routes(routes!(notifications::inbox))
+        .routes(routes!(notifications::mark_read))
+        .routes(routes!(notifications::mark_all_read))
         .routes(routes!(audit::list_events))
 }
 

@@ -10,7 +10,7 @@ use circles_domain::interval::Interval;
 use circles_domain::session::{DetailsInput, SessionDetails, SessionKind, SessionStatus};
 use circles_domain::validation::Validator;
 use circles_store::model::{
-    Assignment, Canceller, NewSession, Seat, Session, SessionFilter, SessionPeople, SessionView as StoreView,
+    Approval, Assignment, Canceller, NewSession, Seat, Session, SessionFilter, SessionPeople, SessionView as StoreView,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -106,6 +106,8 @@ pub struct SessionView {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub cancelled_at: Option<Timestamp>,
     pub cancel_reason: Option<String>,
+    /// `pending` while a member's proposal waits for a moderator.
+    pub approval: Option<String>,
 }
 
 /// `2027-03-01T09:00:00-05:00`: the instant as a clock in `zone` shows it.
@@ -142,6 +144,7 @@ impl From<Session> for SessionView {
             created_at: s.created_at,
             cancelled_at: s.cancelled_at,
             cancel_reason: s.cancel_reason,
+            approval: s.approval,
         }
     }
 }
@@ -155,11 +158,16 @@ pub struct CreateSessionRequest {
     pub kind: Option<String>,
     /// `VIRTUAL` (needs `virtual_link`) or `IN_PERSON` (the default).
     pub modality: Option<String>,
-    /// RFC 3339 with offset, e.g. `2027-03-01T14:00:00-05:00`.
+    /// RFC 3339 with offset, e.g. `2027-03-01T14:00:00-05:00` (left out
+    /// for an instant session, which starts now).
+    #[serde(default)]
     pub starts_at: String,
-    pub duration_minutes: i64,
+    /// 15–240 for one-on-one sessions, 15–180 for group sessions (an
+    /// instant one lasts 60 by default).
+    pub duration_minutes: Option<i64>,
     pub capacity: Option<i64>,
     pub group_id: Option<Uuid>,
+    #[serde(default)]
     pub therapist_ids: Vec<Uuid>,
     #[serde(default)]
     pub client_ids: Vec<Uuid>,
@@ -209,10 +217,6 @@ pub fn distinct_people(v: &mut Validator, field: &str, ids: &[Uuid]) -> Vec<Pers
 
 fn parse_one_on_one(body: &CreateSessionRequest, org_zone: &str, now: Timestamp) -> Result<NewSession, ApiError> {
     let mut v = Validator::default();
-    let kind = v.check("kind", body.kind.as_deref().unwrap_or("one_on_one").parse::<SessionKind>());
-    if kind.is_some_and(|k| k != SessionKind::OneOnOne) {
-        v.reject("kind", "sessions of a group are proposed under the group; this route books one_on_one sessions");
-    }
     let details = SessionDetails::parse(
         &mut v,
         &DetailsInput {
@@ -227,7 +231,13 @@ fn parse_one_on_one(body: &CreateSessionRequest, org_zone: &str, now: Timestamp)
         false,
     );
     let start = parse_start(&mut v, "starts_at", &body.starts_at, now);
-    let duration = parse_duration(&mut v, body.duration_minutes, ONE_ON_ONE_MINUTES);
+    let duration = match body.duration_minutes {
+        Some(minutes) => parse_duration(&mut v, minutes, ONE_ON_ONE_MINUTES),
+        None => {
+            v.reject("duration_minutes", "is required");
+            None
+        }
+    };
     if body.capacity.is_some_and(|c| c != 1) {
         v.reject("capacity", "a one-on-one session has exactly one seat");
     }
@@ -254,12 +264,15 @@ fn parse_one_on_one(body: &CreateSessionRequest, org_zone: &str, now: Timestamp)
             therapist_ids: therapists,
             client_ids: clients,
             therapists_must_accept: false,
+            approval: Approval::NotNeeded,
         })
     })?)
 }
 
-/// Books a one-on-one session. A clash with anyone's busy time is 409
-/// listing the clashes and `retry_hints`.
+/// Books a one-on-one session (`kind` one_on_one, the default), proposes a
+/// group session (`group`, with invited `therapist_ids` who must all accept)
+/// or starts a drop-in one now (`instant`). A clash with anyone's busy time
+/// is 409 listing the clashes and `retry_hints`.
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/sessions", tag = "sessions", request_body = CreateSessionRequest,
     params(("org_id" = Uuid, Path)),
     responses((status = 201, body = SessionView), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -273,12 +286,25 @@ pub async fn create_session(
     Json(body): Json<CreateSessionRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<SessionView>)> {
     let member = caller.member(&state, OrgId(org_id)).await?;
-    let input = parse_one_on_one(&body, &member.org.timezone, state.clock.now())?;
-    member.authorize(Action::BookOneOnOne {
-        as_therapist: input.therapist_ids == [member.person_id],
-        as_client: input.client_ids == [member.person_id],
-    })?;
-    let session = state.store.create_session(&member.ctx, member.org_id(), input).await?;
+    let kind = body
+        .kind
+        .as_deref()
+        .unwrap_or("one_on_one")
+        .parse::<SessionKind>()
+        .map_err(|reason| ApiError::field("kind", reason))?;
+    let session = match kind {
+        SessionKind::OneOnOne => {
+            let input = parse_one_on_one(&body, &member.org.timezone, state.clock.now())?;
+            member.authorize(Action::BookOneOnOne {
+                as_therapist: input.therapist_ids == [member.person_id],
+                as_client: input.client_ids == [member.person_id],
+            })?;
+            state.store.create_session(&member.ctx, member.org_id(), input).await?
+        }
+        SessionKind::Group | SessionKind::Instant => {
+            super::group_sessions::create(&state, &member, &body, kind).await?
+        }
+    };
     Ok((StatusCode::CREATED, axum::Json(session.into())))
 }
 
@@ -296,7 +322,7 @@ pub struct SessionQuery {
     pub limit: Option<i64>,
 }
 
-fn bad_query(field: &str, reason: impl std::fmt::Display) -> ApiError {
+pub fn bad_query(field: &str, reason: impl std::fmt::Display) -> ApiError {
     let mut error = ApiError::bad_request("invalid_query", format!("{field} {reason}"));
     error.errors.push(circles_domain::FieldError::new(field, reason.to_string()));
     error
@@ -331,16 +357,20 @@ pub async fn list_sessions(
         from: query_instant("from", query.from.as_deref())?,
         to: query_instant("to", query.to.as_deref())?,
         group_id: query.group_id.map(GroupId),
-        participant: (!sees_all).then_some(member.person_id),
+        visible_to: (!sees_all).then_some(member.person_id),
         limit,
     };
     Ok(axum::Json(Items::of(state.store.list_sessions(member.org_id(), filter).await?)))
 }
 
-/// Who is on the session, after checking the member may see it at all.
+/// Who is on the session, after checking the member may see it at all: its
+/// participants, its group's staff, and its group's members once it is no
+/// longer a mere proposal.
 pub async fn people_on(state: &AppState, member: &Member, id: SessionId) -> ApiResult<SessionPeople> {
-    let people = state.store.session_people(member.org_id(), id).await?;
-    member.authorize(Action::ViewSession { participant: people.includes(member.person_id) })?;
+    let (people, relation) = super::group_sessions::standing(state, member, id).await?;
+    let in_group =
+        relation.moderator || relation.facilitator || (relation.member && people.status != SessionStatus::Proposed);
+    member.authorize(Action::ViewSession { participant: people.includes(member.person_id) || in_group })?;
     Ok(people)
 }
 

@@ -37,6 +37,41 @@ fn tenant_routes(b: &Org, start: &str, end: &str) -> Vec<(Method, &'static str, 
         (Method::GET, "/api/v1/orgs/{org_id}/holds/{hold_id}", None),
         (Method::DELETE, "/api/v1/orgs/{org_id}/holds/{hold_id}", None),
         (Method::POST, "/api/v1/orgs/{org_id}/holds/{hold_id}/confirm", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/groups", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/groups", Some(json!({ "name": "Intruders" }))),
+        (Method::GET, "/api/v1/orgs/{org_id}/groups/{group_id}", None),
+        (Method::PATCH, "/api/v1/orgs/{org_id}/groups/{group_id}", Some(json!({ "name": "Renamed" }))),
+        (Method::POST, "/api/v1/orgs/{org_id}/groups/{group_id}/archive", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/groups/{group_id}/members", None),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/groups/{group_id}/members",
+            Some(json!({ "client_id": b.client.person_id })),
+        ),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/sessions/{session_id}/invitations",
+            Some(json!({ "therapist_id": b.therapist.person_id })),
+        ),
+        (Method::DELETE, "/api/v1/orgs/{org_id}/sessions/{session_id}/invitations/{invitation_id}", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/sessions/{session_id}/approve", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/sessions/{session_id}/reject", Some(json!({ "reason": "x" }))),
+        (Method::POST, "/api/v1/orgs/{org_id}/sessions/{session_id}/join", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/sessions/{session_id}/leave", None),
+        (
+            Method::PUT,
+            "/api/v1/orgs/{org_id}/sessions/{session_id}/attendance",
+            Some(json!([{ "client_id": b.client.person_id, "status": "ATTENDED" }])),
+        ),
+        (Method::GET, "/api/v1/orgs/{org_id}/invitations", None),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/invitations/{invitation_id}/respond",
+            Some(json!({ "action": "accept" })),
+        ),
+        (Method::GET, "/api/v1/orgs/{org_id}/notifications", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/notifications/{notification_id}/read", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/notifications/read-all", None),
     ]
 }
 
@@ -45,6 +80,9 @@ struct Targets {
     person_id: String,
     session_id: String,
     hold_id: String,
+    group_id: String,
+    invitation_id: String,
+    notification_id: String,
 }
 
 fn fill(template: &str, org_id: &str, t: &Targets) -> String {
@@ -53,6 +91,9 @@ fn fill(template: &str, org_id: &str, t: &Targets) -> String {
         .replace("{person_id}", &t.person_id)
         .replace("{session_id}", &t.session_id)
         .replace("{hold_id}", &t.hold_id)
+        .replace("{group_id}", &t.group_id)
+        .replace("{invitation_id}", &t.invitation_id)
+        .replace("{notification_id}", &t.notification_id)
 }
 
 async fn every_tenant_route_hides_other_organisations(backend: Backend) {
@@ -74,10 +115,19 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         )
         .await
         .expect(201);
+    // A community in B with a proposal: an invitation and a notification to aim at.
+    let b_group = app.community(&b, json!({}), &[]).await;
+    let proposal = crate::group_sessions::proposal(&b, &b_group, &app.hours_from_now(50), &[&b.therapist]);
+    let b_proposal =
+        app.post(&format!("/api/v1/orgs/{}/sessions", b.id), &b.moderator.token, proposal).await.expect(201);
+    let b_inbox = app.get(&format!("/api/v1/orgs/{}/notifications", b.id), &b.therapist.token).await.expect(200);
     let targets = Targets {
         person_id: b.client.person_id.clone(),
         session_id: b_session["id"].as_str().unwrap().to_owned(),
         hold_id: b_hold["hold_id"].as_str().unwrap().to_owned(),
+        group_id: b_group.clone(),
+        invitation_id: b_proposal["therapists"][0]["id"].as_str().unwrap().to_owned(),
+        notification_id: b_inbox["items"][0]["id"].as_str().unwrap().to_owned(),
     };
 
     // The table covers every tenant route the API documents.
@@ -116,4 +166,13 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
     assert_eq!(session["status"], "scheduled");
     let hold = app.get(&format!("/api/v1/orgs/{}/holds/{}", b.id, targets.hold_id), &b.admin.token).await.expect(200);
     assert_eq!(hold["status"], "live");
+    let group =
+        app.get(&format!("/api/v1/orgs/{}/groups/{}", b.id, targets.group_id), &b.admin.token).await.expect(200);
+    assert_eq!((group["name"].as_str(), group["status"].as_str()), (Some("Tuesday Circle"), Some("active")));
+    let proposal = app
+        .get(&format!("/api/v1/orgs/{}/sessions/{}", b.id, b_proposal["id"].as_str().unwrap()), &b.admin.token)
+        .await
+        .expect(200);
+    assert_eq!(proposal["therapists"][0]["status"], "PENDING");
+    assert_eq!(app.inbox(&b, &b.therapist).await, ["invitation"], "B's notification is still unread");
 }

@@ -97,6 +97,8 @@ pub fn test_settings() -> Settings {
         argon2_iterations: 1,
         login_attempts_per_minute_per_ip: 10_000,
         login_attempts_per_minute_per_account: 1_000,
+        // Tests move the clock forward by days; logins should outlast that.
+        session_hours: 24 * 365,
         run_jobs: false,
         ..Settings::default()
     }
@@ -108,6 +110,8 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
+        // Server-side errors show up in a failing test's output.
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn,circles_server=warn").try_init();
         let db = TestDatabase::create(backend).await;
         let mut settings = test_settings();
         settings.database_url = db.url.clone();
@@ -255,6 +259,51 @@ impl TestApp {
                  AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at",
             )
             .await
+    }
+
+    /// A group made by the org's admin, with the org's moderator as its
+    /// moderator, the org's therapist (plus `extra_facilitators`) as
+    /// facilitators, the org's client as an active member, and `settings`.
+    pub async fn community(&self, org: &Org, settings: Value, extra_facilitators: &[&Login]) -> String {
+        let mut facilitators = vec![org.therapist.person_id.clone()];
+        facilitators.extend(extra_facilitators.iter().map(|l| l.person_id.clone()));
+        let group = self
+            .post(
+                &format!("/api/v1/orgs/{}/groups", org.id),
+                &org.admin.token,
+                json!({
+                    "name": "Tuesday Circle",
+                    "type": "COMMUNITY",
+                    "modality": "VIRTUAL",
+                    "virtual_link": "https://meet.example/circle",
+                    "settings": settings,
+                    "moderator_ids": [org.moderator.person_id],
+                    "facilitator_ids": facilitators,
+                }),
+            )
+            .await
+            .expect(201);
+        let id = group["id"].as_str().unwrap().to_owned();
+        self.enrol(org, &id, &org.client.person_id).await;
+        id
+    }
+
+    /// Enrols a client in a group (as the org's admin).
+    pub async fn enrol(&self, org: &Org, group: &str, client: &str) -> Value {
+        self.post(
+            &format!("/api/v1/orgs/{}/groups/{group}/members", org.id),
+            &org.admin.token,
+            json!({ "client_id": client }),
+        )
+        .await
+        .expect(201)
+    }
+
+    /// The kinds of the unread notifications of `login`.
+    pub async fn inbox(&self, org: &Org, login: &Login) -> Vec<String> {
+        let inbox =
+            self.get(&format!("/api/v1/orgs/{}/notifications?unread=true", org.id), &login.token).await.expect(200);
+        inbox["items"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap().to_owned()).collect()
     }
 
     /// Adds and signs in a person with `role`.

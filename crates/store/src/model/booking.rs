@@ -30,6 +30,8 @@ pub struct Session {
     pub created_at: Timestamp,
     pub cancelled_at: Option<Timestamp>,
     pub cancel_reason: Option<String>,
+    /// `pending` while a member's proposal awaits a moderator.
+    pub approval: Option<String>,
     pub therapists: Vec<Assignment>,
     /// Every seat, only the viewer's own, or none (see [`SessionView`]).
     pub seats: Vec<Seat>,
@@ -81,6 +83,8 @@ pub struct NewSession {
     /// Whether the therapists must accept an invitation first (group
     /// proposals) or are booked at once (one-on-one appointments).
     pub therapists_must_accept: bool,
+    /// Whether a member's proposal waits for a moderator first.
+    pub approval: super::Approval,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -89,8 +93,9 @@ pub struct SessionFilter {
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
     pub group_id: Option<GroupId>,
-    /// Only sessions this person is on (as therapist or seated client).
-    pub participant: Option<PersonId>,
+    /// Only sessions this person may see: those they are on, and the
+    /// sessions of groups they belong to (proposals only for group staff).
+    pub visible_to: Option<PersonId>,
     pub limit: i64,
 }
 
@@ -220,6 +225,8 @@ pub struct ScheduleEntry {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionPeople {
     pub kind: SessionKind,
+    /// As the clock has it.
+    pub status: SessionStatus,
     pub group_id: Option<GroupId>,
     pub therapists: Vec<(PersonId, InvitationStatus)>,
     /// Clients whose seat holds their time.

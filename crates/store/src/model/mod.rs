@@ -200,4 +200,6 @@ pub struct AuditEntry {
 }
 
 mod booking;
+mod groups;
 pub use booking::*;
+pub use groups::*;

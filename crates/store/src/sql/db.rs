@@ -220,6 +220,25 @@ impl Dialect {
     }
 }
 
+/// Locks one row of `table` (PostgreSQL; SQLite's writer already excludes
+/// everyone) and reports whether it exists.
+///
+/// Lock first and read afterwards in a separate statement: under READ
+/// COMMITTED a `SELECT … FOR UPDATE` that had to wait still computes
+/// subqueries (counts of seats, say) from the snapshot taken before the wait.
+pub async fn lock_row<E: Executor, K: Into<Value>>(
+    tx: &mut E,
+    dialect: Dialect,
+    table: &'static str,
+    org: impl Into<Value>,
+    id: K,
+) -> Result<bool, DbError> {
+    let q = sql(format!("SELECT 1 AS found FROM {table} WHERE org_id = $1 AND id = $2{}", dialect.for_update()))
+        .bind(org)
+        .bind(id);
+    Ok(tx.fetch_optional(q).await?.is_some())
+}
+
 pub trait Backend: Send + Sync + 'static {
     type Tx: Transaction;
 

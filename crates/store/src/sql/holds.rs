@@ -15,7 +15,7 @@ use super::busy::{self, Claim, Owner};
 use super::db::{Backend, DbError, Executor, Row, sql};
 use super::sessions::{insert_rows, insert_session};
 use super::{SqlStore, read_one, read_tx, write_tx};
-use crate::model::{AuditCtx, Hold, HoldStatus, NewHold, NewSession, Session};
+use crate::model::{Approval, AuditCtx, Hold, HoldStatus, NewHold, NewSession, Session};
 use crate::{HoldStore, Result, StoreError};
 
 fn hold_claims(hold: HoldId, input: &NewHold) -> Vec<Claim> {
@@ -89,7 +89,8 @@ impl<B: Backend> HoldStore for SqlStore<B> {
         let id = HoldId::new();
         let claims = hold_claims(id, &input);
         read_one!(self, |tx| busy::check(&mut tx, org, &claims, now).await?)?;
-        let people = [(input.therapist_id, Role::Therapist, "therapist_id"), (input.client_id, Role::Client, "client_id")];
+        let people =
+            [(input.therapist_id, Role::Therapist, "therapist_id"), (input.client_id, Role::Client, "client_id")];
         write_tx!(self, |tx| {
             busy::lock_people(&mut tx, self.backend.dialect(), org, &people).await?;
             let mut drafts = Vec::new();
@@ -172,6 +173,7 @@ impl<B: Backend> HoldStore for SqlStore<B> {
                     therapist_ids: vec![hold.therapist_id],
                     client_ids: vec![hold.client_id],
                     therapists_must_accept: false,
+                    approval: Approval::NotNeeded,
                 };
                 let recurrence = series.map(|s| (s, slot.start.to_string()));
                 let session = insert_session(

@@ -5,10 +5,14 @@ pub mod db;
 mod accounts;
 mod audit;
 mod busy;
+mod groups;
 mod health;
 mod holds;
 mod idempotency;
+mod invitations;
+mod notify;
 mod orgs;
+mod seats;
 mod sessions;
 mod tokens;
 
@@ -18,8 +22,8 @@ use std::time::Duration;
 use circles_domain::Clock;
 use circles_domain::Role;
 use circles_domain::ids::{
-    AccountId, AuditEventId, BusyId, GroupId, HoldId, InvitationId, OrgId, PersonId, SeatId, SeriesId, SessionId,
-    TokenId,
+    AccountId, AuditEventId, BusyId, GroupId, HoldId, InvitationId, MembershipId, NotificationId, OrgId, PersonId,
+    SeatId, SeriesId, SessionId, TokenId,
 };
 
 use db::{Backend, Value};
@@ -140,7 +144,9 @@ id_values!(
     HoldId,
     SeriesId,
     GroupId,
-    BusyId
+    BusyId,
+    MembershipId,
+    NotificationId
 );
 
 impl From<Role> for Value {

@@ -2,24 +2,28 @@
 
 use async_trait::async_trait;
 use circles_domain::Role;
-use circles_domain::ids::{AccountId, InvitationId, OrgId, PersonId, SeatId, SeriesId, SessionId};
-use circles_domain::session::{InvitationStatus, SeatStatus, SessionStatus, client_cancellation};
+use circles_domain::group::GroupStatus;
+use circles_domain::ids::{AccountId, GroupId, InvitationId, OrgId, PersonId, SeatId, SeriesId, SessionId};
+use circles_domain::session::{
+    InvitationStatus, NotificationKind, SeatStatus, SessionKind, SessionStatus, client_cancellation,
+};
 use jiff::Timestamp;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Executor, Query, Row, Value, placeholders, sql};
+use super::notify::{self, Notice};
 use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{
-    Assignment, AuditCtx, Canceller, NewSession, ScheduleEntry, Seat, Session, SessionFilter, SessionPeople,
+    Approval, Assignment, AuditCtx, Canceller, NewSession, ScheduleEntry, Seat, Session, SessionFilter, SessionPeople,
     SessionView,
 };
 use crate::{Result, SessionStore, StoreError};
 
 pub(super) const SESSION_COLUMNS: &str = "s.org_id, s.id, s.kind, s.status, s.title, s.description, s.modality, \
      s.virtual_link, s.location, s.address, s.starts_at, s.ends_at, s.timezone, s.capacity, s.group_id, s.series_id, \
-     s.recurrence_id, s.created_by, s.created_at, s.cancelled_at, s.cancel_reason, \
+     s.recurrence_id, s.created_by, s.created_at, s.cancelled_at, s.cancel_reason, s.approval, \
      (SELECT COUNT(*) FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id \
       AND x.status IN ('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW')) AS seats_taken";
 
@@ -61,6 +65,7 @@ pub(super) fn session_from_row(row: &impl Row, now: Timestamp) -> Result<Session
         created_at: row.time("created_at")?,
         cancelled_at: row.opt_time("cancelled_at")?,
         cancel_reason: row.opt_text("cancel_reason")?,
+        approval: row.opt_text("approval")?,
         therapists: Vec::new(),
         seats: Vec::new(),
         seats_taken: row.int("seats_taken")?,
@@ -187,7 +192,8 @@ pub(super) async fn insert_session<E: Executor>(
     tx.execute(
         sql("INSERT INTO sessions (org_id, id, kind, status, title, description, modality, virtual_link, location, \
              address, starts_at, ends_at, timezone, capacity, group_id, series_id, recurrence_id, created_by, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)")
+             updated_at, approval) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20)")
         .bind(org)
         .bind(id)
         .bind(input.kind.as_str())
@@ -206,7 +212,8 @@ pub(super) async fn insert_session<E: Executor>(
         .bind(series_id)
         .bind(recurrence_id.clone())
         .bind(created_by)
-        .bind(now),
+        .bind(now)
+        .bind(approval_text(input.approval)),
     )
     .await?;
     let (therapist_status, responded_at) = if input.therapists_must_accept {
@@ -261,7 +268,15 @@ pub(super) async fn insert_session<E: Executor>(
         tx,
         "seats (org_id, id, session_id, client_id, status, created_at, updated_at)",
         seats.iter().map(|seat| {
-            vec![org.into(), seat.id.into(), id.into(), seat.client_id.into(), seat.status.as_str().into(), now.into(), now.into()]
+            vec![
+                org.into(),
+                seat.id.into(),
+                id.into(),
+                seat.client_id.into(),
+                seat.status.as_str().into(),
+                now.into(),
+                now.into(),
+            ]
         }),
     )
     .await?;
@@ -287,10 +302,72 @@ pub(super) async fn insert_session<E: Executor>(
         created_at: now,
         cancelled_at: None,
         cancel_reason: None,
+        approval: approval_text(input.approval).map(str::to_owned),
         therapists,
         seats_taken: seats.len() as i64,
         seats,
     })
+}
+
+fn approval_text(approval: Approval) -> Option<&'static str> {
+    match approval {
+        Approval::NotNeeded => None,
+        Approval::Pending => Some("pending"),
+    }
+}
+
+/// Checks a group session's group and therapists: the group is active, and
+/// every therapist facilitates it.
+async fn check_group_session<E: Executor>(tx: &mut E, org: OrgId, input: &NewSession) -> Result<GroupId> {
+    let group_id = input.group_id.ok_or_else(|| StoreError::invalid("group_id", "a group session needs its group"))?;
+    let group = super::groups::fetch_group(tx, org, group_id).await.map_err(|e| match e {
+        StoreError::NotFound(_) => {
+            StoreError::invalid("group_id", format!("{group_id} is not a group of this organisation"))
+        }
+        other => other,
+    })?;
+    if group.status == GroupStatus::Archived {
+        return Err(StoreError::conflict("group_archived", "an archived group holds no new sessions"));
+    }
+    if let Some(outsider) = input.therapist_ids.iter().find(|t| !group.facilitator_ids.contains(t)) {
+        return Err(StoreError::invalid("therapist_ids", format!("{outsider} does not facilitate this group")));
+    }
+    Ok(group_id)
+}
+
+/// Tells the people a new session concerns.
+async fn announce_new_session<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    session: &Session,
+    group: Option<GroupId>,
+    actor: Option<PersonId>,
+    now: Timestamp,
+) -> Result<()> {
+    let when = session.starts_at.to_string();
+    let (kind, recipients, title) = match (session.kind, session.approval.as_deref()) {
+        (SessionKind::Group, Some("pending")) => {
+            let moderators = match group {
+                Some(g) => notify::group_people(tx, org, g, "moderator").await?,
+                None => Vec::new(),
+            };
+            (NotificationKind::ProposalPending, moderators, "A session proposal needs your approval")
+        }
+        (SessionKind::Group, _) => {
+            let therapists = session.therapists.iter().map(|t| t.therapist_id).collect();
+            (NotificationKind::Invitation, therapists, "You are invited to facilitate a session")
+        }
+        (SessionKind::Instant, _) => {
+            let members = match group {
+                Some(g) => notify::group_people(tx, org, g, "member").await?,
+                None => Vec::new(),
+            };
+            (NotificationKind::InstantStarted, members, "A drop-in session has started")
+        }
+        (SessionKind::OneOnOne, _) => return Ok(()),
+    };
+    let notice = Notice { kind, title, body: format!("{} at {when}", session.title), session: Some(session.id), group };
+    notify::push(tx, org, now, recipients, actor, &notice).await
 }
 
 /// One multi-row INSERT.
@@ -345,15 +422,24 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
         // A cheap first look: a request for taken time fails here without
         // queueing for the writer.
         read_one!(self, |tx| busy::check(&mut tx, org, &claims, now).await?)?;
-        let status = if input.therapists_must_accept { SessionStatus::Proposed } else { SessionStatus::Scheduled };
+        let status = match input.kind {
+            SessionKind::Instant => SessionStatus::InProgress,
+            _ if input.therapists_must_accept => SessionStatus::Proposed,
+            _ => SessionStatus::Scheduled,
+        };
         let people: Vec<_> = (input.therapist_ids.iter().map(|&t| (t, Role::Therapist, "therapist_ids")))
             .chain(input.client_ids.iter().map(|&c| (c, Role::Client, "client_ids")))
             .collect();
         write_tx!(self, |tx| {
+            let group = match input.kind {
+                SessionKind::OneOnOne => None,
+                SessionKind::Group | SessionKind::Instant => Some(check_group_session(&mut tx, org, &input).await?),
+            };
             busy::lock_people(&mut tx, self.backend.dialect(), org, &people).await?;
             let mut drafts = Vec::new();
             busy::claim(&mut tx, org, &claims, now, &mut drafts).await?;
             let session = insert_session(&mut tx, org, id, &input, status, None, ctx.person_id, now).await?;
+            announce_new_session(&mut tx, org, &session, group, ctx.person_id, now).await?;
             drafts.push(
                 AuditDraft::new("session.create", "session", id)
                     .subject(sole_client(&input.client_ids))
@@ -387,7 +473,11 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
         read_tx!(self, |tx| {
             let row = tx
                 .fetch_optional(
-                    sql("SELECT kind, group_id FROM sessions WHERE org_id = $1 AND id = $2").bind(org).bind(id),
+                    sql(
+                        "SELECT kind, group_id, status, starts_at, ends_at FROM sessions WHERE org_id = $1 AND id = $2",
+                    )
+                    .bind(org)
+                    .bind(id),
                 )
                 .await?
                 .ok_or(StoreError::NotFound("session"))?;
@@ -412,7 +502,14 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
                 .iter()
                 .map(|r| r.id("client_id").map_err(Into::into))
                 .collect::<Result<Vec<_>>>()?;
-            SessionPeople { kind: decode(&row, "kind")?, group_id: row.opt_id("group_id")?, therapists, clients }
+            let stored: SessionStatus = decode(&row, "status")?;
+            SessionPeople {
+                kind: decode(&row, "kind")?,
+                status: stored.at(row.time("starts_at")?, row.time("ends_at")?, self.clock.now()),
+                group_id: row.opt_id("group_id")?,
+                therapists,
+                clients,
+            }
         })
     }
 
@@ -424,7 +521,11 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
              AND ($4 IS NULL OR s.group_id = $4) AND ($5 IS NULL OR {status} = $5) \
              AND ($6 IS NULL OR EXISTS (SELECT 1 FROM session_therapists t WHERE t.org_id = s.org_id \
                   AND t.session_id = s.id AND t.therapist_id = $6) \
-               OR EXISTS (SELECT 1 FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id AND x.client_id = $6)) \
+               OR EXISTS (SELECT 1 FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id AND x.client_id = $6) \
+               OR EXISTS (SELECT 1 FROM group_staff g WHERE g.org_id = s.org_id AND g.group_id = s.group_id \
+                  AND g.person_id = $6) \
+               OR (s.status <> 'proposed' AND EXISTS (SELECT 1 FROM group_memberships m WHERE m.org_id = s.org_id \
+                  AND m.group_id = s.group_id AND m.client_id = $6 AND m.status = 'ACTIVE'))) \
              ORDER BY s.starts_at, s.id LIMIT $8",
             status = effective_status("$7")
         ))
@@ -433,13 +534,13 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
         .bind(filter.to)
         .bind(filter.group_id)
         .bind(filter.status.map(SessionStatus::as_str))
-        .bind(filter.participant)
+        .bind(filter.visible_to)
         .bind(now)
         .bind(filter.limit);
         read_tx!(self, |tx| {
             let rows = tx.fetch_all(q).await?;
             let mut sessions = rows.iter().map(|r| session_from_row(r, now)).collect::<Result<Vec<_>>>()?;
-            let seats = filter.participant.map_or(Seats::None, Seats::Of);
+            let seats = filter.visible_to.map_or(Seats::None, Seats::Of);
             attach(&mut tx, org, &mut sessions, seats).await?;
             sessions
         })
@@ -502,6 +603,19 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             tx.execute(update).await?;
             busy::release_session(&mut tx, org, id, None).await?;
             let session = fetch(&mut tx, org, id, Seats::All, now).await?;
+            let notice = Notice {
+                kind: NotificationKind::SessionCancelled,
+                title: "A session was cancelled",
+                body: format!("{} at {} is cancelled: {reason}", session.title, session.starts_at),
+                session: Some(id),
+                group: session.group_id,
+            };
+            // The seats were cancelled a moment ago; their clients still need telling.
+            let therapists =
+                session.therapists.iter().filter(|t| t.status != InvitationStatus::Declined).map(|t| t.therapist_id);
+            let clients = session.seats.iter().filter(|s| s.status == seat_status).map(|s| s.client_id);
+            let told: Vec<PersonId> = therapists.chain(clients).chain(session.created_by).collect();
+            notify::push(&mut tx, org, now, told, ctx.person_id, &notice).await?;
             let clients: Vec<PersonId> = session.seats.iter().map(|s| s.client_id).collect();
             let draft = AuditDraft::new("session.cancel", "session", id)
                 .subject(sole_client(&clients))

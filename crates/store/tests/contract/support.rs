@@ -108,6 +108,7 @@ pub fn one_on_one(
         therapist_ids: vec![therapist],
         client_ids: vec![client],
         therapists_must_accept: false,
+        approval: circles_store::model::Approval::NotNeeded,
     }
 }
 

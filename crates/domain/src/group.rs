@@ -1,0 +1,315 @@
+//! Groups: lasting sets of people that hold sessions — a weekly therapy
+//! group or a community — and the rules a group sets for its sessions.
+
+use jiff::civil::{Time, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::interval::Interval;
+use crate::spelling::spelled_enum;
+use crate::validation::Validator;
+
+spelled_enum!(
+    GroupType {
+        Therapy = "THERAPY",
+        Support = "SUPPORT",
+        Education = "EDUCATION",
+        Skills = "SKILLS",
+        /// A community (seed 004): members propose and run their own sessions.
+        Community = "COMMUNITY",
+    }
+);
+
+spelled_enum!(
+    /// Who may create sessions in a group.
+    SessionCreation { Moderators = "moderators", AllMembers = "all_members" }
+);
+
+spelled_enum!(
+    /// A client's membership of a group. Leaving and rejoining keeps history:
+    /// each period is its own membership.
+    MembershipStatus {
+        PendingScreening = "PENDING_SCREENING",
+        Active = "ACTIVE",
+        Waitlisted = "WAITLISTED",
+        Inactive = "INACTIVE",
+        Graduated = "GRADUATED",
+    }
+);
+
+spelled_enum!(GroupStatus { Active = "active", Archived = "archived" });
+
+/// A weekly stretch of local time in which sessions may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub weekday: Weekday,
+    pub start: Time,
+    pub end: Time,
+}
+
+/// A window as clients send it and as it is stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowInput {
+    pub weekday: String,
+    pub start_time: String,
+    pub end_time: String,
+}
+
+impl Serialize for TimeWindow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        WindowInput {
+            weekday: weekday_name(self.weekday).to_owned(),
+            start_time: self.start.strftime("%H:%M").to_string(),
+            end_time: self.end.strftime("%H:%M").to_string(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeWindow {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let raw = WindowInput::deserialize(d)?;
+        Ok(TimeWindow {
+            weekday: parse_weekday(&raw.weekday).map_err(D::Error::custom)?,
+            start: parse_clock(&raw.start_time).map_err(D::Error::custom)?,
+            end: parse_clock(&raw.end_time).map_err(D::Error::custom)?,
+        })
+    }
+}
+
+/// Limits on a session's length and size.
+pub const GROUP_MINUTES: std::ops::RangeInclusive<i64> = 15..=180;
+pub const GROUP_CAPACITY: std::ops::RangeInclusive<i64> = 2..=50;
+
+/// How a group runs its sessions (seed 004, translated to therapy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSettings {
+    pub session_creation: SessionCreation,
+    /// A member's proposal waits for a moderator's approval.
+    pub approval_required: bool,
+    /// Sessions must be proposed at least this long before they start.
+    pub advance_notice_hours: i64,
+    /// When non-empty, sessions must lie inside one of these windows.
+    pub allowed_time_windows: Vec<TimeWindow>,
+    pub default_capacity: i64,
+    /// Whether members may start a drop-in session now.
+    pub allow_instant: bool,
+}
+
+impl Default for GroupSettings {
+    fn default() -> Self {
+        Self {
+            session_creation: SessionCreation::Moderators,
+            approval_required: false,
+            advance_notice_hours: 0,
+            allowed_time_windows: Vec::new(),
+            default_capacity: 12,
+            allow_instant: true,
+        }
+    }
+}
+
+/// Settings as a request sends them: every field optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsInput {
+    pub session_creation: Option<String>,
+    pub approval_required: Option<bool>,
+    pub advance_notice_hours: Option<i64>,
+    pub allowed_time_windows: Option<Vec<WindowInput>>,
+    pub default_capacity: Option<i64>,
+    pub allow_instant: Option<bool>,
+}
+
+pub fn parse_weekday(raw: &str) -> Result<Weekday, &'static str> {
+    Ok(match raw.trim().to_ascii_lowercase().as_str() {
+        "monday" => Weekday::Monday,
+        "tuesday" => Weekday::Tuesday,
+        "wednesday" => Weekday::Wednesday,
+        "thursday" => Weekday::Thursday,
+        "friday" => Weekday::Friday,
+        "saturday" => Weekday::Saturday,
+        "sunday" => Weekday::Sunday,
+        _ => return Err("must be a weekday name such as monday"),
+    })
+}
+
+pub fn weekday_name(day: Weekday) -> &'static str {
+    match day {
+        Weekday::Monday => "monday",
+        Weekday::Tuesday => "tuesday",
+        Weekday::Wednesday => "wednesday",
+        Weekday::Thursday => "thursday",
+        Weekday::Friday => "friday",
+        Weekday::Saturday => "saturday",
+        Weekday::Sunday => "sunday",
+    }
+}
+
+/// `HH:MM` on a 24-hour clock.
+pub fn parse_clock(raw: &str) -> Result<Time, &'static str> {
+    const REASON: &str = "must be a time of day as HH:MM";
+    let (h, m) = raw.trim().split_once(':').ok_or(REASON)?;
+    if h.len() != 2 || m.len() != 2 {
+        return Err(REASON);
+    }
+    let (h, m): (i8, i8) = (h.parse().map_err(|_| REASON)?, m.parse().map_err(|_| REASON)?);
+    Time::new(h, m, 0, 0).map_err(|_| REASON)
+}
+
+impl GroupSettings {
+    /// `base` with the fields `input` sets, validated; problems go to `v`
+    /// under `field.…`.
+    pub fn apply(base: &GroupSettings, input: &SettingsInput, v: &mut Validator, field: &str) -> Option<GroupSettings> {
+        let at = |name: &str| format!("{field}.{name}");
+        let mut settings = base.clone();
+        if let Some(raw) = &input.session_creation {
+            settings.session_creation = v.check(&at("session_creation"), raw.parse())?;
+        }
+        if let Some(approval) = input.approval_required {
+            settings.approval_required = approval;
+        }
+        if let Some(hours) = input.advance_notice_hours {
+            if !(0..=24 * 90).contains(&hours) {
+                v.reject(&at("advance_notice_hours"), "must be between 0 and 2160 hours");
+            }
+            settings.advance_notice_hours = hours;
+        }
+        if let Some(capacity) = input.default_capacity {
+            if !GROUP_CAPACITY.contains(&capacity) {
+                v.reject(&at("default_capacity"), "must be between 2 and 50");
+            }
+            settings.default_capacity = capacity;
+        }
+        if let Some(allow) = input.allow_instant {
+            settings.allow_instant = allow;
+        }
+        if let Some(windows) = &input.allowed_time_windows {
+            let mut parsed = Vec::with_capacity(windows.len());
+            for (i, w) in windows.iter().enumerate() {
+                let name = format!("{field}.allowed_time_windows[{i}]");
+                let weekday = v.check(&format!("{name}.weekday"), parse_weekday(&w.weekday));
+                let start = v.check(&format!("{name}.start_time"), parse_clock(&w.start_time));
+                let end = v.check(&format!("{name}.end_time"), parse_clock(&w.end_time));
+                if let (Some(weekday), Some(start), Some(end)) = (weekday, start, end) {
+                    if end <= start {
+                        v.reject(&format!("{name}.end_time"), "must be after start_time");
+                    }
+                    parsed.push(TimeWindow { weekday, start, end });
+                }
+            }
+            settings.allowed_time_windows = parsed;
+        }
+        v.is_ok().then_some(settings)
+    }
+
+    /// Whether a session at `slot` (shown in `zone`) respects the notice and
+    /// the allowed windows, as of `now`. Problems go to `v` under `field`.
+    pub fn check_timing(&self, slot: Interval, zone: &TimeZone, now: Timestamp, v: &mut Validator, field: &str) {
+        let notice = SignedDuration::from_hours(self.advance_notice_hours);
+        if slot.start < now + notice {
+            v.reject(field, format!("this group needs {} hours' notice", self.advance_notice_hours));
+        }
+        if self.allowed_time_windows.is_empty() {
+            return;
+        }
+        let start = slot.start.to_zoned(zone.clone());
+        let end = slot.end.to_zoned(zone.clone());
+        let fits = self.allowed_time_windows.iter().any(|w| {
+            start.date() == end.date() && start.weekday() == w.weekday && start.time() >= w.start && end.time() <= w.end
+        });
+        if !fits {
+            let windows: Vec<String> = self
+                .allowed_time_windows
+                .iter()
+                .map(|w| {
+                    format!("{} {}–{}", weekday_name(w.weekday), w.start.strftime("%H:%M"), w.end.strftime("%H:%M"))
+                })
+                .collect();
+            v.reject(field, format!("sessions of this group run within {}", windows.join(", ")));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ny() -> TimeZone {
+        TimeZone::get("America/New_York").unwrap()
+    }
+
+    fn slot(local_start: &str, minutes: i64) -> Interval {
+        let start =
+            jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M", local_start).unwrap().to_zoned(ny()).unwrap().timestamp();
+        Interval::starting_at(start, SignedDuration::from_mins(minutes)).unwrap()
+    }
+
+    fn errors(settings: &GroupSettings, s: Interval, now: Timestamp) -> Vec<String> {
+        let mut v = Validator::default();
+        settings.check_timing(s, &ny(), now, &mut v, "starts_at");
+        v.done(|| Some(())).err().map(|e| e.0.into_iter().map(|f| f.reason).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn notice_is_measured_from_now() {
+        let settings = GroupSettings { advance_notice_hours: 48, ..GroupSettings::default() };
+        let now = slot("2027-03-01 09:00", 1).start;
+        assert!(errors(&settings, slot("2027-03-03 09:00", 60), now).is_empty(), "exactly 48 hours is enough");
+        assert_eq!(errors(&settings, slot("2027-03-03 08:59", 60), now), ["this group needs 48 hours' notice"]);
+    }
+
+    #[test]
+    fn sessions_must_fit_a_window_in_local_time() {
+        let windows = vec![TimeWindow {
+            weekday: Weekday::Thursday,
+            start: Time::constant(18, 0, 0, 0),
+            end: Time::constant(21, 0, 0, 0),
+        }];
+        let settings = GroupSettings { allowed_time_windows: windows, ..GroupSettings::default() };
+        let now = slot("2027-01-01 09:00", 1).start;
+        // 2027-03-04 is a Thursday before the DST change, 2027-03-18 after it.
+        assert!(errors(&settings, slot("2027-03-04 18:00", 90), now).is_empty());
+        assert!(errors(&settings, slot("2027-03-18 19:30", 90), now).is_empty(), "local time, across DST");
+        assert_eq!(errors(&settings, slot("2027-03-18 20:00", 90), now).len(), 1, "ends after the window");
+        assert_eq!(errors(&settings, slot("2027-03-17 18:00", 60), now).len(), 1, "a Wednesday");
+    }
+
+    #[test]
+    fn settings_are_validated_field_by_field() {
+        let input = SettingsInput {
+            session_creation: Some("everyone".into()),
+            advance_notice_hours: Some(-1),
+            default_capacity: Some(1),
+            allowed_time_windows: Some(vec![WindowInput {
+                weekday: "funday".into(),
+                start_time: "25:00".into(),
+                end_time: "09:00".into(),
+            }]),
+            ..SettingsInput::default()
+        };
+        let mut v = Validator::default();
+        assert!(GroupSettings::apply(&GroupSettings::default(), &input, &mut v, "settings").is_none());
+        let fields: Vec<String> = v.done(|| Some(())).unwrap_err().0.into_iter().map(|e| e.field).collect();
+        assert!(fields.contains(&"settings.session_creation".to_owned()));
+    }
+
+    #[test]
+    fn a_window_must_end_after_it_starts() {
+        let input = SettingsInput {
+            allowed_time_windows: Some(vec![WindowInput {
+                weekday: "monday".into(),
+                start_time: "10:00".into(),
+                end_time: "09:00".into(),
+            }]),
+            ..SettingsInput::default()
+        };
+        let mut v = Validator::default();
+        GroupSettings::apply(&GroupSettings::default(), &input, &mut v, "settings");
+        let fields: Vec<String> = v.done(|| Some(())).unwrap_err().0.into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["settings.allowed_time_windows[0].end_time"]);
+    }
+}

@@ -1,0 +1,442 @@
+//! Groups: therapy groups and communities, their rules, staff and members.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use circles_domain::Role;
+use circles_domain::authz::{Action, GroupRelation};
+use circles_domain::group::{GroupSettings, GroupType, SettingsInput};
+use circles_domain::ids::{GroupId, OrgId, PersonId};
+use circles_domain::input::{Label, free_text};
+use circles_domain::recurrence::{Recurrence, RecurrenceInput};
+use circles_domain::session::{DetailsInput, Modality};
+use circles_domain::validation::Validator;
+use circles_store::model::{Group, GroupFields, GroupMember, GroupUpdate, NewGroup};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::sessions::distinct_people;
+use super::views::{Items, Problem};
+use crate::auth::{Caller, Member};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Json, Path, Query};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberCounts {
+    pub active: i64,
+    pub waitlisted: i64,
+    pub pending_screening: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupView {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    /// THERAPY, SUPPORT, EDUCATION, SKILLS or COMMUNITY.
+    #[serde(rename = "type")]
+    pub group_type: String,
+    /// active or archived.
+    pub status: String,
+    pub open: bool,
+    pub capacity: Option<i64>,
+    pub requires_screening: bool,
+    pub target_population: Option<String>,
+    pub age_range: Option<String>,
+    pub modality: Option<String>,
+    pub virtual_link: Option<String>,
+    pub location: Option<String>,
+    pub address: Option<String>,
+    #[schema(value_type = Object)]
+    pub settings: GroupSettings,
+    #[schema(value_type = Option<Object>)]
+    pub recurrence: Option<RecurrenceInput>,
+    pub moderator_ids: Vec<Uuid>,
+    pub facilitator_ids: Vec<Uuid>,
+    pub members: MemberCounts,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub archived_at: Option<Timestamp>,
+}
+
+impl From<Group> for GroupView {
+    fn from(g: Group) -> Self {
+        Self {
+            id: g.id.0,
+            name: g.name,
+            description: g.description,
+            group_type: g.group_type.as_str().into(),
+            status: g.status.as_str().into(),
+            open: g.open,
+            capacity: g.capacity,
+            requires_screening: g.requires_screening,
+            target_population: g.target_population,
+            age_range: g.age_range,
+            modality: g.modality.map(|m| m.as_str().into()),
+            virtual_link: g.virtual_link,
+            location: g.location,
+            address: g.address,
+            settings: g.settings,
+            recurrence: g.recurrence,
+            moderator_ids: g.moderator_ids.into_iter().map(|p| p.0).collect(),
+            facilitator_ids: g.facilitator_ids.into_iter().map(|p| p.0).collect(),
+            members: MemberCounts {
+                active: g.active_members,
+                waitlisted: g.waitlisted_members,
+                pending_screening: g.pending_screening,
+            },
+            created_at: g.created_at,
+            archived_at: g.archived_at,
+        }
+    }
+}
+
+/// A group as sent by clients. On create, `name` is required; on update,
+/// every field is optional and absent ones keep their value.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupBody {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// THERAPY, SUPPORT, EDUCATION, SKILLS or COMMUNITY (the default).
+    #[serde(rename = "type")]
+    pub group_type: Option<String>,
+    pub open: Option<bool>,
+    /// Most active members at once; null for no limit.
+    pub capacity: Option<i64>,
+    pub requires_screening: Option<bool>,
+    pub target_population: Option<String>,
+    pub age_range: Option<String>,
+    pub modality: Option<String>,
+    pub virtual_link: Option<String>,
+    pub location: Option<String>,
+    pub address: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<SettingsInput>,
+    /// `{"rrule", "start_date", "start_time", "timezone", "duration_minutes", "end_date", "exdates"}`.
+    #[schema(value_type = Option<Object>)]
+    pub recurrence: Option<RecurrenceInput>,
+    pub facilitator_ids: Option<Vec<Uuid>>,
+    pub moderator_ids: Option<Vec<Uuid>>,
+}
+
+fn optional_label(
+    v: &mut Validator,
+    field: &str,
+    raw: &Option<String>,
+    current: Option<String>,
+    max: usize,
+) -> Option<Option<String>> {
+    match raw {
+        None => Some(current),
+        Some(text) if text.trim().is_empty() => Some(None),
+        Some(text) => v.check(field, Label::parse(text, max)).map(|l| Some(l.into_string())),
+    }
+}
+
+/// The fields of `body` over `current` (all defaults when creating).
+fn parse_fields(body: &GroupBody, current: Option<&Group>, v: &mut Validator) -> Option<GroupFields> {
+    let name = match (&body.name, current) {
+        (Some(name), _) => v.check("name", Label::parse(name, 200)).map(Label::into_string),
+        (None, Some(group)) => Some(group.name.clone()),
+        (None, None) => {
+            v.reject("name", "is required");
+            None
+        }
+    };
+    let description = match &body.description {
+        Some(d) => v.check("description", free_text(d, 5_000)),
+        None => Some(current.map(|g| g.description.clone()).unwrap_or_default()),
+    };
+    let group_type = match &body.group_type {
+        Some(t) => v.check("type", t.parse::<GroupType>()),
+        None => Some(current.map_or(GroupType::Community, |g| g.group_type)),
+    };
+    let capacity = match (body.capacity, current) {
+        (Some(c), _) if !(1..=500).contains(&c) => {
+            v.reject("capacity", "must be between 1 and 500");
+            None
+        }
+        (Some(c), _) => Some(Some(c)),
+        (None, group) => Some(group.and_then(|g| g.capacity)),
+    };
+    let modality = match &body.modality {
+        Some(m) => v.check("modality", m.parse::<Modality>()).map(Some),
+        None => Some(current.and_then(|g| g.modality)),
+    };
+    // Link and location are checked as a session's would be.
+    let details = DetailsInput {
+        title: Some("group"),
+        virtual_link: body.virtual_link.as_deref(),
+        location: body.location.as_deref(),
+        address: body.address.as_deref(),
+        ..DetailsInput::default()
+    };
+    let mut details_v = Validator::default();
+    let parsed_details = circles_domain::session::SessionDetails::parse(&mut details_v, &details, "group", false);
+    if let Err(invalid) = details_v.done(|| Some(())) {
+        for error in invalid.0 {
+            v.reject(&error.field, error.reason);
+        }
+    }
+    let base_settings = current.map(|g| g.settings.clone()).unwrap_or_default();
+    let settings = match &body.settings {
+        Some(input) => GroupSettings::apply(&base_settings, input, v, "settings"),
+        None => Some(base_settings),
+    };
+    let recurrence = match &body.recurrence {
+        Some(input) => match Recurrence::parse(input) {
+            Ok(recurrence) => Some(Some(recurrence.to_input())),
+            Err(invalid) => {
+                v.absorb("recurrence", invalid);
+                None
+            }
+        },
+        None => Some(current.and_then(|g| g.recurrence.clone())),
+    };
+    let target_population = optional_label(
+        v,
+        "target_population",
+        &body.target_population,
+        current.and_then(|g| g.target_population.clone()),
+        200,
+    );
+    let age_range = optional_label(v, "age_range", &body.age_range, current.and_then(|g| g.age_range.clone()), 50);
+    let details = parsed_details?;
+    Some(GroupFields {
+        name: name?,
+        description: description?,
+        group_type: group_type?,
+        open: body.open.unwrap_or(current.is_none_or(|g| g.open)),
+        capacity: capacity?,
+        requires_screening: body.requires_screening.unwrap_or(current.is_some_and(|g| g.requires_screening)),
+        target_population: target_population?,
+        age_range: age_range?,
+        modality: modality?,
+        virtual_link: details.virtual_link.or(current.and_then(|g| g.virtual_link.clone())),
+        location: details.location.or(current.and_then(|g| g.location.clone())),
+        address: details.address.or(current.and_then(|g| g.address.clone())),
+        settings: settings?,
+        recurrence: recurrence?,
+    })
+}
+
+fn people(v: &mut Validator, field: &str, ids: &Option<Vec<Uuid>>) -> Option<Vec<PersonId>> {
+    ids.as_ref().map(|ids| distinct_people(v, field, ids))
+}
+
+/// Creates a group; a moderator creating one becomes one of its moderators.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/groups", tag = "groups", request_body = GroupBody,
+    params(("org_id" = Uuid, Path)),
+    responses((status = 201, body = GroupView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Json(body): Json<GroupBody>,
+) -> ApiResult<(StatusCode, axum::Json<GroupView>)> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    member.authorize(Action::CreateGroup)?;
+    let mut v = Validator::default();
+    let fields = parse_fields(&body, None, &mut v);
+    let mut moderators = people(&mut v, "moderator_ids", &body.moderator_ids).unwrap_or_default();
+    let facilitators = people(&mut v, "facilitator_ids", &body.facilitator_ids).unwrap_or_default();
+    let fields = v.done(|| fields)?;
+    if member.role == Role::Moderator && !moderators.contains(&member.person_id) {
+        moderators.push(member.person_id);
+    }
+    let input = NewGroup { fields, moderator_ids: moderators, facilitator_ids: facilitators };
+    let group = state.store.create_group(&member.ctx, member.org_id(), input).await?;
+    Ok((StatusCode::CREATED, axum::Json(group.into())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct GroupQuery {
+    /// Include archived groups.
+    pub include_archived: Option<bool>,
+}
+
+/// Groups: every group for admins and moderators; for others, the groups
+/// they facilitate or belong to.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/groups", tag = "groups",
+    params(("org_id" = Uuid, Path), GroupQuery),
+    responses((status = 200, body = Items<GroupView>), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn list_groups(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Query(query): Query<GroupQuery>,
+) -> ApiResult<axum::Json<Items<GroupView>>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let sees_all = member.authorize(Action::ViewGroup { relation: GroupRelation::default() }).is_ok();
+    let visible_to = (!sees_all).then_some(member.person_id);
+    let groups = state.store.list_groups(member.org_id(), visible_to, query.include_archived.unwrap_or(false)).await?;
+    Ok(axum::Json(Items::of(groups)))
+}
+
+/// The group and the caller's standing in it, after checking they may see it.
+pub async fn visible_group(state: &AppState, member: &Member, id: Uuid) -> ApiResult<(Group, GroupRelation)> {
+    let standing = state.store.group_standing(member.org_id(), GroupId(id), member.person_id).await?;
+    member.authorize(Action::ViewGroup { relation: standing.relation })?;
+    Ok((standing.group, standing.relation))
+}
+
+/// One group with its rules and staff.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/groups/{group_id}", tag = "groups",
+    params(("org_id" = Uuid, Path), ("group_id" = Uuid, Path)),
+    responses((status = 200, body = GroupView), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn get_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<GroupView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let (group, _) = visible_group(&state, &member, group_id).await?;
+    Ok(axum::Json(group.into()))
+}
+
+/// Changes a group's description, rules or staff (its moderators or an admin).
+#[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/groups/{group_id}", tag = "groups", request_body = GroupBody,
+    params(("org_id" = Uuid, Path), ("group_id" = Uuid, Path)),
+    responses((status = 200, body = GroupView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn update_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<GroupBody>,
+) -> ApiResult<axum::Json<GroupView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let (group, relation) = visible_group(&state, &member, group_id).await?;
+    member.authorize(Action::ManageGroup { relation })?;
+    let mut v = Validator::default();
+    let fields = parse_fields(&body, Some(&group), &mut v);
+    let moderators = people(&mut v, "moderator_ids", &body.moderator_ids);
+    let facilitators = people(&mut v, "facilitator_ids", &body.facilitator_ids);
+    let fields = v.done(|| fields)?;
+    let update = GroupUpdate { fields, moderator_ids: moderators, facilitator_ids: facilitators };
+    Ok(axum::Json(state.store.update_group(&member.ctx, member.org_id(), group.id, update).await?.into()))
+}
+
+/// Archives a group: it keeps its history but takes no new sessions or members.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/groups/{group_id}/archive", tag = "groups",
+    params(("org_id" = Uuid, Path), ("group_id" = Uuid, Path)),
+    responses((status = 200, body = GroupView), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn archive_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<GroupView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let (group, relation) = visible_group(&state, &member, group_id).await?;
+    member.authorize(Action::ManageGroup { relation })?;
+    Ok(axum::Json(state.store.archive_group(&member.ctx, member.org_id(), group.id).await?.into()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScreeningView {
+    pub date: String,
+    pub notes: String,
+    pub approved: bool,
+    pub screened_by: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipView {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub client_id: Uuid,
+    /// PENDING_SCREENING, ACTIVE, WAITLISTED, INACTIVE or GRADUATED.
+    pub status: String,
+    pub join_date: String,
+    pub leave_date: Option<String>,
+    pub exit_reason: Option<String>,
+    pub screening: Option<ScreeningView>,
+}
+
+impl From<GroupMember> for MembershipView {
+    fn from(m: GroupMember) -> Self {
+        Self {
+            id: m.id.0,
+            group_id: m.group_id.0,
+            client_id: m.client_id.0,
+            status: m.status.as_str().into(),
+            join_date: m.join_date.to_string(),
+            leave_date: m.leave_date.map(|d| d.to_string()),
+            exit_reason: m.exit_reason,
+            screening: m.screening.map(|s| ScreeningView {
+                date: s.date.to_string(),
+                notes: s.notes,
+                approved: s.approved,
+                screened_by: s.screened_by.map(|p| p.0),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolRequest {
+    pub client_id: Uuid,
+    /// `YYYY-MM-DD`; today in the organisation's zone by default.
+    pub join_date: Option<String>,
+}
+
+/// Enrols a client: pending screening if the group screens, waitlisted if
+/// it is full, otherwise active.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/groups/{group_id}/members", tag = "groups", request_body = EnrolRequest,
+    params(("org_id" = Uuid, Path), ("group_id" = Uuid, Path)),
+    responses((status = 201, body = MembershipView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn add_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<EnrolRequest>,
+) -> ApiResult<(StatusCode, axum::Json<MembershipView>)> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let (group, relation) = visible_group(&state, &member, group_id).await?;
+    member.authorize(Action::ManageGroup { relation })?;
+    let join_date = match &body.join_date {
+        Some(raw) => raw
+            .parse::<jiff::civil::Date>()
+            .map_err(|_| ApiError::field("join_date", "must be a date as YYYY-MM-DD"))?,
+        None => today(&state, &member),
+    };
+    let enrolled =
+        state.store.add_member(&member.ctx, member.org_id(), group.id, PersonId(body.client_id), join_date).await?;
+    Ok((StatusCode::CREATED, axum::Json(enrolled.into())))
+}
+
+/// Today's date where the organisation is.
+pub fn today(state: &AppState, member: &Member) -> jiff::civil::Date {
+    let zone = jiff::tz::TimeZone::get(&member.org.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    state.clock.now().to_zoned(zone).date()
+}
+
+/// Every membership of the group, past and current (its moderators,
+/// facilitators and admins; an audited read of each client's record).
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/groups/{group_id}/members", tag = "groups",
+    params(("org_id" = Uuid, Path), ("group_id" = Uuid, Path)),
+    responses((status = 200, body = Items<MembershipView>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<Items<MembershipView>>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let (group, relation) = visible_group(&state, &member, group_id).await?;
+    member.authorize(Action::ViewRoster { relation })?;
+    Ok(axum::Json(Items::of(state.store.members(&member.ctx, member.org_id(), group.id).await?)))
+}

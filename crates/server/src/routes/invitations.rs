@@ -1,0 +1,120 @@
+//! A therapist's invitations to facilitate group sessions.
+
+use axum::extract::State;
+use circles_domain::ids::{InvitationId, OrgId};
+use circles_domain::session::InvitationStatus;
+use circles_store::model::{Invitation, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::sessions::{SessionView, bad_query};
+use super::views::{Items, Problem};
+use crate::auth::Caller;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Json, Path, Query};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationView {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub therapist_id: Uuid,
+    /// PENDING, ACCEPTED or DECLINED.
+    pub status: String,
+    pub message: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub invited_at: jiff::Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub responded_at: Option<jiff::Timestamp>,
+    pub session: SessionView,
+}
+
+impl From<Invitation> for InvitationView {
+    fn from(i: Invitation) -> Self {
+        let a = i.assignment;
+        Self {
+            id: a.id.0,
+            session_id: a.session_id.0,
+            therapist_id: a.therapist_id.0,
+            status: a.status.as_str().into(),
+            message: a.message,
+            invited_at: a.invited_at,
+            responded_at: a.responded_at,
+            session: i.session.into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationQuery {
+    /// PENDING, ACCEPTED or DECLINED.
+    pub status: Option<String>,
+}
+
+/// The caller's invitations, soonest session first.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/invitations", tag = "invitations",
+    params(("org_id" = Uuid, Path), InvitationQuery),
+    responses((status = 200, body = Items<InvitationView>), (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Query(query): Query<InvitationQuery>,
+) -> ApiResult<axum::Json<Items<InvitationView>>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let status =
+        query.status.as_deref().map(str::parse::<InvitationStatus>).transpose().map_err(|e| bad_query("status", e))?;
+    Ok(axum::Json(Items::of(state.store.invitations(member.org_id(), member.person_id, status).await?)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RespondRequest {
+    /// `accept` or `decline`.
+    pub action: String,
+    /// Optional words to the moderator (a reason when declining).
+    pub message: Option<String>,
+}
+
+/// Accepts (after checking the caller's calendar: 409 with retry hints on a
+/// clash) or declines an invitation. Someone else's invitation is 404.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/invitations/{invitation_id}/respond", tag = "invitations",
+    request_body = RespondRequest, params(("org_id" = Uuid, Path), ("invitation_id" = Uuid, Path)),
+    responses((status = 200, body = InvitationView), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "scheduling_conflict, already_responded, invitation_closed or awaiting_approval"),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn respond(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, invitation_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<RespondRequest>,
+) -> ApiResult<axum::Json<InvitationView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let response = match body.action.as_str() {
+        "accept" => Response::Accept,
+        "decline" => Response::Decline,
+        _ => return Err(ApiError::field("action", "must be accept or decline")),
+    };
+    let message = body
+        .message
+        .as_deref()
+        .map(|m| circles_domain::input::free_text(m.trim(), 1_000))
+        .transpose()
+        .map_err(|r| ApiError::field("message", r))?;
+    let invitation = state
+        .store
+        .respond_invitation(
+            &member.ctx,
+            member.org_id(),
+            InvitationId(invitation_id),
+            member.person_id,
+            response,
+            message,
+        )
+        .await?;
+    Ok(axum::Json(invitation.into()))
+}

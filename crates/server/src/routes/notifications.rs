@@ -1,0 +1,110 @@
+//! The caller's inbox.
+
+use axum::extract::State;
+use circles_domain::ids::{NotificationId, OrgId};
+use circles_store::model::Notification;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::sessions::bad_query;
+use super::views::{Items, Problem};
+use crate::auth::Caller;
+use crate::http::error::ApiResult;
+use crate::http::extract::{Path, Query};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationView {
+    pub id: Uuid,
+    /// invitation, invitation_accepted, invitation_declined, session_scheduled,
+    /// session_cancelled, reminder, member_joined, proposal_pending,
+    /// proposal_approved, proposal_rejected, instant_started.
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub session_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
+    pub read: bool,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: jiff::Timestamp,
+}
+
+impl From<Notification> for NotificationView {
+    fn from(n: Notification) -> Self {
+        Self {
+            id: n.id.0,
+            kind: n.kind,
+            title: n.title,
+            body: n.body,
+            session_id: n.session_id.map(|s| s.0),
+            group_id: n.group_id.map(|g| g.0),
+            read: n.read_at.is_some(),
+            created_at: n.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InboxQuery {
+    /// Only unread notifications.
+    pub unread: Option<bool>,
+    /// At most this many (default 50, at most 500).
+    pub limit: Option<i64>,
+}
+
+/// The caller's notifications, newest first.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/notifications", tag = "notifications",
+    params(("org_id" = Uuid, Path), InboxQuery),
+    responses((status = 200, body = Items<NotificationView>), (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn inbox(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Query(query): Query<InboxQuery>,
+) -> ApiResult<axum::Json<Items<NotificationView>>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(bad_query("limit", "must be between 1 and 500"));
+    }
+    let items =
+        state.store.notifications(member.org_id(), member.person_id, query.unread.unwrap_or(false), limit).await?;
+    Ok(axum::Json(Items::of(items)))
+}
+
+/// Marks one of the caller's notifications read.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/notifications/{notification_id}/read", tag = "notifications",
+    params(("org_id" = Uuid, Path), ("notification_id" = Uuid, Path)),
+    responses((status = 200, body = NotificationView), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, notification_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<NotificationView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let read =
+        state.store.mark_notification_read(member.org_id(), member.person_id, NotificationId(notification_id)).await?;
+    Ok(axum::Json(read.into()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MarkedRead {
+    pub marked: u64,
+}
+
+/// Marks every notification of the caller read.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/notifications/read-all", tag = "notifications",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = MarkedRead), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn mark_all_read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+) -> ApiResult<axum::Json<MarkedRead>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let marked = state.store.mark_all_notifications_read(member.org_id(), member.person_id).await?;
+    Ok(axum::Json(MarkedRead { marked }))
+}

@@ -1,0 +1,138 @@
+//! Taking and giving up seats on group sessions, and the attendance sheet.
+
+use axum::extract::State;
+use circles_domain::authz::Action;
+use circles_domain::ids::{OrgId, PersonId, SessionId};
+use circles_domain::session::SeatStatus;
+use circles_domain::validation::Validator;
+use circles_store::model::AttendanceMark;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::group_sessions::standing;
+use super::sessions::SeatView;
+use super::views::{Items, Problem};
+use crate::auth::Caller;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Json, Path};
+use crate::state::AppState;
+
+/// Takes a seat on a scheduled group session (or a running drop-in one) if
+/// one is free and the caller's calendar is clear (409 with retry hints
+/// otherwise).
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/sessions/{session_id}/join", tag = "seats",
+    params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path)),
+    responses((status = 200, body = SeatView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "session_not_open, session_full, already_joined or scheduling_conflict")),
+    security(("bearer" = [])))]
+pub async fn join(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<SeatView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let id = SessionId(session_id);
+    let (people, relation) = standing(&state, &member, id).await?;
+    // Someone outside the group cannot see its sessions at all.
+    if !(relation.member || relation.moderator || relation.facilitator || people.includes(member.person_id)) {
+        return Err(ApiError::not_found("session"));
+    }
+    member.authorize(Action::JoinSession { relation })?;
+    let seat = state.store.join_session(&member.ctx, member.org_id(), id, member.person_id).await?;
+    Ok(axum::Json(seat.into()))
+}
+
+/// Gives up the caller's seat, freeing their time (a late cancellation
+/// within 24 hours of the start).
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/sessions/{session_id}/leave", tag = "seats",
+    params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path)),
+    responses((status = 200, body = SeatView), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn leave(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<SeatView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let id = SessionId(session_id);
+    let (people, _) = standing(&state, &member, id).await?;
+    if !people.includes(member.person_id) {
+        return Err(ApiError::not_found("session"));
+    }
+    let seat = state.store.leave_session(&member.ctx, member.org_id(), id, member.person_id).await?;
+    Ok(axum::Json(seat.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttendanceLine {
+    pub client_id: Uuid,
+    /// ATTENDED, NO_SHOW or LATE_CANCELLED.
+    pub status: String,
+    pub minutes_late: Option<i64>,
+    pub minutes_left_early: Option<i64>,
+    pub note: Option<String>,
+}
+
+/// Marks attendance for several clients at once, all or nothing. Entries
+/// more than 30 days after the session are accepted and audited as late.
+#[utoipa::path(put, path = "/api/v1/orgs/{org_id}/sessions/{session_id}/attendance", tag = "seats",
+    request_body = Vec<AttendanceLine>, params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path)),
+    responses((status = 200, body = Items<SeatView>), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "session_not_started"), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn attendance(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    Json(lines): Json<Vec<AttendanceLine>>,
+) -> ApiResult<axum::Json<Items<SeatView>>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let id = SessionId(session_id);
+    let (people, relation) = standing(&state, &member, id).await?;
+    let is_therapist = people.therapists.iter().any(|(t, s)| *t == member.person_id && s.as_str() == "ACCEPTED");
+    let visible = people.includes(member.person_id) || relation.moderator || relation.facilitator;
+    member.authorize(Action::ViewSession { participant: visible })?;
+    member.authorize(Action::MarkAttendance { is_therapist, relation })?;
+    let marks = parse_sheet(&lines)?;
+    let seats = state.store.mark_attendance(&member.ctx, member.org_id(), id, marks).await?;
+    Ok(axum::Json(Items::of(seats)))
+}
+
+fn parse_sheet(lines: &[AttendanceLine]) -> Result<Vec<AttendanceMark>, ApiError> {
+    let mut v = Validator::default();
+    if lines.is_empty() {
+        v.reject("body", "list at least one client");
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut marks = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let at = |field: &str| format!("[{i}].{field}");
+        if !seen.insert(line.client_id) {
+            v.reject(&at("client_id"), "is listed twice");
+        }
+        let status = v.check(&at("status"), line.status.parse::<SeatStatus>());
+        if let Some(status) = status
+            && !matches!(status, SeatStatus::Attended | SeatStatus::NoShow | SeatStatus::LateCancelled)
+        {
+            v.reject(&at("status"), "must be ATTENDED, NO_SHOW or LATE_CANCELLED");
+        }
+        for (field, minutes) in [("minutes_late", line.minutes_late), ("minutes_left_early", line.minutes_left_early)] {
+            if minutes.is_some_and(|m| !(0..=1_440).contains(&m)) {
+                v.reject(&at(field), "must be between 0 and 1440");
+            }
+        }
+        let note = v.check_opt(&at("note"), line.note.as_deref().map(|n| circles_domain::input::free_text(n, 2_000)));
+        if let (Some(status), Some(note)) = (status, note) {
+            marks.push(AttendanceMark {
+                client_id: PersonId(line.client_id),
+                status,
+                minutes_late: line.minutes_late,
+                minutes_left_early: line.minutes_left_early,
+                note,
+            });
+        }
+    }
+    Ok(v.done(|| Some(marks))?)
+}

@@ -1,0 +1,469 @@
+//! Groups: creation, rules, staff, and client memberships.
+
+use async_trait::async_trait;
+use circles_domain::Role;
+use circles_domain::authz::GroupRelation;
+use circles_domain::group::{GroupStatus, MembershipStatus};
+use circles_domain::ids::{GroupId, MembershipId, OrgId, PersonId};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde_json::json;
+
+use super::audit::{self, AuditDraft};
+use super::db::{Backend, DbError, Executor, Row, lock_row, placeholders, sql};
+use super::sessions::insert_rows;
+use super::{SqlStore, read_tx, write_tx};
+use crate::model::{AuditCtx, Group, GroupFields, GroupMember, GroupStanding, GroupUpdate, NewGroup, Screening};
+use crate::{GroupStore, Result, StoreError};
+
+fn decode_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| DbError::Decode(format!("{what}: {e}")).into())
+}
+
+const GROUP_COLUMNS: &str = "g.*, \
+    (SELECT COUNT(*) FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id AND m.status = 'ACTIVE') \
+        AS active_members, \
+    (SELECT COUNT(*) FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id AND m.status = 'WAITLISTED') \
+        AS waitlisted_members, \
+    (SELECT COUNT(*) FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id \
+        AND m.status = 'PENDING_SCREENING') AS pending_screening";
+
+fn group_from_row(row: &impl Row) -> Result<Group> {
+    Ok(Group {
+        id: row.id("id")?,
+        org_id: row.id("org_id")?,
+        name: row.text("name")?,
+        description: row.text("description")?,
+        group_type: row.parsed("group_type")?,
+        status: row.parsed("status")?,
+        open: row.bool("open")?,
+        capacity: row.opt_int("capacity")?,
+        requires_screening: row.bool("requires_screening")?,
+        target_population: row.opt_text("target_population")?,
+        age_range: row.opt_text("age_range")?,
+        modality: row.opt_text("modality")?.map(|m| m.parse()).transpose().map_err(DbError::Decode)?,
+        virtual_link: row.opt_text("virtual_link")?,
+        location: row.opt_text("location")?,
+        address: row.opt_text("address")?,
+        settings: decode_json(&row.text("settings")?, "settings")?,
+        recurrence: row.opt_text("recurrence")?.map(|r| decode_json(&r, "recurrence")).transpose()?,
+        moderator_ids: Vec::new(),
+        facilitator_ids: Vec::new(),
+        active_members: row.int("active_members")?,
+        waitlisted_members: row.int("waitlisted_members")?,
+        pending_screening: row.int("pending_screening")?,
+        created_at: row.time("created_at")?,
+        archived_at: row.opt_time("archived_at")?,
+    })
+}
+
+/// Fills in each group's moderators and facilitators, one query in all.
+async fn attach_staff<E: Executor>(tx: &mut E, org: OrgId, groups: &mut [Group]) -> Result<()> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<GroupId> = groups.iter().map(|g| g.id).collect();
+    let rows = tx
+        .fetch_all(
+            sql(format!(
+                "SELECT group_id, person_id, role FROM group_staff WHERE org_id = $1 AND group_id IN ({}) \
+                 ORDER BY added_at, person_id",
+                placeholders(2, ids.len())
+            ))
+            .bind(org)
+            .bind_all(ids),
+        )
+        .await?;
+    for row in &rows {
+        let group_id: GroupId = row.id("group_id")?;
+        let person: PersonId = row.id("person_id")?;
+        let Some(group) = groups.iter_mut().find(|g| g.id == group_id) else { continue };
+        match row.text("role")?.as_str() {
+            "moderator" => group.moderator_ids.push(person),
+            _ => group.facilitator_ids.push(person),
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn fetch_group<E: Executor>(tx: &mut E, org: OrgId, id: GroupId) -> Result<Group> {
+    let row = tx
+        .fetch_optional(
+            sql(format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE g.org_id = $1 AND g.id = $2")).bind(org).bind(id),
+        )
+        .await?
+        .ok_or(StoreError::NotFound("group"))?;
+    let mut groups = [group_from_row(&row)?];
+    attach_staff(tx, org, &mut groups).await?;
+    let [group] = groups;
+    Ok(group)
+}
+
+/// Refuses staff whose org role does not fit: moderators must be admins or
+/// moderators, facilitators therapists.
+async fn check_staff<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    moderators: &[PersonId],
+    facilitators: &[PersonId],
+) -> Result<()> {
+    let everyone: Vec<PersonId> = moderators.iter().chain(facilitators).copied().collect();
+    if everyone.is_empty() {
+        return Ok(());
+    }
+    let rows = tx
+        .fetch_all(
+            sql(format!(
+                "SELECT id, role FROM people WHERE org_id = $1 AND id IN ({})",
+                placeholders(2, everyone.len())
+            ))
+            .bind(org)
+            .bind_all(everyone.iter().copied()),
+        )
+        .await?;
+    let role_of = |id: &PersonId| -> Option<Role> {
+        rows.iter().find(|r| r.id::<PersonId>("id").ok().as_ref() == Some(id)).and_then(|r| r.parsed("role").ok())
+    };
+    if let Some(bad) = moderators.iter().find(|m| !matches!(role_of(m), Some(Role::Admin | Role::Moderator))) {
+        return Err(StoreError::invalid(
+            "moderator_ids",
+            format!("{bad} is not an admin or moderator of this organisation"),
+        ));
+    }
+    if let Some(bad) = facilitators.iter().find(|f| role_of(f) != Some(Role::Therapist)) {
+        return Err(StoreError::invalid("facilitator_ids", format!("{bad} is not a therapist of this organisation")));
+    }
+    Ok(())
+}
+
+async fn replace_staff<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    role: &str,
+    people: &[PersonId],
+    now: Timestamp,
+) -> Result<()> {
+    tx.execute(
+        sql("DELETE FROM group_staff WHERE org_id = $1 AND group_id = $2 AND role = $3")
+            .bind(org)
+            .bind(group)
+            .bind(role),
+    )
+    .await?;
+    let mut unique = people.to_vec();
+    unique.sort();
+    unique.dedup();
+    insert_rows(
+        tx,
+        "group_staff (org_id, group_id, person_id, role, added_at)",
+        unique.iter().map(|p| vec![org.into(), group.into(), (*p).into(), role.into(), now.into()]),
+    )
+    .await
+}
+
+fn settings_json(fields: &GroupFields) -> (String, Option<String>) {
+    let settings = serde_json::to_string(&fields.settings).expect("settings serialise");
+    let recurrence = fields.recurrence.as_ref().map(|r| serde_json::to_string(r).expect("recurrence serialises"));
+    (settings, recurrence)
+}
+
+fn member_from_row(row: &impl Row) -> Result<GroupMember> {
+    let screening = match row.opt_date("screening_date")? {
+        Some(date) => Some(Screening {
+            date,
+            notes: row.opt_text("screening_notes")?.unwrap_or_default(),
+            approved: row.bool("screening_approved").unwrap_or(false),
+            screened_by: row.opt_id("screened_by")?,
+        }),
+        None => None,
+    };
+    Ok(GroupMember {
+        id: row.id("id")?,
+        group_id: row.id("group_id")?,
+        client_id: row.id("client_id")?,
+        status: row.parsed("status")?,
+        join_date: row.date("join_date")?,
+        leave_date: row.opt_date("leave_date")?,
+        exit_reason: row.opt_text("exit_reason")?,
+        screening,
+        created_at: row.time("created_at")?,
+    })
+}
+
+/// The status a newly enrolled client starts in: screening first if the
+/// group requires it, the waitlist if the group is full, otherwise active.
+pub(super) fn enrolment_status(group: &Group) -> MembershipStatus {
+    if group.requires_screening {
+        return MembershipStatus::PendingScreening;
+    }
+    let full = group.capacity.is_some_and(|capacity| group.active_members >= capacity);
+    if full { MembershipStatus::Waitlisted } else { MembershipStatus::Active }
+}
+
+#[async_trait]
+impl<B: Backend> GroupStore for SqlStore<B> {
+    async fn create_group(&self, ctx: &AuditCtx, org: OrgId, input: NewGroup) -> Result<Group> {
+        let now = self.clock.now();
+        let id = GroupId::new();
+        write_tx!(self, |tx| {
+            check_staff(&mut tx, org, &input.moderator_ids, &input.facilitator_ids).await?;
+            let f = &input.fields;
+            let (settings, recurrence) = settings_json(f);
+            tx.execute(
+                sql("INSERT INTO groups (org_id, id, name, description, group_type, status, open, capacity, \
+                     requires_screening, target_population, age_range, modality, virtual_link, location, address, settings, \
+                     recurrence, created_by, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)")
+                .bind(org)
+                .bind(id)
+                .bind(&f.name)
+                .bind(&f.description)
+                .bind(f.group_type.as_str())
+                .bind(f.open)
+                .bind(f.capacity)
+                .bind(f.requires_screening)
+                .bind(f.target_population.clone())
+                .bind(f.age_range.clone())
+                .bind(f.modality.map(|m| m.as_str()))
+                .bind(f.virtual_link.clone())
+                .bind(f.location.clone())
+                .bind(f.address.clone())
+                .bind(settings)
+                .bind(recurrence)
+                .bind(ctx.person_id)
+                .bind(now),
+            )
+            .await?;
+            replace_staff(&mut tx, org, id, "moderator", &input.moderator_ids, now).await?;
+            replace_staff(&mut tx, org, id, "facilitator", &input.facilitator_ids, now).await?;
+            let draft =
+                AuditDraft::new("group.create", "group", id).details(json!({ "name": f.name, "type": f.group_type }));
+            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &[draft]).await?;
+            fetch_group(&mut tx, org, id).await?
+        })
+    }
+
+    async fn group(&self, org: OrgId, id: GroupId) -> Result<Group> {
+        read_tx!(self, |tx| fetch_group(&mut tx, org, id).await?)
+    }
+
+    async fn list_groups(
+        &self,
+        org: OrgId,
+        visible_to: Option<PersonId>,
+        include_archived: bool,
+    ) -> Result<Vec<Group>> {
+        read_tx!(self, |tx| {
+            let rows = tx
+                .fetch_all(
+                    sql(format!(
+                        "SELECT {GROUP_COLUMNS} FROM groups g WHERE g.org_id = $1 AND ($2 = TRUE OR g.status = 'active') \
+                         AND ($3 IS NULL \
+                           OR EXISTS (SELECT 1 FROM group_staff st WHERE st.org_id = g.org_id AND st.group_id = g.id \
+                                      AND st.person_id = $3) \
+                           OR EXISTS (SELECT 1 FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id \
+                                      AND m.client_id = $3 AND m.status IN ('PENDING_SCREENING', 'ACTIVE', 'WAITLISTED'))) \
+                         ORDER BY g.name, g.id"
+                    ))
+                    .bind(org)
+                    .bind(include_archived)
+                    .bind(visible_to),
+                )
+                .await?;
+            let mut groups = rows.iter().map(group_from_row).collect::<Result<Vec<_>>>()?;
+            attach_staff(&mut tx, org, &mut groups).await?;
+            groups
+        })
+    }
+
+    async fn update_group(&self, ctx: &AuditCtx, org: OrgId, id: GroupId, update: GroupUpdate) -> Result<Group> {
+        let now = self.clock.now();
+        let dialect = self.backend.dialect();
+        write_tx!(self, |tx| {
+            lock_row(&mut tx, dialect, "groups", org, id).await?;
+            let current = fetch_group(&mut tx, org, id).await?;
+            if current.status == GroupStatus::Archived {
+                return Err(StoreError::conflict("group_archived", "an archived group cannot change"));
+            }
+            let moderators = update.moderator_ids.clone().unwrap_or(current.moderator_ids.clone());
+            let facilitators = update.facilitator_ids.clone().unwrap_or(current.facilitator_ids.clone());
+            check_staff(&mut tx, org, &moderators, &facilitators).await?;
+            let f = &update.fields;
+            let (settings, recurrence) = settings_json(f);
+            tx.execute(
+                sql("UPDATE groups SET name = $3, description = $4, group_type = $5, open = $6, capacity = $7, \
+                     requires_screening = $8, target_population = $9, age_range = $10, modality = $11, virtual_link = $12, \
+                     location = $13, address = $14, settings = $15, recurrence = $16, updated_at = $17 \
+                     WHERE org_id = $1 AND id = $2")
+                .bind(org)
+                .bind(id)
+                .bind(&f.name)
+                .bind(&f.description)
+                .bind(f.group_type.as_str())
+                .bind(f.open)
+                .bind(f.capacity)
+                .bind(f.requires_screening)
+                .bind(f.target_population.clone())
+                .bind(f.age_range.clone())
+                .bind(f.modality.map(|m| m.as_str()))
+                .bind(f.virtual_link.clone())
+                .bind(f.location.clone())
+                .bind(f.address.clone())
+                .bind(settings)
+                .bind(recurrence)
+                .bind(now),
+            )
+            .await?;
+            if let Some(moderators) = &update.moderator_ids {
+                replace_staff(&mut tx, org, id, "moderator", moderators, now).await?;
+            }
+            if let Some(facilitators) = &update.facilitator_ids {
+                replace_staff(&mut tx, org, id, "facilitator", facilitators, now).await?;
+            }
+            let draft = AuditDraft::new("group.update", "group", id).details(json!({ "name": f.name }));
+            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            fetch_group(&mut tx, org, id).await?
+        })
+    }
+
+    async fn archive_group(&self, ctx: &AuditCtx, org: OrgId, id: GroupId) -> Result<Group> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let changed = tx
+                .execute(
+                    sql("UPDATE groups SET status = 'archived', archived_at = $3, updated_at = $3 \
+                         WHERE org_id = $1 AND id = $2 AND status = 'active'")
+                    .bind(org)
+                    .bind(id)
+                    .bind(now),
+                )
+                .await?;
+            let group = fetch_group(&mut tx, org, id).await?;
+            if changed == 1 {
+                let draft = AuditDraft::new("group.archive", "group", id);
+                audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &[draft]).await?;
+            }
+            group
+        })
+    }
+
+    async fn group_standing(&self, org: OrgId, id: GroupId, person: PersonId) -> Result<GroupStanding> {
+        read_tx!(self, |tx| {
+            let group = fetch_group(&mut tx, org, id).await?;
+            let member = tx
+                .fetch_optional(
+                    sql(
+                        "SELECT 1 AS one FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND client_id = $3 \
+                         AND status = 'ACTIVE'",
+                    )
+                    .bind(org)
+                    .bind(id)
+                    .bind(person),
+                )
+                .await?
+                .is_some();
+            let relation = GroupRelation {
+                moderator: group.moderator_ids.contains(&person),
+                facilitator: group.facilitator_ids.contains(&person),
+                member,
+            };
+            GroupStanding { group, relation }
+        })
+    }
+
+    async fn add_member(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group: GroupId,
+        client: PersonId,
+        join_date: Date,
+    ) -> Result<GroupMember> {
+        let now = self.clock.now();
+        let dialect = self.backend.dialect();
+        write_tx!(self, |tx| {
+            // Locking the group serialises enrolments, so capacity holds.
+            lock_row(&mut tx, dialect, "groups", org, group).await?;
+            let current = fetch_group(&mut tx, org, group).await?;
+            if current.status == GroupStatus::Archived {
+                return Err(StoreError::conflict("group_archived", "an archived group takes no new members"));
+            }
+            super::busy::lock_people(&mut tx, dialect, org, &[(client, Role::Client, "client_id")]).await?;
+            let existing = tx
+                .fetch_optional(
+                    sql("SELECT id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND client_id = $3 \
+                         AND status IN ('PENDING_SCREENING', 'ACTIVE', 'WAITLISTED')")
+                    .bind(org)
+                    .bind(group)
+                    .bind(client),
+                )
+                .await?;
+            if existing.is_some() {
+                return Err(StoreError::conflict("already_member", "this client already has a current membership"));
+            }
+            let status = enrolment_status(&current);
+            let id = MembershipId::new();
+            tx.execute(
+                sql("INSERT INTO group_memberships (org_id, id, group_id, client_id, status, join_date, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
+                .bind(org)
+                .bind(id)
+                .bind(group)
+                .bind(client)
+                .bind(status.as_str())
+                .bind(join_date)
+                .bind(now),
+            )
+            .await?;
+            let draft = AuditDraft::new("membership.create", "membership", id)
+                .subject(client)
+                .details(json!({ "group_id": group, "status": status, "join_date": join_date }));
+            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            let row = tx
+                .fetch_one(sql("SELECT * FROM group_memberships WHERE org_id = $1 AND id = $2").bind(org).bind(id))
+                .await?;
+            member_from_row(&row)?
+        })
+    }
+
+    async fn members(&self, ctx: &AuditCtx, org: OrgId, group: GroupId) -> Result<Vec<GroupMember>> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            fetch_group(&mut tx, org, group).await?;
+            let rows = tx
+                .fetch_all(
+                    sql("SELECT * FROM group_memberships WHERE org_id = $1 AND group_id = $2 ORDER BY created_at, id")
+                        .bind(org)
+                        .bind(group),
+                )
+                .await?;
+            let members = rows.iter().map(member_from_row).collect::<Result<Vec<_>>>()?;
+            // A roster reveals who is in which group: a read of each client's record.
+            let drafts: Vec<AuditDraft> = members
+                .iter()
+                .map(|m| AuditDraft::new("membership.read", "membership", m.id).subject(m.client_id))
+                .collect();
+            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &drafts).await?;
+            members
+        })
+    }
+}
+
+/// Whether `person` is an active member of the session's group.
+pub(super) async fn is_active_member<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    person: PersonId,
+) -> Result<bool> {
+    Ok(tx
+        .fetch_optional(
+            sql("SELECT 1 AS one FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND client_id = $3 AND status = 'ACTIVE'")
+                .bind(org)
+                .bind(group)
+                .bind(person),
+        )
+        .await?
+        .is_some())
+}

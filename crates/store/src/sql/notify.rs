@@ -1,0 +1,196 @@
+//! The notifications inbox. Rows are written by the use case that causes
+//! them, in its transaction, so a change and its notices appear together.
+
+use async_trait::async_trait;
+use circles_domain::ids::{GroupId, NotificationId, OrgId, PersonId, SessionId};
+use circles_domain::session::NotificationKind;
+use jiff::{SignedDuration, Timestamp};
+
+use super::db::{Backend, Executor, Row, sql};
+use super::sessions::insert_rows;
+use super::{SqlStore, read_one, write_tx};
+use crate::model::Notification;
+use crate::{NotificationStore, Result};
+
+/// One message to several people.
+pub struct Notice<'a> {
+    pub kind: NotificationKind,
+    pub title: &'a str,
+    pub body: String,
+    pub session: Option<SessionId>,
+    pub group: Option<GroupId>,
+}
+
+/// Puts `notice` in each recipient's inbox (once each; the actor is left
+/// out — nobody needs telling what they just did).
+pub async fn push<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    now: Timestamp,
+    recipients: impl IntoIterator<Item = PersonId>,
+    actor: Option<PersonId>,
+    notice: &Notice<'_>,
+) -> Result<()> {
+    let mut unique: Vec<PersonId> = recipients.into_iter().filter(|r| Some(*r) != actor).collect();
+    unique.sort();
+    unique.dedup();
+    insert_rows(
+        tx,
+        "notifications (org_id, id, recipient_id, kind, title, body, session_id, group_id, created_at)",
+        unique.iter().map(|&recipient| {
+            vec![
+                org.into(),
+                NotificationId::new().into(),
+                recipient.into(),
+                notice.kind.as_str().into(),
+                notice.title.into(),
+                notice.body.as_str().into(),
+                notice.session.into(),
+                notice.group.into(),
+                now.into(),
+            ]
+        }),
+    )
+    .await
+}
+
+/// People of a group by their tie: `moderator`, `facilitator`, or active
+/// client members (`member`).
+pub async fn group_people<E: Executor>(tx: &mut E, org: OrgId, group: GroupId, tie: &str) -> Result<Vec<PersonId>> {
+    let q = if tie == "member" {
+        sql("SELECT client_id AS person_id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = 'ACTIVE'")
+            .bind(org)
+            .bind(group)
+    } else {
+        sql("SELECT person_id FROM group_staff WHERE org_id = $1 AND group_id = $2 AND role = $3")
+            .bind(org)
+            .bind(group)
+            .bind(tie)
+    };
+    tx.fetch_all(q).await?.iter().map(|r| r.id("person_id").map_err(Into::into)).collect()
+}
+
+fn notification_from_row(row: &impl Row) -> Result<Notification> {
+    Ok(Notification {
+        id: row.id("id")?,
+        recipient_id: row.id("recipient_id")?,
+        kind: row.text("kind")?,
+        title: row.text("title")?,
+        body: row.text("body")?,
+        session_id: row.opt_id("session_id")?,
+        group_id: row.opt_id("group_id")?,
+        created_at: row.time("created_at")?,
+        read_at: row.opt_time("read_at")?,
+    })
+}
+
+#[async_trait]
+impl<B: Backend> NotificationStore for SqlStore<B> {
+    async fn notifications(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        unread_only: bool,
+        limit: i64,
+    ) -> Result<Vec<Notification>> {
+        let rows = read_one!(self, |tx| {
+            tx.fetch_all(
+                sql("SELECT * FROM notifications WHERE org_id = $1 AND recipient_id = $2 AND ($3 = FALSE OR read_at IS NULL) \
+                     ORDER BY created_at DESC, id DESC LIMIT $4")
+                .bind(org)
+                .bind(person)
+                .bind(unread_only)
+                .bind(limit),
+            )
+            .await?
+        })?;
+        rows.iter().map(notification_from_row).collect()
+    }
+
+    async fn mark_notification_read(&self, org: OrgId, person: PersonId, id: NotificationId) -> Result<Notification> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let row = tx
+                .fetch_optional(
+                    sql("UPDATE notifications SET read_at = COALESCE(read_at, $4) \
+                         WHERE org_id = $1 AND recipient_id = $2 AND id = $3 RETURNING *")
+                    .bind(org)
+                    .bind(person)
+                    .bind(id)
+                    .bind(now),
+                )
+                .await?
+                .ok_or(crate::StoreError::NotFound("notification"))?;
+            notification_from_row(&row)?
+        })
+    }
+
+    async fn mark_all_notifications_read(&self, org: OrgId, person: PersonId) -> Result<u64> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            tx.execute(
+                sql(
+                    "UPDATE notifications SET read_at = $3 WHERE org_id = $1 AND recipient_id = $2 AND read_at IS NULL",
+                )
+                .bind(org)
+                .bind(person)
+                .bind(now),
+            )
+            .await?
+        })
+    }
+
+    async fn send_reminders(&self, ahead: SignedDuration) -> Result<u64> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let due = tx
+                .fetch_all(
+                    sql(format!(
+                        "SELECT org_id, id, title, starts_at, timezone FROM sessions WHERE status = 'scheduled' \
+                         AND reminded_at IS NULL AND starts_at > $1 AND starts_at <= $2 ORDER BY starts_at LIMIT 200{}",
+                        self.backend.dialect().for_update_skip_locked()
+                    ))
+                    .bind(now)
+                    .bind(now + ahead),
+                )
+                .await?;
+            for row in &due {
+                let (org, session): (OrgId, SessionId) = (row.id("org_id")?, row.id("id")?);
+                let starts_at = row.time("starts_at")?;
+                let zone = jiff::tz::TimeZone::get(&row.text("timezone")?).unwrap_or(jiff::tz::TimeZone::UTC);
+                let people = tx
+                    .fetch_all(
+                        sql("SELECT therapist_id AS person_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 \
+                             AND status = 'ACCEPTED' UNION SELECT client_id FROM seats WHERE org_id = $1 AND session_id = $2 \
+                             AND status IN ('REGISTERED', 'CONFIRMED')")
+                        .bind(org)
+                        .bind(session),
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.id("person_id"))
+                    .collect::<Result<Vec<PersonId>, _>>()?;
+                let notice = Notice {
+                    kind: NotificationKind::Reminder,
+                    title: "Session reminder",
+                    body: format!(
+                        "{} starts {}",
+                        row.text("title")?,
+                        starts_at.to_zoned(zone).strftime("%a %-d %b at %H:%M %Z")
+                    ),
+                    session: Some(session),
+                    group: None,
+                };
+                push(&mut tx, org, now, people, None, &notice).await?;
+                tx.execute(
+                    sql("UPDATE sessions SET reminded_at = $3 WHERE org_id = $1 AND id = $2")
+                        .bind(org)
+                        .bind(session)
+                        .bind(now),
+                )
+                .await?;
+            }
+            due.len() as u64
+        })
+    }
+}

@@ -1,0 +1,251 @@
+//! Seats on group sessions: joining, leaving, and the attendance sheet.
+
+use async_trait::async_trait;
+use circles_domain::Role;
+use circles_domain::ids::{OrgId, PersonId, SeatId, SessionId};
+use circles_domain::interval::Interval;
+use circles_domain::session::{NotificationKind, SessionKind, SessionStatus, client_cancellation};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+
+use super::audit::{self, AuditDraft};
+use super::busy::{self, Claim, Owner};
+use super::db::{Backend, Dialect, Executor, Row, lock_row, sql};
+use super::notify::{self, Notice};
+use super::sessions::{SESSION_COLUMNS, seat_from_row, session_from_row};
+use super::{SqlStore, write_tx};
+use crate::model::{AttendanceMark, AuditCtx, Seat, Session};
+use crate::{Result, SeatStore, StoreError};
+
+/// Attendance recorded more than this long after a session ended is a late
+/// entry: allowed, and flagged in the audit trail.
+pub const LATE_ENTRY_AFTER: SignedDuration = SignedDuration::from_hours(24 * 30);
+
+async fn locked_session<E: Executor>(
+    tx: &mut E,
+    dialect: Dialect,
+    org: OrgId,
+    id: SessionId,
+    now: Timestamp,
+) -> Result<Session> {
+    if !lock_row(tx, dialect, "sessions", org, id).await? {
+        return Err(StoreError::NotFound("session"));
+    }
+    let row = tx
+        .fetch_one(
+            sql(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.org_id = $1 AND s.id = $2"))
+                .bind(org)
+                .bind(id),
+        )
+        .await?;
+    session_from_row(&row, now)
+}
+
+async fn seat_of<E: Executor>(tx: &mut E, org: OrgId, session: SessionId, client: PersonId) -> Result<Option<Seat>> {
+    let row = tx
+        .fetch_optional(
+            sql("SELECT * FROM seats WHERE org_id = $1 AND session_id = $2 AND client_id = $3")
+                .bind(org)
+                .bind(session)
+                .bind(client),
+        )
+        .await?;
+    row.as_ref().map(seat_from_row).transpose()
+}
+
+/// Whether seats can be taken: a scheduled session before it starts, or a
+/// drop-in session while it runs.
+fn open_for_seats(session: &Session) -> Result<()> {
+    let open = match session.status {
+        SessionStatus::Scheduled => true,
+        SessionStatus::InProgress => session.kind == SessionKind::Instant,
+        _ => false,
+    };
+    if !open {
+        return Err(StoreError::conflict(
+            "session_not_open",
+            format!("a {} {} session takes no seats", session.status, session.kind),
+        ));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl<B: Backend> SeatStore for SqlStore<B> {
+    async fn join_session(&self, ctx: &AuditCtx, org: OrgId, session_id: SessionId, client: PersonId) -> Result<Seat> {
+        let now = self.clock.now();
+        let dialect = self.backend.dialect();
+        write_tx!(self, |tx| {
+            // Locking the session serialises joins, so capacity holds.
+            let session = locked_session(&mut tx, dialect, org, session_id, now).await?;
+            open_for_seats(&session)?;
+            let group = session
+                .group_id
+                .ok_or_else(|| StoreError::conflict("session_not_open", "only group sessions take seats"))?;
+            if !super::groups::is_active_member(&mut tx, org, group, client).await? {
+                return Err(StoreError::NotFound("session"));
+            }
+            let existing = seat_of(&mut tx, org, session_id, client).await?;
+            if existing.as_ref().is_some_and(|s| s.status.holds_time()) {
+                return Err(StoreError::conflict("already_joined", "you already have a seat"));
+            }
+            if session.seats_taken >= session.capacity {
+                return Err(StoreError::conflict("session_full", format!("all {} seats are taken", session.capacity)));
+            }
+            busy::lock_people(&mut tx, dialect, org, &[(client, Role::Client, "client_id")]).await?;
+            let interval = Interval::new(session.starts_at, session.ends_at).expect("a session has length");
+            let mut drafts = Vec::new();
+            busy::claim(
+                &mut tx,
+                org,
+                &[Claim { person: client, interval, owner: Owner::Session(session_id) }],
+                now,
+                &mut drafts,
+            )
+            .await?;
+            let seat_id = match existing {
+                // Rejoining after leaving reuses the seat record; its history is in the audit trail.
+                Some(seat) => {
+                    tx.execute(
+                        sql("UPDATE seats SET status = 'REGISTERED', minutes_late = NULL, minutes_left_early = NULL, note = NULL, \
+                             marked_by = NULL, marked_at = NULL, updated_at = $3 WHERE org_id = $1 AND id = $2")
+                        .bind(org)
+                        .bind(seat.id)
+                        .bind(now),
+                    )
+                    .await?;
+                    seat.id
+                }
+                None => {
+                    let id = SeatId::new();
+                    tx.execute(
+                        sql("INSERT INTO seats (org_id, id, session_id, client_id, status, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, 'REGISTERED', $5, $5)")
+                        .bind(org)
+                        .bind(id)
+                        .bind(session_id)
+                        .bind(client)
+                        .bind(now),
+                    )
+                    .await?;
+                    id
+                }
+            };
+            let therapists = tx
+                .fetch_all(
+                    sql("SELECT therapist_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 AND status = 'ACCEPTED'")
+                        .bind(org)
+                        .bind(session_id),
+                )
+                .await?
+                .iter()
+                .map(|r| r.id("therapist_id"))
+                .collect::<Result<Vec<PersonId>, _>>()?;
+            let notice = Notice {
+                kind: NotificationKind::MemberJoined,
+                title: "A member joined a session",
+                body: format!(
+                    "{} now has {} of {} seats taken",
+                    session.title,
+                    session.seats_taken + 1,
+                    session.capacity
+                ),
+                session: Some(session_id),
+                group: Some(group),
+            };
+            notify::push(&mut tx, org, now, therapists.into_iter().chain(session.created_by), Some(client), &notice)
+                .await?;
+            drafts.push(
+                AuditDraft::new("seat.join", "seat", seat_id)
+                    .subject(client)
+                    .details(json!({ "session_id": session_id })),
+            );
+            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            seat_of(&mut tx, org, session_id, client).await?.expect("the seat was just written")
+        })
+    }
+
+    async fn leave_session(&self, ctx: &AuditCtx, org: OrgId, session_id: SessionId, client: PersonId) -> Result<Seat> {
+        let now = self.clock.now();
+        let dialect = self.backend.dialect();
+        write_tx!(self, |tx| {
+            let session = locked_session(&mut tx, dialect, org, session_id, now).await?;
+            let seat = seat_of(&mut tx, org, session_id, client)
+                .await?
+                .filter(|s| s.status.holds_time())
+                .ok_or_else(|| StoreError::conflict("not_seated", "you have no seat on this session"))?;
+            if matches!(session.status, SessionStatus::Completed | SessionStatus::Cancelled) {
+                return Err(StoreError::conflict(
+                    "session_not_open",
+                    format!("a {} session cannot be left", session.status),
+                ));
+            }
+            let status = client_cancellation(session.starts_at, now);
+            tx.execute(
+                sql("UPDATE seats SET status = $3, updated_at = $4 WHERE org_id = $1 AND id = $2")
+                    .bind(org)
+                    .bind(seat.id)
+                    .bind(status.as_str())
+                    .bind(now),
+            )
+            .await?;
+            busy::release_session(&mut tx, org, session_id, Some(client)).await?;
+            let draft =
+                AuditDraft::new("seat.leave", "seat", seat.id).subject(client).details(json!({ "status": status }));
+            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            seat_of(&mut tx, org, session_id, client).await?.expect("the seat exists")
+        })
+    }
+
+    async fn mark_attendance(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        session_id: SessionId,
+        marks: Vec<AttendanceMark>,
+    ) -> Result<Vec<Seat>> {
+        let now = self.clock.now();
+        let dialect = self.backend.dialect();
+        write_tx!(self, |tx| {
+            let session = locked_session(&mut tx, dialect, org, session_id, now).await?;
+            if !matches!(session.status, SessionStatus::InProgress | SessionStatus::Completed) {
+                return Err(StoreError::conflict(
+                    "session_not_started",
+                    format!("attendance is marked once a session has started; this one is {}", session.status),
+                ));
+            }
+            let late_entry = now > session.ends_at + LATE_ENTRY_AFTER;
+            let mut drafts = Vec::with_capacity(marks.len());
+            let mut seats = Vec::with_capacity(marks.len());
+            for (i, mark) in marks.iter().enumerate() {
+                let seat = seat_of(&mut tx, org, session_id, mark.client_id)
+                    .await?
+                    .ok_or_else(|| StoreError::invalid(&format!("[{i}].client_id"), "has no seat on this session"))?;
+                tx.execute(
+                    sql("UPDATE seats SET status = $3, minutes_late = $4, minutes_left_early = $5, note = $6, marked_by = $7, \
+                         marked_at = $8, updated_at = $8 WHERE org_id = $1 AND id = $2")
+                    .bind(org)
+                    .bind(seat.id)
+                    .bind(mark.status.as_str())
+                    .bind(mark.minutes_late)
+                    .bind(mark.minutes_left_early)
+                    .bind(mark.note.clone())
+                    .bind(ctx.person_id)
+                    .bind(now),
+                )
+                .await?;
+                if !mark.status.holds_time() {
+                    busy::release_session(&mut tx, org, session_id, Some(mark.client_id)).await?;
+                }
+                drafts.push(
+                    AuditDraft::new("attendance.mark", "seat", seat.id)
+                        .subject(mark.client_id)
+                        .details(json!({ "status": mark.status, "late_entry": late_entry })),
+                );
+                seats.push(seat_of(&mut tx, org, session_id, mark.client_id).await?.expect("the seat exists"));
+            }
+            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            seats
+        })
+    }
+}
