@@ -61,8 +61,12 @@ pub enum Action {
     /// Change a group's settings, staff and members; approve proposals,
     /// invite replacement therapists.
     ManageGroup { relation: GroupRelation },
-    /// Read a group's roster of client memberships.
+    /// Read a group's roster of client memberships and its statistics.
     ViewRoster { relation: GroupRelation },
+    /// Record a client's screening for a group.
+    ScreenMember { relation: GroupRelation },
+    /// Move a session; `is_therapist` if accepted on it.
+    RescheduleSession { is_therapist: bool, group: Option<GroupRelation> },
     /// Propose a group session under the group's `session_creation` rule.
     ProposeSession { relation: GroupRelation, creation: SessionCreation },
     /// Start a drop-in session now.
@@ -114,6 +118,11 @@ pub fn authorize(role: Role, action: Action) -> Result<(), Denied> {
         Action::ViewGroup { relation } => matches!(role, Admin | Moderator) || relation.facilitator || relation.member,
         Action::ManageGroup { relation } => relation.moderates(role),
         Action::ViewRoster { relation } => relation.moderates(role) || relation.facilitator,
+        Action::ScreenMember { relation } => relation.moderates(role) || (role == Therapist && relation.facilitator),
+        Action::RescheduleSession { is_therapist, group } => match group {
+            Some(relation) => relation.moderates(role),
+            None => matches!(role, Admin | Moderator) || (role == Therapist && is_therapist),
+        },
         Action::ProposeSession { relation, creation } => {
             relation.moderates(role)
                 || (creation == SessionCreation::AllMembers && (relation.member || relation.facilitator))
@@ -151,6 +160,10 @@ fn denial_reason(action: Action) -> &'static str {
         Action::ViewGroup { .. } => "you are not in this group",
         Action::ManageGroup { .. } => "only the group's moderators (or an admin) may do that",
         Action::ViewRoster { .. } => "only the group's moderators and facilitators see its members",
+        Action::ScreenMember { .. } => "only the group's facilitators or moderators record screening",
+        Action::RescheduleSession { .. } => {
+            "only staff or the session's therapist move a one-on-one; the group's moderators move group sessions"
+        }
         Action::ProposeSession { .. } => "in this group only moderators propose sessions",
         Action::StartInstant { .. } => "this group does not allow members to start instant sessions",
         Action::JoinSession { .. } => "only active client members of the group take seats",
@@ -185,6 +198,12 @@ mod tests {
             (Action::ViewRoster { relation: NOBODY }, [true, false, false, false]),
             (Action::ViewRoster { relation: FACILITATOR }, [true, true, true, true]),
             (Action::ViewRoster { relation: MEMBER }, [true, false, false, false]),
+            (Action::ScreenMember { relation: FACILITATOR }, [true, false, true, false]),
+            (Action::ScreenMember { relation: NOBODY }, [true, false, false, false]),
+            (Action::RescheduleSession { is_therapist: true, group: None }, [true, true, true, false]),
+            (Action::RescheduleSession { is_therapist: false, group: None }, [true, true, false, false]),
+            (Action::RescheduleSession { is_therapist: true, group: Some(FACILITATOR) }, [true, false, false, false]),
+            (Action::RescheduleSession { is_therapist: false, group: Some(GROUP_MODERATOR) }, [true, true, true, true]),
             (Action::ProposeSession { relation: NOBODY, creation: open }, [true, false, false, false]),
             (Action::ProposeSession { relation: GROUP_MODERATOR, creation: moderated }, [true, true, true, true]),
             (Action::ProposeSession { relation: MEMBER, creation: moderated }, [true, false, false, false]),

@@ -40,6 +40,25 @@ spelled_enum!(
 
 spelled_enum!(GroupStatus { Active = "active", Archived = "archived" });
 
+impl MembershipStatus {
+    /// Whether this is a current membership (as opposed to a past period).
+    pub fn is_current(self) -> bool {
+        matches!(self, MembershipStatus::PendingScreening | MembershipStatus::Active | MembershipStatus::Waitlisted)
+    }
+
+    /// Whether a membership may move from `self` to `to` by a staff decision.
+    /// Past periods never change: a returning client starts a new one.
+    pub fn can_become(self, to: MembershipStatus) -> bool {
+        use MembershipStatus::*;
+        matches!(
+            (self, to),
+            (PendingScreening, Active | Waitlisted | Inactive)
+                | (Waitlisted, Active | Inactive)
+                | (Active, Inactive | Graduated)
+        )
+    }
+}
+
 /// A weekly stretch of local time in which sessions may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeWindow {
@@ -237,6 +256,18 @@ impl GroupSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memberships_move_forward_and_past_periods_never_change() {
+        use MembershipStatus::*;
+        assert!(PendingScreening.can_become(Active));
+        assert!(Waitlisted.can_become(Active));
+        assert!(Active.can_become(Graduated));
+        assert!(!Active.can_become(Waitlisted), "an active member is not sent back to the waitlist");
+        assert!(!Graduated.can_become(Active), "returning is a new membership");
+        assert!(!Inactive.can_become(Active));
+        assert!(!PendingScreening.can_become(Graduated));
+    }
 
     fn ny() -> TimeZone {
         TimeZone::get("America/New_York").unwrap()

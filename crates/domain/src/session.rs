@@ -262,5 +262,8 @@ spelled_enum!(
         ProposalApproved = "proposal_approved",
         ProposalRejected = "proposal_rejected",
         InstantStarted = "instant_started",
+        SessionRescheduled = "session_rescheduled",
+        /// A waitlisted or screened client became an active member.
+        MembershipActivated = "membership_activated",
     }
 );

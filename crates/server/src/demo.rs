@@ -8,10 +8,12 @@ use circles_domain::group::{GroupSettings, GroupType, SessionCreation};
 use circles_domain::ids::{OrgId, PersonId};
 use circles_domain::input::{Email, Label, OrgName, Password, PersonName, TimeZoneName};
 use circles_domain::interval::Interval;
-use circles_domain::session::{Modality, SessionDetails, SessionKind};
+use circles_domain::recurrence::RecurrenceInput;
+use circles_domain::session::{Modality, SeatStatus, SessionDetails, SessionKind};
 use circles_store::Store;
 use circles_store::model::{
-    Approval, AuditCtx, GroupFields, NewAccount, NewGroup, NewOrganisation, NewPerson, NewSession, Response,
+    Approval, AttendanceMark, AuditCtx, GroupFields, MembershipChange, NewAccount, NewGroup, NewOrganisation,
+    NewPerson, NewSession, Response, ScreeningInput,
 };
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -123,6 +125,7 @@ pub async fn load(store: &Arc<dyn Store>, passwords: &PasswordHashing) -> anyhow
     let today = store_clock_today(&zone);
     appointments(store, &ctx, org.id, &people, &zone, today).await?;
     community(store, &ctx, org.id, &people, &zone, today).await?;
+    therapy_groups(store, &ctx, org.id, &people, today).await?;
     Ok(Demo { org_id: org.id, logins, created: true })
 }
 
@@ -272,7 +275,9 @@ async fn community(
     let scheduled = store.create_session(&moderator, org, scheduled).await?;
     for invitation in &scheduled.therapists {
         let therapist = ctx.acting_as(invitation.therapist_id);
-        store.respond_invitation(&therapist, org, invitation.id, invitation.therapist_id, Response::Accept, None).await?;
+        store
+            .respond_invitation(&therapist, org, invitation.id, invitation.therapist_id, Response::Accept, None)
+            .await?;
     }
     for &client in &members[..5] {
         store.join_session(&ctx.acting_as(client), org, scheduled.id, client).await?;
@@ -288,5 +293,132 @@ async fn community(
         ..group_session("Drop-in check-in", Timestamp::now())
     };
     store.create_session(&ctx.acting_as(members[0]), org, instant).await?;
+    Ok(())
+}
+
+/// A weekly group that began four weeks ago: members enrolled (and screened
+/// where the group screens), eight weeks generated, attendance marked for
+/// the four already held.
+struct TherapyGroup<'a> {
+    name: &'static str,
+    group_type: GroupType,
+    rrule: &'static str,
+    start_time: &'static str,
+    minutes: i64,
+    screening: bool,
+    facilitator: PersonId,
+    moderator: PersonId,
+    members: &'a [PersonId],
+}
+
+async fn therapy_groups(
+    store: &Arc<dyn Store>,
+    ctx: &AuditCtx,
+    org: OrgId,
+    people: &People,
+    today: Date,
+) -> anyhow::Result<()> {
+    let c = &people.clients;
+    let groups = [
+        TherapyGroup {
+            name: "Thursday Anxiety Group",
+            group_type: GroupType::Therapy,
+            rrule: "FREQ=WEEKLY;BYDAY=TH",
+            start_time: "14:00",
+            minutes: 90,
+            screening: true,
+            facilitator: people.therapists[2],
+            moderator: people.moderators[1],
+            members: &c[4..10],
+        },
+        TherapyGroup {
+            name: "Mindful Skills Group",
+            group_type: GroupType::Skills,
+            rrule: "FREQ=WEEKLY;BYDAY=TU",
+            start_time: "16:00",
+            minutes: 60,
+            screening: false,
+            facilitator: people.therapists[3],
+            moderator: people.moderators[1],
+            members: &c[7..12],
+        },
+    ];
+    let began = days_after(today, -28);
+    for spec in &groups {
+        therapy_group(store, ctx, org, spec, began).await?;
+    }
+    Ok(())
+}
+
+async fn therapy_group(
+    store: &Arc<dyn Store>,
+    ctx: &AuditCtx,
+    org: OrgId,
+    spec: &TherapyGroup<'_>,
+    began: Date,
+) -> anyhow::Result<()> {
+    let recurrence = RecurrenceInput {
+        rrule: spec.rrule.into(),
+        start_date: began.to_string(),
+        start_time: spec.start_time.into(),
+        timezone: TIMEZONE.into(),
+        duration_minutes: spec.minutes,
+        end_date: None,
+        exdates: Vec::new(),
+    };
+    let group = store
+        .create_group(
+            ctx,
+            org,
+            NewGroup {
+                fields: GroupFields {
+                    name: spec.name.into(),
+                    description: "A closed weekly group.".into(),
+                    group_type: spec.group_type,
+                    open: false,
+                    capacity: Some(8),
+                    requires_screening: spec.screening,
+                    target_population: Some("Adults".into()),
+                    age_range: Some("18–65".into()),
+                    modality: Some(Modality::InPerson),
+                    virtual_link: None,
+                    location: Some("Riverside, group room".into()),
+                    address: Some("12 River Street".into()),
+                    settings: GroupSettings::default(),
+                    recurrence: Some(recurrence),
+                },
+                moderator_ids: vec![spec.moderator],
+                facilitator_ids: vec![spec.facilitator],
+            },
+        )
+        .await?;
+    let joined = days_after(began, -7);
+    let therapist = ctx.acting_as(spec.facilitator);
+    for &client in spec.members {
+        let member = store.add_member(ctx, org, group.id, client, joined).await?;
+        if spec.screening {
+            let screening = ScreeningInput { date: joined, notes: "Suitable for group work.".into(), approved: true };
+            let change = MembershipChange { screening: Some(screening), ..MembershipChange::default() };
+            store.update_member(&therapist, org, group.id, member.id, change).await?;
+        }
+    }
+    let generated = store.generate_sessions(ctx, org, group.id, began, days_after(began, 55), true).await?;
+    let now = Timestamp::now();
+    for (week, session) in generated.created.iter().filter(|s| s.ends_at < now).enumerate() {
+        let marks = session
+            .seats
+            .iter()
+            .enumerate()
+            .map(|(i, seat)| AttendanceMark {
+                client_id: seat.client_id,
+                // A believable pattern: most attend, one misses now and then.
+                status: if (i + week) % 5 == 4 { SeatStatus::NoShow } else { SeatStatus::Attended },
+                minutes_late: ((i + week) % 4 == 1).then_some(5),
+                minutes_left_early: None,
+                note: None,
+            })
+            .collect();
+        store.mark_attendance(&therapist, org, session.id, marks).await?;
+    }
     Ok(())
 }

@@ -100,6 +100,7 @@ fn migrator() -> Migrator {
         migration(1, "foundation", include_str!("../migrations/0001_foundation.sql")),
         migration(2, "booking", include_str!("../migrations/0002_booking.sql")),
         migration(3, "groups", include_str!("../migrations/0003_groups.sql")),
+        migration(5, "series", include_str!("../migrations/0005_series.sql")),
     ])
 }
 

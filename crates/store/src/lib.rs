@@ -15,10 +15,12 @@ pub mod sql;
 
 use async_trait::async_trait;
 use circles_domain::Role;
+use circles_domain::attendance::MemberStats;
 use circles_domain::ids::{
-    AccountId, GroupId, HoldId, InvitationId, NotificationId, OrgId, PersonId, SessionId, TokenId,
+    AccountId, GroupId, HoldId, InvitationId, MembershipId, NotificationId, OrgId, PersonId, SessionId, TokenId,
 };
 use circles_domain::input::Email;
+use circles_domain::interval::Interval;
 use circles_domain::session::InvitationStatus;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
@@ -40,6 +42,8 @@ pub trait Store:
     + InvitationStore
     + SeatStore
     + NotificationStore
+    + RosterStore
+    + SeriesStore
 {
 }
 
@@ -56,6 +60,8 @@ impl<T> Store for T where
         + InvitationStore
         + SeatStore
         + NotificationStore
+        + RosterStore
+        + SeriesStore
 {
 }
 
@@ -273,4 +279,79 @@ pub trait NotificationStore: Send + Sync {
     /// Reminds therapists and seated clients of sessions starting within
     /// `ahead`, once per session; returns how many sessions.
     async fn send_reminders(&self, ahead: SignedDuration) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait RosterStore: Send + Sync {
+    /// Records screening, a leave date or a status change. Leaving does not
+    /// cancel future seats (the answer says how many remain); a freed place
+    /// goes to the longest-waiting member of the waitlist.
+    async fn update_member(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group: GroupId,
+        member: MembershipId,
+        change: MembershipChange,
+    ) -> Result<MembershipUpdate>;
+    /// Cancels the seats a member who left still holds on or after their
+    /// leave date; returns how many.
+    async fn cancel_future_seats(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group: GroupId,
+        member: MembershipId,
+    ) -> Result<u64>;
+    /// Seats an active member on the group's upcoming sessions, checking
+    /// their calendar for each.
+    async fn seat_in_upcoming(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group: GroupId,
+        member: MembershipId,
+    ) -> Result<SeatingReport>;
+    /// Whose membership this is (not audited: it decides access).
+    async fn member_client(&self, org: OrgId, group: GroupId, member: MembershipId) -> Result<PersonId>;
+    /// A member's attendance since joining (an audited read).
+    async fn member_stats(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group: GroupId,
+        member: MembershipId,
+    ) -> Result<MemberStats>;
+    async fn group_stats(&self, org: OrgId, group: GroupId) -> Result<GroupReport>;
+}
+
+#[async_trait]
+pub trait SeriesStore: Send + Sync {
+    /// One session per occurrence of the group's recurrence in
+    /// `[from, to]` (local dates), with a seat for every member active on
+    /// that date. Occurrences generated before are not made again. When a
+    /// facilitator is busy the whole range is refused, unless
+    /// `skip_conflicts`, which makes the rest and lists what was skipped.
+    async fn generate_sessions(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group: GroupId,
+        from: Date,
+        to: Date,
+        skip_conflicts: bool,
+    ) -> Result<Generation>;
+    /// Moves one session (a generated occurrence keeps its recurrence id).
+    async fn reschedule_session(&self, ctx: &AuditCtx, org: OrgId, session: SessionId, to: Interval)
+    -> Result<Session>;
+    /// Changes the group's series from one date on: later occurrences
+    /// already generated move with it (all of them or none); earlier ones
+    /// never change.
+    async fn split_series(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group: GroupId,
+        change: SeriesChange,
+    ) -> Result<SplitOutcome>;
 }

@@ -12,8 +12,10 @@ pub mod me;
 pub mod notifications;
 pub mod orgs;
 pub mod people;
+pub mod roster;
 pub mod schedule;
 pub mod seats;
+pub mod series;
 pub mod sessions;
 pub mod views;
 
@@ -34,7 +36,7 @@ use crate::state::AppState;
     modifiers(&BearerAuth),
     tags(
         (name = "auth"), (name = "me"), (name = "organisations"), (name = "people"), (name = "sessions"),
-        (name = "holds"), (name = "groups"), (name = "invitations"), (name = "seats"), (name = "notifications"),
+        (name = "holds"), (name = "groups"), (name = "invitations"), (name = "seats"), (name = "series"), (name = "notifications"),
         (name = "schedule"), (name = "audit"), (name = "operations"),
     )
 )]
@@ -79,6 +81,14 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(groups::get_group, groups::update_group))
         .routes(routes!(groups::archive_group))
         .routes(routes!(groups::add_member, groups::list_members))
+        .routes(routes!(roster::update_member))
+        .routes(routes!(roster::cancel_future_seats))
+        .routes(routes!(roster::seat_upcoming))
+        .routes(routes!(roster::member_stats))
+        .routes(routes!(roster::group_stats))
+        .routes(routes!(series::generate))
+        .routes(routes!(series::split))
+        .routes(routes!(series::reschedule))
         .routes(routes!(group_sessions::invite))
         .routes(routes!(group_sessions::withdraw))
         .routes(routes!(group_sessions::approve))

@@ -69,6 +69,26 @@ fn tenant_routes(b: &Org, start: &str, end: &str) -> Vec<(Method, &'static str, 
             "/api/v1/orgs/{org_id}/invitations/{invitation_id}/respond",
             Some(json!({ "action": "accept" })),
         ),
+        (
+            Method::PATCH,
+            "/api/v1/orgs/{org_id}/groups/{group_id}/members/{member_id}",
+            Some(json!({ "status": "INACTIVE" })),
+        ),
+        (Method::POST, "/api/v1/orgs/{org_id}/groups/{group_id}/members/{member_id}/cancel-future-seats", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/groups/{group_id}/members/{member_id}/seat-upcoming", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/groups/{group_id}/members/{member_id}/stats", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/groups/{group_id}/stats", None),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/groups/{group_id}/sessions/generate",
+            Some(json!({ "from": "2030-01-01", "to": "2030-01-31" })),
+        ),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/groups/{group_id}/series/split",
+            Some(json!({ "from": "2030-01-01", "start_time": "10:00" })),
+        ),
+        (Method::POST, "/api/v1/orgs/{org_id}/sessions/{session_id}/reschedule", Some(json!({ "starts_at": end }))),
         (Method::GET, "/api/v1/orgs/{org_id}/notifications", None),
         (Method::POST, "/api/v1/orgs/{org_id}/notifications/{notification_id}/read", None),
         (Method::POST, "/api/v1/orgs/{org_id}/notifications/read-all", None),
@@ -83,6 +103,7 @@ struct Targets {
     group_id: String,
     invitation_id: String,
     notification_id: String,
+    member_id: String,
 }
 
 fn fill(template: &str, org_id: &str, t: &Targets) -> String {
@@ -94,6 +115,7 @@ fn fill(template: &str, org_id: &str, t: &Targets) -> String {
         .replace("{group_id}", &t.group_id)
         .replace("{invitation_id}", &t.invitation_id)
         .replace("{notification_id}", &t.notification_id)
+        .replace("{member_id}", &t.member_id)
 }
 
 async fn every_tenant_route_hides_other_organisations(backend: Backend) {
@@ -121,6 +143,8 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
     let b_proposal =
         app.post(&format!("/api/v1/orgs/{}/sessions", b.id), &b.moderator.token, proposal).await.expect(201);
     let b_inbox = app.get(&format!("/api/v1/orgs/{}/notifications", b.id), &b.therapist.token).await.expect(200);
+    let b_roster =
+        app.get(&format!("/api/v1/orgs/{}/groups/{b_group}/members", b.id), &b.admin.token).await.expect(200);
     let targets = Targets {
         person_id: b.client.person_id.clone(),
         session_id: b_session["id"].as_str().unwrap().to_owned(),
@@ -128,6 +152,7 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         group_id: b_group.clone(),
         invitation_id: b_proposal["therapists"][0]["id"].as_str().unwrap().to_owned(),
         notification_id: b_inbox["items"][0]["id"].as_str().unwrap().to_owned(),
+        member_id: b_roster["items"][0]["id"].as_str().unwrap().to_owned(),
     };
 
     // The table covers every tenant route the API documents.

@@ -15,3 +15,4 @@ mod people;
 mod schedule;
 mod seats;
 mod support;
+mod therapy_groups;

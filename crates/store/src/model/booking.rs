@@ -227,6 +227,8 @@ pub struct SessionPeople {
     pub kind: SessionKind,
     /// As the clock has it.
     pub status: SessionStatus,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
     pub group_id: Option<GroupId>,
     pub therapists: Vec<(PersonId, InvitationStatus)>,
     /// Clients whose seat holds their time.

@@ -2,7 +2,7 @@
 
 use circles_domain::authz::GroupRelation;
 use circles_domain::group::{GroupSettings, GroupStatus, GroupType, MembershipStatus};
-use circles_domain::ids::{GroupId, OrgId, PersonId, SessionId};
+use circles_domain::ids::{GroupId, OrgId, PersonId, SeriesId, SessionId};
 use circles_domain::recurrence::RecurrenceInput;
 use circles_domain::session::{Modality, SeatStatus};
 use jiff::Timestamp;
@@ -32,6 +32,8 @@ pub struct Group {
     pub address: Option<String>,
     pub settings: GroupSettings,
     pub recurrence: Option<RecurrenceInput>,
+    /// The series its recurrence currently generates into.
+    pub series_id: Option<SeriesId>,
     pub moderator_ids: Vec<PersonId>,
     pub facilitator_ids: Vec<PersonId>,
     /// Current members by status, derived from memberships (never a stored
@@ -146,4 +148,96 @@ pub struct GroupStanding {
 pub enum Approval {
     NotNeeded,
     Pending,
+}
+
+/// A screening as a therapist records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScreeningInput {
+    pub date: Date,
+    pub notes: String,
+    pub approved: bool,
+}
+
+/// A staff decision about one membership.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MembershipChange {
+    pub status: Option<MembershipStatus>,
+    pub leave_date: Option<Date>,
+    pub exit_reason: Option<String>,
+    pub screening: Option<ScreeningInput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MembershipUpdate {
+    pub member: GroupMember,
+    /// Seats the member still holds in sessions on or after their leave
+    /// date (they are not cancelled automatically).
+    pub future_seats: i64,
+    /// The waitlisted member who took the freed place, if any.
+    pub promoted: Option<GroupMember>,
+}
+
+/// A session a member could not be seated on, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SkippedSeat {
+    pub session_id: SessionId,
+    pub starts_at: Timestamp,
+    /// `scheduling_conflict` or `session_full`.
+    pub reason: &'static str,
+    pub conflicts: Vec<super::BusyConflict>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeatingReport {
+    pub seated: Vec<SessionId>,
+    pub skipped: Vec<SkippedSeat>,
+}
+
+/// An occurrence not generated because its facilitators are busy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SkippedOccurrence {
+    pub recurrence_id: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub conflicts: Vec<super::BusyConflict>,
+}
+
+/// A member left off one generated session because they are busy then.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SkippedMemberSeat {
+    pub recurrence_id: String,
+    pub client_id: PersonId,
+    pub conflicts: Vec<super::BusyConflict>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Generation {
+    pub created: Vec<Session>,
+    /// Occurrences in the range generated before (never made twice).
+    pub already_generated: i64,
+    pub skipped: Vec<SkippedOccurrence>,
+    pub seats_skipped: Vec<SkippedMemberSeat>,
+}
+
+/// A change to a group's series from one date on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesChange {
+    pub from: Date,
+    pub start_time: Option<jiff::civil::Time>,
+    pub duration_minutes: Option<i64>,
+    pub facilitator_ids: Option<Vec<PersonId>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SplitOutcome {
+    pub group: Group,
+    /// Already generated sessions that moved with the series.
+    pub moved: Vec<Session>,
+}
+
+/// A group's attendance statistics and its members by status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupReport {
+    pub stats: circles_domain::attendance::GroupStats,
+    pub members_by_status: std::collections::BTreeMap<String, i64>,
 }

@@ -47,6 +47,7 @@ fn group_from_row(row: &impl Row) -> Result<Group> {
         address: row.opt_text("address")?,
         settings: decode_json(&row.text("settings")?, "settings")?,
         recurrence: row.opt_text("recurrence")?.map(|r| decode_json(&r, "recurrence")).transpose()?,
+        series_id: row.opt_id("series_id")?,
         moderator_ids: Vec::new(),
         facilitator_ids: Vec::new(),
         active_members: row.int("active_members")?,
@@ -101,7 +102,7 @@ pub(super) async fn fetch_group<E: Executor>(tx: &mut E, org: OrgId, id: GroupId
 
 /// Refuses staff whose org role does not fit: moderators must be admins or
 /// moderators, facilitators therapists.
-async fn check_staff<E: Executor>(
+pub(super) async fn check_staff<E: Executor>(
     tx: &mut E,
     org: OrgId,
     moderators: &[PersonId],
@@ -136,7 +137,7 @@ async fn check_staff<E: Executor>(
     Ok(())
 }
 
-async fn replace_staff<E: Executor>(
+pub(super) async fn replace_staff<E: Executor>(
     tx: &mut E,
     org: OrgId,
     group: GroupId,
@@ -168,7 +169,7 @@ fn settings_json(fields: &GroupFields) -> (String, Option<String>) {
     (settings, recurrence)
 }
 
-fn member_from_row(row: &impl Row) -> Result<GroupMember> {
+pub(super) fn member_from_row(row: &impl Row) -> Result<GroupMember> {
     let screening = match row.opt_date("screening_date")? {
         Some(date) => Some(Screening {
             date,

@@ -12,7 +12,9 @@ mod idempotency;
 mod invitations;
 mod notify;
 mod orgs;
+mod roster;
 mod seats;
+mod series;
 mod sessions;
 mod tokens;
 

@@ -503,9 +503,12 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
                 .map(|r| r.id("client_id").map_err(Into::into))
                 .collect::<Result<Vec<_>>>()?;
             let stored: SessionStatus = decode(&row, "status")?;
+            let (starts_at, ends_at) = (row.time("starts_at")?, row.time("ends_at")?);
             SessionPeople {
                 kind: decode(&row, "kind")?,
-                status: stored.at(row.time("starts_at")?, row.time("ends_at")?, self.clock.now()),
+                status: stored.at(starts_at, ends_at, self.clock.now()),
+                starts_at,
+                ends_at,
                 group_id: row.opt_id("group_id")?,
                 therapists,
                 clients,
@@ -603,6 +606,9 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             tx.execute(update).await?;
             busy::release_session(&mut tx, org, id, None).await?;
             let session = fetch(&mut tx, org, id, Seats::All, now).await?;
+            if let (Some(group), Some(recurrence_id)) = (session.group_id, &session.recurrence_id) {
+                super::series::exclude_occurrence(&mut tx, org, group, recurrence_id, now).await?;
+            }
             let notice = Notice {
                 kind: NotificationKind::SessionCancelled,
                 title: "A session was cancelled",

@@ -125,6 +125,7 @@ async fn a_proposed_group_session_does_not_occupy_invited_therapists(backend: Ba
     let ctx = AuditCtx::operator();
     let mut proposal = one_on_one(c.therapist, c.clients[0], slot("2027-03-02T10:00:00Z", 90));
     proposal.kind = SessionKind::Group;
+    proposal.group_id = Some(h.group(c.org, vec![c.therapist]).await);
     proposal.capacity = 8;
     proposal.client_ids.clear();
     proposal.therapists_must_accept = true;
@@ -145,6 +146,7 @@ async fn a_group_seat_and_a_one_on_one_clash_for_the_same_client(backend: Backen
     let ctx = AuditCtx::operator();
     let mut group = one_on_one(c.therapist, c.clients[0], slot("2027-03-02T14:00:00Z", 90));
     group.kind = SessionKind::Group;
+    group.group_id = Some(h.group(c.org, vec![c.therapist]).await);
     group.capacity = 8;
     h.store.create_session(&ctx, c.org, group).await.unwrap();
     let clash =

@@ -1,0 +1,479 @@
+//! A group's roster over time: screening, leaving, the waitlist, seating
+//! members on generated sessions, and attendance statistics.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use circles_domain::Role;
+use circles_domain::attendance::{GroupStats, HeldSession, MemberStats, Offered, group_stats, member_stats};
+use circles_domain::group::MembershipStatus;
+use circles_domain::ids::{GroupId, MembershipId, OrgId, PersonId, SeatId, SessionId};
+use circles_domain::interval::Interval;
+use circles_domain::session::{NotificationKind, SeatStatus};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde_json::json;
+
+use super::audit::{self, AuditDraft};
+use super::busy::{self, Claim, Owner};
+use super::db::{Backend, DbError, Executor, Row, lock_row, sql};
+use super::groups::fetch_group;
+use super::notify::{self, Notice};
+use super::{SqlStore, read_tx, write_tx};
+use crate::model::{
+    AuditCtx, Group, GroupMember, GroupReport, MembershipChange, MembershipUpdate, SeatingReport, SkippedSeat,
+};
+use crate::{Result, RosterStore, StoreError};
+
+const HOLDING: &str = "('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW')";
+
+/// Midnight at the start of `date` in the organisation's zone.
+pub(super) async fn local_midnight<E: Executor>(tx: &mut E, org: OrgId, date: Date) -> Result<Timestamp> {
+    let zone = org_zone(tx, org).await?;
+    Ok(date.to_zoned(zone).map_err(|e| DbError::Decode(e.to_string()))?.timestamp())
+}
+
+pub(super) async fn org_zone<E: Executor>(tx: &mut E, org: OrgId) -> Result<jiff::tz::TimeZone> {
+    let name =
+        tx.fetch_one(sql("SELECT timezone FROM organisations WHERE id = $1").bind(org)).await?.text("timezone")?;
+    jiff::tz::TimeZone::get(&name).map_err(|e| DbError::Decode(e.to_string()).into())
+}
+
+async fn fetch_member<E: Executor>(tx: &mut E, org: OrgId, group: GroupId, id: MembershipId) -> Result<GroupMember> {
+    let row = tx
+        .fetch_optional(
+            sql("SELECT * FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND id = $3")
+                .bind(org)
+                .bind(group)
+                .bind(id),
+        )
+        .await?
+        .ok_or(StoreError::NotFound("membership"))?;
+    super::groups::member_from_row(&row)
+}
+
+/// Seats `client` holds on the group's sessions starting at or after `from`.
+async fn seats_from<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    client: PersonId,
+    from: Timestamp,
+) -> Result<Vec<(SeatId, SessionId)>> {
+    let rows = tx
+        .fetch_all(
+            sql(format!(
+                "SELECT x.id, x.session_id FROM seats x JOIN sessions s ON s.org_id = x.org_id AND s.id = x.session_id \
+                 WHERE x.org_id = $1 AND s.group_id = $2 AND x.client_id = $3 AND s.starts_at >= $4 \
+                 AND s.status <> 'cancelled' AND x.status IN {HOLDING}"
+            ))
+            .bind(org)
+            .bind(group)
+            .bind(client)
+            .bind(from),
+        )
+        .await?;
+    rows.iter().map(|r| Ok((r.id("id")?, r.id("session_id")?))).collect()
+}
+
+/// Gives a freed place to the longest-waiting member, if the group has
+/// room; returns them.
+async fn promote_from_waitlist<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: &Group,
+    now: Timestamp,
+) -> Result<Option<GroupMember>> {
+    let active = tx
+        .fetch_one(
+            sql(
+                "SELECT COUNT(*) AS n FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = 'ACTIVE'",
+            )
+            .bind(org)
+            .bind(group.id),
+        )
+        .await?
+        .int("n")?;
+    if group.capacity.is_some_and(|capacity| active >= capacity) {
+        return Ok(None);
+    }
+    let Some(next) = tx
+        .fetch_optional(
+            sql("SELECT id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = 'WAITLISTED' \
+                 ORDER BY created_at, id LIMIT 1")
+            .bind(org)
+            .bind(group.id),
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let id: MembershipId = next.id("id")?;
+    tx.execute(
+        sql("UPDATE group_memberships SET status = 'ACTIVE', updated_at = $3 WHERE org_id = $1 AND id = $2")
+            .bind(org)
+            .bind(id)
+            .bind(now),
+    )
+    .await?;
+    Ok(Some(fetch_member(tx, org, group.id, id).await?))
+}
+
+async fn tell_activated<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: &Group,
+    member: &GroupMember,
+    now: Timestamp,
+) -> Result<()> {
+    let notice = Notice {
+        kind: NotificationKind::MembershipActivated,
+        title: "You are now an active member",
+        body: format!("Welcome to {}", group.name),
+        session: None,
+        group: Some(group.id),
+    };
+    notify::push(tx, org, now, [member.client_id], None, &notice).await
+}
+
+#[async_trait]
+impl<B: Backend> RosterStore for SqlStore<B> {
+    async fn update_member(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group_id: GroupId,
+        member_id: MembershipId,
+        change: MembershipChange,
+    ) -> Result<MembershipUpdate> {
+        let now = self.clock.now();
+        let dialect = self.backend.dialect();
+        write_tx!(self, |tx| {
+            lock_row(&mut tx, dialect, "groups", org, group_id).await?;
+            let group = fetch_group(&mut tx, org, group_id).await?;
+            let current = fetch_member(&mut tx, org, group_id, member_id).await?;
+            let mut leave_date = change.leave_date;
+            let mut exit_reason = change.exit_reason.clone();
+            let target = match (&change.screening, change.status) {
+                (Some(screening), _) => {
+                    if current.status != MembershipStatus::PendingScreening {
+                        return Err(StoreError::conflict(
+                            "not_awaiting_screening",
+                            "this member has been screened already",
+                        ));
+                    }
+                    if screening.approved {
+                        let full = group.capacity.is_some_and(|c| group.active_members >= c);
+                        if full { MembershipStatus::Waitlisted } else { MembershipStatus::Active }
+                    } else {
+                        leave_date = leave_date.or(Some(screening.date));
+                        exit_reason = exit_reason.or(Some("screening not approved".into()));
+                        MembershipStatus::Inactive
+                    }
+                }
+                (None, Some(status)) => status,
+                (None, None) if change.leave_date.is_some() => MembershipStatus::Inactive,
+                (None, None) => current.status,
+            };
+            if target != current.status && !current.status.can_become(target) {
+                return Err(StoreError::conflict(
+                    "illegal_transition",
+                    format!("a {} membership cannot become {}", current.status, target),
+                ));
+            }
+            let full = group.capacity.is_some_and(|c| group.active_members >= c);
+            if target == MembershipStatus::Active && current.status == MembershipStatus::Waitlisted && full {
+                return Err(StoreError::conflict("group_full", "the group has no free place"));
+            }
+            let leaving = !target.is_current() && current.status.is_current();
+            if leaving && leave_date.is_none() {
+                return Err(StoreError::invalid("leave_date", "is required when a membership ends"));
+            }
+            if let Some(date) = leave_date
+                && date < current.join_date
+            {
+                return Err(StoreError::invalid("leave_date", "must not be before the join date"));
+            }
+            let screening = change.screening.as_ref();
+            tx.execute(
+                sql("UPDATE group_memberships SET status = $3, leave_date = $4, exit_reason = $5, \
+                     screening_date = COALESCE($6, screening_date), screening_notes = COALESCE($7, screening_notes), \
+                     screening_approved = COALESCE($8, screening_approved), screened_by = COALESCE($9, screened_by), \
+                     updated_at = $10 WHERE org_id = $1 AND id = $2")
+                .bind(org)
+                .bind(member_id)
+                .bind(target.as_str())
+                .bind(leave_date.or(current.leave_date))
+                .bind(exit_reason.or(current.exit_reason.clone()))
+                .bind(screening.map(|s| s.date))
+                .bind(screening.map(|s| s.notes.clone()))
+                .bind(screening.map(|s| s.approved))
+                .bind(screening.and(ctx.person_id))
+                .bind(now),
+            )
+            .await?;
+            let member = fetch_member(&mut tx, org, group_id, member_id).await?;
+            if target == MembershipStatus::Active && current.status != MembershipStatus::Active {
+                tell_activated(&mut tx, org, &group, &member, now).await?;
+            }
+            let promoted = if leaving && current.status == MembershipStatus::Active {
+                let refreshed = fetch_group(&mut tx, org, group_id).await?;
+                let promoted = promote_from_waitlist(&mut tx, org, &refreshed, now).await?;
+                if let Some(p) = &promoted {
+                    tell_activated(&mut tx, org, &group, p, now).await?;
+                }
+                promoted
+            } else {
+                None
+            };
+            let future_seats = match member.leave_date {
+                Some(date) => {
+                    let from = local_midnight(&mut tx, org, date).await?.max(now);
+                    seats_from(&mut tx, org, group_id, member.client_id, from).await?.len() as i64
+                }
+                None => 0,
+            };
+            let mut drafts = vec![AuditDraft::new("membership.update", "membership", member_id).subject(member.client_id).details(
+                json!({ "from": current.status, "to": target, "leave_date": member.leave_date, "screened": screening.is_some() }),
+            )];
+            if let Some(p) = &promoted {
+                drafts.push(
+                    AuditDraft::new("membership.promote", "membership", p.id)
+                        .subject(p.client_id)
+                        .details(json!({ "from": "WAITLISTED" })),
+                );
+            }
+            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            MembershipUpdate { member, future_seats, promoted }
+        })
+    }
+
+    async fn cancel_future_seats(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group: GroupId,
+        member_id: MembershipId,
+    ) -> Result<u64> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let member = fetch_member(&mut tx, org, group, member_id).await?;
+            let leave_date = member.leave_date.ok_or_else(|| {
+                StoreError::conflict("no_leave_date", "set a leave date before cancelling future seats")
+            })?;
+            let from = local_midnight(&mut tx, org, leave_date).await?.max(now);
+            let seats = seats_from(&mut tx, org, group, member.client_id, from).await?;
+            for (seat, session) in &seats {
+                tx.execute(
+                    sql("UPDATE seats SET status = 'CANCELLED_BY_CLIENT', updated_at = $3 WHERE org_id = $1 AND id = $2")
+                        .bind(org)
+                        .bind(*seat)
+                        .bind(now),
+                )
+                .await?;
+                busy::release_session(&mut tx, org, *session, Some(member.client_id)).await?;
+            }
+            let draft = AuditDraft::new("membership.cancel_future_seats", "membership", member_id)
+                .subject(member.client_id)
+                .details(json!({ "seats": seats.len() }));
+            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &[draft]).await?;
+            seats.len() as u64
+        })
+    }
+
+    async fn seat_in_upcoming(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group: GroupId,
+        member_id: MembershipId,
+    ) -> Result<SeatingReport> {
+        let now = self.clock.now();
+        let dialect = self.backend.dialect();
+        write_tx!(self, |tx| {
+            let member = fetch_member(&mut tx, org, group, member_id).await?;
+            if member.status != MembershipStatus::Active {
+                return Err(StoreError::conflict("not_active", format!("a {} member takes no seats", member.status)));
+            }
+            let client = member.client_id;
+            let from = local_midnight(&mut tx, org, member.join_date).await?.max(now);
+            let until = match member.leave_date {
+                Some(date) => Some(local_midnight(&mut tx, org, date).await?),
+                None => None,
+            };
+            let rows = tx
+                .fetch_all(
+                    sql(format!(
+                        "SELECT s.id, s.starts_at, s.ends_at, s.capacity, \
+                         (SELECT COUNT(*) FROM seats y WHERE y.org_id = s.org_id AND y.session_id = s.id AND y.status IN {HOLDING}) \
+                           AS taken \
+                         FROM sessions s WHERE s.org_id = $1 AND s.group_id = $2 AND s.status = 'scheduled' \
+                         AND s.starts_at > $3 AND ($4 IS NULL OR s.starts_at < $4) \
+                         AND NOT EXISTS (SELECT 1 FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id \
+                           AND x.client_id = $5 AND x.status IN {HOLDING}) ORDER BY s.starts_at"
+                    ))
+                    .bind(org)
+                    .bind(group)
+                    .bind(from)
+                    .bind(until)
+                    .bind(client),
+                )
+                .await?;
+            busy::lock_people(&mut tx, dialect, org, &[(client, Role::Client, "client_id")]).await?;
+            let mut report = SeatingReport { seated: Vec::new(), skipped: Vec::new() };
+            let mut drafts = Vec::new();
+            for row in &rows {
+                let session: SessionId = row.id("id")?;
+                let starts_at = row.time("starts_at")?;
+                let interval = Interval::new(starts_at, row.time("ends_at")?).expect("a session has length");
+                if row.int("taken")? >= row.int("capacity")? {
+                    report.skipped.push(SkippedSeat {
+                        session_id: session,
+                        starts_at,
+                        reason: "session_full",
+                        conflicts: Vec::new(),
+                    });
+                    continue;
+                }
+                let claim = [Claim { person: client, interval, owner: Owner::Session(session) }];
+                let busy = busy::load(&mut tx, org, &[client], interval).await?;
+                let clashes = busy::conflicts(&claim, &busy, now);
+                if !clashes.is_empty() {
+                    report.skipped.push(SkippedSeat {
+                        session_id: session,
+                        starts_at,
+                        reason: "scheduling_conflict",
+                        conflicts: clashes,
+                    });
+                    continue;
+                }
+                busy::insert(&mut tx, org, &claim).await?;
+                let seat = SeatId::new();
+                tx.execute(
+                    sql("INSERT INTO seats (org_id, id, session_id, client_id, status, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, 'REGISTERED', $5, $5) \
+                         ON CONFLICT (org_id, session_id, client_id) DO UPDATE SET status = 'REGISTERED', updated_at = $5")
+                    .bind(org)
+                    .bind(seat)
+                    .bind(session)
+                    .bind(client)
+                    .bind(now),
+                )
+                .await?;
+                drafts.push(
+                    AuditDraft::new("seat.add", "session", session)
+                        .subject(client)
+                        .details(json!({ "membership": member_id })),
+                );
+                report.seated.push(session);
+            }
+            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            report
+        })
+    }
+
+    async fn member_client(&self, org: OrgId, group: GroupId, member_id: MembershipId) -> Result<PersonId> {
+        let row = super::read_one!(self, |tx| {
+            tx.fetch_optional(
+                sql("SELECT client_id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND id = $3")
+                    .bind(org)
+                    .bind(group)
+                    .bind(member_id),
+            )
+            .await?
+        })?;
+        Ok(row.ok_or(StoreError::NotFound("membership"))?.id("client_id")?)
+    }
+
+    async fn member_stats(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group: GroupId,
+        member_id: MembershipId,
+    ) -> Result<MemberStats> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let member = fetch_member(&mut tx, org, group, member_id).await?;
+            let from = local_midnight(&mut tx, org, member.join_date).await?;
+            // A member may attend on their last day: the leave date counts.
+            let until = match member.leave_date.and_then(|d| d.tomorrow().ok()) {
+                Some(day_after) => local_midnight(&mut tx, org, day_after).await?.min(now),
+                None => now,
+            };
+            let rows = tx
+                .fetch_all(
+                    sql("SELECT s.starts_at, x.status FROM sessions s LEFT JOIN seats x ON x.org_id = s.org_id \
+                         AND x.session_id = s.id AND x.client_id = $3 \
+                         WHERE s.org_id = $1 AND s.group_id = $2 AND s.status <> 'cancelled' \
+                         AND s.starts_at >= $4 AND s.starts_at < $5 ORDER BY s.starts_at")
+                    .bind(org)
+                    .bind(group)
+                    .bind(member.client_id)
+                    .bind(from)
+                    .bind(until),
+                )
+                .await?;
+            let offered: Vec<Offered> = rows
+                .iter()
+                .map(|r| {
+                    Ok(Offered {
+                        seat: r
+                            .opt_text("status")?
+                            .map(|s| s.parse::<SeatStatus>())
+                            .transpose()
+                            .map_err(DbError::Decode)?,
+                    })
+                })
+                .collect::<Result<_>>()?;
+            let draft = AuditDraft::new("membership.stats_read", "membership", member_id).subject(member.client_id);
+            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &[draft]).await?;
+            member_stats(&offered)
+        })
+    }
+
+    async fn group_stats(&self, org: OrgId, group: GroupId) -> Result<GroupReport> {
+        let now = self.clock.now();
+        read_tx!(self, |tx| {
+            fetch_group(&mut tx, org, group).await?;
+            let rows = tx
+                .fetch_all(
+                    sql("SELECT s.id, x.status FROM sessions s LEFT JOIN seats x ON x.org_id = s.org_id AND x.session_id = s.id \
+                         WHERE s.org_id = $1 AND s.group_id = $2 AND s.status <> 'cancelled' AND s.starts_at <= $3 \
+                         ORDER BY s.starts_at, s.id")
+                    .bind(org)
+                    .bind(group)
+                    .bind(now),
+                )
+                .await?;
+            let mut held: Vec<(SessionId, HeldSession)> = Vec::new();
+            for row in &rows {
+                let id: SessionId = row.id("id")?;
+                if held.last().is_none_or(|(last, _)| *last != id) {
+                    held.push((id, HeldSession { seats: Vec::new() }));
+                }
+                if let Some(status) = row.opt_text("status")? {
+                    let status = status.parse::<SeatStatus>().map_err(DbError::Decode)?;
+                    held.last_mut().expect("pushed above").1.seats.push(status);
+                }
+            }
+            let counts = tx
+                .fetch_all(
+                    sql("SELECT status, COUNT(*) AS n FROM group_memberships WHERE org_id = $1 AND group_id = $2 GROUP BY status")
+                        .bind(org)
+                        .bind(group),
+                )
+                .await?;
+            let mut members_by_status = BTreeMap::new();
+            for status in MembershipStatus::ALL {
+                members_by_status.insert(status.as_str().to_owned(), 0);
+            }
+            for row in &counts {
+                members_by_status.insert(row.text("status")?, row.int("n")?);
+            }
+            let held: Vec<HeldSession> = held.into_iter().map(|(_, h)| h).collect();
+            let stats: GroupStats = group_stats(&held);
+            GroupReport { stats, members_by_status }
+        })
+    }
+}

@@ -1,0 +1,551 @@
+//! Recurring groups: generating sessions from the recurrence, moving one
+//! occurrence, and changing the series from a date on.
+//!
+//! A generated session carries its group, the series it came from and its
+//! recurrence id (the occurrence's nominal local start). The recurrence id
+//! never changes, even when the session moves, so an occurrence is generated
+//! at most once (a unique index says so) and an EXDATE names it exactly.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use circles_domain::Role;
+use circles_domain::group::{GroupStatus, MembershipStatus};
+use circles_domain::ids::{GroupId, OrgId, PersonId, SeriesId, SessionId};
+use circles_domain::interval::Interval;
+use circles_domain::recurrence::{Occurrence, Recurrence, RecurrenceInput};
+use circles_domain::session::{Modality, NotificationKind, SessionDetails, SessionKind, SessionStatus};
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+
+use super::audit::{self, AuditDraft};
+use super::busy::{self, Busy, Claim, Owner};
+use super::db::{Backend, DbError, Executor, Row, lock_row, placeholders, sql};
+use super::groups::{fetch_group, member_from_row, replace_staff};
+use super::notify::{self, Notice};
+use super::sessions::{Seats, fetch, insert_rows, insert_session};
+use super::{SqlStore, write_tx};
+use crate::model::{
+    Approval, AuditCtx, BusyConflict, Generation, Group, GroupMember, NewSession, SeriesChange, Session,
+    SkippedMemberSeat, SkippedOccurrence, SplitOutcome,
+};
+use crate::{Result, SeriesStore, StoreError};
+
+fn recurrence_of(group: &Group) -> Result<Recurrence> {
+    let input = group.recurrence.as_ref().ok_or_else(|| {
+        StoreError::conflict("no_recurrence", "this group has no recurrence to generate sessions from")
+    })?;
+    Recurrence::parse(input).map_err(|e| DbError::Decode(format!("stored recurrence: {e}")).into())
+}
+
+/// `date` at midnight in `zone`.
+fn midnight(date: Date, zone: &jiff::tz::TimeZone) -> Result<Timestamp> {
+    Ok(date.to_zoned(zone.clone()).map_err(|e| DbError::Decode(e.to_string()))?.timestamp())
+}
+
+fn recurrence_id(occurrence: &Occurrence) -> String {
+    occurrence.recurrence_id.to_string()
+}
+
+/// The local date an occurrence belongs to.
+fn occurrence_date(recurrence_id: &str) -> Result<Date> {
+    recurrence_id
+        .get(..10)
+        .and_then(|d| d.parse().ok())
+        .ok_or_else(|| DbError::Decode(format!("recurrence id {recurrence_id}")).into())
+}
+
+/// Whether a membership period covers `date` (joined on or before it, not
+/// yet left), for a member who took part (not waitlisted or unscreened).
+fn covers(member: &GroupMember, date: Date) -> bool {
+    !matches!(member.status, MembershipStatus::PendingScreening | MembershipStatus::Waitlisted)
+        && member.join_date <= date
+        && member.leave_date.is_none_or(|left| left > date)
+}
+
+fn group_details(group: &Group) -> SessionDetails {
+    SessionDetails {
+        title: circles_domain::input::Label::parse(&group.name, 200).expect("group names are valid labels"),
+        description: group.description.clone(),
+        modality: group.modality.unwrap_or(Modality::InPerson),
+        virtual_link: group.virtual_link.clone(),
+        location: group.location.clone(),
+        address: group.address.clone(),
+    }
+}
+
+/// Marks planned time as busy so later occurrences of the same run see it.
+fn reserve(busy: &mut Vec<Busy>, claims: &[Claim]) {
+    busy.extend(claims.iter().map(|c| Busy {
+        person: c.person,
+        interval: c.interval,
+        kind: crate::model::BusyKind::Session,
+        session: match c.owner {
+            Owner::Session(s) => Some(s),
+            Owner::Hold { .. } => None,
+        },
+        hold: None,
+        expires_at: None,
+    }));
+}
+
+fn span(intervals: impl Iterator<Item = Interval>) -> Option<Interval> {
+    let all: Vec<Interval> = intervals.collect();
+    Interval::new(all.iter().map(|i| i.start).min()?, all.iter().map(|i| i.end).max()?)
+}
+
+fn series_conflict(skipped: &[SkippedOccurrence]) -> StoreError {
+    let mut error = StoreError::conflict(
+        "series_conflicts",
+        format!("{} occurrences clash with their therapists' other commitments; nothing was changed", skipped.len()),
+    );
+    if let StoreError::Conflict(c) = &mut error {
+        c.details.insert("occurrences".into(), json!(skipped));
+    }
+    error
+}
+
+async fn tell_rescheduled<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    session: &Session,
+    people: impl IntoIterator<Item = PersonId>,
+    actor: Option<PersonId>,
+    now: Timestamp,
+) -> Result<()> {
+    let notice = Notice {
+        kind: NotificationKind::SessionRescheduled,
+        title: "A session moved",
+        body: format!("{} now starts at {}", session.title, session.starts_at),
+        session: Some(session.id),
+        group: session.group_id,
+    };
+    notify::push(tx, org, now, people, actor, &notice).await
+}
+
+/// Accepted therapists and clients whose seats hold their time.
+fn participants(session: &Session) -> Vec<PersonId> {
+    let therapists = session.therapists.iter().filter(|t| t.status.as_str() == "ACCEPTED").map(|t| t.therapist_id);
+    let clients = session.seats.iter().filter(|s| s.status.holds_time()).map(|s| s.client_id);
+    therapists.chain(clients).collect()
+}
+
+/// Adds an EXDATE for a cancelled generated occurrence, so the series says
+/// what happened to it.
+pub(super) async fn exclude_occurrence<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    recurrence_id: &str,
+    now: Timestamp,
+) -> Result<()> {
+    let group = fetch_group(tx, org, group).await?;
+    let Some(input) = &group.recurrence else { return Ok(()) };
+    let Ok(recurrence) = Recurrence::parse(input) else { return Ok(()) };
+    let updated = recurrence.with_exdate(occurrence_date(recurrence_id)?).to_input();
+    tx.execute(
+        sql("UPDATE groups SET recurrence = $3, updated_at = $4 WHERE org_id = $1 AND id = $2")
+            .bind(org)
+            .bind(group.id)
+            .bind(serde_json::to_string(&updated).expect("recurrence serialises"))
+            .bind(now),
+    )
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl<B: Backend> SeriesStore for SqlStore<B> {
+    async fn generate_sessions(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group_id: GroupId,
+        from: Date,
+        to: Date,
+        skip_conflicts: bool,
+    ) -> Result<Generation> {
+        let now = self.clock.now();
+        let dialect = self.backend.dialect();
+        write_tx!(self, |tx| {
+            lock_row(&mut tx, dialect, "groups", org, group_id).await?;
+            let group = fetch_group(&mut tx, org, group_id).await?;
+            if group.status == GroupStatus::Archived {
+                return Err(StoreError::conflict("group_archived", "an archived group holds no new sessions"));
+            }
+            let recurrence = recurrence_of(&group)?;
+            let zone = recurrence.timezone().zone();
+            let day_after = to.checked_add(jiff::Span::new().days(1)).map_err(|e| DbError::Decode(e.to_string()))?;
+            let occurrences = recurrence.occurrences_between(midnight(from, &zone)?, midnight(day_after, &zone)?);
+
+            // Occurrences generated before (wherever they have moved since).
+            let ids: Vec<String> = occurrences.iter().map(recurrence_id).collect();
+            let existing: BTreeSet<String> = if ids.is_empty() {
+                BTreeSet::new()
+            } else {
+                tx.fetch_all(
+                    sql(format!(
+                        "SELECT recurrence_id FROM sessions WHERE org_id = $1 AND group_id = $2 AND recurrence_id IN ({})",
+                        placeholders(3, ids.len())
+                    ))
+                    .bind(org)
+                    .bind(group_id)
+                    .bind_all(ids.iter().cloned()),
+                )
+                .await?
+                .iter()
+                .map(|r| r.text("recurrence_id"))
+                .collect::<Result<_, _>>()?
+            };
+            let fresh: Vec<&Occurrence> =
+                occurrences.iter().filter(|o| !existing.contains(&recurrence_id(o))).collect();
+
+            let members: Vec<GroupMember> = tx
+                .fetch_all(
+                    sql("SELECT * FROM group_memberships WHERE org_id = $1 AND group_id = $2").bind(org).bind(group_id),
+                )
+                .await?
+                .iter()
+                .map(member_from_row)
+                .collect::<Result<_>>()?;
+            let people: Vec<(PersonId, Role, &str)> =
+                (group.facilitator_ids.iter().map(|&f| (f, Role::Therapist, "facilitator_ids")))
+                    .chain(members.iter().map(|m| (m.client_id, Role::Client, "client_id")))
+                    .collect();
+            busy::lock_people(&mut tx, dialect, org, &people).await?;
+            let everyone: Vec<PersonId> =
+                people.iter().map(|(p, ..)| *p).collect::<BTreeSet<_>>().into_iter().collect();
+            let mut busy_time =
+                match span(fresh.iter().map(|o| Interval::new(o.starts_at, o.ends_at).expect("positive"))) {
+                    Some(window) => busy::load(&mut tx, org, &everyone, window).await?,
+                    None => Vec::new(),
+                };
+
+            let series = group.series_id.unwrap_or_default();
+            let mut plan = Vec::new();
+            let mut skipped = Vec::new();
+            let mut seats_skipped = Vec::new();
+            for occurrence in fresh {
+                let interval = Interval::new(occurrence.starts_at, occurrence.ends_at).expect("positive");
+                let id = SessionId::new();
+                let facilitators: Vec<Claim> = group
+                    .facilitator_ids
+                    .iter()
+                    .map(|&person| Claim { person, interval, owner: Owner::Session(id) })
+                    .collect();
+                let clashes = busy::conflicts(&facilitators, &busy_time, now);
+                if !clashes.is_empty() {
+                    skipped.push(SkippedOccurrence {
+                        recurrence_id: recurrence_id(occurrence),
+                        starts_at: interval.start,
+                        ends_at: interval.end,
+                        conflicts: clashes,
+                    });
+                    continue;
+                }
+                let date = occurrence.recurrence_id.date();
+                let mut seated = Vec::new();
+                for member in members.iter().filter(|m| covers(m, date)) {
+                    let claim = [Claim { person: member.client_id, interval, owner: Owner::Session(id) }];
+                    let clashes: Vec<BusyConflict> = busy::conflicts(&claim, &busy_time, now);
+                    if clashes.is_empty() {
+                        seated.push(member.client_id);
+                    } else {
+                        seats_skipped.push(SkippedMemberSeat {
+                            recurrence_id: recurrence_id(occurrence),
+                            client_id: member.client_id,
+                            conflicts: clashes,
+                        });
+                    }
+                }
+                let mut claims = facilitators;
+                claims.extend(seated.iter().map(|&person| Claim { person, interval, owner: Owner::Session(id) }));
+                reserve(&mut busy_time, &claims);
+                plan.push((id, occurrence, interval, seated, claims));
+            }
+            if !skipped.is_empty() && !skip_conflicts {
+                return Err(series_conflict(&skipped));
+            }
+
+            let capacity = group.capacity.unwrap_or(group.settings.default_capacity);
+            let mut created = Vec::with_capacity(plan.len());
+            let mut drafts = Vec::with_capacity(plan.len() + 1);
+            for (id, occurrence, interval, seated, claims) in plan {
+                let input = NewSession {
+                    kind: SessionKind::Group,
+                    details: group_details(&group),
+                    interval,
+                    timezone: recurrence.timezone().as_str().to_owned(),
+                    capacity: capacity.max(seated.len() as i64).max(1),
+                    group_id: Some(group_id),
+                    therapist_ids: group.facilitator_ids.clone(),
+                    client_ids: seated,
+                    therapists_must_accept: false,
+                    approval: Approval::NotNeeded,
+                };
+                let session = insert_session(
+                    &mut tx,
+                    org,
+                    id,
+                    &input,
+                    SessionStatus::Scheduled,
+                    Some((series, recurrence_id(occurrence))),
+                    ctx.person_id,
+                    now,
+                )
+                .await?;
+                busy::insert(&mut tx, org, &claims).await?;
+                drafts.push(
+                    AuditDraft::new("session.create", "session", id)
+                        .details(json!({ "group_id": group_id, "generated": true })),
+                );
+                created.push(session);
+            }
+            if group.series_id.is_none() {
+                tx.execute(
+                    sql("UPDATE groups SET series_id = $3 WHERE org_id = $1 AND id = $2")
+                        .bind(org)
+                        .bind(group_id)
+                        .bind(series),
+                )
+                .await?;
+            }
+            drafts.push(AuditDraft::new("series.generate", "group", group_id).details(json!({
+                "from": from, "to": to, "created": created.len(), "skipped": skipped.len(),
+            })));
+            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            Generation { created, already_generated: existing.len() as i64, skipped, seats_skipped }
+        })
+    }
+
+    async fn reschedule_session(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        session_id: SessionId,
+        to: Interval,
+    ) -> Result<Session> {
+        let now = self.clock.now();
+        let dialect = self.backend.dialect();
+        write_tx!(self, |tx| {
+            if !lock_row(&mut tx, dialect, "sessions", org, session_id).await? {
+                return Err(StoreError::NotFound("session"));
+            }
+            let before = fetch(&mut tx, org, session_id, Seats::All, now).await?;
+            if !matches!(before.status, SessionStatus::Proposed | SessionStatus::Scheduled) {
+                return Err(StoreError::conflict(
+                    "illegal_transition",
+                    format!("a {} session cannot move", before.status),
+                ));
+            }
+            let people = participants(&before);
+            let roles: Vec<(PersonId, Role, &str)> = before
+                .therapists
+                .iter()
+                .filter(|t| t.status.as_str() == "ACCEPTED")
+                .map(|t| (t.therapist_id, Role::Therapist, "therapist_ids"))
+                .chain(
+                    before
+                        .seats
+                        .iter()
+                        .filter(|s| s.status.holds_time())
+                        .map(|s| (s.client_id, Role::Client, "client_ids")),
+                )
+                .collect();
+            busy::lock_people(&mut tx, dialect, org, &roles).await?;
+            // Give the old time back first: the session never clashes with itself.
+            busy::release_session(&mut tx, org, session_id, None).await?;
+            let claims: Vec<Claim> = people
+                .iter()
+                .map(|&person| Claim { person, interval: to, owner: Owner::Session(session_id) })
+                .collect();
+            let mut drafts = Vec::new();
+            busy::claim(&mut tx, org, &claims, now, &mut drafts).await?;
+            tx.execute(
+                sql("UPDATE sessions SET starts_at = $3, ends_at = $4, updated_at = $5 WHERE org_id = $1 AND id = $2")
+                    .bind(org)
+                    .bind(session_id)
+                    .bind(to.start)
+                    .bind(to.end)
+                    .bind(now),
+            )
+            .await?;
+            let after = fetch(&mut tx, org, session_id, Seats::All, now).await?;
+            tell_rescheduled(&mut tx, org, &after, people, ctx.person_id, now).await?;
+            drafts.push(AuditDraft::new("session.reschedule", "session", session_id).details(json!({
+                "from": before.starts_at, "to": to.start, "minutes": to.length().as_mins(),
+            })));
+            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            after
+        })
+    }
+
+    async fn split_series(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group_id: GroupId,
+        change: SeriesChange,
+    ) -> Result<SplitOutcome> {
+        let now = self.clock.now();
+        let dialect = self.backend.dialect();
+        write_tx!(self, |tx| {
+            lock_row(&mut tx, dialect, "groups", org, group_id).await?;
+            let group = fetch_group(&mut tx, org, group_id).await?;
+            let old = recurrence_of(&group)?.to_input();
+            let input = RecurrenceInput {
+                start_date: change.from.to_string(),
+                start_time: change.start_time.map_or(old.start_time.clone(), |t| t.strftime("%H:%M").to_string()),
+                duration_minutes: change.duration_minutes.unwrap_or(old.duration_minutes),
+                ..old.clone()
+            };
+            let recurrence = Recurrence::parse(&input).map_err(|mut invalid| {
+                for error in &mut invalid.0 {
+                    error.field = match error.field.as_str() {
+                        "start_date" => "from".into(),
+                        other => other.to_owned(),
+                    };
+                }
+                StoreError::Invalid(invalid)
+            })?;
+            let facilitators = change.facilitator_ids.clone().unwrap_or_else(|| group.facilitator_ids.clone());
+            super::groups::check_staff(&mut tx, org, &[], &facilitators).await?;
+            let zone = recurrence.timezone().zone();
+            let minutes = SignedDuration::from_mins(recurrence.duration_minutes());
+
+            // Later occurrences already generated and not yet started move.
+            let rows = tx
+                .fetch_all(
+                    sql("SELECT id, recurrence_id FROM sessions WHERE org_id = $1 AND group_id = $2 AND status = 'scheduled' \
+                         AND recurrence_id IS NOT NULL AND recurrence_id >= $3 AND starts_at > $4 ORDER BY starts_at")
+                    .bind(org)
+                    .bind(group_id)
+                    .bind(change.from.to_string())
+                    .bind(now),
+                )
+                .await?;
+            let mut moving = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let id: SessionId = row.id("id")?;
+                lock_row(&mut tx, dialect, "sessions", org, id).await?;
+                let session = fetch(&mut tx, org, id, Seats::All, now).await?;
+                let date = occurrence_date(&row.text("recurrence_id")?)?;
+                let local = date.to_datetime(recurrence.start_time());
+                let start =
+                    zone.to_ambiguous_timestamp(local).compatible().map_err(|e| DbError::Decode(e.to_string()))?;
+                let interval = Interval::starting_at(start, minutes).expect("a positive duration");
+                moving.push((session, interval, local.to_string()));
+            }
+            let clients =
+                |s: &Session| s.seats.iter().filter(|x| x.status.holds_time()).map(|x| x.client_id).collect::<Vec<_>>();
+            let roles: Vec<(PersonId, Role, &str)> = facilitators
+                .iter()
+                .map(|&f| (f, Role::Therapist, "facilitator_ids"))
+                .chain(moving.iter().flat_map(|(s, ..)| clients(s)).map(|c| (c, Role::Client, "client_id")))
+                .collect();
+            busy::lock_people(&mut tx, dialect, org, &roles).await?;
+            for (session, ..) in &moving {
+                busy::release_session(&mut tx, org, session.id, None).await?;
+            }
+            let everyone: Vec<PersonId> = roles.iter().map(|(p, ..)| *p).collect::<BTreeSet<_>>().into_iter().collect();
+            let mut busy_time = match span(moving.iter().map(|(_, i, _)| *i)) {
+                Some(window) => busy::load(&mut tx, org, &everyone, window).await?,
+                None => Vec::new(),
+            };
+            let mut clashes = Vec::new();
+            let mut plans = Vec::with_capacity(moving.len());
+            for (session, interval, new_id) in &moving {
+                let claims: Vec<Claim> = facilitators
+                    .iter()
+                    .copied()
+                    .chain(clients(session))
+                    .map(|person| Claim { person, interval: *interval, owner: Owner::Session(session.id) })
+                    .collect();
+                let found = busy::conflicts(&claims, &busy_time, now);
+                if !found.is_empty() {
+                    clashes.push(SkippedOccurrence {
+                        recurrence_id: session.recurrence_id.clone().unwrap_or_default(),
+                        starts_at: interval.start,
+                        ends_at: interval.end,
+                        conflicts: found,
+                    });
+                }
+                reserve(&mut busy_time, &claims);
+                plans.push((session, *interval, new_id, claims));
+            }
+            if !clashes.is_empty() {
+                return Err(series_conflict(&clashes));
+            }
+            let series = SeriesId::new();
+            let mut drafts = Vec::new();
+            // A change from one date on starts a new series (RFC 5545's
+            // THISANDFUTURE): the moved sessions become its occurrences.
+            for (session, interval, new_id, claims) in &plans {
+                tx.execute(
+                    sql("UPDATE sessions SET starts_at = $3, ends_at = $4, series_id = $5, recurrence_id = $6, updated_at = $7 \
+                         WHERE org_id = $1 AND id = $2")
+                    .bind(org)
+                    .bind(session.id)
+                    .bind(interval.start)
+                    .bind(interval.end)
+                    .bind(series)
+                    .bind(new_id.as_str())
+                    .bind(now),
+                )
+                .await?;
+                tx.execute(
+                    sql("DELETE FROM session_therapists WHERE org_id = $1 AND session_id = $2")
+                        .bind(org)
+                        .bind(session.id),
+                )
+                .await?;
+                insert_rows(
+                    &mut tx,
+                    "session_therapists (org_id, id, session_id, therapist_id, status, invited_at, responded_at)",
+                    facilitators.iter().map(|&f| {
+                        vec![
+                            org.into(),
+                            circles_domain::ids::InvitationId::new().into(),
+                            session.id.into(),
+                            f.into(),
+                            "ACCEPTED".into(),
+                            now.into(),
+                            now.into(),
+                        ]
+                    }),
+                )
+                .await?;
+                busy::insert(&mut tx, org, claims).await?;
+                drafts.push(
+                    AuditDraft::new("session.reschedule", "session", session.id).details(json!({ "series": series })),
+                );
+            }
+            tx.execute(
+                sql("UPDATE groups SET recurrence = $3, series_id = $4, updated_at = $5 WHERE org_id = $1 AND id = $2")
+                    .bind(org)
+                    .bind(group_id)
+                    .bind(serde_json::to_string(&recurrence.to_input()).expect("recurrence serialises"))
+                    .bind(series)
+                    .bind(now),
+            )
+            .await?;
+            if change.facilitator_ids.is_some() {
+                replace_staff(&mut tx, org, group_id, "facilitator", &facilitators, now).await?;
+            }
+            let mut moved = Vec::with_capacity(plans.len());
+            for (session, ..) in &plans {
+                let after = fetch(&mut tx, org, session.id, Seats::All, now).await?;
+                let told: Vec<PersonId> = participants(&after).into_iter().chain(participants(session)).collect();
+                tell_rescheduled(&mut tx, org, &after, told, ctx.person_id, now).await?;
+                moved.push(after);
+            }
+            drafts.push(AuditDraft::new("series.split", "group", group_id).details(json!({
+                "from": change.from, "start_time": recurrence.start_time().strftime("%H:%M").to_string(),
+                "duration_minutes": recurrence.duration_minutes(), "moved": moved.len(),
+            })));
+            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            SplitOutcome { group: fetch_group(&mut tx, org, group_id).await?, moved }
+        })
+    }
+}
