@@ -163,10 +163,39 @@ pub(super) async fn replace_staff<E: Executor>(
     .await
 }
 
-fn settings_json(fields: &GroupFields) -> (String, Option<String>) {
-    let settings = serde_json::to_string(&fields.settings).expect("settings serialise");
-    let recurrence = fields.recurrence.as_ref().map(|r| serde_json::to_string(r).expect("recurrence serialises"));
-    (settings, recurrence)
+/// The stored columns of `GroupFields`, in this order, bound to `q`.
+const FIELD_COLUMNS: [&str; 14] = [
+    "name",
+    "description",
+    "group_type",
+    "open",
+    "capacity",
+    "requires_screening",
+    "target_population",
+    "age_range",
+    "modality",
+    "virtual_link",
+    "location",
+    "address",
+    "settings",
+    "recurrence",
+];
+
+fn bind_fields(q: super::db::Query, f: &GroupFields) -> super::db::Query {
+    q.bind(&f.name)
+        .bind(&f.description)
+        .bind(f.group_type.as_str())
+        .bind(f.open)
+        .bind(f.capacity)
+        .bind(f.requires_screening)
+        .bind(f.target_population.clone())
+        .bind(f.age_range.clone())
+        .bind(f.modality.map(|m| m.as_str()))
+        .bind(f.virtual_link.clone())
+        .bind(f.location.clone())
+        .bind(f.address.clone())
+        .bind(serde_json::to_string(&f.settings).expect("settings serialise"))
+        .bind(f.recurrence.as_ref().map(|r| serde_json::to_string(r).expect("recurrence serialises")))
 }
 
 pub(super) fn member_from_row(row: &impl Row) -> Result<GroupMember> {
@@ -210,32 +239,17 @@ impl<B: Backend> GroupStore for SqlStore<B> {
         write_tx!(self, |tx| {
             check_staff(&mut tx, org, &input.moderator_ids, &input.facilitator_ids).await?;
             let f = &input.fields;
-            let (settings, recurrence) = settings_json(f);
-            tx.execute(
-                sql("INSERT INTO groups (org_id, id, name, description, group_type, status, open, capacity, \
-                     requires_screening, target_population, age_range, modality, virtual_link, location, address, settings, \
-                     recurrence, created_by, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)")
-                .bind(org)
-                .bind(id)
-                .bind(&f.name)
-                .bind(&f.description)
-                .bind(f.group_type.as_str())
-                .bind(f.open)
-                .bind(f.capacity)
-                .bind(f.requires_screening)
-                .bind(f.target_population.clone())
-                .bind(f.age_range.clone())
-                .bind(f.modality.map(|m| m.as_str()))
-                .bind(f.virtual_link.clone())
-                .bind(f.location.clone())
-                .bind(f.address.clone())
-                .bind(settings)
-                .bind(recurrence)
-                .bind(ctx.person_id)
-                .bind(now),
-            )
-            .await?;
+            let insert = sql(format!(
+                "INSERT INTO groups (org_id, id, status, created_by, created_at, updated_at, {}) \
+                 VALUES ($1, $2, 'active', $3, $4, $4, {})",
+                FIELD_COLUMNS.join(", "),
+                placeholders(5, FIELD_COLUMNS.len())
+            ))
+            .bind(org)
+            .bind(id)
+            .bind(ctx.person_id)
+            .bind(now);
+            tx.execute(bind_fields(insert, f)).await?;
             replace_staff(&mut tx, org, id, "moderator", &input.moderator_ids, now).await?;
             replace_staff(&mut tx, org, id, "facilitator", &input.facilitator_ids, now).await?;
             let draft =
@@ -291,31 +305,16 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             let facilitators = update.facilitator_ids.clone().unwrap_or(current.facilitator_ids.clone());
             check_staff(&mut tx, org, &moderators, &facilitators).await?;
             let f = &update.fields;
-            let (settings, recurrence) = settings_json(f);
-            tx.execute(
-                sql("UPDATE groups SET name = $3, description = $4, group_type = $5, open = $6, capacity = $7, \
-                     requires_screening = $8, target_population = $9, age_range = $10, modality = $11, virtual_link = $12, \
-                     location = $13, address = $14, settings = $15, recurrence = $16, updated_at = $17 \
-                     WHERE org_id = $1 AND id = $2")
-                .bind(org)
-                .bind(id)
-                .bind(&f.name)
-                .bind(&f.description)
-                .bind(f.group_type.as_str())
-                .bind(f.open)
-                .bind(f.capacity)
-                .bind(f.requires_screening)
-                .bind(f.target_population.clone())
-                .bind(f.age_range.clone())
-                .bind(f.modality.map(|m| m.as_str()))
-                .bind(f.virtual_link.clone())
-                .bind(f.location.clone())
-                .bind(f.address.clone())
-                .bind(settings)
-                .bind(recurrence)
-                .bind(now),
-            )
-            .await?;
+            let assignments: Vec<String> =
+                FIELD_COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 4)).collect();
+            let update_row = sql(format!(
+                "UPDATE groups SET updated_at = $3, {} WHERE org_id = $1 AND id = $2",
+                assignments.join(", ")
+            ))
+            .bind(org)
+            .bind(id)
+            .bind(now);
+            tx.execute(bind_fields(update_row, f)).await?;
             if let Some(moderators) = &update.moderator_ids {
                 replace_staff(&mut tx, org, id, "moderator", moderators, now).await?;
             }

@@ -15,33 +15,14 @@ use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
-use super::db::{Backend, Dialect, Executor, Row, lock_row, sql};
+use super::db::{Backend, Executor, Row, sql};
 use super::notify::{self, Notice};
-use super::sessions::{SESSION_COLUMNS, Seats, fetch, insert_rows, session_from_row};
+use super::sessions::{SESSION_COLUMNS, Seats, fetch, insert_rows, lock_session, session_from_row};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, Invitation, Response, Session};
 use crate::{InvitationStore, Result, StoreError};
 
 /// The session, locked, as of `now`.
-async fn locked_session<E: Executor>(
-    tx: &mut E,
-    dialect: Dialect,
-    org: OrgId,
-    id: SessionId,
-    now: Timestamp,
-) -> Result<Session> {
-    if !lock_row(tx, dialect, "sessions", org, id).await? {
-        return Err(StoreError::NotFound("session"));
-    }
-    let row = tx
-        .fetch_one(
-            sql(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.org_id = $1 AND s.id = $2"))
-                .bind(org)
-                .bind(id),
-        )
-        .await?;
-    session_from_row(&row, now)
-}
 
 fn require_proposed(session: &Session) -> Result<()> {
     if session.status != SessionStatus::Proposed {
@@ -184,7 +165,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             let session_id: SessionId = row.id("session_id")?;
             // Locking the session serialises the last two acceptances, so
             // exactly one of them schedules it.
-            let mut session = locked_session(&mut tx, dialect, org, session_id, now).await?;
+            let mut session = lock_session(&mut tx, dialect, org, session_id, now).await?;
             require_proposed(&session)?;
             if awaiting_approval(&session) {
                 return Err(StoreError::conflict(
@@ -258,7 +239,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
         write_tx!(self, |tx| {
-            let session = locked_session(&mut tx, dialect, org, session_id, now).await?;
+            let session = lock_session(&mut tx, dialect, org, session_id, now).await?;
             require_proposed(&session)?;
             let group = session
                 .group_id
@@ -340,7 +321,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
         write_tx!(self, |tx| {
-            let mut session = locked_session(&mut tx, dialect, org, session_id, now).await?;
+            let mut session = lock_session(&mut tx, dialect, org, session_id, now).await?;
             require_proposed(&session)?;
             let row = tx
                 .fetch_optional(
@@ -366,7 +347,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
         write_tx!(self, |tx| {
-            let mut session = locked_session(&mut tx, dialect, org, session_id, now).await?;
+            let mut session = lock_session(&mut tx, dialect, org, session_id, now).await?;
             require_proposed(&session)?;
             if !awaiting_approval(&session) {
                 return Err(StoreError::conflict("not_awaiting_approval", "this proposal does not need approval"));
@@ -412,7 +393,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
         write_tx!(self, |tx| {
-            let session = locked_session(&mut tx, dialect, org, session_id, now).await?;
+            let session = lock_session(&mut tx, dialect, org, session_id, now).await?;
             require_proposed(&session)?;
             if !awaiting_approval(&session) {
                 return Err(StoreError::conflict("not_awaiting_approval", "this proposal does not need approval"));

@@ -5,14 +5,14 @@ use circles_domain::Role;
 use circles_domain::ids::{OrgId, PersonId, SeatId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::{NotificationKind, SessionKind, SessionStatus, client_cancellation};
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
-use super::db::{Backend, Dialect, Executor, Row, lock_row, sql};
+use super::db::{Backend, Executor, Row, sql};
 use super::notify::{self, Notice};
-use super::sessions::{SESSION_COLUMNS, seat_from_row, session_from_row};
+use super::sessions::{lock_session, seat_from_row};
 use super::{SqlStore, write_tx};
 use crate::model::{AttendanceMark, AuditCtx, Seat, Session};
 use crate::{Result, SeatStore, StoreError};
@@ -20,26 +20,6 @@ use crate::{Result, SeatStore, StoreError};
 /// Attendance recorded more than this long after a session ended is a late
 /// entry: allowed, and flagged in the audit trail.
 pub const LATE_ENTRY_AFTER: SignedDuration = SignedDuration::from_hours(24 * 30);
-
-async fn locked_session<E: Executor>(
-    tx: &mut E,
-    dialect: Dialect,
-    org: OrgId,
-    id: SessionId,
-    now: Timestamp,
-) -> Result<Session> {
-    if !lock_row(tx, dialect, "sessions", org, id).await? {
-        return Err(StoreError::NotFound("session"));
-    }
-    let row = tx
-        .fetch_one(
-            sql(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.org_id = $1 AND s.id = $2"))
-                .bind(org)
-                .bind(id),
-        )
-        .await?;
-    session_from_row(&row, now)
-}
 
 async fn seat_of<E: Executor>(tx: &mut E, org: OrgId, session: SessionId, client: PersonId) -> Result<Option<Seat>> {
     let row = tx
@@ -77,7 +57,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
         let dialect = self.backend.dialect();
         write_tx!(self, |tx| {
             // Locking the session serialises joins, so capacity holds.
-            let session = locked_session(&mut tx, dialect, org, session_id, now).await?;
+            let session = lock_session(&mut tx, dialect, org, session_id, now).await?;
             open_for_seats(&session)?;
             let group = session
                 .group_id
@@ -169,7 +149,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
         write_tx!(self, |tx| {
-            let session = locked_session(&mut tx, dialect, org, session_id, now).await?;
+            let session = lock_session(&mut tx, dialect, org, session_id, now).await?;
             let seat = seat_of(&mut tx, org, session_id, client)
                 .await?
                 .filter(|s| s.status.holds_time())
@@ -207,7 +187,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
         write_tx!(self, |tx| {
-            let session = locked_session(&mut tx, dialect, org, session_id, now).await?;
+            let session = lock_session(&mut tx, dialect, org, session_id, now).await?;
             if !matches!(session.status, SessionStatus::InProgress | SessionStatus::Completed) {
                 return Err(StoreError::conflict(
                     "session_not_started",

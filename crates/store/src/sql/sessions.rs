@@ -153,6 +153,27 @@ pub(super) async fn attach<E: Executor>(tx: &mut E, org: OrgId, sessions: &mut [
     Ok(())
 }
 
+/// Locks a session's row, then reads it (with its seat count) afresh.
+pub(super) async fn lock_session<E: Executor>(
+    tx: &mut E,
+    dialect: super::db::Dialect,
+    org: OrgId,
+    id: SessionId,
+    now: Timestamp,
+) -> Result<Session> {
+    if !super::db::lock_row(tx, dialect, "sessions", org, id).await? {
+        return Err(StoreError::NotFound("session"));
+    }
+    let row = tx
+        .fetch_one(
+            sql(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.org_id = $1 AND s.id = $2"))
+                .bind(org)
+                .bind(id),
+        )
+        .await?;
+    session_from_row(&row, now)
+}
+
 pub(super) async fn fetch<E: Executor>(
     tx: &mut E,
     org: OrgId,
