@@ -7,6 +7,7 @@ use circles_domain::authz::Action;
 use circles_domain::ids::{HoldId, OrgId, PersonId};
 use circles_domain::input::instant;
 use circles_domain::interval::{Interval, MAX_BUSY_SPAN};
+use circles_domain::recurrence::{Recurrence, RecurrenceInput};
 use circles_domain::session::{DetailsInput, SessionDetails};
 use circles_domain::validation::Validator;
 use circles_store::model::{Hold, NewHold};
@@ -48,6 +49,10 @@ pub struct CreateHoldRequest {
     /// Every slot of a series; when given, it replaces `starts_at`/`ends_at`
     /// as the list of slots (which should include the first one).
     pub occurrences: Option<Vec<SlotBody>>,
+    /// A recurring series instead of a list: an RRULE such as
+    /// `FREQ=WEEKLY;COUNT=12` repeating the first slot's local time in
+    /// `timezone` (DST-correct).
+    pub recurrence: Option<HoldRecurrence>,
     /// Seconds until the hold lapses: 30 to 3600, 300 by default.
     pub hold_seconds: Option<i64>,
     pub title: Option<String>,
@@ -57,6 +62,15 @@ pub struct CreateHoldRequest {
     pub location: Option<String>,
     pub address: Option<String>,
     pub timezone: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRecurrence {
+    #[schema(example = "FREQ=WEEKLY;COUNT=12")]
+    pub rrule: String,
+    /// Last local date (inclusive), as an alternative to COUNT/UNTIL.
+    pub end_date: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -113,16 +127,52 @@ fn parse_slot(v: &mut Validator, field: &str, starts_at: &str, ends_at: &str, no
     }
 }
 
+/// The slots of a recurring hold: the first slot's local time repeated by
+/// the rule, in the hold's zone.
+fn expand(v: &mut Validator, first: Interval, zone: &str, rule: &HoldRecurrence) -> Option<Vec<Interval>> {
+    let local = first.start.to_zoned(jiff::tz::TimeZone::get(zone).ok()?);
+    let input = RecurrenceInput {
+        rrule: rule.rrule.clone(),
+        start_date: local.date().to_string(),
+        start_time: local.time().strftime("%H:%M:%S").to_string(),
+        timezone: zone.to_owned(),
+        duration_minutes: first.length().as_mins(),
+        end_date: rule.end_date.clone(),
+        exdates: Vec::new(),
+    };
+    let recurrence = match Recurrence::parse(&input) {
+        Ok(r) => r,
+        Err(invalid) => {
+            v.absorb("recurrence", invalid);
+            return None;
+        }
+    };
+    let occurrences = recurrence.first(MAX_OCCURRENCES + 1);
+    if occurrences.len() > MAX_OCCURRENCES {
+        v.reject("recurrence.rrule", format!("a hold covers at most {MAX_OCCURRENCES} occurrences; add COUNT or UNTIL"));
+        return None;
+    }
+    Some(occurrences.iter().filter_map(|o| Interval::new(o.starts_at, o.ends_at)).collect())
+}
+
 fn parse_hold(body: &CreateHoldRequest, org_zone: &str, now: Timestamp) -> Result<NewHold, ApiError> {
     let mut v = Validator::default();
     let first = parse_slot(&mut v, "", &body.starts_at, &body.ends_at, now);
-    let slots = match &body.occurrences {
-        None => first.map(|s| vec![s]),
-        Some(list) if list.is_empty() || list.len() > MAX_OCCURRENCES => {
+    let timezone = parse_timezone(&mut v, body.timezone.as_deref(), org_zone);
+    if body.occurrences.is_some() && body.recurrence.is_some() {
+        v.reject("recurrence", "send either occurrences or recurrence, not both");
+    }
+    let slots = match (&body.occurrences, &body.recurrence) {
+        (None, Some(rule)) => match (first, &timezone) {
+            (Some(first), Some(zone)) => expand(&mut v, first, zone, rule),
+            _ => None,
+        },
+        (None, None) => first.map(|s| vec![s]),
+        (Some(list), _) if list.is_empty() || list.len() > MAX_OCCURRENCES => {
             v.reject("occurrences", format!("must list between 1 and {MAX_OCCURRENCES} slots"));
             None
         }
-        Some(list) => {
+        (Some(list), _) => {
             let parsed: Vec<Option<Interval>> = list
                 .iter()
                 .enumerate()
@@ -158,7 +208,6 @@ fn parse_hold(body: &CreateHoldRequest, org_zone: &str, now: Timestamp) -> Resul
         "One-on-one session",
         false,
     );
-    let timezone = parse_timezone(&mut v, body.timezone.as_deref(), org_zone);
     Ok(v.done(|| {
         Some(NewHold {
             therapist_id: PersonId(body.therapist_id),

@@ -11,6 +11,7 @@ backend_tests!(
     an_expired_hold_cannot_be_confirmed_and_no_longer_blocks,
     a_released_hold_frees_its_slot,
     hold_input_is_validated,
+    a_recurring_hold_repeats_the_local_time_across_dst,
 );
 
 fn holds_path(org: &Org) -> String {
@@ -133,6 +134,8 @@ async fn hold_input_is_validated(backend: Backend) {
             "occurrences",
         ),
         (with("client_id", json!(org.admin.person_id)), "client_id"),
+        (with("recurrence", json!({ "rrule": "FREQ=HOURLY;COUNT=3" })), "recurrence.rrule"),
+        (with("recurrence", json!({ "rrule": "FREQ=WEEKLY" })), "recurrence.rrule"),
     ];
     for (body, field) in cases {
         let problem =
@@ -140,4 +143,25 @@ async fn hold_input_is_validated(backend: Backend) {
         assert!(Response::fields(&problem).contains(&field.to_owned()), "{body} should name {field}: {problem}");
     }
     assert_eq!(app.db.scalar("SELECT COUNT(*) FROM holds").await, 0, "nothing was written");
+}
+
+async fn a_recurring_hold_repeats_the_local_time_across_dst(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let (start, end) = (app.hours_from_now(24 * 7), app.hours_from_now(24 * 7 + 1));
+    let mut body = hold_body(&org, &start, &end);
+    body["recurrence"] = json!({ "rrule": "FREQ=WEEKLY;COUNT=20" });
+    body["timezone"] = json!("America/New_York");
+    let hold = app.post(&holds_path(&org), &org.admin.token, body).await.expect(201);
+    let slots = hold["occurrences"].as_array().unwrap();
+    assert_eq!(slots.len(), 20);
+    let ny = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let local = |s: &Value| s["starts_at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap().to_zoned(ny.clone());
+    let first = local(&slots[0]);
+    let offsets: std::collections::BTreeSet<i32> = slots.iter().map(|s| local(s).offset().seconds()).collect();
+    assert_eq!(offsets.len(), 2, "twenty weeks from November cross the March change");
+    assert!(slots.iter().all(|s| local(s).time() == first.time()), "same local time every week");
+    let confirm = format!("{}/{}/confirm", holds_path(&org), hold["hold_id"].as_str().unwrap());
+    let sessions = app.request(Method::POST, &confirm, Some(&org.admin.token), None).await.expect(201);
+    assert_eq!(sessions["items"].as_array().unwrap().len(), 20);
 }
