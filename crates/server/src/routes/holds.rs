@@ -149,7 +149,10 @@ fn expand(v: &mut Validator, first: Interval, zone: &str, rule: &HoldRecurrence)
     };
     let occurrences = recurrence.first(MAX_OCCURRENCES + 1);
     if occurrences.len() > MAX_OCCURRENCES {
-        v.reject("recurrence.rrule", format!("a hold covers at most {MAX_OCCURRENCES} occurrences; add COUNT or UNTIL"));
+        v.reject(
+            "recurrence.rrule",
+            format!("a hold covers at most {MAX_OCCURRENCES} occurrences; add COUNT or UNTIL"),
+        );
         return None;
     }
     Some(occurrences.iter().filter_map(|o| Interval::new(o.starts_at, o.ends_at)).collect())
