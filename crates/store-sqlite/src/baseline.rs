@@ -1,13 +1,16 @@
 //! The bare-insert baseline for `circles bench`: how fast this database
 //! commits a single-row INSERT with the same durability settings Circles
-//! uses, through one writer connection (SQLite's only way to write).
+//! uses, through one writer connection (SQLite's only way to write). Each
+//! insert commits on its own — no group commit — so the baseline is the cost
+//! of one durable write.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use circles_store::sql::db::DbError;
-use sqlx::Executor as _;
+use circles_store::sql::db::{DbError, sql};
+use tokio::sync::Mutex;
 
-use crate::{SqliteBackend, SqliteOptions, map_err};
+use crate::{SqliteOptions, blocking, database_path, map_err, open_connection, statement};
 
 /// Inserts rows from `concurrency` tasks for `duration`; returns each
 /// insert's latency.
@@ -17,25 +20,25 @@ pub async fn bare_inserts(
     concurrency: usize,
     duration: Duration,
 ) -> Result<Vec<Duration>, DbError> {
-    let backend = SqliteBackend::connect(url, options).await?;
-    backend
-        .writer
-        .execute("CREATE TABLE IF NOT EXISTS bench_inserts (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
-        .await
+    let writer = open_connection(&database_path(url)?, options.durability)?;
+    writer
+        .execute_batch("CREATE TABLE IF NOT EXISTS bench_inserts (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
         .map_err(map_err)?;
+    let writer = Arc::new(Mutex::new(writer));
     let deadline = Instant::now() + duration;
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
-            let pool = backend.writer.clone();
+            let writer = Arc::clone(&writer);
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 while Instant::now() < deadline {
                     let started = Instant::now();
-                    sqlx::query("INSERT INTO bench_inserts (payload) VALUES ($1)")
-                        .bind("a booking-sized row of text")
-                        .execute(&pool)
-                        .await
-                        .map_err(map_err)?;
+                    let conn = writer.lock().await;
+                    let insert =
+                        sql("INSERT INTO bench_inserts (payload) VALUES ($1)").bind("a booking-sized row of text");
+                    // The same statement path and commit handling as a use case.
+                    blocking(|| statement::execute(&conn, insert))?;
+                    drop(conn);
                     latencies.push(started.elapsed());
                 }
                 Ok::<_, DbError>(latencies)
@@ -46,6 +49,5 @@ pub async fn bare_inserts(
     for worker in workers {
         all.extend(worker.await.map_err(|e| DbError::Other(e.to_string()))??);
     }
-    backend.close().await;
     Ok(all)
 }

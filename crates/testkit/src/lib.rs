@@ -118,10 +118,7 @@ impl TestDatabase {
     /// that tamper with rows or inspect the schema.
     pub async fn execute_raw(&self, statement: &str) {
         match self.backend {
-            Backend::Sqlite => {
-                let mut conn = <sqlx::SqliteConnection as Connection>::connect(&self.url).await.expect("open SQLite");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned())).execute(&mut conn).await.expect("raw SQL");
-            }
+            Backend::Sqlite => self.sqlite_connection().execute_batch(statement).expect("raw SQL"),
             Backend::Postgres => {
                 let mut conn = PgConnection::connect(&self.url).await.expect("open PostgreSQL");
                 sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned())).execute(&mut conn).await.expect("raw SQL");
@@ -131,16 +128,20 @@ impl TestDatabase {
 }
 
 impl TestDatabase {
+    /// A connection of its own to this SQLite database, outside the store's
+    /// writer and readers; it waits like the store does if the writer is busy.
+    fn sqlite_connection(&self) -> rusqlite::Connection {
+        let path = self.url.strip_prefix("sqlite://").expect("a sqlite:// URL");
+        let conn = rusqlite::Connection::open(path).expect("open SQLite");
+        conn.busy_timeout(std::time::Duration::from_secs(10)).expect("busy timeout");
+        conn.pragma_update(None, "foreign_keys", true).expect("foreign keys on");
+        conn
+    }
+
     /// Runs a query returning one integer, bypassing the store.
     pub async fn scalar(&self, query: &str) -> i64 {
         match self.backend {
-            Backend::Sqlite => {
-                let mut conn = <sqlx::SqliteConnection as Connection>::connect(&self.url).await.expect("open SQLite");
-                sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_owned()))
-                    .fetch_one(&mut conn)
-                    .await
-                    .expect("scalar query")
-            }
+            Backend::Sqlite => self.sqlite_connection().query_row(query, [], |r| r.get(0)).expect("scalar query"),
             Backend::Postgres => {
                 let mut conn = PgConnection::connect(&self.url).await.expect("open PostgreSQL");
                 sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_owned()))

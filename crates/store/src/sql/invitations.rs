@@ -22,8 +22,6 @@ use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, Invitation, Response, Session};
 use crate::{InvitationStore, Result, StoreError};
 
-/// The session, locked, as of `now`.
-
 fn require_proposed(session: &Session) -> Result<()> {
     if session.status != SessionStatus::Proposed {
         return Err(StoreError::conflict(

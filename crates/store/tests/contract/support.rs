@@ -152,7 +152,11 @@ pub fn conflict_code(result: &circles_store::Result<impl std::fmt::Debug>) -> Op
 
 impl Harness {
     /// A community group in `org` facilitated by `facilitators`.
-    pub async fn group(&self, org: OrgId, facilitators: Vec<circles_domain::ids::PersonId>) -> circles_domain::ids::GroupId {
+    pub async fn group(
+        &self,
+        org: OrgId,
+        facilitators: Vec<circles_domain::ids::PersonId>,
+    ) -> circles_domain::ids::GroupId {
         let fields = circles_store::model::GroupFields {
             name: "Circle".into(),
             description: String::new(),
