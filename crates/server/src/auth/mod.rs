@@ -127,7 +127,8 @@ impl Caller {
         let membership = match state.auth_cache.membership(account, org) {
             Some(cached) => cached,
             None => {
-                let found = state.store.membership(account, org).await?.ok_or_else(|| ApiError::not_found("organisation"))?;
+                let found =
+                    state.store.membership(account, org).await?.ok_or_else(|| ApiError::not_found("organisation"))?;
                 state.auth_cache.remember_membership(account, &found);
                 found
             }

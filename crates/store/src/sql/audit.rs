@@ -53,7 +53,8 @@ pub(crate) async fn append<E: Executor>(
     if drafts.is_empty() {
         return Ok(());
     }
-    let head_query = || sql(format!("SELECT seq, hash FROM audit_heads WHERE org_id = $1{}", dialect.for_update())).bind(org);
+    let head_query =
+        || sql(format!("SELECT seq, hash FROM audit_heads WHERE org_id = $1{}", dialect.for_update())).bind(org);
     let head = match tx.fetch_optional(head_query()).await? {
         Some(head) => head,
         // An organisation's first event starts its chain.

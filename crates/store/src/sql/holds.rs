@@ -89,7 +89,8 @@ impl<B: Backend> HoldStore for SqlStore<B> {
         let id = HoldId::new();
         let claims = hold_claims(id, &input);
         read_one!(self, |tx| busy::check(&mut tx, org, &claims, now).await?)?;
-        let people = [(input.therapist_id, Role::Therapist, "therapist_id"), (input.client_id, Role::Client, "client_id")];
+        let people =
+            [(input.therapist_id, Role::Therapist, "therapist_id"), (input.client_id, Role::Client, "client_id")];
         write_tx!(self, |tx| {
             busy::lock_people(&mut tx, self.backend.dialect(), org, &people).await?;
             let mut drafts = Vec::new();

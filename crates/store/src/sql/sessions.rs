@@ -261,7 +261,15 @@ pub(super) async fn insert_session<E: Executor>(
         tx,
         "seats (org_id, id, session_id, client_id, status, created_at, updated_at)",
         seats.iter().map(|seat| {
-            vec![org.into(), seat.id.into(), id.into(), seat.client_id.into(), seat.status.as_str().into(), now.into(), now.into()]
+            vec![
+                org.into(),
+                seat.id.into(),
+                id.into(),
+                seat.client_id.into(),
+                seat.status.as_str().into(),
+                now.into(),
+                now.into(),
+            ]
         }),
     )
     .await?;

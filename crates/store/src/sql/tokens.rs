@@ -64,7 +64,12 @@ impl<B: Backend> TokenStore for SqlStore<B> {
             .await?
         })?;
         row.map(|r| {
-            Ok(Principal { account_id: r.id("account_id")?, token_id: r.id("id")?, token_kind: r.parsed("kind")?, expires_at: r.opt_time("expires_at")? })
+            Ok(Principal {
+                account_id: r.id("account_id")?,
+                token_id: r.id("id")?,
+                token_kind: r.parsed("kind")?,
+                expires_at: r.opt_time("expires_at")?,
+            })
         })
         .transpose()
     }
