@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod authz;
+pub mod availability;
 pub mod clock;
 pub mod ids;
 pub mod input;
@@ -13,6 +14,8 @@ pub mod interval;
 pub mod recurrence;
 pub mod role;
 pub mod session;
+pub mod slots;
+pub mod time_off;
 pub mod validation;
 
 pub use clock::Clock;

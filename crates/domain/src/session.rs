@@ -52,6 +52,9 @@ macro_rules! spelled_enum {
     };
 }
 
+// Time off spells its states the same way.
+pub(crate) use spelled_enum;
+
 spelled_enum!(
     /// What kind of time a session is.
     SessionKind {
