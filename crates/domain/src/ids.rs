@@ -111,6 +111,10 @@ id_type!(
     /// One row of busy time.
     BusyId
 );
+id_type!(
+    /// A therapist's request for time off.
+    TimeOffId
+);
 
 impl OrgId {
     /// The chain that records platform-level events which belong to no

@@ -99,6 +99,7 @@ fn migrator() -> Migrator {
     Migrator::with_migrations(vec![
         migration(1, "foundation", include_str!("../migrations/0001_foundation.sql")),
         migration(2, "booking", include_str!("../migrations/0002_booking.sql")),
+        migration(4, "availability", include_str!("../migrations/0004_availability.sql")),
     ])
 }
 

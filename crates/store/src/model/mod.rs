@@ -199,5 +199,7 @@ pub struct AuditEntry {
     pub ip: Option<String>,
 }
 
+mod availability;
 mod booking;
+pub use availability::*;
 pub use booking::*;
