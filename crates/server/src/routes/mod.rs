@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod availability;
 pub mod health;
 pub mod holds;
 pub mod me;
@@ -10,6 +11,7 @@ pub mod orgs;
 pub mod people;
 pub mod schedule;
 pub mod sessions;
+pub mod time_off;
 pub mod views;
 
 use std::sync::Arc;
@@ -29,7 +31,8 @@ use crate::state::AppState;
     modifiers(&BearerAuth),
     tags(
         (name = "auth"), (name = "me"), (name = "organisations"), (name = "people"), (name = "sessions"),
-        (name = "holds"), (name = "schedule"), (name = "audit"), (name = "operations"),
+        (name = "holds"), (name = "schedule"), (name = "availability"), (name = "time off"), (name = "audit"),
+        (name = "operations"),
     )
 )]
 struct ApiDoc;
@@ -69,6 +72,18 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(holds::create_hold))
         .routes(routes!(holds::get_hold, holds::release_hold))
         .routes(routes!(holds::confirm_hold))
+        .routes(routes!(availability::set_availability, availability::get_availability))
+        .routes(routes!(availability::search))
+        .routes(routes!(availability::free_at))
+        .routes(routes!(time_off::request_time_off, time_off::list_time_off))
+        .routes(routes!(time_off::get_time_off))
+        .routes(routes!(time_off::affected))
+        .routes(routes!(time_off::approve))
+        .routes(routes!(time_off::deny))
+        .routes(routes!(time_off::cancel))
+        .routes(routes!(time_off::coverage))
+        .routes(routes!(time_off::reassign))
+        .routes(routes!(time_off::cancel_affected))
         .routes(routes!(audit::list_events))
 }
 

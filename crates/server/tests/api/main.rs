@@ -2,6 +2,7 @@
 //! test, on SQLite and on PostgreSQL.
 
 mod auth;
+mod availability;
 mod bad_input;
 mod booking;
 mod booking_races;
@@ -12,3 +13,4 @@ mod operations;
 mod people;
 mod schedule;
 mod support;
+mod time_off;
