@@ -14,6 +14,7 @@ backend_tests!(
     free_at_lists_who_is_free_for_the_whole_duration,
     working_hours_input_is_validated_field_by_field,
     search_queries_are_validated_parameter_by_parameter,
+    the_demo_has_working_hours_and_a_covered_vacation,
 );
 
 /// Monday 2027-03-01, noon UTC: the tests' calendar is fixed.
@@ -372,4 +373,36 @@ async fn search_queries_are_validated_parameter_by_parameter(backend: Backend) {
         .await
         .problem(400, "invalid_query");
     assert_eq!(Response::fields(&problem), ["at", "duration_minutes"]);
+}
+
+async fn the_demo_has_working_hours_and_a_covered_vacation(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let demo = circles_server::demo::load(&app.store, &app.state.passwords).await.unwrap();
+    let login = json!({ "email": circles_server::demo::ADMIN_EMAIL, "password": circles_server::demo::PASSWORD });
+    let token = app.request(Method::POST, "/api/v1/auth/login", None, Some(login)).await.expect(200)["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let people = app.get(&format!("/api/v1/orgs/{}/people?role=therapist", demo.org_id), &token).await.expect(200);
+    let therapist = |email: &str| {
+        let items = people["items"].as_array().unwrap();
+        items.iter().find(|p| p["email"] == email).unwrap()["id"].as_str().unwrap().to_owned()
+    };
+    for person in people["items"].as_array().unwrap() {
+        let path = format!("/api/v1/orgs/{}/therapists/{}/availability", demo.org_id, person["id"].as_str().unwrap());
+        assert!(!app.get(&path, &token).await.expect(200)["rules"].as_array().unwrap().is_empty(), "{person}");
+    }
+    let time_off = app.get(&format!("/api/v1/orgs/{}/time-off", demo.org_id), &token).await.expect(200);
+    let items = time_off["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["status"], "APPROVED");
+    assert_eq!(items[0]["therapist_id"], therapist("samuel@riverside.example").as_str());
+    assert_eq!(items[0]["coverage_therapist_id"], therapist("mei@riverside.example").as_str());
+    assert_eq!(items[0]["affected_sessions"], 0, "the week's sessions moved to the coverage therapist");
+    let (from, to) = (items[0]["starts_at"].as_str().unwrap(), items[0]["ends_at"].as_str().unwrap());
+    let mei = therapist("mei@riverside.example");
+    let schedule = format!("/api/v1/orgs/{}/schedule?person_id={mei}&from={from}&to={to}", demo.org_id);
+    assert_eq!(app.get(&schedule, &token).await.expect(200)["items"].as_array().unwrap().len(), 3);
+    let again = circles_server::demo::load(&app.store, &app.state.passwords).await.unwrap();
+    assert!(!again.created, "loading twice reuses the data");
 }
