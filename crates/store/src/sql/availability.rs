@@ -16,13 +16,14 @@ use circles_domain::input::TimeZoneName;
 use circles_domain::interval::{Interval, MAX_BUSY_SPAN};
 use circles_domain::session::Modality;
 use circles_domain::slots::{Calendar, Fit, SlotFinder, SlotSearch, fit, is_free};
-use jiff::civil::Weekday;
+use jiff::civil::{Date, Weekday};
 use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::busy::{self, HintsWithin};
-use super::db::{Backend, DbError, Executor, Row, placeholders, sql};
+use super::db::{Backend, DbError, Dialect, Executor, Row, placeholders, sql};
 use super::sessions::insert_rows;
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, AvailabilitySearch, BusyKind, FreeStarts, TherapistWeek};
@@ -37,28 +38,78 @@ fn decode(what: &str) -> impl Fn(String) -> DbError + '_ {
     move |e| DbError::Decode(format!("{what}: {e}"))
 }
 
-fn rule_from_row(row: &impl Row) -> Result<WeeklyRule> {
-    let weekday = i8::try_from(row.int("weekday")?).ok().and_then(|d| Weekday::from_monday_one_offset(d).ok());
-    let minute = |col: &str| -> Result<MinuteOfDay> {
-        Ok(MinuteOfDay::from_minutes(row.int(col)?).ok_or_else(|| DbError::Decode(format!("{col} out of range")))?)
-    };
-    Ok(WeeklyRule {
-        weekday: weekday.ok_or_else(|| DbError::Decode("weekday out of range".into()))?,
-        start: minute("start_minute")?,
-        end: minute("end_minute")?,
-        modality: row.opt_text("modality")?.map(|m| m.parse::<Modality>()).transpose().map_err(decode("modality"))?,
-        location: row.opt_text("location")?,
-        max_sessions: row.opt_int("max_sessions")?.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
-        effective_from: row.opt_date("effective_from")?,
-        effective_to: row.opt_date("effective_to")?,
-    })
+/// A rule's columns as stored, in [`RULE_COLUMNS`] order. Every field is
+/// optional: a week without rules comes back as one row of nulls from its
+/// outer join.
+#[derive(Debug, Deserialize)]
+struct StoredRule {
+    position: Option<i64>,
+    weekday: Option<i64>,
+    start_minute: Option<i64>,
+    end_minute: Option<i64>,
+    modality: Option<String>,
+    location: Option<String>,
+    max_sessions: Option<i64>,
+    effective_from: Option<Date>,
+    effective_to: Option<Date>,
 }
 
-const RULE_COLUMNS: &str = "r.position, r.weekday, r.start_minute, r.end_minute, r.modality, r.location, r.max_sessions, r.effective_from, \
-     r.effective_to";
+const RULE_COLUMNS: [&str; 9] = [
+    "r.position",
+    "r.weekday",
+    "r.start_minute",
+    "r.end_minute",
+    "r.modality",
+    "r.location",
+    "r.max_sessions",
+    "r.effective_from",
+    "r.effective_to",
+];
 
-/// The stored weeks of `therapists`, by therapist; those who never set one
-/// are missing. One statement.
+impl StoredRule {
+    fn from_row(row: &impl Row) -> Result<StoredRule> {
+        Ok(StoredRule {
+            position: row.opt_int("position")?,
+            weekday: row.opt_int("weekday")?,
+            start_minute: row.opt_int("start_minute")?,
+            end_minute: row.opt_int("end_minute")?,
+            modality: row.opt_text("modality")?,
+            location: row.opt_text("location")?,
+            max_sessions: row.opt_int("max_sessions")?,
+            effective_from: row.opt_date("effective_from")?,
+            effective_to: row.opt_date("effective_to")?,
+        })
+    }
+
+    /// The rule, or `None` for the null row of a week without rules.
+    fn rule(self) -> Result<Option<(i64, WeeklyRule)>> {
+        let Some(position) = self.position else { return Ok(None) };
+        let bad = |what: &str| DbError::Decode(format!("availability rule {what}"));
+        let weekday =
+            self.weekday.and_then(|d| i8::try_from(d).ok()).and_then(|d| Weekday::from_monday_one_offset(d).ok());
+        let minute = |m: Option<i64>| m.and_then(MinuteOfDay::from_minutes);
+        let rule = WeeklyRule {
+            weekday: weekday.ok_or_else(|| bad("weekday"))?,
+            start: minute(self.start_minute).ok_or_else(|| bad("start"))?,
+            end: minute(self.end_minute).ok_or_else(|| bad("end"))?,
+            modality: self.modality.map(|m| m.parse::<Modality>()).transpose().map_err(decode("modality"))?,
+            location: self.location,
+            max_sessions: self.max_sessions.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            effective_from: self.effective_from,
+            effective_to: self.effective_to,
+        };
+        Ok(Some((position, rule)))
+    }
+}
+
+fn week(timezone: &str, mut rules: Vec<(i64, WeeklyRule)>) -> Result<WeeklyAvailability> {
+    let zone = TimeZoneName::parse(timezone).map_err(decode("timezone"))?;
+    rules.sort_by_key(|(position, _)| *position);
+    Ok(WeeklyAvailability::from_parts(zone, rules.into_iter().map(|(_, rule)| rule).collect()))
+}
+
+/// The stored weeks of a few `therapists`, by therapist; those who never
+/// set one are missing. One statement, one row per rule.
 pub(super) async fn load_weeks<E: Executor>(
     tx: &mut E,
     org: OrgId,
@@ -70,30 +121,59 @@ pub(super) async fn load_weeks<E: Executor>(
     let rows = tx
         .fetch_all(
             sql(format!(
-                "SELECT w.therapist_id, w.timezone, {RULE_COLUMNS} FROM therapist_weeks w \
+                "SELECT w.therapist_id, w.timezone, {} FROM therapist_weeks w \
                  LEFT JOIN availability_rules r ON r.org_id = w.org_id AND r.therapist_id = w.therapist_id \
-                 WHERE w.org_id = $1 AND w.therapist_id IN ({}) ORDER BY w.therapist_id, r.position",
+                 WHERE w.org_id = $1 AND w.therapist_id IN ({})",
+                RULE_COLUMNS.join(", "),
                 placeholders(2, therapists.len())
             ))
             .bind(org)
             .bind_all(therapists.iter().copied()),
         )
         .await?;
-    let mut parts: HashMap<PersonId, (String, Vec<WeeklyRule>)> = HashMap::new();
+    let mut parts: HashMap<PersonId, (String, Vec<(i64, WeeklyRule)>)> = HashMap::new();
     for row in &rows {
-        let entry = parts.entry(row.id("therapist_id")?).or_insert_with(|| (String::new(), Vec::new()));
-        entry.0 = row.text("timezone")?;
-        if row.opt_int("position")?.is_some() {
-            entry.1.push(rule_from_row(row)?);
-        }
+        let entry = parts
+            .entry(row.id("therapist_id")?)
+            .or_insert_with(|| (row.text("timezone").unwrap_or_default(), Vec::new()));
+        entry.1.extend(StoredRule::from_row(row)?.rule()?);
     }
-    parts
-        .into_iter()
-        .map(|(therapist, (zone, rules))| {
-            let zone = TimeZoneName::parse(&zone).map_err(decode("timezone"))?;
-            Ok((therapist, WeeklyAvailability::from_parts(zone, rules)))
-        })
-        .collect()
+    parts.into_iter().map(|(therapist, (zone, rules))| Ok((therapist, week(&zone, rules)?))).collect()
+}
+
+/// [`load_weeks`] for many therapists. Where rows are dear (see
+/// [`Dialect::folds_rows_into_json`]), one row per therapist with its rules
+/// as JSON. One statement either way.
+async fn load_many_weeks<E: Executor>(
+    tx: &mut E,
+    dialect: Dialect,
+    org: OrgId,
+    therapists: &[PersonId],
+) -> Result<HashMap<PersonId, WeeklyAvailability>> {
+    if therapists.is_empty() || !dialect.folds_rows_into_json() {
+        return load_weeks(tx, org, therapists).await;
+    }
+    let rows = tx
+        .fetch_all(
+            sql(format!(
+                "SELECT w.therapist_id, w.timezone, {} AS rules FROM therapist_weeks w \
+                 LEFT JOIN availability_rules r ON r.org_id = w.org_id AND r.therapist_id = w.therapist_id \
+                 WHERE w.org_id = $1 AND w.therapist_id IN ({}) GROUP BY w.therapist_id, w.timezone",
+                dialect.json_rows(&RULE_COLUMNS),
+                placeholders(2, therapists.len())
+            ))
+            .bind(org)
+            .bind_all(therapists.iter().copied()),
+        )
+        .await?;
+    let mut weeks = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let stored: Vec<StoredRule> =
+            serde_json::from_str(&row.text("rules")?).map_err(|e| decode("rules")(e.to_string()))?;
+        let rules = stored.into_iter().filter_map(|r| r.rule().transpose()).collect::<Result<Vec<_>>>()?;
+        weeks.insert(row.id("therapist_id")?, week(&row.text("timezone")?, rules)?);
+    }
+    Ok(weeks)
 }
 
 /// Every therapist of `org`, or those of `wanted` — each of which must be
@@ -125,9 +205,12 @@ async fn therapists<E: Executor>(tx: &mut E, org: OrgId, wanted: Option<&[Person
 }
 
 /// Sessions and live holds of `people` starting in `window`, each list
-/// sorted by start: busy, and counted against `max_sessions`. One statement.
+/// sorted by start: busy, and counted against `max_sessions`. One
+/// statement; where rows are dear (see [`Dialect::folds_rows_into_json`]),
+/// one row per person with their intervals as JSON.
 pub(super) async fn load_booked<E: Executor>(
     tx: &mut E,
+    dialect: Dialect,
     org: OrgId,
     people: &[PersonId],
     window: Interval,
@@ -137,23 +220,38 @@ pub(super) async fn load_booked<E: Executor>(
     if people.is_empty() {
         return Ok(booked);
     }
+    let filter = format!(
+        "FROM busy_intervals WHERE org_id = $1 AND starts_at < $2 AND starts_at >= $3 \
+         AND (expires_at IS NULL OR expires_at > $4) AND person_id IN ({})",
+        placeholders(5, people.len())
+    );
+    let folded = dialect.folds_rows_into_json();
+    let select = if folded {
+        let spans = dialect.json_rows(&[&dialect.micros("starts_at"), &dialect.micros("ends_at")]);
+        format!("SELECT person_id, {spans} AS spans {filter} GROUP BY person_id")
+    } else {
+        format!("SELECT person_id, starts_at, ends_at {filter}")
+    };
     let rows = tx
         .fetch_all(
-            sql(format!(
-                "SELECT person_id, starts_at, ends_at FROM busy_intervals WHERE org_id = $1 AND starts_at < $2 \
-                 AND starts_at >= $3 AND (expires_at IS NULL OR expires_at > $4) AND person_id IN ({})",
-                placeholders(5, people.len())
-            ))
-            .bind(org)
-            .bind(window.end)
-            .bind(window.start - MAX_BUSY_SPAN)
-            .bind(now)
-            .bind_all(people.iter().copied()),
+            sql(select)
+                .bind(org)
+                .bind(window.end)
+                .bind(window.start - MAX_BUSY_SPAN)
+                .bind(now)
+                .bind_all(people.iter().copied()),
         )
         .await?;
     for row in &rows {
-        if let Some(interval) = Interval::new(row.time("starts_at")?, row.time("ends_at")?) {
-            booked.entry(row.id("person_id")?).or_default().push(interval);
+        let list = booked.entry(row.id("person_id")?).or_default();
+        if folded {
+            let spans: Vec<(i64, i64)> =
+                serde_json::from_str(&row.text("spans")?).map_err(|e| decode("busy spans")(e.to_string()))?;
+            list.extend(spans.into_iter().filter_map(|(start, end)| {
+                Interval::new(Timestamp::from_microsecond(start).ok()?, Timestamp::from_microsecond(end).ok()?)
+            }));
+        } else {
+            list.extend(Interval::new(row.time("starts_at")?, row.time("ends_at")?));
         }
     }
     for list in booked.values_mut() {
@@ -197,7 +295,6 @@ pub(super) async fn load_time_off<E: Executor>(
 
 /// Everything a search needs about `therapists` around `window`, in four
 /// statements.
-#[derive(Default)]
 pub(super) struct Calendars {
     pub therapists: Vec<PersonId>,
     pub weeks: HashMap<PersonId, WeeklyAvailability>,
@@ -208,6 +305,7 @@ pub(super) struct Calendars {
 impl Calendars {
     pub async fn load<E: Executor>(
         tx: &mut E,
+        dialect: Dialect,
         org: OrgId,
         wanted: Option<&[PersonId]>,
         window: Interval,
@@ -215,10 +313,23 @@ impl Calendars {
         now: Timestamp,
     ) -> Result<Calendars> {
         let therapists = therapists(tx, org, wanted).await?;
+        Calendars::of_therapists(tx, dialect, org, therapists, window, away_statuses, now).await
+    }
+
+    /// For `therapists` already known: three statements.
+    pub async fn of_therapists<E: Executor>(
+        tx: &mut E,
+        dialect: Dialect,
+        org: OrgId,
+        therapists: Vec<PersonId>,
+        window: Interval,
+        away_statuses: &str,
+        now: Timestamp,
+    ) -> Result<Calendars> {
         let margin = Interval::new(window.start - DAY, window.end + DAY).expect("a widened window");
         Ok(Calendars {
-            weeks: load_weeks(tx, org, &therapists).await?,
-            booked: load_booked(tx, org, &therapists, margin, now).await?,
+            weeks: load_many_weeks(tx, dialect, org, &therapists).await?,
+            booked: load_booked(tx, dialect, org, &therapists, margin, now).await?,
             away: load_time_off(tx, org, &therapists, margin, away_statuses).await?,
             therapists,
         })
@@ -376,8 +487,9 @@ impl<B: Backend> AvailabilityStore for SqlStore<B> {
     async fn search_availability(&self, org: OrgId, search: AvailabilitySearch) -> Result<Vec<FreeStarts>> {
         let now = self.clock.now();
         let Some(window) = Interval::new(search.from, search.to + search.duration) else { return Ok(Vec::new()) };
+        let dialect = self.backend.dialect();
         let calendars = read_tx!(self, |tx| {
-            Calendars::load(&mut tx, org, search.therapists.as_deref(), window, "'APPROVED'", now).await?
+            Calendars::load(&mut tx, dialect, org, search.therapists.as_deref(), window, "'APPROVED'", now).await?
         })?;
         let slots = SlotSearch {
             from: search.from,
@@ -402,7 +514,9 @@ impl<B: Backend> AvailabilityStore for SqlStore<B> {
 
     async fn free_at(&self, org: OrgId, slot: Interval, modality: Option<Modality>) -> Result<Vec<PersonId>> {
         let now = self.clock.now();
-        let calendars = read_tx!(self, |tx| Calendars::load(&mut tx, org, None, slot, "'APPROVED'", now).await?)?;
+        let dialect = self.backend.dialect();
+        let calendars =
+            read_tx!(self, |tx| Calendars::load(&mut tx, dialect, org, None, slot, "'APPROVED'", now).await?)?;
         Ok(calendars.therapists.iter().copied().filter(|&t| is_free(&calendars.of(t), slot, modality)).collect())
     }
 }

@@ -5,11 +5,12 @@ use std::collections::HashMap;
 
 use circles_domain::ids::{OrgId, PersonId, SessionId, TimeOffId};
 use circles_domain::interval::Interval;
+use circles_domain::slots::Calendar;
 use circles_domain::time_off::{AffectedSlot, Candidate};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
-use super::availability::{Calendars, load_time_off, load_weeks};
-use super::db::{Executor, Row, placeholders, sql};
+use super::availability::Calendars;
+use super::db::{Dialect, Executor, Row, placeholders, sql};
 use super::time_off::{clients_of, load_affected};
 use crate::Result;
 use crate::model::CoverageCandidate;
@@ -17,6 +18,7 @@ use crate::model::CoverageCandidate;
 /// Ranks the organisation's other therapists as cover for time off `id`.
 pub(super) async fn rank<E: Executor>(
     tx: &mut E,
+    dialect: Dialect,
     org: OrgId,
     id: TimeOffId,
     now: Timestamp,
@@ -46,18 +48,16 @@ pub(super) async fn rank<E: Executor>(
     let therapists: Vec<PersonId> = names.keys().copied().collect();
     let sessions: Vec<SessionId> = slots.iter().map(|s| s.session).collect();
 
-    let mut calendars = Calendars { therapists: therapists.clone(), ..Calendars::default() };
+    let mut calendars = None;
     let mut already_on: HashMap<PersonId, Vec<SessionId>> = HashMap::new();
     let mut shared: HashMap<PersonId, u32> = HashMap::new();
     if let (Some(start), Some(end)) =
         (slots.iter().map(|s| s.interval.start).min(), slots.iter().map(|s| s.interval.end).max())
     {
-        let day = SignedDuration::from_hours(24);
-        let around = Interval::new(start - day, end + day).expect("a widened window");
-        calendars.weeks = load_weeks(tx, org, &therapists).await?;
-        calendars.booked = super::availability::load_booked(tx, org, &therapists, around, now).await?;
+        let span = Interval::new(start, end).expect("sessions end after they start");
         // Someone who asked for that time off is no cover, approved or not.
-        calendars.away = load_time_off(tx, org, &therapists, around, "'PENDING', 'APPROVED'").await?;
+        let away = "'PENDING', 'APPROVED'";
+        calendars = Some(Calendars::of_therapists(tx, dialect, org, therapists.clone(), span, away, now).await?);
         let on = tx
             .fetch_all(
                 sql(format!(
@@ -78,7 +78,7 @@ pub(super) async fn rank<E: Executor>(
         .iter()
         .map(|&therapist| Candidate {
             therapist,
-            calendar: calendars.of(therapist),
+            calendar: calendars.as_ref().map_or_else(Calendar::default, |c| c.of(therapist)),
             already_on: already_on.get(&therapist).cloned().unwrap_or_default(),
             shared_clients: shared.get(&therapist).copied().unwrap_or(0),
         })

@@ -481,7 +481,8 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
 
     async fn coverage(&self, org: OrgId, id: TimeOffId) -> Result<Vec<crate::model::CoverageCandidate>> {
         let now = self.clock.now();
-        read_tx!(self, |tx| super::coverage::rank(&mut tx, org, id, now).await?)
+        let dialect = self.backend.dialect();
+        read_tx!(self, |tx| super::coverage::rank(&mut tx, dialect, org, id, now).await?)
     }
 
     async fn reassign_affected(
