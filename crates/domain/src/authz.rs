@@ -75,6 +75,23 @@ pub enum Action {
     JoinSession { relation: GroupRelation },
     /// Mark attendance; `is_therapist` if accepted on the session.
     MarkAttendance { is_therapist: bool, relation: GroupRelation },
+    /// Read a therapist's weekly availability rules.
+    ViewAvailability,
+    /// Replace a therapist's weekly availability; `is_self` if the caller is
+    /// that therapist.
+    ManageAvailability { is_self: bool },
+    /// Search free start times, or who is free at an instant.
+    SearchAvailability,
+    /// Ask for time off for a therapist; `is_self` if it is the caller's own.
+    RequestTimeOff { is_self: bool },
+    /// Read a time-off request and the sessions it affects; `is_self` if it
+    /// is the caller's own.
+    ViewTimeOff { is_self: bool },
+    /// Withdraw a pending time-off request; `is_self` if it is the caller's own.
+    CancelTimeOff { is_self: bool },
+    /// Approve or deny time off, see who could cover, and reassign or
+    /// cancel the sessions it affects.
+    DecideTimeOff,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,6 +151,24 @@ pub fn authorize(role: Role, action: Action) -> Result<(), Denied> {
         Action::MarkAttendance { is_therapist, relation } => {
             relation.moderates(role) || (role == Therapist && is_therapist)
         }
+        // Clients see working hours to pick a time; nothing in them is private.
+        Action::ViewAvailability | Action::SearchAvailability => true,
+        Action::ManageAvailability { is_self } => match role {
+            Admin | Moderator => true,
+            Therapist => is_self,
+            Client => false,
+        },
+        Action::RequestTimeOff { is_self } | Action::CancelTimeOff { is_self } => match role {
+            Admin => true,
+            Therapist => is_self,
+            Moderator | Client => false,
+        },
+        Action::ViewTimeOff { is_self } => match role {
+            Admin | Moderator => true,
+            Therapist => is_self,
+            Client => false,
+        },
+        Action::DecideTimeOff => role == Admin,
     };
     if allowed { Ok(()) } else { Err(Denied(denial_reason(action))) }
 }
@@ -168,6 +203,12 @@ fn denial_reason(action: Action) -> &'static str {
         Action::StartInstant { .. } => "this group does not allow members to start instant sessions",
         Action::JoinSession { .. } => "only active client members of the group take seats",
         Action::MarkAttendance { .. } => "only the session's therapists or the group's moderators mark attendance",
+        Action::ViewAvailability | Action::SearchAvailability => "you may not read availability",
+        Action::ManageAvailability { .. } => "only admins, moderators and the therapist themselves set working hours",
+        Action::RequestTimeOff { .. } => "therapists ask for their own time off; admins may ask for them",
+        Action::ViewTimeOff { .. } => "therapists see only their own time off; clients see none",
+        Action::CancelTimeOff { .. } => "only the therapist or an admin may withdraw a time-off request",
+        Action::DecideTimeOff => "only admins decide time off and arrange cover",
     }
 }
 
@@ -255,6 +296,17 @@ mod tests {
             (Action::ViewSchedule { is_self: true }, [true, true, true, true]),
             (Action::ManageHold { is_party: false }, [true, true, false, false]),
             (Action::ManageHold { is_party: true }, [true, true, true, true]),
+            (Action::ViewAvailability, [true, true, true, true]),
+            (Action::SearchAvailability, [true, true, true, true]),
+            (Action::ManageAvailability { is_self: false }, [true, true, false, false]),
+            (Action::ManageAvailability { is_self: true }, [true, true, true, false]),
+            (Action::RequestTimeOff { is_self: false }, [true, false, false, false]),
+            (Action::RequestTimeOff { is_self: true }, [true, false, true, false]),
+            (Action::ViewTimeOff { is_self: false }, [true, true, false, false]),
+            (Action::ViewTimeOff { is_self: true }, [true, true, true, false]),
+            (Action::CancelTimeOff { is_self: false }, [true, false, false, false]),
+            (Action::CancelTimeOff { is_self: true }, [true, false, true, false]),
+            (Action::DecideTimeOff, [true, false, false, false]),
         ];
         for (action, expected) in cases {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {

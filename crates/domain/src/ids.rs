@@ -119,6 +119,10 @@ id_type!(
     /// One inbox entry.
     NotificationId
 );
+id_type!(
+    /// A therapist's request for time off.
+    TimeOffId
+);
 
 impl OrgId {
     /// The chain that records platform-level events which belong to no

@@ -7,6 +7,7 @@
 pub mod attendance;
 pub mod audit;
 pub mod authz;
+pub mod availability;
 pub mod clock;
 pub mod group;
 pub mod ids;
@@ -15,7 +16,9 @@ pub mod interval;
 pub mod recurrence;
 pub mod role;
 pub mod session;
+pub mod slots;
 mod spelling;
+pub mod time_off;
 pub mod validation;
 
 pub use clock::Clock;

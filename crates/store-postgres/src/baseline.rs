@@ -66,3 +66,12 @@ pub async fn drop_database(server_url: &str, name: &str) -> Result<(), DbError> 
     conn.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).await.map_err(map_err)?;
     Ok(())
 }
+
+/// Brings the planner's statistics up to date, as autovacuum does on a
+/// database in service: a benchmark measures the steady state, not the
+/// minutes after a bulk load (and test clusters often run without autovacuum).
+pub async fn analyze(url: &str) -> Result<(), DbError> {
+    let mut conn = PgConnection::connect(url).await.map_err(map_err)?;
+    conn.execute("ANALYZE").await.map_err(map_err)?;
+    Ok(())
+}

@@ -62,7 +62,8 @@ fn migrator() -> Migrator {
         migration(1, "foundation", include_str!("../migrations/0001_foundation.sql")),
         migration(2, "booking", include_str!("../migrations/0002_booking.sql")),
         migration(3, "groups", include_str!("../migrations/0003_groups.sql")),
-        migration(5, "series", include_str!("../migrations/0005_series.sql")),
+        migration(4, "series", include_str!("../migrations/0004_series.sql")),
+        migration(5, "availability", include_str!("../migrations/0005_availability.sql")),
     ])
 }
 

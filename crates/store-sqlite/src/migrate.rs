@@ -10,7 +10,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_foundation.sql")),
     (2, include_str!("../migrations/0002_booking.sql")),
     (3, include_str!("../migrations/0003_groups.sql")),
-    (5, include_str!("../migrations/0005_series.sql")),
+    (4, include_str!("../migrations/0004_series.sql")),
+    (5, include_str!("../migrations/0005_availability.sql")),
 ];
 
 /// Applies every migration above the database's version, each in its own

@@ -16,12 +16,14 @@ pub mod sql;
 use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::attendance::MemberStats;
+use circles_domain::availability::WeeklyAvailability;
 use circles_domain::ids::{
-    AccountId, GroupId, HoldId, InvitationId, MembershipId, NotificationId, OrgId, PersonId, SessionId, TokenId,
+    AccountId, GroupId, HoldId, InvitationId, MembershipId, NotificationId, OrgId, PersonId, SessionId, TimeOffId,
+    TokenId,
 };
 use circles_domain::input::Email;
 use circles_domain::interval::Interval;
-use circles_domain::session::InvitationStatus;
+use circles_domain::session::{InvitationStatus, Modality};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
@@ -44,6 +46,8 @@ pub trait Store:
     + NotificationStore
     + RosterStore
     + SeriesStore
+    + AvailabilityStore
+    + TimeOffStore
 {
 }
 
@@ -62,6 +66,8 @@ impl<T> Store for T where
         + NotificationStore
         + RosterStore
         + SeriesStore
+        + AvailabilityStore
+        + TimeOffStore
 {
 }
 
@@ -69,6 +75,9 @@ impl<T> Store for T where
 pub trait HealthStore: Send + Sync {
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<()>;
+    /// SQL statements run through this store so far, for tests and
+    /// benchmarks that check what a use case costs.
+    fn statements_run(&self) -> u64;
 }
 
 #[async_trait]
@@ -354,4 +363,73 @@ pub trait SeriesStore: Send + Sync {
         group: GroupId,
         change: SeriesChange,
     ) -> Result<SplitOutcome>;
+}
+
+#[async_trait]
+pub trait AvailabilityStore: Send + Sync {
+    /// Replaces a therapist's whole week at once. An empty list of rules
+    /// clears it: a therapist without rules may be booked at any time.
+    async fn set_availability(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        therapist: PersonId,
+        week: WeeklyAvailability,
+    ) -> Result<TherapistWeek>;
+    /// A therapist's week (the organisation's zone and no rules if never
+    /// set); `NotFound` unless they are a therapist of `org`.
+    async fn availability(&self, org: OrgId, therapist: PersonId) -> Result<TherapistWeek>;
+    /// Free start times of many therapists, in a number of statements that
+    /// does not depend on how many.
+    async fn search_availability(&self, org: OrgId, search: AvailabilitySearch) -> Result<Vec<FreeStarts>>;
+    /// The therapists free for the whole of `slot`, in working hours
+    /// offering `modality` (either, if `None`).
+    async fn free_at(&self, org: OrgId, slot: Interval, modality: Option<Modality>) -> Result<Vec<PersonId>>;
+}
+
+#[async_trait]
+pub trait TimeOffStore: Send + Sync {
+    /// Asks for time off. An open (pending or approved) request of the same
+    /// therapist overlapping it is a `time_off_overlap` conflict; sessions
+    /// in the range never are.
+    async fn request_time_off(&self, ctx: &AuditCtx, org: OrgId, input: NewTimeOff) -> Result<TimeOff>;
+    async fn time_off(&self, org: OrgId, id: TimeOffId) -> Result<TimeOff>;
+    /// Newest first.
+    async fn list_time_off(&self, org: OrgId, filter: TimeOffFilter) -> Result<Vec<TimeOff>>;
+    /// The sessions the therapist is still on in the range.
+    async fn affected_sessions(&self, org: OrgId, id: TimeOffId) -> Result<Vec<AffectedSession>>;
+    /// Approves a pending request, recording `coverage` (another therapist).
+    /// With `auto_reassign` and a coverage therapist, the affected sessions
+    /// move to them in the same transaction if they are free for all of
+    /// them; if not, the approval stands and the clashes are reported.
+    async fn approve_time_off(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        id: TimeOffId,
+        coverage: Option<PersonId>,
+    ) -> Result<TimeOffApproval>;
+    async fn deny_time_off(&self, ctx: &AuditCtx, org: OrgId, id: TimeOffId, reason: String) -> Result<TimeOff>;
+    /// Withdraws a pending request.
+    async fn cancel_time_off(&self, ctx: &AuditCtx, org: OrgId, id: TimeOffId) -> Result<TimeOff>;
+    /// Therapists who could cover the affected sessions, best first.
+    async fn coverage(&self, org: OrgId, id: TimeOffId) -> Result<Vec<CoverageCandidate>>;
+    /// Moves every affected session of approved time off to `coverage`, or
+    /// none: a clash is a `scheduling_conflict`.
+    async fn reassign_affected(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        id: TimeOffId,
+        coverage: PersonId,
+    ) -> Result<Reassignment>;
+    /// Cancels every affected session of approved time off, freeing
+    /// everyone's time; returns them as cancelled.
+    async fn cancel_affected(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        id: TimeOffId,
+        reason: String,
+    ) -> Result<Vec<AffectedSession>>;
 }

@@ -1,6 +1,7 @@
 //! `circles bench …`: benchmarks that run the real server against a fresh
 //! database and print JSON. They measure; they assert nothing.
 
+mod availability;
 mod booking;
 mod harness;
 
@@ -17,6 +18,10 @@ pub enum BenchCommand {
     /// throughput at concurrency 1/16/64, and the database's bare-insert
     /// baseline on the same machine.
     Booking(BookingArgs),
+    /// The free-slot search for 1, 100 and 500 therapists over 42 days (and
+    /// one therapist's 30 days) on a 15-minute grid: latency at the HTTP
+    /// edge and SQL statements per request.
+    Availability(AvailabilityArgs),
 }
 
 #[derive(Debug, Args)]
@@ -37,10 +42,32 @@ pub struct BookingArgs {
     pub out: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct AvailabilityArgs {
+    /// Where to create the fresh database: `sqlite://FILE` (created and
+    /// removed) or `postgres://USER@HOST/DB` (a new database is created on
+    /// that server and dropped afterwards).
+    #[arg(long)]
+    pub database_url: String,
+    /// Repetitions of each measurement; medians are reported.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Requests per search and round.
+    #[arg(long, default_value_t = 20)]
+    pub requests: usize,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     let report = match command {
         BenchCommand::Booking(args) => {
             let report = booking::run(&args).await?;
+            write(&report, args.out.as_deref())?
+        }
+        BenchCommand::Availability(args) => {
+            let report = availability::run(&args).await?;
             write(&report, args.out.as_deref())?
         }
     };

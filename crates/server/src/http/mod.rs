@@ -4,3 +4,4 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod metrics;
+pub mod rfc3339;

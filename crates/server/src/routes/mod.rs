@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod availability;
 pub mod group_sessions;
 pub mod groups;
 pub mod health;
@@ -17,6 +18,7 @@ pub mod schedule;
 pub mod seats;
 pub mod series;
 pub mod sessions;
+pub mod time_off;
 pub mod views;
 
 use std::sync::Arc;
@@ -37,7 +39,7 @@ use crate::state::AppState;
     tags(
         (name = "auth"), (name = "me"), (name = "organisations"), (name = "people"), (name = "sessions"),
         (name = "holds"), (name = "groups"), (name = "invitations"), (name = "seats"), (name = "series"), (name = "notifications"),
-        (name = "schedule"), (name = "audit"), (name = "operations"),
+        (name = "schedule"), (name = "availability"), (name = "time off"), (name = "audit"), (name = "operations"),
     )
 )]
 struct ApiDoc;
@@ -101,6 +103,18 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(notifications::inbox))
         .routes(routes!(notifications::mark_read))
         .routes(routes!(notifications::mark_all_read))
+        .routes(routes!(availability::set_availability, availability::get_availability))
+        .routes(routes!(availability::search))
+        .routes(routes!(availability::free_at))
+        .routes(routes!(time_off::request_time_off, time_off::list_time_off))
+        .routes(routes!(time_off::get_time_off))
+        .routes(routes!(time_off::affected))
+        .routes(routes!(time_off::approve))
+        .routes(routes!(time_off::deny))
+        .routes(routes!(time_off::cancel))
+        .routes(routes!(time_off::coverage))
+        .routes(routes!(time_off::reassign))
+        .routes(routes!(time_off::cancel_affected))
         .routes(routes!(audit::list_events))
 }
 

@@ -18,6 +18,8 @@ fn tenant_routes(b: &Org, start: &str, end: &str) -> Vec<(Method, &'static str, 
         "therapist_ids": [b.therapist.person_id], "client_ids": [b.client.person_id],
     });
     let hold = json!({ "therapist_id": b.therapist.person_id, "client_id": b.client.person_id, "starts_at": start, "ends_at": end });
+    let week = json!({ "rules": [{ "weekday": "monday", "start_time": "09:00", "end_time": "17:00" }] });
+    let time_off = json!({ "therapist_id": b.therapist.person_id, "type": "SICK", "starts_at": start, "ends_at": end });
     vec![
         (Method::GET, "/api/v1/orgs/{org_id}", None),
         (Method::GET, "/api/v1/orgs/{org_id}/people", None),
@@ -92,6 +94,24 @@ fn tenant_routes(b: &Org, start: &str, end: &str) -> Vec<(Method, &'static str, 
         (Method::GET, "/api/v1/orgs/{org_id}/notifications", None),
         (Method::POST, "/api/v1/orgs/{org_id}/notifications/{notification_id}/read", None),
         (Method::POST, "/api/v1/orgs/{org_id}/notifications/read-all", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/therapists/{therapist_id}/availability", None),
+        (Method::PUT, "/api/v1/orgs/{org_id}/therapists/{therapist_id}/availability", Some(week)),
+        (Method::GET, "/api/v1/orgs/{org_id}/availability", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/availability/free-at", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/time-off", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/time-off", Some(time_off)),
+        (Method::GET, "/api/v1/orgs/{org_id}/time-off/{time_off_id}", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/time-off/{time_off_id}/affected", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/time-off/{time_off_id}/coverage", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/time-off/{time_off_id}/approve", Some(json!({}))),
+        (Method::POST, "/api/v1/orgs/{org_id}/time-off/{time_off_id}/deny", Some(json!({ "reason": "x" }))),
+        (Method::POST, "/api/v1/orgs/{org_id}/time-off/{time_off_id}/cancel", None),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/time-off/{time_off_id}/reassign",
+            Some(json!({ "coverage_therapist_id": b.therapist.person_id })),
+        ),
+        (Method::POST, "/api/v1/orgs/{org_id}/time-off/{time_off_id}/cancel-affected", Some(json!({ "reason": "x" }))),
     ]
 }
 
@@ -104,6 +124,8 @@ struct Targets {
     invitation_id: String,
     notification_id: String,
     member_id: String,
+    therapist_id: String,
+    time_off_id: String,
 }
 
 fn fill(template: &str, org_id: &str, t: &Targets) -> String {
@@ -116,6 +138,8 @@ fn fill(template: &str, org_id: &str, t: &Targets) -> String {
         .replace("{invitation_id}", &t.invitation_id)
         .replace("{notification_id}", &t.notification_id)
         .replace("{member_id}", &t.member_id)
+        .replace("{therapist_id}", &t.therapist_id)
+        .replace("{time_off_id}", &t.time_off_id)
 }
 
 async fn every_tenant_route_hides_other_organisations(backend: Backend) {
@@ -145,6 +169,14 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
     let b_inbox = app.get(&format!("/api/v1/orgs/{}/notifications", b.id), &b.therapist.token).await.expect(200);
     let b_roster =
         app.get(&format!("/api/v1/orgs/{}/groups/{b_group}/members", b.id), &b.admin.token).await.expect(200);
+    let b_time_off = app
+        .post(
+            &format!("/api/v1/orgs/{}/time-off", b.id),
+            &b.therapist.token,
+            json!({ "type": "VACATION", "starts_at": app.hours_from_now(50), "ends_at": app.hours_from_now(60) }),
+        )
+        .await
+        .expect(201);
     let targets = Targets {
         person_id: b.client.person_id.clone(),
         session_id: b_session["id"].as_str().unwrap().to_owned(),
@@ -153,6 +185,8 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         invitation_id: b_proposal["therapists"][0]["id"].as_str().unwrap().to_owned(),
         notification_id: b_inbox["items"][0]["id"].as_str().unwrap().to_owned(),
         member_id: b_roster["items"][0]["id"].as_str().unwrap().to_owned(),
+        therapist_id: b.therapist.person_id.clone(),
+        time_off_id: b_time_off["id"].as_str().unwrap().to_owned(),
     };
 
     // The table covers every tenant route the API documents.
@@ -200,4 +234,12 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         .expect(200);
     assert_eq!(proposal["therapists"][0]["status"], "PENDING");
     assert_eq!(app.inbox(&b, &b.therapist).await, ["invitation"], "B's notification is still unread");
+    let time_off =
+        app.get(&format!("/api/v1/orgs/{}/time-off/{}", b.id, targets.time_off_id), &b.admin.token).await.expect(200);
+    assert_eq!(time_off["status"], "PENDING");
+    let week = app
+        .get(&format!("/api/v1/orgs/{}/therapists/{}/availability", b.id, targets.therapist_id), &b.admin.token)
+        .await
+        .expect(200);
+    assert_eq!(week["rules"], json!([]), "B's therapist's week is untouched");
 }

@@ -2,6 +2,7 @@
 //! test, on SQLite and on PostgreSQL.
 
 mod auth;
+mod availability;
 mod bad_input;
 mod booking;
 mod booking_races;
@@ -17,3 +18,4 @@ mod schedule;
 mod seats;
 mod support;
 mod therapy_groups;
+mod time_off;

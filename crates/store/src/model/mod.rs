@@ -199,7 +199,9 @@ pub struct AuditEntry {
     pub ip: Option<String>,
 }
 
+mod availability;
 mod booking;
 mod groups;
+pub use availability::*;
 pub use booking::*;
 pub use groups::*;

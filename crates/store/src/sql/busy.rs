@@ -8,15 +8,21 @@
 //! exclusion constraint on `busy_intervals` backs the check: if a concurrent
 //! transaction slipped in between (2) and (4), the insert fails with 23P01
 //! and the whole use case runs again, this time seeing the winner.
+//!
+//! Approved time off is busy time too. It is not stored as busy rows (it can
+//! last weeks; rows are at most a day): [`load`] reads it alongside them.
 
 use std::collections::BTreeSet;
 
 use circles_domain::ids::{BusyId, HoldId, OrgId, PersonId, SessionId};
 use circles_domain::interval::{FreeSearch, Interval, MAX_BUSY_SPAN, free_starts, merge};
+use circles_domain::session::Modality;
+use circles_domain::slots::{Calendar, SlotFinder, SlotSearch};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
 use super::audit::AuditDraft;
+use super::availability::load_weeks;
 use super::db::{Dialect, Executor, Query, Row, Value, placeholders, sql};
 use crate::model::{BusyConflict, BusyKind};
 use crate::{Result, StoreError};
@@ -63,16 +69,30 @@ fn people_of(claims: &[Claim]) -> Vec<PersonId> {
     claims.iter().map(|c| c.person).collect::<BTreeSet<_>>().into_iter().collect()
 }
 
+/// Where retry hints may fall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HintsWithin {
+    /// Any free time.
+    Anytime,
+    /// Free time inside this therapist's working hours for this kind of
+    /// session (any free time if they keep no rules).
+    WorkingHours { therapist: PersonId, modality: Modality },
+}
+
 /// Busy rows of `people` overlapping `window`, expired holds included (the
-/// caller decides what to do with them).
+/// caller decides what to do with them), and their approved time off. One
+/// statement.
 pub async fn load<E: Executor>(tx: &mut E, org: OrgId, people: &[PersonId], window: Interval) -> Result<Vec<Busy>> {
     if people.is_empty() {
         return Ok(Vec::new());
     }
+    let list = placeholders(5, people.len());
     let q = sql(format!(
         "SELECT person_id, starts_at, ends_at, kind, session_id, hold_id, expires_at FROM busy_intervals \
-         WHERE org_id = $1 AND starts_at < $2 AND starts_at >= $3 AND ends_at > $4 AND person_id IN ({})",
-        placeholders(5, people.len())
+         WHERE org_id = $1 AND starts_at < $2 AND starts_at >= $3 AND ends_at > $4 AND person_id IN ({list}) \
+         UNION ALL \
+         SELECT therapist_id, starts_at, ends_at, 'time_off', NULL, NULL, NULL FROM time_off \
+         WHERE org_id = $1 AND status = 'APPROVED' AND starts_at < $2 AND ends_at > $4 AND therapist_id IN ({list})"
     ))
     .bind(org)
     .bind(window.end)
@@ -141,16 +161,45 @@ fn span(claims: &[Claim]) -> Option<Interval> {
     Interval::new(start, end)
 }
 
-/// The next free start times for the same people and duration.
+/// The next free start times for the same people and duration, inside the
+/// therapist's working hours when `within` says so.
 pub async fn retry_hints<E: Executor>(
     tx: &mut E,
     org: OrgId,
     people: &[PersonId],
     wanted: Interval,
     now: Timestamp,
+    within: HintsWithin,
 ) -> Result<Vec<Timestamp>> {
     let from = wanted.start.max(now);
-    let window = Interval::new(from, from + HINT_HORIZON + wanted.length()).expect("a forward window");
+    // A day either side: working-hours windows and their session counts
+    // reach beyond the hints' own range.
+    let margin = SignedDuration::from_hours(24);
+    let window =
+        Interval::new(from - margin, from + HINT_HORIZON + wanted.length() + margin).expect("a forward window");
+    if let HintsWithin::WorkingHours { therapist, modality } = within
+        && let Some(week) = load_weeks(tx, org, &[therapist]).await?.remove(&therapist)
+        && !week.is_unrestricted()
+    {
+        let busy = load(tx, org, people, window).await?;
+        let live = || busy.iter().filter(|b| b.is_live(now));
+        let counts_as_session = |b: &&Busy| b.person == therapist && b.kind != BusyKind::TimeOff;
+        let mut booked: Vec<Interval> = live().filter(counts_as_session).map(|b| b.interval).collect();
+        booked.sort();
+        let blocked: Vec<Interval> = live().filter(|b| !counts_as_session(b)).map(|b| b.interval).collect();
+        let search = SlotSearch {
+            from: wanted.start,
+            to: from + HINT_HORIZON,
+            duration: wanted.length(),
+            step: HINT_STEP,
+            modality: Some(modality),
+            not_before: now,
+            grid_origin: wanted.start,
+            limit: HINT_COUNT,
+        };
+        let calendar = Calendar { week: Some(&week), booked: &booked, blocked: &blocked };
+        return Ok(SlotFinder::new(search).map_or_else(Vec::new, |mut finder| finder.free_starts(&calendar)));
+    }
     let busy = load(tx, org, people, window).await?;
     let merged = merge(busy.iter().filter(|b| b.is_live(now)).map(|b| b.interval));
     let search = FreeSearch {
@@ -187,6 +236,7 @@ async fn refuse_clashes<E: Executor>(
     claims: &[Claim],
     busy: &[Busy],
     now: Timestamp,
+    within: HintsWithin,
 ) -> Result<()> {
     let clashes = conflicts(claims, busy, now);
     if clashes.is_empty() {
@@ -197,17 +247,23 @@ async fn refuse_clashes<E: Executor>(
         .iter()
         .find(|c| !conflicts(std::slice::from_ref(c), busy, now).is_empty())
         .map_or(claims[0].interval, |c| c.interval);
-    let hints = retry_hints(tx, org, &people_of(claims), wanted, now).await?;
+    let hints = retry_hints(tx, org, &people_of(claims), wanted, now, within).await?;
     Err(conflict_error(&clashes, &hints))
 }
 
 /// Checks `claims` against current busy time without writing: the cheap
 /// first look (one statement) that lets a request for taken time fail
 /// without queueing for the writer.
-pub async fn check<E: Executor>(tx: &mut E, org: OrgId, claims: &[Claim], now: Timestamp) -> Result<()> {
+pub async fn check<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    claims: &[Claim],
+    now: Timestamp,
+    within: HintsWithin,
+) -> Result<()> {
     let Some(window) = span(claims) else { return Ok(()) };
     let busy = load(tx, org, &people_of(claims), window).await?;
-    refuse_clashes(tx, org, claims, &busy, now).await
+    refuse_clashes(tx, org, claims, &busy, now, within).await
 }
 
 /// Closes the live ones among `holds` with `status`, frees their time, and
@@ -261,12 +317,24 @@ pub async fn claim<E: Executor>(
     now: Timestamp,
     drafts: &mut Vec<AuditDraft>,
 ) -> Result<()> {
+    claim_within(tx, org, claims, now, drafts, HintsWithin::Anytime).await
+}
+
+/// [`claim`], with retry hints limited as `within` says.
+pub async fn claim_within<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    claims: &[Claim],
+    now: Timestamp,
+    drafts: &mut Vec<AuditDraft>,
+    within: HintsWithin,
+) -> Result<()> {
     let Some(window) = span(claims) else { return Ok(()) };
     let busy = load(tx, org, &people_of(claims), window).await?;
     let expired: Vec<HoldId> =
         busy.iter().filter(|b| !b.is_live(now)).filter_map(|b| b.hold).collect::<BTreeSet<_>>().into_iter().collect();
     retire_holds(tx, org, &expired, "expired", now, drafts).await?;
-    refuse_clashes(tx, org, claims, &busy, now).await?;
+    refuse_clashes(tx, org, claims, &busy, now, within).await?;
     insert(tx, org, claims).await
 }
 

@@ -218,6 +218,33 @@ impl Dialect {
             Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
         }
     }
+
+    /// Whether reading many small rows costs more than folding them into
+    /// JSON in the database first (see [`Dialect::json_rows`]). sqlx hands
+    /// SQLite's rows over one at a time from a worker thread, microseconds
+    /// each; PostgreSQL's binary rows are cheap and building JSON there is not.
+    pub fn folds_rows_into_json(self) -> bool {
+        matches!(self, Dialect::Sqlite)
+    }
+
+    /// An aggregate that folds a `GROUP BY` group into one JSON text: an
+    /// array holding, per row, the array of `columns`.
+    pub fn json_rows(self, columns: &[&str]) -> String {
+        let list = columns.join(", ");
+        match self {
+            Dialect::Sqlite => format!("json_group_array(json_array({list}))"),
+            Dialect::Postgres => format!("CAST(json_agg(json_build_array({list})) AS TEXT)"),
+        }
+    }
+
+    /// An instant column as whole microseconds since the Unix epoch, which
+    /// is how SQLite stores it already.
+    pub fn micros(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => column.to_owned(),
+            Dialect::Postgres => format!("CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT)"),
+        }
+    }
 }
 
 /// Locks one row of `table` (PostgreSQL; SQLite's writer already excludes

@@ -9,4 +9,8 @@ impl<B: Backend> HealthStore for SqlStore<B> {
     async fn ping(&self) -> Result<()> {
         Ok(self.backend.ping().await?)
     }
+
+    fn statements_run(&self) -> u64 {
+        SqlStore::statements_run(self)
+    }
 }

@@ -11,7 +11,8 @@ use circles_domain::session::{SessionDetails, SessionKind, SessionStatus};
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
-use super::busy::{self, Claim, Owner};
+use super::availability::require_working_hours;
+use super::busy::{self, Claim, HintsWithin, Owner};
 use super::db::{Backend, DbError, Executor, Row, sql};
 use super::sessions::{insert_rows, insert_session};
 use super::{SqlStore, read_one, read_tx, write_tx};
@@ -88,13 +89,19 @@ impl<B: Backend> HoldStore for SqlStore<B> {
         let now = self.clock.now();
         let id = HoldId::new();
         let claims = hold_claims(id, &input);
-        read_one!(self, |tx| busy::check(&mut tx, org, &claims, now).await?)?;
+        // A hold is a one-on-one appointment in waiting: it keeps to the
+        // therapist's working hours.
+        let within = HintsWithin::WorkingHours { therapist: input.therapist_id, modality: input.details.modality };
+        read_one!(self, |tx| busy::check(&mut tx, org, &claims, now, within).await?)?;
         let people =
             [(input.therapist_id, Role::Therapist, "therapist_id"), (input.client_id, Role::Client, "client_id")];
         write_tx!(self, |tx| {
             busy::lock_people(&mut tx, self.backend.dialect(), org, &people).await?;
+            let everyone = [input.therapist_id, input.client_id];
+            let modality = input.details.modality;
+            require_working_hours(&mut tx, org, input.therapist_id, modality, &input.slots, &everyone, now).await?;
             let mut drafts = Vec::new();
-            busy::claim(&mut tx, org, &claims, now, &mut drafts).await?;
+            busy::claim_within(&mut tx, org, &claims, now, &mut drafts, within).await?;
             let d = &input.details;
             tx.execute(
                 sql("INSERT INTO holds (org_id, id, therapist_id, client_id, status, expires_at, title, description, \

@@ -4,7 +4,10 @@ pub mod db;
 
 mod accounts;
 mod audit;
+mod availability;
 mod busy;
+mod counted;
+mod coverage;
 mod groups;
 mod health;
 mod holds;
@@ -16,19 +19,22 @@ mod roster;
 mod seats;
 mod series;
 mod sessions;
+mod time_off;
 mod tokens;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use circles_domain::Clock;
 use circles_domain::Role;
 use circles_domain::ids::{
     AccountId, AuditEventId, BusyId, GroupId, HoldId, InvitationId, MembershipId, NotificationId, OrgId, PersonId,
-    SeatId, SeriesId, SessionId, TokenId,
+    SeatId, SeriesId, SessionId, TimeOffId, TokenId,
 };
 
-use db::{Backend, Value};
+use counted::Counted;
+use db::{Backend, DbError, Value};
 
 pub use audit::AuditDraft;
 
@@ -36,11 +42,32 @@ pub use audit::AuditDraft;
 pub struct SqlStore<B> {
     backend: B,
     clock: Arc<dyn Clock>,
+    /// Statements run through this store since it was opened.
+    statements: Arc<AtomicU64>,
 }
 
 impl<B: Backend> SqlStore<B> {
     pub fn new(backend: B, clock: Arc<dyn Clock>) -> Self {
-        Self { backend, clock }
+        Self { backend, clock, statements: Arc::default() }
+    }
+
+    /// How many SQL statements this store has run (transaction control not
+    /// included): what a test or benchmark reads before and after a call to
+    /// see what it costs.
+    pub fn statements_run(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    async fn begin_write(&self) -> Result<Counted<B::Tx>, DbError> {
+        Ok(Counted::new(self.backend.begin_write().await?, &self.statements))
+    }
+
+    async fn begin_read(&self) -> Result<Counted<B::Tx>, DbError> {
+        Ok(Counted::new(self.backend.begin_read().await?, &self.statements))
+    }
+
+    async fn read_single(&self) -> Result<Counted<B::Tx>, DbError> {
+        Ok(Counted::new(self.backend.read_single().await?, &self.statements))
     }
 
     pub fn backend(&self) -> &B {
@@ -71,7 +98,7 @@ macro_rules! write_tx {
         let mut attempt = 1;
         loop {
             let outcome: $crate::Result<_> = async {
-                let mut $tx = $store.backend.begin_write().await?;
+                let mut $tx = $store.begin_write().await?;
                 let value = $body;
                 $crate::sql::db::Transaction::commit($tx).await?;
                 Ok(value)
@@ -92,7 +119,7 @@ macro_rules! write_tx {
 macro_rules! read_tx {
     ($store:expr, |$tx:ident| $body:expr) => {{
         let outcome: $crate::Result<_> = async {
-            let mut $tx = $store.backend.begin_read().await?;
+            let mut $tx = $store.begin_read().await?;
             let value = $body;
             $crate::sql::db::Transaction::commit($tx).await?;
             Ok(value)
@@ -107,7 +134,7 @@ macro_rules! read_tx {
 macro_rules! read_one {
     ($store:expr, |$tx:ident| $body:expr) => {{
         let outcome: $crate::Result<_> = async {
-            let mut $tx = $store.backend.read_single().await?;
+            let mut $tx = $store.read_single().await?;
             let value = $body;
             $crate::sql::db::Transaction::commit($tx).await?;
             Ok(value)
@@ -148,7 +175,8 @@ id_values!(
     GroupId,
     BusyId,
     MembershipId,
-    NotificationId
+    NotificationId,
+    TimeOffId
 );
 
 impl From<Role> for Value {

@@ -11,7 +11,8 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
-use super::busy::{self, Claim, Owner};
+use super::availability::require_working_hours;
+use super::busy::{self, Claim, HintsWithin, Owner};
 use super::db::{Executor, Query, Row, Value, placeholders, sql};
 use super::notify::{self, Notice};
 use super::{SqlStore, read_one, read_tx, write_tx};
@@ -440,9 +441,17 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
         }
         let id = SessionId::new();
         let claims = claims_for(id, &input);
+        // One-on-one appointments keep to the therapist's working hours;
+        // group sessions are checked only for clashes.
+        let within = match (input.kind, input.therapist_ids.as_slice()) {
+            (SessionKind::OneOnOne, &[therapist]) => {
+                HintsWithin::WorkingHours { therapist, modality: input.details.modality }
+            }
+            _ => HintsWithin::Anytime,
+        };
         // A cheap first look: a request for taken time fails here without
         // queueing for the writer.
-        read_one!(self, |tx| busy::check(&mut tx, org, &claims, now).await?)?;
+        read_one!(self, |tx| busy::check(&mut tx, org, &claims, now, within).await?)?;
         let status = match input.kind {
             SessionKind::Instant => SessionStatus::InProgress,
             _ if input.therapists_must_accept => SessionStatus::Proposed,
@@ -457,8 +466,12 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
                 SessionKind::Group | SessionKind::Instant => Some(check_group_session(&mut tx, org, &input).await?),
             };
             busy::lock_people(&mut tx, self.backend.dialect(), org, &people).await?;
+            if let HintsWithin::WorkingHours { therapist, modality } = within {
+                let everyone: Vec<PersonId> = people.iter().map(|(p, ..)| *p).collect();
+                require_working_hours(&mut tx, org, therapist, modality, &[input.interval], &everyone, now).await?;
+            }
             let mut drafts = Vec::new();
-            busy::claim(&mut tx, org, &claims, now, &mut drafts).await?;
+            busy::claim_within(&mut tx, org, &claims, now, &mut drafts, within).await?;
             let session = insert_session(&mut tx, org, id, &input, status, None, ctx.person_id, now).await?;
             announce_new_session(&mut tx, org, &session, group, ctx.person_id, now).await?;
             drafts.push(

@@ -4,10 +4,12 @@
 
 mod accounts;
 mod audit;
+mod availability;
 mod booking;
 mod holds;
 mod idempotency;
 mod people;
 mod races;
 mod support;
+mod time_off;
 mod tokens;

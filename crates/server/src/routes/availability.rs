@@ -1,0 +1,404 @@
+//! Working hours: a therapist's week, free start times for many therapists
+//! at once, and who is free at a given instant.
+
+use axum::extract::State;
+use axum::response::IntoResponse;
+use circles_domain::authz::Action;
+use circles_domain::availability::{RuleInput, WeeklyAvailability, ZoneOffsets, weekday_name};
+use circles_domain::ids::{OrgId, PersonId};
+use circles_domain::input::{TimeZoneName, instant};
+use circles_domain::interval::Interval;
+use circles_domain::session::Modality;
+use circles_domain::validation::Validator;
+use circles_domain::{Invalid, Role};
+use circles_store::model::{AvailabilitySearch, FreeStarts, TherapistWeek};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::views::Problem;
+use crate::auth::{Caller, Member};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Json, Path, Query};
+use crate::http::rfc3339::{LocalList, UtcList};
+use crate::state::AppState;
+
+/// A search covers at most this many therapists and days.
+pub const MAX_THERAPISTS: usize = 500;
+pub const MAX_DAYS: i64 = 62;
+const DEFAULT_DAYS: i64 = 7;
+const DEFAULT_DURATION: i64 = 60;
+const DEFAULT_STEP: i64 = 15;
+const DURATION_MINUTES: std::ops::RangeInclusive<i64> = 5..=720;
+const STEP_MINUTES: std::ops::RangeInclusive<i64> = 5..=240;
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleBody {
+    /// `monday` … `sunday`.
+    #[schema(example = "monday")]
+    pub weekday: String,
+    /// Local wall-clock time, `HH:MM`.
+    #[schema(example = "09:00")]
+    pub start_time: String,
+    /// Local wall-clock time, `HH:MM` (`24:00` for midnight); after `start_time`.
+    #[schema(example = "17:00")]
+    pub end_time: String,
+    /// `VIRTUAL` or `IN_PERSON`; `null` offers both.
+    #[schema(example = "IN_PERSON")]
+    pub modality: Option<String>,
+    pub location: Option<String>,
+    /// At most this many sessions start in the window on one day.
+    pub max_sessions: Option<i64>,
+    /// First and last date (inclusive, `YYYY-MM-DD`) the rule applies.
+    pub effective_from: Option<String>,
+    pub effective_to: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeekBody {
+    /// IANA zone the times are in; the organisation's by default.
+    #[schema(example = "America/New_York")]
+    pub timezone: Option<String>,
+    /// The whole week; rules on the same day must not overlap. An empty list
+    /// clears the week: a therapist without rules may be booked at any time.
+    pub rules: Vec<RuleBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WeekView {
+    pub therapist_id: Uuid,
+    pub timezone: String,
+    /// No rules: available at any time.
+    pub rules: Vec<RuleBody>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub updated_at: Option<Timestamp>,
+}
+
+impl From<TherapistWeek> for WeekView {
+    fn from(w: TherapistWeek) -> Self {
+        let rules = w
+            .week
+            .rules()
+            .iter()
+            .map(|r| RuleBody {
+                weekday: weekday_name(r.weekday).into(),
+                start_time: r.start.hhmm(),
+                end_time: r.end.hhmm(),
+                modality: r.modality.map(|m| m.as_str().into()),
+                location: r.location.clone(),
+                max_sessions: r.max_sessions.map(i64::from),
+                effective_from: r.effective_from.map(|d| d.to_string()),
+                effective_to: r.effective_to.map(|d| d.to_string()),
+            })
+            .collect();
+        Self {
+            therapist_id: w.therapist_id.0,
+            timezone: w.week.timezone().to_string(),
+            rules,
+            updated_at: w.updated_at,
+        }
+    }
+}
+
+/// 404 unless `id` is a therapist of the caller's organisation — checked
+/// before anything else, so another organisation's therapist is never 403.
+async fn therapist(state: &AppState, member: &Member, id: Uuid) -> ApiResult<PersonId> {
+    match state.store.person_role(member.org_id(), PersonId(id)).await? {
+        Some(Role::Therapist) => Ok(PersonId(id)),
+        _ => Err(ApiError::not_found("therapist")),
+    }
+}
+
+fn parse_week(body: &WeekBody, org_zone: &str) -> Result<WeeklyAvailability, Invalid> {
+    let rules: Vec<RuleInput<'_>> = body
+        .rules
+        .iter()
+        .map(|r| RuleInput {
+            weekday: &r.weekday,
+            start_time: &r.start_time,
+            end_time: &r.end_time,
+            modality: r.modality.as_deref(),
+            location: r.location.as_deref(),
+            max_sessions: r.max_sessions,
+            effective_from: r.effective_from.as_deref(),
+            effective_to: r.effective_to.as_deref(),
+        })
+        .collect();
+    WeeklyAvailability::parse(body.timezone.as_deref().unwrap_or(org_zone), &rules)
+}
+
+/// Replaces a therapist's whole week of working hours at once. Overlapping
+/// rules are refused naming them (`rules[2]`). Admins and moderators set
+/// anyone's; a therapist sets their own.
+#[utoipa::path(put, path = "/api/v1/orgs/{org_id}/therapists/{therapist_id}/availability", tag = "availability",
+    request_body = WeekBody, params(("org_id" = Uuid, Path), ("therapist_id" = Uuid, Path)),
+    responses((status = 200, body = WeekView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn set_availability(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, therapist_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<WeekBody>,
+) -> ApiResult<axum::Json<WeekView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let therapist = therapist(&state, &member, therapist_id).await?;
+    let week = parse_week(&body, &member.org.timezone)?;
+    member.authorize(Action::ManageAvailability { is_self: therapist == member.person_id })?;
+    let stored = state.store.set_availability(&member.ctx, member.org_id(), therapist, week).await?;
+    Ok(axum::Json(stored.into()))
+}
+
+/// A therapist's week of working hours.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/therapists/{therapist_id}/availability", tag = "availability",
+    params(("org_id" = Uuid, Path), ("therapist_id" = Uuid, Path)),
+    responses((status = 200, body = WeekView), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn get_availability(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, therapist_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<WeekView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let therapist = therapist(&state, &member, therapist_id).await?;
+    member.authorize(Action::ViewAvailability)?;
+    Ok(axum::Json(state.store.availability(member.org_id(), therapist).await?.into()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// Comma-separated therapist ids, at most 500; every therapist of the
+    /// organisation by default.
+    pub therapist_ids: Option<String>,
+    /// First possible start (RFC 3339); now by default.
+    pub from: Option<String>,
+    /// Starts are before this (RFC 3339); 7 days after `from` by default, at most 62.
+    pub to: Option<String>,
+    /// Length of the wanted session: 5 to 720 minutes, 60 by default.
+    pub duration_minutes: Option<String>,
+    /// Grid step from each working window's start: 5 to 240 minutes, 15 by default.
+    pub step_minutes: Option<String>,
+    /// `VIRTUAL` or `IN_PERSON`: only working hours offering it.
+    pub modality: Option<String>,
+}
+
+/// Query parameters are 400 `invalid_query`, naming every refused one.
+fn query_problem(invalid: Invalid) -> ApiError {
+    let mut error = ApiError::bad_request("invalid_query", invalid.to_string());
+    error.errors = invalid.0;
+    error
+}
+
+fn minutes(
+    v: &mut Validator,
+    field: &str,
+    raw: Option<&str>,
+    default: i64,
+    bounds: std::ops::RangeInclusive<i64>,
+) -> Option<SignedDuration> {
+    let Some(raw) = raw else { return Some(SignedDuration::from_mins(default)) };
+    match raw.trim().parse::<i64>() {
+        Ok(n) if bounds.contains(&n) => Some(SignedDuration::from_mins(n)),
+        _ => {
+            v.reject(field, format!("must be a whole number of minutes from {} to {}", bounds.start(), bounds.end()));
+            None
+        }
+    }
+}
+
+fn parse_search(query: &SearchQuery, org_zone: &str, now: Timestamp) -> ApiResult<AvailabilitySearch> {
+    let mut v = Validator::default();
+    let therapists = query.therapist_ids.as_deref().map(|list| {
+        let mut ids = Vec::new();
+        for (i, raw) in list.split(',').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
+            match raw.parse::<Uuid>() {
+                Ok(id) if !ids.contains(&PersonId(id)) => ids.push(PersonId(id)),
+                Ok(_) => {}
+                Err(_) => v.reject("therapist_ids", format!("item {i} (`{raw}`) is not an id")),
+            }
+        }
+        if ids.len() > MAX_THERAPISTS {
+            v.reject("therapist_ids", format!("lists at most {MAX_THERAPISTS} therapists"));
+        }
+        ids
+    });
+    let from = v.check_opt("from", query.from.as_deref().map(instant)).map(|f| f.unwrap_or(now));
+    let to = v.check_opt("to", query.to.as_deref().map(instant));
+    let duration =
+        minutes(&mut v, "duration_minutes", query.duration_minutes.as_deref(), DEFAULT_DURATION, DURATION_MINUTES);
+    let step = minutes(&mut v, "step_minutes", query.step_minutes.as_deref(), DEFAULT_STEP, STEP_MINUTES);
+    let modality = v.check_opt("modality", query.modality.as_deref().map(str::parse::<Modality>));
+    let zone = v.check("timezone", TimeZoneName::parse(org_zone));
+    let window = match (from, to) {
+        (Some(from), Some(to)) => {
+            let to = to.unwrap_or(from + SignedDuration::from_hours(24 * DEFAULT_DAYS));
+            if to <= from {
+                v.reject("to", "must be after from");
+            } else if to.duration_since(from) > SignedDuration::from_hours(24 * MAX_DAYS) {
+                v.reject("to", format!("a search spans at most {MAX_DAYS} days"));
+            }
+            Some((from, to))
+        }
+        _ => None,
+    };
+    v.done(|| {
+        let (from, to) = window?;
+        Some(AvailabilitySearch {
+            therapists,
+            from,
+            to,
+            duration: duration?,
+            step: step?,
+            modality: modality?,
+            zone: zone?,
+        })
+    })
+    .map_err(query_problem)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code, reason = "describes SearchResponse in the OpenAPI document")]
+pub struct FreeStartsView {
+    pub therapist_id: Uuid,
+    /// Free start times, UTC, earliest first.
+    #[schema(value_type = Vec<String>, example = json!(["2027-03-01T14:00:00Z"]))]
+    pub starts: Vec<Timestamp>,
+    /// The same instants in the organisation's zone, with their offset.
+    #[schema(value_type = Vec<String>, example = json!(["2027-03-01T09:00:00-05:00"]))]
+    pub starts_local: Vec<Timestamp>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code, reason = "describes SearchResponse in the OpenAPI document")]
+pub struct SearchView {
+    /// The organisation's zone, which `starts_local` is in.
+    pub timezone: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub from: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub to: Timestamp,
+    pub duration_minutes: i64,
+    pub step_minutes: i64,
+    pub items: Vec<FreeStartsView>,
+}
+
+/// The search response, written without building a string per instant.
+struct SearchResponse {
+    search: AvailabilitySearch,
+    found: Vec<FreeStarts>,
+    offsets: ZoneOffsets,
+}
+
+impl Serialize for SearchResponse {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Item<'a>(&'a FreeStarts, &'a ZoneOffsets);
+        impl Serialize for Item<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut item = s.serialize_struct("FreeStarts", 3)?;
+                item.serialize_field("therapist_id", &self.0.therapist_id)?;
+                item.serialize_field("starts", &UtcList(&self.0.starts))?;
+                item.serialize_field("starts_local", &LocalList { starts: &self.0.starts, offsets: self.1 })?;
+                item.end()
+            }
+        }
+        let items: Vec<Item<'_>> = self.found.iter().map(|f| Item(f, &self.offsets)).collect();
+        let mut out = s.serialize_struct("Search", 6)?;
+        out.serialize_field("timezone", self.search.zone.as_str())?;
+        out.serialize_field("from", &self.search.from)?;
+        out.serialize_field("to", &self.search.to)?;
+        out.serialize_field("duration_minutes", &self.search.duration.as_mins())?;
+        out.serialize_field("step_minutes", &self.search.step.as_mins())?;
+        out.serialize_field("items", &items)?;
+        out.end()
+    }
+}
+
+/// Free start times for up to 500 therapists over up to 62 days: inside
+/// their working hours (any time for a therapist without rules), not busy
+/// with sessions or live holds, not on approved time off, and within each
+/// window's `max_sessions`. The grid runs from each working window's start.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/availability", tag = "availability",
+    params(("org_id" = Uuid, Path), SearchQuery),
+    responses((status = 200, body = SearchView), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "a listed id is not a therapist of the organisation")),
+    security(("bearer" = [])))]
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Query(query): Query<SearchQuery>,
+) -> ApiResult<axum::response::Response> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let search = parse_search(&query, &member.org.timezone, state.clock.now())?;
+    member.authorize(Action::SearchAvailability)?;
+    let found = state.store.search_availability(member.org_id(), search.clone()).await?;
+    let span = Interval::new(search.from, search.to + search.duration).expect("a validated window");
+    let offsets = ZoneOffsets::covering(&search.zone.zone(), span);
+    let body = serde_json::to_vec(&SearchResponse { search, found, offsets }).map_err(ApiError::internal)?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FreeAtQuery {
+    /// The instant (RFC 3339).
+    pub at: Option<String>,
+    /// How long they must be free: 5 to 720 minutes, 60 by default.
+    pub duration_minutes: Option<String>,
+    /// `VIRTUAL` or `IN_PERSON`.
+    pub modality: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FreeTherapistView {
+    pub therapist_id: Uuid,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FreeAtView {
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub ends_at: Timestamp,
+    pub items: Vec<FreeTherapistView>,
+}
+
+/// The therapists free for the whole of `[at, at + duration)`: in working
+/// hours (offering `modality`), with room in the window, not busy, not away.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/availability/free-at", tag = "availability",
+    params(("org_id" = Uuid, Path), FreeAtQuery),
+    responses((status = 200, body = FreeAtView), (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn free_at(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Query(query): Query<FreeAtQuery>,
+) -> ApiResult<axum::Json<FreeAtView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let mut v = Validator::default();
+    let at = match query.at.as_deref() {
+        Some(raw) => v.check("at", instant(raw)),
+        None => {
+            v.reject("at", "is required");
+            None
+        }
+    };
+    let duration =
+        minutes(&mut v, "duration_minutes", query.duration_minutes.as_deref(), DEFAULT_DURATION, DURATION_MINUTES);
+    let modality = v.check_opt("modality", query.modality.as_deref().map(str::parse::<Modality>));
+    let (slot, modality) =
+        v.done(|| Some((Interval::starting_at(at?, duration?)?, modality?))).map_err(query_problem)?;
+    member.authorize(Action::SearchAvailability)?;
+    let free = state.store.free_at(member.org_id(), slot, modality).await?;
+    Ok(axum::Json(FreeAtView {
+        at: slot.start,
+        ends_at: slot.end,
+        items: free.into_iter().map(|t| FreeTherapistView { therapist_id: t.0 }).collect(),
+    }))
+}

@@ -1,0 +1,475 @@
+//! Time off: a therapist asks, an admin decides, and the sessions in the
+//! range are moved to a coverage therapist or cancelled.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use circles_domain::authz::Action;
+use circles_domain::ids::{OrgId, PersonId, TimeOffId};
+use circles_domain::input::{free_text, instant};
+use circles_domain::time_off::{REASON_MAX, TimeOffKind, TimeOffStatus, absence};
+use circles_domain::validation::Validator;
+use circles_store::model::{
+    AffectedSession, BusyConflict, CoverageCandidate, NewTimeOff, Reassignment, TimeOff, TimeOffApproval, TimeOffFilter,
+};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::sessions::local_time;
+use super::views::{Items, Problem};
+use crate::auth::{Caller, Member};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Json, Path, Query};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeOffRequest {
+    /// Who is away; the caller by default.
+    pub therapist_id: Option<Uuid>,
+    /// VACATION, SICK, CONFERENCE, PERSONAL or OTHER.
+    #[serde(rename = "type")]
+    #[schema(example = "VACATION")]
+    pub kind: String,
+    /// Need not be detailed.
+    pub reason: Option<String>,
+    /// RFC 3339 with offset; may have begun already.
+    pub starts_at: String,
+    /// RFC 3339 with offset; in the future, at most 366 days after `starts_at`.
+    pub ends_at: String,
+    /// On approval with a coverage therapist, move the affected sessions to them.
+    #[serde(default)]
+    pub auto_reassign: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimeOffView {
+    pub id: Uuid,
+    pub therapist_id: Uuid,
+    #[serde(rename = "type")]
+    #[schema(example = "VACATION")]
+    pub kind: String,
+    pub reason: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub starts_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub ends_at: Timestamp,
+    /// PENDING, APPROVED, DENIED or CANCELLED.
+    #[schema(example = "PENDING")]
+    pub status: String,
+    pub auto_reassign: bool,
+    pub coverage_therapist_id: Option<Uuid>,
+    pub requested_by: Option<Uuid>,
+    pub decided_by: Option<Uuid>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub decided_at: Option<Timestamp>,
+    /// Why it was denied.
+    pub decision_reason: Option<String>,
+    /// Sessions the therapist is still on in the range: what needs cover.
+    pub affected_sessions: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<TimeOff> for TimeOffView {
+    fn from(t: TimeOff) -> Self {
+        Self {
+            id: t.id.0,
+            therapist_id: t.therapist_id.0,
+            kind: t.kind.as_str().into(),
+            reason: t.reason,
+            starts_at: t.starts_at,
+            ends_at: t.ends_at,
+            status: t.status.as_str().into(),
+            auto_reassign: t.auto_reassign,
+            coverage_therapist_id: t.coverage_therapist_id.map(|p| p.0),
+            requested_by: t.requested_by.map(|p| p.0),
+            decided_by: t.decided_by.map(|p| p.0),
+            decided_at: t.decided_at,
+            decision_reason: t.decision_reason,
+            affected_sessions: t.affected_sessions,
+            created_at: t.created_at,
+        }
+    }
+}
+
+fn parse_request(body: &TimeOffRequest, me: PersonId, now: Timestamp) -> Result<NewTimeOff, ApiError> {
+    let mut v = Validator::default();
+    let kind = v.check("type", body.kind.parse::<TimeOffKind>());
+    let reason = v.check("reason", free_text(body.reason.as_deref().unwrap_or_default().trim(), REASON_MAX));
+    let starts_at = v.check("starts_at", instant(&body.starts_at));
+    let ends_at = v.check("ends_at", instant(&body.ends_at));
+    let range = absence(&mut v, starts_at, ends_at, now);
+    Ok(v.done(|| {
+        Some(NewTimeOff {
+            therapist_id: body.therapist_id.map_or(me, PersonId),
+            kind: kind?,
+            reason: reason?,
+            range: range?,
+            auto_reassign: body.auto_reassign,
+        })
+    })?)
+}
+
+/// Asks for time off. A therapist asks for their own; an admin may ask for
+/// them. An overlapping pending or approved request of the same therapist
+/// is 409 `time_off_overlap`; sessions in the range never refuse it (they
+/// are counted as `affected_sessions`).
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/time-off", tag = "time off", request_body = TimeOffRequest,
+    params(("org_id" = Uuid, Path)),
+    responses((status = 201, body = TimeOffView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "time_off_overlap"), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn request_time_off(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Json(body): Json<TimeOffRequest>,
+) -> ApiResult<(StatusCode, axum::Json<TimeOffView>)> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let input = parse_request(&body, member.person_id, state.clock.now())?;
+    member.authorize(Action::RequestTimeOff { is_self: input.therapist_id == member.person_id })?;
+    let created = state.store.request_time_off(&member.ctx, member.org_id(), input).await?;
+    Ok((StatusCode::CREATED, axum::Json(created.into())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TimeOffQuery {
+    /// Only this therapist's requests (therapists see only their own).
+    pub therapist_id: Option<Uuid>,
+    /// PENDING, APPROVED, DENIED or CANCELLED.
+    pub status: Option<String>,
+    /// At most this many (default 100, at most 500).
+    pub limit: Option<i64>,
+}
+
+/// Time-off requests, latest start first. Admins and moderators see
+/// everyone's; a therapist sees their own.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/time-off", tag = "time off",
+    params(("org_id" = Uuid, Path), TimeOffQuery),
+    responses((status = 200, body = Items<TimeOffView>), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list_time_off(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Query(query): Query<TimeOffQuery>,
+) -> ApiResult<axum::Json<Items<TimeOffView>>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let bad = |field: &str, reason: String| {
+        let mut error = ApiError::bad_request("invalid_query", format!("{field} {reason}"));
+        error.errors.push(circles_domain::FieldError::new(field, reason));
+        error
+    };
+    let status = query.status.as_deref().map(str::parse::<TimeOffStatus>).transpose().map_err(|e| bad("status", e))?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(bad("limit", "must be between 1 and 500".into()));
+    }
+    // Asking for nobody in particular means "mine" unless one may see all.
+    let sees_all = member.authorize(Action::ViewTimeOff { is_self: false }).is_ok();
+    let therapist = query.therapist_id.map(PersonId).or((!sees_all).then_some(member.person_id));
+    member.authorize(Action::ViewTimeOff { is_self: therapist == Some(member.person_id) })?;
+    let filter = TimeOffFilter { therapist, status, limit };
+    Ok(axum::Json(Items::of(state.store.list_time_off(member.org_id(), filter).await?)))
+}
+
+/// The request, after checking the member may see it (404 before 403).
+async fn visible(state: &AppState, member: &Member, id: Uuid) -> ApiResult<TimeOff> {
+    let time_off = state.store.time_off(member.org_id(), TimeOffId(id)).await?;
+    member.authorize(Action::ViewTimeOff { is_self: time_off.therapist_id == member.person_id })?;
+    Ok(time_off)
+}
+
+/// One time-off request.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/time-off/{time_off_id}", tag = "time off",
+    params(("org_id" = Uuid, Path), ("time_off_id" = Uuid, Path)),
+    responses((status = 200, body = TimeOffView), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn get_time_off(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<TimeOffView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    Ok(axum::Json(visible(&state, &member, id).await?.into()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AffectedSessionView {
+    pub session_id: Uuid,
+    #[schema(example = "one_on_one")]
+    pub kind: String,
+    #[schema(example = "scheduled")]
+    pub status: String,
+    pub title: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub starts_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub ends_at: Timestamp,
+    pub timezone: String,
+    pub starts_at_local: String,
+    #[schema(example = "IN_PERSON")]
+    pub modality: String,
+    pub group_id: Option<Uuid>,
+    pub seats_taken: i64,
+}
+
+impl From<AffectedSession> for AffectedSessionView {
+    fn from(a: AffectedSession) -> Self {
+        Self {
+            session_id: a.session_id.0,
+            kind: a.kind.as_str().into(),
+            status: a.status.as_str().into(),
+            title: a.title,
+            starts_at_local: local_time(a.starts_at, &a.timezone),
+            starts_at: a.starts_at,
+            ends_at: a.ends_at,
+            timezone: a.timezone,
+            modality: a.modality.as_str().into(),
+            group_id: a.group_id.map(|g| g.0),
+            seats_taken: a.seats_taken,
+        }
+    }
+}
+
+/// The sessions the therapist is still on in the range (not cancelled, not
+/// over): what needs cover.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/time-off/{time_off_id}/affected", tag = "time off",
+    params(("org_id" = Uuid, Path), ("time_off_id" = Uuid, Path)),
+    responses((status = 200, body = Items<AffectedSessionView>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn affected(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<Items<AffectedSessionView>>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let time_off = visible(&state, &member, id).await?;
+    Ok(axum::Json(Items::of(state.store.affected_sessions(member.org_id(), time_off.id).await?)))
+}
+
+/// The request, for an admin's decision (404 before 403).
+async fn for_decision(state: &AppState, member: &Member, id: Uuid) -> ApiResult<TimeOffId> {
+    let time_off = state.store.time_off(member.org_id(), TimeOffId(id)).await?;
+    member.authorize(Action::DecideTimeOff)?;
+    Ok(time_off.id)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    /// Another therapist to cover; with `auto_reassign` on the request, the
+    /// affected sessions move to them at once.
+    #[serde(default)]
+    pub coverage_therapist_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConflictView {
+    pub person_id: Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    pub starts_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub ends_at: Timestamp,
+    /// session, hold or time_off.
+    pub kind: String,
+}
+
+impl From<BusyConflict> for ConflictView {
+    fn from(c: BusyConflict) -> Self {
+        Self { person_id: c.person_id.0, starts_at: c.starts_at, ends_at: c.ends_at, kind: c.kind.as_str().into() }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReassignmentView {
+    pub coverage_therapist_id: Uuid,
+    /// Sessions now the coverage therapist's.
+    pub moved: Vec<Uuid>,
+    /// On approval: why nothing moved (the approval stands).
+    pub conflicts: Vec<ConflictView>,
+}
+
+impl From<Reassignment> for ReassignmentView {
+    fn from(r: Reassignment) -> Self {
+        Self {
+            coverage_therapist_id: r.coverage_therapist_id.0,
+            moved: r.moved.into_iter().map(|s| s.0).collect(),
+            conflicts: r.conflicts.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalView {
+    pub time_off: TimeOffView,
+    /// With `auto_reassign` and a coverage therapist: what happened to the
+    /// affected sessions.
+    pub reassignment: Option<ReassignmentView>,
+}
+
+impl From<TimeOffApproval> for ApprovalView {
+    fn from(a: TimeOffApproval) -> Self {
+        Self { time_off: a.time_off.into(), reassignment: a.reassignment.map(Into::into) }
+    }
+}
+
+/// Approves a pending request (admins). Approval is never refused because
+/// of sessions in the range; from now on the range is busy time for new
+/// bookings. With `auto_reassign` and a coverage therapist free for every
+/// affected session, those sessions move to them in the same step;
+/// otherwise the approval stands and `reassignment.conflicts` says why not.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/time-off/{time_off_id}/approve", tag = "time off",
+    request_body = ApproveRequest, params(("org_id" = Uuid, Path), ("time_off_id" = Uuid, Path)),
+    responses((status = 200, body = ApprovalView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "illegal_transition"), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn approve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<ApproveRequest>,
+) -> ApiResult<axum::Json<ApprovalView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let id = for_decision(&state, &member, id).await?;
+    let coverage = body.coverage_therapist_id.map(PersonId);
+    Ok(axum::Json(state.store.approve_time_off(&member.ctx, member.org_id(), id, coverage).await?.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    pub reason: String,
+}
+
+fn required_reason(raw: &str) -> ApiResult<String> {
+    let reason = free_text(raw.trim(), REASON_MAX).map_err(|r| ApiError::field("reason", r))?;
+    if reason.is_empty() {
+        return Err(ApiError::field("reason", "is required"));
+    }
+    Ok(reason)
+}
+
+/// Denies a pending request (admins), saying why.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/time-off/{time_off_id}/deny", tag = "time off",
+    request_body = ReasonRequest, params(("org_id" = Uuid, Path), ("time_off_id" = Uuid, Path)),
+    responses((status = 200, body = TimeOffView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "illegal_transition"), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn deny(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<ReasonRequest>,
+) -> ApiResult<axum::Json<TimeOffView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let reason = required_reason(&body.reason)?;
+    let id = for_decision(&state, &member, id).await?;
+    Ok(axum::Json(state.store.deny_time_off(&member.ctx, member.org_id(), id, reason).await?.into()))
+}
+
+/// Withdraws a pending request: the therapist's own, or any for an admin.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/time-off/{time_off_id}/cancel", tag = "time off",
+    params(("org_id" = Uuid, Path), ("time_off_id" = Uuid, Path)),
+    responses((status = 200, body = TimeOffView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "illegal_transition")),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<TimeOffView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let time_off = state.store.time_off(member.org_id(), TimeOffId(id)).await?;
+    member.authorize(Action::CancelTimeOff { is_self: time_off.therapist_id == member.person_id })?;
+    Ok(axum::Json(state.store.cancel_time_off(&member.ctx, member.org_id(), time_off.id).await?.into()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CoverageView {
+    pub therapist_id: Uuid,
+    pub name: String,
+    /// Free for every affected session: in their hours, not busy, not away.
+    pub covers_all: bool,
+    pub can_cover: Vec<Uuid>,
+    pub cannot_cover: Vec<Uuid>,
+    /// Clients of the affected sessions they have had sessions with.
+    pub shared_clients: u32,
+}
+
+impl From<CoverageCandidate> for CoverageView {
+    fn from(c: CoverageCandidate) -> Self {
+        Self {
+            therapist_id: c.therapist_id.0,
+            name: c.name,
+            covers_all: c.covers_all,
+            can_cover: c.can_cover.into_iter().map(|s| s.0).collect(),
+            cannot_cover: c.cannot_cover.into_iter().map(|s| s.0).collect(),
+            shared_clients: c.shared_clients,
+        }
+    }
+}
+
+/// Every other therapist as cover, best first: free for every affected
+/// session, then by how many they can take, then by clients they know.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/time-off/{time_off_id}/coverage", tag = "time off",
+    params(("org_id" = Uuid, Path), ("time_off_id" = Uuid, Path)),
+    responses((status = 200, body = Items<CoverageView>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn coverage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<Items<CoverageView>>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let id = for_decision(&state, &member, id).await?;
+    Ok(axum::Json(Items::of(state.store.coverage(member.org_id(), id).await?)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignRequest {
+    pub coverage_therapist_id: Uuid,
+}
+
+/// Moves every affected session of approved time off to the coverage
+/// therapist — all of them or, on any clash, none (409 listing the clashes).
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/time-off/{time_off_id}/reassign", tag = "time off",
+    request_body = ReassignRequest, params(("org_id" = Uuid, Path), ("time_off_id" = Uuid, Path)),
+    responses((status = 200, body = ReassignmentView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "scheduling_conflict or illegal_transition"),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn reassign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<ReassignRequest>,
+) -> ApiResult<axum::Json<ReassignmentView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let id = for_decision(&state, &member, id).await?;
+    let coverage = PersonId(body.coverage_therapist_id);
+    Ok(axum::Json(state.store.reassign_affected(&member.ctx, member.org_id(), id, coverage).await?.into()))
+}
+
+/// Cancels every affected session of approved time off, freeing everyone's time.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/time-off/{time_off_id}/cancel-affected", tag = "time off",
+    request_body = ReasonRequest, params(("org_id" = Uuid, Path), ("time_off_id" = Uuid, Path)),
+    responses((status = 200, body = Items<AffectedSessionView>), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "illegal_transition"), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn cancel_affected(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<ReasonRequest>,
+) -> ApiResult<axum::Json<Items<AffectedSessionView>>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    let reason = required_reason(&body.reason)?;
+    let id = for_decision(&state, &member, id).await?;
+    Ok(axum::Json(Items::of(state.store.cancel_affected(&member.ctx, member.org_id(), id, reason).await?)))
+}
