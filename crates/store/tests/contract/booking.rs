@@ -18,6 +18,7 @@ backend_tests!(
     a_schedule_merges_therapist_and_client_sessions_in_order,
     an_account_schedule_spans_organisations,
     a_client_cancelling_late_is_recorded_as_late,
+    a_one_on_one_booking_runs_a_fixed_handful_of_statements,
 );
 
 async fn a_booking_occupies_the_therapist_and_the_client(backend: Backend) {
@@ -280,4 +281,19 @@ async fn a_client_cancelling_late_is_recorded_as_late(backend: Backend) {
     let cancelled =
         h.store.cancel_session(&ctx, c.org, session.id, "sick".into(), Canceller::Client(c.clients[0])).await.unwrap();
     assert_eq!(cancelled.seats[0].status, SeatStatus::LateCancelled);
+}
+
+async fn a_one_on_one_booking_runs_a_fixed_handful_of_statements(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let c = h.clinic("r", 2).await;
+    let ctx = AuditCtx::operator();
+    let before = h.store.statements_run();
+    h.store
+        .create_session(&ctx, c.org, one_on_one(c.therapist, c.clients[0], slot("2027-03-02T15:00:00Z", 50)))
+        .await
+        .unwrap();
+    // Precheck, lock, working hours, busy time, four inserts and three for
+    // the audit chain: a new statement on this path must earn its place.
+    let used = h.store.statements_run() - before;
+    assert!(used <= 11, "a one-on-one booking ran {used} statements");
 }
