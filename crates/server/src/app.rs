@@ -39,14 +39,23 @@ pub fn build(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then finishes in-flight requests.
+/// Serves until `shutdown` resolves, then finishes in-flight requests; the
+/// audit sealer runs alongside.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let store = state.store.clone();
+    let sealer = crate::jobs::spawn_sealer(store.clone());
     let app = build(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    sealer.abort();
+    // Leave nothing unsealed behind.
+    if let Err(e) = store.seal_audit().await {
+        tracing::warn!(error = %e, "sealing audit events on shutdown failed");
+    }
+    served
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

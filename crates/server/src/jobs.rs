@@ -2,8 +2,10 @@
 //! servers may run jobs at once — the store claims work with `FOR UPDATE SKIP
 //! LOCKED` on PostgreSQL and SQLite has one writer — so no leader is needed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use circles_store::Store;
 use jiff::SignedDuration;
 use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval};
@@ -29,11 +31,33 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
     })
 }
 
+/// Seals audit events into their chains as soon as writes commit them: one
+/// pass per wake, however many writes woke it, so a busy organisation's
+/// events are linked in batches.
+pub fn spawn_sealer(store: Arc<dyn Store>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = store.seal_audit().await {
+                tracing::warn!(error = %e, "sealing audit events failed");
+                tokio::time::sleep(TICK).await;
+            }
+            store.audit_written().await;
+        }
+    })
+}
+
 /// Sessions starting within this get a reminder in their people's inboxes.
 const REMIND_AHEAD: SignedDuration = SignedDuration::from_hours(24);
 
 /// Jobs whose delay users would notice.
 pub async fn run_frequent(state: &AppState) {
+    // Another server's writes do not wake this one's sealer; the timer
+    // links whatever they left.
+    match state.store.seal_audit().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(sealed = n, "sealed audit events"),
+        Err(e) => tracing::warn!(error = %e, "sealing audit events failed"),
+    }
     match state.store.expire_holds().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(expired = n, "expired holds"),

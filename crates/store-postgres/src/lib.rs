@@ -64,6 +64,7 @@ fn migrator() -> Migrator {
         migration(3, "groups", include_str!("../migrations/0003_groups.sql")),
         migration(4, "series", include_str!("../migrations/0004_series.sql")),
         migration(5, "availability", include_str!("../migrations/0005_availability.sql")),
+        migration(6, "audit sealing", include_str!("../migrations/0006_audit_sealing.sql")),
     ])
 }
 

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_groups.sql")),
     (4, include_str!("../migrations/0004_series.sql")),
     (5, include_str!("../migrations/0005_availability.sql")),
+    (6, include_str!("../migrations/0006_audit_sealing.sql")),
 ];
 
 /// Applies every migration above the database's version, each in its own

@@ -138,6 +138,13 @@ pub trait AuditStore: Send + Sync {
     async fn verify_audit(&self, org: Option<OrgId>) -> Result<Vec<ChainReport>>;
     /// Recent events of an organisation, newest first.
     async fn audit_events(&self, org: OrgId, subject: Option<PersonId>, limit: i64) -> Result<Vec<AuditEntry>>;
+    /// Links every event waiting for it into its organisation's chain;
+    /// returns how many. Use cases record events unsealed so that writers
+    /// never queue for a chain head; this runs right after them.
+    async fn seal_audit(&self) -> Result<u64>;
+    /// Resolves once a write has committed since the last call: its events
+    /// may be waiting to be sealed.
+    async fn audit_written(&self);
 }
 
 #[async_trait]

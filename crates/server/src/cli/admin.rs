@@ -113,6 +113,7 @@ pub async fn run(command: AdminCommand, config: Option<&Path>) -> anyhow::Result
                     NewOrganisation { name, timezone, admin: account_id },
                 )
                 .await?;
+            store.seal_audit().await?;
             println!("organisation {} ({}) created; admin person {}", org.name, org.id, admin.id);
         }
         AdminCommand::AddPerson { org, email, name, role, password, database } => {
@@ -125,6 +126,7 @@ pub async fn run(command: AdminCommand, config: Option<&Path>) -> anyhow::Result
                 None => None,
             };
             let person = store.add_person(&ctx, org, NewPerson { email, name, role, password_hash }).await?;
+            store.seal_audit().await?;
             println!("{} added as {} ({})", person.email, person.role, person.id);
         }
         AdminCommand::ResetPassword { email, password, database } => {
@@ -133,6 +135,7 @@ pub async fn run(command: AdminCommand, config: Option<&Path>) -> anyhow::Result
             let (store, settings) = open(config, &database).await?;
             let hash = hashing(&settings)?.hash(&password).await;
             store.set_password(&ctx, &email, hash).await?;
+            store.seal_audit().await?;
             println!("password set for {email}; its login sessions were ended");
         }
         AdminCommand::AuditVerify { org, database } => {

@@ -24,7 +24,9 @@ pub struct AuditFilter {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventView {
-    pub seq: i64,
+    /// Its place in the organisation's hash chain; null for the moment
+    /// between its commit and its sealing.
+    pub seq: Option<i64>,
     #[schema(value_type = String, format = DateTime)]
     pub occurred_at: Timestamp,
     pub actor_account_id: Option<Uuid>,

@@ -187,7 +187,8 @@ pub struct ChainReport {
 /// An audit event as shown to admins.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
-    pub seq: i64,
+    /// Its place in the chain; `None` for the moment before it is sealed.
+    pub seq: Option<i64>,
     pub occurred_at: Timestamp,
     pub actor_account_id: Option<AccountId>,
     pub actor_person_id: Option<PersonId>,

@@ -57,7 +57,7 @@ impl<B: Backend> AccountStore for SqlStore<B> {
         let now = self.clock.now();
         write_tx!(self, |tx| {
             let (account, draft) = insert_account(&mut tx, now, &input).await?;
-            audit::append(&mut tx, self.backend.dialect(), now, ctx, OrgId::PLATFORM, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, OrgId::PLATFORM, &[draft]).await?;
             account
         })
     }
@@ -81,10 +81,7 @@ impl<B: Backend> AccountStore for SqlStore<B> {
     async fn record_login_failure(&self, ctx: &AuditCtx, email: &Email) -> Result<()> {
         let now = self.clock.now();
         let draft = AuditDraft::new("login.failure", "account", email.as_str());
-        write_tx!(self, |tx| {
-            audit::append(&mut tx, self.backend.dialect(), now, ctx, OrgId::PLATFORM, std::slice::from_ref(&draft))
-                .await?
-        })
+        write_tx!(self, |tx| { audit::append(&mut tx, now, ctx, OrgId::PLATFORM, std::slice::from_ref(&draft)).await? })
     }
 
     async fn set_password(&self, ctx: &AuditCtx, email: &Email, password_hash: String) -> Result<Account> {
@@ -109,7 +106,7 @@ impl<B: Backend> AccountStore for SqlStore<B> {
             )
             .await?;
             let draft = AuditDraft::new("account.password_set", "account", account.id);
-            audit::append(&mut tx, self.backend.dialect(), now, ctx, OrgId::PLATFORM, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, OrgId::PLATFORM, &[draft]).await?;
             account
         })
     }

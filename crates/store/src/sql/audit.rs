@@ -1,7 +1,6 @@
 //! Appending to and verifying the per-organisation audit chains.
 
 use async_trait::async_trait;
-use circles_domain::audit::{AuditRecord, ChainBreak, ChainVerifier, GENESIS, StoredAuditEvent};
 use circles_domain::ids::{AuditEventId, OrgId, PersonId};
 use jiff::Timestamp;
 
@@ -37,14 +36,13 @@ impl AuditDraft {
     }
 }
 
-/// Appends `drafts` to `org`'s chain inside the caller's transaction.
-///
-/// The chain head row is locked first, so concurrent transactions of one
-/// organisation append in turn and each links to the hash before it. Call
-/// this last in a use case: the lock is then held only until commit.
+/// Records `drafts` inside the caller's transaction, unsealed: they commit
+/// (or roll back) with the change they describe, and the sealer links them
+/// into `org`'s chain moments later ([`SqlStore::seal_org`]). Nothing here
+/// touches the chain head, so writers of one organisation never wait for
+/// each other on it.
 pub(crate) async fn append<E: Executor>(
     tx: &mut E,
-    dialect: super::db::Dialect,
     now: Timestamp,
     ctx: &AuditCtx,
     org: OrgId,
@@ -53,110 +51,45 @@ pub(crate) async fn append<E: Executor>(
     if drafts.is_empty() {
         return Ok(());
     }
-    let head_query =
-        || sql(format!("SELECT seq, hash FROM audit_heads WHERE org_id = $1{}", dialect.for_update())).bind(org);
-    let head = match tx.fetch_optional(head_query()).await? {
-        Some(head) => head,
-        // An organisation's first event starts its chain.
-        None => {
-            tx.execute(
-                sql("INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING")
-                    .bind(org)
-                    .bind(GENESIS),
-            )
-            .await?;
-            tx.fetch_one(head_query()).await?
-        }
-    };
-    let mut seq = head.int("seq")?;
-    let mut prev = to_hash(head.bytes("hash")?)?;
-
     let mut values = Vec::with_capacity(drafts.len());
     let mut query_args = Vec::with_capacity(drafts.len() * COLUMNS);
     for draft in drafts {
-        seq += 1;
-        let record = AuditRecord {
-            id: AuditEventId::new(),
-            org_id: org,
-            seq,
-            occurred_at: now,
-            actor_account_id: ctx.account_id,
-            actor_person_id: ctx.person_id,
-            subject_person_id: draft.subject,
-            action: draft.action.to_owned(),
-            record_type: draft.record_type.to_owned(),
-            record_id: draft.record_id.clone(),
-            request_id: ctx.request_id.clone(),
-            ip: ctx.ip.clone(),
-            details: draft.details.to_string(),
-        };
-        let hash = record.chain_hash(&prev);
         values.push(format!("({})", placeholders(query_args.len() + 1, COLUMNS)));
         query_args.extend([
             org.into(),
-            seq.into(),
-            record.id.into(),
+            AuditEventId::new().into(),
             now.into(),
-            record.actor_account_id.into(),
-            record.actor_person_id.into(),
-            record.subject_person_id.into(),
-            record.action.into(),
-            record.record_type.into(),
-            record.record_id.into(),
-            record.request_id.into(),
-            record.ip.into(),
-            record.details.into(),
-            prev.into(),
-            hash.into(),
+            ctx.account_id.into(),
+            ctx.person_id.into(),
+            draft.subject.into(),
+            draft.action.into(),
+            draft.record_type.into(),
+            draft.record_id.as_str().into(),
+            ctx.request_id.as_deref().into(),
+            ctx.ip.as_deref().into(),
+            draft.details.to_string().into(),
         ]);
-        prev = hash;
     }
     let mut insert = sql(format!(
-        "INSERT INTO audit_events (org_id, seq, id, occurred_at, actor_account_id, actor_person_id, \
-         subject_person_id, action, record_type, record_id, request_id, ip, details, prev_hash, hash) VALUES {}",
+        "INSERT INTO audit_events (org_id, id, occurred_at, actor_account_id, actor_person_id, subject_person_id, \
+         action, record_type, record_id, request_id, ip, details) VALUES {}",
         values.join(", ")
     ));
     insert.args = query_args;
     tx.execute(insert).await?;
-    tx.execute(sql("UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1").bind(org).bind(seq).bind(prev))
-        .await?;
     Ok(())
 }
 
-const COLUMNS: usize = 15;
-
-fn to_hash(bytes: Vec<u8>) -> Result<[u8; 32]> {
-    bytes.try_into().map_err(|_| super::db::DbError::Decode("audit hash is not 32 bytes".into()).into())
-}
-
-fn stored_event(row: &impl Row) -> Result<StoredAuditEvent> {
-    Ok(StoredAuditEvent {
-        record: AuditRecord {
-            id: row.id("id")?,
-            org_id: row.id("org_id")?,
-            seq: row.int("seq")?,
-            occurred_at: row.time("occurred_at")?,
-            actor_account_id: row.opt_id("actor_account_id")?,
-            actor_person_id: row.opt_id("actor_person_id")?,
-            subject_person_id: row.opt_id("subject_person_id")?,
-            action: row.text("action")?,
-            record_type: row.text("record_type")?,
-            record_id: row.text("record_id")?,
-            request_id: row.opt_text("request_id")?,
-            ip: row.opt_text("ip")?,
-            details: row.text("details")?,
-        },
-        prev_hash: to_hash(row.bytes("prev_hash")?)?,
-        hash: to_hash(row.bytes("hash")?)?,
-    })
-}
-
-/// Events are verified in pages so a long chain never sits in memory whole.
-const VERIFY_PAGE: i64 = 5_000;
+const COLUMNS: usize = 12;
 
 #[async_trait]
 impl<B: Backend> AuditStore for SqlStore<B> {
     async fn verify_audit(&self, org: Option<OrgId>) -> Result<Vec<ChainReport>> {
+        // What has committed is verified, so link it first.
+        match org {
+            Some(org) => self.seal_org(org).await.map(drop)?,
+            None => self.seal_audit().await.map(drop)?,
+        }
         let heads = read_tx!(self, |tx| {
             let q = match org {
                 Some(org) => sql("SELECT org_id, seq FROM audit_heads WHERE org_id = $1").bind(org),
@@ -166,19 +99,20 @@ impl<B: Backend> AuditStore for SqlStore<B> {
         })?;
         let mut reports = Vec::new();
         for head in heads {
-            let org_id: OrgId = head.id("org_id")?;
-            let head_seq = head.int("seq")?;
-            reports.push(self.verify_one_chain(org_id, head_seq).await?);
+            reports.push(self.verify_chain(head.id("org_id")?, head.int("seq")?).await?);
         }
         Ok(reports)
     }
 
     async fn audit_events(&self, org: OrgId, subject: Option<PersonId>, limit: i64) -> Result<Vec<AuditEntry>> {
+        // Sealing first shows a reader the sequence numbers of everything
+        // that committed before they asked.
+        self.seal_org(org).await?;
         let rows = read_one!(self, |tx| {
             tx.fetch_all(
                 sql("SELECT seq, occurred_at, actor_account_id, actor_person_id, subject_person_id, action, \
                      record_type, record_id, request_id, ip FROM audit_events \
-                     WHERE org_id = $1 AND ($2 IS NULL OR subject_person_id = $2) ORDER BY seq DESC LIMIT $3")
+                     WHERE org_id = $1 AND ($2 IS NULL OR subject_person_id = $2) ORDER BY arrival DESC LIMIT $3")
                 .bind(org)
                 .bind(subject)
                 .bind(limit),
@@ -188,7 +122,7 @@ impl<B: Backend> AuditStore for SqlStore<B> {
         rows.iter()
             .map(|r| {
                 Ok(AuditEntry {
-                    seq: r.int("seq")?,
+                    seq: r.opt_int("seq")?,
                     occurred_at: r.time("occurred_at")?,
                     actor_account_id: r.opt_id("actor_account_id")?,
                     actor_person_id: r.opt_id("actor_person_id")?,
@@ -202,41 +136,19 @@ impl<B: Backend> AuditStore for SqlStore<B> {
             })
             .collect()
     }
-}
 
-impl<B: Backend> SqlStore<B> {
-    async fn verify_one_chain(&self, org: OrgId, head_seq: i64) -> Result<ChainReport> {
-        let report = |verified: i64, error: Option<ChainBreak>| ChainReport {
-            org_id: org,
-            events: verified,
-            error: error.map(|e| e.to_string()),
-        };
-        let mut verifier = ChainVerifier::default();
-        let mut after = 0;
-        loop {
-            let page =
-                read_tx!(self, |tx| {
-                    tx.fetch_all(
-                    sql("SELECT * FROM audit_events WHERE org_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4")
-                        .bind(org)
-                        .bind(after)
-                        .bind(head_seq)
-                        .bind(VERIFY_PAGE),
-                )
-                .await?
-                })?;
-            if page.is_empty() {
-                return Ok(match verifier.finish(head_seq) {
-                    Ok(verified) => report(verified, None),
-                    Err(broken) => report(after, Some(broken)),
-                });
-            }
-            for row in &page {
-                if let Err(broken) = verifier.push(&stored_event(row)?) {
-                    return Ok(report(after, Some(broken)));
-                }
-                after = row.int("seq")?;
-            }
+    async fn seal_audit(&self) -> Result<u64> {
+        let orgs = read_one!(self, |tx| {
+            tx.fetch_all(sql("SELECT DISTINCT org_id FROM audit_events WHERE seq IS NULL")).await?
+        })?;
+        let mut sealed = 0;
+        for row in orgs {
+            sealed += self.seal_org(row.id("org_id")?).await?;
         }
+        Ok(sealed)
+    }
+
+    async fn audit_written(&self) {
+        self.unsealed.notified().await;
     }
 }

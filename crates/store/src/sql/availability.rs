@@ -455,7 +455,7 @@ impl<B: Backend> AvailabilityStore for SqlStore<B> {
             .await?;
             let draft = AuditDraft::new("availability.set", "therapist", therapist)
                 .details(json!({ "timezone": week.timezone(), "rules": week.rules().len() }));
-            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             TherapistWeek { therapist_id: therapist, week: week.clone(), updated_at: Some(now) }
         })
     }

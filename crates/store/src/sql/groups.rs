@@ -254,7 +254,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             replace_staff(&mut tx, org, id, "facilitator", &input.facilitator_ids, now).await?;
             let draft =
                 AuditDraft::new("group.create", "group", id).details(json!({ "name": f.name, "type": f.group_type }));
-            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             fetch_group(&mut tx, org, id).await?
         })
     }
@@ -322,7 +322,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                 replace_staff(&mut tx, org, id, "facilitator", facilitators, now).await?;
             }
             let draft = AuditDraft::new("group.update", "group", id).details(json!({ "name": f.name }));
-            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             fetch_group(&mut tx, org, id).await?
         })
     }
@@ -342,7 +342,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             let group = fetch_group(&mut tx, org, id).await?;
             if changed == 1 {
                 let draft = AuditDraft::new("group.archive", "group", id);
-                audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &[draft]).await?;
+                audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             }
             group
         })
@@ -419,7 +419,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             let draft = AuditDraft::new("membership.create", "membership", id)
                 .subject(client)
                 .details(json!({ "group_id": group, "status": status, "join_date": join_date }));
-            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             let row = tx
                 .fetch_one(sql("SELECT * FROM group_memberships WHERE org_id = $1 AND id = $2").bind(org).bind(id))
                 .await?;
@@ -444,7 +444,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                 .iter()
                 .map(|m| AuditDraft::new("membership.read", "membership", m.id).subject(m.client_id))
                 .collect();
-            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             members
         })
     }

@@ -136,7 +136,7 @@ impl<B: Backend> HoldStore for SqlStore<B> {
                     .subject(input.client_id)
                     .details(json!({ "slots": input.slots.len(), "expires_at": input.expires_at })),
             );
-            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             fetch_hold(&mut tx, org, id, "", now).await?.hold
         })
     }
@@ -227,7 +227,7 @@ impl<B: Backend> HoldStore for SqlStore<B> {
                     .subject(hold.client_id)
                     .details(json!({ "sessions": created })),
             );
-            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             created
         })
     }
@@ -249,7 +249,7 @@ impl<B: Backend> HoldStore for SqlStore<B> {
                 HoldStatus::Expired => busy::retire_holds(&mut tx, org, &[id], "expired", now, &mut drafts).await?,
                 HoldStatus::Live => busy::retire_holds(&mut tx, org, &[id], "released", now, &mut drafts).await?,
             }
-            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             fetch_hold(&mut tx, org, id, "", now).await?.hold
         })
     }
@@ -276,7 +276,7 @@ impl<B: Backend> HoldStore for SqlStore<B> {
             for (org, holds) in &by_org {
                 let mut drafts = Vec::new();
                 busy::retire_holds(&mut tx, *org, holds, "expired", now, &mut drafts).await?;
-                audit::append(&mut tx, dialect, now, &ctx, *org, &drafts).await?;
+                audit::append(&mut tx, now, &ctx, *org, &drafts).await?;
             }
             rows.len() as u64
         })

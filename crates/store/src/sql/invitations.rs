@@ -221,7 +221,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
                 AuditDraft::new(action, "invitation", invitation)
                     .details(json!({ "session_id": session_id, "scheduled": scheduled })),
             );
-            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             fetch_invitation(&mut tx, org, invitation, now).await?
         })
     }
@@ -304,7 +304,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             drafts.push(
                 AuditDraft::new("invitation.create", "invitation", id).details(json!({ "session_id": session_id })),
             );
-            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             fetch(&mut tx, org, session_id, Seats::None, now).await?
         })
     }
@@ -336,7 +336,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             schedule_if_all_accepted(&mut tx, org, &session, ctx.person_id, now).await?;
             let draft = AuditDraft::new("invitation.withdraw", "invitation", invitation)
                 .details(json!({ "session_id": session_id }));
-            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             fetch(&mut tx, org, session_id, Seats::None, now).await?
         })
     }
@@ -376,7 +376,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             };
             notify::push(&mut tx, org, now, session.created_by, ctx.person_id, &approved).await?;
             let draft = AuditDraft::new("proposal.approve", "session", session_id);
-            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             fetch(&mut tx, org, session_id, Seats::None, now).await?
         })
     }
@@ -414,7 +414,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             };
             notify::push(&mut tx, org, now, session.created_by, ctx.person_id, &notice).await?;
             let draft = AuditDraft::new("proposal.reject", "session", session_id).details(json!({ "reason": reason }));
-            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             fetch(&mut tx, org, session_id, Seats::None, now).await?
         })
     }

@@ -4,6 +4,7 @@ pub mod db;
 
 mod accounts;
 mod audit;
+mod audit_chain;
 mod availability;
 mod busy;
 mod counted;
@@ -26,6 +27,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use tokio::sync::Notify;
+
 use circles_domain::Clock;
 use circles_domain::Role;
 use circles_domain::ids::{
@@ -44,11 +47,13 @@ pub struct SqlStore<B> {
     clock: Arc<dyn Clock>,
     /// Statements run through this store since it was opened.
     statements: Arc<AtomicU64>,
+    /// Raised after every committed write: audit events may await sealing.
+    unsealed: Notify,
 }
 
 impl<B: Backend> SqlStore<B> {
     pub fn new(backend: B, clock: Arc<dyn Clock>) -> Self {
-        Self { backend, clock, statements: Arc::default() }
+        Self { backend, clock, statements: Arc::default(), unsealed: Notify::new() }
     }
 
     /// How many SQL statements this store has run (transaction control not
@@ -92,7 +97,7 @@ async fn pause_before_retry(attempt: u32) {
 /// Runs `$body` inside one write transaction of `$store`, bound to `$tx`;
 /// commits when it returns `Ok`, rolls back otherwise, and runs it again
 /// (a bounded number of times) when the database reports a transient
-/// conflict such as a deadlock.
+/// conflict such as a deadlock. A commit wakes the audit sealer.
 macro_rules! write_tx {
     ($store:expr, |$tx:ident| $body:expr) => {{
         let mut attempt = 1;
@@ -101,6 +106,7 @@ macro_rules! write_tx {
                 let mut $tx = $store.begin_write().await?;
                 let value = $body;
                 $crate::sql::db::Transaction::commit($tx).await?;
+                $store.unsealed.notify_one();
                 Ok(value)
             }
             .await;

@@ -99,7 +99,7 @@ impl<B: Backend> OrgStore for SqlStore<B> {
                     .details(json!({ "name": org.name, "timezone": org.timezone })),
                 AuditDraft::new("person.create", "person", admin.id).details(json!({ "role": "admin" })),
             ];
-            audit::append(&mut tx, self.backend.dialect(), now, &ctx.acting_as(admin.id), org.id, &drafts).await?;
+            audit::append(&mut tx, now, &ctx.acting_as(admin.id), org.id, &drafts).await?;
             (org, admin)
         })
     }
@@ -177,7 +177,7 @@ impl<B: Backend> OrgStore for SqlStore<B> {
                     .subject(subject_if_client(&person))
                     .details(json!({ "role": person.role })),
             );
-            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             person
         })
     }
@@ -195,7 +195,7 @@ impl<B: Backend> OrgStore for SqlStore<B> {
             write_tx!(self, |tx| {
                 let rows = tx.fetch_all(query.clone()).await?;
                 let draft = AuditDraft::new("person.list", "person", "*").details(json!({ "role": role }));
-                audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &[draft]).await?;
+                audit::append(&mut tx, now, ctx, org, &[draft]).await?;
                 rows
             })?
         } else {
@@ -210,7 +210,7 @@ impl<B: Backend> OrgStore for SqlStore<B> {
             let person = fetch_person(&mut tx, org, id).await?;
             if let Some(client) = subject_if_client(&person) {
                 let draft = AuditDraft::new("person.read", "person", person.id).subject(client);
-                audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &[draft]).await?;
+                audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             }
             person
         })

@@ -243,7 +243,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                         .details(json!({ "from": "WAITLISTED" })),
                 );
             }
-            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             MembershipUpdate { member, future_seats, promoted }
         })
     }
@@ -276,7 +276,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
             let draft = AuditDraft::new("membership.cancel_future_seats", "membership", member_id)
                 .subject(member.client_id)
                 .details(json!({ "seats": seats.len() }));
-            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             seats.len() as u64
         })
     }
@@ -367,7 +367,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 );
                 report.seated.push(session);
             }
-            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             report
         })
     }
@@ -427,7 +427,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 })
                 .collect::<Result<_>>()?;
             let draft = AuditDraft::new("membership.stats_read", "membership", member_id).subject(member.client_id);
-            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             member_stats(&offered)
         })
     }

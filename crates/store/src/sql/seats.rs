@@ -140,7 +140,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
                     .subject(client)
                     .details(json!({ "session_id": session_id })),
             );
-            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             seat_of(&mut tx, org, session_id, client).await?.expect("the seat was just written")
         })
     }
@@ -172,7 +172,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
             busy::release_session(&mut tx, org, session_id, Some(client)).await?;
             let draft =
                 AuditDraft::new("seat.leave", "seat", seat.id).subject(client).details(json!({ "status": status }));
-            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             seat_of(&mut tx, org, session_id, client).await?.expect("the seat exists")
         })
     }
@@ -224,7 +224,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
                 );
                 seats.push(seat_of(&mut tx, org, session_id, mark.client_id).await?.expect("the seat exists"));
             }
-            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             seats
         })
     }

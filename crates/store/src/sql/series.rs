@@ -314,7 +314,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
             drafts.push(AuditDraft::new("series.generate", "group", group_id).details(json!({
                 "from": from, "to": to, "created": created.len(), "skipped": skipped.len(),
             })));
-            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             Generation { created, already_generated: existing.len() as i64, skipped, seats_skipped }
         })
     }
@@ -376,7 +376,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
             drafts.push(AuditDraft::new("session.reschedule", "session", session_id).details(json!({
                 "from": before.starts_at, "to": to.start, "minutes": to.length().as_mins(),
             })));
-            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             after
         })
     }
@@ -544,7 +544,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                 "from": change.from, "start_time": recurrence.start_time().strftime("%H:%M").to_string(),
                 "duration_minutes": recurrence.duration_minutes(), "moved": moved.len(),
             })));
-            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             SplitOutcome { group: fetch_group(&mut tx, org, group_id).await?, moved }
         })
     }

@@ -479,7 +479,7 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
                     .subject(sole_client(&input.client_ids))
                     .details(json!({ "kind": input.kind, "starts_at": input.interval.start, "status": status })),
             );
-            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             session
         })
     }
@@ -498,7 +498,7 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
                 .iter()
                 .map(|seat| AuditDraft::new("session.read", "session", id).subject(seat.client_id))
                 .collect();
-            audit::append(&mut tx, self.backend.dialect(), now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             session
         })
     }
@@ -660,7 +660,7 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             let draft = AuditDraft::new("session.cancel", "session", id)
                 .subject(sole_client(&clients))
                 .details(json!({ "reason": reason, "seats": seat_status }));
-            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             session
         })
     }

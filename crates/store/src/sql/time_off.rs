@@ -365,7 +365,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                 "therapist_id": input.therapist_id, "kind": input.kind, "starts_at": input.range.start,
                 "ends_at": input.range.end,
             }));
-            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             fetch(&mut tx, org, id, now).await?
         })
     }
@@ -431,7 +431,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                 }
                 _ => None,
             };
-            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             TimeOffApproval { time_off: fetch(&mut tx, org, id, now).await?, reassignment }
         })
     }
@@ -454,7 +454,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             .await?;
             let draft = AuditDraft::new("time_off.deny", "time_off", id)
                 .details(json!({ "therapist_id": away.therapist, "reason": reason }));
-            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             fetch(&mut tx, org, id, now).await?
         })
     }
@@ -474,7 +474,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             .await?;
             let draft =
                 AuditDraft::new("time_off.cancel", "time_off", id).details(json!({ "therapist_id": away.therapist }));
-            audit::append(&mut tx, dialect, now, ctx, org, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             fetch(&mut tx, org, id, now).await?
         })
     }
@@ -511,7 +511,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                     .bind(now),
             )
             .await?;
-            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             outcome
         })
     }
@@ -574,7 +574,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                         .details(json!({ "reason": reason, "seats": SeatStatus::CancelledByProvider, "time_off": id }))
                 })
                 .collect();
-            audit::append(&mut tx, dialect, now, ctx, org, &drafts).await?;
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             affected
                 .into_iter()
                 .map(|a| AffectedSession { status: SessionStatus::Cancelled, ..a.session })

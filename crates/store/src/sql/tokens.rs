@@ -47,8 +47,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
             )
             .await?;
             let ctx = AuditCtx { account_id: Some(input.account_id), ..ctx.clone() };
-            audit::append(&mut tx, self.backend.dialect(), now, &ctx, OrgId::PLATFORM, std::slice::from_ref(&draft))
-                .await?;
+            audit::append(&mut tx, now, &ctx, OrgId::PLATFORM, std::slice::from_ref(&draft)).await?;
             info.clone()
         })
     }
@@ -102,7 +101,7 @@ impl<B: Backend> TokenStore for SqlStore<B> {
                 return Err(StoreError::NotFound("token"));
             }
             let draft = AuditDraft::new("token.revoke", "token", token);
-            audit::append(&mut tx, self.backend.dialect(), now, ctx, OrgId::PLATFORM, &[draft]).await?;
+            audit::append(&mut tx, now, ctx, OrgId::PLATFORM, &[draft]).await?;
         })
     }
 }
