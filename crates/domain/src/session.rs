@@ -227,6 +227,16 @@ mod tests {
     }
 
     #[test]
+    fn notification_kinds_are_distinct_snake_case_words() {
+        let spelled: Vec<&str> = NotificationKind::ALL.iter().map(|k| k.as_str()).collect();
+        for (i, text) in spelled.iter().enumerate() {
+            assert!(text.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{text}");
+            assert!(!spelled[..i].contains(text), "{text} twice");
+            assert_eq!(text.parse::<NotificationKind>().unwrap(), NotificationKind::ALL[i]);
+        }
+    }
+
+    #[test]
     fn virtual_sessions_need_a_link_and_in_person_ones_a_location() {
         let mut v = Validator::default();
         let input = DetailsInput { modality: Some("VIRTUAL"), ..Default::default() };
@@ -265,5 +275,23 @@ spelled_enum!(
         SessionRescheduled = "session_rescheduled",
         /// A waitlisted or screened client became an active member.
         MembershipActivated = "membership_activated",
+        /// A time-off request waits for an admin's decision (or was made on the therapist's behalf).
+        TimeOffRequested = "time_off_requested",
+        /// The therapist's time off was approved.
+        TimeOffApproved = "time_off_approved",
+        /// The therapist's time off was denied; the body gives the reason.
+        TimeOffDenied = "time_off_denied",
+        /// A pending time-off request was withdrawn.
+        TimeOffCancelled = "time_off_cancelled",
+        /// A therapist was named to cover a colleague's time off.
+        CoverageAssigned = "coverage_assigned",
+        /// Approved time off still has sessions without cover: moving them to the named therapist clashed.
+        CoverageNeeded = "coverage_needed",
+        /// A client's session falls in their therapist's approved time off and has not been moved.
+        TherapistAway = "therapist_away",
+        /// A session moved from a therapist on time off to a coverage therapist.
+        SessionReassigned = "session_reassigned",
+        /// Someone else replaced a therapist's working hours.
+        AvailabilityChanged = "availability_changed",
     }
 );

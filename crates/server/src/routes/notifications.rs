@@ -19,7 +19,11 @@ pub struct NotificationView {
     pub id: Uuid,
     /// invitation, invitation_accepted, invitation_declined, session_scheduled,
     /// session_cancelled, reminder, member_joined, proposal_pending,
-    /// proposal_approved, proposal_rejected, instant_started.
+    /// proposal_approved, proposal_rejected, instant_started,
+    /// session_rescheduled, membership_activated, time_off_requested,
+    /// time_off_approved, time_off_denied, time_off_cancelled,
+    /// coverage_assigned, coverage_needed, therapist_away,
+    /// session_reassigned, availability_changed.
     pub kind: String,
     pub title: String,
     pub body: String,

@@ -14,6 +14,7 @@ backend_tests!(
     approved_time_off_is_busy_time_and_illegal_moves_are_conflicts,
     reassigning_clashes_all_or_nothing_and_affected_sessions_can_be_cancelled,
     time_off_input_is_validated_field_by_field,
+    approval_and_reassignment_reach_the_inboxes,
 );
 
 fn time_off_path(org: &Org) -> String {
@@ -325,4 +326,68 @@ async fn time_off_input_is_validated_field_by_field(backend: Backend) {
         "PENDING",
         "still pending"
     );
+}
+
+async fn approval_and_reassignment_reach_the_inboxes(backend: Backend) {
+    let (app, org) = app_at_now(backend).await;
+    let path = time_off_path(&org);
+    let cover = app.person(&org.id, &org.admin.token, "cover@r.example", "therapist").await;
+    let mut clients = vec![org.client.person_id.clone()];
+    clients.extend(app.clients(&org.id, 4).await);
+    let sessions = five_sessions(&app, &org, &org.therapist, &clients, 10).await;
+    let unread = format!("/api/v1/orgs/{}/notifications?unread=true", org.id);
+    let sorted = |mut kinds: Vec<String>| {
+        kinds.sort();
+        kinds
+    };
+
+    let requested = app.post(&path, &org.therapist.token, vacation(&org.therapist, false)).await.expect(201);
+    assert_eq!(app.inbox(&org, &org.admin).await, ["time_off_requested"]);
+    assert!(app.inbox(&org, &org.therapist).await.is_empty(), "nobody is told what they just did");
+    let id = requested["id"].as_str().unwrap();
+
+    // Approved without cover: the therapist hears, and so does each client,
+    // about the session that is now without its therapist.
+    app.post(&format!("{path}/{id}/approve"), &org.admin.token, json!({})).await.expect(200);
+    assert_eq!(app.inbox(&org, &org.therapist).await, ["time_off_approved"]);
+    let away = app.get(&unread, &org.client.token).await.expect(200);
+    assert_eq!(away["items"].as_array().unwrap().len(), 1);
+    assert_eq!(away["items"][0]["kind"], "therapist_away");
+    assert_eq!(away["items"][0]["session_id"], sessions[0].as_str());
+    let body = away["items"][0]["body"].as_str().unwrap();
+    assert!(body.starts_with("Your therapist is away from Tue 2 Mar 2027 to Sat 6 Mar 2027."), "{body}");
+    app.request(
+        Method::POST,
+        &format!("/api/v1/orgs/{}/notifications/read-all", org.id),
+        Some(&org.client.token),
+        None,
+    )
+    .await
+    .expect(200);
+
+    // Reassigned: the client, the cover and the absent therapist hear of each session.
+    app.post(&format!("{path}/{id}/reassign"), &org.admin.token, json!({ "coverage_therapist_id": cover.person_id }))
+        .await
+        .expect(200);
+    let moved = app.get(&unread, &org.client.token).await.expect(200);
+    let items = moved["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["kind"], "session_reassigned");
+    assert_eq!(items[0]["title"], "Your session has a new therapist");
+    assert_eq!(items[0]["session_id"], sessions[0].as_str());
+    let body = items[0]["body"].as_str().unwrap();
+    assert!(body.ends_with("on Tue 2 Mar 2027 at 10:00 EST is now with A therapist."), "{body}");
+    assert_eq!(app.inbox(&org, &cover).await, vec!["session_reassigned"; 5]);
+    let mut expected = vec!["session_reassigned"; 5];
+    expected.push("time_off_approved");
+    assert_eq!(sorted(app.inbox(&org, &org.therapist).await), expected);
+    let covered = app.get(&format!("/api/v1/orgs/{}/notifications", org.id), &cover.token).await.expect(200);
+    let mut linked: Vec<&str> =
+        covered["items"].as_array().unwrap().iter().map(|n| n["session_id"].as_str().unwrap()).collect();
+    linked.sort();
+    let mut expected_sessions: Vec<&str> = sessions.iter().map(String::as_str).collect();
+    expected_sessions.sort();
+    assert_eq!(linked, expected_sessions, "each notice links its session");
+    assert_eq!(app.inbox(&org, &org.admin).await, ["time_off_requested"], "the admin who acted hears nothing new");
+    assert!(app.inbox(&org, &org.moderator).await.is_empty());
 }

@@ -14,7 +14,7 @@ use circles_domain::availability::{MinuteOfDay, WeeklyAvailability, WeeklyRule};
 use circles_domain::ids::{OrgId, PersonId};
 use circles_domain::input::TimeZoneName;
 use circles_domain::interval::{Interval, MAX_BUSY_SPAN};
-use circles_domain::session::Modality;
+use circles_domain::session::{Modality, NotificationKind};
 use circles_domain::slots::{Calendar, Fit, SlotFinder, SlotSearch, fit, is_free};
 use jiff::civil::{Date, Weekday};
 use jiff::{SignedDuration, Timestamp};
@@ -24,6 +24,7 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::busy::{self, HintsWithin};
 use super::db::{Backend, DbError, Dialect, Executor, Row, placeholders, sql};
+use super::notify::{self, Notice};
 use super::sessions::insert_rows;
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, AvailabilitySearch, BusyKind, FreeStarts, TherapistWeek};
@@ -106,6 +107,22 @@ fn week(timezone: &str, mut rules: Vec<(i64, WeeklyRule)>) -> Result<WeeklyAvail
     let zone = TimeZoneName::parse(timezone).map_err(decode("timezone"))?;
     rules.sort_by_key(|(position, _)| *position);
     Ok(WeeklyAvailability::from_parts(zone, rules.into_iter().map(|(_, rule)| rule).collect()))
+}
+
+/// What a therapist is told when someone else replaces their week.
+fn hours_changed(week: &WeeklyAvailability) -> Notice<'static> {
+    let body = match week.rules().len() {
+        0 => "Your weekly working hours were cleared: you can be booked whenever you are free.".to_owned(),
+        1 => format!("Your weekly working hours were replaced: 1 window a week, in {}.", week.timezone()),
+        n => format!("Your weekly working hours were replaced: {n} windows a week, in {}.", week.timezone()),
+    };
+    Notice {
+        kind: NotificationKind::AvailabilityChanged,
+        title: "Your working hours were changed",
+        body,
+        session: None,
+        group: None,
+    }
 }
 
 /// The stored weeks of a few `therapists`, by therapist; those who never
@@ -453,6 +470,9 @@ impl<B: Backend> AvailabilityStore for SqlStore<B> {
                 }),
             )
             .await?;
+            if ctx.person_id != Some(therapist) {
+                notify::push(&mut tx, org, now, [therapist], ctx.person_id, &hours_changed(&week)).await?;
+            }
             let draft = AuditDraft::new("availability.set", "therapist", therapist)
                 .details(json!({ "timezone": week.timezone(), "rules": week.rules().len() }));
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;

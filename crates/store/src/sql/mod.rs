@@ -21,6 +21,7 @@ mod seats;
 mod series;
 mod sessions;
 mod time_off;
+mod time_off_notices;
 mod tokens;
 
 use std::sync::Arc;

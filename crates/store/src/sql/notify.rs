@@ -6,7 +6,7 @@ use circles_domain::ids::{GroupId, NotificationId, OrgId, PersonId, SessionId};
 use circles_domain::session::NotificationKind;
 use jiff::{SignedDuration, Timestamp};
 
-use super::db::{Backend, Executor, Row, sql};
+use super::db::{Backend, Executor, Row, Value, sql};
 use super::sessions::insert_rows;
 use super::{SqlStore, read_one, write_tx};
 use crate::model::Notification;
@@ -31,27 +31,69 @@ pub async fn push<E: Executor>(
     actor: Option<PersonId>,
     notice: &Notice<'_>,
 ) -> Result<()> {
-    let mut unique: Vec<PersonId> = recipients.into_iter().filter(|r| Some(*r) != actor).collect();
-    unique.sort();
-    unique.dedup();
-    insert_rows(
-        tx,
-        "notifications (org_id, id, recipient_id, kind, title, body, session_id, group_id, created_at)",
-        unique.iter().map(|&recipient| {
-            vec![
-                org.into(),
-                NotificationId::new().into(),
-                recipient.into(),
-                notice.kind.as_str().into(),
-                notice.title.into(),
-                notice.body.as_str().into(),
-                notice.session.into(),
-                notice.group.into(),
-                now.into(),
-            ]
-        }),
-    )
-    .await
+    let mut rows = Vec::new();
+    add_rows(&mut rows, org, now, recipients.into_iter().collect(), actor, notice);
+    insert(tx, rows).await
+}
+
+/// Puts each notice in its recipients' inboxes as [`push`] does, in as few
+/// statements as the backends' parameter limits allow.
+pub async fn push_all<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    now: Timestamp,
+    actor: Option<PersonId>,
+    notices: &[(Vec<PersonId>, Notice<'_>)],
+) -> Result<()> {
+    let mut rows = Vec::new();
+    for (recipients, notice) in notices {
+        add_rows(&mut rows, org, now, recipients.clone(), actor, notice);
+    }
+    insert(tx, rows).await
+}
+
+fn add_rows(
+    rows: &mut Vec<Vec<Value>>,
+    org: OrgId,
+    now: Timestamp,
+    mut recipients: Vec<PersonId>,
+    actor: Option<PersonId>,
+    notice: &Notice<'_>,
+) {
+    recipients.retain(|r| Some(*r) != actor);
+    recipients.sort();
+    recipients.dedup();
+    rows.extend(recipients.into_iter().map(|recipient| {
+        vec![
+            org.into(),
+            NotificationId::new().into(),
+            recipient.into(),
+            notice.kind.as_str().into(),
+            notice.title.into(),
+            notice.body.as_str().into(),
+            notice.session.into(),
+            notice.group.into(),
+            now.into(),
+        ]
+    }));
+}
+
+/// Rows one INSERT writes at most: nine parameters each, well inside both
+/// backends' limits.
+const ROWS_PER_INSERT: usize = 500;
+
+async fn insert<E: Executor>(tx: &mut E, mut rows: Vec<Vec<Value>>) -> Result<()> {
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(ROWS_PER_INSERT));
+        let batch = std::mem::replace(&mut rows, rest);
+        insert_rows(
+            tx,
+            "notifications (org_id, id, recipient_id, kind, title, body, session_id, group_id, created_at)",
+            batch.into_iter(),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// People of a group by their tie: `moderator`, `facilitator`, or active

@@ -392,6 +392,23 @@ async fn announce_new_session<E: Executor>(
     notify::push(tx, org, now, recipients, actor, &notice).await
 }
 
+/// What the people of a cancelled session are told.
+pub(super) fn cancelled_notice(
+    title: &str,
+    starts_at: Timestamp,
+    reason: &str,
+    id: SessionId,
+    group: Option<GroupId>,
+) -> Notice<'static> {
+    Notice {
+        kind: NotificationKind::SessionCancelled,
+        title: "A session was cancelled",
+        body: format!("{title} at {starts_at} is cancelled: {reason}"),
+        session: Some(id),
+        group,
+    }
+}
+
 /// One multi-row INSERT.
 pub(super) async fn insert_rows<E: Executor>(
     tx: &mut E,
@@ -643,13 +660,7 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             if let (Some(group), Some(recurrence_id)) = (session.group_id, &session.recurrence_id) {
                 super::series::exclude_occurrence(&mut tx, org, group, recurrence_id, now).await?;
             }
-            let notice = Notice {
-                kind: NotificationKind::SessionCancelled,
-                title: "A session was cancelled",
-                body: format!("{} at {} is cancelled: {reason}", session.title, session.starts_at),
-                session: Some(id),
-                group: session.group_id,
-            };
+            let notice = cancelled_notice(&session.title, session.starts_at, &reason, id, session.group_id);
             // The seats were cancelled a moment ago; their clients still need telling.
             let therapists =
                 session.therapists.iter().filter(|t| t.status != InvitationStatus::Declined).map(|t| t.therapist_id);

@@ -21,6 +21,7 @@ use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Backend, Dialect, Executor, Row, Value, placeholders, sql};
 use super::sessions::sole_client;
+use super::time_off_notices::{self as notices, Step};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AffectedSession, AuditCtx, NewTimeOff, Reassignment, TimeOff, TimeOffApproval, TimeOffFilter};
 use crate::{Result, StoreError, TimeOffStore};
@@ -197,7 +198,7 @@ pub(super) async fn clients_of<E: Executor>(
     rows.iter().map(|r| Ok((r.id("session_id")?, r.id("client_id")?))).collect()
 }
 
-fn clients_on(clients: &[(SessionId, PersonId)], session: SessionId) -> Vec<PersonId> {
+pub(super) fn clients_on(clients: &[(SessionId, PersonId)], session: SessionId) -> Vec<PersonId> {
     clients.iter().filter(|(s, _)| *s == session).map(|(_, c)| *c).collect()
 }
 
@@ -224,15 +225,16 @@ async fn for_sessions<E: Executor>(
 
 /// Moves every affected session of `away` to `coverage` — or none, when
 /// `coverage` is busy or away for any of them (the clashes are returned).
-/// Sessions `coverage` is already on just lose the absent therapist.
+/// Sessions `coverage` is already on just lose the absent therapist. The
+/// people of every moved session are told.
 async fn move_affected<E: Executor>(
     tx: &mut E,
-    org: OrgId,
+    step: Step,
     away: &Locked,
     coverage: PersonId,
-    now: Timestamp,
     drafts: &mut Vec<AuditDraft>,
 ) -> Result<Reassignment> {
+    let Step { org, now, .. } = step;
     let affected = load_affected(tx, org, away.id, now).await?;
     let ids: Vec<SessionId> = affected.iter().map(|a| a.session.session_id).collect();
     let mut outcome = Reassignment { coverage_therapist_id: coverage, moved: Vec::new(), conflicts: Vec::new() };
@@ -294,6 +296,7 @@ async fn move_affected<E: Executor>(
                 .details(json!({ "from": therapist, "to": coverage, "time_off": away.id, "invitation": a.assignment })),
         );
     }
+    notices::reassigned(tx, step, (therapist, coverage), &affected, &clients).await?;
     outcome.moved = ids;
     Ok(outcome)
 }
@@ -365,8 +368,10 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                 "therapist_id": input.therapist_id, "kind": input.kind, "starts_at": input.range.start,
                 "ends_at": input.range.end,
             }));
+            let requested = fetch(&mut tx, org, id, now).await?;
+            notices::requested(&mut tx, Step { org, now, actor: ctx.person_id }, &requested).await?;
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
-            fetch(&mut tx, org, id, now).await?
+            requested
         })
     }
 
@@ -425,14 +430,17 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                 AuditDraft::new("time_off.approve", "time_off", id)
                     .details(json!({ "therapist_id": away.therapist, "coverage_therapist_id": coverage })),
             ];
+            let step = Step { org, now, actor: ctx.person_id };
             let reassignment = match coverage {
                 Some(coverage) if away.auto_reassign => {
-                    Some(move_affected(&mut tx, org, &away, coverage, now, &mut drafts).await?)
+                    Some(move_affected(&mut tx, step, &away, coverage, &mut drafts).await?)
                 }
                 _ => None,
             };
+            let time_off = fetch(&mut tx, org, id, now).await?;
+            notices::approved(&mut tx, step, &time_off, reassignment.as_ref()).await?;
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
-            TimeOffApproval { time_off: fetch(&mut tx, org, id, now).await?, reassignment }
+            TimeOffApproval { time_off, reassignment }
         })
     }
 
@@ -454,8 +462,10 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             .await?;
             let draft = AuditDraft::new("time_off.deny", "time_off", id)
                 .details(json!({ "therapist_id": away.therapist, "reason": reason }));
+            let denied = fetch(&mut tx, org, id, now).await?;
+            notices::denied(&mut tx, Step { org, now, actor: ctx.person_id }, &denied).await?;
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
-            fetch(&mut tx, org, id, now).await?
+            denied
         })
     }
 
@@ -474,8 +484,10 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             .await?;
             let draft =
                 AuditDraft::new("time_off.cancel", "time_off", id).details(json!({ "therapist_id": away.therapist }));
+            let withdrawn = fetch(&mut tx, org, id, now).await?;
+            notices::withdrawn(&mut tx, Step { org, now, actor: ctx.person_id }, &withdrawn).await?;
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
-            fetch(&mut tx, org, id, now).await?
+            withdrawn
         })
     }
 
@@ -499,7 +511,8 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             away.status.arrange_cover().map_err(illegal)?;
             lock_with_coverage(&mut tx, dialect, org, &away, Some(coverage)).await?;
             let mut drafts = Vec::new();
-            let outcome = move_affected(&mut tx, org, &away, coverage, now, &mut drafts).await?;
+            let step = Step { org, now, actor: ctx.person_id };
+            let outcome = move_affected(&mut tx, step, &away, coverage, &mut drafts).await?;
             if !outcome.conflicts.is_empty() {
                 return Err(busy::conflict_error(&outcome.conflicts, &[]));
             }
@@ -574,6 +587,8 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                         .details(json!({ "reason": reason, "seats": SeatStatus::CancelledByProvider, "time_off": id }))
                 })
                 .collect();
+            let step = Step { org, now, actor: ctx.person_id };
+            notices::cancelled(&mut tx, step, away.therapist, &affected, &clients, &reason).await?;
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
             affected
                 .into_iter()

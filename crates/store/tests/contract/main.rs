@@ -12,4 +12,5 @@ mod people;
 mod races;
 mod support;
 mod time_off;
+mod time_off_notices;
 mod tokens;
