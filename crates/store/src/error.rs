@@ -1,5 +1,6 @@
 use circles_domain::{FieldError, Invalid};
 
+use crate::sql::HintRequest;
 use crate::sql::db::DbError;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -28,11 +29,20 @@ pub struct Conflict {
     pub message: String,
     /// Extra members for the problem document (e.g. conflicting intervals).
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// Retry hints still to be found: a clash found under row locks is
+    /// reported after its transaction has rolled back, so that finding the
+    /// next free times never holds anyone else up.
+    pub(crate) hints_to_find: Option<HintRequest>,
 }
 
 impl StoreError {
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        StoreError::Conflict(Box::new(Conflict { code, message: message.into(), details: Default::default() }))
+        StoreError::Conflict(Box::new(Conflict {
+            code,
+            message: message.into(),
+            details: Default::default(),
+            hints_to_find: None,
+        }))
     }
 
     pub fn invalid(field: &str, reason: impl Into<String>) -> Self {

@@ -1,8 +1,14 @@
 //! `circles bench booking`: is the no-double-booking guarantee fast?
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use circles_domain::ids::PersonId;
+use circles_domain::input::Label;
+use circles_domain::interval::Interval;
+use circles_domain::session::{Modality, SessionDetails, SessionKind};
+use circles_store::Store;
+use circles_store::model::{Approval, AuditCtx, NewSession};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::json;
@@ -76,6 +82,11 @@ async fn measure(args: &BookingArgs, database: &FreshDatabase) -> anyhow::Result
     let mut server = RunningServer::start(&database.url).await?;
     eprintln!("seeding {} clients and {} therapists…", HOT_SLOT_CONCURRENCY + 64, 65);
     let clinic = Clinic::seed(&server.store, 65, HOT_SLOT_CONCURRENCY + 64).await?;
+    let booked = book_history(&server.store, &clinic, started_at).await?;
+    eprintln!("booked a month of history: {booked} sessions");
+    if database.backend == "postgres" {
+        circles_store_postgres::baseline::analyze(&database.url).await?;
+    }
     let http = client(HOT_SLOT_CONCURRENCY);
     warm_up(&http, &server.base, HOT_SLOT_CONCURRENCY).await;
     let sessions_url = format!("{}/api/v1/orgs/{}/sessions", server.base, clinic.org);
@@ -165,6 +176,55 @@ async fn measure(args: &BookingArgs, database: &FreshDatabase) -> anyhow::Result
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+/// Days of calendar booked before measuring.
+const HISTORY_DAYS: i64 = 29;
+
+/// A clinic in service already has a calendar: each therapist sees one
+/// client a day for the coming month (booked straight through the store).
+/// Measuring then starts from a populated database whose planner statistics
+/// are current, as autovacuum keeps them in service; an empty one would be
+/// planned as if it stayed empty.
+async fn book_history(store: &Arc<dyn Store>, clinic: &Clinic, from: Timestamp) -> anyhow::Result<usize> {
+    let therapists = clinic.therapists.len();
+    let per_therapist = clinic.therapists.iter().enumerate().map(|(t, &therapist)| {
+        let (store, org) = (store.clone(), clinic.org);
+        // On any one day each therapist sees a different client.
+        let clients: Vec<PersonId> = (1..=HISTORY_DAYS)
+            .map(|day| clinic.clients[(day as usize * therapists + t) % clinic.clients.len()])
+            .collect();
+        tokio::spawn(async move {
+            for (day, client) in (1..=HISTORY_DAYS).zip(clients) {
+                let start = from + SignedDuration::from_hours(24 * day);
+                let session = NewSession {
+                    kind: SessionKind::OneOnOne,
+                    details: SessionDetails {
+                        title: Label::parse("Check-in", 200).expect("valid"),
+                        description: String::new(),
+                        modality: Modality::Virtual,
+                        virtual_link: Some("https://meet.example/bench".into()),
+                        location: None,
+                        address: None,
+                    },
+                    interval: Interval::starting_at(start, SignedDuration::from_mins(50)).expect("positive"),
+                    timezone: "America/New_York".into(),
+                    capacity: 1,
+                    group_id: None,
+                    therapist_ids: vec![therapist],
+                    client_ids: vec![client],
+                    therapists_must_accept: false,
+                    approval: Approval::NotNeeded,
+                };
+                store.create_session(&AuditCtx::operator(), org, session).await?;
+            }
+            anyhow::Ok(())
+        })
+    });
+    for booked in futures::future::join_all(per_therapist).await {
+        booked??;
+    }
+    Ok(therapists * HISTORY_DAYS as usize)
 }
 
 fn booking(starts_at: Timestamp, therapist: PersonId, client: PersonId) -> serde_json::Value {

@@ -76,7 +76,6 @@ impl RunningServer {
             database_url: database_url.to_owned(),
             // Benchmarks hammer from one address.
             login_attempts_per_minute_per_ip: 1_000_000,
-            postgres_max_connections: 32,
             run_jobs: false,
             ..Settings::default()
         };

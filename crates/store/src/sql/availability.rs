@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
-use super::busy::{self, HintsWithin};
+use super::busy::{self, HintRequest, HintsWithin};
 use super::db::{Backend, DbError, Dialect, Executor, Row, placeholders, sql};
 use super::notify::{self, Notice};
 use super::sessions::insert_rows;
@@ -404,13 +404,12 @@ pub(super) async fn require_working_hours<E: Executor>(
             }
         };
         let within = HintsWithin::WorkingHours { therapist, modality };
-        let hints = busy::retry_hints(tx, org, people, slot, now, within).await?;
         let mut error = StoreError::conflict("outside_availability", why);
         if let StoreError::Conflict(c) = &mut error {
             c.details.insert("slot".into(), json!(slot));
-            c.details.insert("retry_hints".into(), json!(hints));
         }
-        return Err(error);
+        let hints = HintRequest { org, people: people.to_vec(), wanted: slot, now, within };
+        return Err(hints.defer(error));
     }
     Ok(())
 }

@@ -229,26 +229,43 @@ pub fn conflict_error(conflicts: &[BusyConflict], hints: &[Timestamp]) -> StoreE
     error
 }
 
-/// Refuses `claims` that clash with `busy`, with the clashes and hints.
-async fn refuse_clashes<E: Executor>(
-    tx: &mut E,
-    org: OrgId,
-    claims: &[Claim],
-    busy: &[Busy],
-    now: Timestamp,
-    within: HintsWithin,
-) -> Result<()> {
+/// What finding retry hints needs, kept in a conflict found under row
+/// locks until its transaction has rolled back ([`HintRequest::find`]).
+#[derive(Debug, Clone)]
+pub struct HintRequest {
+    pub org: OrgId,
+    pub people: Vec<PersonId>,
+    pub wanted: Interval,
+    pub now: Timestamp,
+    pub within: HintsWithin,
+}
+
+impl HintRequest {
+    pub async fn find<E: Executor>(&self, tx: &mut E) -> Result<Vec<Timestamp>> {
+        retry_hints(tx, self.org, &self.people, self.wanted, self.now, self.within).await
+    }
+
+    /// `error`, which will carry the hints once they are found.
+    pub fn defer(self, mut error: StoreError) -> StoreError {
+        if let StoreError::Conflict(c) = &mut error {
+            c.hints_to_find = Some(self);
+        }
+        error
+    }
+}
+
+/// The clashes of `claims` with `busy`, and the claim that hints should
+/// replace (the first that clashes).
+fn clashes(claims: &[Claim], busy: &[Busy], now: Timestamp) -> Option<(Vec<BusyConflict>, Interval)> {
     let clashes = conflicts(claims, busy, now);
     if clashes.is_empty() {
-        return Ok(());
+        return None;
     }
-    // Hints replace the first claim that clashes.
     let wanted = claims
         .iter()
         .find(|c| !conflicts(std::slice::from_ref(c), busy, now).is_empty())
         .map_or(claims[0].interval, |c| c.interval);
-    let hints = retry_hints(tx, org, &people_of(claims), wanted, now, within).await?;
-    Err(conflict_error(&clashes, &hints))
+    Some((clashes, wanted))
 }
 
 /// Checks `claims` against current busy time without writing: the cheap
@@ -262,8 +279,16 @@ pub async fn check<E: Executor>(
     within: HintsWithin,
 ) -> Result<()> {
     let Some(window) = span(claims) else { return Ok(()) };
-    let busy = load(tx, org, &people_of(claims), window).await?;
-    refuse_clashes(tx, org, claims, &busy, now, within).await
+    let people = people_of(claims);
+    let busy = load(tx, org, &people, window).await?;
+    match clashes(claims, &busy, now) {
+        None => Ok(()),
+        // No locks are held here: find the hints at once.
+        Some((clashes, wanted)) => {
+            let hints = retry_hints(tx, org, &people, wanted, now, within).await?;
+            Err(conflict_error(&clashes, &hints))
+        }
+    }
 }
 
 /// Closes the live ones among `holds` with `status`, frees their time, and
@@ -330,11 +355,15 @@ pub async fn claim_within<E: Executor>(
     within: HintsWithin,
 ) -> Result<()> {
     let Some(window) = span(claims) else { return Ok(()) };
-    let busy = load(tx, org, &people_of(claims), window).await?;
+    let people = people_of(claims);
+    let busy = load(tx, org, &people, window).await?;
+    if let Some((clashes, wanted)) = clashes(claims, &busy, now) {
+        let hints = HintRequest { org, people, wanted, now, within };
+        return Err(hints.defer(conflict_error(&clashes, &[])));
+    }
     let expired: Vec<HoldId> =
         busy.iter().filter(|b| !b.is_live(now)).filter_map(|b| b.hold).collect::<BTreeSet<_>>().into_iter().collect();
     retire_holds(tx, org, &expired, "expired", now, drafts).await?;
-    refuse_clashes(tx, org, claims, &busy, now, within).await?;
     insert(tx, org, claims).await
 }
 

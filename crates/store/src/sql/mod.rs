@@ -41,6 +41,7 @@ use counted::Counted;
 use db::{Backend, DbError, Value};
 
 pub use audit::AuditDraft;
+pub(crate) use busy::HintRequest;
 
 /// [`crate::Store`] over any [`Backend`].
 pub struct SqlStore<B> {
@@ -74,6 +75,25 @@ impl<B: Backend> SqlStore<B> {
 
     async fn read_single(&self) -> Result<Counted<B::Tx>, DbError> {
         Ok(Counted::new(self.backend.read_single().await?, &self.statements))
+    }
+
+    /// Completes a conflict found under row locks with its retry hints, now
+    /// that the transaction which found it has let go of them.
+    async fn find_deferred_hints(&self, mut error: crate::StoreError) -> crate::StoreError {
+        if let crate::StoreError::Conflict(conflict) = &mut error
+            && let Some(request) = conflict.hints_to_find.take()
+        {
+            let hints = match read_one!(self, |tx| request.find(&mut tx).await?) {
+                Ok(hints) => hints,
+                Err(e) => {
+                    // The clash is the answer; hints are a courtesy.
+                    tracing::warn!(error = %e, "finding retry hints failed");
+                    Vec::new()
+                }
+            };
+            conflict.details.insert("retry_hints".into(), serde_json::json!(hints));
+        }
+        error
     }
 
     pub fn backend(&self) -> &B {
@@ -116,7 +136,8 @@ macro_rules! write_tx {
                     $crate::sql::pause_before_retry(attempt).await;
                     attempt += 1;
                 }
-                other => break other,
+                Err(e) => break Err($store.find_deferred_hints(e).await),
+                Ok(value) => break Ok(value),
             }
         }
     }};
