@@ -39,6 +39,10 @@ impl PostgresBackend {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(Duration::from_secs(30))
+            // A ping before every use is a round trip per statement; a
+            // connection that broke is found by its next statement instead
+            // (that request fails and the pool replaces the connection).
+            .test_before_acquire(false)
             .connect(url)
             .await
             .map_err(map_err)?;
@@ -220,7 +224,8 @@ fn map_err(e: sqlx::Error) -> DbError {
                 Some("23503") => DbError::ForeignKey(detail),
                 Some("23P01") => DbError::Exclusion(detail),
                 Some("23514" | "23502") => DbError::Check(detail),
-                Some("40001" | "40P01" | "55P03") => DbError::Retryable(db.message().to_owned()),
+                Some("40001" | "40P01") => DbError::Retryable(db.message().to_owned()),
+                Some("55P03") => DbError::LockNotAvailable(db.message().to_owned()),
                 _ => DbError::Other(db.message().to_owned()),
             }
         }

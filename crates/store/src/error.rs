@@ -55,4 +55,9 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, StoreError::Db(DbError::Retryable(_) | DbError::Exclusion(_)))
     }
+
+    /// Whether a row the use case would not wait for was held.
+    pub fn is_lock_not_available(&self) -> bool {
+        matches!(self, StoreError::Db(DbError::LockNotAvailable(_)))
+    }
 }

@@ -377,6 +377,51 @@ pub async fn lock_people<E: Executor>(
     org: OrgId,
     expected: &[(PersonId, circles_domain::Role, &str)],
 ) -> Result<()> {
+    lock_people_or(tx, dialect, org, expected, LockWait::Queue).await
+}
+
+/// What a booking does when someone else is booking one of its people at
+/// this very moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockWait {
+    /// Wait in the database for their transaction to end.
+    Queue,
+    /// Give up at once ([`DbError::LockNotAvailable`](super::db::DbError)),
+    /// so the caller can step back ([`step_back`]) and take a fresh first
+    /// look. A queue of waiters would each hold a pooled connection and
+    /// pass the row on one by one; stepping back frees the connection, and
+    /// once the other booking commits a clash is seen by every first look at
+    /// once.
+    StepBack,
+}
+
+/// How many times a booking steps back before it queues like any other.
+const STEP_BACKS: u32 = 6;
+
+impl LockWait {
+    /// Step back on early attempts; queue on the last, so a booking always
+    /// ends.
+    pub fn for_attempt(attempt: u32) -> Self {
+        if attempt <= STEP_BACKS { LockWait::StepBack } else { LockWait::Queue }
+    }
+}
+
+/// Waits a little longer after each attempt, jittered by `seed` (any value
+/// that differs between callers, such as a new id) so the step-backs spread.
+pub async fn step_back(attempt: u32, seed: u128) {
+    let base = 1u64 << attempt.min(4);
+    let jitter = (seed % u128::from(base + 1)) as u64;
+    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
+}
+
+/// [`lock_people`], queueing or stepping back as `wait` says.
+pub async fn lock_people_or<E: Executor>(
+    tx: &mut E,
+    dialect: Dialect,
+    org: OrgId,
+    expected: &[(PersonId, circles_domain::Role, &str)],
+    wait: LockWait,
+) -> Result<()> {
     if expected.is_empty() {
         return Ok(());
     }
@@ -386,7 +431,10 @@ pub async fn lock_people<E: Executor>(
             sql(format!(
                 "SELECT id, role FROM people WHERE org_id = $1 AND id IN ({}) ORDER BY id{}",
                 placeholders(2, ids.len()),
-                dialect.for_update()
+                match wait {
+                    LockWait::Queue => dialect.for_update(),
+                    LockWait::StepBack => dialect.for_update_nowait(),
+                }
             ))
             .bind(org)
             .bind_all(ids.iter().copied()),

@@ -112,6 +112,10 @@ pub enum DbError {
     /// whole transaction.
     #[error("transient database conflict: {0}")]
     Retryable(String),
+    /// A row asked for without waiting (`NOWAIT`) is held by another
+    /// transaction.
+    #[error("row held by another transaction: {0}")]
+    LockNotAvailable(String),
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("unexpected column value: {0}")]
@@ -207,6 +211,15 @@ impl Dialect {
         match self {
             Dialect::Sqlite => "",
             Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// Like [`Dialect::for_update`], failing at once with
+    /// [`DbError::LockNotAvailable`] if another transaction holds a row.
+    pub fn for_update_nowait(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE NOWAIT",
         }
     }
 

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::availability::require_working_hours;
-use super::busy::{self, Claim, HintsWithin, Owner};
+use super::busy::{self, Claim, HintsWithin, LockWait, Owner};
 use super::db::{Executor, Query, Row, Value, placeholders, sql};
 use super::notify::{self, Notice};
 use super::{SqlStore, read_one, read_tx, write_tx};
@@ -449,6 +449,46 @@ pub(super) fn sole_client(clients: &[PersonId]) -> Option<PersonId> {
     }
 }
 
+/// A session being booked, as checked and written by [`SqlStore::book`].
+struct Booking<'a> {
+    id: SessionId,
+    input: &'a NewSession,
+    claims: &'a [Claim],
+    people: &'a [(PersonId, Role, &'static str)],
+    status: SessionStatus,
+    within: HintsWithin,
+    now: Timestamp,
+}
+
+impl<B: super::db::Backend> SqlStore<B> {
+    /// One attempt at writing `booking`, in one transaction.
+    async fn book(&self, ctx: &AuditCtx, org: OrgId, booking: &Booking<'_>, wait: LockWait) -> Result<Session> {
+        let Booking { id, input, claims, people, status, within, now } = *booking;
+        write_tx!(self, |tx| {
+            let group = match input.kind {
+                SessionKind::OneOnOne => None,
+                SessionKind::Group | SessionKind::Instant => Some(check_group_session(&mut tx, org, input).await?),
+            };
+            busy::lock_people_or(&mut tx, self.backend.dialect(), org, people, wait).await?;
+            if let HintsWithin::WorkingHours { therapist, modality } = within {
+                let everyone: Vec<PersonId> = people.iter().map(|(p, ..)| *p).collect();
+                require_working_hours(&mut tx, org, therapist, modality, &[input.interval], &everyone, now).await?;
+            }
+            let mut drafts = Vec::new();
+            busy::claim_within(&mut tx, org, claims, now, &mut drafts, within).await?;
+            let session = insert_session(&mut tx, org, id, input, status, None, ctx.person_id, now).await?;
+            announce_new_session(&mut tx, org, &session, group, ctx.person_id, now).await?;
+            drafts.push(
+                AuditDraft::new("session.create", "session", id)
+                    .subject(sole_client(&input.client_ids))
+                    .details(json!({ "kind": input.kind, "starts_at": input.interval.start, "status": status })),
+            );
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
+            session
+        })
+    }
+}
+
 #[async_trait]
 impl<B: super::db::Backend> SessionStore for SqlStore<B> {
     async fn create_session(&self, ctx: &AuditCtx, org: OrgId, input: NewSession) -> Result<Session> {
@@ -466,9 +506,6 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             }
             _ => HintsWithin::Anytime,
         };
-        // A cheap first look: a request for taken time fails here without
-        // queueing for the writer.
-        read_one!(self, |tx| busy::check(&mut tx, org, &claims, now, within).await?)?;
         let status = match input.kind {
             SessionKind::Instant => SessionStatus::InProgress,
             _ if input.therapists_must_accept => SessionStatus::Proposed,
@@ -477,28 +514,18 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
         let people: Vec<_> = (input.therapist_ids.iter().map(|&t| (t, Role::Therapist, "therapist_ids")))
             .chain(input.client_ids.iter().map(|&c| (c, Role::Client, "client_ids")))
             .collect();
-        write_tx!(self, |tx| {
-            let group = match input.kind {
-                SessionKind::OneOnOne => None,
-                SessionKind::Group | SessionKind::Instant => Some(check_group_session(&mut tx, org, &input).await?),
-            };
-            busy::lock_people(&mut tx, self.backend.dialect(), org, &people).await?;
-            if let HintsWithin::WorkingHours { therapist, modality } = within {
-                let everyone: Vec<PersonId> = people.iter().map(|(p, ..)| *p).collect();
-                require_working_hours(&mut tx, org, therapist, modality, &[input.interval], &everyone, now).await?;
+        let booking = Booking { id, input: &input, claims: &claims, people: &people, status, within, now };
+        let mut attempt = 1;
+        loop {
+            // A cheap first look: a request for taken time fails here without
+            // queueing for the writer or for anyone's row.
+            read_one!(self, |tx| busy::check(&mut tx, org, &claims, now, within).await?)?;
+            match self.book(ctx, org, &booking, LockWait::for_attempt(attempt)).await {
+                Err(e) if e.is_lock_not_available() => busy::step_back(attempt, id.0.as_u128()).await,
+                booked => return booked,
             }
-            let mut drafts = Vec::new();
-            busy::claim_within(&mut tx, org, &claims, now, &mut drafts, within).await?;
-            let session = insert_session(&mut tx, org, id, &input, status, None, ctx.person_id, now).await?;
-            announce_new_session(&mut tx, org, &session, group, ctx.person_id, now).await?;
-            drafts.push(
-                AuditDraft::new("session.create", "session", id)
-                    .subject(sole_client(&input.client_ids))
-                    .details(json!({ "kind": input.kind, "starts_at": input.interval.start, "status": status })),
-            );
-            audit::append(&mut tx, now, ctx, org, &drafts).await?;
-            session
-        })
+            attempt += 1;
+        }
     }
 
     async fn session(&self, ctx: &AuditCtx, org: OrgId, id: SessionId, view: SessionView) -> Result<Session> {
