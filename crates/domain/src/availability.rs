@@ -16,6 +16,7 @@ use jiff::civil::{Date, Weekday};
 use jiff::tz::{Offset, TimeZone};
 use jiff::{SignedDuration, Timestamp, ToSpan};
 
+use crate::civil::{parse_date, parse_weekday, weekday_name};
 use crate::input::{Label, TimeZoneName};
 use crate::interval::Interval;
 use crate::session::Modality;
@@ -133,39 +134,6 @@ pub struct RuleInput<'a> {
     pub max_sessions: Option<i64>,
     pub effective_from: Option<&'a str>,
     pub effective_to: Option<&'a str>,
-}
-
-pub const WEEKDAYS: [(&str, Weekday); 7] = [
-    ("monday", Weekday::Monday),
-    ("tuesday", Weekday::Tuesday),
-    ("wednesday", Weekday::Wednesday),
-    ("thursday", Weekday::Thursday),
-    ("friday", Weekday::Friday),
-    ("saturday", Weekday::Saturday),
-    ("sunday", Weekday::Sunday),
-];
-
-pub fn weekday_name(day: Weekday) -> &'static str {
-    WEEKDAYS.iter().find(|(_, d)| *d == day).map_or("?", |(name, _)| name)
-}
-
-pub fn parse_weekday(raw: &str) -> Result<Weekday, String> {
-    let lower = raw.trim().to_ascii_lowercase();
-    WEEKDAYS
-        .iter()
-        .find(|(name, _)| *name == lower)
-        .map(|(_, day)| *day)
-        .ok_or_else(|| format!("`{raw}` is not a day: use {}", WEEKDAYS.map(|(name, _)| name).join(", ")))
-}
-
-pub fn parse_date(raw: &str) -> Result<Date, String> {
-    let raw = raw.trim();
-    let layout = raw.len() == 10
-        && raw.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
-    if !layout {
-        return Err(format!("`{raw}` is not a date in YYYY-MM-DD form"));
-    }
-    Date::strptime("%Y-%m-%d", raw).map_err(|e| format!("`{raw}` is not a valid date: {e}"))
 }
 
 impl WeeklyRule {

@@ -6,6 +6,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::civil::{parse_time, parse_weekday, weekday_name};
 use crate::interval::Interval;
 use crate::spelling::spelled_enum;
 use crate::validation::Validator;
@@ -93,8 +94,8 @@ impl<'de> Deserialize<'de> for TimeWindow {
         let raw = WindowInput::deserialize(d)?;
         Ok(TimeWindow {
             weekday: parse_weekday(&raw.weekday).map_err(D::Error::custom)?,
-            start: parse_clock(&raw.start_time).map_err(D::Error::custom)?,
-            end: parse_clock(&raw.end_time).map_err(D::Error::custom)?,
+            start: parse_time(&raw.start_time).map_err(D::Error::custom)?,
+            end: parse_time(&raw.end_time).map_err(D::Error::custom)?,
         })
     }
 }
@@ -143,42 +144,6 @@ pub struct SettingsInput {
     pub allow_instant: Option<bool>,
 }
 
-pub fn parse_weekday(raw: &str) -> Result<Weekday, &'static str> {
-    Ok(match raw.trim().to_ascii_lowercase().as_str() {
-        "monday" => Weekday::Monday,
-        "tuesday" => Weekday::Tuesday,
-        "wednesday" => Weekday::Wednesday,
-        "thursday" => Weekday::Thursday,
-        "friday" => Weekday::Friday,
-        "saturday" => Weekday::Saturday,
-        "sunday" => Weekday::Sunday,
-        _ => return Err("must be a weekday name such as monday"),
-    })
-}
-
-pub fn weekday_name(day: Weekday) -> &'static str {
-    match day {
-        Weekday::Monday => "monday",
-        Weekday::Tuesday => "tuesday",
-        Weekday::Wednesday => "wednesday",
-        Weekday::Thursday => "thursday",
-        Weekday::Friday => "friday",
-        Weekday::Saturday => "saturday",
-        Weekday::Sunday => "sunday",
-    }
-}
-
-/// `HH:MM` on a 24-hour clock.
-pub fn parse_clock(raw: &str) -> Result<Time, &'static str> {
-    const REASON: &str = "must be a time of day as HH:MM";
-    let (h, m) = raw.trim().split_once(':').ok_or(REASON)?;
-    if h.len() != 2 || m.len() != 2 {
-        return Err(REASON);
-    }
-    let (h, m): (i8, i8) = (h.parse().map_err(|_| REASON)?, m.parse().map_err(|_| REASON)?);
-    Time::new(h, m, 0, 0).map_err(|_| REASON)
-}
-
 impl GroupSettings {
     /// `base` with the fields `input` sets, validated; problems go to `v`
     /// under `field.…`.
@@ -211,8 +176,8 @@ impl GroupSettings {
             for (i, w) in windows.iter().enumerate() {
                 let name = format!("{field}.allowed_time_windows[{i}]");
                 let weekday = v.check(&format!("{name}.weekday"), parse_weekday(&w.weekday));
-                let start = v.check(&format!("{name}.start_time"), parse_clock(&w.start_time));
-                let end = v.check(&format!("{name}.end_time"), parse_clock(&w.end_time));
+                let start = v.check(&format!("{name}.start_time"), parse_time(&w.start_time));
+                let end = v.check(&format!("{name}.end_time"), parse_time(&w.end_time));
                 if let (Some(weekday), Some(start), Some(end)) = (weekday, start, end) {
                     if end <= start {
                         v.reject(&format!("{name}.end_time"), "must be after start_time");

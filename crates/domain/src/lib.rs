@@ -8,6 +8,7 @@ pub mod attendance;
 pub mod audit;
 pub mod authz;
 pub mod availability;
+pub mod civil;
 pub mod clock;
 pub mod group;
 pub mod ids;

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::query::page_limit;
 use super::views::{Items, Problem};
 use crate::auth::Caller;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::ApiResult;
 use crate::http::extract::{Path, Query};
 use crate::state::AppState;
 
@@ -69,10 +70,7 @@ pub async fn list_events(
 ) -> ApiResult<axum::Json<Items<AuditEventView>>> {
     let member = caller.member(&state, OrgId(org_id)).await?;
     member.authorize(Action::ViewAudit)?;
-    let limit = filter.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be between 1 and 1000"));
-    }
+    let limit = page_limit(filter.limit, 100, 1000)?;
     let events = state.store.audit_events(member.org_id(), filter.subject_id.map(PersonId), limit).await?;
     Ok(axum::Json(Items::of(events)))
 }

@@ -4,7 +4,8 @@
 use axum::extract::State;
 use axum::response::IntoResponse;
 use circles_domain::authz::Action;
-use circles_domain::availability::{RuleInput, WeeklyAvailability, ZoneOffsets, weekday_name};
+use circles_domain::availability::{RuleInput, WeeklyAvailability, ZoneOffsets};
+use circles_domain::civil::weekday_name;
 use circles_domain::ids::{OrgId, PersonId};
 use circles_domain::input::{TimeZoneName, instant};
 use circles_domain::interval::Interval;

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::Role;
 use circles_domain::authz::{Action, GroupRelation};
+use circles_domain::civil::parse_date;
 use circles_domain::group::{GroupSettings, GroupType, SettingsInput};
 use circles_domain::ids::{GroupId, OrgId, PersonId};
 use circles_domain::input::{Label, free_text};
@@ -408,9 +409,7 @@ pub async fn add_member(
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
     let join_date = match &body.join_date {
-        Some(raw) => raw
-            .parse::<jiff::civil::Date>()
-            .map_err(|_| ApiError::field("join_date", "must be a date as YYYY-MM-DD"))?,
+        Some(raw) => parse_date(raw).map_err(|reason| ApiError::field("join_date", reason))?,
         None => today(&state, &member),
     };
     let enrolled =

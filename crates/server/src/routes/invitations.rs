@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::sessions::{SessionView, bad_query};
+use super::query::query_parsed;
+use super::sessions::SessionView;
 use super::views::{Items, Problem};
 use crate::auth::Caller;
 use crate::http::error::{ApiError, ApiResult};
@@ -65,8 +66,7 @@ pub async fn list(
     Query(query): Query<InvitationQuery>,
 ) -> ApiResult<axum::Json<Items<InvitationView>>> {
     let member = caller.member(&state, OrgId(org_id)).await?;
-    let status =
-        query.status.as_deref().map(str::parse::<InvitationStatus>).transpose().map_err(|e| bad_query("status", e))?;
+    let status = query_parsed::<InvitationStatus>("status", query.status.as_deref())?;
     Ok(axum::Json(Items::of(state.store.invitations(member.org_id(), member.person_id, status).await?)))
 }
 

@@ -13,6 +13,7 @@ pub mod me;
 pub mod notifications;
 pub mod orgs;
 pub mod people;
+pub mod query;
 pub mod roster;
 pub mod schedule;
 pub mod seats;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::sessions::bad_query;
+use super::query::page_limit;
 use super::views::{Items, Problem};
 use crate::auth::Caller;
 use crate::http::error::ApiResult;
@@ -70,10 +70,7 @@ pub async fn inbox(
     Query(query): Query<InboxQuery>,
 ) -> ApiResult<axum::Json<Items<NotificationView>>> {
     let member = caller.member(&state, OrgId(org_id)).await?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(bad_query("limit", "must be between 1 and 500"));
-    }
+    let limit = page_limit(query.limit, 50, 500)?;
     let items =
         state.store.notifications(member.org_id(), member.person_id, query.unread.unwrap_or(false), limit).await?;
     Ok(axum::Json(Items::of(items)))

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::query::query_parsed;
 use super::views::{Items, PersonView, Problem};
 use crate::auth::Caller;
 use crate::http::error::{ApiError, ApiResult};
@@ -77,12 +78,7 @@ pub async fn list_people(
     Query(filter): Query<PeopleFilter>,
 ) -> ApiResult<axum::Json<Items<PersonView>>> {
     let member = caller.member(&state, OrgId(org_id)).await?;
-    let role = filter
-        .role
-        .as_deref()
-        .map(str::parse::<Role>)
-        .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_query", format!("role {e}")))?;
+    let role = query_parsed::<Role>("role", filter.role.as_deref())?;
     member.authorize(Action::ListPeople { role_filter: role })?;
     Ok(axum::Json(Items::of(state.store.list_people(&member.ctx, member.org_id(), role).await?)))
 }

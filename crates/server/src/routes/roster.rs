@@ -5,6 +5,7 @@ use axum::extract::State;
 use circles_domain::Role;
 use circles_domain::attendance::{GroupStats, MemberStats};
 use circles_domain::authz::Action;
+use circles_domain::civil::parse_date;
 use circles_domain::group::MembershipStatus;
 use circles_domain::ids::MembershipId;
 use circles_domain::input::free_text;
@@ -54,7 +55,7 @@ pub struct MembershipUpdateView {
 }
 
 fn date(v: &mut Validator, field: &str, raw: &str) -> Option<Date> {
-    v.check(field, raw.parse::<Date>().map_err(|_| "must be a date as YYYY-MM-DD"))
+    v.check(field, parse_date(raw))
 }
 
 /// Records screening, a leave date or a status change. A member who ends

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::sessions::{local_time, query_instant};
+use super::query::{bad_query, query_instant};
+use super::sessions::local_time;
 use super::views::{Items, Problem};
 use crate::auth::Caller;
 use crate::http::error::{ApiError, ApiResult};
@@ -91,10 +92,10 @@ fn window(state: &AppState, from: Option<&str>, to: Option<&str>) -> ApiResult<(
     let from = query_instant("from", from)?.unwrap_or_else(|| state.clock.now());
     let to = query_instant("to", to)?.unwrap_or(from + DEFAULT_WINDOW);
     if to <= from {
-        return Err(ApiError::bad_request("invalid_query", "to must be after from"));
+        return Err(bad_query("to", "must be after from"));
     }
     if to.duration_since(from) > MAX_WINDOW {
-        return Err(ApiError::bad_request("invalid_query", "the window may span at most 93 days"));
+        return Err(bad_query("to", "may be at most 93 days after from"));
     }
     Ok((from, to))
 }

@@ -3,13 +3,12 @@
 
 use axum::extract::State;
 use circles_domain::authz::Action;
-use circles_domain::group::parse_clock;
+use circles_domain::civil::{parse_date, parse_time};
 use circles_domain::ids::{OrgId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::validation::Validator;
 use circles_store::model::{Generation, SeriesChange};
 use jiff::SignedDuration;
-use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -60,8 +59,8 @@ pub async fn generate(
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
     let mut v = Validator::default();
-    let from = v.check("from", body.from.parse::<Date>().map_err(|_| "must be a date as YYYY-MM-DD"));
-    let to = v.check("to", body.to.parse::<Date>().map_err(|_| "must be a date as YYYY-MM-DD"));
+    let from = v.check("from", parse_date(&body.from));
+    let to = v.check("to", parse_date(&body.to));
     if let (Some(from), Some(to)) = (from, to) {
         let days = from.until(to).map(|span| span.get_days()).unwrap_or(i32::MAX);
         if to < from {
@@ -113,8 +112,8 @@ pub async fn split(
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
     let mut v = Validator::default();
-    let from = v.check("from", body.from.parse::<Date>().map_err(|_| "must be a date as YYYY-MM-DD"));
-    let start_time = v.check_opt("start_time", body.start_time.as_deref().map(parse_clock));
+    let from = v.check("from", parse_date(&body.from));
+    let start_time = v.check_opt("start_time", body.start_time.as_deref().map(parse_time));
     if body.duration_minutes.is_some_and(|m| !circles_domain::group::GROUP_MINUTES.contains(&m)) {
         v.reject("duration_minutes", "must be between 15 and 180 minutes");
     }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::query::{page_limit, query_instant, query_parsed};
 use super::views::{Items, Problem};
 use crate::auth::{Caller, Member};
 use crate::http::error::{ApiError, ApiResult};
@@ -322,16 +323,6 @@ pub struct SessionQuery {
     pub limit: Option<i64>,
 }
 
-pub fn bad_query(field: &str, reason: impl std::fmt::Display) -> ApiError {
-    let mut error = ApiError::bad_request("invalid_query", format!("{field} {reason}"));
-    error.errors.push(circles_domain::FieldError::new(field, reason.to_string()));
-    error
-}
-
-pub fn query_instant(field: &str, raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
-    raw.map(|r| instant(r).map_err(|reason| bad_query(field, reason))).transpose()
-}
-
 /// Sessions of the organisation (staff) or the caller's own (therapists and
 /// clients), sorted by start.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/sessions", tag = "sessions",
@@ -345,12 +336,8 @@ pub async fn list_sessions(
     Query(query): Query<SessionQuery>,
 ) -> ApiResult<axum::Json<Items<SessionView>>> {
     let member = caller.member(&state, OrgId(org_id)).await?;
-    let status =
-        query.status.as_deref().map(str::parse::<SessionStatus>).transpose().map_err(|e| bad_query("status", e))?;
-    let limit = query.limit.unwrap_or(200);
-    if !(1..=1000).contains(&limit) {
-        return Err(bad_query("limit", "must be between 1 and 1000"));
-    }
+    let status = query_parsed::<SessionStatus>("status", query.status.as_deref())?;
+    let limit = page_limit(query.limit, 200, 1000)?;
     let sees_all = member.authorize(Action::ListAllSessions).is_ok();
     let filter = SessionFilter {
         status,

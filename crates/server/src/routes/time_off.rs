@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::query::{page_limit, query_parsed};
 use super::sessions::local_time;
 use super::views::{Items, Problem};
 use crate::auth::{Caller, Member};
@@ -159,16 +160,8 @@ pub async fn list_time_off(
     Query(query): Query<TimeOffQuery>,
 ) -> ApiResult<axum::Json<Items<TimeOffView>>> {
     let member = caller.member(&state, OrgId(org_id)).await?;
-    let bad = |field: &str, reason: String| {
-        let mut error = ApiError::bad_request("invalid_query", format!("{field} {reason}"));
-        error.errors.push(circles_domain::FieldError::new(field, reason));
-        error
-    };
-    let status = query.status.as_deref().map(str::parse::<TimeOffStatus>).transpose().map_err(|e| bad("status", e))?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(bad("limit", "must be between 1 and 500".into()));
-    }
+    let status = query_parsed::<TimeOffStatus>("status", query.status.as_deref())?;
+    let limit = page_limit(query.limit, 100, 500)?;
     // Asking for nobody in particular means "mine" unless one may see all.
     let sees_all = member.authorize(Action::ViewTimeOff { is_self: false }).is_ok();
     let therapist = query.therapist_id.map(PersonId).or((!sees_all).then_some(member.person_id));

@@ -171,7 +171,7 @@ async fn proposals_respect_notice_and_time_windows(backend: Backend) {
     // Windows: only 10:00–11:00 UTC on the weekday 4 days from now.
     let start: jiff::Timestamp = app.hours_from_now(96).parse().unwrap();
     let day = start.to_zoned(jiff::tz::TimeZone::get("America/New_York").unwrap());
-    let weekday = circles_domain::group::weekday_name(day.weekday());
+    let weekday = circles_domain::civil::weekday_name(day.weekday());
     let window_start = day.time().strftime("%H:%M").to_string();
     let windowed = app
         .community(&org, json!({ "allowed_time_windows": [{ "weekday": weekday, "start_time": window_start, "end_time": "23:59" }] }), &[])
