@@ -84,6 +84,8 @@ async fn measure(args: &BookingArgs, database: &FreshDatabase) -> anyhow::Result
     let clinic = Clinic::seed(&server.store, 65, HOT_SLOT_CONCURRENCY + 64).await?;
     let booked = book_history(&server.store, &clinic, started_at).await?;
     eprintln!("booked a month of history: {booked} sessions");
+    // Linked before measuring, as a server in service would have done.
+    server.store.seal_audit().await?;
     if database.backend == "postgres" {
         circles_store_postgres::baseline::analyze(&database.url).await?;
     }
