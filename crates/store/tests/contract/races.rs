@@ -15,6 +15,7 @@ backend_tests!(
     two_hundred_bookings_of_one_slot_admit_exactly_one,
     overlapping_variants_of_a_slot_admit_only_disjoint_ones,
     concurrent_confirms_of_one_hold_make_one_set_of_sessions,
+    concurrent_confirms_of_two_holds_on_one_slot_make_one_session,
     a_recurring_hold_racing_single_bookings_is_all_or_nothing,
     cancel_then_rebook_at_once_succeeds,
 );
@@ -96,6 +97,40 @@ async fn concurrent_confirms_of_one_hold_make_one_set_of_sessions(backend: Backe
     assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
     assert!(outcomes.iter().filter(|o| o.is_err()).all(|o| conflict_code(o) == Some("hold_confirmed")));
     assert_eq!(h.db.scalar("SELECT COUNT(*) FROM sessions").await, 1);
+}
+
+/// Two holds on one slot exist together only when the first has lapsed;
+/// confirming both at once must still book the slot once, for the live one.
+async fn concurrent_confirms_of_two_holds_on_one_slot_make_one_session(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let c = h.clinic("r", 2).await;
+    let ctx = AuditCtx::operator();
+    let wanted = slot("2027-03-02T10:00:00Z", 50);
+    let new_hold = |client, minutes| NewHold {
+        therapist_id: c.therapist,
+        client_id: c.clients[client],
+        slots: vec![wanted],
+        expires_at: circles_domain::Clock::now(h.clock.as_ref()) + SignedDuration::from_mins(minutes),
+        details: details("Intake"),
+        timezone: "UTC".into(),
+    };
+    let lapsed = h.store.create_hold(&ctx, c.org, new_hold(0, 5)).await.unwrap();
+    h.clock.advance(SignedDuration::from_mins(6));
+    let live = h.store.create_hold(&ctx, c.org, new_hold(1, 5)).await.unwrap();
+    let confirms = [lapsed.id, live.id].into_iter().cycle().take(20).map(|id| {
+        let (store, org) = (Arc::clone(&h.store), c.org);
+        tokio::spawn(async move { (id, store.confirm_hold(&AuditCtx::operator(), org, id).await) })
+    });
+    let outcomes: Vec<_> = join_all(confirms).await.into_iter().map(|r| r.unwrap()).collect();
+    let booked: Vec<_> = outcomes.iter().filter_map(|(id, o)| o.as_ref().ok().map(|_| *id)).collect();
+    assert_eq!(booked, [live.id], "only the live hold is confirmed, once");
+    for (id, outcome) in &outcomes {
+        if *id == lapsed.id {
+            assert_eq!(conflict_code(outcome), Some("hold_expired"));
+        }
+    }
+    assert_eq!(h.db.scalar("SELECT COUNT(*) FROM sessions").await, 1);
+    assert_eq!(h.overlapping_busy_pairs().await, 0);
 }
 
 async fn a_recurring_hold_racing_single_bookings_is_all_or_nothing(backend: Backend) {
