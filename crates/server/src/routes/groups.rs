@@ -352,7 +352,7 @@ pub struct ScreeningView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MembershipView {
+pub struct GroupMembershipView {
     pub id: Uuid,
     pub group_id: Uuid,
     pub client_id: Uuid,
@@ -364,7 +364,7 @@ pub struct MembershipView {
     pub screening: Option<ScreeningView>,
 }
 
-impl From<GroupMember> for MembershipView {
+impl From<GroupMember> for GroupMembershipView {
     fn from(m: GroupMember) -> Self {
         Self {
             id: m.id.0,
@@ -396,7 +396,7 @@ pub struct EnrolRequest {
 /// it is full, otherwise active.
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/groups/{group_id}/members", tag = "groups", request_body = EnrolRequest,
     params(("org_id" = Uuid, Path), ("group_id" = Uuid, Path)),
-    responses((status = 201, body = MembershipView), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 201, body = GroupMembershipView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn add_member(
@@ -404,7 +404,7 @@ pub async fn add_member(
     caller: Caller,
     Path((org_id, group_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<EnrolRequest>,
-) -> ApiResult<(StatusCode, axum::Json<MembershipView>)> {
+) -> ApiResult<(StatusCode, axum::Json<GroupMembershipView>)> {
     let member = caller.member(&state, OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
@@ -427,13 +427,13 @@ pub fn today(state: &AppState, member: &Member) -> jiff::civil::Date {
 /// facilitators and admins; an audited read of each client's record).
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/groups/{group_id}/members", tag = "groups",
     params(("org_id" = Uuid, Path), ("group_id" = Uuid, Path)),
-    responses((status = 200, body = Items<MembershipView>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = Items<GroupMembershipView>), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list_members(
     State(state): State<AppState>,
     caller: Caller,
     Path((org_id, group_id)): Path<(Uuid, Uuid)>,
-) -> ApiResult<axum::Json<Items<MembershipView>>> {
+) -> ApiResult<axum::Json<Items<GroupMembershipView>>> {
     let member = caller.member(&state, OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ViewRoster { relation })?;

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod availability;
+mod error_docs;
 pub mod group_sessions;
 pub mod groups;
 pub mod health;
@@ -121,7 +122,8 @@ pub fn api() -> OpenApiRouter<AppState> {
 
 /// The router with the OpenAPI document served at `/api/openapi.json`.
 pub fn router() -> Router<AppState> {
-    let (router, openapi) = api().split_for_parts();
+    let (router, mut openapi) = api().split_for_parts();
+    error_docs::document_shared_errors(&mut openapi);
     let document = Arc::new(openapi.to_pretty_json().expect("the OpenAPI document serialises"));
     router.route(
         "/api/openapi.json",

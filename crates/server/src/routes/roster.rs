@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::groups::{MembershipView, today, visible_group};
+use super::groups::{GroupMembershipView, today, visible_group};
 use super::views::Problem;
 use crate::auth::Caller;
 use crate::http::error::ApiResult;
@@ -47,11 +47,11 @@ pub struct MembershipPatch {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MembershipUpdateView {
-    pub membership: MembershipView,
+    pub membership: GroupMembershipView,
     /// Seats still held on or after the leave date.
     pub future_seats: i64,
     /// The waitlisted member who took the freed place.
-    pub promoted: Option<MembershipView>,
+    pub promoted: Option<GroupMembershipView>,
 }
 
 fn date(v: &mut Validator, field: &str, raw: &str) -> Option<Date> {

@@ -58,6 +58,24 @@ async fn the_openapi_document_is_3_1_and_covers_every_route(backend: Backend) {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is documented");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+
+    // The refusals every route shares are documented on each, as problem documents.
+    let create_session = &paths["/api/v1/orgs/{org_id}/sessions"]["post"]["responses"];
+    for status in ["400", "401", "403", "404", "409", "413", "415", "422"] {
+        let content = create_session[status]["content"].as_object();
+        let content = content.unwrap_or_else(|| panic!("POST sessions documents {status}"));
+        assert_eq!(content.keys().collect::<Vec<_>>(), ["application/problem+json"], "{status}");
+    }
+    assert!(create_session["201"]["content"]["application/json"].is_object());
+    let login = &paths["/api/v1/auth/login"]["post"]["responses"];
+    assert!(login.get("401").is_some(), "a wrong password is documented");
+    assert!(paths["/healthz"]["get"]["responses"].get("401").is_none(), "health needs no token");
+
+    // Each response type has its own schema: two types of one name would
+    // silently share the last one's.
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    assert!(schemas["MembershipView"]["properties"].get("org_id").is_some(), "an organisation membership");
+    assert!(schemas["GroupMembershipView"]["properties"].get("group_id").is_some(), "a group membership");
 }
 
 async fn every_response_carries_a_request_id(backend: Backend) {
