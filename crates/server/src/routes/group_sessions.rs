@@ -36,25 +36,25 @@ pub async fn create(
     let group_id =
         body.group_id.ok_or_else(|| ApiError::field("group_id", "is required for group and instant sessions"))?;
     let (group, relation) = visible_group(state, member, group_id).await?;
-    let settings = &group.settings;
+    let settings = &group.fields.settings;
     member.authorize(match kind {
         SessionKind::Instant => Action::StartInstant { relation, allow_instant: settings.allow_instant },
         _ => Action::ProposeSession { relation, creation: settings.session_creation },
     })?;
     let now = state.clock.now();
     let mut v = Validator::default();
-    let modality = body.modality.as_deref().or(group.modality.map(|m| m.as_str()));
+    let modality = body.modality.as_deref().or(group.fields.modality.map(|m| m.as_str()));
     let details = SessionDetails::parse(
         &mut v,
         &DetailsInput {
             title: body.title.as_deref(),
             description: body.description.as_deref(),
             modality,
-            virtual_link: body.virtual_link.as_deref().or(group.virtual_link.as_deref()),
-            location: body.location.as_deref().or(group.location.as_deref()),
-            address: body.address.as_deref().or(group.address.as_deref()),
+            virtual_link: body.virtual_link.as_deref().or(group.fields.virtual_link.as_deref()),
+            location: body.location.as_deref().or(group.fields.location.as_deref()),
+            address: body.address.as_deref().or(group.fields.address.as_deref()),
         },
-        &group.name,
+        &group.fields.name,
         true,
     );
     let start = match kind {

@@ -65,23 +65,24 @@ pub struct GroupView {
 
 impl From<Group> for GroupView {
     fn from(g: Group) -> Self {
+        let f = g.fields;
         Self {
             id: g.id.0,
-            name: g.name,
-            description: g.description,
-            group_type: g.group_type.as_str().into(),
+            name: f.name,
+            description: f.description,
+            group_type: f.group_type.as_str().into(),
             status: g.status.as_str().into(),
-            open: g.open,
-            capacity: g.capacity,
-            requires_screening: g.requires_screening,
-            target_population: g.target_population,
-            age_range: g.age_range,
-            modality: g.modality.map(|m| m.as_str().into()),
-            virtual_link: g.virtual_link,
-            location: g.location,
-            address: g.address,
-            settings: g.settings,
-            recurrence: g.recurrence,
+            open: f.open,
+            capacity: f.capacity,
+            requires_screening: f.requires_screening,
+            target_population: f.target_population,
+            age_range: f.age_range,
+            modality: f.modality.map(|m| m.as_str().into()),
+            virtual_link: f.virtual_link,
+            location: f.location,
+            address: f.address,
+            settings: f.settings,
+            recurrence: f.recurrence,
             moderator_ids: g.moderator_ids.into_iter().map(|p| p.0).collect(),
             facilitator_ids: g.facilitator_ids.into_iter().map(|p| p.0).collect(),
             members: MemberCounts {
@@ -142,7 +143,7 @@ fn optional_label(
 fn parse_fields(body: &GroupBody, current: Option<&Group>, v: &mut Validator) -> Option<GroupFields> {
     let name = match (&body.name, current) {
         (Some(name), _) => v.check("name", Label::parse(name, 200)).map(Label::into_string),
-        (None, Some(group)) => Some(group.name.clone()),
+        (None, Some(group)) => Some(group.fields.name.clone()),
         (None, None) => {
             v.reject("name", "is required");
             None
@@ -150,11 +151,11 @@ fn parse_fields(body: &GroupBody, current: Option<&Group>, v: &mut Validator) ->
     };
     let description = match &body.description {
         Some(d) => v.check("description", free_text(d, 5_000)),
-        None => Some(current.map(|g| g.description.clone()).unwrap_or_default()),
+        None => Some(current.map(|g| g.fields.description.clone()).unwrap_or_default()),
     };
     let group_type = match &body.group_type {
         Some(t) => v.check("type", t.parse::<GroupType>()),
-        None => Some(current.map_or(GroupType::Community, |g| g.group_type)),
+        None => Some(current.map_or(GroupType::Community, |g| g.fields.group_type)),
     };
     let capacity = match (body.capacity, current) {
         (Some(c), _) if !(1..=500).contains(&c) => {
@@ -162,11 +163,11 @@ fn parse_fields(body: &GroupBody, current: Option<&Group>, v: &mut Validator) ->
             None
         }
         (Some(c), _) => Some(Some(c)),
-        (None, group) => Some(group.and_then(|g| g.capacity)),
+        (None, group) => Some(group.and_then(|g| g.fields.capacity)),
     };
     let modality = match &body.modality {
         Some(m) => v.check("modality", m.parse::<Modality>()).map(Some),
-        None => Some(current.and_then(|g| g.modality)),
+        None => Some(current.and_then(|g| g.fields.modality)),
     };
     // Link and location are checked as a session's would be.
     let details = DetailsInput {
@@ -183,7 +184,7 @@ fn parse_fields(body: &GroupBody, current: Option<&Group>, v: &mut Validator) ->
             v.reject(&error.field, error.reason);
         }
     }
-    let base_settings = current.map(|g| g.settings.clone()).unwrap_or_default();
+    let base_settings = current.map(|g| g.fields.settings.clone()).unwrap_or_default();
     let settings = match &body.settings {
         Some(input) => GroupSettings::apply(&base_settings, input, v, "settings"),
         None => Some(base_settings),
@@ -196,30 +197,31 @@ fn parse_fields(body: &GroupBody, current: Option<&Group>, v: &mut Validator) ->
                 None
             }
         },
-        None => Some(current.and_then(|g| g.recurrence.clone())),
+        None => Some(current.and_then(|g| g.fields.recurrence.clone())),
     };
     let target_population = optional_label(
         v,
         "target_population",
         &body.target_population,
-        current.and_then(|g| g.target_population.clone()),
+        current.and_then(|g| g.fields.target_population.clone()),
         200,
     );
-    let age_range = optional_label(v, "age_range", &body.age_range, current.and_then(|g| g.age_range.clone()), 50);
+    let age_range =
+        optional_label(v, "age_range", &body.age_range, current.and_then(|g| g.fields.age_range.clone()), 50);
     let details = parsed_details?;
     Some(GroupFields {
         name: name?,
         description: description?,
         group_type: group_type?,
-        open: body.open.unwrap_or(current.is_none_or(|g| g.open)),
+        open: body.open.unwrap_or(current.is_none_or(|g| g.fields.open)),
         capacity: capacity?,
-        requires_screening: body.requires_screening.unwrap_or(current.is_some_and(|g| g.requires_screening)),
+        requires_screening: body.requires_screening.unwrap_or(current.is_some_and(|g| g.fields.requires_screening)),
         target_population: target_population?,
         age_range: age_range?,
         modality: modality?,
-        virtual_link: details.virtual_link.or(current.and_then(|g| g.virtual_link.clone())),
-        location: details.location.or(current.and_then(|g| g.location.clone())),
-        address: details.address.or(current.and_then(|g| g.address.clone())),
+        virtual_link: details.virtual_link.or(current.and_then(|g| g.fields.virtual_link.clone())),
+        location: details.location.or(current.and_then(|g| g.fields.location.clone())),
+        address: details.address.or(current.and_then(|g| g.fields.address.clone())),
         settings: settings?,
         recurrence: recurrence?,
     })

@@ -15,23 +15,10 @@ use super::{Assignment, Session};
 pub struct Group {
     pub id: GroupId,
     pub org_id: OrgId,
-    pub name: String,
-    pub description: String,
-    pub group_type: GroupType,
+    /// What its creator and editors set.
+    #[serde(flatten)]
+    pub fields: GroupFields,
     pub status: GroupStatus,
-    /// Open groups take new members at any time; closed ones only by staff.
-    pub open: bool,
-    /// Most active members at once; `None` for no limit.
-    pub capacity: Option<i64>,
-    pub requires_screening: bool,
-    pub target_population: Option<String>,
-    pub age_range: Option<String>,
-    pub modality: Option<Modality>,
-    pub virtual_link: Option<String>,
-    pub location: Option<String>,
-    pub address: Option<String>,
-    pub settings: GroupSettings,
-    pub recurrence: Option<RecurrenceInput>,
     /// The series its recurrence currently generates into.
     pub series_id: Option<SeriesId>,
     pub moderator_ids: Vec<PersonId>,
@@ -46,12 +33,14 @@ pub struct Group {
 }
 
 /// The descriptive and rule fields of a group, as created or replaced.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupFields {
     pub name: String,
     pub description: String,
     pub group_type: GroupType,
+    /// Open groups take new members at any time; closed ones only by staff.
     pub open: bool,
+    /// Most active members at once; `None` for no limit.
     pub capacity: Option<i64>,
     pub requires_screening: bool,
     pub target_population: Option<String>,

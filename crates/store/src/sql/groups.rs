@@ -32,21 +32,8 @@ fn group_from_row(row: &impl Row) -> Result<Group> {
     Ok(Group {
         id: row.id("id")?,
         org_id: row.id("org_id")?,
-        name: row.text("name")?,
-        description: row.text("description")?,
-        group_type: row.parsed("group_type")?,
+        fields: fields_from_row(row)?,
         status: row.parsed("status")?,
-        open: row.bool("open")?,
-        capacity: row.opt_int("capacity")?,
-        requires_screening: row.bool("requires_screening")?,
-        target_population: row.opt_text("target_population")?,
-        age_range: row.opt_text("age_range")?,
-        modality: row.opt_text("modality")?.map(|m| m.parse()).transpose().map_err(DbError::Decode)?,
-        virtual_link: row.opt_text("virtual_link")?,
-        location: row.opt_text("location")?,
-        address: row.opt_text("address")?,
-        settings: decode_json(&row.text("settings")?, "settings")?,
-        recurrence: row.opt_text("recurrence")?.map(|r| decode_json(&r, "recurrence")).transpose()?,
         series_id: row.opt_id("series_id")?,
         moderator_ids: Vec::new(),
         facilitator_ids: Vec::new(),
@@ -181,6 +168,26 @@ const FIELD_COLUMNS: [&str; 14] = [
     "recurrence",
 ];
 
+/// `GroupFields` read back from the columns [`bind_fields`] writes.
+fn fields_from_row(row: &impl Row) -> Result<GroupFields> {
+    Ok(GroupFields {
+        name: row.text("name")?,
+        description: row.text("description")?,
+        group_type: row.parsed("group_type")?,
+        open: row.bool("open")?,
+        capacity: row.opt_int("capacity")?,
+        requires_screening: row.bool("requires_screening")?,
+        target_population: row.opt_text("target_population")?,
+        age_range: row.opt_text("age_range")?,
+        modality: row.opt_text("modality")?.map(|m| m.parse()).transpose().map_err(DbError::Decode)?,
+        virtual_link: row.opt_text("virtual_link")?,
+        location: row.opt_text("location")?,
+        address: row.opt_text("address")?,
+        settings: decode_json(&row.text("settings")?, "settings")?,
+        recurrence: row.opt_text("recurrence")?.map(|r| decode_json(&r, "recurrence")).transpose()?,
+    })
+}
+
 fn bind_fields(q: super::db::Query, f: &GroupFields) -> super::db::Query {
     q.bind(&f.name)
         .bind(&f.description)
@@ -224,10 +231,10 @@ pub(super) fn member_from_row(row: &impl Row) -> Result<GroupMember> {
 /// The status a newly enrolled client starts in: screening first if the
 /// group requires it, the waitlist if the group is full, otherwise active.
 pub(super) fn enrolment_status(group: &Group) -> MembershipStatus {
-    if group.requires_screening {
+    if group.fields.requires_screening {
         return MembershipStatus::PendingScreening;
     }
-    let full = group.capacity.is_some_and(|capacity| group.active_members >= capacity);
+    let full = group.fields.capacity.is_some_and(|capacity| group.active_members >= capacity);
     if full { MembershipStatus::Waitlisted } else { MembershipStatus::Active }
 }
 

@@ -94,7 +94,7 @@ async fn promote_from_waitlist<E: Executor>(
         )
         .await?
         .int("n")?;
-    if group.capacity.is_some_and(|capacity| active >= capacity) {
+    if group.fields.capacity.is_some_and(|capacity| active >= capacity) {
         return Ok(None);
     }
     let Some(next) = tx
@@ -129,7 +129,7 @@ async fn tell_activated<E: Executor>(
     let notice = Notice {
         kind: NotificationKind::MembershipActivated,
         title: "You are now an active member",
-        body: format!("Welcome to {}", group.name),
+        body: format!("Welcome to {}", group.fields.name),
         session: None,
         group: Some(group.id),
     };
@@ -163,7 +163,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                         ));
                     }
                     if screening.approved {
-                        let full = group.capacity.is_some_and(|c| group.active_members >= c);
+                        let full = group.fields.capacity.is_some_and(|c| group.active_members >= c);
                         if full { MembershipStatus::Waitlisted } else { MembershipStatus::Active }
                     } else {
                         leave_date = leave_date.or(Some(screening.date));
@@ -181,7 +181,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                     format!("a {} membership cannot become {}", current.status, target),
                 ));
             }
-            let full = group.capacity.is_some_and(|c| group.active_members >= c);
+            let full = group.fields.capacity.is_some_and(|c| group.active_members >= c);
             if target == MembershipStatus::Active && current.status == MembershipStatus::Waitlisted && full {
                 return Err(StoreError::conflict("group_full", "the group has no free place"));
             }

@@ -33,7 +33,7 @@ use crate::model::{
 use crate::{Result, SeriesStore, StoreError};
 
 fn recurrence_of(group: &Group) -> Result<Recurrence> {
-    let input = group.recurrence.as_ref().ok_or_else(|| {
+    let input = group.fields.recurrence.as_ref().ok_or_else(|| {
         StoreError::conflict("no_recurrence", "this group has no recurrence to generate sessions from")
     })?;
     Recurrence::parse(input).map_err(|e| DbError::Decode(format!("stored recurrence: {e}")).into())
@@ -66,12 +66,12 @@ fn covers(member: &GroupMember, date: Date) -> bool {
 
 fn group_details(group: &Group) -> SessionDetails {
     SessionDetails {
-        title: circles_domain::input::Label::parse(&group.name, 200).expect("group names are valid labels"),
-        description: group.description.clone(),
-        modality: group.modality.unwrap_or(Modality::InPerson),
-        virtual_link: group.virtual_link.clone(),
-        location: group.location.clone(),
-        address: group.address.clone(),
+        title: circles_domain::input::Label::parse(&group.fields.name, 200).expect("group names are valid labels"),
+        description: group.fields.description.clone(),
+        modality: group.fields.modality.unwrap_or(Modality::InPerson),
+        virtual_link: group.fields.virtual_link.clone(),
+        location: group.fields.location.clone(),
+        address: group.fields.address.clone(),
     }
 }
 
@@ -141,7 +141,7 @@ pub(super) async fn exclude_occurrence<E: Executor>(
     now: Timestamp,
 ) -> Result<()> {
     let group = fetch_group(tx, org, group).await?;
-    let Some(input) = &group.recurrence else { return Ok(()) };
+    let Some(input) = &group.fields.recurrence else { return Ok(()) };
     let Ok(recurrence) = Recurrence::parse(input) else { return Ok(()) };
     let updated = recurrence.with_exdate(occurrence_date(recurrence_id)?).to_input();
     tx.execute(
@@ -268,7 +268,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                 return Err(series_conflict(&skipped));
             }
 
-            let capacity = group.capacity.unwrap_or(group.settings.default_capacity);
+            let capacity = group.fields.capacity.unwrap_or(group.fields.settings.default_capacity);
             let mut created = Vec::with_capacity(plan.len());
             let mut drafts = Vec::with_capacity(plan.len() + 1);
             for (id, occurrence, interval, seated, claims) in plan {
