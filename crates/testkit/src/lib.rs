@@ -4,9 +4,12 @@
 //! `CIRCLES_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`)
 //! and a local cluster cannot be started, the test fails and says how to fix it.
 
+pub mod shard_key;
+
+use std::collections::BTreeSet;
 use std::process::Command;
-use std::sync::Arc;
 use std::sync::OnceLock;
+use std::sync::{Arc, Mutex};
 
 use circles_domain::Clock;
 use circles_store::Store;
@@ -27,6 +30,9 @@ pub struct TestDatabase {
     pub url: String,
     _sqlite_dir: Option<tempfile::TempDir>,
     postgres_name: Option<String>,
+    /// The PostgreSQL stores opened here, which keep every statement they
+    /// run: on drop, each must route to one organisation (`shard_key`).
+    postgres_stores: Mutex<Vec<Arc<SqlStore<PostgresBackend>>>>,
 }
 
 pub fn postgres_admin_url() -> String {
@@ -79,7 +85,7 @@ impl TestDatabase {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
                 let url = format!("sqlite://{}", dir.path().join("circles.db").display());
-                Self { backend, url, _sqlite_dir: Some(dir), postgres_name: None }
+                Self { backend, url, _sqlite_dir: Some(dir), postgres_name: None, postgres_stores: Mutex::default() }
             }
             Backend::Postgres => {
                 let name = format!("circles_test_{}", uuid::Uuid::now_v7().simple());
@@ -89,7 +95,7 @@ impl TestDatabase {
                     .await
                     .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
                 let url = with_database(&postgres_admin_url(), &name);
-                Self { backend, url, _sqlite_dir: None, postgres_name: Some(name) }
+                Self { backend, url, _sqlite_dir: None, postgres_name: Some(name), postgres_stores: Mutex::default() }
             }
         }
     }
@@ -107,9 +113,10 @@ impl TestDatabase {
                 let backend = PostgresBackend::connect(&self.url, &PostgresOptions { max_connections: 32 })
                     .await
                     .expect("open PostgreSQL");
-                let store = SqlStore::new(backend, clock);
+                let store = Arc::new(SqlStore::new(backend, clock).logging_statements());
                 store.migrate().await.expect("migrate PostgreSQL");
-                Arc::new(store)
+                self.postgres_stores.lock().expect("stores").push(store.clone());
+                store
             }
         }
     }
@@ -158,19 +165,50 @@ impl Drop for TestDatabase {
         let Some(name) = self.postgres_name.take() else {
             return;
         };
+        let statements: BTreeSet<String> =
+            self.postgres_stores.get_mut().expect("stores").iter().flat_map(|s| s.statements_seen()).collect();
+        let url = self.url.clone();
         // Drop runs outside any runtime we may block; use a thread of our own.
-        let _ = std::thread::spawn(move || {
+        let report = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async {
+                let report = match tenant_tables(&url).await {
+                    Some(tenants) => shard_key::check(statements.iter().map(String::as_str), &tenants),
+                    None => shard_key::ShardReport::default(),
+                };
                 if let Ok(mut admin) = PgConnection::connect(&postgres_admin_url()).await {
                     let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
                         .execute(&mut admin)
                         .await;
                 }
-            });
+                report
+            })
         })
         .join();
+        if let Ok(report) = report
+            && !report.violations.is_empty()
+            && !std::thread::panicking()
+        {
+            panic!(
+                "\n\n{} statement(s) would not route to one organisation's shard (see SCALING.md):\n\n{}\n",
+                report.violations.len(),
+                report.violations.join("\n\n")
+            );
+        }
     }
+}
+
+/// The tables with an `org_id` column: the ones sharded by organisation.
+async fn tenant_tables(url: &str) -> Option<BTreeSet<String>> {
+    let mut conn = PgConnection::connect(url).await.ok()?;
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.columns \
+         WHERE table_schema = 'public' AND column_name = 'org_id'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .ok()?;
+    Some(names.into_iter().collect())
 }
 
 /// Generates one `#[tokio::test]` per backend for each named async test

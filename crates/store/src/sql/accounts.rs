@@ -116,7 +116,8 @@ impl<B: Backend> AccountStore for SqlStore<B> {
             tx.fetch_all(
                 sql("SELECT o.id, o.name, o.timezone, o.created_at, p.id AS person_id, p.role \
                      FROM people p JOIN organisations o ON o.id = p.org_id \
-                     WHERE p.account_id = $1 ORDER BY o.name, o.id")
+                     WHERE p.account_id = $1 ORDER BY o.name, o.id \
+                     /* spans organisations: an account's memberships in every clinic */")
                 .bind(account),
             )
             .await?

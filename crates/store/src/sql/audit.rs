@@ -93,7 +93,9 @@ impl<B: Backend> AuditStore for SqlStore<B> {
         let heads = read_tx!(self, |tx| {
             let q = match org {
                 Some(org) => sql("SELECT org_id, seq FROM audit_heads WHERE org_id = $1").bind(org),
-                None => sql("SELECT org_id, seq FROM audit_heads ORDER BY org_id"),
+                None => sql(
+                    "SELECT org_id, seq FROM audit_heads /* spans organisations: verifying every chain */ ORDER BY org_id",
+                ),
             };
             tx.fetch_all(q).await?
         })?;
@@ -145,7 +147,8 @@ impl<B: Backend> AuditStore for SqlStore<B> {
             tx.fetch_all(
                 sql("SELECT chain.id AS org_id FROM \
                      (SELECT id FROM organisations UNION ALL SELECT $1) AS chain \
-                     WHERE EXISTS (SELECT 1 FROM audit_events e WHERE e.org_id = chain.id AND e.seq IS NULL)")
+                     WHERE EXISTS (SELECT 1 FROM audit_events e WHERE e.org_id = chain.id AND e.seq IS NULL) \
+                     /* spans organisations: the sealer looks for every chain with events to link */")
                 .bind(OrgId::PLATFORM),
             )
             .await?

@@ -1,24 +1,67 @@
 //! Counting the statements a use case runs, so that "constant number of
-//! queries" is something a test can assert and a benchmark can report.
+//! queries" is something a test can assert and a benchmark can report; and,
+//! when a test asks for it, keeping the text of every distinct statement, so
+//! the SQL the store really runs can be checked (every tenant statement names
+//! its organisation: see SCALING.md).
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::db::{DbError, Executor, Query, Transaction};
 
-/// A transaction that adds one to a shared counter per statement it runs.
+/// What a store's transactions report about the statements they run.
+#[derive(Default)]
+pub struct Meter {
+    statements: AtomicU64,
+    log: Option<StatementLog>,
+}
+
+impl Meter {
+    /// A meter that also keeps the text of every distinct statement.
+    pub fn logging() -> Self {
+        Self { statements: AtomicU64::new(0), log: Some(StatementLog::default()) }
+    }
+
+    pub fn statements_run(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// The distinct statement texts run so far (empty unless logging).
+    pub fn statements_seen(&self) -> Vec<String> {
+        let Some(log) = &self.log else {
+            return Vec::new();
+        };
+        let mut texts: Vec<String> = log.texts.lock().expect("statement log").iter().cloned().collect();
+        texts.sort();
+        texts
+    }
+
+    fn observe(&self, q: &Query) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        if let Some(log) = &self.log {
+            let mut texts = log.texts.lock().expect("statement log");
+            if !texts.contains(q.sql.as_ref()) {
+                texts.insert(q.sql.to_string());
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct StatementLog {
+    texts: Mutex<HashSet<String>>,
+}
+
+/// A transaction that reports every statement it runs to a shared [`Meter`].
 pub struct Counted<T> {
     inner: T,
-    statements: Arc<AtomicU64>,
+    meter: Arc<Meter>,
 }
 
 impl<T> Counted<T> {
-    pub fn new(inner: T, statements: &Arc<AtomicU64>) -> Self {
-        Self { inner, statements: statements.clone() }
-    }
-
-    fn count(&self) {
-        self.statements.fetch_add(1, Ordering::Relaxed);
+    pub fn new(inner: T, meter: &Arc<Meter>) -> Self {
+        Self { inner, meter: meter.clone() }
     }
 }
 
@@ -26,17 +69,17 @@ impl<T: Executor> Executor for Counted<T> {
     type Row = T::Row;
 
     async fn execute(&mut self, q: Query) -> Result<u64, DbError> {
-        self.count();
+        self.meter.observe(&q);
         self.inner.execute(q).await
     }
 
     async fn fetch_all(&mut self, q: Query) -> Result<Vec<Self::Row>, DbError> {
-        self.count();
+        self.meter.observe(&q);
         self.inner.fetch_all(q).await
     }
 
     async fn fetch_optional(&mut self, q: Query) -> Result<Option<Self::Row>, DbError> {
-        self.count();
+        self.meter.observe(&q);
         self.inner.fetch_optional(q).await
     }
 }

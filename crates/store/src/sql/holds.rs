@@ -262,6 +262,7 @@ impl<B: Backend> HoldStore for SqlStore<B> {
                 .fetch_all(
                     sql(format!(
                         "SELECT org_id, id FROM holds WHERE status = 'live' AND expires_at <= $1 \
+                         /* spans organisations: the expiry job sweeps every clinic */ \
                          ORDER BY org_id, id LIMIT 500{}",
                         dialect.for_update_skip_locked()
                     ))

@@ -25,7 +25,6 @@ mod time_off_notices;
 mod tokens;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -37,7 +36,7 @@ use circles_domain::ids::{
     SeatId, SeriesId, SessionId, TimeOffId, TokenId,
 };
 
-use counted::Counted;
+use counted::{Counted, Meter};
 use db::{Backend, DbError, Value};
 
 pub use audit::AuditDraft;
@@ -48,33 +47,46 @@ pub struct SqlStore<B> {
     backend: B,
     clock: Arc<dyn Clock>,
     /// Statements run through this store since it was opened.
-    statements: Arc<AtomicU64>,
+    meter: Arc<Meter>,
     /// Raised after every committed write: audit events may await sealing.
     unsealed: Notify,
 }
 
 impl<B: Backend> SqlStore<B> {
     pub fn new(backend: B, clock: Arc<dyn Clock>) -> Self {
-        Self { backend, clock, statements: Arc::default(), unsealed: Notify::new() }
+        Self { backend, clock, meter: Arc::default(), unsealed: Notify::new() }
+    }
+
+    /// Keeps the text of every distinct statement this store runs, for tests
+    /// that check the SQL itself ([`SqlStore::statements_seen`]).
+    pub fn logging_statements(mut self) -> Self {
+        self.meter = Arc::new(Meter::logging());
+        self
+    }
+
+    /// The distinct statement texts run so far, sorted; empty unless the
+    /// store was opened with [`SqlStore::logging_statements`].
+    pub fn statements_seen(&self) -> Vec<String> {
+        self.meter.statements_seen()
     }
 
     /// How many SQL statements this store has run (transaction control not
     /// included): what a test or benchmark reads before and after a call to
     /// see what it costs.
     pub fn statements_run(&self) -> u64 {
-        self.statements.load(Ordering::Relaxed)
+        self.meter.statements_run()
     }
 
     async fn begin_write(&self) -> Result<Counted<B::Tx>, DbError> {
-        Ok(Counted::new(self.backend.begin_write().await?, &self.statements))
+        Ok(Counted::new(self.backend.begin_write().await?, &self.meter))
     }
 
     async fn begin_read(&self) -> Result<Counted<B::Tx>, DbError> {
-        Ok(Counted::new(self.backend.begin_read().await?, &self.statements))
+        Ok(Counted::new(self.backend.begin_read().await?, &self.meter))
     }
 
     async fn read_single(&self) -> Result<Counted<B::Tx>, DbError> {
-        Ok(Counted::new(self.backend.read_single().await?, &self.statements))
+        Ok(Counted::new(self.backend.read_single().await?, &self.meter))
     }
 
     /// Completes a conflict found under row locks with its retry hints, now

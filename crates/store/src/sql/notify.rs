@@ -189,7 +189,9 @@ impl<B: Backend> NotificationStore for SqlStore<B> {
                 .fetch_all(
                     sql(format!(
                         "SELECT org_id, id, title, starts_at, timezone FROM sessions WHERE status = 'scheduled' \
-                         AND reminded_at IS NULL AND starts_at > $1 AND starts_at <= $2 ORDER BY starts_at LIMIT 200{}",
+                         AND reminded_at IS NULL AND starts_at > $1 AND starts_at <= $2 \
+                         /* spans organisations: the reminder job sweeps every clinic */ \
+                         ORDER BY starts_at LIMIT 200{}",
                         self.backend.dialect().for_update_skip_locked()
                     ))
                     .bind(now)

@@ -717,8 +717,13 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
 
     async fn account_schedule(&self, account: AccountId, from: Timestamp, to: Timestamp) -> Result<Vec<ScheduleEntry>> {
         let now = self.clock.now();
-        let q =
-            schedule_query("p.account_id = $1 AND $2 IS NULL").bind(account).bind(None::<PersonId>).bind(from).bind(to);
+        let q = schedule_query(
+            "p.account_id = $1 AND $2 IS NULL /* spans organisations: one person's schedule in every clinic */",
+        )
+        .bind(account)
+        .bind(None::<PersonId>)
+        .bind(from)
+        .bind(to);
         read_one!(self, |tx| tx.fetch_all(q).await?)?.iter().map(|r| schedule_entry(r, now)).collect()
     }
 }
