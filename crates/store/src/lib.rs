@@ -386,9 +386,9 @@ pub trait AvailabilityStore: Send + Sync {
     /// A therapist's week (the organisation's zone and no rules if never
     /// set); `NotFound` unless they are a therapist of `org`.
     async fn availability(&self, org: OrgId, therapist: PersonId) -> Result<TherapistWeek>;
-    /// Free start times of many therapists, in a number of statements that
-    /// does not depend on how many.
-    async fn search_availability(&self, org: OrgId, search: AvailabilitySearch) -> Result<Vec<FreeStarts>>;
+    /// One page of a search for free start times over many therapists, read
+    /// in a number of statements that does not depend on how many.
+    async fn search_availability(&self, org: OrgId, search: AvailabilitySearch) -> Result<SearchPage>;
     /// The therapists free for the whole of `slot`, in working hours
     /// offering `modality` (either, if `None`).
     async fn free_at(&self, org: OrgId, slot: Interval, modality: Option<Modality>) -> Result<Vec<PersonId>>;
