@@ -39,6 +39,7 @@ pub trait Store:
     + AuditStore
     + HealthStore
     + SessionStore
+    + ImportStore
     + HoldStore
     + GroupStore
     + InvitationStore
@@ -59,6 +60,7 @@ impl<T> Store for T where
         + AuditStore
         + HealthStore
         + SessionStore
+        + ImportStore
         + HoldStore
         + GroupStore
         + InvitationStore
@@ -179,6 +181,20 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<Vec<ScheduleEntry>>;
     /// An account's sessions across every organisation it belongs to.
     async fn account_schedule(&self, account: AccountId, from: Timestamp, to: Timestamp) -> Result<Vec<ScheduleEntry>>;
+}
+
+#[async_trait]
+pub trait ImportStore: Send + Sync {
+    /// Books many one-on-one appointments at once, all or nothing: checked
+    /// for clashes with everyone's busy time and with each other (not
+    /// against working hours: they record what was agreed elsewhere), and
+    /// written a chunk of rows per statement. Returns how many.
+    async fn import_appointments(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        appointments: Vec<ImportedAppointment>,
+    ) -> Result<u64>;
 }
 
 #[async_trait]
