@@ -403,11 +403,7 @@ fn hourly_starts(week: &WeeklyAvailability, monday: jiff::civil::Date) -> Vec<Ti
 
 /// Seeds the clinic; its sessions through the import use case (one
 /// transaction), or with `by_booking` one booking at a time as a client would.
-async fn seed(
-    store: &Arc<dyn Store>,
-    monday: jiff::civil::Date,
-    by_booking: bool,
-) -> anyhow::Result<(Clinic, Seeded)> {
+async fn seed(store: &Arc<dyn Store>, monday: jiff::civil::Date, by_booking: bool) -> anyhow::Result<(Clinic, Seeded)> {
     eprintln!("seeding {THERAPISTS} therapists, {CLIENTS} clients…");
     let clinic = Clinic::seed(store, THERAPISTS, CLIENTS).await?;
     let ctx = AuditCtx::operator();
@@ -437,7 +433,8 @@ async fn seed(
         *slot += 1;
     }
     eprintln!("booking {} sessions…", jobs.len());
-    let sessions = if by_booking { book_all(store, clinic.org, jobs).await? } else { import_all(store, clinic.org, jobs).await? };
+    let sessions =
+        if by_booking { book_all(store, clinic.org, jobs).await? } else { import_all(store, clinic.org, jobs).await? };
     let (approved, pending) = time_off(store, &clinic, monday, &mut rng).await?;
     Ok((
         clinic,
