@@ -39,6 +39,7 @@ pub trait Store:
     + AuditStore
     + HealthStore
     + SessionStore
+    + ImportStore
     + HoldStore
     + GroupStore
     + InvitationStore
@@ -59,6 +60,7 @@ impl<T> Store for T where
         + AuditStore
         + HealthStore
         + SessionStore
+        + ImportStore
         + HoldStore
         + GroupStore
         + InvitationStore
@@ -179,6 +181,20 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<Vec<ScheduleEntry>>;
     /// An account's sessions across every organisation it belongs to.
     async fn account_schedule(&self, account: AccountId, from: Timestamp, to: Timestamp) -> Result<Vec<ScheduleEntry>>;
+}
+
+#[async_trait]
+pub trait ImportStore: Send + Sync {
+    /// Books many one-on-one appointments at once, all or nothing: checked
+    /// for clashes with everyone's busy time and with each other (not
+    /// against working hours: they record what was agreed elsewhere), and
+    /// written a chunk of rows per statement. Returns how many.
+    async fn import_appointments(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        appointments: Vec<ImportedAppointment>,
+    ) -> Result<u64>;
 }
 
 #[async_trait]
@@ -386,9 +402,9 @@ pub trait AvailabilityStore: Send + Sync {
     /// A therapist's week (the organisation's zone and no rules if never
     /// set); `NotFound` unless they are a therapist of `org`.
     async fn availability(&self, org: OrgId, therapist: PersonId) -> Result<TherapistWeek>;
-    /// Free start times of many therapists, in a number of statements that
-    /// does not depend on how many.
-    async fn search_availability(&self, org: OrgId, search: AvailabilitySearch) -> Result<Vec<FreeStarts>>;
+    /// One page of a search for free start times over many therapists, read
+    /// in a number of statements that does not depend on how many.
+    async fn search_availability(&self, org: OrgId, search: AvailabilitySearch) -> Result<SearchPage>;
     /// The therapists free for the whole of `slot`, in working hours
     /// offering `modality` (either, if `None`).
     async fn free_at(&self, org: OrgId, slot: Interval, modality: Option<Modality>) -> Result<Vec<PersonId>>;

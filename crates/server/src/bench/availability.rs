@@ -20,7 +20,7 @@ use circles_domain::interval::Interval;
 use circles_domain::session::{Modality, SessionDetails, SessionKind};
 use circles_domain::time_off::TimeOffKind;
 use circles_store::Store;
-use circles_store::model::{Approval, AuditCtx, AvailabilitySearch, NewSession, NewTimeOff};
+use circles_store::model::{Approval, AuditCtx, AvailabilitySearch, ImportedAppointment, NewSession, NewTimeOff};
 use jiff::civil::{Time, Weekday};
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use rand::rngs::StdRng;
@@ -29,6 +29,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use super::harness::{Clinic, FreshDatabase, Latencies, RunningServer, client, median};
+use super::rss;
 use super::{AvailabilityArgs, Machine};
 use crate::config::{Settings, SqliteSynchronous};
 
@@ -52,6 +53,7 @@ pub struct Report {
     started_at: Timestamp,
     seeded: Seeded,
     searches: Vec<Scenario>,
+    worst_case: Vec<WorstCase>,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,6 +90,24 @@ struct Scenario {
     statements_per_request: Vec<u64>,
     free_starts: usize,
     response_bytes: usize,
+    /// Resident memory of the whole process (server and load generator)
+    /// before the requests, and its peak while they ran.
+    rss_before_mb: Option<f64>,
+    peak_rss_mb: Option<f64>,
+}
+
+/// The largest search the limits accept, walked page by page.
+#[derive(Debug, Serialize)]
+struct WorstCase {
+    query: String,
+    /// Clients walking every page at once.
+    concurrency: usize,
+    pages: usize,
+    bytes: usize,
+    /// Per client, the whole walk.
+    latency: Latencies,
+    rss_before_mb: Option<f64>,
+    peak_rss_mb: Option<f64>,
 }
 
 pub async fn run(args: &AvailabilityArgs) -> anyhow::Result<Report> {
@@ -121,7 +141,7 @@ async fn measure(args: &AvailabilityArgs, database: &FreshDatabase) -> anyhow::R
             ..Settings::default()
         };
         let store = crate::storage::open(&settings, Arc::new(circles_domain::clock::SystemClock)).await?;
-        let seeded = seed(&store, monday).await?;
+        let seeded = seed(&store, monday, args.seed_by_booking).await?;
         // Link the seeding's audit events now, as a server in service would
         // have done long ago, not while searches are being measured.
         store.seal_audit().await?;
@@ -155,6 +175,13 @@ async fn measure(args: &AvailabilityArgs, database: &FreshDatabase) -> anyhow::R
         }
         searches.push(scenario(args, &server.store, &http, &clinic, (name, count, days), &url, first_day, to).await?);
     }
+    let to = first_day + SignedDuration::from_hours(24 * 42);
+    let worst = format!("{base}?from={first_day}&to={to}&duration_minutes=5&step_minutes=5");
+    let mut worst_case = Vec::new();
+    for concurrency in [1, 8] {
+        eprintln!("worst case, {concurrency} at once…");
+        worst_case.push(walk_every_page(&clinic, &worst, concurrency).await?);
+    }
     server.stop();
     Ok(Report {
         benchmark: "availability",
@@ -165,6 +192,7 @@ async fn measure(args: &AvailabilityArgs, database: &FreshDatabase) -> anyhow::R
         started_at,
         seeded,
         searches,
+        worst_case,
     })
 }
 
@@ -179,7 +207,7 @@ async fn scenario(
     from: Timestamp,
     to: Timestamp,
 ) -> anyhow::Result<Scenario> {
-    let get = async || -> anyhow::Result<(Duration, Vec<u8>, u64)> {
+    let get = async || -> anyhow::Result<(Duration, axum::body::Bytes, u64)> {
         let before = store.statements_run();
         let sent = Instant::now();
         let response = http.get(url).bearer_auth(&clinic.admin_token).send().await?;
@@ -187,7 +215,7 @@ async fn scenario(
         let body = response.bytes().await?;
         let elapsed = sent.elapsed();
         anyhow::ensure!(status.is_success(), "{status}: {}", String::from_utf8_lossy(&body));
-        Ok((elapsed, body.to_vec(), store.statements_run() - before))
+        Ok((elapsed, body, store.statements_run() - before))
     };
     // Warm up: connections, caches, the authentication cache.
     let (_, body, _) = get().await?;
@@ -197,7 +225,12 @@ async fn scenario(
         .as_array()
         .map_or(0, |items| items.iter().map(|i| i["starts"].as_array().map_or(0, Vec::len)).sum());
     anyhow::ensure!(parsed["items"].as_array().map_or(0, Vec::len) == count, "every therapist answered");
+    anyhow::ensure!(parsed["next_cursor"].is_null(), "one page");
+    let response_bytes = body.len();
+    drop((parsed, body));
 
+    let rss_before_mb = rss::current_mb();
+    rss::reset_peak();
     let mut rounds = Vec::new();
     let mut all = Vec::new();
     let mut statements = Vec::new();
@@ -213,6 +246,7 @@ async fn scenario(
         all.extend(samples.iter().copied());
         rounds.push(Latencies::of(samples));
     }
+    let peak_rss_mb = rss::peak_mb();
     let therapists = if count < THERAPISTS { Some(clinic.therapists[..count].to_vec()) } else { None };
     let search = AvailabilitySearch {
         therapists,
@@ -222,13 +256,15 @@ async fn scenario(
         step: SignedDuration::from_mins(15),
         modality: None,
         zone: TimeZoneName::parse(ZONE).expect("valid"),
+        cursor: None,
+        page_size: circles_domain::search::therapists_per_page(days),
     };
     let mut store_only = Vec::new();
     let mut per_search = Vec::new();
     for _ in 0..args.requests {
         let before = store.statements_run();
         let started = Instant::now();
-        store.search_availability(clinic.org, search.clone()).await?;
+        store.search_availability(clinic.org, search.clone()).await?.into_free_starts();
         store_only.push(started.elapsed());
         let used = store.statements_run() - before;
         if !per_search.contains(&used) {
@@ -249,7 +285,64 @@ async fn scenario(
         statements_per_search: per_search,
         statements_per_request: statements,
         free_starts,
-        response_bytes: body.len(),
+        response_bytes,
+        rss_before_mb,
+        peak_rss_mb,
+    })
+}
+
+/// `concurrency` clients each walk every page of `url`, reading each answer
+/// as a stream and keeping only its length (and the cursor).
+async fn walk_every_page(clinic: &Clinic, url: &str, concurrency: usize) -> anyhow::Result<WorstCase> {
+    let http = client(concurrency);
+    let walk = async |http: reqwest::Client| -> anyhow::Result<(Duration, usize, usize)> {
+        let started = Instant::now();
+        let (mut pages, mut bytes, mut cursor) = (0, 0, None::<String>);
+        loop {
+            let page_url = match &cursor {
+                Some(c) => format!("{url}&cursor={c}"),
+                None => url.to_owned(),
+            };
+            let mut response = http.get(&page_url).bearer_auth(&clinic.admin_token).send().await?;
+            anyhow::ensure!(response.status().is_success(), "{}", response.status());
+            // Only the tail matters (`"next_cursor":…}`).
+            let mut tail: Vec<u8> = Vec::new();
+            while let Some(chunk) = response.chunk().await? {
+                bytes += chunk.len();
+                tail.extend_from_slice(&chunk[chunk.len().saturating_sub(64)..]);
+                tail.drain(..tail.len().saturating_sub(64));
+            }
+            pages += 1;
+            let tail = String::from_utf8_lossy(&tail);
+            cursor = tail.rsplit("\"next_cursor\":").next().and_then(|rest| {
+                let rest = rest.trim_end_matches('}');
+                (rest != "null").then(|| rest.trim_matches('"').to_owned())
+            });
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok((started.elapsed(), pages, bytes))
+    };
+    let rss_before_mb = rss::current_mb();
+    rss::reset_peak();
+    let walks = futures::future::join_all((0..concurrency).map(|_| walk(http.clone()))).await;
+    let peak_rss_mb = rss::peak_mb();
+    let mut latencies = Vec::new();
+    let (mut pages, mut bytes) = (0, 0);
+    for outcome in walks {
+        let (took, p, b) = outcome?;
+        latencies.push(took);
+        (pages, bytes) = (p, b);
+    }
+    Ok(WorstCase {
+        query: url.rsplit('?').next().unwrap_or(url).to_owned(),
+        concurrency,
+        pages,
+        bytes,
+        latency: Latencies::of(latencies),
+        rss_before_mb,
+        peak_rss_mb,
     })
 }
 
@@ -308,7 +401,9 @@ fn hourly_starts(week: &WeeklyAvailability, monday: jiff::civil::Date) -> Vec<Ti
     starts
 }
 
-async fn seed(store: &Arc<dyn Store>, monday: jiff::civil::Date) -> anyhow::Result<(Clinic, Seeded)> {
+/// Seeds the clinic; its sessions through the import use case (one
+/// transaction), or with `by_booking` one booking at a time as a client would.
+async fn seed(store: &Arc<dyn Store>, monday: jiff::civil::Date, by_booking: bool) -> anyhow::Result<(Clinic, Seeded)> {
     eprintln!("seeding {THERAPISTS} therapists, {CLIENTS} clients…");
     let clinic = Clinic::seed(store, THERAPISTS, CLIENTS).await?;
     let ctx = AuditCtx::operator();
@@ -338,7 +433,8 @@ async fn seed(store: &Arc<dyn Store>, monday: jiff::civil::Date) -> anyhow::Resu
         *slot += 1;
     }
     eprintln!("booking {} sessions…", jobs.len());
-    let sessions = book_all(store, clinic.org, jobs).await?;
+    let sessions =
+        if by_booking { book_all(store, clinic.org, jobs).await? } else { import_all(store, clinic.org, jobs).await? };
     let (approved, pending) = time_off(store, &clinic, monday, &mut rng).await?;
     Ok((
         clinic,
@@ -351,6 +447,36 @@ async fn seed(store: &Arc<dyn Store>, monday: jiff::civil::Date) -> anyhow::Resu
             seconds: 0.0,
         },
     ))
+}
+
+fn session_details() -> SessionDetails {
+    SessionDetails {
+        title: Label::parse("Session", 200).expect("valid"),
+        description: String::new(),
+        modality: Modality::InPerson,
+        virtual_link: None,
+        location: Some("Room 1".into()),
+        address: None,
+    }
+}
+
+/// Imports every `(therapist, client, start)` in one transaction.
+async fn import_all(
+    store: &Arc<dyn Store>,
+    org: OrgId,
+    jobs: Vec<(PersonId, PersonId, Timestamp)>,
+) -> anyhow::Result<usize> {
+    let appointments = jobs
+        .into_iter()
+        .map(|(therapist, client, start)| ImportedAppointment {
+            therapist_id: therapist,
+            client_id: client,
+            interval: Interval::starting_at(start, SignedDuration::from_mins(SESSION_MINUTES)).expect("a slot"),
+            details: session_details(),
+            timezone: ZONE.into(),
+        })
+        .collect();
+    Ok(store.import_appointments(&AuditCtx::operator(), org, appointments).await? as usize)
 }
 
 /// Books every `(therapist, client, start)` with a few workers at once.
@@ -372,14 +498,7 @@ async fn book_all(
                         Interval::starting_at(start, SignedDuration::from_mins(SESSION_MINUTES)).expect("a slot");
                     let session = NewSession {
                         kind: SessionKind::OneOnOne,
-                        details: SessionDetails {
-                            title: Label::parse("Session", 200).expect("valid"),
-                            description: String::new(),
-                            modality: Modality::InPerson,
-                            virtual_link: None,
-                            location: Some("Room 1".into()),
-                            address: None,
-                        },
+                        details: session_details(),
                         interval,
                         timezone: ZONE.into(),
                         capacity: 1,

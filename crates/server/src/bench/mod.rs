@@ -4,6 +4,7 @@
 mod availability;
 mod booking;
 mod harness;
+mod rss;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,10 @@ pub struct AvailabilityArgs {
     /// Requests per search and round.
     #[arg(long, default_value_t = 20)]
     pub requests: usize,
+    /// Seed the sessions one booking at a time, as clients would book them
+    /// (minutes), instead of through one import (seconds): to compare.
+    #[arg(long)]
+    pub seed_by_booking: bool,
     /// Also write the JSON report to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -19,6 +19,36 @@ pub struct LocalList<'a> {
     pub offsets: &'a ZoneOffsets,
 }
 
+/// One instant as `2027-03-01T14:00:00Z`.
+pub struct Utc(pub Timestamp);
+
+/// One instant as `2027-03-01T09:00:00-05:00`, with its offset.
+pub struct Local<'a> {
+    pub at: Timestamp,
+    pub offsets: &'a ZoneOffsets,
+}
+
+impl Serialize for Utc {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 25];
+        match format(self.0, None, &mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => s.serialize_str(&self.0.to_string()),
+        }
+    }
+}
+
+impl Serialize for Local<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 25];
+        let offset = self.offsets.offset_at(self.at);
+        match format(self.at, Some(offset), &mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => s.serialize_str(&fallback(self.at, offset)),
+        }
+    }
+}
+
 impl Serialize for UtcList<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;

@@ -2,37 +2,30 @@
 //! at once, and who is free at a given instant.
 
 use axum::extract::State;
-use axum::response::IntoResponse;
 use circles_domain::authz::Action;
-use circles_domain::availability::{RuleInput, WeeklyAvailability, ZoneOffsets};
+use circles_domain::availability::{RuleInput, WeeklyAvailability};
 use circles_domain::civil::weekday_name;
 use circles_domain::ids::{OrgId, PersonId};
-use circles_domain::input::{TimeZoneName, instant};
+use circles_domain::input::instant;
 use circles_domain::interval::Interval;
 use circles_domain::session::Modality;
 use circles_domain::validation::Validator;
 use circles_domain::{Invalid, Role};
-use circles_store::model::{AvailabilitySearch, FreeStarts, TherapistWeek};
+use circles_store::model::TherapistWeek;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::availability_search::{SearchQuery, SearchView, parse_search, respond};
 use super::views::Problem;
 use crate::auth::{Caller, Member};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
-use crate::http::rfc3339::{LocalList, UtcList};
 use crate::state::AppState;
 
-/// A search covers at most this many therapists and days.
-pub const MAX_THERAPISTS: usize = 500;
-pub const MAX_DAYS: i64 = 62;
-const DEFAULT_DAYS: i64 = 7;
-const DEFAULT_DURATION: i64 = 60;
-const DEFAULT_STEP: i64 = 15;
-const DURATION_MINUTES: std::ops::RangeInclusive<i64> = 5..=720;
-const STEP_MINUTES: std::ops::RangeInclusive<i64> = 5..=240;
+pub(super) const DEFAULT_DURATION: i64 = 60;
+pub(super) const DURATION_MINUTES: std::ops::RangeInclusive<i64> = 5..=720;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -169,32 +162,14 @@ pub async fn get_availability(
     Ok(axum::Json(state.store.availability(member.org_id(), therapist).await?.into()))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct SearchQuery {
-    /// Comma-separated therapist ids, at most 500; every therapist of the
-    /// organisation by default.
-    pub therapist_ids: Option<String>,
-    /// First possible start (RFC 3339); now by default.
-    pub from: Option<String>,
-    /// Starts are before this (RFC 3339); 7 days after `from` by default, at most 62.
-    pub to: Option<String>,
-    /// Length of the wanted session: 5 to 720 minutes, 60 by default.
-    pub duration_minutes: Option<String>,
-    /// Grid step from each working window's start: 5 to 240 minutes, 15 by default.
-    pub step_minutes: Option<String>,
-    /// `VIRTUAL` or `IN_PERSON`: only working hours offering it.
-    pub modality: Option<String>,
-}
-
 /// Query parameters are 400 `invalid_query`, naming every refused one.
-fn query_problem(invalid: Invalid) -> ApiError {
+pub(super) fn query_problem(invalid: Invalid) -> ApiError {
     let mut error = ApiError::bad_request("invalid_query", invalid.to_string());
     error.errors = invalid.0;
     error
 }
 
-fn minutes(
+pub(super) fn minutes(
     v: &mut Validator,
     field: &str,
     raw: Option<&str>,
@@ -211,122 +186,20 @@ fn minutes(
     }
 }
 
-fn parse_search(query: &SearchQuery, org_zone: &str, now: Timestamp) -> ApiResult<AvailabilitySearch> {
-    let mut v = Validator::default();
-    let therapists = query.therapist_ids.as_deref().map(|list| {
-        let mut ids = Vec::new();
-        for (i, raw) in list.split(',').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
-            match raw.parse::<Uuid>() {
-                Ok(id) if !ids.contains(&PersonId(id)) => ids.push(PersonId(id)),
-                Ok(_) => {}
-                Err(_) => v.reject("therapist_ids", format!("item {i} (`{raw}`) is not an id")),
-            }
-        }
-        if ids.len() > MAX_THERAPISTS {
-            v.reject("therapist_ids", format!("lists at most {MAX_THERAPISTS} therapists"));
-        }
-        ids
-    });
-    let from = v.check_opt("from", query.from.as_deref().map(instant)).map(|f| f.unwrap_or(now));
-    let to = v.check_opt("to", query.to.as_deref().map(instant));
-    let duration =
-        minutes(&mut v, "duration_minutes", query.duration_minutes.as_deref(), DEFAULT_DURATION, DURATION_MINUTES);
-    let step = minutes(&mut v, "step_minutes", query.step_minutes.as_deref(), DEFAULT_STEP, STEP_MINUTES);
-    let modality = v.check_opt("modality", query.modality.as_deref().map(str::parse::<Modality>));
-    let zone = v.check("timezone", TimeZoneName::parse(org_zone));
-    let window = match (from, to) {
-        (Some(from), Some(to)) => {
-            let to = to.unwrap_or(from + SignedDuration::from_hours(24 * DEFAULT_DAYS));
-            if to <= from {
-                v.reject("to", "must be after from");
-            } else if to.duration_since(from) > SignedDuration::from_hours(24 * MAX_DAYS) {
-                v.reject("to", format!("a search spans at most {MAX_DAYS} days"));
-            }
-            Some((from, to))
-        }
-        _ => None,
-    };
-    v.done(|| {
-        let (from, to) = window?;
-        Some(AvailabilitySearch {
-            therapists,
-            from,
-            to,
-            duration: duration?,
-            step: step?,
-            modality: modality?,
-            zone: zone?,
-        })
-    })
-    .map_err(query_problem)
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[allow(dead_code, reason = "describes SearchResponse in the OpenAPI document")]
-pub struct FreeStartsView {
-    pub therapist_id: Uuid,
-    /// Free start times, UTC, earliest first.
-    #[schema(value_type = Vec<String>, example = json!(["2027-03-01T14:00:00Z"]))]
-    pub starts: Vec<Timestamp>,
-    /// The same instants in the organisation's zone, with their offset.
-    #[schema(value_type = Vec<String>, example = json!(["2027-03-01T09:00:00-05:00"]))]
-    pub starts_local: Vec<Timestamp>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[allow(dead_code, reason = "describes SearchResponse in the OpenAPI document")]
-pub struct SearchView {
-    /// The organisation's zone, which `starts_local` is in.
-    pub timezone: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub from: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub to: Timestamp,
-    pub duration_minutes: i64,
-    pub step_minutes: i64,
-    pub items: Vec<FreeStartsView>,
-}
-
-/// The search response, written without building a string per instant.
-struct SearchResponse {
-    search: AvailabilitySearch,
-    found: Vec<FreeStarts>,
-    offsets: ZoneOffsets,
-}
-
-impl Serialize for SearchResponse {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        struct Item<'a>(&'a FreeStarts, &'a ZoneOffsets);
-        impl Serialize for Item<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut item = s.serialize_struct("FreeStarts", 3)?;
-                item.serialize_field("therapist_id", &self.0.therapist_id)?;
-                item.serialize_field("starts", &UtcList(&self.0.starts))?;
-                item.serialize_field("starts_local", &LocalList { starts: &self.0.starts, offsets: self.1 })?;
-                item.end()
-            }
-        }
-        let items: Vec<Item<'_>> = self.found.iter().map(|f| Item(f, &self.offsets)).collect();
-        let mut out = s.serialize_struct("Search", 6)?;
-        out.serialize_field("timezone", self.search.zone.as_str())?;
-        out.serialize_field("from", &self.search.from)?;
-        out.serialize_field("to", &self.search.to)?;
-        out.serialize_field("duration_minutes", &self.search.duration.as_mins())?;
-        out.serialize_field("step_minutes", &self.search.step.as_mins())?;
-        out.serialize_field("items", &items)?;
-        out.end()
-    }
-}
-
-/// Free start times for up to 500 therapists over up to 62 days: inside
-/// their working hours (any time for a therapist without rules), not busy
-/// with sessions or live holds, not on approved time off, and within each
-/// window's `max_sessions`. The grid runs from each working window's start.
+/// Free start times (or free intervals, `format=intervals`) over up to 62
+/// days: inside working hours (any time for a therapist without rules), not
+/// busy with sessions or live holds, not on approved time off, and within
+/// each window's `max_sessions`. The grid runs from each working window's
+/// start. A search covers at most 21000 therapist-days (500 therapists over
+/// 42 days; more listed in `therapist_ids` is 422 `search_too_large`, which
+/// says how to narrow it); a page lists at most 250000 entries and
+/// `next_cursor` leads to the rest. Without `therapist_ids`, every therapist
+/// of the organisation, a page at a time.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/availability", tag = "availability",
     params(("org_id" = Uuid, Path), SearchQuery),
     responses((status = 200, body = SearchView), (status = 400, body = Problem), (status = 404, body = Problem),
-        (status = 422, body = Problem, description = "a listed id is not a therapist of the organisation")),
+        (status = 422, body = Problem,
+            description = "a listed id is not a therapist of the organisation, or the search covers more than 21000 therapist-days (`search_too_large`)")),
     security(("bearer" = [])))]
 pub async fn search(
     State(state): State<AppState>,
@@ -337,11 +210,8 @@ pub async fn search(
     let member = caller.member(&state, OrgId(org_id)).await?;
     let search = parse_search(&query, &member.org.timezone, state.clock.now())?;
     member.authorize(Action::SearchAvailability)?;
-    let found = state.store.search_availability(member.org_id(), search.clone()).await?;
-    let span = Interval::new(search.from, search.to + search.duration).expect("a validated window");
-    let offsets = ZoneOffsets::covering(&search.zone.zone(), span);
-    let body = serde_json::to_vec(&SearchResponse { search, found, offsets }).map_err(ApiError::internal)?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+    let page = state.store.search_availability(member.org_id(), search.store.clone()).await?;
+    respond(search, page)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod availability;
+mod availability_search;
 mod error_docs;
 pub mod group_sessions;
 pub mod groups;

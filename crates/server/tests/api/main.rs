@@ -3,6 +3,7 @@
 
 mod auth;
 mod availability;
+mod availability_limits;
 mod bad_input;
 mod booking;
 mod booking_races;

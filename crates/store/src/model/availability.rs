@@ -1,10 +1,13 @@
 //! Working hours, free-slot searches, time off and cover.
 
+use std::collections::HashMap;
+
 use circles_domain::availability::WeeklyAvailability;
 use circles_domain::ids::{GroupId, OrgId, PersonId, SessionId};
 use circles_domain::input::TimeZoneName;
 use circles_domain::interval::Interval;
 use circles_domain::session::{Modality, SessionKind, SessionStatus};
+use circles_domain::slots::{Calendar, SlotFinder};
 use circles_domain::time_off::{TimeOffKind, TimeOffStatus};
 use jiff::{SignedDuration, Timestamp};
 
@@ -34,7 +37,75 @@ pub struct AvailabilitySearch {
     /// The organisation's zone: therapists without rules get a grid from
     /// local midnight here.
     pub zone: TimeZoneName,
+    /// Where a page starts: the first therapist (in id order) it covers.
+    pub cursor: Option<PersonId>,
+    /// At most this many therapists on the page (see
+    /// `circles_domain::search::therapists_per_page`).
+    pub page_size: usize,
 }
+
+/// One page of a search: its therapists, and everything finding their free
+/// starts needs, already read from the database. The starts are found one
+/// therapist at a time ([`SearchPage::free_starts`]), so an answer can be
+/// written as it is found instead of held whole.
+pub struct SearchPage {
+    /// In id order.
+    pub therapists: Vec<PersonId>,
+    /// The first therapist after this page, when the search goes on.
+    pub next_therapist: Option<PersonId>,
+    weeks: HashMap<PersonId, WeeklyAvailability>,
+    booked: HashMap<PersonId, Vec<Interval>>,
+    away: HashMap<PersonId, Vec<Interval>>,
+    /// `None`: nothing can be found (an empty range).
+    finder: Option<SlotFinder>,
+}
+
+impl SearchPage {
+    pub(crate) fn new(
+        therapists: Vec<PersonId>,
+        next_therapist: Option<PersonId>,
+        (weeks, booked, away): CalendarParts,
+        finder: Option<SlotFinder>,
+    ) -> SearchPage {
+        SearchPage { therapists, next_therapist, weeks, booked, away, finder }
+    }
+
+    /// A page without therapists.
+    pub(crate) fn empty() -> SearchPage {
+        SearchPage::new(Vec::new(), None, Default::default(), None)
+    }
+
+    /// The free starts of one of the page's therapists, earliest first.
+    pub fn free_starts(&mut self, therapist: PersonId) -> Vec<Timestamp> {
+        let Some(finder) = self.finder.as_mut() else { return Vec::new() };
+        let calendar = Calendar {
+            week: self.weeks.get(&therapist),
+            booked: self.booked.get(&therapist).map_or(&[], Vec::as_slice),
+            blocked: self.away.get(&therapist).map_or(&[], Vec::as_slice),
+        };
+        finder.free_starts(&calendar)
+    }
+
+    /// Every therapist's free starts at once (for callers that want them all
+    /// in memory: tests, in-process measurements).
+    pub fn into_free_starts(mut self) -> Vec<FreeStarts> {
+        let therapists = std::mem::take(&mut self.therapists);
+        therapists.into_iter().map(|t| FreeStarts { therapist_id: t, starts: self.free_starts(t) }).collect()
+    }
+}
+
+impl std::fmt::Debug for SearchPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchPage")
+            .field("therapists", &self.therapists)
+            .field("next_therapist", &self.next_therapist)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Weeks, booked sessions and blocked time by therapist.
+pub(crate) type CalendarParts =
+    (HashMap<PersonId, WeeklyAvailability>, HashMap<PersonId, Vec<Interval>>, HashMap<PersonId, Vec<Interval>>);
 
 /// One therapist's free start times.
 #[derive(Debug, Clone, PartialEq)]

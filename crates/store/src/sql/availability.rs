@@ -27,7 +27,7 @@ use super::db::{Backend, DbError, Dialect, Executor, Row, placeholders, sql};
 use super::notify::{self, Notice};
 use super::sessions::insert_rows;
 use super::{SqlStore, read_tx, write_tx};
-use crate::model::{AuditCtx, AvailabilitySearch, BusyKind, FreeStarts, TherapistWeek};
+use crate::model::{AuditCtx, AvailabilitySearch, BusyKind, SearchPage, TherapistWeek};
 use crate::{AvailabilityStore, Result, StoreError};
 
 /// How far either side of a search busy rows and time off are read: a
@@ -219,6 +219,39 @@ async fn therapists<E: Executor>(tx: &mut E, org: OrgId, wanted: Option<&[Person
         return Err(StoreError::invalid("therapist_ids", format!("{missing} is not a therapist of this organisation")));
     }
     Ok(found)
+}
+
+/// One page of the therapists a search covers, in id order, from `cursor`
+/// on, and the first therapist after the page. The wanted ones must all be
+/// therapists (else the request field is named). One statement.
+async fn page_of_therapists<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    wanted: Option<&[PersonId]>,
+    cursor: Option<PersonId>,
+    page_size: usize,
+) -> Result<(Vec<PersonId>, Option<PersonId>)> {
+    let mut found = match wanted {
+        Some(ids) => therapists(tx, org, Some(ids)).await?,
+        None => {
+            let rows = tx
+                .fetch_all(
+                    sql("SELECT id FROM people WHERE org_id = $1 AND role = 'therapist' AND ($2 IS NULL OR id >= $2) \
+                         ORDER BY id LIMIT $3")
+                    .bind(org)
+                    .bind(cursor)
+                    .bind(i64::try_from(page_size.saturating_add(1)).unwrap_or(i64::MAX)),
+                )
+                .await?;
+            rows.iter().map(|r| r.id("id").map_err(Into::into)).collect::<Result<Vec<PersonId>>>()?
+        }
+    };
+    if let Some(cursor) = cursor {
+        found.retain(|id| *id >= cursor);
+    }
+    let next = found.get(page_size).copied();
+    found.truncate(page_size);
+    Ok((found, next))
 }
 
 /// Sessions and live holds of `people` starting in `window`, each list
@@ -503,12 +536,18 @@ impl<B: Backend> AvailabilityStore for SqlStore<B> {
         })
     }
 
-    async fn search_availability(&self, org: OrgId, search: AvailabilitySearch) -> Result<Vec<FreeStarts>> {
+    async fn search_availability(&self, org: OrgId, search: AvailabilitySearch) -> Result<SearchPage> {
         let now = self.clock.now();
-        let Some(window) = Interval::new(search.from, search.to + search.duration) else { return Ok(Vec::new()) };
+        let Some(window) = Interval::new(search.from, search.to + search.duration) else {
+            return Ok(SearchPage::empty());
+        };
         let dialect = self.backend.dialect();
-        let calendars = read_tx!(self, |tx| {
-            Calendars::load(&mut tx, dialect, org, search.therapists.as_deref(), window, "'APPROVED'", now).await?
+        let (therapists, next_therapist, calendars) = read_tx!(self, |tx| {
+            let (therapists, next) =
+                page_of_therapists(&mut tx, org, search.therapists.as_deref(), search.cursor, search.page_size).await?;
+            let calendars =
+                Calendars::of_therapists(&mut tx, dialect, org, therapists.clone(), window, "'APPROVED'", now).await?;
+            (therapists, next, calendars)
         })?;
         let slots = SlotSearch {
             from: search.from,
@@ -520,15 +559,8 @@ impl<B: Backend> AvailabilityStore for SqlStore<B> {
             grid_origin: local_midnight(search.from, &search.zone),
             limit: usize::MAX,
         };
-        let Some(mut finder) = SlotFinder::new(slots) else { return Ok(Vec::new()) };
-        Ok(calendars
-            .therapists
-            .iter()
-            .map(|&therapist| FreeStarts {
-                therapist_id: therapist,
-                starts: finder.free_starts(&calendars.of(therapist)),
-            })
-            .collect())
+        let parts = (calendars.weeks, calendars.booked, calendars.away);
+        Ok(SearchPage::new(therapists, next_therapist, parts, SlotFinder::new(slots)))
     }
 
     async fn free_at(&self, org: OrgId, slot: Interval, modality: Option<Modality>) -> Result<Vec<PersonId>> {

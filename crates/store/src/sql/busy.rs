@@ -502,3 +502,113 @@ pub async fn release_session<E: Executor>(
     .await?;
     Ok(())
 }
+
+/// [`claim`] for thousands of claims at once (an import): the clashes are
+/// found by one sort and sweep per person instead of comparing every pair,
+/// the first one refuses the whole batch (without retry hints: there is no
+/// one slot to suggest instead), and the rows go in a chunk at a time.
+pub async fn claim_many<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    claims: &[Claim],
+    now: Timestamp,
+    drafts: &mut Vec<AuditDraft>,
+) -> Result<()> {
+    /// Rows per INSERT, well inside both databases' limit on parameters.
+    const CHUNK: usize = 2_000;
+    let Some(window) = span(claims) else { return Ok(()) };
+    let people = people_of(claims);
+    let busy = load(tx, org, &people, window).await?;
+    if let Some(clash) = first_clash(claims, &busy, now) {
+        return Err(conflict_error(&[clash], &[]));
+    }
+    let expired: Vec<HoldId> =
+        busy.iter().filter(|b| !b.is_live(now)).filter_map(|b| b.hold).collect::<BTreeSet<_>>().into_iter().collect();
+    retire_holds(tx, org, &expired, "expired", now, drafts).await?;
+    for chunk in claims.chunks(CHUNK) {
+        insert(tx, org, chunk).await?;
+    }
+    Ok(())
+}
+
+/// The first clash of `claims` with live `busy` time or with each other.
+/// Busy rows may overlap among themselves (approved time off over sessions
+/// already booked); only an overlap that involves a claim counts.
+fn first_clash(claims: &[Claim], busy: &[Busy], now: Timestamp) -> Option<BusyConflict> {
+    let mut all: Vec<(PersonId, Interval, Option<BusyKind>)> =
+        claims.iter().map(|c| (c.person, c.interval, None)).collect();
+    all.extend(busy.iter().filter(|b| b.is_live(now)).map(|b| (b.person, b.interval, Some(b.kind))));
+    all.sort_by_key(|(person, interval, _)| (*person, interval.start));
+    // Per person: the latest end so far among claims and among busy rows,
+    // with the interval that reached it.
+    let mut claimed: Option<(PersonId, Interval)> = None;
+    let mut taken: Option<(PersonId, Interval, BusyKind)> = None;
+    for (person, interval, kind) in all {
+        let claim_reach = claimed.filter(|(p, i)| *p == person && i.end > interval.start);
+        let busy_reach = taken.filter(|(p, i, _)| *p == person && i.end > interval.start);
+        let clash = match kind {
+            None => busy_reach.map(|(_, i, k)| (i, k)).or(claim_reach.map(|(_, i)| (i, BusyKind::Session))),
+            Some(_) => claim_reach.map(|(_, i)| (i, BusyKind::Session)),
+        };
+        if let Some((other, kind)) = clash {
+            return Some(BusyConflict { person_id: person, starts_at: other.start, ends_at: other.end, kind });
+        }
+        match kind {
+            None if claimed.is_none_or(|(p, i)| p != person || i.end < interval.end) => {
+                claimed = Some((person, interval));
+            }
+            Some(kind) if taken.is_none_or(|(p, i, _)| p != person || i.end < interval.end) => {
+                taken = Some((person, interval, kind));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod many_claims {
+    use super::*;
+
+    fn at(minutes: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + minutes * 60).unwrap()
+    }
+
+    fn claim(person: PersonId, from: i64, to: i64) -> Claim {
+        Claim { person, interval: Interval::new(at(from), at(to)).unwrap(), owner: Owner::Session(SessionId::new()) }
+    }
+
+    fn taken(person: PersonId, from: i64, to: i64, kind: BusyKind) -> Busy {
+        Busy {
+            person,
+            interval: Interval::new(at(from), at(to)).unwrap(),
+            kind,
+            session: None,
+            hold: None,
+            expires_at: None,
+        }
+    }
+
+    #[test]
+    fn a_sweep_finds_the_same_clashes_as_comparing_every_pair() {
+        let (a, b) = (PersonId::new(), PersonId::new());
+        let busy = [
+            taken(a, 0, 60, BusyKind::Session),
+            taken(a, 0, 600, BusyKind::TimeOff),
+            taken(b, 100, 160, BusyKind::Session),
+        ];
+        let now = at(0);
+        // Clear: b's claims touch but do not overlap; a's overlap nothing of a's.
+        let clear = [claim(b, 160, 200), claim(b, 40, 100), claim(a, 600, 660), claim(b, 200, 250)];
+        assert_eq!(first_clash(&clear, &busy, now), None);
+        assert!(conflicts(&clear, &busy, now).is_empty());
+        // A claim inside the time off, and two claims of b overlapping each other.
+        for clashing in [vec![claim(a, 300, 350)], vec![claim(b, 170, 230), claim(b, 200, 260)]] {
+            let found = first_clash(&clashing, &busy, now).expect("a clash");
+            assert!(conflicts(&clashing, &busy, now).contains(&found), "{found:?}");
+        }
+        // An expired hold is no clash.
+        let lapsed = Busy { expires_at: Some(at(-1)), ..taken(b, 0, 30, BusyKind::Hold) };
+        assert_eq!(first_clash(&[claim(b, 0, 30)], &[lapsed], now), None);
+    }
+}

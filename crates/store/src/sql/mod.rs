@@ -13,6 +13,7 @@ mod groups;
 mod health;
 mod holds;
 mod idempotency;
+mod import;
 mod invitations;
 mod notify;
 mod orgs;

@@ -22,6 +22,7 @@ backend_tests!(
     a_search_costs_the_same_statements_for_one_or_sixty_therapists,
     free_at_lists_therapists_free_for_the_whole_duration,
     searching_for_someone_who_is_not_a_therapist_names_the_field,
+    a_search_pages_through_therapists_in_id_order_from_a_cursor,
 );
 
 /// `(weekday, start, end)` rules in New York, the harness organisation's zone.
@@ -50,6 +51,8 @@ pub fn search(therapists: Option<Vec<PersonId>>, from: &str, to: &str, minutes: 
         step: SignedDuration::from_mins(15),
         modality: None,
         zone: TimeZoneName::parse("America/New_York").unwrap(),
+        cursor: None,
+        page_size: circles_domain::search::MAX_THERAPISTS,
     }
 }
 
@@ -229,7 +232,8 @@ async fn a_window_takes_at_most_max_sessions_a_day(backend: Backend) {
         .store
         .search_availability(c.org, search(None, "2027-03-02T00:00:00Z", "2027-03-10T00:00:00Z", 60))
         .await
-        .unwrap();
+        .unwrap()
+        .into_free_starts();
     assert!(found[0].starts.iter().all(|s| *s >= at("2027-03-09T00:00:00Z")), "nothing left on the full day");
     assert_eq!(found[0].starts.len(), 29, "next Tuesday 09:00 to 16:00 every 15 minutes");
 }
@@ -261,7 +265,8 @@ async fn the_search_removes_busy_time_time_off_and_full_windows(backend: Backend
         .store
         .search_availability(c.org, search(Some(vec![c.therapist]), "2027-03-03T00:00:00Z", "2027-03-04T00:00:00Z", 30))
         .await
-        .unwrap();
+        .unwrap()
+        .into_free_starts();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].therapist_id, c.therapist);
     assert_eq!(
@@ -286,7 +291,8 @@ async fn the_search_removes_busy_time_time_off_and_full_windows(backend: Backend
         .store
         .search_availability(c.org, search(Some(vec![anytime]), "2027-03-03T04:00:00Z", "2027-03-04T06:00:00Z", 60))
         .await
-        .unwrap();
+        .unwrap()
+        .into_free_starts();
     // A therapist without rules: the grid runs from local midnight, every 15 minutes.
     assert_eq!(
         times(&found[0].starts),
@@ -302,7 +308,8 @@ async fn the_search_removes_busy_time_time_off_and_full_windows(backend: Backend
         .store
         .search_availability(c.org, search(None, "2027-03-03T00:00:00Z", "2027-03-04T00:00:00Z", 30))
         .await
-        .unwrap();
+        .unwrap()
+        .into_free_starts();
     let mut expected = vec![c.therapist, anytime];
     expected.sort();
     assert_eq!(every.iter().map(|f| f.therapist_id).collect::<Vec<_>>(), expected, "every therapist, in id order");
@@ -334,7 +341,8 @@ async fn a_search_costs_the_same_statements_for_one_or_sixty_therapists(backend:
             let found = store
                 .search_availability(org, search(Some(therapists), "2027-03-01T00:00:00Z", "2027-04-12T00:00:00Z", 50))
                 .await
-                .unwrap();
+                .unwrap()
+                .into_free_starts();
             (store.statements_run() - before, found)
         }
     };
@@ -410,4 +418,52 @@ async fn searching_for_someone_who_is_not_a_therapist_names_the_field(backend: B
             other => panic!("expected therapist_ids to be refused, got {other:?}"),
         }
     }
+}
+
+async fn a_search_pages_through_therapists_in_id_order_from_a_cursor(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let c = h.clinic("r", 0).await;
+    let mut all = vec![c.therapist];
+    for i in 2..=5 {
+        all.push(h.person(c.org, &format!("t{i}@r.example"), Role::Therapist).await.id);
+    }
+    all.sort();
+    let page = |therapists: Option<Vec<PersonId>>, cursor: Option<PersonId>| {
+        let mut wanted = search(therapists, "2027-03-02T00:00:00Z", "2027-03-03T00:00:00Z", 60);
+        wanted.cursor = cursor;
+        wanted.page_size = 2;
+        let store = h.store.clone();
+        async move { store.search_availability(c.org, wanted).await.unwrap() }
+    };
+
+    // Every therapist, two at a time, in id order.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    let mut pages = 0;
+    loop {
+        let before = h.store.statements_run();
+        let found = page(None, cursor).await;
+        assert_eq!(h.store.statements_run() - before, 4, "a page costs what a whole search costs");
+        assert!(found.therapists.len() <= 2);
+        seen.extend(found.therapists.iter().copied());
+        pages += 1;
+        match found.next_therapist {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, all, "each therapist once, in order");
+    assert_eq!(pages, 3);
+
+    // A listed set pages the same way, and a cursor skips what came before it.
+    let listed = vec![all[4], all[0], all[2]];
+    let first = page(Some(listed.clone()), None).await;
+    assert_eq!(first.therapists, [all[0], all[2]]);
+    assert_eq!(first.next_therapist, Some(all[4]));
+    let rest = page(Some(listed), first.next_therapist).await;
+    assert_eq!(rest.therapists, [all[4]]);
+    assert_eq!(rest.next_therapist, None);
+    let found = rest.into_free_starts();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].starts.len(), 96, "a therapist without rules is free every 15 minutes of the day");
 }

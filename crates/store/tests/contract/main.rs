@@ -8,6 +8,7 @@ mod availability;
 mod booking;
 mod holds;
 mod idempotency;
+mod import;
 mod people;
 mod races;
 mod support;
