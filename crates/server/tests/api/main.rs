@@ -13,6 +13,7 @@ mod groups;
 mod holds;
 mod idempotency;
 mod operations;
+mod org_invitations;
 mod people;
 mod schedule;
 mod seats;

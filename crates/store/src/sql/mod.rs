@@ -15,6 +15,7 @@ mod holds;
 mod idempotency;
 mod invitations;
 mod notify;
+mod org_invitations;
 mod orgs;
 mod roster;
 mod seats;
