@@ -130,6 +130,7 @@ async fn reset_password_can_revoke_api_tokens_and_says_what_it_ended(backend: Ba
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_circles"))
             .args(["admin", "reset-password", "--email", "ada@example.org", "--database-url", &app.db.url])
             .args(extra)
+            .env_remove("CIRCLES_CONFIG")
             .env("CIRCLES_ADMIN_PASSWORD", "a brand new password")
             .env("CIRCLES_ARGON2_MEMORY_KIB", "8")
             .env("CIRCLES_ARGON2_ITERATIONS", "1")
