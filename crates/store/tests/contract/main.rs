@@ -8,6 +8,7 @@ mod availability;
 mod booking;
 mod holds;
 mod idempotency;
+mod org_invitations;
 mod people;
 mod races;
 mod support;
