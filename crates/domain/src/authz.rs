@@ -94,6 +94,45 @@ pub enum Action {
     DecideTimeOff,
 }
 
+/// Whom a member finds among the organisation's people, in lists and single
+/// reads. Someone outside the scope does not exist for the caller (404), so
+/// a therapist learns nothing about clients they do not serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeopleScope {
+    /// Every member, and the invitations not yet answered.
+    Everyone,
+    /// Themselves, the staff (colleagues), and the clients they serve: a
+    /// session, a hold or a group they facilitate with them.
+    StaffAndServedClients,
+    /// Members only; what a client may read is then decided by [`authorize`].
+    Members,
+}
+
+pub fn people_scope(role: Role) -> PeopleScope {
+    match role {
+        Role::Admin | Role::Moderator => PeopleScope::Everyone,
+        Role::Therapist => PeopleScope::StaffAndServedClients,
+        Role::Client => PeopleScope::Members,
+    }
+}
+
+/// What decides whether the caller finds one person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PersonFacts {
+    pub is_self: bool,
+    pub role: Role,
+    /// The caller is a therapist with a session, hold or group with them.
+    pub served: bool,
+}
+
+/// Whether `person` exists for a caller with `role` (see [`PeopleScope`]).
+pub fn finds_person(role: Role, person: PersonFacts) -> bool {
+    match people_scope(role) {
+        PeopleScope::Everyone | PeopleScope::Members => true,
+        PeopleScope::StaffAndServedClients => person.is_self || person.role != Role::Client || person.served,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Denied(pub &'static str);
@@ -264,6 +303,31 @@ mod tests {
                 assert_eq!(authorize(role, action).is_ok(), allowed, "{role} attempting {action:?}");
             }
         }
+    }
+
+    /// Who finds whom among the people. Columns: admin, moderator,
+    /// therapist, client (the caller's role).
+    #[test]
+    fn people_matrix() {
+        let person = |role, served| PersonFacts { is_self: false, role, served };
+        let cases: Vec<(PersonFacts, [bool; 4])> = vec![
+            (person(Client, false), [true, true, false, true]),
+            (person(Client, true), [true, true, true, true]),
+            (PersonFacts { is_self: true, role: Client, served: false }, [true, true, true, true]),
+            (person(Therapist, false), [true, true, true, true]),
+            (person(Moderator, false), [true, true, true, true]),
+            (person(Admin, false), [true, true, true, true]),
+        ];
+        for (facts, expected) in cases {
+            for (role, found) in Role::ALL.into_iter().zip(expected) {
+                assert_eq!(finds_person(role, facts), found, "{role} looking for {facts:?}");
+            }
+        }
+        let scopes: Vec<_> = Role::ALL.into_iter().map(people_scope).collect();
+        assert_eq!(
+            scopes,
+            [PeopleScope::Everyone, PeopleScope::Everyone, PeopleScope::StaffAndServedClients, PeopleScope::Members]
+        );
     }
 
     /// The whole matrix, written out so a change to one cell is a visible

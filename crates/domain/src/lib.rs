@@ -14,6 +14,7 @@ pub mod group;
 pub mod ids;
 pub mod input;
 pub mod interval;
+pub mod org_invitation;
 pub mod recurrence;
 pub mod role;
 pub mod search;

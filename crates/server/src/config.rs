@@ -41,6 +41,16 @@ pub struct Settings {
     /// database again (0 disables). A token revoked on another server stops
     /// working here within this many seconds.
     pub auth_cache_seconds: u64,
+    /// Who may create organisations through the API: `anyone` signed in, or
+    /// only the platform's `operators` (with `circles admin create-org`).
+    pub allow_org_creation: OrgCreation,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgCreation {
+    Anyone,
+    Operators,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -76,6 +86,9 @@ impl Default for Settings {
             argon2_iterations: 2,
             run_jobs: true,
             auth_cache_seconds: 5,
+            // An organisation's admin adds people to it: on a shared server
+            // that is not something every account should be able to become.
+            allow_org_creation: OrgCreation::Operators,
         }
     }
 }
@@ -107,11 +120,24 @@ impl Settings {
         }
         figment = figment
             .merge(
-                Env::prefixed("CIRCLES_")
-                    .filter(|key| !NOT_SETTINGS.contains(&key.as_str()) && !key.as_str().starts_with("test_")),
+                // Keys keep the environment's case (`ADMIN_PASSWORD`): compare without it.
+                Env::prefixed("CIRCLES_").filter(|key| {
+                    let key = key.as_str().to_ascii_lowercase();
+                    !NOT_SETTINGS.contains(&key.as_str()) && !key.starts_with("test_")
+                }),
             )
             .merge(Serialized::defaults(overrides));
         figment.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+    }
+
+    /// The defaults of `circles demo`: its own file, and anyone may create
+    /// organisations, since the demo is for trying Circles out.
+    pub fn for_demo() -> Self {
+        Self {
+            database_url: "sqlite://circles-demo.db".into(),
+            allow_org_creation: OrgCreation::Anyone,
+            ..Settings::default()
+        }
     }
 
     pub fn cookies_secure(&self) -> bool {
@@ -158,6 +184,16 @@ mod tests {
         std::fs::write(&path, "listen = \"0.0.0.0:9000\"\n").unwrap();
         let s = Settings::load(Some(&path), &overrides).unwrap();
         assert_eq!(s.listen.port(), 1234);
+    }
+
+    #[test]
+    fn organisations_are_created_by_operators_unless_configured() {
+        assert_eq!(Settings::default().allow_org_creation, OrgCreation::Operators);
+        assert_eq!(Settings::for_demo().allow_org_creation, OrgCreation::Anyone);
+        let s = load_toml("allow_org_creation = \"anyone\"\n").unwrap();
+        assert_eq!(s.allow_org_creation, OrgCreation::Anyone);
+        let err = load_toml("allow_org_creation = \"everybody\"\n").unwrap_err().to_string();
+        assert!(err.contains("allow_org_creation"), "{err}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod sql;
 use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::attendance::MemberStats;
+use circles_domain::authz::PeopleScope;
 use circles_domain::availability::WeeklyAvailability;
 use circles_domain::ids::{
     AccountId, GroupId, HoldId, InvitationId, MembershipId, NotificationId, OrgId, PersonId, SessionId, TimeOffId,
@@ -49,6 +50,7 @@ pub trait Store:
     + SeriesStore
     + AvailabilityStore
     + TimeOffStore
+    + OrgInvitationStore
 {
 }
 
@@ -70,6 +72,7 @@ impl<T> Store for T where
         + SeriesStore
         + AvailabilityStore
         + TimeOffStore
+        + OrgInvitationStore
 {
 }
 
@@ -89,7 +92,15 @@ pub trait AccountStore: Send + Sync {
     async fn credentials(&self, email: &Email) -> Result<Option<Credentials>>;
     /// Records a login attempt in the platform audit chain.
     async fn record_login_failure(&self, ctx: &AuditCtx, email: &Email) -> Result<()>;
-    async fn set_password(&self, ctx: &AuditCtx, email: &Email, password_hash: String) -> Result<Account>;
+    /// Sets the password and ends the account's login sessions, and its API
+    /// tokens too when `revoke_api_tokens`.
+    async fn set_password(
+        &self,
+        ctx: &AuditCtx,
+        email: &Email,
+        password_hash: String,
+        revoke_api_tokens: bool,
+    ) -> Result<PasswordReset>;
     /// Every organisation the account belongs to, with its role there.
     async fn memberships(&self, account: AccountId) -> Result<Vec<Membership>>;
 }
@@ -101,14 +112,51 @@ pub trait OrgStore: Send + Sync {
     async fn organisation(&self, org: OrgId) -> Result<Organisation>;
     /// The caller's membership of `org`, or `None` if they are not in it.
     async fn membership(&self, account: AccountId, org: OrgId) -> Result<Option<Membership>>;
-    /// Adds a person, creating their account when the e-mail is new.
+    /// Adds a person, creating their account when the e-mail is new and
+    /// linking an existing one: the operator's way (command line, demo).
     async fn add_person(&self, ctx: &AuditCtx, org: OrgId, input: NewPerson) -> Result<Person>;
-    async fn list_people(&self, ctx: &AuditCtx, org: OrgId, role: Option<Role>) -> Result<Vec<Person>>;
+    /// A member's way to add someone: a new e-mail gets an account and joins
+    /// at once; an existing account is only invited (`ctx.person_id` invites)
+    /// and joins when it accepts. The answer is the same either way: the
+    /// typed name and address, never the account's own, and `password` is
+    /// ignored for an existing account.
+    async fn add_or_invite_person(&self, ctx: &AuditCtx, org: OrgId, input: NewPerson) -> Result<Person>;
+    /// The people `viewer` finds under `scope`, with the unanswered
+    /// invitations when the scope is everyone.
+    async fn list_people(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        role: Option<Role>,
+        scope: PeopleScope,
+        viewer: PersonId,
+    ) -> Result<Vec<Person>>;
+    /// An invitation not (yet) accepted, shown as the person it invites.
+    async fn invited_person(&self, org: OrgId, id: PersonId) -> Result<Option<Person>>;
+    /// Whether `therapist` has a session, a hold or a group they facilitate
+    /// with `client` (not audited: it decides access, it shows nothing).
+    async fn serves(&self, org: OrgId, therapist: PersonId, client: PersonId) -> Result<bool>;
     /// One person; reading a client's record is audited.
     async fn person(&self, ctx: &AuditCtx, org: OrgId, id: PersonId) -> Result<Person>;
     /// A person's role, to decide whether the caller may read them (not
     /// audited: it reveals nothing about the person's record).
     async fn person_role(&self, org: OrgId, id: PersonId) -> Result<Option<Role>>;
+}
+
+/// Invitations to join an organisation, answered by the invited account.
+#[async_trait]
+pub trait OrgInvitationStore: Send + Sync {
+    /// The account's invitations waiting for an answer.
+    async fn org_invitations(&self, account: AccountId) -> Result<Vec<OrgInvitation>>;
+    /// Accepts (the account joins with the invited role) or declines one of
+    /// the account's pending invitations; audited in the organisation.
+    async fn answer_org_invitation(
+        &self,
+        ctx: &AuditCtx,
+        account: AccountId,
+        id: PersonId,
+        accept: bool,
+    ) -> Result<(OrgInvitation, Option<Membership>)>;
 }
 
 #[async_trait]

@@ -9,7 +9,7 @@ use circles_domain::Role;
 use circles_domain::clock::SystemClock;
 use circles_domain::ids::OrgId;
 use circles_domain::input::{Email, OrgName, Password, PersonName, TimeZoneName};
-use circles_store::model::{AuditCtx, NewAccount, NewOrganisation, NewPerson};
+use circles_store::model::{AuditCtx, NewAccount, NewOrganisation, NewPerson, PasswordReset};
 use clap::Subcommand;
 
 use super::DatabaseArgs;
@@ -58,6 +58,10 @@ pub enum AdminCommand {
         email: String,
         #[arg(long, env = "CIRCLES_ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
+        /// Also revoke the account's API tokens (for an account that may
+        /// have been taken over).
+        #[arg(long)]
+        revoke_api_tokens: bool,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -82,6 +86,16 @@ async fn open(
 
 fn hashing(settings: &Settings) -> anyhow::Result<PasswordHashing> {
     PasswordHashing::new(settings.argon2_memory_kib, settings.argon2_iterations)
+}
+
+/// What `reset-password` tells the operator it did.
+fn reset_summary(email: &Email, reset: &PasswordReset, revoke_api_tokens: bool) -> String {
+    let tokens = if revoke_api_tokens {
+        format!("{} API token(s) revoked", reset.api_tokens_revoked)
+    } else {
+        "API tokens kept (use --revoke-api-tokens to revoke them)".to_owned()
+    };
+    format!("password set for {email}; {} login session(s) ended; {tokens}", reset.sessions_ended)
 }
 
 fn parse<T, E: std::fmt::Display>(what: &str, parsed: Result<T, E>) -> anyhow::Result<T> {
@@ -129,14 +143,14 @@ pub async fn run(command: AdminCommand, config: Option<&Path>) -> anyhow::Result
             store.seal_audit().await?;
             println!("{} added as {} ({})", person.email, person.role, person.id);
         }
-        AdminCommand::ResetPassword { email, password, database } => {
+        AdminCommand::ResetPassword { email, password, revoke_api_tokens, database } => {
             let email = parse("--email", Email::parse(&email))?;
             let password = parse("--password", Password::parse(&password))?;
             let (store, settings) = open(config, &database).await?;
             let hash = hashing(&settings)?.hash(&password).await;
-            store.set_password(&ctx, &email, hash).await?;
+            let reset = store.set_password(&ctx, &email, hash, revoke_api_tokens).await?;
             store.seal_audit().await?;
-            println!("password set for {email}; its login sessions were ended");
+            println!("{}", reset_summary(&email, &reset, revoke_api_tokens));
         }
         AdminCommand::AuditVerify { org, database } => {
             let (store, _) = open(config, &database).await?;

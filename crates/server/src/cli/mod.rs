@@ -97,7 +97,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(settings, None).await?;
         }
         Command::Demo(args) => {
-            let defaults = Settings { database_url: "sqlite://circles-demo.db".into(), ..Settings::default() };
+            let defaults = Settings::for_demo();
             let overrides = Overrides { listen: args.listen, ..args.database.overrides() };
             let settings = Settings::load_with_defaults(defaults, config, &overrides)?;
             init_logging(settings.log_format);

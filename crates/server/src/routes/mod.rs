@@ -13,6 +13,7 @@ pub mod holds;
 pub mod invitations;
 pub mod me;
 pub mod notifications;
+pub mod org_invitations;
 pub mod orgs;
 pub mod people;
 pub mod query;
@@ -70,6 +71,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(me::me))
         .routes(routes!(me::create_token, me::list_tokens))
         .routes(routes!(me::revoke_token))
+        .routes(routes!(org_invitations::list))
+        .routes(routes!(org_invitations::accept))
+        .routes(routes!(org_invitations::decline))
         .routes(routes!(orgs::create_org))
         .routes(routes!(orgs::get_org))
         .routes(routes!(people::add_person, people::list_people))

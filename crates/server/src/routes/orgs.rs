@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use super::views::{OrganisationView, PersonView, Problem};
 use crate::auth::Caller;
-use crate::http::error::ApiResult;
+use crate::config::OrgCreation;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path};
 use crate::state::AppState;
 
@@ -32,14 +33,26 @@ pub struct CreatedOrg {
     pub admin: PersonView,
 }
 
-/// Creates an organisation; the caller becomes its admin.
+/// Creates an organisation; the caller becomes its admin. Allowed only when
+/// the platform lets anyone create organisations (`allow_org_creation`).
 #[utoipa::path(post, path = "/api/v1/orgs", tag = "organisations", request_body = CreateOrgRequest,
-    responses((status = 201, body = CreatedOrg), (status = 422, body = Problem)), security(("bearer" = [])))]
+    responses((status = 201, body = CreatedOrg),
+        (status = 403, body = Problem, description = "`org_creation_restricted`: only operators create organisations"),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
 pub async fn create_org(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<CreateOrgRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedOrg>)> {
+    if state.settings.allow_org_creation != OrgCreation::Anyone {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "org_creation_restricted",
+            "on this server organisations are created by its operators (`circles admin create-org`); \
+             ask one to create yours",
+        ));
+    }
     let mut v = Validator::default();
     let name = v.check("name", OrgName::parse(&body.name));
     let timezone = v.check("timezone", TimeZoneName::parse(&body.timezone));

@@ -1,12 +1,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::Role;
-use circles_domain::authz::Action;
+use circles_domain::authz::{Action, PeopleScope, PersonFacts, finds_person, people_scope};
 use circles_domain::ids::{OrgId, PersonId};
 use circles_domain::input::{Email, Password, PersonName};
 use circles_domain::validation::Validator;
-use circles_store::model::NewPerson;
-use serde::Deserialize;
+use circles_store::model::{NewPerson, Person};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -25,15 +26,39 @@ pub struct AddPersonRequest {
     /// admin, moderator, therapist or client.
     #[schema(example = "therapist")]
     pub role: String,
-    /// At least 10 characters; only for a new account. Without one, the
-    /// person cannot sign in until an operator sets a password.
+    /// At least 10 characters; only for a new account (an existing account
+    /// keeps its own). Without one, the person cannot sign in until an
+    /// operator sets a password.
     pub password: Option<String>,
 }
 
-/// Adds a person with a role, creating their account if the e-mail is new.
+/// A person just added. The answer is the same whether or not the address
+/// already had an account: what was typed, never the account's own name,
+/// and no sign of whether they joined at once or were invited.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddedPersonView {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub email: String,
+    pub name: String,
+    #[schema(value_type = String, example = "therapist")]
+    pub role: Role,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<Person> for AddedPersonView {
+    fn from(p: Person) -> Self {
+        Self { id: p.id.0, org_id: p.org_id.0, email: p.email, name: p.name, role: p.role, created_at: p.created_at }
+    }
+}
+
+/// Adds a person with a role. A new e-mail gets an account and joins at
+/// once; an existing account is invited instead and joins when it accepts
+/// (`/api/v1/me/org-invitations`), keeping its own name and password.
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/people", tag = "people", request_body = AddPersonRequest,
     params(("org_id" = Uuid, Path)),
-    responses((status = 201, body = PersonView), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 201, body = AddedPersonView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn add_person(
@@ -41,7 +66,7 @@ pub async fn add_person(
     caller: Caller,
     Path(org_id): Path<Uuid>,
     Json(body): Json<AddPersonRequest>,
-) -> ApiResult<(StatusCode, axum::Json<PersonView>)> {
+) -> ApiResult<(StatusCode, axum::Json<AddedPersonView>)> {
     let member = caller.member(&state, OrgId(org_id)).await?;
     let mut v = Validator::default();
     let email = v.check("email", Email::parse(&body.email));
@@ -54,8 +79,8 @@ pub async fn add_person(
         Some(p) => Some(state.passwords.hash(p).await),
         None => None,
     };
-    let person =
-        state.store.add_person(&member.ctx, member.org_id(), NewPerson { email, name, role, password_hash }).await?;
+    let input = NewPerson { email, name, role, password_hash };
+    let person = state.store.add_or_invite_person(&member.ctx, member.org_id(), input).await?;
     Ok((StatusCode::CREATED, axum::Json(person.into())))
 }
 
@@ -66,7 +91,9 @@ pub struct PeopleFilter {
     pub role: Option<String>,
 }
 
-/// People of the organisation, optionally of one role.
+/// People of the organisation, optionally of one role. Admins and moderators
+/// also see who is invited and has not answered (`status: pending`); a
+/// therapist sees the staff and the clients they serve.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/people", tag = "people",
     params(("org_id" = Uuid, Path), PeopleFilter),
     responses((status = 200, body = Items<PersonView>), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -80,10 +107,14 @@ pub async fn list_people(
     let member = caller.member(&state, OrgId(org_id)).await?;
     let role = query_parsed::<Role>("role", filter.role.as_deref())?;
     member.authorize(Action::ListPeople { role_filter: role })?;
-    Ok(axum::Json(Items::of(state.store.list_people(&member.ctx, member.org_id(), role).await?)))
+    let scope = people_scope(member.role);
+    let people = state.store.list_people(&member.ctx, member.org_id(), role, scope, member.person_id).await?;
+    Ok(axum::Json(Items::of(people)))
 }
 
-/// One person. Reading a client's record is audited.
+/// One person. Reading a client's record is audited. A therapist finds only
+/// the staff and the clients they serve (a session, hold or group with
+/// them); anyone else is 404 to them.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/people/{person_id}", tag = "people",
     params(("org_id" = Uuid, Path), ("person_id" = Uuid, Path)),
     responses((status = 200, body = PersonView), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -95,10 +126,25 @@ pub async fn get_person(
 ) -> ApiResult<axum::Json<PersonView>> {
     let member = caller.member(&state, OrgId(org_id)).await?;
     let person_id = PersonId(person_id);
+    let is_self = person_id == member.person_id;
+    let scope = people_scope(member.role);
     // Decide before reading, so a refused read is not recorded as a read.
-    let target_role =
-        state.store.person_role(member.org_id(), person_id).await?.ok_or_else(|| ApiError::not_found("person"))?;
-    member.authorize(Action::ViewPerson { is_self: person_id == member.person_id, target_role })?;
+    let Some(target_role) = state.store.person_role(member.org_id(), person_id).await? else {
+        // Not a member: perhaps invited, which those who see everyone see.
+        let invited = match scope {
+            PeopleScope::Everyone => state.store.invited_person(member.org_id(), person_id).await?,
+            PeopleScope::StaffAndServedClients | PeopleScope::Members => None,
+        };
+        return invited.map(|p| axum::Json(p.into())).ok_or_else(|| ApiError::not_found("person"));
+    };
+    let served = scope == PeopleScope::StaffAndServedClients
+        && target_role == Role::Client
+        && !is_self
+        && state.store.serves(member.org_id(), member.person_id, person_id).await?;
+    if !finds_person(member.role, PersonFacts { is_self, role: target_role, served }) {
+        return Err(ApiError::not_found("person"));
+    }
+    member.authorize(Action::ViewPerson { is_self, target_role })?;
     let person = state.store.person(&member.ctx, member.org_id(), person_id).await?;
     Ok(axum::Json(person.into()))
 }

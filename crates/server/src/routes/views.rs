@@ -1,6 +1,7 @@
 //! Response shapes shared by several routes.
 
 use circles_domain::Role;
+use circles_domain::org_invitation::PersonStatus;
 use circles_store::model::{Account, Membership, Organisation, Person};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -65,24 +66,32 @@ impl From<Membership> for MembershipView {
 pub struct PersonView {
     pub id: Uuid,
     pub org_id: Uuid,
-    pub account_id: Uuid,
+    /// The person's account; `null` until an invitation is accepted.
+    pub account_id: Option<Uuid>,
+    /// For someone invited: the address and name the inviter typed.
     pub email: String,
     pub name: String,
     #[schema(value_type = String, example = "therapist")]
     pub role: Role,
+    /// `active` (a member), `pending` (invited, not yet answered) or
+    /// `declined`.
+    #[schema(value_type = String, example = "active")]
+    pub status: PersonStatus,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
 impl From<Person> for PersonView {
     fn from(p: Person) -> Self {
+        let joined = p.status == PersonStatus::Active;
         Self {
             id: p.id.0,
             org_id: p.org_id.0,
-            account_id: p.account_id.0,
+            account_id: joined.then_some(p.account_id.0),
             email: p.email,
             name: p.name,
             role: p.role,
+            status: p.status,
             created_at: p.created_at,
         }
     }

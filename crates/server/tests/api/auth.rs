@@ -9,6 +9,8 @@ backend_tests!(
     login_sets_an_http_only_session_cookie_that_authenticates,
     a_wrong_password_or_unknown_email_is_refused_alike,
     logins_are_rate_limited_per_account,
+    failed_logins_from_one_address_do_not_lock_the_owner_out,
+    reset_password_can_revoke_api_tokens_and_says_what_it_ended,
     logout_ends_the_session,
     api_tokens_are_shown_once_and_can_be_revoked,
     requests_without_a_token_are_unauthenticated,
@@ -90,6 +92,62 @@ async fn logins_are_rate_limited_per_account(backend: Backend) {
     // Another account from the same address is not held back by Ada's limit.
     app.account("bea@example.org", "Bea").await;
     app.login("bea@example.org").await;
+}
+
+async fn failed_logins_from_one_address_do_not_lock_the_owner_out(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.login_attempts_per_minute_per_account = 3).await;
+    app.account("ada@example.org", "Ada").await;
+    let wrong = json!({ "email": "ada@example.org", "password": "wrong password" });
+    for _ in 0..3 {
+        app.request(Method::POST, "/api/v1/auth/login", None, Some(wrong.clone()))
+            .await
+            .problem(401, "invalid_credentials");
+    }
+    app.request(Method::POST, "/api/v1/auth/login", None, Some(wrong)).await.problem(429, "too_many_login_attempts");
+
+    // The owner, from another address (the server sees 127.0.0.2), signs in.
+    let elsewhere =
+        reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    let res = elsewhere
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&json!({ "email": "ada@example.org", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    TestApp::read(res).await.expect(200);
+}
+
+/// `circles admin reset-password --revoke-api-tokens`, run as the operator
+/// would, against the server's database.
+async fn reset_password_can_revoke_api_tokens_and_says_what_it_ended(backend: Backend) {
+    // Revocations elsewhere take effect at once when nothing is cached.
+    let app = TestApp::spawn_with(backend, |s| s.auth_cache_seconds = 0).await;
+    app.account("ada@example.org", "Ada").await;
+    let session = app.login("ada@example.org").await;
+    let created = app.post("/api/v1/me/tokens", &session, json!({ "name": "script" })).await.expect(201);
+    let api_token = created["token"].as_str().unwrap().to_owned();
+    let reset = |extra: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_circles"))
+            .args(["admin", "reset-password", "--email", "ada@example.org", "--database-url", &app.db.url])
+            .args(extra)
+            .env_remove("CIRCLES_CONFIG")
+            .env("CIRCLES_ADMIN_PASSWORD", "a brand new password")
+            .env("CIRCLES_ARGON2_MEMORY_KIB", "8")
+            .env("CIRCLES_ARGON2_ITERATIONS", "1")
+            .output()
+            .expect("circles runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+
+    let kept = reset(&[]);
+    assert!(kept.contains("1 login session(s) ended") && kept.contains("API tokens kept"), "{kept}");
+    app.get("/api/v1/me", &session).await.problem(401, "unauthenticated");
+    app.get("/api/v1/me", &api_token).await.expect(200);
+
+    let revoked = reset(&["--revoke-api-tokens"]);
+    assert!(revoked.contains("0 login session(s) ended; 1 API token(s) revoked"), "{revoked}");
+    app.get("/api/v1/me", &api_token).await.problem(401, "unauthenticated");
 }
 
 async fn logout_ends_the_session(backend: Backend) {

@@ -14,6 +14,7 @@ mod groups;
 mod holds;
 mod idempotency;
 mod operations;
+mod org_invitations;
 mod people;
 mod schedule;
 mod seats;

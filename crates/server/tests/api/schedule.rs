@@ -44,6 +44,8 @@ async fn my_schedule_spans_organisations(backend: Backend) {
         )
         .await
         .expect(201);
+    // An existing account is invited, and joins by accepting.
+    app.accept_invitation(&a.client.token, &b.id).await;
     app.post(&sessions_path(&a), &a.admin.token, booking(&a, &app.hours_from_now(30), 50)).await.expect(201);
     let mut in_b_booking = booking(&b, &app.hours_from_now(26), 50);
     in_b_booking["client_ids"] = json!([in_b["id"]]);

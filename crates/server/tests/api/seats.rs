@@ -152,6 +152,8 @@ async fn two_hundred_members_racing_for_eight_seats_get_exactly_eight(backend: B
             )
             .await
             .expect(201);
+        // The account existed, so it was invited: it accepts to join.
+        app.accept_invitation(&token, &org.id).await;
         app.enrol(&org, &group, person["id"].as_str().unwrap()).await;
         members.push(token);
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use circles_domain::Role;
 use circles_domain::clock::ManualClock;
 use circles_domain::input::{Email, Password, PersonName};
-use circles_server::config::Settings;
+use circles_server::config::{OrgCreation, Settings};
 use circles_server::state::AppState;
 use circles_store::Store;
 use circles_store::model::{AuditCtx, NewAccount};
@@ -100,6 +100,8 @@ pub fn test_settings() -> Settings {
         // Tests move the clock forward by days; logins should outlast that.
         session_hours: 24 * 365,
         run_jobs: false,
+        // Tests make their organisations through the API.
+        allow_org_creation: OrgCreation::Anyone,
         ..Settings::default()
     }
 }
@@ -304,6 +306,22 @@ impl TestApp {
         let inbox =
             self.get(&format!("/api/v1/orgs/{}/notifications?unread=true", org.id), &login.token).await.expect(200);
         inbox["items"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap().to_owned()).collect()
+    }
+
+    /// Signs in and accepts the invitation to join `org_id` that adding an
+    /// existing account sent; returns the person's id there.
+    pub async fn accept_invitation(&self, token: &str, org_id: &str) -> String {
+        let invitations = self.get("/api/v1/me/org-invitations", token).await.expect(200);
+        let invitation = invitations["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["org_id"] == org_id)
+            .unwrap_or_else(|| panic!("an invitation to {org_id}: {invitations}"));
+        let id = invitation["id"].as_str().unwrap();
+        let answered =
+            self.post(&format!("/api/v1/me/org-invitations/{id}/accept"), token, json!({})).await.expect(200);
+        answered["membership"]["person_id"].as_str().unwrap().to_owned()
     }
 
     /// Adds and signs in a person with `role`.

@@ -4,6 +4,7 @@
 use circles_domain::Role;
 use circles_domain::ids::{AccountId, OrgId, PersonId, TokenId};
 use circles_domain::input::{Email, Label, TimeZoneName};
+use circles_domain::org_invitation::{OrgInvitationStatus, PersonStatus};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -81,10 +82,36 @@ pub struct Person {
     pub id: PersonId,
     pub org_id: OrgId,
     pub account_id: AccountId,
+    /// For someone invited and not yet joined: the address and name the
+    /// inviter typed, never the account's own name.
     pub email: String,
     pub name: String,
     pub role: Role,
+    /// `active` for a member; `pending` or `declined` for an invitation.
+    pub status: PersonStatus,
     pub created_at: Timestamp,
+}
+
+/// An invitation to join an organisation, as the invited account sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrgInvitation {
+    /// Also the person's id in the organisation once accepted.
+    pub id: PersonId,
+    pub org: Organisation,
+    pub role: Role,
+    pub status: OrgInvitationStatus,
+    /// The name of the person who sent it.
+    pub invited_by: String,
+    pub created_at: Timestamp,
+    pub responded_at: Option<Timestamp>,
+}
+
+/// What setting a password ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PasswordReset {
+    pub account: Account,
+    pub sessions_ended: u64,
+    pub api_tokens_revoked: u64,
 }
 
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
 use super::orgs::organisation_from_row;
 use super::{SqlStore, read_one, write_tx};
-use crate::model::{Account, AuditCtx, Credentials, Membership, NewAccount};
+use crate::model::{Account, AuditCtx, Credentials, Membership, NewAccount, PasswordReset, TokenKind};
 use crate::{AccountStore, Result, StoreError};
 
 pub(super) fn account_from_row(row: &impl Row) -> Result<Account> {
@@ -84,7 +84,13 @@ impl<B: Backend> AccountStore for SqlStore<B> {
         write_tx!(self, |tx| { audit::append(&mut tx, now, ctx, OrgId::PLATFORM, std::slice::from_ref(&draft)).await? })
     }
 
-    async fn set_password(&self, ctx: &AuditCtx, email: &Email, password_hash: String) -> Result<Account> {
+    async fn set_password(
+        &self,
+        ctx: &AuditCtx,
+        email: &Email,
+        password_hash: String,
+        revoke_api_tokens: bool,
+    ) -> Result<PasswordReset> {
         let now = self.clock.now();
         write_tx!(self, |tx| {
             let row = tx
@@ -98,16 +104,23 @@ impl<B: Backend> AccountStore for SqlStore<B> {
                 .await?
                 .ok_or(StoreError::NotFound("account"))?;
             let account = account_from_row(&row)?;
-            // Existing sessions were opened with the old password: end them.
-            tx.execute(
-                sql("UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND kind = 'session' AND revoked_at IS NULL")
+            let revoke = |kind: TokenKind| {
+                sql("UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND kind = $3 AND revoked_at IS NULL")
                     .bind(account.id)
-                    .bind(now),
-            )
-            .await?;
-            let draft = AuditDraft::new("account.password_set", "account", account.id);
+                    .bind(now)
+                    .bind(kind.as_str())
+            };
+            // Existing sessions were opened with the old password: end them.
+            let sessions_ended = tx.execute(revoke(TokenKind::Session)).await?;
+            // API tokens outlive a password change unless the operator says
+            // otherwise (a leaked account should lose them too).
+            let api_tokens_revoked = if revoke_api_tokens { tx.execute(revoke(TokenKind::Api)).await? } else { 0 };
+            let draft = AuditDraft::new("account.password_set", "account", account.id).details(json!({
+                "sessions_ended": sessions_ended,
+                "api_tokens_revoked": api_tokens_revoked,
+            }));
             audit::append(&mut tx, now, ctx, OrgId::PLATFORM, &[draft]).await?;
-            account
+            PasswordReset { account, sessions_ended, api_tokens_revoked }
         })
     }
 

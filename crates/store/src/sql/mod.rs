@@ -16,6 +16,7 @@ mod idempotency;
 mod import;
 mod invitations;
 mod notify;
+mod org_invitations;
 mod orgs;
 mod roster;
 mod seats;

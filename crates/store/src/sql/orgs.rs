@@ -1,12 +1,15 @@
 use async_trait::async_trait;
 use circles_domain::Role;
+use circles_domain::authz::PeopleScope;
 use circles_domain::ids::{AccountId, OrgId, PersonId};
+use circles_domain::org_invitation::{OrgInvitationStatus, PersonStatus};
+use circles_domain::session::InvitationStatus;
 use serde_json::json;
 
 use super::accounts::insert_account;
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
-use super::{SqlStore, read_one, write_tx};
+use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{AuditCtx, Membership, NewAccount, NewOrganisation, NewPerson, Organisation, Person};
 use crate::{OrgStore, Result, StoreError};
 
@@ -29,18 +32,47 @@ pub(super) fn person_from_row(row: &impl Row) -> Result<Person> {
         email: row.text("email")?,
         name: row.text("name")?,
         role: row.parsed("role")?,
+        status: PersonStatus::Active,
         created_at: row.time("created_at")?,
     })
 }
 
-async fn insert_person<E: Executor>(
+const INVITED_COLUMNS: &str = "i.org_id, i.id, i.account_id, i.email, i.name, i.role, i.status, i.created_at";
+
+/// An invitation shown as the person it invites: by what the inviter typed.
+fn invited_from_row(row: &impl Row) -> Result<Person> {
+    Ok(Person {
+        id: row.id("id")?,
+        org_id: row.id("org_id")?,
+        account_id: row.id("account_id")?,
+        email: row.text("email")?,
+        name: row.text("name")?,
+        role: row.parsed("role")?,
+        status: row.parsed::<OrgInvitationStatus>("status")?.person_status(),
+        created_at: row.time("created_at")?,
+    })
+}
+
+/// The clients a therapist (`$3`) serves, as a condition on `p.id`: a
+/// session they are on (unless they declined it) where the client has a
+/// seat, a hold with them, or a group they facilitate that the client
+/// belongs to or applied to. `$4` is the declined invitation status.
+const SERVED_BY_THERAPIST: &str = "(EXISTS (SELECT 1 FROM session_therapists st \
+        JOIN seats s ON s.org_id = st.org_id AND s.session_id = st.session_id \
+        WHERE st.org_id = p.org_id AND st.therapist_id = $3 AND st.status <> $4 AND s.client_id = p.id) \
+    OR EXISTS (SELECT 1 FROM holds h WHERE h.org_id = p.org_id AND h.therapist_id = $3 AND h.client_id = p.id) \
+    OR EXISTS (SELECT 1 FROM group_staff g \
+        JOIN group_memberships m ON m.org_id = g.org_id AND m.group_id = g.group_id \
+        WHERE g.org_id = p.org_id AND g.person_id = $3 AND g.role = 'facilitator' AND m.client_id = p.id))";
+
+pub(super) async fn insert_person<E: Executor>(
     tx: &mut E,
     now: jiff::Timestamp,
     org: OrgId,
+    id: PersonId,
     account: AccountId,
     role: Role,
 ) -> Result<PersonId> {
-    let id = PersonId::new();
     tx.execute(
         sql("INSERT INTO people (org_id, id, account_id, role, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(org)
@@ -68,6 +100,65 @@ async fn fetch_person<E: Executor>(tx: &mut E, org: OrgId, id: PersonId) -> Resu
     person_from_row(&row)
 }
 
+/// Invites an existing account (it keeps its own name and password) to
+/// join `org`; what the inviter typed is what the organisation sees.
+async fn invite<E: Executor>(
+    tx: &mut E,
+    now: jiff::Timestamp,
+    ctx: &AuditCtx,
+    org: OrgId,
+    inviter: PersonId,
+    account_id: AccountId,
+    input: &NewPerson,
+) -> Result<Person> {
+    // An existing account keeps its own password and name, and is
+    // only invited: it joins if and when it accepts.
+    let taken = tx
+        .fetch_optional(
+            sql("SELECT 1 AS taken FROM people WHERE org_id = $1 AND account_id = $2 \
+                 UNION ALL SELECT 1 FROM org_invitations WHERE org_id = $1 AND account_id = $2 AND status = $3")
+            .bind(org)
+            .bind(account_id)
+            .bind(OrgInvitationStatus::Pending.as_str()),
+        )
+        .await?;
+    if taken.is_some() {
+        return Err(StoreError::conflict(
+            "person_exists",
+            "this e-mail already belongs to a person in this organisation, or is invited",
+        ));
+    }
+    let id = PersonId::new();
+    tx.execute(
+        sql("INSERT INTO org_invitations (org_id, id, account_id, email, name, role, status, invited_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .bind(org)
+        .bind(id)
+        .bind(account_id)
+        .bind(input.email.as_str())
+        .bind(input.name.as_str())
+        .bind(input.role)
+        .bind(OrgInvitationStatus::Pending.as_str())
+        .bind(inviter)
+        .bind(now),
+    )
+    .await?;
+    let draft = AuditDraft::new("person.invite", "person", id)
+        .subject((input.role == Role::Client).then_some(id))
+        .details(json!({ "role": input.role }));
+    audit::append(tx, now, ctx, org, &[draft]).await?;
+    Ok(Person {
+        id,
+        org_id: org,
+        account_id,
+        email: input.email.as_str().to_owned(),
+        name: input.name.as_str().to_owned(),
+        role: input.role,
+        status: PersonStatus::Pending,
+        created_at: now,
+    })
+}
+
 /// Audit events about a client name them as the subject.
 fn subject_if_client(person: &Person) -> Option<PersonId> {
     (person.role == Role::Client).then_some(person.id)
@@ -92,7 +183,7 @@ impl<B: Backend> OrgStore for SqlStore<B> {
                     .bind(now),
             )
             .await?;
-            let person_id = insert_person(&mut tx, now, org.id, input.admin, Role::Admin).await?;
+            let person_id = insert_person(&mut tx, now, org.id, PersonId::new(), input.admin, Role::Admin).await?;
             let admin = fetch_person(&mut tx, org.id, person_id).await?;
             let drafts = [
                 AuditDraft::new("organisation.create", "organisation", org.id)
@@ -170,7 +261,7 @@ impl<B: Backend> OrgStore for SqlStore<B> {
                     account.id
                 }
             };
-            let person_id = insert_person(&mut tx, now, org, account_id, input.role).await?;
+            let person_id = insert_person(&mut tx, now, org, PersonId::new(), account_id, input.role).await?;
             let person = fetch_person(&mut tx, org, person_id).await?;
             drafts.push(
                 AuditDraft::new("person.create", "person", person.id)
@@ -182,26 +273,134 @@ impl<B: Backend> OrgStore for SqlStore<B> {
         })
     }
 
-    async fn list_people(&self, ctx: &AuditCtx, org: OrgId, role: Option<Role>) -> Result<Vec<Person>> {
+    async fn add_or_invite_person(&self, ctx: &AuditCtx, org: OrgId, input: NewPerson) -> Result<Person> {
         let now = self.clock.now();
-        let query = sql(format!(
-            "SELECT {PERSON_COLUMNS} FROM people p JOIN accounts a ON a.id = p.account_id \
-             WHERE p.org_id = $1 AND ($2 IS NULL OR p.role = $2) ORDER BY a.name, p.id"
-        ))
-        .bind(org)
-        .bind(role);
+        let inviter = ctx.person_id.ok_or(StoreError::NotFound("person"))?;
+        write_tx!(self, |tx| {
+            let existing =
+                tx.fetch_optional(sql("SELECT id FROM accounts WHERE email = $1").bind(input.email.as_str())).await?;
+            match existing {
+                None => {
+                    // A new address: the organisation creates the account, and
+                    // nobody else's data is involved, so the person joins now.
+                    let new_account = NewAccount {
+                        email: input.email.clone(),
+                        name: input.name.clone(),
+                        password_hash: input.password_hash.clone(),
+                    };
+                    let (account, account_draft) = insert_account(&mut tx, now, &new_account).await?;
+                    let person_id = insert_person(&mut tx, now, org, PersonId::new(), account.id, input.role).await?;
+                    let person = fetch_person(&mut tx, org, person_id).await?;
+                    let drafts = [
+                        account_draft,
+                        AuditDraft::new("person.create", "person", person.id)
+                            .subject(subject_if_client(&person))
+                            .details(json!({ "role": person.role })),
+                    ];
+                    audit::append(&mut tx, now, ctx, org, &drafts).await?;
+                    person
+                }
+                Some(row) => invite(&mut tx, now, ctx, org, inviter, row.id("id")?, &input).await?,
+            }
+        })
+    }
+
+    async fn list_people(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        role: Option<Role>,
+        scope: PeopleScope,
+        viewer: PersonId,
+    ) -> Result<Vec<Person>> {
+        let now = self.clock.now();
+        let members = match scope {
+            PeopleScope::StaffAndServedClients => sql(format!(
+                "SELECT {PERSON_COLUMNS} FROM people p JOIN accounts a ON a.id = p.account_id \
+                 WHERE p.org_id = $1 AND ($2 IS NULL OR p.role = $2) \
+                 AND (p.role <> $5 OR p.id = $3 OR {SERVED_BY_THERAPIST})"
+            ))
+            .bind(org)
+            .bind(role)
+            .bind(viewer)
+            .bind(InvitationStatus::Declined.as_str())
+            .bind(Role::Client),
+            PeopleScope::Everyone | PeopleScope::Members => sql(format!(
+                "SELECT {PERSON_COLUMNS} FROM people p JOIN accounts a ON a.id = p.account_id \
+                 WHERE p.org_id = $1 AND ($2 IS NULL OR p.role = $2)"
+            ))
+            .bind(org)
+            .bind(role),
+        };
+        let invited = (scope == PeopleScope::Everyone).then(|| {
+            sql(format!(
+                "SELECT {INVITED_COLUMNS} FROM org_invitations i \
+                 WHERE i.org_id = $1 AND ($2 IS NULL OR i.role = $2) AND i.status = $3"
+            ))
+            .bind(org)
+            .bind(role)
+            .bind(OrgInvitationStatus::Pending.as_str())
+        });
         // A list that can include clients reveals client records: audit it.
-        let rows = if matches!(role, None | Some(Role::Client)) {
+        let mut people = if matches!(role, None | Some(Role::Client)) {
             write_tx!(self, |tx| {
-                let rows = tx.fetch_all(query.clone()).await?;
+                let mut people =
+                    tx.fetch_all(members.clone()).await?.iter().map(person_from_row).collect::<Result<Vec<_>>>()?;
+                if let Some(invited) = invited.clone() {
+                    for row in tx.fetch_all(invited).await? {
+                        people.push(invited_from_row(&row)?);
+                    }
+                }
                 let draft = AuditDraft::new("person.list", "person", "*").details(json!({ "role": role }));
                 audit::append(&mut tx, now, ctx, org, &[draft]).await?;
-                rows
+                people
             })?
         } else {
-            read_one!(self, |tx| tx.fetch_all(query).await?)?
+            read_tx!(self, |tx| {
+                let mut people =
+                    tx.fetch_all(members).await?.iter().map(person_from_row).collect::<Result<Vec<_>>>()?;
+                if let Some(invited) = invited {
+                    for row in tx.fetch_all(invited).await? {
+                        people.push(invited_from_row(&row)?);
+                    }
+                }
+                people
+            })?
         };
-        rows.iter().map(person_from_row).collect()
+        people.sort_by(|a, b| (&a.name, a.id.0).cmp(&(&b.name, b.id.0)));
+        Ok(people)
+    }
+
+    async fn invited_person(&self, org: OrgId, id: PersonId) -> Result<Option<Person>> {
+        let row = read_one!(self, |tx| {
+            tx.fetch_optional(
+                sql(format!(
+                    "SELECT {INVITED_COLUMNS} FROM org_invitations i \
+                     WHERE i.org_id = $1 AND i.id = $2 AND i.status <> $3"
+                ))
+                .bind(org)
+                .bind(id)
+                .bind(OrgInvitationStatus::Accepted.as_str()),
+            )
+            .await?
+        })?;
+        row.map(|r| invited_from_row(&r)).transpose()
+    }
+
+    async fn serves(&self, org: OrgId, therapist: PersonId, client: PersonId) -> Result<bool> {
+        let row = read_one!(self, |tx| {
+            tx.fetch_optional(
+                sql(format!(
+                    "SELECT 1 AS served FROM people p WHERE p.org_id = $1 AND p.id = $2 AND {SERVED_BY_THERAPIST}"
+                ))
+                .bind(org)
+                .bind(client)
+                .bind(therapist)
+                .bind(InvitationStatus::Declined.as_str()),
+            )
+            .await?
+        })?;
+        Ok(row.is_some())
     }
 
     async fn person(&self, ctx: &AuditCtx, org: OrgId, id: PersonId) -> Result<Person> {

@@ -12,6 +12,7 @@ backend_tests!(
     an_email_belongs_to_one_account_only,
     the_creator_of_an_organisation_is_its_admin,
     setting_a_password_ends_existing_sessions,
+    setting_a_password_can_revoke_api_tokens_and_counts_what_it_ended,
 );
 
 async fn an_account_can_be_found_by_its_email(backend: Backend) {
@@ -76,8 +77,37 @@ async fn setting_a_password_ends_existing_sessions(backend: Backend) {
     let now = circles_domain::Clock::now(h.clock.as_ref());
     assert!(h.store.authenticate([7; 32], now).await.unwrap().is_some());
 
-    h.store.set_password(&AuditCtx::operator(), &Email::parse("ada@example.org").unwrap(), "new".into()).await.unwrap();
+    let email = Email::parse("ada@example.org").unwrap();
+    let reset = h.store.set_password(&AuditCtx::operator(), &email, "new".into(), false).await.unwrap();
 
     assert!(h.store.authenticate([7; 32], now).await.unwrap().is_none(), "the login session ended");
     assert!(h.store.authenticate([8; 32], now).await.unwrap().is_some(), "API tokens are kept");
+    assert_eq!((reset.sessions_ended, reset.api_tokens_revoked), (1, 0));
+}
+
+async fn setting_a_password_can_revoke_api_tokens_and_counts_what_it_ended(backend: Backend) {
+    use circles_store::model::{NewToken, TokenKind};
+    let h = Harness::new(backend).await;
+    let account = h.account("ada@example.org").await;
+    let other = h.account("bea@example.org").await;
+    let tokens = [
+        (account, TokenKind::Session, 1),
+        (account, TokenKind::Api, 2),
+        (account, TokenKind::Api, 3),
+        (other, TokenKind::Api, 4),
+    ];
+    for (account_id, kind, byte) in tokens {
+        let token = NewToken { account_id, kind, name: "t".into(), token_hash: [byte; 32], expires_at: None };
+        h.store.create_token(&AuditCtx::operator(), token).await.unwrap();
+    }
+    let email = Email::parse("ada@example.org").unwrap();
+    let reset = h.store.set_password(&AuditCtx::operator(), &email, "new".into(), true).await.unwrap();
+    assert_eq!((reset.sessions_ended, reset.api_tokens_revoked), (1, 2));
+    let now = circles_domain::Clock::now(h.clock.as_ref());
+    for byte in [1, 2, 3] {
+        assert!(h.store.authenticate([byte; 32], now).await.unwrap().is_none(), "token {byte} was revoked");
+    }
+    assert!(h.store.authenticate([4; 32], now).await.unwrap().is_some(), "another account's token is untouched");
+    let again = h.store.set_password(&AuditCtx::operator(), &email, "newer".into(), true).await.unwrap();
+    assert_eq!((again.sessions_ended, again.api_tokens_revoked), (0, 0), "nothing left to end");
 }

@@ -9,6 +9,7 @@ mod booking;
 mod holds;
 mod idempotency;
 mod import;
+mod org_invitations;
 mod people;
 mod races;
 mod support;

@@ -1,4 +1,6 @@
 use circles_domain::Role;
+use circles_domain::authz::PeopleScope;
+use circles_domain::ids::PersonId;
 use circles_domain::input::Email;
 use circles_store::StoreError;
 use circles_store::model::{AuditCtx, NewPerson};
@@ -64,7 +66,11 @@ async fn an_existing_account_keeps_its_password(backend: Backend) {
         Err(StoreError::Invalid(invalid)) => assert_eq!(invalid.0[0].field, "password"),
         other => panic!("expected the password to be refused, got {other:?}"),
     }
-    let people = h.store.list_people(&AuditCtx::operator(), org.id, Some(Role::Client)).await.unwrap();
+    let people = h
+        .store
+        .list_people(&AuditCtx::operator(), org.id, Some(Role::Client), PeopleScope::Everyone, PersonId::new())
+        .await
+        .unwrap();
     assert!(people.is_empty(), "nothing was written");
 }
 
@@ -75,9 +81,27 @@ async fn people_are_listed_by_role(backend: Backend) {
     h.person(org.id, "t2@example.org", Role::Therapist).await;
     h.person(org.id, "c1@example.org", Role::Client).await;
     let ctx = AuditCtx::operator();
-    assert_eq!(h.store.list_people(&ctx, org.id, Some(Role::Therapist)).await.unwrap().len(), 2);
-    assert_eq!(h.store.list_people(&ctx, org.id, Some(Role::Client)).await.unwrap().len(), 1);
-    assert_eq!(h.store.list_people(&ctx, org.id, None).await.unwrap().len(), 4, "with the admin");
+    assert_eq!(
+        h.store
+            .list_people(&ctx, org.id, Some(Role::Therapist), PeopleScope::Everyone, PersonId::new())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        h.store
+            .list_people(&ctx, org.id, Some(Role::Client), PeopleScope::Everyone, PersonId::new())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        h.store.list_people(&ctx, org.id, None, PeopleScope::Everyone, PersonId::new()).await.unwrap().len(),
+        4,
+        "with the admin"
+    );
 }
 
 async fn another_organisations_people_are_not_found(backend: Backend) {
@@ -87,7 +111,13 @@ async fn another_organisations_people_are_not_found(backend: Backend) {
     let in_b = h.person(b.id, "bea@example.org", Role::Client).await;
     let ctx = AuditCtx::operator();
     assert!(matches!(h.store.person(&ctx, a.id, in_b.id).await, Err(StoreError::NotFound("person"))));
-    assert!(h.store.list_people(&ctx, a.id, Some(Role::Client)).await.unwrap().is_empty());
+    assert!(
+        h.store
+            .list_people(&ctx, a.id, Some(Role::Client), PeopleScope::Everyone, PersonId::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(h.store.membership(in_b.account_id, a.id).await.unwrap().is_none());
 }
 
