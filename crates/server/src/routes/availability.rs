@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use circles_domain::authz::Action;
 use circles_domain::availability::{RuleInput, WeeklyAvailability, ZoneOffsets};
 use circles_domain::civil::weekday_name;
-use circles_domain::ids::{OrgId, PersonId};
+use circles_domain::ids::PersonId;
 use circles_domain::input::{TimeZoneName, instant};
 use circles_domain::interval::Interval;
 use circles_domain::session::Modality;
@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::views::Problem;
-use crate::auth::{Caller, Member};
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::http::rfc3339::{LocalList, UtcList};
@@ -141,11 +141,10 @@ fn parse_week(body: &WeekBody, org_zone: &str) -> Result<WeeklyAvailability, Inv
     security(("bearer" = [])))]
 pub async fn set_availability(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, therapist_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, therapist_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<WeekBody>,
 ) -> ApiResult<axum::Json<WeekView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let therapist = therapist(&state, &member, therapist_id).await?;
     let week = parse_week(&body, &member.org.timezone)?;
     member.authorize(Action::ManageAvailability { is_self: therapist == member.person_id })?;
@@ -160,10 +159,9 @@ pub async fn set_availability(
     security(("bearer" = [])))]
 pub async fn get_availability(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, therapist_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, therapist_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<WeekView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let therapist = therapist(&state, &member, therapist_id).await?;
     member.authorize(Action::ViewAvailability)?;
     Ok(axum::Json(state.store.availability(member.org_id(), therapist).await?.into()))
@@ -330,11 +328,9 @@ impl Serialize for SearchResponse {
     security(("bearer" = [])))]
 pub async fn search(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(query): Query<SearchQuery>,
 ) -> ApiResult<axum::response::Response> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let search = parse_search(&query, &member.org.timezone, state.clock.now())?;
     member.authorize(Action::SearchAvailability)?;
     let found = state.store.search_availability(member.org_id(), search.clone()).await?;
@@ -377,11 +373,9 @@ pub struct FreeAtView {
     security(("bearer" = [])))]
 pub async fn free_at(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(query): Query<FreeAtQuery>,
 ) -> ApiResult<axum::Json<FreeAtView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let mut v = Validator::default();
     let at = match query.at.as_deref() {
         Some(raw) => v.check("at", instant(raw)),

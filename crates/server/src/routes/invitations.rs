@@ -1,7 +1,7 @@
 //! A therapist's invitations to facilitate group sessions.
 
 use axum::extract::State;
-use circles_domain::ids::{InvitationId, OrgId};
+use circles_domain::ids::InvitationId;
 use circles_domain::session::InvitationStatus;
 use circles_store::model::{Invitation, Response};
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::query::query_parsed;
 use super::sessions::SessionView;
 use super::views::{Items, Problem};
-use crate::auth::Caller;
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
@@ -61,11 +61,9 @@ pub struct InvitationQuery {
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(query): Query<InvitationQuery>,
 ) -> ApiResult<axum::Json<Items<InvitationView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let status = query_parsed::<InvitationStatus>("status", query.status.as_deref())?;
     Ok(axum::Json(Items::of(state.store.invitations(member.org_id(), member.person_id, status).await?)))
 }
@@ -89,11 +87,10 @@ pub struct RespondRequest {
     security(("bearer" = [])))]
 pub async fn respond(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, invitation_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, invitation_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<RespondRequest>,
 ) -> ApiResult<axum::Json<InvitationView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let response = match body.action.as_str() {
         "accept" => Response::Accept,
         "decline" => Response::Decline,

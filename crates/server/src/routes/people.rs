@@ -2,7 +2,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::Role;
 use circles_domain::authz::Action;
-use circles_domain::ids::{OrgId, PersonId};
+use circles_domain::ids::PersonId;
 use circles_domain::input::{Email, Password, PersonName};
 use circles_domain::validation::Validator;
 use circles_store::model::NewPerson;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::query::query_parsed;
 use super::views::{Items, PersonView, Problem};
-use crate::auth::Caller;
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
@@ -38,11 +38,9 @@ pub struct AddPersonRequest {
     security(("bearer" = [])))]
 pub async fn add_person(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Json(body): Json<AddPersonRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<PersonView>)> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let mut v = Validator::default();
     let email = v.check("email", Email::parse(&body.email));
     let name = v.check("name", PersonName::parse(&body.name));
@@ -73,11 +71,9 @@ pub struct PeopleFilter {
     security(("bearer" = [])))]
 pub async fn list_people(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(filter): Query<PeopleFilter>,
 ) -> ApiResult<axum::Json<Items<PersonView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let role = query_parsed::<Role>("role", filter.role.as_deref())?;
     member.authorize(Action::ListPeople { role_filter: role })?;
     Ok(axum::Json(Items::of(state.store.list_people(&member.ctx, member.org_id(), role).await?)))
@@ -90,10 +86,9 @@ pub async fn list_people(
     security(("bearer" = [])))]
 pub async fn get_person(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, person_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, person_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<PersonView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let person_id = PersonId(person_id);
     // Decide before reading, so a refused read is not recorded as a read.
     let target_role =

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use circles_domain::authz::Action;
 use circles_domain::civil::{parse_date, parse_time};
-use circles_domain::ids::{OrgId, SessionId};
+use circles_domain::ids::SessionId;
 use circles_domain::interval::Interval;
 use circles_domain::validation::Validator;
 use circles_store::model::{Generation, SeriesChange};
@@ -17,7 +17,7 @@ use super::group_sessions::standing;
 use super::groups::{GroupView, visible_group};
 use super::sessions::{SessionView, distinct_people, parse_start};
 use super::views::Problem;
-use crate::auth::Caller;
+use crate::auth::Member;
 use crate::http::error::ApiResult;
 use crate::http::extract::{Json, Path};
 use crate::state::AppState;
@@ -51,11 +51,10 @@ pub struct GenerateRequest {
     security(("bearer" = [])))]
 pub async fn generate(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, group_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<GenerateRequest>,
 ) -> ApiResult<axum::Json<Generation>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
     let mut v = Validator::default();
@@ -104,11 +103,10 @@ pub struct SplitView {
     security(("bearer" = [])))]
 pub async fn split(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, group_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<SplitRequest>,
 ) -> ApiResult<axum::Json<SplitView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
     let mut v = Validator::default();
@@ -154,11 +152,10 @@ pub struct RescheduleRequest {
     security(("bearer" = [])))]
 pub async fn reschedule(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<RescheduleRequest>,
 ) -> ApiResult<axum::Json<SessionView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let id = SessionId(session_id);
     let (people, relation) = standing(&state, &member, id).await?;
     let in_group = relation.moderator || relation.facilitator || relation.member;

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::Role;
 use circles_domain::authz::Action;
-use circles_domain::ids::{GroupId, OrgId, PersonId, SessionId};
+use circles_domain::ids::{GroupId, PersonId, SessionId};
 use circles_domain::input::{TimeZoneName, free_text, instant};
 use circles_domain::interval::Interval;
 use circles_domain::session::{DetailsInput, SessionDetails, SessionKind, SessionStatus};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::query::{page_limit, query_instant, query_parsed};
 use super::views::{Items, Problem};
-use crate::auth::{Caller, Member};
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
@@ -282,11 +282,9 @@ fn parse_one_on_one(body: &CreateSessionRequest, org_zone: &str, now: Timestamp)
     security(("bearer" = [])))]
 pub async fn create_session(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Json(body): Json<CreateSessionRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<SessionView>)> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let kind = body
         .kind
         .as_deref()
@@ -331,11 +329,9 @@ pub struct SessionQuery {
     security(("bearer" = [])))]
 pub async fn list_sessions(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(query): Query<SessionQuery>,
 ) -> ApiResult<axum::Json<Items<SessionView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let status = query_parsed::<SessionStatus>("status", query.status.as_deref())?;
     let limit = page_limit(query.limit, 200, 1000)?;
     let sees_all = member.authorize(Action::ListAllSessions).is_ok();
@@ -373,10 +369,9 @@ pub fn view_for(member: &Member) -> StoreView {
     security(("bearer" = [])))]
 pub async fn get_session(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<SessionView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let id = SessionId(session_id);
     people_on(&state, &member, id).await?;
     let session = state.store.session(&member.ctx, member.org_id(), id, view_for(&member)).await?;
@@ -398,11 +393,10 @@ pub struct CancelRequest {
     security(("bearer" = [])))]
 pub async fn cancel_session(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<CancelRequest>,
 ) -> ApiResult<axum::Json<SessionView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let reason = free_text(body.reason.trim(), 1_000).map_err(|r| ApiError::field("reason", r))?;
     if reason.is_empty() {
         return Err(ApiError::field("reason", "is required"));
