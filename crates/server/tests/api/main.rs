@@ -17,6 +17,7 @@ mod operations;
 mod people;
 mod schedule;
 mod seats;
+mod secrets_at_rest;
 mod support;
 mod therapy_groups;
 mod time_off;
