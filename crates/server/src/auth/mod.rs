@@ -2,6 +2,7 @@
 //! request by [`authenticate`], then read by the [`Caller`] extractor.
 
 pub mod cache;
+pub mod csrf;
 pub mod password;
 pub mod rate_limit;
 pub mod token;

@@ -7,6 +7,7 @@ mod bad_input;
 mod booking;
 mod booking_races;
 mod cross_org;
+mod csrf;
 mod demo;
 mod group_sessions;
 mod groups;
