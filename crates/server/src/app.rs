@@ -1,7 +1,5 @@
 //! Assembling the service and running it.
 
-use std::net::SocketAddr;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
@@ -49,8 +47,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let store = state.store.clone();
     let sealer = crate::jobs::spawn_sealer(store.clone());
-    let app = build(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let limits = state.settings.connection_limits();
+    let served = http::server::serve(listener, build(state), limits, shutdown).await;
     sealer.abort();
     // Leave nothing unsealed behind.
     if let Err(e) = store.seal_audit().await {

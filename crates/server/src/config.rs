@@ -41,6 +41,14 @@ pub struct Settings {
     /// database again (0 disables). A token revoked on another server stops
     /// working here within this many seconds.
     pub auth_cache_seconds: u64,
+    /// Seconds a client has to send a whole request head once it started.
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a connection may sit with no request in flight before it is
+    /// closed (a streaming response is in flight for as long as it streams).
+    pub idle_timeout_seconds: u64,
+    /// Connections served at once; more wait to be accepted. Keep it below
+    /// the process's open-file limit.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -76,6 +84,9 @@ impl Default for Settings {
             argon2_iterations: 2,
             run_jobs: true,
             auth_cache_seconds: 5,
+            header_read_timeout_seconds: 10,
+            idle_timeout_seconds: 60,
+            max_connections: 1000,
         }
     }
 }
@@ -112,6 +123,14 @@ impl Settings {
             )
             .merge(Serialized::defaults(overrides));
         figment.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+    }
+
+    pub fn connection_limits(&self) -> crate::http::server::Limits {
+        crate::http::server::Limits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_seconds.max(1)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_seconds.max(1)),
+            max_connections: self.max_connections.max(1),
+        }
     }
 
     pub fn cookies_secure(&self) -> bool {

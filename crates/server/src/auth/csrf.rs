@@ -46,10 +46,10 @@ fn uses_session_cookie(headers: &HeaderMap) -> bool {
 
 fn is_cross_site(headers: &HeaderMap, public_url: Option<&str>) -> bool {
     // `same-site` is a sibling origin (another subdomain): not ours either.
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if !matches!(site.to_str().unwrap_or_default(), "same-origin" | "none") {
-            return true;
-        }
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.to_str().unwrap_or_default(), "same-origin" | "none")
+    {
+        return true;
     }
     let Some(origin) = headers.get(ORIGIN) else {
         return false;

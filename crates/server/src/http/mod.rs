@@ -5,3 +5,4 @@ pub mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod rfc3339;
+pub mod server;

@@ -6,6 +6,7 @@ mod availability;
 mod bad_input;
 mod booking;
 mod booking_races;
+mod connections;
 mod cross_org;
 mod csrf;
 mod demo;
