@@ -30,6 +30,7 @@ pub fn build(state: AppState) -> Router {
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(middleware::from_fn(http::metrics::record))
+                .layer(middleware::from_fn(http::problems::problems_only))
                 .layer(DefaultBodyLimit::max(body_limit))
                 .layer(middleware::from_fn_with_state(state.clone(), auth::csrf::refuse_cross_site))
                 .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))

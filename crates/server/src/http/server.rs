@@ -49,6 +49,10 @@ pub async fn serve(
     // The timeouts below are ours: hyper's header timer would also run while
     // a kept-alive connection waits, making both timeouts one.
     http.header_read_timeout(None);
+    // Room above the limits the problems middleware enforces, so that a
+    // request just over them gets a problem document rather than hyper's
+    // bare refusal.
+    http.max_headers(super::problems::MAX_HEADERS * 2);
     tokio::pin!(shutdown);
     loop {
         let slot = tokio::select! {

@@ -17,6 +17,7 @@ mod idempotency;
 mod membership_first;
 mod operations;
 mod people;
+mod problem_documents;
 mod schedule;
 mod seats;
 mod secrets_at_rest;
