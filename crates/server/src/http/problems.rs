@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 
-/// The longest request target accepted (path and query).
-pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The longest request target accepted (path and query): room for an
+/// availability search naming its 500 therapists.
+pub const MAX_URI_BYTES: usize = 32 * 1024;
 /// The most header fields, and header bytes, a request may carry.
 pub const MAX_HEADERS: usize = 100;
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;

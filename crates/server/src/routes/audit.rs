@@ -20,6 +20,7 @@ pub struct AuditFilter {
     /// Only events about this client.
     pub subject_id: Option<Uuid>,
     /// At most this many events (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

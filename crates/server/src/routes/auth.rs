@@ -18,9 +18,9 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    #[schema(example = "admin@riverside.example")]
+    #[schema(format = Email, example = "admin@riverside.example")]
     pub email: String,
-    #[schema(example = "circles-demo")]
+    #[schema(min_length = 1, example = "circles-demo")]
     pub password: String,
 }
 

@@ -41,7 +41,7 @@ pub struct RuleBody {
     #[schema(example = "monday")]
     pub weekday: String,
     /// Local wall-clock time, `HH:MM`.
-    #[schema(example = "09:00")]
+    #[schema(min_length = 1, example = "09:00")]
     pub start_time: String,
     /// Local wall-clock time, `HH:MM` (`24:00` for midnight); after `start_time`.
     #[schema(example = "17:00")]
@@ -174,14 +174,19 @@ pub struct SearchQuery {
     /// organisation by default.
     pub therapist_ids: Option<String>,
     /// First possible start (RFC 3339); now by default.
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Starts are before this (RFC 3339); 7 days after `from` by default, at most 62.
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Length of the wanted session: 5 to 720 minutes, 60 by default.
+    #[param(value_type = Option<u32>, minimum = 5, maximum = 720)]
     pub duration_minutes: Option<String>,
     /// Grid step from each working window's start: 5 to 240 minutes, 15 by default.
+    #[param(value_type = Option<u32>, minimum = 5, maximum = 240)]
     pub step_minutes: Option<String>,
     /// `VIRTUAL` or `IN_PERSON`: only working hours offering it.
+    #[param(pattern = "^(VIRTUAL|IN_PERSON)$")]
     pub modality: Option<String>,
 }
 
@@ -344,10 +349,13 @@ pub async fn search(
 #[serde(deny_unknown_fields)]
 pub struct FreeAtQuery {
     /// The instant (RFC 3339).
+    #[param(required = true, format = DateTime)]
     pub at: Option<String>,
     /// How long they must be free: 5 to 720 minutes, 60 by default.
+    #[param(value_type = Option<u32>, minimum = 5, maximum = 720)]
     pub duration_minutes: Option<String>,
     /// `VIRTUAL` or `IN_PERSON`.
+    #[param(pattern = "^(VIRTUAL|IN_PERSON)$")]
     pub modality: Option<String>,
 }
 

@@ -205,6 +205,7 @@ pub async fn approve(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
+    #[schema(min_length = 1)]
     pub reason: String,
 }
 

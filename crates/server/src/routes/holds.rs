@@ -32,9 +32,9 @@ pub const MAX_OCCURRENCES: usize = 104;
 #[derive(Debug, Deserialize, Serialize, ToSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct SlotBody {
-    #[schema(example = "2027-03-01T14:00:00-05:00")]
+    #[schema(format = DateTime, example = "2027-03-01T14:00:00-05:00")]
     pub starts_at: String,
-    #[schema(example = "2027-03-01T14:50:00-05:00")]
+    #[schema(format = DateTime, example = "2027-03-01T14:50:00-05:00")]
     pub ends_at: String,
 }
 
@@ -44,7 +44,9 @@ pub struct CreateHoldRequest {
     pub therapist_id: Uuid,
     pub client_id: Uuid,
     /// The (first) slot.
+    #[schema(format = DateTime)]
     pub starts_at: String,
+    #[schema(format = DateTime)]
     pub ends_at: String,
     /// Every slot of a series; when given, it replaces `starts_at`/`ends_at`
     /// as the list of slots (which should include the first one).
@@ -67,7 +69,7 @@ pub struct CreateHoldRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRecurrence {
-    #[schema(example = "FREQ=WEEKLY;COUNT=12")]
+    #[schema(min_length = 1, example = "FREQ=WEEKLY;COUNT=12")]
     pub rrule: String,
     /// Last local date (inclusive), as an alternative to COUNT/UNTIL.
     pub end_date: Option<String>,

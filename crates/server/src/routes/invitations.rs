@@ -51,6 +51,7 @@ impl From<Invitation> for InvitationView {
 #[serde(deny_unknown_fields)]
 pub struct InvitationQuery {
     /// PENDING, ACCEPTED or DECLINED.
+    #[param(pattern = "^(PENDING|ACCEPTED|DECLINED)$")]
     pub status: Option<String>,
 }
 
@@ -72,6 +73,7 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct RespondRequest {
     /// `accept` or `decline`.
+    #[schema(pattern = "^(accept|decline)$")]
     pub action: String,
     /// Optional words to the moderator (a reason when declining).
     pub message: Option<String>,

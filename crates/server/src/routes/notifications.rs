@@ -55,6 +55,7 @@ pub struct InboxQuery {
     /// Only unread notifications.
     pub unread: Option<bool>,
     /// At most this many (default 50, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

@@ -16,7 +16,7 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrgRequest {
-    #[schema(example = "Riverside Counselling")]
+    #[schema(min_length = 1, example = "Riverside Counselling")]
     pub name: String,
     #[schema(example = "America/New_York")]
     pub timezone: String,

@@ -20,10 +20,12 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddPersonRequest {
+    #[schema(format = Email)]
     pub email: String,
+    #[schema(min_length = 1)]
     pub name: String,
     /// admin, moderator, therapist or client.
-    #[schema(example = "therapist")]
+    #[schema(pattern = "^(admin|moderator|therapist|client)$", example = "therapist")]
     pub role: String,
     /// At least 10 characters; only for a new account. Without one, the
     /// person cannot sign in until an operator sets a password.
@@ -61,6 +63,7 @@ pub async fn add_person(
 #[serde(deny_unknown_fields)]
 pub struct PeopleFilter {
     /// Only people with this role.
+    #[param(pattern = "^(admin|moderator|therapist|client)$")]
     pub role: Option<String>,
 }
 

@@ -71,8 +71,10 @@ impl From<ScheduleEntry> for ScheduleEntryView {
 #[serde(deny_unknown_fields)]
 pub struct ScheduleQuery {
     /// Start of the window (RFC 3339); now by default.
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// End of the window (RFC 3339); 30 days after `from` by default, at most 93.
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Whose schedule (staff only); the caller's by default.
     pub person_id: Option<Uuid>,
@@ -81,7 +83,11 @@ pub struct ScheduleQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct WindowQuery {
+    /// Start of the window (RFC 3339); now by default.
+    #[param(format = DateTime)]
     pub from: Option<String>,
+    /// End of the window (RFC 3339); 30 days after `from` by default, at most 93.
+    #[param(format = DateTime)]
     pub to: Option<String>,
 }
 

@@ -67,6 +67,7 @@ pub async fn leave(
 pub struct AttendanceLine {
     pub client_id: Uuid,
     /// ATTENDED, NO_SHOW or LATE_CANCELLED.
+    #[schema(min_length = 1)]
     pub status: String,
     pub minutes_late: Option<i64>,
     pub minutes_left_early: Option<i64>,

@@ -29,8 +29,10 @@ const MAX_GENERATION_DAYS: i64 = 366;
 #[serde(deny_unknown_fields)]
 pub struct GenerateRequest {
     /// First local date, `YYYY-MM-DD`.
+    #[schema(min_length = 1)]
     pub from: String,
     /// Last local date, inclusive.
+    #[schema(min_length = 1)]
     pub to: String,
     /// Make what can be made and list the occurrences whose therapists are
     /// busy (by default nothing is made if any clash).
@@ -78,6 +80,7 @@ pub async fn generate(
 #[serde(deny_unknown_fields)]
 pub struct SplitRequest {
     /// The first local date the change applies to, `YYYY-MM-DD`.
+    #[schema(min_length = 1)]
     pub from: String,
     /// New local start time, `HH:MM`.
     pub start_time: Option<String>,
@@ -138,6 +141,7 @@ pub async fn split(
 #[serde(deny_unknown_fields)]
 pub struct RescheduleRequest {
     /// The new start, RFC 3339 with offset.
+    #[schema(format = DateTime)]
     pub starts_at: String,
     /// The new length; unchanged by default.
     pub duration_minutes: Option<i64>,

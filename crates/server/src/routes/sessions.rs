@@ -162,6 +162,7 @@ pub struct CreateSessionRequest {
     /// RFC 3339 with offset, e.g. `2027-03-01T14:00:00-05:00` (left out
     /// for an instant session, which starts now).
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub starts_at: String,
     /// 15–240 for one-on-one sessions, 15–180 for group sessions (an
     /// instant one lasts 60 by default).
@@ -311,13 +312,17 @@ pub async fn create_session(
 #[serde(deny_unknown_fields)]
 pub struct SessionQuery {
     /// proposed, scheduled, in_progress, completed or cancelled (as the clock has it).
+    #[param(pattern = "^(proposed|scheduled|in_progress|completed|cancelled)$")]
     pub status: Option<String>,
     /// Sessions ending after this instant (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Sessions starting before this instant (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
     pub group_id: Option<Uuid>,
     /// At most this many (default 200, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -381,6 +386,7 @@ pub async fn get_session(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
+    #[schema(min_length = 1)]
     pub reason: String,
 }
 

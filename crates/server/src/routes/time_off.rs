@@ -31,13 +31,15 @@ pub struct TimeOffRequest {
     pub therapist_id: Option<Uuid>,
     /// VACATION, SICK, CONFERENCE, PERSONAL or OTHER.
     #[serde(rename = "type")]
-    #[schema(example = "VACATION")]
+    #[schema(pattern = "^(VACATION|SICK|CONFERENCE|PERSONAL|OTHER)$", example = "VACATION")]
     pub kind: String,
     /// Need not be detailed.
     pub reason: Option<String>,
     /// RFC 3339 with offset; may have begun already.
+    #[schema(format = DateTime)]
     pub starts_at: String,
     /// RFC 3339 with offset; in the future, at most 366 days after `starts_at`.
+    #[schema(format = DateTime)]
     pub ends_at: String,
     /// On approval with a coverage therapist, move the affected sessions to them.
     #[serde(default)]
@@ -139,8 +141,10 @@ pub struct TimeOffQuery {
     /// Only this therapist's requests (therapists see only their own).
     pub therapist_id: Option<Uuid>,
     /// PENDING, APPROVED, DENIED or CANCELLED.
+    #[param(pattern = "^(PENDING|APPROVED|DENIED|CANCELLED)$")]
     pub status: Option<String>,
     /// At most this many (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -329,6 +333,7 @@ pub async fn approve(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
+    #[schema(min_length = 1)]
     pub reason: String,
 }
 

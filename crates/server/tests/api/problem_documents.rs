@@ -24,7 +24,7 @@ async fn refusals_made_outside_the_handlers_are_problem_documents(backend: Backe
     app.request(Method::GET, "/api/v1/nowhere", Some(&token), None).await.problem(404, "not_found");
     app.request(Method::GET, "/nowhere", None, None).await.problem(404, "not_found");
 
-    let long = format!("/api/v1/me?padding={}", "a".repeat(9 * 1024));
+    let long = format!("/api/v1/me?padding={}", "a".repeat(33 * 1024));
     app.request(Method::GET, &long, Some(&token), None).await.problem(414, "uri_too_long");
 
     let mut many = app.client.get(url("/api/v1/me")).bearer_auth(&token);
