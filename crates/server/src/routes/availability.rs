@@ -53,7 +53,9 @@ pub struct RuleBody {
     /// At most this many sessions start in the window on one day.
     pub max_sessions: Option<i64>,
     /// First and last date (inclusive, `YYYY-MM-DD`) the rule applies.
+    #[schema(format = Date)]
     pub effective_from: Option<String>,
+    #[schema(format = Date)]
     pub effective_to: Option<String>,
 }
 

@@ -353,7 +353,9 @@ pub struct GroupMembershipView {
     pub client_id: Uuid,
     /// PENDING_SCREENING, ACTIVE, WAITLISTED, INACTIVE or GRADUATED.
     pub status: String,
+    #[schema(format = Date)]
     pub join_date: String,
+    #[schema(format = Date)]
     pub leave_date: Option<String>,
     pub exit_reason: Option<String>,
     pub screening: Option<ScreeningView>,
@@ -384,6 +386,7 @@ impl From<GroupMember> for GroupMembershipView {
 pub struct EnrolRequest {
     pub client_id: Uuid,
     /// `YYYY-MM-DD`; today in the organisation's zone by default.
+    #[schema(format = Date)]
     pub join_date: Option<String>,
 }
 

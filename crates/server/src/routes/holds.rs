@@ -56,6 +56,7 @@ pub struct CreateHoldRequest {
     /// `timezone` (DST-correct).
     pub recurrence: Option<HoldRecurrence>,
     /// Seconds until the hold lapses: 30 to 3600, 300 by default.
+    #[schema(minimum = 30, maximum = 3600)]
     pub hold_seconds: Option<i64>,
     pub title: Option<String>,
     pub description: Option<String>,
@@ -72,6 +73,7 @@ pub struct HoldRecurrence {
     #[schema(min_length = 1, example = "FREQ=WEEKLY;COUNT=12")]
     pub rrule: String,
     /// Last local date (inclusive), as an alternative to COUNT/UNTIL.
+    #[schema(format = Date)]
     pub end_date: Option<String>,
 }
 

@@ -42,6 +42,7 @@ pub struct CreateTokenRequest {
     #[schema(min_length = 1)]
     pub name: String,
     /// Days until it expires; omit for a token that lasts until revoked.
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
 }
 

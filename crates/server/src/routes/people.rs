@@ -29,6 +29,7 @@ pub struct AddPersonRequest {
     pub role: String,
     /// At least 10 characters; only for a new account. Without one, the
     /// person cannot sign in until an operator sets a password.
+    #[schema(min_length = 10)]
     pub password: Option<String>,
 }
 

@@ -40,6 +40,7 @@ pub struct MembershipPatch {
     pub status: Option<String>,
     /// `YYYY-MM-DD`: the membership ends; seats after it are kept until
     /// cancelled with `cancel-future-seats`.
+    #[schema(format = Date)]
     pub leave_date: Option<String>,
     pub exit_reason: Option<String>,
     pub screening: Option<ScreeningBody>,

@@ -29,10 +29,10 @@ const MAX_GENERATION_DAYS: i64 = 366;
 #[serde(deny_unknown_fields)]
 pub struct GenerateRequest {
     /// First local date, `YYYY-MM-DD`.
-    #[schema(min_length = 1)]
+    #[schema(format = Date, min_length = 1)]
     pub from: String,
     /// Last local date, inclusive.
-    #[schema(min_length = 1)]
+    #[schema(format = Date, min_length = 1)]
     pub to: String,
     /// Make what can be made and list the occurrences whose therapists are
     /// busy (by default nothing is made if any clash).
@@ -80,7 +80,7 @@ pub async fn generate(
 #[serde(deny_unknown_fields)]
 pub struct SplitRequest {
     /// The first local date the change applies to, `YYYY-MM-DD`.
-    #[schema(min_length = 1)]
+    #[schema(format = Date, min_length = 1)]
     pub from: String,
     /// New local start time, `HH:MM`.
     pub start_time: Option<String>,

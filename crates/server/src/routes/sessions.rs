@@ -166,6 +166,7 @@ pub struct CreateSessionRequest {
     pub starts_at: String,
     /// 15–240 for one-on-one sessions, 15–180 for group sessions (an
     /// instant one lasts 60 by default).
+    #[schema(minimum = 15, maximum = 240)]
     pub duration_minutes: Option<i64>,
     pub capacity: Option<i64>,
     pub group_id: Option<Uuid>,
