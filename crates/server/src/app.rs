@@ -1,7 +1,5 @@
 //! Assembling the service and running it.
 
-use std::net::SocketAddr;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
@@ -32,7 +30,9 @@ pub fn build(state: AppState) -> Router {
                 }))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(middleware::from_fn(http::metrics::record))
+                .layer(middleware::from_fn(http::problems::problems_only))
                 .layer(DefaultBodyLimit::max(body_limit))
+                .layer(middleware::from_fn_with_state(state.clone(), auth::csrf::refuse_cross_site))
                 .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
                 .layer(middleware::from_fn_with_state(state.clone(), http::idempotency::middleware)),
         )
@@ -48,8 +48,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let store = state.store.clone();
     let sealer = crate::jobs::spawn_sealer(store.clone());
-    let app = build(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let limits = state.settings.connection_limits();
+    let served = http::server::serve(listener, build(state), limits, shutdown).await;
     sealer.abort();
     // Leave nothing unsealed behind.
     if let Err(e) = store.seal_audit().await {

@@ -44,6 +44,14 @@ pub struct Settings {
     /// Who may create organisations through the API: `anyone` signed in, or
     /// only the platform's `operators` (with `circles admin create-org`).
     pub allow_org_creation: OrgCreation,
+    /// Seconds a client has to send a whole request head once it started.
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a connection may sit with no request in flight before it is
+    /// closed (a streaming response is in flight for as long as it streams).
+    pub idle_timeout_seconds: u64,
+    /// Connections served at once; more wait to be accepted. Keep it below
+    /// the process's open-file limit.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -89,6 +97,9 @@ impl Default for Settings {
             // An organisation's admin adds people to it: on a shared server
             // that is not something every account should be able to become.
             allow_org_creation: OrgCreation::Operators,
+            header_read_timeout_seconds: 10,
+            idle_timeout_seconds: 60,
+            max_connections: 1000,
         }
     }
 }
@@ -137,6 +148,14 @@ impl Settings {
             database_url: "sqlite://circles-demo.db".into(),
             allow_org_creation: OrgCreation::Anyone,
             ..Settings::default()
+        }
+    }
+
+    pub fn connection_limits(&self) -> crate::http::server::Limits {
+        crate::http::server::Limits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_seconds.max(1)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_seconds.max(1)),
+            max_connections: self.max_connections.max(1),
         }
     }
 

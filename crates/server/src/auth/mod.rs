@@ -2,13 +2,14 @@
 //! request by [`authenticate`], then read by the [`Caller`] extractor.
 
 pub mod cache;
+pub mod csrf;
 pub mod password;
 pub mod rate_limit;
 pub mod token;
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams, Request, State};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -17,6 +18,7 @@ use circles_domain::Role;
 use circles_domain::authz::{Action, authorize};
 use circles_domain::ids::{OrgId, PersonId};
 use circles_store::model::{AuditCtx, Organisation, Principal};
+use uuid::Uuid;
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -143,12 +145,39 @@ impl Caller {
 }
 
 /// An authenticated caller inside one organisation.
+///
+/// As an extractor it reads `org_id` from the path and decides membership
+/// before anything else about the request is looked at: extractors of the
+/// request's parts run before the body is parsed, so a stranger to the
+/// organisation gets 404 whatever the body, and learns nothing about what
+/// a route expects.
 #[derive(Debug, Clone)]
 pub struct Member {
     pub org: Organisation,
     pub person_id: PersonId,
     pub role: Role,
     pub ctx: AuditCtx,
+}
+
+impl FromRequestParts<AppState> for Member {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::internal("Member used on a route without path parameters"))?;
+        let raw = params
+            .iter()
+            .find_map(|(name, value)| (name == "org_id").then_some(value))
+            .ok_or_else(|| ApiError::internal("Member used on a route without {org_id}"))?;
+        let org_id = raw.parse::<Uuid>().map_err(|e| {
+            let mut error = ApiError::bad_request("invalid_path_parameter", format!("`org_id` is not a UUID: {e}"));
+            error.errors.push(circles_domain::FieldError::new("org_id", "must be a UUID"));
+            error
+        })?;
+        caller.member(state, OrgId(org_id)).await
+    }
 }
 
 impl Member {

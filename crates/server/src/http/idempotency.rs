@@ -17,6 +17,22 @@ use crate::state::AppState;
 
 pub const HEADER: &str = "idempotency-key";
 
+/// Put in a response's extensions by a handler whose answer shows a secret
+/// once (an API token, a login session, later feed tokens or webhook
+/// secrets): such a response is never stored for replay, because stored
+/// responses are plain text at rest and secrets are kept only as hashes.
+/// A replay of its key answers 409 `idempotent_secret_not_replayable`.
+#[derive(Debug, Clone, Copy)]
+pub struct CarriesSecret;
+
+fn secret_not_replayable() -> ApiError {
+    ApiError::conflict(
+        "idempotent_secret_not_replayable",
+        "the response to this Idempotency-Key showed a secret, which is not kept; \
+         list the resource to find what was created, or send a new key to create another",
+    )
+}
+
 fn parse_key(value: &HeaderValue) -> Result<String, ApiError> {
     let key = value.to_str().unwrap_or_default();
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
@@ -100,16 +116,32 @@ async fn run(
         }
         return Ok(response);
     }
+    if response.extensions().get::<CarriesSecret>().is_some() {
+        // Keep the key (a replay must not run the request twice) but store
+        // the refusal a replay gets instead of the secret.
+        let refusal = secret_not_replayable().into_response();
+        let (parts, body) = refusal.into_parts();
+        let body = to_bytes(body, usize::MAX).await.map_err(|e| ApiError::internal(e).into_response())?;
+        if let Err(e) = store.idempotency_finish(account, &key, stored(&parts, &body)).await {
+            tracing::warn!(error = %e, "could not store an idempotent response");
+        }
+        let mut response = response;
+        response.headers_mut().insert(HEADER, value);
+        return Ok(response);
+    }
     let (mut parts, body) = response.into_parts();
     let body = to_bytes(body, usize::MAX).await.map_err(|e| ApiError::internal(e).into_response())?;
-    let content_type =
-        parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_owned();
-    let stored = StoredResponse { status: status.as_u16(), content_type, body: body.to_vec() };
-    if let Err(e) = store.idempotency_finish(account, &key, stored).await {
+    if let Err(e) = store.idempotency_finish(account, &key, stored(&parts, &body)).await {
         tracing::warn!(error = %e, "could not store an idempotent response");
     }
     parts.headers.insert(HEADER, value);
     Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+fn stored(parts: &axum::http::response::Parts, body: &[u8]) -> StoredResponse {
+    let content_type =
+        parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json").to_owned();
+    StoredResponse { status: parts.status.as_u16(), content_type, body: body.to_vec() }
 }
 
 fn replay(stored: StoredResponse) -> Response {

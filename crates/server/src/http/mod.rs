@@ -4,4 +4,6 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod metrics;
+pub mod problems;
 pub mod rfc3339;
+pub mod server;

@@ -1,6 +1,6 @@
 use axum::extract::State;
 use circles_domain::authz::Action;
-use circles_domain::ids::{OrgId, PersonId};
+use circles_domain::ids::PersonId;
 use circles_store::model::AuditEntry;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use super::query::page_limit;
 use super::views::{Items, Problem};
-use crate::auth::Caller;
+use crate::auth::Member;
 use crate::http::error::ApiResult;
-use crate::http::extract::{Path, Query};
+use crate::http::extract::Query;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -20,6 +20,7 @@ pub struct AuditFilter {
     /// Only events about this client.
     pub subject_id: Option<Uuid>,
     /// At most this many events (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -64,11 +65,9 @@ impl From<AuditEntry> for AuditEventView {
     security(("bearer" = [])))]
 pub async fn list_events(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(filter): Query<AuditFilter>,
 ) -> ApiResult<axum::Json<Items<AuditEventView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     member.authorize(Action::ViewAudit)?;
     let limit = page_limit(filter.limit, 100, 1000)?;
     let events = state.store.audit_events(member.org_id(), filter.subject_id.map(PersonId), limit).await?;

@@ -12,14 +12,15 @@ use super::views::{AccountView, Problem};
 use crate::auth::{Caller, RequestMeta, SESSION_COOKIE, token};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
+use crate::http::idempotency::CarriesSecret;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    #[schema(example = "admin@riverside.example")]
+    #[schema(format = Email, example = "admin@riverside.example")]
     pub email: String,
-    #[schema(example = "circles-demo")]
+    #[schema(min_length = 1, example = "circles-demo")]
     pub password: String,
 }
 
@@ -97,7 +98,7 @@ pub async fn login(
 
     let cookie = session_cookie(&state, &secret, state.settings.session_hours * 3600);
     let body = LoginResponse { token: secret, token_type: "Bearer", expires_at, account: account.into() };
-    Ok(([(SET_COOKIE, cookie)], axum::Json(body)).into_response())
+    Ok(([(SET_COOKIE, cookie)], axum::Extension(CarriesSecret), axum::Json(body)).into_response())
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age_seconds: u32) -> HeaderValue {

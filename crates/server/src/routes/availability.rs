@@ -5,7 +5,7 @@ use axum::extract::State;
 use circles_domain::authz::Action;
 use circles_domain::availability::{RuleInput, WeeklyAvailability};
 use circles_domain::civil::weekday_name;
-use circles_domain::ids::{OrgId, PersonId};
+use circles_domain::ids::PersonId;
 use circles_domain::input::instant;
 use circles_domain::interval::Interval;
 use circles_domain::session::Modality;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::availability_search::{SearchQuery, SearchView, parse_search, respond};
 use super::views::Problem;
-use crate::auth::{Caller, Member};
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
@@ -34,7 +34,7 @@ pub struct RuleBody {
     #[schema(example = "monday")]
     pub weekday: String,
     /// Local wall-clock time, `HH:MM`.
-    #[schema(example = "09:00")]
+    #[schema(min_length = 1, example = "09:00")]
     pub start_time: String,
     /// Local wall-clock time, `HH:MM` (`24:00` for midnight); after `start_time`.
     #[schema(example = "17:00")]
@@ -46,7 +46,9 @@ pub struct RuleBody {
     /// At most this many sessions start in the window on one day.
     pub max_sessions: Option<i64>,
     /// First and last date (inclusive, `YYYY-MM-DD`) the rule applies.
+    #[schema(format = Date)]
     pub effective_from: Option<String>,
+    #[schema(format = Date)]
     pub effective_to: Option<String>,
 }
 
@@ -134,11 +136,10 @@ fn parse_week(body: &WeekBody, org_zone: &str) -> Result<WeeklyAvailability, Inv
     security(("bearer" = [])))]
 pub async fn set_availability(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, therapist_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, therapist_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<WeekBody>,
 ) -> ApiResult<axum::Json<WeekView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let therapist = therapist(&state, &member, therapist_id).await?;
     let week = parse_week(&body, &member.org.timezone)?;
     member.authorize(Action::ManageAvailability { is_self: therapist == member.person_id })?;
@@ -153,10 +154,9 @@ pub async fn set_availability(
     security(("bearer" = [])))]
 pub async fn get_availability(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, therapist_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, therapist_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<WeekView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let therapist = therapist(&state, &member, therapist_id).await?;
     member.authorize(Action::ViewAvailability)?;
     Ok(axum::Json(state.store.availability(member.org_id(), therapist).await?.into()))
@@ -203,11 +203,9 @@ pub(super) fn minutes(
     security(("bearer" = [])))]
 pub async fn search(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(query): Query<SearchQuery>,
 ) -> ApiResult<axum::response::Response> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let search = parse_search(&query, &member.org.timezone, state.clock.now())?;
     member.authorize(Action::SearchAvailability)?;
     let page = state.store.search_availability(member.org_id(), search.store.clone()).await?;
@@ -218,10 +216,13 @@ pub async fn search(
 #[serde(deny_unknown_fields)]
 pub struct FreeAtQuery {
     /// The instant (RFC 3339).
+    #[param(required = true, format = DateTime)]
     pub at: Option<String>,
     /// How long they must be free: 5 to 720 minutes, 60 by default.
+    #[param(value_type = Option<u32>, minimum = 5, maximum = 720)]
     pub duration_minutes: Option<String>,
     /// `VIRTUAL` or `IN_PERSON`.
+    #[param(pattern = "^(VIRTUAL|IN_PERSON)$")]
     pub modality: Option<String>,
 }
 
@@ -247,11 +248,9 @@ pub struct FreeAtView {
     security(("bearer" = [])))]
 pub async fn free_at(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(query): Query<FreeAtQuery>,
 ) -> ApiResult<axum::Json<FreeAtView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let mut v = Validator::default();
     let at = match query.at.as_deref() {
         Some(raw) => v.check("at", instant(raw)),

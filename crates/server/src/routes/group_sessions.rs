@@ -5,7 +5,7 @@ use axum::extract::State;
 use circles_domain::Role;
 use circles_domain::authz::{Action, GroupRelation};
 use circles_domain::group::{GROUP_CAPACITY, GROUP_MINUTES};
-use circles_domain::ids::{GroupId, InvitationId, OrgId, PersonId, SessionId};
+use circles_domain::ids::{GroupId, InvitationId, PersonId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::{DetailsInput, SessionDetails, SessionKind};
 use circles_domain::validation::Validator;
@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::groups::visible_group;
 use super::sessions::{CreateSessionRequest, SessionView, distinct_people, parse_start, parse_timezone};
 use super::views::Problem;
-use crate::auth::{Caller, Member};
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path};
 use crate::state::AppState;
@@ -154,11 +154,10 @@ pub struct InviteRequest {
     security(("bearer" = [])))]
 pub async fn invite(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<InviteRequest>,
 ) -> ApiResult<axum::Json<SessionView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let id = SessionId(session_id);
     moderated(&state, &member, id).await?;
     let replaces = body.replaces_invitation_id.map(InvitationId);
@@ -177,10 +176,9 @@ pub async fn invite(
     security(("bearer" = [])))]
 pub async fn withdraw(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, session_id, invitation_id)): Path<(Uuid, Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, session_id, invitation_id)): Path<(Uuid, Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<SessionView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let id = SessionId(session_id);
     moderated(&state, &member, id).await?;
     let session =
@@ -196,10 +194,9 @@ pub async fn withdraw(
     security(("bearer" = [])))]
 pub async fn approve(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<SessionView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let id = SessionId(session_id);
     moderated(&state, &member, id).await?;
     Ok(axum::Json(state.store.approve_proposal(&member.ctx, member.org_id(), id).await?.into()))
@@ -208,6 +205,7 @@ pub async fn approve(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
+    #[schema(min_length = 1)]
     pub reason: String,
 }
 
@@ -219,11 +217,10 @@ pub struct RejectRequest {
     security(("bearer" = [])))]
 pub async fn reject(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<RejectRequest>,
 ) -> ApiResult<axum::Json<SessionView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let reason = circles_domain::input::Label::parse(&body.reason, 1_000).map_err(|r| ApiError::field("reason", r))?;
     let id = SessionId(session_id);
     moderated(&state, &member, id).await?;

@@ -6,7 +6,7 @@ use circles_domain::Role;
 use circles_domain::authz::{Action, GroupRelation};
 use circles_domain::civil::parse_date;
 use circles_domain::group::{GroupSettings, GroupType, SettingsInput};
-use circles_domain::ids::{GroupId, OrgId, PersonId};
+use circles_domain::ids::{GroupId, PersonId};
 use circles_domain::input::{Label, free_text};
 use circles_domain::recurrence::{Recurrence, RecurrenceInput};
 use circles_domain::session::{DetailsInput, Modality};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::sessions::distinct_people;
 use super::views::{Items, Problem};
-use crate::auth::{Caller, Member};
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
@@ -239,11 +239,9 @@ fn people(v: &mut Validator, field: &str, ids: &Option<Vec<Uuid>>) -> Option<Vec
     security(("bearer" = [])))]
 pub async fn create_group(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Json(body): Json<GroupBody>,
 ) -> ApiResult<(StatusCode, axum::Json<GroupView>)> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     member.authorize(Action::CreateGroup)?;
     let mut v = Validator::default();
     let fields = parse_fields(&body, None, &mut v);
@@ -272,11 +270,9 @@ pub struct GroupQuery {
     responses((status = 200, body = Items<GroupView>), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn list_groups(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(query): Query<GroupQuery>,
 ) -> ApiResult<axum::Json<Items<GroupView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let sees_all = member.authorize(Action::ViewGroup { relation: GroupRelation::default() }).is_ok();
     let visible_to = (!sees_all).then_some(member.person_id);
     let groups = state.store.list_groups(member.org_id(), visible_to, query.include_archived.unwrap_or(false)).await?;
@@ -297,10 +293,9 @@ pub async fn visible_group(state: &AppState, member: &Member, id: Uuid) -> ApiRe
     security(("bearer" = [])))]
 pub async fn get_group(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, group_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<GroupView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let (group, _) = visible_group(&state, &member, group_id).await?;
     Ok(axum::Json(group.into()))
 }
@@ -313,11 +308,10 @@ pub async fn get_group(
     security(("bearer" = [])))]
 pub async fn update_group(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, group_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<GroupBody>,
 ) -> ApiResult<axum::Json<GroupView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
     let mut v = Validator::default();
@@ -336,10 +330,9 @@ pub async fn update_group(
     security(("bearer" = [])))]
 pub async fn archive_group(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, group_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<GroupView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
     Ok(axum::Json(state.store.archive_group(&member.ctx, member.org_id(), group.id).await?.into()))
@@ -360,7 +353,9 @@ pub struct GroupMembershipView {
     pub client_id: Uuid,
     /// PENDING_SCREENING, ACTIVE, WAITLISTED, INACTIVE or GRADUATED.
     pub status: String,
+    #[schema(format = Date)]
     pub join_date: String,
+    #[schema(format = Date)]
     pub leave_date: Option<String>,
     pub exit_reason: Option<String>,
     pub screening: Option<ScreeningView>,
@@ -391,6 +386,7 @@ impl From<GroupMember> for GroupMembershipView {
 pub struct EnrolRequest {
     pub client_id: Uuid,
     /// `YYYY-MM-DD`; today in the organisation's zone by default.
+    #[schema(format = Date)]
     pub join_date: Option<String>,
 }
 
@@ -403,11 +399,10 @@ pub struct EnrolRequest {
     security(("bearer" = [])))]
 pub async fn add_member(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, group_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<EnrolRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<GroupMembershipView>)> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
     let join_date = match &body.join_date {
@@ -433,10 +428,9 @@ pub fn today(state: &AppState, member: &Member) -> jiff::civil::Date {
     security(("bearer" = [])))]
 pub async fn list_members(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, group_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<Items<GroupMembershipView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ViewRoster { relation })?;
     Ok(axum::Json(Items::of(state.store.members(&member.ctx, member.org_id(), group.id).await?)))

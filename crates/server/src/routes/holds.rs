@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::authz::Action;
-use circles_domain::ids::{HoldId, OrgId, PersonId};
+use circles_domain::ids::{HoldId, PersonId};
 use circles_domain::input::instant;
 use circles_domain::interval::{Interval, MAX_BUSY_SPAN};
 use circles_domain::recurrence::{Recurrence, RecurrenceInput};
@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::sessions::{SessionView, parse_timezone};
 use super::views::{Items, Problem};
-use crate::auth::{Caller, Member};
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path};
 use crate::state::AppState;
@@ -32,9 +32,9 @@ pub const MAX_OCCURRENCES: usize = 104;
 #[derive(Debug, Deserialize, Serialize, ToSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct SlotBody {
-    #[schema(example = "2027-03-01T14:00:00-05:00")]
+    #[schema(format = DateTime, example = "2027-03-01T14:00:00-05:00")]
     pub starts_at: String,
-    #[schema(example = "2027-03-01T14:50:00-05:00")]
+    #[schema(format = DateTime, example = "2027-03-01T14:50:00-05:00")]
     pub ends_at: String,
 }
 
@@ -44,7 +44,9 @@ pub struct CreateHoldRequest {
     pub therapist_id: Uuid,
     pub client_id: Uuid,
     /// The (first) slot.
+    #[schema(format = DateTime)]
     pub starts_at: String,
+    #[schema(format = DateTime)]
     pub ends_at: String,
     /// Every slot of a series; when given, it replaces `starts_at`/`ends_at`
     /// as the list of slots (which should include the first one).
@@ -54,6 +56,7 @@ pub struct CreateHoldRequest {
     /// `timezone` (DST-correct).
     pub recurrence: Option<HoldRecurrence>,
     /// Seconds until the hold lapses: 30 to 3600, 300 by default.
+    #[schema(minimum = 30, maximum = 3600)]
     pub hold_seconds: Option<i64>,
     pub title: Option<String>,
     pub description: Option<String>,
@@ -67,9 +70,10 @@ pub struct CreateHoldRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRecurrence {
-    #[schema(example = "FREQ=WEEKLY;COUNT=12")]
+    #[schema(min_length = 1, example = "FREQ=WEEKLY;COUNT=12")]
     pub rrule: String,
     /// Last local date (inclusive), as an alternative to COUNT/UNTIL.
+    #[schema(format = Date)]
     pub end_date: Option<String>,
 }
 
@@ -233,11 +237,9 @@ fn parse_hold(body: &CreateHoldRequest, org_zone: &str, now: Timestamp) -> Resul
     security(("bearer" = [])))]
 pub async fn create_hold(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Json(body): Json<CreateHoldRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<HoldView>)> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let input = parse_hold(&body, &member.org.timezone, state.clock.now())?;
     member.authorize(Action::BookOneOnOne {
         as_therapist: input.therapist_id == member.person_id,
@@ -261,10 +263,9 @@ async fn hold_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Hold
     security(("bearer" = [])))]
 pub async fn get_hold(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, hold_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, hold_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<HoldView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     Ok(axum::Json(hold_for(&state, &member, hold_id).await?.into()))
 }
 
@@ -277,10 +278,9 @@ pub async fn get_hold(
     security(("bearer" = [])))]
 pub async fn confirm_hold(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, hold_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, hold_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<(StatusCode, axum::Json<Items<SessionView>>)> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let hold = hold_for(&state, &member, hold_id).await?;
     let sessions = state.store.confirm_hold(&member.ctx, member.org_id(), hold.id).await?;
     Ok((StatusCode::CREATED, axum::Json(Items::of(sessions))))
@@ -294,10 +294,9 @@ pub async fn confirm_hold(
     security(("bearer" = [])))]
 pub async fn release_hold(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, hold_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, hold_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<StatusCode> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let hold = hold_for(&state, &member, hold_id).await?;
     state.store.release_hold(&member.ctx, member.org_id(), hold.id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,7 +1,7 @@
 //! A therapist's invitations to facilitate group sessions.
 
 use axum::extract::State;
-use circles_domain::ids::{InvitationId, OrgId};
+use circles_domain::ids::InvitationId;
 use circles_domain::session::InvitationStatus;
 use circles_store::model::{Invitation, Response};
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::query::query_parsed;
 use super::sessions::SessionView;
 use super::views::{Items, Problem};
-use crate::auth::Caller;
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
@@ -51,6 +51,7 @@ impl From<Invitation> for InvitationView {
 #[serde(deny_unknown_fields)]
 pub struct InvitationQuery {
     /// PENDING, ACCEPTED or DECLINED.
+    #[param(pattern = "^(PENDING|ACCEPTED|DECLINED)$")]
     pub status: Option<String>,
 }
 
@@ -61,11 +62,9 @@ pub struct InvitationQuery {
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(query): Query<InvitationQuery>,
 ) -> ApiResult<axum::Json<Items<InvitationView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let status = query_parsed::<InvitationStatus>("status", query.status.as_deref())?;
     Ok(axum::Json(Items::of(state.store.invitations(member.org_id(), member.person_id, status).await?)))
 }
@@ -74,6 +73,7 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct RespondRequest {
     /// `accept` or `decline`.
+    #[schema(pattern = "^(accept|decline)$")]
     pub action: String,
     /// Optional words to the moderator (a reason when declining).
     pub message: Option<String>,
@@ -89,11 +89,10 @@ pub struct RespondRequest {
     security(("bearer" = [])))]
 pub async fn respond(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, invitation_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, invitation_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<RespondRequest>,
 ) -> ApiResult<axum::Json<InvitationView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let response = match body.action.as_str() {
         "accept" => Response::Accept,
         "decline" => Response::Decline,

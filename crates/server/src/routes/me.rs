@@ -1,3 +1,4 @@
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::ids::TokenId;
@@ -13,6 +14,7 @@ use super::views::{AccountView, Items, MembershipView, Problem};
 use crate::auth::{Caller, token};
 use crate::http::error::ApiResult;
 use crate::http::extract::{Json, Path};
+use crate::http::idempotency::CarriesSecret;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,8 +39,10 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     /// What the token is for, e.g. "nightly export".
+    #[schema(min_length = 1)]
     pub name: String,
     /// Days until it expires; omit for a token that lasts until revoked.
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
 }
 
@@ -70,12 +74,14 @@ pub struct CreatedToken {
 
 /// Creates a long-lived API token for scripts.
 #[utoipa::path(post, path = "/api/v1/me/tokens", tag = "me", request_body = CreateTokenRequest,
-    responses((status = 201, body = CreatedToken), (status = 422, body = Problem)), security(("bearer" = [])))]
+    responses((status = 201, body = CreatedToken),
+        (status = 409, body = Problem, description = "a replayed Idempotency-Key: the secret is shown only once (`idempotent_secret_not_replayable`)"),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<CreateTokenRequest>,
-) -> ApiResult<(StatusCode, axum::Json<CreatedToken>)> {
+) -> ApiResult<(StatusCode, Extension<CarriesSecret>, axum::Json<CreatedToken>)> {
     let mut v = Validator::default();
     let name = v.check("name", Label::parse(&body.name, 100));
     let expires_in = v.check_opt(
@@ -92,7 +98,7 @@ pub async fn create_token(
         expires_at: expires_in.map(|days| state.clock.now() + SignedDuration::from_hours(24 * i64::from(days))),
     };
     let info = state.store.create_token(&caller.ctx(), input).await?;
-    Ok((StatusCode::CREATED, axum::Json(CreatedToken { info: info.into(), token: secret })))
+    Ok((StatusCode::CREATED, Extension(CarriesSecret), axum::Json(CreatedToken { info: info.into(), token: secret })))
 }
 
 /// The account's API tokens (never their secrets).

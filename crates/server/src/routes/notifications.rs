@@ -1,7 +1,7 @@
 //! The caller's inbox.
 
 use axum::extract::State;
-use circles_domain::ids::{NotificationId, OrgId};
+use circles_domain::ids::NotificationId;
 use circles_store::model::Notification;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::query::page_limit;
 use super::views::{Items, Problem};
-use crate::auth::Caller;
+use crate::auth::Member;
 use crate::http::error::ApiResult;
 use crate::http::extract::{Path, Query};
 use crate::state::AppState;
@@ -55,6 +55,7 @@ pub struct InboxQuery {
     /// Only unread notifications.
     pub unread: Option<bool>,
     /// At most this many (default 50, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -65,11 +66,9 @@ pub struct InboxQuery {
     security(("bearer" = [])))]
 pub async fn inbox(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(query): Query<InboxQuery>,
 ) -> ApiResult<axum::Json<Items<NotificationView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let limit = page_limit(query.limit, 50, 500)?;
     let items =
         state.store.notifications(member.org_id(), member.person_id, query.unread.unwrap_or(false), limit).await?;
@@ -82,10 +81,9 @@ pub async fn inbox(
     responses((status = 200, body = NotificationView), (status = 404, body = Problem)), security(("bearer" = [])))]
 pub async fn mark_read(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, notification_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, notification_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<NotificationView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let read =
         state.store.mark_notification_read(member.org_id(), member.person_id, NotificationId(notification_id)).await?;
     Ok(axum::Json(read.into()))
@@ -100,12 +98,7 @@ pub struct MarkedRead {
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/notifications/read-all", tag = "notifications",
     params(("org_id" = Uuid, Path)),
     responses((status = 200, body = MarkedRead), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn mark_all_read(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
-) -> ApiResult<axum::Json<MarkedRead>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
+pub async fn mark_all_read(State(state): State<AppState>, member: Member) -> ApiResult<axum::Json<MarkedRead>> {
     let marked = state.store.mark_all_notifications_read(member.org_id(), member.person_id).await?;
     Ok(axum::Json(MarkedRead { marked }))
 }

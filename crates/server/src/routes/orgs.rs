@@ -1,25 +1,23 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::authz::Action;
-use circles_domain::ids::OrgId;
 use circles_domain::input::{OrgName, TimeZoneName};
 use circles_domain::validation::Validator;
 use circles_store::model::NewOrganisation;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::views::{OrganisationView, PersonView, Problem};
-use crate::auth::Caller;
+use crate::auth::{Caller, Member};
 use crate::config::OrgCreation;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Json, Path};
+use crate::http::extract::Json;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrgRequest {
-    #[schema(example = "Riverside Counselling")]
+    #[schema(min_length = 1, example = "Riverside Counselling")]
     pub name: String,
     #[schema(example = "America/New_York")]
     pub timezone: String,
@@ -66,12 +64,7 @@ pub async fn create_org(
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}", tag = "organisations",
     params(("org_id" = Uuid, Path)),
     responses((status = 200, body = OrganisationView), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn get_org(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
-) -> ApiResult<axum::Json<OrganisationView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
+pub async fn get_org(State(_state): State<AppState>, member: Member) -> ApiResult<axum::Json<OrganisationView>> {
     member.authorize(Action::ViewOrganisation)?;
     Ok(axum::Json(member.org.into()))
 }

@@ -2,7 +2,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::Role;
 use circles_domain::authz::{Action, PeopleScope, PersonFacts, finds_person, people_scope};
-use circles_domain::ids::{OrgId, PersonId};
+use circles_domain::ids::PersonId;
 use circles_domain::input::{Email, Password, PersonName};
 use circles_domain::validation::Validator;
 use circles_store::model::{NewPerson, Person};
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::query::query_parsed;
 use super::views::{Items, PersonView, Problem};
-use crate::auth::Caller;
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
@@ -21,14 +21,17 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddPersonRequest {
+    #[schema(format = Email)]
     pub email: String,
+    #[schema(min_length = 1)]
     pub name: String,
     /// admin, moderator, therapist or client.
-    #[schema(example = "therapist")]
+    #[schema(pattern = "^(admin|moderator|therapist|client)$", example = "therapist")]
     pub role: String,
     /// At least 10 characters; only for a new account (an existing account
     /// keeps its own). Without one, the person cannot sign in until an
     /// operator sets a password.
+    #[schema(min_length = 10)]
     pub password: Option<String>,
 }
 
@@ -63,11 +66,9 @@ impl From<Person> for AddedPersonView {
     security(("bearer" = [])))]
 pub async fn add_person(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Json(body): Json<AddPersonRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<AddedPersonView>)> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let mut v = Validator::default();
     let email = v.check("email", Email::parse(&body.email));
     let name = v.check("name", PersonName::parse(&body.name));
@@ -88,6 +89,7 @@ pub async fn add_person(
 #[serde(deny_unknown_fields)]
 pub struct PeopleFilter {
     /// Only people with this role.
+    #[param(pattern = "^(admin|moderator|therapist|client)$")]
     pub role: Option<String>,
 }
 
@@ -100,11 +102,9 @@ pub struct PeopleFilter {
     security(("bearer" = [])))]
 pub async fn list_people(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(filter): Query<PeopleFilter>,
 ) -> ApiResult<axum::Json<Items<PersonView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let role = query_parsed::<Role>("role", filter.role.as_deref())?;
     member.authorize(Action::ListPeople { role_filter: role })?;
     let scope = people_scope(member.role);
@@ -121,10 +121,9 @@ pub async fn list_people(
     security(("bearer" = [])))]
 pub async fn get_person(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, person_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, person_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<PersonView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let person_id = PersonId(person_id);
     let is_self = person_id == member.person_id;
     let scope = people_scope(member.role);

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::groups::{GroupMembershipView, today, visible_group};
 use super::views::Problem;
-use crate::auth::Caller;
+use crate::auth::Member;
 use crate::http::error::ApiResult;
 use crate::http::extract::{Json, Path};
 use crate::state::AppState;
@@ -40,6 +40,7 @@ pub struct MembershipPatch {
     pub status: Option<String>,
     /// `YYYY-MM-DD`: the membership ends; seats after it are kept until
     /// cancelled with `cancel-future-seats`.
+    #[schema(format = Date)]
     pub leave_date: Option<String>,
     pub exit_reason: Option<String>,
     pub screening: Option<ScreeningBody>,
@@ -69,11 +70,10 @@ fn date(v: &mut Validator, field: &str, raw: &str) -> Option<Date> {
     security(("bearer" = [])))]
 pub async fn update_member(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, group_id, member_id)): Path<(Uuid, Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, group_id, member_id)): Path<(Uuid, Uuid, Uuid)>,
     Json(body): Json<MembershipPatch>,
 ) -> ApiResult<axum::Json<MembershipUpdateView>> {
-    let member = caller.member(&state, circles_domain::ids::OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     if body.screening.is_some() && body.status.is_none() && body.leave_date.is_none() {
         member.authorize(Action::ScreenMember { relation })?;
@@ -126,10 +126,9 @@ pub struct CancelledSeats {
     security(("bearer" = [])))]
 pub async fn cancel_future_seats(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, group_id, member_id)): Path<(Uuid, Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, group_id, member_id)): Path<(Uuid, Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<CancelledSeats>> {
-    let member = caller.member(&state, circles_domain::ids::OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
     let cancelled =
@@ -147,10 +146,9 @@ pub async fn cancel_future_seats(
     security(("bearer" = [])))]
 pub async fn seat_upcoming(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, group_id, member_id)): Path<(Uuid, Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, group_id, member_id)): Path<(Uuid, Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<SeatingReport>> {
-    let member = caller.member(&state, circles_domain::ids::OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
     Ok(axum::Json(state.store.seat_in_upcoming(&member.ctx, member.org_id(), group.id, MembershipId(member_id)).await?))
@@ -164,10 +162,9 @@ pub async fn seat_upcoming(
     security(("bearer" = [])))]
 pub async fn member_stats(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, group_id, member_id)): Path<(Uuid, Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, group_id, member_id)): Path<(Uuid, Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<MemberStats>> {
-    let member = caller.member(&state, circles_domain::ids::OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     let client = state.store.member_client(member.org_id(), group.id, MembershipId(member_id)).await?;
     let own = member.role == Role::Client && client == member.person_id;
@@ -193,10 +190,9 @@ pub struct GroupStatsView {
     security(("bearer" = [])))]
 pub async fn group_stats(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, group_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<GroupStatsView>> {
-    let member = caller.member(&state, circles_domain::ids::OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ViewRoster { relation })?;
     let report = state.store.group_stats(member.org_id(), group.id).await?;

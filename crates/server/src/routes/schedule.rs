@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use circles_domain::authz::Action;
-use circles_domain::ids::{OrgId, PersonId};
+use circles_domain::ids::PersonId;
 use circles_store::model::ScheduleEntry;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -12,9 +12,9 @@ use uuid::Uuid;
 use super::query::{bad_query, query_instant};
 use super::sessions::local_time;
 use super::views::{Items, Problem};
-use crate::auth::Caller;
+use crate::auth::{Caller, Member};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Path, Query};
+use crate::http::extract::Query;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,8 +71,10 @@ impl From<ScheduleEntry> for ScheduleEntryView {
 #[serde(deny_unknown_fields)]
 pub struct ScheduleQuery {
     /// Start of the window (RFC 3339); now by default.
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// End of the window (RFC 3339); 30 days after `from` by default, at most 93.
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Whose schedule (staff only); the caller's by default.
     pub person_id: Option<Uuid>,
@@ -81,7 +83,11 @@ pub struct ScheduleQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct WindowQuery {
+    /// Start of the window (RFC 3339); now by default.
+    #[param(format = DateTime)]
     pub from: Option<String>,
+    /// End of the window (RFC 3339); 30 days after `from` by default, at most 93.
+    #[param(format = DateTime)]
     pub to: Option<String>,
 }
 
@@ -109,11 +115,9 @@ fn window(state: &AppState, from: Option<&str>, to: Option<&str>) -> ApiResult<(
     security(("bearer" = [])))]
 pub async fn org_schedule(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(query): Query<ScheduleQuery>,
 ) -> ApiResult<axum::Json<Items<ScheduleEntryView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let person = query.person_id.map_or(member.person_id, PersonId);
     member.authorize(Action::ViewSchedule { is_self: person == member.person_id })?;
     if person != member.person_id && state.store.person_role(member.org_id(), person).await?.is_none() {

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use circles_domain::authz::Action;
-use circles_domain::ids::{OrgId, PersonId, SessionId};
+use circles_domain::ids::{PersonId, SessionId};
 use circles_domain::session::SeatStatus;
 use circles_domain::validation::Validator;
 use circles_store::model::AttendanceMark;
@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::group_sessions::standing;
 use super::sessions::SeatView;
 use super::views::{Items, Problem};
-use crate::auth::Caller;
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path};
 use crate::state::AppState;
@@ -28,10 +28,9 @@ use crate::state::AppState;
     security(("bearer" = [])))]
 pub async fn join(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<SeatView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let id = SessionId(session_id);
     let (people, relation) = standing(&state, &member, id).await?;
     // Someone outside the group cannot see its sessions at all.
@@ -51,10 +50,9 @@ pub async fn join(
     security(("bearer" = [])))]
 pub async fn leave(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<SeatView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let id = SessionId(session_id);
     let (people, _) = standing(&state, &member, id).await?;
     if !people.includes(member.person_id) {
@@ -69,6 +67,7 @@ pub async fn leave(
 pub struct AttendanceLine {
     pub client_id: Uuid,
     /// ATTENDED, NO_SHOW or LATE_CANCELLED.
+    #[schema(min_length = 1)]
     pub status: String,
     pub minutes_late: Option<i64>,
     pub minutes_left_early: Option<i64>,
@@ -84,11 +83,10 @@ pub struct AttendanceLine {
     security(("bearer" = [])))]
 pub async fn attendance(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
     Json(lines): Json<Vec<AttendanceLine>>,
 ) -> ApiResult<axum::Json<Items<SeatView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let id = SessionId(session_id);
     let (people, relation) = standing(&state, &member, id).await?;
     let is_therapist = people.therapists.iter().any(|(t, s)| *t == member.person_id && s.as_str() == "ACCEPTED");

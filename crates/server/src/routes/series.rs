@@ -4,7 +4,7 @@
 use axum::extract::State;
 use circles_domain::authz::Action;
 use circles_domain::civil::{parse_date, parse_time};
-use circles_domain::ids::{OrgId, SessionId};
+use circles_domain::ids::SessionId;
 use circles_domain::interval::Interval;
 use circles_domain::validation::Validator;
 use circles_store::model::{Generation, SeriesChange};
@@ -17,7 +17,7 @@ use super::group_sessions::standing;
 use super::groups::{GroupView, visible_group};
 use super::sessions::{SessionView, distinct_people, parse_start};
 use super::views::Problem;
-use crate::auth::Caller;
+use crate::auth::Member;
 use crate::http::error::ApiResult;
 use crate::http::extract::{Json, Path};
 use crate::state::AppState;
@@ -29,8 +29,10 @@ const MAX_GENERATION_DAYS: i64 = 366;
 #[serde(deny_unknown_fields)]
 pub struct GenerateRequest {
     /// First local date, `YYYY-MM-DD`.
+    #[schema(format = Date, min_length = 1)]
     pub from: String,
     /// Last local date, inclusive.
+    #[schema(format = Date, min_length = 1)]
     pub to: String,
     /// Make what can be made and list the occurrences whose therapists are
     /// busy (by default nothing is made if any clash).
@@ -51,11 +53,10 @@ pub struct GenerateRequest {
     security(("bearer" = [])))]
 pub async fn generate(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, group_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<GenerateRequest>,
 ) -> ApiResult<axum::Json<Generation>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
     let mut v = Validator::default();
@@ -79,6 +80,7 @@ pub async fn generate(
 #[serde(deny_unknown_fields)]
 pub struct SplitRequest {
     /// The first local date the change applies to, `YYYY-MM-DD`.
+    #[schema(format = Date, min_length = 1)]
     pub from: String,
     /// New local start time, `HH:MM`.
     pub start_time: Option<String>,
@@ -104,11 +106,10 @@ pub struct SplitView {
     security(("bearer" = [])))]
 pub async fn split(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, group_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, group_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<SplitRequest>,
 ) -> ApiResult<axum::Json<SplitView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
     let mut v = Validator::default();
@@ -140,6 +141,7 @@ pub async fn split(
 #[serde(deny_unknown_fields)]
 pub struct RescheduleRequest {
     /// The new start, RFC 3339 with offset.
+    #[schema(format = DateTime)]
     pub starts_at: String,
     /// The new length; unchanged by default.
     pub duration_minutes: Option<i64>,
@@ -154,11 +156,10 @@ pub struct RescheduleRequest {
     security(("bearer" = [])))]
 pub async fn reschedule(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<RescheduleRequest>,
 ) -> ApiResult<axum::Json<SessionView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let id = SessionId(session_id);
     let (people, relation) = standing(&state, &member, id).await?;
     let in_group = relation.moderator || relation.facilitator || relation.member;

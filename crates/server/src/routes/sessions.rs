@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::Role;
 use circles_domain::authz::Action;
-use circles_domain::ids::{GroupId, OrgId, PersonId, SessionId};
+use circles_domain::ids::{GroupId, PersonId, SessionId};
 use circles_domain::input::{TimeZoneName, free_text, instant};
 use circles_domain::interval::Interval;
 use circles_domain::session::{DetailsInput, SessionDetails, SessionKind, SessionStatus};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::query::{page_limit, query_instant, query_parsed};
 use super::views::{Items, Problem};
-use crate::auth::{Caller, Member};
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
@@ -162,9 +162,11 @@ pub struct CreateSessionRequest {
     /// RFC 3339 with offset, e.g. `2027-03-01T14:00:00-05:00` (left out
     /// for an instant session, which starts now).
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub starts_at: String,
     /// 15–240 for one-on-one sessions, 15–180 for group sessions (an
     /// instant one lasts 60 by default).
+    #[schema(minimum = 15, maximum = 240)]
     pub duration_minutes: Option<i64>,
     pub capacity: Option<i64>,
     pub group_id: Option<Uuid>,
@@ -282,11 +284,9 @@ fn parse_one_on_one(body: &CreateSessionRequest, org_zone: &str, now: Timestamp)
     security(("bearer" = [])))]
 pub async fn create_session(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Json(body): Json<CreateSessionRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<SessionView>)> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let kind = body
         .kind
         .as_deref()
@@ -313,13 +313,17 @@ pub async fn create_session(
 #[serde(deny_unknown_fields)]
 pub struct SessionQuery {
     /// proposed, scheduled, in_progress, completed or cancelled (as the clock has it).
+    #[param(pattern = "^(proposed|scheduled|in_progress|completed|cancelled)$")]
     pub status: Option<String>,
     /// Sessions ending after this instant (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Sessions starting before this instant (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
     pub group_id: Option<Uuid>,
     /// At most this many (default 200, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -331,11 +335,9 @@ pub struct SessionQuery {
     security(("bearer" = [])))]
 pub async fn list_sessions(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(query): Query<SessionQuery>,
 ) -> ApiResult<axum::Json<Items<SessionView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let status = query_parsed::<SessionStatus>("status", query.status.as_deref())?;
     let limit = page_limit(query.limit, 200, 1000)?;
     let sees_all = member.authorize(Action::ListAllSessions).is_ok();
@@ -373,10 +375,9 @@ pub fn view_for(member: &Member) -> StoreView {
     security(("bearer" = [])))]
 pub async fn get_session(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<SessionView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let id = SessionId(session_id);
     people_on(&state, &member, id).await?;
     let session = state.store.session(&member.ctx, member.org_id(), id, view_for(&member)).await?;
@@ -386,6 +387,7 @@ pub async fn get_session(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
+    #[schema(min_length = 1)]
     pub reason: String,
 }
 
@@ -398,11 +400,10 @@ pub struct CancelRequest {
     security(("bearer" = [])))]
 pub async fn cancel_session(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<CancelRequest>,
 ) -> ApiResult<axum::Json<SessionView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let reason = free_text(body.reason.trim(), 1_000).map_err(|r| ApiError::field("reason", r))?;
     if reason.is_empty() {
         return Err(ApiError::field("reason", "is required"));

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::authz::Action;
-use circles_domain::ids::{OrgId, PersonId, TimeOffId};
+use circles_domain::ids::{PersonId, TimeOffId};
 use circles_domain::input::{free_text, instant};
 use circles_domain::time_off::{REASON_MAX, TimeOffKind, TimeOffStatus, absence};
 use circles_domain::validation::Validator;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::query::{page_limit, query_parsed};
 use super::sessions::local_time;
 use super::views::{Items, Problem};
-use crate::auth::{Caller, Member};
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
@@ -31,13 +31,15 @@ pub struct TimeOffRequest {
     pub therapist_id: Option<Uuid>,
     /// VACATION, SICK, CONFERENCE, PERSONAL or OTHER.
     #[serde(rename = "type")]
-    #[schema(example = "VACATION")]
+    #[schema(pattern = "^(VACATION|SICK|CONFERENCE|PERSONAL|OTHER)$", example = "VACATION")]
     pub kind: String,
     /// Need not be detailed.
     pub reason: Option<String>,
     /// RFC 3339 with offset; may have begun already.
+    #[schema(format = DateTime)]
     pub starts_at: String,
     /// RFC 3339 with offset; in the future, at most 366 days after `starts_at`.
+    #[schema(format = DateTime)]
     pub ends_at: String,
     /// On approval with a coverage therapist, move the affected sessions to them.
     #[serde(default)]
@@ -124,11 +126,9 @@ fn parse_request(body: &TimeOffRequest, me: PersonId, now: Timestamp) -> Result<
     security(("bearer" = [])))]
 pub async fn request_time_off(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Json(body): Json<TimeOffRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<TimeOffView>)> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let input = parse_request(&body, member.person_id, state.clock.now())?;
     member.authorize(Action::RequestTimeOff { is_self: input.therapist_id == member.person_id })?;
     let created = state.store.request_time_off(&member.ctx, member.org_id(), input).await?;
@@ -141,8 +141,10 @@ pub struct TimeOffQuery {
     /// Only this therapist's requests (therapists see only their own).
     pub therapist_id: Option<Uuid>,
     /// PENDING, APPROVED, DENIED or CANCELLED.
+    #[param(pattern = "^(PENDING|APPROVED|DENIED|CANCELLED)$")]
     pub status: Option<String>,
     /// At most this many (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -155,11 +157,9 @@ pub struct TimeOffQuery {
     security(("bearer" = [])))]
 pub async fn list_time_off(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(query): Query<TimeOffQuery>,
 ) -> ApiResult<axum::Json<Items<TimeOffView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let status = query_parsed::<TimeOffStatus>("status", query.status.as_deref())?;
     let limit = page_limit(query.limit, 100, 500)?;
     // Asking for nobody in particular means "mine" unless one may see all.
@@ -184,10 +184,9 @@ async fn visible(state: &AppState, member: &Member, id: Uuid) -> ApiResult<TimeO
     security(("bearer" = [])))]
 pub async fn get_time_off(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<TimeOffView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     Ok(axum::Json(visible(&state, &member, id).await?.into()))
 }
 
@@ -237,10 +236,9 @@ impl From<AffectedSession> for AffectedSessionView {
     security(("bearer" = [])))]
 pub async fn affected(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<Items<AffectedSessionView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let time_off = visible(&state, &member, id).await?;
     Ok(axum::Json(Items::of(state.store.affected_sessions(member.org_id(), time_off.id).await?)))
 }
@@ -323,11 +321,10 @@ impl From<TimeOffApproval> for ApprovalView {
     security(("bearer" = [])))]
 pub async fn approve(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, id)): Path<(Uuid, Uuid)>,
     Json(body): Json<ApproveRequest>,
 ) -> ApiResult<axum::Json<ApprovalView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let id = for_decision(&state, &member, id).await?;
     let coverage = body.coverage_therapist_id.map(PersonId);
     Ok(axum::Json(state.store.approve_time_off(&member.ctx, member.org_id(), id, coverage).await?.into()))
@@ -336,6 +333,7 @@ pub async fn approve(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
+    #[schema(min_length = 1)]
     pub reason: String,
 }
 
@@ -355,11 +353,10 @@ fn required_reason(raw: &str) -> ApiResult<String> {
     security(("bearer" = [])))]
 pub async fn deny(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, id)): Path<(Uuid, Uuid)>,
     Json(body): Json<ReasonRequest>,
 ) -> ApiResult<axum::Json<TimeOffView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let reason = required_reason(&body.reason)?;
     let id = for_decision(&state, &member, id).await?;
     Ok(axum::Json(state.store.deny_time_off(&member.ctx, member.org_id(), id, reason).await?.into()))
@@ -373,10 +370,9 @@ pub async fn deny(
     security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<TimeOffView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let time_off = state.store.time_off(member.org_id(), TimeOffId(id)).await?;
     member.authorize(Action::CancelTimeOff { is_self: time_off.therapist_id == member.person_id })?;
     Ok(axum::Json(state.store.cancel_time_off(&member.ctx, member.org_id(), time_off.id).await?.into()))
@@ -415,10 +411,9 @@ impl From<CoverageCandidate> for CoverageView {
     security(("bearer" = [])))]
 pub async fn coverage(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<Items<CoverageView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let id = for_decision(&state, &member, id).await?;
     Ok(axum::Json(Items::of(state.store.coverage(member.org_id(), id).await?)))
 }
@@ -439,11 +434,10 @@ pub struct ReassignRequest {
     security(("bearer" = [])))]
 pub async fn reassign(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, id)): Path<(Uuid, Uuid)>,
     Json(body): Json<ReassignRequest>,
 ) -> ApiResult<axum::Json<ReassignmentView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let id = for_decision(&state, &member, id).await?;
     let coverage = PersonId(body.coverage_therapist_id);
     Ok(axum::Json(state.store.reassign_affected(&member.ctx, member.org_id(), id, coverage).await?.into()))
@@ -457,11 +451,10 @@ pub async fn reassign(
     security(("bearer" = [])))]
 pub async fn cancel_affected(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, id)): Path<(Uuid, Uuid)>,
     Json(body): Json<ReasonRequest>,
 ) -> ApiResult<axum::Json<Items<AffectedSessionView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let reason = required_reason(&body.reason)?;
     let id = for_decision(&state, &member, id).await?;
     Ok(axum::Json(Items::of(state.store.cancel_affected(&member.ctx, member.org_id(), id, reason).await?)))
