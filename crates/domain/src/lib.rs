@@ -14,11 +14,12 @@ pub mod group;
 pub mod ids;
 pub mod input;
 pub mod interval;
+pub mod local_time;
 pub mod recurrence;
 pub mod role;
 pub mod session;
 pub mod slots;
-mod spelling;
+pub mod spelling;
 pub mod time_off;
 pub mod validation;
 

@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::input::{Label, free_text};
 use crate::validation::Validator;
 
-use crate::spelling::spelled_enum;
+use crate::spelling::{spelled_enum, with_article};
 
 spelled_enum!(
     /// What kind of time a session is.
@@ -23,14 +23,14 @@ spelled_enum!(
 spelled_enum!(Modality { Virtual = "VIRTUAL", InPerson = "IN_PERSON" });
 
 spelled_enum!(
-    /// `proposed → scheduled → in_progress → completed`; `cancelled` from any
-    /// state before completed.
+    /// `PROPOSED → SCHEDULED → IN_PROGRESS → COMPLETED`; `CANCELLED` from any
+    /// state before completed. Stored in lower case, written in upper case.
     SessionStatus {
-        Proposed = "proposed",
-        Scheduled = "scheduled",
-        InProgress = "in_progress",
-        Completed = "completed",
-        Cancelled = "cancelled",
+        Proposed = "PROPOSED" / "proposed",
+        Scheduled = "SCHEDULED" / "scheduled",
+        InProgress = "IN_PROGRESS" / "in_progress",
+        Completed = "COMPLETED" / "completed",
+        Cancelled = "CANCELLED" / "cancelled",
     }
 );
 
@@ -71,7 +71,7 @@ impl SessionStatus {
             SessionStatus::Proposed | SessionStatus::Scheduled | SessionStatus::InProgress => {
                 Ok(SessionStatus::Cancelled)
             }
-            from => Err(IllegalTransition { from: from.as_str(), action: "cancel" }),
+            from => Err(IllegalTransition { from, action: "be cancelled" }),
         }
     }
 }
@@ -85,9 +85,9 @@ impl SeatStatus {
 
 /// A move the state machine does not allow; answered with 409.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a {from} session cannot {action}")]
+#[error("{} session cannot {action}", with_article(&from.words()))]
 pub struct IllegalTransition {
-    pub from: &'static str,
+    pub from: SessionStatus,
     pub action: &'static str,
 }
 
@@ -223,7 +223,26 @@ mod tests {
             assert_eq!(status.as_str().parse::<SeatStatus>().unwrap(), *status);
         }
         assert_eq!(serde_json::to_string(&Modality::InPerson).unwrap(), "\"IN_PERSON\"");
-        assert!("in_person".parse::<Modality>().unwrap_err().contains("IN_PERSON"));
+        assert!("in person".parse::<Modality>().unwrap_err().contains("IN_PERSON"));
+    }
+
+    #[test]
+    fn statuses_are_upper_case_on_the_wire_and_parse_in_any_case() {
+        assert_eq!(serde_json::to_string(&SessionStatus::InProgress).unwrap(), "\"IN_PROGRESS\"");
+        assert_eq!(SessionStatus::InProgress.as_str(), "in_progress", "the database keeps its spelling");
+        for text in ["in_progress", "IN_PROGRESS", "In_Progress"] {
+            assert_eq!(text.parse::<SessionStatus>().unwrap(), SessionStatus::InProgress);
+        }
+        assert_eq!("pending".parse::<InvitationStatus>().unwrap(), InvitationStatus::Pending);
+        assert_eq!("in_person".parse::<Modality>().unwrap(), Modality::InPerson);
+    }
+
+    #[test]
+    fn a_refused_move_reads_as_a_sentence() {
+        let refused = SessionStatus::Completed.cancel().unwrap_err();
+        assert_eq!(refused.to_string(), "a completed session cannot be cancelled");
+        let refused = IllegalTransition { from: SessionStatus::InProgress, action: "move" };
+        assert_eq!(refused.to_string(), "an in progress session cannot move");
     }
 
     #[test]

@@ -169,16 +169,24 @@ pub trait SessionStore: Send + Sync {
         reason: String,
         by: Canceller,
     ) -> Result<Session>;
-    /// One person's sessions in `[from, to)`, sorted by start.
+    /// One person's sessions in `[from, to)`, sorted by start; cancelled
+    /// ones too (the person's place as it was) when `include_cancelled`.
     async fn schedule(
         &self,
         org: OrgId,
         person: PersonId,
         from: Timestamp,
         to: Timestamp,
+        include_cancelled: bool,
     ) -> Result<Vec<ScheduleEntry>>;
     /// An account's sessions across every organisation it belongs to.
-    async fn account_schedule(&self, account: AccountId, from: Timestamp, to: Timestamp) -> Result<Vec<ScheduleEntry>>;
+    async fn account_schedule(
+        &self,
+        account: AccountId,
+        from: Timestamp,
+        to: Timestamp,
+        include_cancelled: bool,
+    ) -> Result<Vec<ScheduleEntry>>;
 }
 
 #[async_trait]

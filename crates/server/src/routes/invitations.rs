@@ -38,7 +38,7 @@ impl From<Invitation> for InvitationView {
             id: a.id.0,
             session_id: a.session_id.0,
             therapist_id: a.therapist_id.0,
-            status: a.status.as_str().into(),
+            status: a.status.wire().into(),
             message: a.message,
             invited_at: a.invited_at,
             responded_at: a.responded_at,

@@ -7,6 +7,7 @@ use circles_domain::authz::Action;
 use circles_domain::ids::{GroupId, OrgId, PersonId, SessionId};
 use circles_domain::input::{TimeZoneName, free_text, instant};
 use circles_domain::interval::Interval;
+use circles_domain::local_time::local_time;
 use circles_domain::session::{DetailsInput, SessionDetails, SessionKind, SessionStatus};
 use circles_domain::validation::Validator;
 use circles_store::model::{
@@ -29,6 +30,8 @@ pub struct AssignmentView {
     /// The invitation's id (answer it at `/invitations/{id}/respond`).
     pub id: Uuid,
     pub therapist_id: Uuid,
+    #[schema(example = "Dana Reyes")]
+    pub therapist_name: String,
     #[schema(example = "ACCEPTED")]
     pub status: String,
     pub message: Option<String>,
@@ -41,7 +44,8 @@ impl From<Assignment> for AssignmentView {
         Self {
             id: a.id.0,
             therapist_id: a.therapist_id.0,
-            status: a.status.as_str().into(),
+            therapist_name: a.therapist_name,
+            status: a.status.wire().into(),
             message: a.message,
             responded_at: a.responded_at,
         }
@@ -52,6 +56,9 @@ impl From<Assignment> for AssignmentView {
 pub struct SeatView {
     pub id: Uuid,
     pub client_id: Uuid,
+    /// Seats reach only staff and the seat's own client.
+    #[schema(example = "Sam Okafor")]
+    pub client_name: String,
     #[schema(example = "REGISTERED")]
     pub status: String,
     pub minutes_late: Option<i64>,
@@ -64,7 +71,8 @@ impl From<Seat> for SeatView {
         Self {
             id: s.id.0,
             client_id: s.client_id.0,
-            status: s.status.as_str().into(),
+            client_name: s.client_name,
+            status: s.status.wire().into(),
             minutes_late: s.minutes_late,
             minutes_left_early: s.minutes_left_early,
             note: s.note,
@@ -75,7 +83,7 @@ impl From<Seat> for SeatView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     pub id: Uuid,
-    #[schema(example = "scheduled")]
+    #[schema(example = "SCHEDULED")]
     pub status: String,
     #[schema(example = "one_on_one")]
     pub kind: String,
@@ -88,9 +96,12 @@ pub struct SessionView {
     pub starts_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub ends_at: Timestamp,
-    /// The session's IANA zone, and its start in local time there.
+    /// The session's IANA zone, and its start and end on the clock there.
     pub timezone: String,
+    #[schema(example = "Thu 10 Dec, 18:00 EST")]
     pub starts_at_local: String,
+    #[schema(example = "Thu 10 Dec, 19:30 EST")]
+    pub ends_at_local: String,
     pub capacity: i64,
     pub seats_taken: i64,
     pub group_id: Option<Uuid>,
@@ -102,33 +113,31 @@ pub struct SessionView {
     pub therapists: Vec<AssignmentView>,
     /// Every seat for staff; only the caller's own for a client.
     pub seats: Vec<SeatView>,
+    /// Who booked or proposed the session (none for generated sessions).
+    pub created_by: Option<Uuid>,
+    pub created_by_name: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub cancelled_at: Option<Timestamp>,
     pub cancel_reason: Option<String>,
-    /// `pending` while a member's proposal waits for a moderator.
+    /// `PENDING` while a member's proposal waits for a moderator, then
+    /// `APPROVED` or `REJECTED`.
+    #[schema(example = "PENDING")]
     pub approval: Option<String>,
-}
-
-/// `2027-03-01T09:00:00-05:00`: the instant as a clock in `zone` shows it.
-pub fn local_time(at: Timestamp, zone: &str) -> String {
-    match jiff::tz::TimeZone::get(zone) {
-        Ok(tz) => at.to_zoned(tz).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-        Err(_) => at.to_string(),
-    }
 }
 
 impl From<Session> for SessionView {
     fn from(s: Session) -> Self {
         Self {
             id: s.id.0,
-            status: s.status.as_str().into(),
+            status: s.status.wire().into(),
             kind: s.kind.as_str().into(),
             modality: s.modality.as_str().into(),
             title: s.title,
             description: s.description,
             starts_at_local: local_time(s.starts_at, &s.timezone),
+            ends_at_local: local_time(s.ends_at, &s.timezone),
             starts_at: s.starts_at,
             ends_at: s.ends_at,
             timezone: s.timezone,
@@ -142,10 +151,12 @@ impl From<Session> for SessionView {
             address: s.address,
             therapists: s.therapists.into_iter().map(Into::into).collect(),
             seats: s.seats.into_iter().map(Into::into).collect(),
+            created_by: s.created_by.map(|p| p.0),
+            created_by_name: s.created_by_name,
             created_at: s.created_at,
             cancelled_at: s.cancelled_at,
             cancel_reason: s.cancel_reason,
-            approval: s.approval,
+            approval: s.approval.map(|a| a.to_ascii_uppercase()),
         }
     }
 }

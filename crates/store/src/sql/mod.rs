@@ -14,6 +14,7 @@ mod health;
 mod holds;
 mod idempotency;
 mod invitations;
+mod names;
 mod notify;
 mod orgs;
 mod roster;

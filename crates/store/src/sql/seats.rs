@@ -12,7 +12,7 @@ use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Backend, Executor, Row, sql};
 use super::notify::{self, Notice};
-use super::sessions::{lock_session, seat_from_row};
+use super::sessions::{SEAT_ROWS, lock_session, seat_from_row};
 use super::{SqlStore, write_tx};
 use crate::model::{AttendanceMark, AuditCtx, Seat, Session};
 use crate::{Result, SeatStore, StoreError};
@@ -24,7 +24,7 @@ pub const LATE_ENTRY_AFTER: SignedDuration = SignedDuration::from_hours(24 * 30)
 async fn seat_of<E: Executor>(tx: &mut E, org: OrgId, session: SessionId, client: PersonId) -> Result<Option<Seat>> {
     let row = tx
         .fetch_optional(
-            sql("SELECT * FROM seats WHERE org_id = $1 AND session_id = $2 AND client_id = $3")
+            sql(format!("{SEAT_ROWS} WHERE y.org_id = $1 AND y.session_id = $2 AND y.client_id = $3"))
                 .bind(org)
                 .bind(session)
                 .bind(client),

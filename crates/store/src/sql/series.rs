@@ -23,6 +23,7 @@ use super::audit::{self, AuditDraft};
 use super::busy::{self, Busy, Claim, Owner};
 use super::db::{Backend, DbError, Executor, Row, lock_row, placeholders, sql};
 use super::groups::{fetch_group, member_from_row, replace_staff};
+use super::names;
 use super::notify::{self, Notice};
 use super::sessions::{Seats, fetch, insert_rows, insert_session};
 use super::{SqlStore, write_tx};
@@ -315,6 +316,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                 "from": from, "to": to, "created": created.len(), "skipped": skipped.len(),
             })));
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
+            names::fill(&mut tx, org, &mut created).await?;
             Generation { created, already_generated: existing.len() as i64, skipped, seats_skipped }
         })
     }

@@ -1,0 +1,112 @@
+//! What people read: names instead of ids, local times beside UTC
+//! instants, one spelling of every status, on both backends.
+
+use circles_testkit::{Backend, backend_tests};
+use serde_json::{Value, json};
+
+use crate::booking::{booking, sessions_path};
+use crate::support::TestApp;
+
+backend_tests!(
+    a_session_names_its_people_and_reads_in_its_zone,
+    a_client_reads_only_their_own_seat_by_name,
+    a_schedule_keeps_cancelled_sessions_and_names_the_other_person,
+    statuses_are_upper_case_and_filters_take_any_case,
+);
+
+/// A Thursday evening in New York, in winter: 18:00 EST.
+const WINTER_EVENING: &str = "2030-12-12T23:00:00Z";
+
+async fn a_session_names_its_people_and_reads_in_its_zone(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let session = app.post(&sessions_path(&org), &org.admin.token, booking(&org, WINTER_EVENING, 90)).await.expect(201);
+    let path = format!("{}/{}", sessions_path(&org), session["id"].as_str().unwrap());
+    let read = app.get(&path, &org.admin.token).await.expect(200);
+    for view in [&session, &read] {
+        assert_eq!(view["starts_at"], WINTER_EVENING, "the UTC instant stays");
+        assert_eq!(view["starts_at_local"], "Thu 12 Dec, 18:00 EST");
+        assert_eq!(view["ends_at_local"], "Thu 12 Dec, 19:30 EST");
+        assert_eq!(view["therapists"][0]["therapist_name"], "A therapist");
+        assert_eq!(view["seats"][0]["client_name"], "A client", "staff see who sits");
+        assert_eq!(view["created_by"], org.admin.person_id.as_str());
+        assert_eq!(view["created_by_name"], "Admin");
+    }
+    let listed = app.get(&sessions_path(&org), &org.therapist.token).await.expect(200);
+    assert_eq!(listed["items"][0]["starts_at_local"], "Thu 12 Dec, 18:00 EST");
+    assert_eq!(listed["items"][0]["therapists"][0]["therapist_name"], "A therapist");
+}
+
+async fn a_client_reads_only_their_own_seat_by_name(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let session = app.post(&sessions_path(&org), &org.admin.token, booking(&org, WINTER_EVENING, 50)).await.expect(201);
+    let path = format!("{}/{}", sessions_path(&org), session["id"].as_str().unwrap());
+    let mine = app.get(&path, &org.client.token).await.expect(200);
+    let seats = mine["seats"].as_array().unwrap();
+    assert_eq!(seats.len(), 1);
+    assert_eq!(seats[0]["client_id"], org.client.person_id.as_str());
+    assert_eq!(seats[0]["client_name"], "A client");
+    assert_eq!(mine["therapists"][0]["therapist_name"], "A therapist", "therapists are named to everyone");
+}
+
+fn entry<'a>(schedule: &'a Value, session: &Value) -> Option<&'a Value> {
+    schedule["items"].as_array().unwrap().iter().find(|e| e["session_id"] == session["id"])
+}
+
+async fn a_schedule_keeps_cancelled_sessions_and_names_the_other_person(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let kept = app.post(&sessions_path(&org), &org.admin.token, booking(&org, &app.hours_from_now(24), 50)).await;
+    let kept = kept.expect(201);
+    let dropped = app.post(&sessions_path(&org), &org.admin.token, booking(&org, &app.hours_from_now(48), 50)).await;
+    let dropped = dropped.expect(201);
+    let cancel = format!("{}/{}/cancel", sessions_path(&org), dropped["id"].as_str().unwrap());
+    app.post(&cancel, &org.admin.token, json!({ "reason": "room flooded" })).await.expect(200);
+
+    let path = format!("/api/v1/orgs/{}/schedule", org.id);
+    let client = app.get(&path, &org.client.token).await.expect(200);
+    let cancelled = entry(&client, &dropped).expect("a cancelled session stays on the schedule");
+    assert_eq!(cancelled["status"], "CANCELLED");
+    assert_eq!(cancelled["participation"], "CANCELLED_BY_PROVIDER");
+    let live = entry(&client, &kept).unwrap();
+    assert_eq!(live["status"], "SCHEDULED");
+    assert_eq!(live["with_name"], "A therapist", "the client sees their therapist");
+    assert_eq!(live["location"], "Room 2");
+    assert!(
+        live["starts_at_local"].as_str().unwrap().ends_with(" EST")
+            || live["starts_at_local"].as_str().unwrap().ends_with(" EDT")
+    );
+    assert!(live["ends_at_local"].is_string());
+
+    let therapist = app.get(&path, &org.therapist.token).await.expect(200);
+    assert_eq!(entry(&therapist, &kept).unwrap()["with_name"], "A client", "the therapist sees their client");
+    assert!(entry(&therapist, &dropped).is_some());
+
+    let hidden = app.get(&format!("{path}?include_cancelled=false"), &org.client.token).await.expect(200);
+    assert!(entry(&hidden, &dropped).is_none());
+    assert!(entry(&hidden, &kept).is_some());
+    let mine = app.get("/api/v1/me/schedule?include_cancelled=false", &org.client.token).await.expect(200);
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+}
+
+async fn statuses_are_upper_case_and_filters_take_any_case(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let session = app.post(&sessions_path(&org), &org.admin.token, booking(&org, WINTER_EVENING, 50)).await.expect(201);
+    assert_eq!(session["status"], "SCHEDULED");
+    assert_eq!(session["therapists"][0]["status"], "ACCEPTED");
+    assert_eq!(session["seats"][0]["status"], "REGISTERED");
+    for spelled in ["SCHEDULED", "scheduled", "Scheduled"] {
+        let listed = app.get(&format!("{}?status={spelled}", sessions_path(&org)), &org.admin.token).await.expect(200);
+        assert_eq!(listed["items"].as_array().unwrap().len(), 1, "?status={spelled}");
+    }
+    for spelled in ["pending", "PENDING", "accepted"] {
+        app.get(&format!("/api/v1/orgs/{}/invitations?status={spelled}", org.id), &org.therapist.token)
+            .await
+            .expect(200);
+    }
+    let refused = app.get(&format!("{}?status=finished", sessions_path(&org)), &org.admin.token).await;
+    let problem = refused.problem(400, "invalid_query");
+    assert!(problem["detail"].as_str().unwrap().contains("SCHEDULED"), "the refusal lists the upper-case spellings");
+}
