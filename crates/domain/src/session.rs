@@ -281,11 +281,15 @@ spelled_enum!(
         Invitation = "invitation",
         InvitationAccepted = "invitation_accepted",
         InvitationDeclined = "invitation_declined",
+        /// A therapist's invitation was taken back before the session.
+        InvitationWithdrawn = "invitation_withdrawn",
         /// Every therapist accepted: the session is scheduled and open for seats.
         SessionScheduled = "session_scheduled",
         SessionCancelled = "session_cancelled",
         Reminder = "reminder",
         MemberJoined = "member_joined",
+        /// The member who took a seat: it is theirs.
+        SeatConfirmed = "seat_confirmed",
         /// A member's proposal waits for a moderator.
         ProposalPending = "proposal_pending",
         ProposalApproved = "proposal_approved",

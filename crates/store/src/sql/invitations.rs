@@ -16,6 +16,7 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Backend, Executor, Row, sql};
+use super::names;
 use super::notify::{self, Notice};
 use super::sessions::{SESSION_COLUMNS, Seats, fetch, insert_rows, lock_session, session_from_row};
 use super::{SqlStore, read_tx, write_tx};
@@ -74,7 +75,7 @@ async fn schedule_if_all_accepted<E: Executor>(
     let notice = Notice {
         kind: NotificationKind::SessionScheduled,
         title: "A group session is open for seats",
-        body: format!("{} at {} is confirmed", session.title, session.starts_at),
+        body: format!("{} on {} is confirmed", session.title, names::when(session)),
         session: Some(session.id),
         group: session.group_id,
     };
@@ -201,17 +202,19 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             let scheduled = new_status == InvitationStatus::Accepted
                 && schedule_if_all_accepted(&mut tx, org, &session, Some(therapist), now).await?;
             if !scheduled {
+                let who = names::therapist_on(&session, therapist);
                 let (kind, title) = match new_status {
                     InvitationStatus::Declined => {
-                        (NotificationKind::InvitationDeclined, "A therapist declined an invitation")
+                        (NotificationKind::InvitationDeclined, format!("{who} declined an invitation"))
                     }
-                    _ => (NotificationKind::InvitationAccepted, "A therapist accepted an invitation"),
+                    _ => (NotificationKind::InvitationAccepted, format!("{who} accepted an invitation")),
                 };
+                let about = format!("{} on {}", session.title, names::when(&session));
                 let body = match &message {
-                    Some(m) if !m.is_empty() => format!("{}: \"{m}\"", session.title),
-                    _ => session.title.clone(),
+                    Some(m) if !m.is_empty() => format!("{about}: \"{m}\""),
+                    _ => about,
                 };
-                let notice = Notice { kind, title, body, session: Some(session_id), group: session.group_id };
+                let notice = Notice { kind, title: &title, body, session: Some(session_id), group: session.group_id };
                 let owners = proposal_owners(&mut tx, org, &session).await?;
                 notify::push(&mut tx, org, now, owners, Some(therapist), &notice).await?;
             }
@@ -295,7 +298,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
                 let notice = Notice {
                     kind: NotificationKind::Invitation,
                     title: "You are invited to facilitate a session",
-                    body: format!("{} at {}", session.title, session.starts_at),
+                    body: format!("{} on {}", session.title, names::when(&session)),
                     session: Some(session_id),
                     group: Some(group),
                 };
@@ -333,6 +336,14 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             let therapist: PersonId = row.id("therapist_id")?;
             busy::release_session(&mut tx, org, session_id, Some(therapist)).await?;
             super::sessions::attach(&mut tx, org, std::slice::from_mut(&mut session), Seats::None).await?;
+            let withdrawn = Notice {
+                kind: NotificationKind::InvitationWithdrawn,
+                title: "An invitation to facilitate was withdrawn",
+                body: format!("{} on {} no longer needs you", session.title, names::when(&session)),
+                session: Some(session_id),
+                group: session.group_id,
+            };
+            notify::push(&mut tx, org, now, [therapist], ctx.person_id, &withdrawn).await?;
             schedule_if_all_accepted(&mut tx, org, &session, ctx.person_id, now).await?;
             let draft = AuditDraft::new("invitation.withdraw", "invitation", invitation)
                 .details(json!({ "session_id": session_id }));
@@ -361,7 +372,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             let invite = Notice {
                 kind: NotificationKind::Invitation,
                 title: "You are invited to facilitate a session",
-                body: format!("{} at {}", session.title, session.starts_at),
+                body: format!("{} on {}", session.title, names::when(&session)),
                 session: Some(session_id),
                 group: session.group_id,
             };

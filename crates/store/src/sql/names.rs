@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use circles_domain::ids::{OrgId, PersonId};
+use circles_domain::local_time::local_time;
 
 use super::db::{Executor, Row, placeholders, sql};
 use crate::Result;
@@ -49,6 +50,20 @@ pub fn apply(session: &mut Session, names: &Names) {
     if let Some(name) = session.created_by.and_then(|c| names.get(&c)) {
         session.created_by_name = Some(name.clone());
     }
+}
+
+/// When a session starts, on its own clock: `Thu 10 Dec, 18:00 EST`.
+pub fn when(session: &Session) -> String {
+    local_time(session.starts_at, &session.timezone)
+}
+
+/// The name of a therapist on `session`, or `A therapist` if unknown.
+pub fn therapist_on(session: &Session, therapist: PersonId) -> String {
+    session
+        .therapists
+        .iter()
+        .find(|t| t.therapist_id == therapist && !t.therapist_name.is_empty())
+        .map_or_else(|| "A therapist".to_owned(), |t| t.therapist_name.clone())
 }
 
 /// Names everyone on freshly written `sessions`, in one statement.

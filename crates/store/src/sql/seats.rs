@@ -9,8 +9,9 @@ use jiff::SignedDuration;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
-use super::busy::{self, Claim, Owner};
+use super::busy::{self, Claim, LockWait, Owner};
 use super::db::{Backend, Executor, Row, sql};
+use super::names;
 use super::notify::{self, Notice};
 use super::sessions::{SEAT_ROWS, lock_session, seat_from_row};
 use super::{SqlStore, write_tx};
@@ -72,7 +73,8 @@ impl<B: Backend> SeatStore for SqlStore<B> {
             if session.seats_taken >= session.capacity {
                 return Err(StoreError::conflict("session_full", format!("all {} seats are taken", session.capacity)));
             }
-            busy::lock_people(&mut tx, dialect, org, &[(client, Role::Client, "client_id")]).await?;
+            let people = [(client, Role::Client, "client_id")];
+            let names = busy::lock_people_or(&mut tx, dialect, org, &people, LockWait::Queue).await?;
             let interval = Interval::new(session.starts_at, session.ends_at).expect("a session has length");
             let mut drafts = Vec::new();
             busy::claim(
@@ -121,20 +123,50 @@ impl<B: Backend> SeatStore for SqlStore<B> {
                 .iter()
                 .map(|r| r.id("therapist_id"))
                 .collect::<Result<Vec<PersonId>, _>>()?;
-            let notice = Notice {
-                kind: NotificationKind::MemberJoined,
-                title: "A member joined a session",
-                body: format!(
-                    "{} now has {} of {} seats taken",
-                    session.title,
-                    session.seats_taken + 1,
-                    session.capacity
-                ),
+            let when = names::when(&session);
+            let taken = format!(
+                "{} on {when} now has {} of {} seats taken",
+                session.title,
+                session.seats_taken + 1,
+                session.capacity
+            );
+            // Therapists serve the member and read their name; a member who
+            // proposed the session reads only that a seat was taken.
+            let named = format!("{} joined a session", names.get(&client).map_or("A member", String::as_str));
+            let creator = session.created_by.filter(|c| !therapists.contains(c));
+            let confirmed = Notice {
+                kind: NotificationKind::SeatConfirmed,
+                title: "You have a seat",
+                body: format!("{} on {when}", session.title),
                 session: Some(session_id),
                 group: Some(group),
             };
-            notify::push(&mut tx, org, now, therapists.into_iter().chain(session.created_by), Some(client), &notice)
-                .await?;
+            let notices = [
+                (
+                    therapists,
+                    Notice {
+                        kind: NotificationKind::MemberJoined,
+                        title: &named,
+                        body: taken.clone(),
+                        session: Some(session_id),
+                        group: Some(group),
+                    },
+                ),
+                (
+                    creator.into_iter().collect(),
+                    Notice {
+                        kind: NotificationKind::MemberJoined,
+                        title: "A member joined a session",
+                        body: taken,
+                        session: Some(session_id),
+                        group: Some(group),
+                    },
+                ),
+            ];
+            notify::push_all(&mut tx, org, now, Some(client), &notices).await?;
+            // The member is told too (the one notice an actor receives about
+            // their own step): the confirmation that the seat is theirs.
+            notify::push(&mut tx, org, now, [client], None, &confirmed).await?;
             drafts.push(
                 AuditDraft::new("seat.join", "seat", seat_id)
                     .subject(client)

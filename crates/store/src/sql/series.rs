@@ -118,7 +118,7 @@ async fn tell_rescheduled<E: Executor>(
     let notice = Notice {
         kind: NotificationKind::SessionRescheduled,
         title: "A session moved",
-        body: format!("{} now starts at {}", session.title, session.starts_at),
+        body: format!("{} now starts on {}", session.title, names::when(session)),
         session: Some(session.id),
         group: session.group_id,
     };

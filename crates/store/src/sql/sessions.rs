@@ -382,7 +382,7 @@ async fn announce_new_session<E: Executor>(
     actor: Option<PersonId>,
     now: Timestamp,
 ) -> Result<()> {
-    let when = session.starts_at.to_string();
+    let when = names::when(session);
     let (kind, recipients, title) = match (session.kind, session.approval.as_deref()) {
         (SessionKind::Group, Some("pending")) => {
             let moderators = match group {
@@ -404,14 +404,14 @@ async fn announce_new_session<E: Executor>(
         }
         (SessionKind::OneOnOne, _) => return Ok(()),
     };
-    let notice = Notice { kind, title, body: format!("{} at {when}", session.title), session: Some(session.id), group };
+    let notice = Notice { kind, title, body: format!("{} on {when}", session.title), session: Some(session.id), group };
     notify::push(tx, org, now, recipients, actor, &notice).await
 }
 
 /// What the people of a cancelled session are told.
 pub(super) fn cancelled_notice(
     title: &str,
-    starts_at: Timestamp,
+    when: String,
     reason: &str,
     id: SessionId,
     group: Option<GroupId>,
@@ -419,7 +419,7 @@ pub(super) fn cancelled_notice(
     Notice {
         kind: NotificationKind::SessionCancelled,
         title: "A session was cancelled",
-        body: format!("{title} at {starts_at} is cancelled: {reason}"),
+        body: format!("{title} on {when} is cancelled: {reason}"),
         session: Some(id),
         group,
     }
@@ -707,7 +707,7 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             if let (Some(group), Some(recurrence_id)) = (session.group_id, &session.recurrence_id) {
                 super::series::exclude_occurrence(&mut tx, org, group, recurrence_id, now).await?;
             }
-            let notice = cancelled_notice(&session.title, session.starts_at, &reason, id, session.group_id);
+            let notice = cancelled_notice(&session.title, names::when(&session), &reason, id, session.group_id);
             // The seats were cancelled a moment ago; their clients still need telling.
             let therapists =
                 session.therapists.iter().filter(|t| t.status != InvitationStatus::Declined).map(|t| t.therapist_id);
