@@ -23,7 +23,7 @@ use circles_domain::ids::{
 };
 use circles_domain::input::Email;
 use circles_domain::interval::Interval;
-use circles_domain::session::{InvitationStatus, Modality};
+use circles_domain::session::Modality;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
@@ -232,12 +232,7 @@ pub trait GroupStore: Send + Sync {
 #[async_trait]
 pub trait InvitationStore: Send + Sync {
     /// A therapist's invitations, soonest session first.
-    async fn invitations(
-        &self,
-        org: OrgId,
-        therapist: PersonId,
-        status: Option<InvitationStatus>,
-    ) -> Result<Vec<Invitation>>;
+    async fn invitations(&self, org: OrgId, therapist: PersonId, filter: InvitationFilter) -> Result<Vec<Invitation>>;
     /// Accepts (claiming the therapist's time) or declines. When every
     /// invitation is accepted the session becomes scheduled.
     async fn respond_invitation(

@@ -13,6 +13,7 @@ pub mod invitations;
 pub mod me;
 pub mod notifications;
 pub mod orgs;
+pub mod page;
 pub mod people;
 pub mod query;
 pub mod roster;

@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::page::{Page, page_of, parse_session_cursor, session_cursor};
 use super::query::{page_limit, query_instant, query_parsed};
-use super::views::{Items, Problem};
+use super::views::Problem;
 use crate::auth::{Caller, Member};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
@@ -330,22 +331,26 @@ pub struct SessionQuery {
     /// Sessions starting before this instant (RFC 3339).
     pub to: Option<String>,
     pub group_id: Option<Uuid>,
+    /// Only sessions this person booked or proposed.
+    pub created_by: Option<Uuid>,
     /// At most this many (default 200, at most 1000).
     pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
 }
 
 /// Sessions of the organisation (staff) or the caller's own (therapists and
 /// clients), sorted by start.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/sessions", tag = "sessions",
     params(("org_id" = Uuid, Path), SessionQuery),
-    responses((status = 200, body = Items<SessionView>), (status = 400, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = Page<SessionView>), (status = 400, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,
     Path(org_id): Path<Uuid>,
     Query(query): Query<SessionQuery>,
-) -> ApiResult<axum::Json<Items<SessionView>>> {
+) -> ApiResult<axum::Json<Page<SessionView>>> {
     let member = caller.member(&state, OrgId(org_id)).await?;
     let status = query_parsed::<SessionStatus>("status", query.status.as_deref())?;
     let limit = page_limit(query.limit, 200, 1000)?;
@@ -355,10 +360,14 @@ pub async fn list_sessions(
         from: query_instant("from", query.from.as_deref())?,
         to: query_instant("to", query.to.as_deref())?,
         group_id: query.group_id.map(GroupId),
+        created_by: query.created_by.map(PersonId),
         visible_to: (!sees_all).then_some(member.person_id),
-        limit,
+        after: parse_session_cursor(query.cursor.as_deref())?,
+        // One more than the page, to know whether another follows.
+        limit: limit + 1,
     };
-    Ok(axum::Json(Items::of(state.store.list_sessions(member.org_id(), filter).await?)))
+    let sessions = state.store.list_sessions(member.org_id(), filter).await?;
+    Ok(axum::Json(page_of(sessions, limit, |s| session_cursor(s.starts_at, s.id))))
 }
 
 /// Who is on the session, after checking the member may see it at all: its

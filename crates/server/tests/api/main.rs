@@ -12,6 +12,7 @@ mod group_sessions;
 mod groups;
 mod holds;
 mod idempotency;
+mod lists;
 mod notices;
 mod operations;
 mod people;

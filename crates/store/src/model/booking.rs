@@ -96,9 +96,26 @@ pub struct SessionFilter {
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
     pub group_id: Option<GroupId>,
+    /// Only sessions this person booked or proposed.
+    pub created_by: Option<PersonId>,
     /// Only sessions this person may see: those they are on, and the
     /// sessions of groups they belong to (proposals only for group staff).
     pub visible_to: Option<PersonId>,
+    /// Only sessions after this one in the list's order (start, then id):
+    /// the page after a cursor.
+    pub after: Option<(Timestamp, SessionId)>,
+    pub limit: i64,
+}
+
+/// Which of a therapist's invitations to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InvitationFilter {
+    /// `PENDING` lists only invitations that can be answered now: not
+    /// proposals still awaiting a moderator, not cancelled sessions.
+    pub status: Option<InvitationStatus>,
+    /// Group or instant sessions; one-on-one assignments are never listed.
+    pub kind: Option<SessionKind>,
+    pub after: Option<(Timestamp, SessionId)>,
     pub limit: i64,
 }
 

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::ids::{InvitationId, OrgId, PersonId, SessionId};
 use circles_domain::interval::Interval;
-use circles_domain::session::{InvitationStatus, NotificationKind, SessionStatus};
+use circles_domain::session::{InvitationStatus, NotificationKind, SessionKind, SessionStatus};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -20,7 +20,7 @@ use super::names;
 use super::notify::{self, Notice};
 use super::sessions::{SESSION_COLUMNS, Seats, fetch, insert_rows, lock_session, session_from_row};
 use super::{SqlStore, read_tx, write_tx};
-use crate::model::{AuditCtx, Invitation, Response, Session};
+use crate::model::{AuditCtx, Invitation, InvitationFilter, Response, Session};
 use crate::{InvitationStore, Result, StoreError};
 
 fn require_proposed(session: &Session) -> Result<()> {
@@ -33,8 +33,11 @@ fn require_proposed(session: &Session) -> Result<()> {
     Ok(())
 }
 
+/// How a proposal awaiting its moderator is stored.
+const AWAITING_APPROVAL: &str = "pending";
+
 fn awaiting_approval(session: &Session) -> bool {
-    session.approval.as_deref() == Some("pending")
+    session.approval.as_deref() == Some(AWAITING_APPROVAL)
 }
 
 /// Schedules the session if every invitation is accepted, telling its
@@ -107,24 +110,33 @@ async fn fetch_invitation<E: Executor>(tx: &mut E, org: OrgId, id: InvitationId,
 
 #[async_trait]
 impl<B: Backend> InvitationStore for SqlStore<B> {
-    async fn invitations(
-        &self,
-        org: OrgId,
-        therapist: PersonId,
-        status: Option<InvitationStatus>,
-    ) -> Result<Vec<Invitation>> {
+    async fn invitations(&self, org: OrgId, therapist: PersonId, filter: InvitationFilter) -> Result<Vec<Invitation>> {
         let now = self.clock.now();
+        // Pending means answerable now: a proposal still awaiting its
+        // moderator, or a cancelled session, has nothing to answer.
+        let answerable = filter.status == Some(InvitationStatus::Pending);
         read_tx!(self, |tx| {
             let rows = tx
                 .fetch_all(
                     sql(format!(
-                        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.org_id = $1 AND EXISTS (SELECT 1 FROM \
-                         session_therapists t WHERE t.org_id = s.org_id AND t.session_id = s.id AND t.therapist_id = $2 \
-                         AND ($3 IS NULL OR t.status = $3)) ORDER BY s.starts_at, s.id"
+                        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.org_id = $1 AND s.kind <> '{one_on_one}' \
+                         AND ($4 IS NULL OR s.kind = $4) \
+                         AND ($5 = FALSE OR (s.status <> '{cancelled}' AND (s.approval IS NULL OR s.approval <> '{awaiting}'))) \
+                         AND ($6 IS NULL OR s.starts_at > $6 OR (s.starts_at = $6 AND s.id > $7)) \
+                         AND EXISTS (SELECT 1 FROM session_therapists t WHERE t.org_id = s.org_id AND t.session_id = s.id \
+                         AND t.therapist_id = $2 AND ($3 IS NULL OR t.status = $3)) ORDER BY s.starts_at, s.id LIMIT $8",
+                        one_on_one = SessionKind::OneOnOne.as_str(),
+                        cancelled = SessionStatus::Cancelled.as_str(),
+                        awaiting = AWAITING_APPROVAL,
                     ))
                     .bind(org)
                     .bind(therapist)
-                    .bind(status.map(InvitationStatus::as_str)),
+                    .bind(filter.status.map(InvitationStatus::as_str))
+                    .bind(filter.kind.map(SessionKind::as_str))
+                    .bind(answerable)
+                    .bind(filter.after.map(|(at, _)| at))
+                    .bind(filter.after.map(|(_, id)| id))
+                    .bind(filter.limit),
                 )
                 .await?;
             let mut sessions = rows.iter().map(|r| session_from_row(r, now)).collect::<Result<Vec<_>>>()?;

@@ -620,6 +620,8 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.org_id = $1 \
              AND ($2 IS NULL OR s.ends_at > $2) AND ($3 IS NULL OR s.starts_at < $3) \
              AND ($4 IS NULL OR s.group_id = $4) AND ($5 IS NULL OR {status} = $5) \
+             AND ($9 IS NULL OR s.created_by = $9) \
+             AND ($10 IS NULL OR s.starts_at > $10 OR (s.starts_at = $10 AND s.id > $11)) \
              AND ($6 IS NULL OR EXISTS (SELECT 1 FROM session_therapists t WHERE t.org_id = s.org_id \
                   AND t.session_id = s.id AND t.therapist_id = $6) \
                OR EXISTS (SELECT 1 FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id AND x.client_id = $6) \
@@ -637,7 +639,10 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
         .bind(filter.status.map(SessionStatus::as_str))
         .bind(filter.visible_to)
         .bind(now)
-        .bind(filter.limit);
+        .bind(filter.limit)
+        .bind(filter.created_by)
+        .bind(filter.after.map(|(at, _)| at))
+        .bind(filter.after.map(|(_, id)| id));
         read_tx!(self, |tx| {
             let rows = tx.fetch_all(q).await?;
             let mut sessions = rows.iter().map(|r| session_from_row(r, now)).collect::<Result<Vec<_>>>()?;
