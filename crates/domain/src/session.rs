@@ -91,6 +91,22 @@ pub struct IllegalTransition {
     pub action: &'static str,
 }
 
+/// Why a session takes no seats now, in words for the member; `None` when
+/// it does (a scheduled session before it starts, a drop-in while it runs).
+pub fn closed_to_seats(kind: SessionKind, status: SessionStatus, starts_at: Timestamp, zone: &str) -> Option<String> {
+    match status {
+        SessionStatus::Scheduled => None,
+        SessionStatus::InProgress if kind == SessionKind::Instant => None,
+        SessionStatus::InProgress => Some(format!(
+            "this session started at {} and takes no new seats once it is running",
+            crate::local_time::local_clock(starts_at, zone)
+        )),
+        SessionStatus::Proposed => Some("this session is still a proposal; it takes seats once it is scheduled".into()),
+        SessionStatus::Completed => Some("this session has ended".into()),
+        SessionStatus::Cancelled => Some("this session was cancelled".into()),
+    }
+}
+
 /// A client who cancels closer than this to the start has cancelled late.
 pub const LATE_CANCEL_WINDOW: SignedDuration = SignedDuration::from_hours(24);
 
@@ -208,6 +224,22 @@ mod tests {
         assert_eq!(
             holding,
             [&SeatStatus::Registered, &SeatStatus::Confirmed, &SeatStatus::Attended, &SeatStatus::NoShow]
+        );
+    }
+
+    #[test]
+    fn a_running_group_session_says_when_it_started() {
+        let start: Timestamp = "2026-12-10T23:00:00Z".parse().unwrap();
+        let zone = "America/New_York";
+        assert_eq!(
+            closed_to_seats(SessionKind::Group, SessionStatus::InProgress, start, zone).unwrap(),
+            "this session started at 18:00 and takes no new seats once it is running"
+        );
+        assert_eq!(closed_to_seats(SessionKind::Instant, SessionStatus::InProgress, start, zone), None);
+        assert_eq!(closed_to_seats(SessionKind::Group, SessionStatus::Scheduled, start, zone), None);
+        assert_eq!(
+            closed_to_seats(SessionKind::Group, SessionStatus::Completed, start, zone).unwrap(),
+            "this session has ended"
         );
     }
 

@@ -5,6 +5,7 @@ use circles_testkit::{Backend, backend_tests};
 use serde_json::{Value, json};
 
 use crate::booking::{booking, sessions_path};
+use crate::group_sessions::{proposal, respond, sessions};
 use crate::support::TestApp;
 
 backend_tests!(
@@ -12,6 +13,7 @@ backend_tests!(
     a_client_reads_only_their_own_seat_by_name,
     a_schedule_keeps_cancelled_sessions_and_names_the_other_person,
     statuses_are_upper_case_and_filters_take_any_case,
+    refusals_are_written_for_people,
 );
 
 /// A Thursday evening in New York, in winter: 18:00 EST.
@@ -109,4 +111,33 @@ async fn statuses_are_upper_case_and_filters_take_any_case(backend: Backend) {
     let refused = app.get(&format!("{}?status=finished", sessions_path(&org)), &org.admin.token).await;
     let problem = refused.problem(400, "invalid_query");
     assert!(problem["detail"].as_str().unwrap().contains("SCHEDULED"), "the refusal lists the upper-case spellings");
+}
+
+async fn refusals_are_written_for_people(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let group = app.community(&org, json!({}), &[]).await;
+    let starts_at = app.hours_from_now(2);
+    let session = app
+        .post(&sessions(&org), &org.moderator.token, proposal(&org, &group, &starts_at, &[&org.therapist]))
+        .await
+        .expect(201);
+    let session = respond(&app, &org, &org.therapist, &session, "accept").await.expect(200)["session"].clone();
+    app.clock.advance(jiff::SignedDuration::from_mins(150));
+    let join = format!("{}/{}/join", sessions(&org), session["id"].as_str().unwrap());
+    let refused = app.request(reqwest::Method::POST, &join, Some(&org.client.token), None).await;
+    let refused = refused.problem(409, "session_not_open");
+    let clock = starts_at.parse::<jiff::Timestamp>().unwrap().in_tz("America/New_York").unwrap().strftime("%H:%M");
+    assert_eq!(
+        refused["detail"],
+        format!("this session started at {clock} and takes no new seats once it is running"),
+        "no \"a in_progress group session\""
+    );
+
+    let groups = format!("/api/v1/orgs/{}/groups", org.id);
+    let body = json!({ "name": "Evening", "type": "SUPPORT", "settings": { "allowed_time_windows": ["evenings"] } });
+    let refused = app.post(&groups, &org.admin.token, body).await.problem(422, "validation_failed");
+    let text = refused.to_string();
+    assert!(!text.contains("WindowInput") && !text.contains("struct"), "no internal type names: {text}");
+    assert!(text.contains("expected an object"), "{text}");
 }

@@ -27,7 +27,7 @@ fn require_proposed(session: &Session) -> Result<()> {
     if session.status != SessionStatus::Proposed {
         return Err(StoreError::conflict(
             "invitation_closed",
-            format!("the session is {}; invitations are answered while it is proposed", session.status),
+            format!("the session is {}; invitations are answered while it is proposed", session.status.words()),
         ));
     }
     Ok(())

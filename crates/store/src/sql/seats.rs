@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::ids::{OrgId, PersonId, SeatId, SessionId};
 use circles_domain::interval::Interval;
-use circles_domain::session::{NotificationKind, SessionKind, SessionStatus, client_cancellation};
+use circles_domain::session::{NotificationKind, SessionStatus, client_cancellation, closed_to_seats};
+use circles_domain::spelling::with_article;
 use jiff::SignedDuration;
 use serde_json::json;
 
@@ -35,20 +36,12 @@ async fn seat_of<E: Executor>(tx: &mut E, org: OrgId, session: SessionId, client
 }
 
 /// Whether seats can be taken: a scheduled session before it starts, or a
-/// drop-in session while it runs.
+/// drop-in session while it runs; otherwise the refusal says why in words.
 fn open_for_seats(session: &Session) -> Result<()> {
-    let open = match session.status {
-        SessionStatus::Scheduled => true,
-        SessionStatus::InProgress => session.kind == SessionKind::Instant,
-        _ => false,
-    };
-    if !open {
-        return Err(StoreError::conflict(
-            "session_not_open",
-            format!("a {} {} session takes no seats", session.status, session.kind),
-        ));
+    match closed_to_seats(session.kind, session.status, session.starts_at, &session.timezone) {
+        Some(why) => Err(StoreError::conflict("session_not_open", why)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[async_trait]
@@ -189,7 +182,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
             if matches!(session.status, SessionStatus::Completed | SessionStatus::Cancelled) {
                 return Err(StoreError::conflict(
                     "session_not_open",
-                    format!("a {} session cannot be left", session.status),
+                    format!("{} session cannot be left", with_article(&session.status.words())),
                 ));
             }
             let status = client_cancellation(session.starts_at, now);

@@ -15,6 +15,7 @@ use circles_domain::ids::{GroupId, OrgId, PersonId, SeriesId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::recurrence::{Occurrence, Recurrence, RecurrenceInput};
 use circles_domain::session::{Modality, NotificationKind, SessionDetails, SessionKind, SessionStatus};
+use circles_domain::spelling::with_article;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -338,7 +339,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
             if !matches!(before.status, SessionStatus::Proposed | SessionStatus::Scheduled) {
                 return Err(StoreError::conflict(
                     "illegal_transition",
-                    format!("a {} session cannot move", before.status),
+                    format!("{} session cannot move", with_article(&before.status.words())),
                 ));
             }
             let people = participants(&before);
