@@ -141,6 +141,24 @@ pub struct DetailsInput<'a> {
     pub address: Option<&'a str>,
 }
 
+impl<'a> DetailsInput<'a> {
+    /// The request's own details, each missing one taken from `defaults`
+    /// (a group's). An in-person session does not take the group's video
+    /// link: nobody should be sent to a call for a meeting in a room.
+    pub fn over(self, defaults: DetailsInput<'a>) -> DetailsInput<'a> {
+        let modality = self.modality.or(defaults.modality);
+        let in_person = modality.and_then(|m| m.parse::<Modality>().ok()) == Some(Modality::InPerson);
+        DetailsInput {
+            title: self.title.or(defaults.title),
+            description: self.description.or(defaults.description),
+            modality,
+            virtual_link: self.virtual_link.or(if in_person { None } else { defaults.virtual_link }),
+            location: self.location.or(defaults.location),
+            address: self.address.or(defaults.address),
+        }
+    }
+}
+
 pub const TITLE_MAX: usize = 200;
 pub const DESCRIPTION_MAX: usize = 5_000;
 
@@ -225,6 +243,21 @@ mod tests {
             holding,
             [&SeatStatus::Registered, &SeatStatus::Confirmed, &SeatStatus::Attended, &SeatStatus::NoShow]
         );
+    }
+
+    #[test]
+    fn an_in_person_session_does_not_inherit_the_groups_video_link() {
+        let group = DetailsInput {
+            modality: Some("VIRTUAL"),
+            virtual_link: Some("https://meet.example/circle"),
+            location: Some("Room 3"),
+            ..Default::default()
+        };
+        let in_person = DetailsInput { modality: Some("in_person"), ..Default::default() }.over(group.clone());
+        assert_eq!(in_person.virtual_link, None);
+        assert_eq!(in_person.location, Some("Room 3"));
+        let virtual_one = DetailsInput::default().over(group);
+        assert_eq!(virtual_one.virtual_link, Some("https://meet.example/circle"));
     }
 
     #[test]

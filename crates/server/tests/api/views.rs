@@ -14,6 +14,7 @@ backend_tests!(
     a_schedule_keeps_cancelled_sessions_and_names_the_other_person,
     statuses_are_upper_case_and_filters_take_any_case,
     refusals_are_written_for_people,
+    an_in_person_session_does_not_take_the_groups_video_link,
 );
 
 /// A Thursday evening in New York, in winter: 18:00 EST.
@@ -140,4 +141,28 @@ async fn refusals_are_written_for_people(backend: Backend) {
     let text = refused.to_string();
     assert!(!text.contains("WindowInput") && !text.contains("struct"), "no internal type names: {text}");
     assert!(text.contains("expected an object"), "{text}");
+}
+
+async fn an_in_person_session_does_not_take_the_groups_video_link(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    // The community meets online by default, at https://meet.example/circle.
+    let group = app.community(&org, json!({}), &[]).await;
+    let mut body = proposal(&org, &group, &app.hours_from_now(72), &[&org.therapist]);
+    body["modality"] = json!("IN_PERSON");
+    body["virtual_link"] = Value::Null;
+    body["location"] = json!("Room 3");
+    let session = app.post(&sessions(&org), &org.moderator.token, body).await.expect(201);
+    assert_eq!(session["modality"], "IN_PERSON");
+    assert_eq!(session["location"], "Room 3");
+    assert_eq!(session["virtual_link"], Value::Null, "no call link for a meeting in a room");
+    let online = app
+        .post(&sessions(&org), &org.moderator.token, {
+            let mut body = proposal(&org, &group, &app.hours_from_now(96), &[&org.therapist]);
+            body["virtual_link"] = Value::Null;
+            body
+        })
+        .await
+        .expect(201);
+    assert_eq!(online["virtual_link"], "https://meet.example/circle", "a virtual one still inherits it");
 }
