@@ -39,7 +39,7 @@ spelled_enum!(
     }
 );
 
-spelled_enum!(GroupStatus { Active = "active", Archived = "archived" });
+spelled_enum!(GroupStatus { Active = "ACTIVE" / "active", Archived = "ARCHIVED" / "archived" });
 
 impl MembershipStatus {
     /// Whether this is a current membership (as opposed to a past period).

@@ -15,12 +15,13 @@ pub mod ids;
 pub mod input;
 pub mod interval;
 pub mod org_invitation;
+pub mod local_time;
 pub mod recurrence;
 pub mod role;
 pub mod search;
 pub mod session;
 pub mod slots;
-mod spelling;
+pub mod spelling;
 pub mod time_off;
 pub mod validation;
 

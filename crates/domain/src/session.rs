@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::input::{Label, free_text};
 use crate::validation::Validator;
 
-use crate::spelling::spelled_enum;
+use crate::spelling::{spelled_enum, with_article};
 
 spelled_enum!(
     /// What kind of time a session is.
@@ -23,14 +23,14 @@ spelled_enum!(
 spelled_enum!(Modality { Virtual = "VIRTUAL", InPerson = "IN_PERSON" });
 
 spelled_enum!(
-    /// `proposed → scheduled → in_progress → completed`; `cancelled` from any
-    /// state before completed.
+    /// `PROPOSED → SCHEDULED → IN_PROGRESS → COMPLETED`; `CANCELLED` from any
+    /// state before completed. Stored in lower case, written in upper case.
     SessionStatus {
-        Proposed = "proposed",
-        Scheduled = "scheduled",
-        InProgress = "in_progress",
-        Completed = "completed",
-        Cancelled = "cancelled",
+        Proposed = "PROPOSED" / "proposed",
+        Scheduled = "SCHEDULED" / "scheduled",
+        InProgress = "IN_PROGRESS" / "in_progress",
+        Completed = "COMPLETED" / "completed",
+        Cancelled = "CANCELLED" / "cancelled",
     }
 );
 
@@ -71,7 +71,7 @@ impl SessionStatus {
             SessionStatus::Proposed | SessionStatus::Scheduled | SessionStatus::InProgress => {
                 Ok(SessionStatus::Cancelled)
             }
-            from => Err(IllegalTransition { from: from.as_str(), action: "cancel" }),
+            from => Err(IllegalTransition { from, action: "be cancelled" }),
         }
     }
 }
@@ -85,10 +85,26 @@ impl SeatStatus {
 
 /// A move the state machine does not allow; answered with 409.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a {from} session cannot {action}")]
+#[error("{} session cannot {action}", with_article(&from.words()))]
 pub struct IllegalTransition {
-    pub from: &'static str,
+    pub from: SessionStatus,
     pub action: &'static str,
+}
+
+/// Why a session takes no seats now, in words for the member; `None` when
+/// it does (a scheduled session before it starts, a drop-in while it runs).
+pub fn closed_to_seats(kind: SessionKind, status: SessionStatus, starts_at: Timestamp, zone: &str) -> Option<String> {
+    match status {
+        SessionStatus::Scheduled => None,
+        SessionStatus::InProgress if kind == SessionKind::Instant => None,
+        SessionStatus::InProgress => Some(format!(
+            "this session started at {} and takes no new seats once it is running",
+            crate::local_time::local_clock(starts_at, zone)
+        )),
+        SessionStatus::Proposed => Some("this session is still a proposal; it takes seats once it is scheduled".into()),
+        SessionStatus::Completed => Some("this session has ended".into()),
+        SessionStatus::Cancelled => Some("this session was cancelled".into()),
+    }
 }
 
 /// A client who cancels closer than this to the start has cancelled late.
@@ -123,6 +139,24 @@ pub struct DetailsInput<'a> {
     pub virtual_link: Option<&'a str>,
     pub location: Option<&'a str>,
     pub address: Option<&'a str>,
+}
+
+impl<'a> DetailsInput<'a> {
+    /// The request's own details, each missing one taken from `defaults`
+    /// (a group's). An in-person session does not take the group's video
+    /// link: nobody should be sent to a call for a meeting in a room.
+    pub fn over(self, defaults: DetailsInput<'a>) -> DetailsInput<'a> {
+        let modality = self.modality.or(defaults.modality);
+        let in_person = modality.and_then(|m| m.parse::<Modality>().ok()) == Some(Modality::InPerson);
+        DetailsInput {
+            title: self.title.or(defaults.title),
+            description: self.description.or(defaults.description),
+            modality,
+            virtual_link: self.virtual_link.or(if in_person { None } else { defaults.virtual_link }),
+            location: self.location.or(defaults.location),
+            address: self.address.or(defaults.address),
+        }
+    }
 }
 
 pub const TITLE_MAX: usize = 200;
@@ -212,6 +246,37 @@ mod tests {
     }
 
     #[test]
+    fn an_in_person_session_does_not_inherit_the_groups_video_link() {
+        let group = DetailsInput {
+            modality: Some("VIRTUAL"),
+            virtual_link: Some("https://meet.example/circle"),
+            location: Some("Room 3"),
+            ..Default::default()
+        };
+        let in_person = DetailsInput { modality: Some("in_person"), ..Default::default() }.over(group.clone());
+        assert_eq!(in_person.virtual_link, None);
+        assert_eq!(in_person.location, Some("Room 3"));
+        let virtual_one = DetailsInput::default().over(group);
+        assert_eq!(virtual_one.virtual_link, Some("https://meet.example/circle"));
+    }
+
+    #[test]
+    fn a_running_group_session_says_when_it_started() {
+        let start: Timestamp = "2026-12-10T23:00:00Z".parse().unwrap();
+        let zone = "America/New_York";
+        assert_eq!(
+            closed_to_seats(SessionKind::Group, SessionStatus::InProgress, start, zone).unwrap(),
+            "this session started at 18:00 and takes no new seats once it is running"
+        );
+        assert_eq!(closed_to_seats(SessionKind::Instant, SessionStatus::InProgress, start, zone), None);
+        assert_eq!(closed_to_seats(SessionKind::Group, SessionStatus::Scheduled, start, zone), None);
+        assert_eq!(
+            closed_to_seats(SessionKind::Group, SessionStatus::Completed, start, zone).unwrap(),
+            "this session has ended"
+        );
+    }
+
+    #[test]
     fn a_client_cancelling_within_a_day_cancels_late() {
         assert_eq!(client_cancellation(t(60 * 24), t(0)), SeatStatus::CancelledByClient);
         assert_eq!(client_cancellation(t(60 * 24 - 1), t(0)), SeatStatus::LateCancelled);
@@ -223,7 +288,26 @@ mod tests {
             assert_eq!(status.as_str().parse::<SeatStatus>().unwrap(), *status);
         }
         assert_eq!(serde_json::to_string(&Modality::InPerson).unwrap(), "\"IN_PERSON\"");
-        assert!("in_person".parse::<Modality>().unwrap_err().contains("IN_PERSON"));
+        assert!("in person".parse::<Modality>().unwrap_err().contains("IN_PERSON"));
+    }
+
+    #[test]
+    fn statuses_are_upper_case_on_the_wire_and_parse_in_any_case() {
+        assert_eq!(serde_json::to_string(&SessionStatus::InProgress).unwrap(), "\"IN_PROGRESS\"");
+        assert_eq!(SessionStatus::InProgress.as_str(), "in_progress", "the database keeps its spelling");
+        for text in ["in_progress", "IN_PROGRESS", "In_Progress"] {
+            assert_eq!(text.parse::<SessionStatus>().unwrap(), SessionStatus::InProgress);
+        }
+        assert_eq!("pending".parse::<InvitationStatus>().unwrap(), InvitationStatus::Pending);
+        assert_eq!("in_person".parse::<Modality>().unwrap(), Modality::InPerson);
+    }
+
+    #[test]
+    fn a_refused_move_reads_as_a_sentence() {
+        let refused = SessionStatus::Completed.cancel().unwrap_err();
+        assert_eq!(refused.to_string(), "a completed session cannot be cancelled");
+        let refused = IllegalTransition { from: SessionStatus::InProgress, action: "move" };
+        assert_eq!(refused.to_string(), "an in progress session cannot move");
     }
 
     #[test]
@@ -262,11 +346,15 @@ spelled_enum!(
         Invitation = "invitation",
         InvitationAccepted = "invitation_accepted",
         InvitationDeclined = "invitation_declined",
+        /// A therapist's invitation was taken back before the session.
+        InvitationWithdrawn = "invitation_withdrawn",
         /// Every therapist accepted: the session is scheduled and open for seats.
         SessionScheduled = "session_scheduled",
         SessionCancelled = "session_cancelled",
         Reminder = "reminder",
         MemberJoined = "member_joined",
+        /// The member who took a seat: it is theirs.
+        SeatConfirmed = "seat_confirmed",
         /// A member's proposal waits for a moderator.
         ProposalPending = "proposal_pending",
         ProposalApproved = "proposal_approved",

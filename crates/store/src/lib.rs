@@ -24,7 +24,7 @@ use circles_domain::ids::{
 };
 use circles_domain::input::Email;
 use circles_domain::interval::Interval;
-use circles_domain::session::{InvitationStatus, Modality};
+use circles_domain::session::Modality;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
@@ -219,16 +219,24 @@ pub trait SessionStore: Send + Sync {
         reason: String,
         by: Canceller,
     ) -> Result<Session>;
-    /// One person's sessions in `[from, to)`, sorted by start.
+    /// One person's sessions in `[from, to)`, sorted by start; cancelled
+    /// ones too (the person's place as it was) when `include_cancelled`.
     async fn schedule(
         &self,
         org: OrgId,
         person: PersonId,
         from: Timestamp,
         to: Timestamp,
+        include_cancelled: bool,
     ) -> Result<Vec<ScheduleEntry>>;
     /// An account's sessions across every organisation it belongs to.
-    async fn account_schedule(&self, account: AccountId, from: Timestamp, to: Timestamp) -> Result<Vec<ScheduleEntry>>;
+    async fn account_schedule(
+        &self,
+        account: AccountId,
+        from: Timestamp,
+        to: Timestamp,
+        include_cancelled: bool,
+    ) -> Result<Vec<ScheduleEntry>>;
 }
 
 #[async_trait]
@@ -288,12 +296,7 @@ pub trait GroupStore: Send + Sync {
 #[async_trait]
 pub trait InvitationStore: Send + Sync {
     /// A therapist's invitations, soonest session first.
-    async fn invitations(
-        &self,
-        org: OrgId,
-        therapist: PersonId,
-        status: Option<InvitationStatus>,
-    ) -> Result<Vec<Invitation>>;
+    async fn invitations(&self, org: OrgId, therapist: PersonId, filter: InvitationFilter) -> Result<Vec<Invitation>>;
     /// Accepts (claiming the therapist's time) or declines. When every
     /// invitation is accepted the session becomes scheduled.
     async fn respond_invitation(

@@ -44,11 +44,26 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             return ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {inner}"));
         }
         let message = inner.to_string();
-        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        let message = plain_words(message.split(" at line ").next().unwrap_or(&message));
         ApiError::field(&field_of(&path, &message), message)
     })?;
     de.end().map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// serde's words for a wrong type, without the names of the types inside
+/// the server: `expected struct WindowInput` becomes `expected an object`.
+fn plain_words(message: &str) -> String {
+    let Some((before, expected)) = message.rsplit_once("expected ") else { return message.to_owned() };
+    let kind = expected.split_whitespace().next().unwrap_or_default();
+    let plain = match kind {
+        "struct" | "map" => "an object",
+        "enum" => "one of the allowed values",
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        _ => return message.to_owned(),
+    };
+    format!("{before}expected {plain}")
 }
 
 /// Names the field a deserialisation error is about. An unknown field's
@@ -104,5 +119,27 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
                 error
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_words;
+
+    #[test]
+    fn type_errors_name_no_internal_types() {
+        assert_eq!(
+            plain_words("invalid type: string \"x\", expected struct WindowInput"),
+            "invalid type: string \"x\", expected an object"
+        );
+        assert_eq!(
+            plain_words("invalid type: string \"9\", expected i64"),
+            "invalid type: string \"9\", expected a whole number"
+        );
+        assert_eq!(plain_words("missing field `reason`"), "missing field `reason`");
+        assert_eq!(
+            plain_words("invalid type: integer `3`, expected a string"),
+            "invalid type: integer `3`, expected a string"
+        );
     }
 }

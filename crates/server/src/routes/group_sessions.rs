@@ -43,20 +43,22 @@ pub async fn create(
     })?;
     let now = state.clock.now();
     let mut v = Validator::default();
-    let modality = body.modality.as_deref().or(group.fields.modality.map(|m| m.as_str()));
-    let details = SessionDetails::parse(
-        &mut v,
-        &DetailsInput {
-            title: body.title.as_deref(),
-            description: body.description.as_deref(),
-            modality,
-            virtual_link: body.virtual_link.as_deref().or(group.fields.virtual_link.as_deref()),
-            location: body.location.as_deref().or(group.fields.location.as_deref()),
-            address: body.address.as_deref().or(group.fields.address.as_deref()),
-        },
-        &group.fields.name,
-        true,
-    );
+    let own = DetailsInput {
+        title: body.title.as_deref(),
+        description: body.description.as_deref(),
+        modality: body.modality.as_deref(),
+        virtual_link: body.virtual_link.as_deref(),
+        location: body.location.as_deref(),
+        address: body.address.as_deref(),
+    };
+    let group_defaults = DetailsInput {
+        modality: group.fields.modality.map(|m| m.as_str()),
+        virtual_link: group.fields.virtual_link.as_deref(),
+        location: group.fields.location.as_deref(),
+        address: group.fields.address.as_deref(),
+        ..Default::default()
+    };
+    let details = SessionDetails::parse(&mut v, &own.over(group_defaults), &group.fields.name, true);
     let start = match kind {
         SessionKind::Instant => {
             if !body.starts_at.is_empty() {

@@ -103,7 +103,7 @@ impl From<Hold> for HoldView {
             hold_id: h.id.0,
             therapist_id: h.therapist_id.0,
             client_id: h.client_id.0,
-            status: h.status.as_str().into(),
+            status: h.status.wire().into(),
             expires_at: h.expires_at,
             occurrences: h.slots.into_iter().map(|s| SlotView { starts_at: s.start, ends_at: s.end }).collect(),
         }

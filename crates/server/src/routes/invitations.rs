@@ -2,15 +2,16 @@
 
 use axum::extract::State;
 use circles_domain::ids::InvitationId;
-use circles_domain::session::InvitationStatus;
-use circles_store::model::{Invitation, Response};
+use circles_domain::session::{InvitationStatus, SessionKind};
+use circles_store::model::{Invitation, InvitationFilter, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::query::query_parsed;
+use super::page::{Page, page_of, parse_session_cursor, session_cursor};
+use super::query::{bad_query, page_limit, query_parsed};
 use super::sessions::SessionView;
-use super::views::{Items, Problem};
+use super::views::Problem;
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
@@ -38,7 +39,7 @@ impl From<Invitation> for InvitationView {
             id: a.id.0,
             session_id: a.session_id.0,
             therapist_id: a.therapist_id.0,
-            status: a.status.as_str().into(),
+            status: a.status.wire().into(),
             message: a.message,
             invited_at: a.invited_at,
             responded_at: a.responded_at,
@@ -50,23 +51,38 @@ impl From<Invitation> for InvitationView {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationQuery {
-    /// PENDING, ACCEPTED or DECLINED.
-    #[param(pattern = "^(PENDING|ACCEPTED|DECLINED)$")]
+    /// PENDING (answerable now: not awaiting a moderator's approval, not
+    /// cancelled), ACCEPTED or DECLINED, in any case.
     pub status: Option<String>,
+    /// `group` or `instant`. One-on-one appointments are never invitations.
+    pub kind: Option<String>,
+    /// At most this many (default 100, at most 500).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
 }
 
-/// The caller's invitations, soonest session first.
+/// The caller's invitations to facilitate group and instant sessions,
+/// soonest session first.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/invitations", tag = "invitations",
     params(("org_id" = Uuid, Path), InvitationQuery),
-    responses((status = 200, body = Items<InvitationView>), (status = 400, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = Page<InvitationView>), (status = 400, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     member: Member,
     Query(query): Query<InvitationQuery>,
-) -> ApiResult<axum::Json<Items<InvitationView>>> {
+) -> ApiResult<axum::Json<Page<InvitationView>>> {
     let status = query_parsed::<InvitationStatus>("status", query.status.as_deref())?;
-    Ok(axum::Json(Items::of(state.store.invitations(member.org_id(), member.person_id, status).await?)))
+    let kind = query_parsed::<SessionKind>("kind", query.kind.as_deref())?;
+    if kind == Some(SessionKind::OneOnOne) {
+        return Err(bad_query("kind", "must be group or instant: one-on-one appointments are not invitations"));
+    }
+    let limit = page_limit(query.limit, 100, 500)?;
+    let after = parse_session_cursor(query.cursor.as_deref())?;
+    let filter = InvitationFilter { status, kind, after, limit: limit + 1 };
+    let invitations = state.store.invitations(member.org_id(), member.person_id, filter).await?;
+    Ok(axum::Json(page_of(invitations, limit, |i| session_cursor(i.session.starts_at, i.session.id))))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

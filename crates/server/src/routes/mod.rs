@@ -15,6 +15,7 @@ pub mod me;
 pub mod notifications;
 pub mod org_invitations;
 pub mod orgs;
+pub mod page;
 pub mod people;
 pub mod query;
 pub mod roster;

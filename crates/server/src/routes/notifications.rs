@@ -17,8 +17,9 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationView {
     pub id: Uuid,
-    /// invitation, invitation_accepted, invitation_declined, session_scheduled,
-    /// session_cancelled, reminder, member_joined, proposal_pending,
+    /// invitation, invitation_accepted, invitation_declined,
+    /// invitation_withdrawn, session_scheduled, session_cancelled, reminder,
+    /// member_joined, seat_confirmed, proposal_pending,
     /// proposal_approved, proposal_rejected, instant_started,
     /// session_rescheduled, membership_activated, time_off_requested,
     /// time_off_approved, time_off_denied, time_off_cancelled,

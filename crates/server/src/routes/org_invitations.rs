@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::sessions::local_time;
+use circles_domain::local_time::local_time;
 use super::views::{Items, MembershipView, Problem};
 use crate::auth::Caller;
 use crate::http::error::ApiResult;

@@ -10,12 +10,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::query::{bad_query, query_instant};
-use super::sessions::local_time;
 use super::views::{Items, Problem};
 use crate::auth::{Caller, Member};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Query;
 use crate::state::AppState;
+use circles_domain::local_time::local_time;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScheduleEntryView {
@@ -24,7 +24,9 @@ pub struct ScheduleEntryView {
     pub person_id: Uuid,
     #[schema(example = "group")]
     pub kind: String,
-    #[schema(example = "scheduled")]
+    /// `CANCELLED` entries stay on the schedule (hide them with
+    /// `include_cancelled=false`).
+    #[schema(example = "SCHEDULED")]
     pub status: String,
     pub title: String,
     #[schema(value_type = String, format = DateTime)]
@@ -32,10 +34,21 @@ pub struct ScheduleEntryView {
     #[schema(value_type = String, format = DateTime)]
     pub ends_at: Timestamp,
     pub timezone: String,
+    #[schema(example = "Thu 10 Dec, 18:00 EST")]
     pub starts_at_local: String,
+    #[schema(example = "Thu 10 Dec, 19:30 EST")]
+    pub ends_at_local: String,
     #[schema(example = "VIRTUAL")]
     pub modality: String,
+    /// Where to go: the room for an in-person session, the link for a virtual one.
+    pub location: Option<String>,
+    pub address: Option<String>,
+    pub virtual_link: Option<String>,
     pub group_id: Option<Uuid>,
+    /// In a one-on-one, the other person's name: the client for the
+    /// therapist, the therapist for the client.
+    #[schema(example = "Dana Reyes")]
+    pub with_name: Option<String>,
     /// `therapist` or `client`.
     pub role: String,
     /// The person's own invitation or seat status.
@@ -51,14 +64,19 @@ impl From<ScheduleEntry> for ScheduleEntryView {
             org_id: e.org_id.0,
             person_id: e.person_id.0,
             kind: e.kind.as_str().into(),
-            status: e.status.as_str().into(),
+            status: e.status.wire().into(),
             title: e.title,
             starts_at_local: local_time(e.starts_at, &e.timezone),
+            ends_at_local: local_time(e.ends_at, &e.timezone),
             starts_at: e.starts_at,
             ends_at: e.ends_at,
             timezone: e.timezone,
             modality: e.modality.as_str().into(),
+            location: e.location,
+            address: e.address,
+            virtual_link: e.virtual_link,
             group_id: e.group_id.map(|g| g.0),
+            with_name: e.with_name,
             role: e.role,
             participation: e.participation,
             seats_taken: e.seats_taken,
@@ -78,6 +96,8 @@ pub struct ScheduleQuery {
     pub to: Option<String>,
     /// Whose schedule (staff only); the caller's by default.
     pub person_id: Option<Uuid>,
+    /// Whether cancelled sessions are listed (default true).
+    pub include_cancelled: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -89,6 +109,8 @@ pub struct WindowQuery {
     /// End of the window (RFC 3339); 30 days after `from` by default, at most 93.
     #[param(format = DateTime)]
     pub to: Option<String>,
+    /// Whether cancelled sessions are listed (default true).
+    pub include_cancelled: Option<bool>,
 }
 
 const DEFAULT_WINDOW: SignedDuration = SignedDuration::from_hours(24 * 30);
@@ -124,7 +146,9 @@ pub async fn org_schedule(
         return Err(ApiError::not_found("person"));
     }
     let (from, to) = window(&state, query.from.as_deref(), query.to.as_deref())?;
-    Ok(axum::Json(Items::of(state.store.schedule(member.org_id(), person, from, to).await?)))
+    Ok(axum::Json(Items::of(
+        state.store.schedule(member.org_id(), person, from, to, query.include_cancelled.unwrap_or(true)).await?,
+    )))
 }
 
 /// The caller's sessions across every organisation they belong to.
@@ -137,5 +161,7 @@ pub async fn my_schedule(
     Query(query): Query<WindowQuery>,
 ) -> ApiResult<axum::Json<Items<ScheduleEntryView>>> {
     let (from, to) = window(&state, query.from.as_deref(), query.to.as_deref())?;
-    Ok(axum::Json(Items::of(state.store.account_schedule(caller.principal.account_id, from, to).await?)))
+    let include_cancelled = query.include_cancelled.unwrap_or(true);
+    let entries = state.store.account_schedule(caller.principal.account_id, from, to, include_cancelled).await?;
+    Ok(axum::Json(Items::of(entries)))
 }

@@ -7,6 +7,7 @@ use circles_domain::authz::Action;
 use circles_domain::ids::{GroupId, PersonId, SessionId};
 use circles_domain::input::{TimeZoneName, free_text, instant};
 use circles_domain::interval::Interval;
+use circles_domain::local_time::local_time;
 use circles_domain::session::{DetailsInput, SessionDetails, SessionKind, SessionStatus};
 use circles_domain::validation::Validator;
 use circles_store::model::{
@@ -17,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::page::{Page, page_of, parse_session_cursor, session_cursor};
 use super::query::{page_limit, query_instant, query_parsed};
-use super::views::{Items, Problem};
+use super::views::Problem;
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
@@ -29,6 +31,8 @@ pub struct AssignmentView {
     /// The invitation's id (answer it at `/invitations/{id}/respond`).
     pub id: Uuid,
     pub therapist_id: Uuid,
+    #[schema(example = "Dana Reyes")]
+    pub therapist_name: String,
     #[schema(example = "ACCEPTED")]
     pub status: String,
     pub message: Option<String>,
@@ -41,7 +45,8 @@ impl From<Assignment> for AssignmentView {
         Self {
             id: a.id.0,
             therapist_id: a.therapist_id.0,
-            status: a.status.as_str().into(),
+            therapist_name: a.therapist_name,
+            status: a.status.wire().into(),
             message: a.message,
             responded_at: a.responded_at,
         }
@@ -52,6 +57,9 @@ impl From<Assignment> for AssignmentView {
 pub struct SeatView {
     pub id: Uuid,
     pub client_id: Uuid,
+    /// Seats reach only staff and the seat's own client.
+    #[schema(example = "Sam Okafor")]
+    pub client_name: String,
     #[schema(example = "REGISTERED")]
     pub status: String,
     pub minutes_late: Option<i64>,
@@ -64,7 +72,8 @@ impl From<Seat> for SeatView {
         Self {
             id: s.id.0,
             client_id: s.client_id.0,
-            status: s.status.as_str().into(),
+            client_name: s.client_name,
+            status: s.status.wire().into(),
             minutes_late: s.minutes_late,
             minutes_left_early: s.minutes_left_early,
             note: s.note,
@@ -75,7 +84,7 @@ impl From<Seat> for SeatView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     pub id: Uuid,
-    #[schema(example = "scheduled")]
+    #[schema(example = "SCHEDULED")]
     pub status: String,
     #[schema(example = "one_on_one")]
     pub kind: String,
@@ -88,9 +97,12 @@ pub struct SessionView {
     pub starts_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub ends_at: Timestamp,
-    /// The session's IANA zone, and its start in local time there.
+    /// The session's IANA zone, and its start and end on the clock there.
     pub timezone: String,
+    #[schema(example = "Thu 10 Dec, 18:00 EST")]
     pub starts_at_local: String,
+    #[schema(example = "Thu 10 Dec, 19:30 EST")]
+    pub ends_at_local: String,
     pub capacity: i64,
     pub seats_taken: i64,
     pub group_id: Option<Uuid>,
@@ -102,33 +114,31 @@ pub struct SessionView {
     pub therapists: Vec<AssignmentView>,
     /// Every seat for staff; only the caller's own for a client.
     pub seats: Vec<SeatView>,
+    /// Who booked or proposed the session (none for generated sessions).
+    pub created_by: Option<Uuid>,
+    pub created_by_name: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub cancelled_at: Option<Timestamp>,
     pub cancel_reason: Option<String>,
-    /// `pending` while a member's proposal waits for a moderator.
+    /// `PENDING` while a member's proposal waits for a moderator, then
+    /// `APPROVED` or `REJECTED`.
+    #[schema(example = "PENDING")]
     pub approval: Option<String>,
-}
-
-/// `2027-03-01T09:00:00-05:00`: the instant as a clock in `zone` shows it.
-pub fn local_time(at: Timestamp, zone: &str) -> String {
-    match jiff::tz::TimeZone::get(zone) {
-        Ok(tz) => at.to_zoned(tz).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-        Err(_) => at.to_string(),
-    }
 }
 
 impl From<Session> for SessionView {
     fn from(s: Session) -> Self {
         Self {
             id: s.id.0,
-            status: s.status.as_str().into(),
+            status: s.status.wire().into(),
             kind: s.kind.as_str().into(),
             modality: s.modality.as_str().into(),
             title: s.title,
             description: s.description,
             starts_at_local: local_time(s.starts_at, &s.timezone),
+            ends_at_local: local_time(s.ends_at, &s.timezone),
             starts_at: s.starts_at,
             ends_at: s.ends_at,
             timezone: s.timezone,
@@ -142,10 +152,12 @@ impl From<Session> for SessionView {
             address: s.address,
             therapists: s.therapists.into_iter().map(Into::into).collect(),
             seats: s.seats.into_iter().map(Into::into).collect(),
+            created_by: s.created_by.map(|p| p.0),
+            created_by_name: s.created_by_name,
             created_at: s.created_at,
             cancelled_at: s.cancelled_at,
             cancel_reason: s.cancel_reason,
-            approval: s.approval,
+            approval: s.approval.map(|a| a.to_ascii_uppercase()),
         }
     }
 }
@@ -313,7 +325,6 @@ pub async fn create_session(
 #[serde(deny_unknown_fields)]
 pub struct SessionQuery {
     /// proposed, scheduled, in_progress, completed or cancelled (as the clock has it).
-    #[param(pattern = "^(proposed|scheduled|in_progress|completed|cancelled)$")]
     pub status: Option<String>,
     /// Sessions ending after this instant (RFC 3339).
     #[param(format = DateTime)]
@@ -322,22 +333,26 @@ pub struct SessionQuery {
     #[param(format = DateTime)]
     pub to: Option<String>,
     pub group_id: Option<Uuid>,
+    /// Only sessions this person booked or proposed.
+    pub created_by: Option<Uuid>,
     /// At most this many (default 200, at most 1000).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
 }
 
 /// Sessions of the organisation (staff) or the caller's own (therapists and
 /// clients), sorted by start.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/sessions", tag = "sessions",
     params(("org_id" = Uuid, Path), SessionQuery),
-    responses((status = 200, body = Items<SessionView>), (status = 400, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = Page<SessionView>), (status = 400, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list_sessions(
     State(state): State<AppState>,
     member: Member,
     Query(query): Query<SessionQuery>,
-) -> ApiResult<axum::Json<Items<SessionView>>> {
+) -> ApiResult<axum::Json<Page<SessionView>>> {
     let status = query_parsed::<SessionStatus>("status", query.status.as_deref())?;
     let limit = page_limit(query.limit, 200, 1000)?;
     let sees_all = member.authorize(Action::ListAllSessions).is_ok();
@@ -346,10 +361,14 @@ pub async fn list_sessions(
         from: query_instant("from", query.from.as_deref())?,
         to: query_instant("to", query.to.as_deref())?,
         group_id: query.group_id.map(GroupId),
+        created_by: query.created_by.map(PersonId),
         visible_to: (!sees_all).then_some(member.person_id),
-        limit,
+        after: parse_session_cursor(query.cursor.as_deref())?,
+        // One more than the page, to know whether another follows.
+        limit: limit + 1,
     };
-    Ok(axum::Json(Items::of(state.store.list_sessions(member.org_id(), filter).await?)))
+    let sessions = state.store.list_sessions(member.org_id(), filter).await?;
+    Ok(axum::Json(page_of(sessions, limit, |s| session_cursor(s.starts_at, s.id))))
 }
 
 /// Who is on the session, after checking the member may see it at all: its

@@ -17,12 +17,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::query::{page_limit, query_parsed};
-use super::sessions::local_time;
 use super::views::{Items, Problem};
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
+use circles_domain::local_time::local_time;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -84,7 +84,7 @@ impl From<TimeOff> for TimeOffView {
             reason: t.reason,
             starts_at: t.starts_at,
             ends_at: t.ends_at,
-            status: t.status.as_str().into(),
+            status: t.status.wire().into(),
             auto_reassign: t.auto_reassign,
             coverage_therapist_id: t.coverage_therapist_id.map(|p| p.0),
             requested_by: t.requested_by.map(|p| p.0),
@@ -195,7 +195,7 @@ pub struct AffectedSessionView {
     pub session_id: Uuid,
     #[schema(example = "one_on_one")]
     pub kind: String,
-    #[schema(example = "scheduled")]
+    #[schema(example = "SCHEDULED")]
     pub status: String,
     pub title: String,
     #[schema(value_type = String, format = DateTime)]
@@ -203,7 +203,9 @@ pub struct AffectedSessionView {
     #[schema(value_type = String, format = DateTime)]
     pub ends_at: Timestamp,
     pub timezone: String,
+    #[schema(example = "Thu 10 Dec, 18:00 EST")]
     pub starts_at_local: String,
+    pub ends_at_local: String,
     #[schema(example = "IN_PERSON")]
     pub modality: String,
     pub group_id: Option<Uuid>,
@@ -215,9 +217,10 @@ impl From<AffectedSession> for AffectedSessionView {
         Self {
             session_id: a.session_id.0,
             kind: a.kind.as_str().into(),
-            status: a.status.as_str().into(),
+            status: a.status.wire().into(),
             title: a.title,
             starts_at_local: local_time(a.starts_at, &a.timezone),
+            ends_at_local: local_time(a.ends_at, &a.timezone),
             starts_at: a.starts_at,
             ends_at: a.ends_at,
             timezone: a.timezone,

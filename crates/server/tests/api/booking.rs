@@ -33,7 +33,7 @@ async fn staff_book_one_on_one_sessions_for_anyone(backend: Backend) {
     let org = app.org("r").await;
     let start = app.hours_from_now(24);
     let session = app.post(&sessions_path(&org), &org.moderator.token, booking(&org, &start, 50)).await.expect(201);
-    assert_eq!(session["status"], "scheduled");
+    assert_eq!(session["status"], "SCHEDULED");
     assert_eq!(session["kind"], "one_on_one");
     assert_eq!(session["timezone"], "America/New_York", "the organisation's zone by default");
     assert_eq!(session["starts_at"], start.as_str());
@@ -41,10 +41,8 @@ async fn staff_book_one_on_one_sessions_for_anyone(backend: Backend) {
     assert_eq!(session["therapists"][0]["status"], "ACCEPTED");
     assert_eq!(session["seats"][0]["client_id"], org.client.person_id.as_str());
     assert_eq!(session["seats"][0]["status"], "REGISTERED");
-    assert!(
-        session["starts_at_local"].as_str().unwrap().ends_with(":00-05:00")
-            || session["starts_at_local"].as_str().unwrap().ends_with(":00-04:00")
-    );
+    let local = session["starts_at_local"].as_str().unwrap();
+    assert!(local.ends_with(":00 EST") || local.ends_with(":00 EDT"), "{local}");
     let fetched = app
         .get(&format!("{}/{}", sessions_path(&org), session["id"].as_str().unwrap()), &org.admin.token)
         .await
@@ -123,7 +121,7 @@ async fn cancelling_frees_the_slot_and_the_client_may_cancel_their_own(backend: 
     app.post(&cancel, &other_therapist.token, json!({ "reason": "no" })).await.problem(403, "forbidden");
     app.post(&cancel, &org.client.token, json!({ "reason": "" })).await.problem(422, "validation_failed");
     let cancelled = app.post(&cancel, &org.client.token, json!({ "reason": "travelling" })).await.expect(200);
-    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["status"], "CANCELLED");
     assert_eq!(cancelled["seats"][0]["status"], "CANCELLED_BY_CLIENT");
     assert_eq!(cancelled["cancel_reason"], "travelling");
     app.post(&cancel, &org.admin.token, json!({ "reason": "again" })).await.problem(409, "illegal_transition");

@@ -222,12 +222,12 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
     assert_eq!(people["items"].as_array().unwrap().len(), 4);
     let session =
         app.get(&format!("/api/v1/orgs/{}/sessions/{}", b.id, targets.session_id), &b.admin.token).await.expect(200);
-    assert_eq!(session["status"], "scheduled");
+    assert_eq!(session["status"], "SCHEDULED");
     let hold = app.get(&format!("/api/v1/orgs/{}/holds/{}", b.id, targets.hold_id), &b.admin.token).await.expect(200);
-    assert_eq!(hold["status"], "live");
+    assert_eq!(hold["status"], "LIVE");
     let group =
         app.get(&format!("/api/v1/orgs/{}/groups/{}", b.id, targets.group_id), &b.admin.token).await.expect(200);
-    assert_eq!((group["name"].as_str(), group["status"].as_str()), (Some("Tuesday Circle"), Some("active")));
+    assert_eq!((group["name"].as_str(), group["status"].as_str()), (Some("Tuesday Circle"), Some("ACTIVE")));
     let proposal = app
         .get(&format!("/api/v1/orgs/{}/sessions/{}", b.id, b_proposal["id"].as_str().unwrap()), &b.admin.token)
         .await

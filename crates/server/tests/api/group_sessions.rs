@@ -70,7 +70,7 @@ async fn a_proposal_starts_proposed_with_one_pending_invitation_per_therapist(ba
         )
         .await
         .expect(201);
-    assert_eq!(session["status"], "proposed");
+    assert_eq!(session["status"], "PROPOSED");
     assert_eq!(session["kind"], "group");
     assert_eq!(session["group_id"], group.as_str());
     let statuses: Vec<&str> =
@@ -110,7 +110,7 @@ async fn only_moderators_propose_unless_the_group_lets_all_members(backend: Back
         .post(&sessions(&org), &org.client.token, proposal(&org, &open, &start, &[&org.therapist]))
         .await
         .expect(201);
-    assert_eq!(by_member["status"], "proposed");
+    assert_eq!(by_member["status"], "PROPOSED");
     assert_eq!(by_member["approval"], Value::Null, "no approval needed");
 }
 
@@ -122,7 +122,7 @@ async fn a_member_proposal_waits_for_approval_when_required(backend: Backend) {
         .post(&sessions(&org), &org.client.token, proposal(&org, &group, &app.hours_from_now(72), &[&org.therapist]))
         .await
         .expect(201);
-    assert_eq!(session["approval"], "pending");
+    assert_eq!(session["approval"], "PENDING");
     assert_eq!(app.inbox(&org, &org.moderator).await, ["proposal_pending"]);
     assert!(app.inbox(&org, &org.therapist).await.is_empty(), "therapists are asked only after approval");
     respond(&app, &org, &org.therapist, &session, "accept").await.problem(409, "awaiting_approval");
@@ -132,7 +132,7 @@ async fn a_member_proposal_waits_for_approval_when_required(backend: Backend) {
         .problem(403, "forbidden");
     let approved =
         app.request(Method::POST, &format!("{path}/approve"), Some(&org.moderator.token), None).await.expect(200);
-    assert_eq!(approved["approval"], "approved");
+    assert_eq!(approved["approval"], "APPROVED");
     assert_eq!(app.inbox(&org, &org.therapist).await, ["invitation"]);
     assert_eq!(app.inbox(&org, &org.client).await, ["proposal_approved"]);
     // A moderator's own proposal needs no approval.
@@ -151,7 +151,7 @@ async fn a_member_proposal_waits_for_approval_when_required(backend: Backend) {
         .post(&format!("{second_path}/reject"), &org.moderator.token, json!({ "reason": "Room is booked" }))
         .await
         .expect(200);
-    assert_eq!(rejected["status"], "cancelled");
+    assert_eq!(rejected["status"], "CANCELLED");
     assert!(app.inbox(&org, &org.client).await.contains(&"proposal_rejected".to_owned()));
 }
 
@@ -233,10 +233,10 @@ async fn the_session_is_scheduled_when_every_therapist_accepts(backend: Backend)
         .expect(201);
     let first = respond(&app, &org, &org.therapist, &session, "accept").await.expect(200);
     assert_eq!(first["status"], "ACCEPTED");
-    assert_eq!(first["session"]["status"], "proposed", "one of two accepted");
+    assert_eq!(first["session"]["status"], "PROPOSED", "one of two accepted");
     assert!(app.inbox(&org, &org.moderator).await.contains(&"invitation_accepted".to_owned()));
     let second = respond(&app, &org, &t2, &session, "accept").await.expect(200);
-    assert_eq!(second["session"]["status"], "scheduled");
+    assert_eq!(second["session"]["status"], "SCHEDULED");
     assert!(app.inbox(&org, &org.client).await.contains(&"session_scheduled".to_owned()), "members hear it is open");
     respond(&app, &org, &t2, &session, "decline").await.problem(409, "invitation_closed");
 }
@@ -288,7 +288,7 @@ async fn a_decline_tells_the_moderator_who_may_invite_a_replacement(backend: Bac
         replaced["therapists"].as_array().unwrap().iter().map(|t| t["therapist_id"].as_str().unwrap()).collect();
     assert_eq!(invited, [t2.person_id.as_str()]);
     let accepted = respond(&app, &org, &t2, &replaced, "accept").await.expect(200);
-    assert_eq!(accepted["session"]["status"], "scheduled");
+    assert_eq!(accepted["session"]["status"], "SCHEDULED");
 }
 
 async fn nobody_answers_someone_elses_invitation(backend: Backend) {
@@ -321,7 +321,7 @@ async fn an_instant_session_is_in_progress_at_once_and_members_are_told(backend:
         )
         .await
         .expect(201);
-    assert_eq!(started["status"], "in_progress");
+    assert_eq!(started["status"], "IN_PROGRESS");
     assert_eq!(started["seats"][0]["client_id"], org.client.person_id.as_str(), "the starter takes the first seat");
     assert_eq!(app.inbox(&org, &other).await, ["instant_started"]);
     let path = format!("{}/{}", sessions(&org), started["id"].as_str().unwrap());

@@ -124,7 +124,7 @@ async fn an_archived_group_takes_no_new_members(backend: Backend) {
     let path = format!("/api/v1/orgs/{}/groups/{group_id}", org.id);
     let archived =
         app.request(Method::POST, &format!("{path}/archive"), Some(&org.admin.token), None).await.expect(200);
-    assert_eq!(archived["status"], "archived");
+    assert_eq!(archived["status"], "ARCHIVED");
     let second = app.person(&org.id, &org.admin.token, "c2@r.example", "client").await;
     app.post(&format!("{path}/members"), &org.admin.token, json!({ "client_id": second.person_id }))
         .await

@@ -33,7 +33,7 @@ async fn a_hold_confirms_into_a_session(backend: Backend) {
     let org = app.org("r").await;
     let (start, end) = (app.hours_from_now(24), app.hours_from_now(25));
     let hold = app.post(&holds_path(&org), &org.client.token, hold_body(&org, &start, &end)).await.expect(201);
-    assert_eq!(hold["status"], "live");
+    assert_eq!(hold["status"], "LIVE");
     assert_eq!(hold["occurrences"], json!([{ "starts_at": start, "ends_at": end }]));
     let expires_at: jiff::Timestamp = hold["expires_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(
@@ -48,7 +48,7 @@ async fn a_hold_confirms_into_a_session(backend: Backend) {
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0]["title"], "Intake");
     assert_eq!(sessions[0]["starts_at"], start.as_str());
-    assert_eq!(app.get(&hold_path, &org.therapist.token).await.expect(200)["status"], "confirmed");
+    assert_eq!(app.get(&hold_path, &org.therapist.token).await.expect(200)["status"], "CONFIRMED");
     app.request(Method::POST, &format!("{hold_path}/confirm"), Some(&org.client.token), None)
         .await
         .problem(409, "hold_confirmed");
@@ -81,7 +81,7 @@ async fn an_expired_hold_cannot_be_confirmed_and_no_longer_blocks(backend: Backe
     let hold = app.post(&holds_path(&org), &org.admin.token, body).await.expect(201);
     app.clock.advance(SignedDuration::from_secs(60));
     let hold_path = format!("{}/{}", holds_path(&org), hold["hold_id"].as_str().unwrap());
-    assert_eq!(app.get(&hold_path, &org.admin.token).await.expect(200)["status"], "expired");
+    assert_eq!(app.get(&hold_path, &org.admin.token).await.expect(200)["status"], "EXPIRED");
     app.request(Method::POST, &format!("{hold_path}/confirm"), Some(&org.admin.token), None)
         .await
         .problem(409, "hold_expired");

@@ -29,7 +29,7 @@ async fn scheduled(app: &TestApp, org: &Org, hours: i64, capacity: i64) -> (Stri
     body["capacity"] = json!(capacity);
     let session = app.post(&sessions(org), &org.moderator.token, body).await.expect(201);
     let accepted = respond(app, org, &org.therapist, &session, "accept").await.expect(200);
-    assert_eq!(accepted["session"]["status"], "scheduled");
+    assert_eq!(accepted["session"]["status"], "SCHEDULED");
     (group, accepted["session"].clone())
 }
 
@@ -205,7 +205,7 @@ async fn cancelling_frees_everyone_and_tells_them(backend: Backend) {
         .post(&path(&org, &session, "cancel"), &org.moderator.token, json!({ "reason": "Facilitator ill" }))
         .await
         .expect(200);
-    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["status"], "CANCELLED");
     assert_eq!(cancelled["seats"][0]["status"], "CANCELLED_BY_PROVIDER");
     assert!(app.inbox(&org, &org.client).await.contains(&"session_cancelled".to_owned()));
     assert!(app.inbox(&org, &org.therapist).await.contains(&"session_cancelled".to_owned()));

@@ -164,6 +164,10 @@ impl TestApp {
         self.request(Method::GET, path, Some(token), None).await
     }
 
+    pub async fn get_owned(&self, path: String, token: &str) -> Response {
+        self.get(&path, token).await
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
         self.request(Method::POST, path, Some(token), Some(body)).await
     }

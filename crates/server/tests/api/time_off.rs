@@ -74,7 +74,7 @@ async fn seed_002_time_off_scenario(backend: Backend) {
     let listed: Vec<&str> =
         affected["items"].as_array().unwrap().iter().map(|a| a["session_id"].as_str().unwrap()).collect();
     assert_eq!(listed, sessions);
-    assert_eq!(affected["items"][0]["starts_at_local"], "2027-03-02T10:00:00-05:00");
+    assert_eq!(affected["items"][0]["starts_at_local"], "Tue 2 Mar, 10:00 EST");
 
     // 2. Coverage suggestions: whoever is free for all five first.
     let coverage = app.get(&format!("{}/{id}/coverage", time_off_path(&org)), &org.admin.token).await.expect(200);
@@ -257,10 +257,10 @@ async fn reassigning_clashes_all_or_nothing_and_affected_sessions_can_be_cancell
     let cancelled = app.post(&cancel, &org.admin.token, json!({ "reason": "Therapist on leave" })).await.expect(200);
     let items = cancelled["items"].as_array().unwrap();
     assert_eq!(items.len(), 5);
-    assert!(items.iter().all(|s| s["status"] == "cancelled"));
+    assert!(items.iter().all(|s| s["status"] == "CANCELLED"));
     let session =
         app.get(&format!("/api/v1/orgs/{}/sessions/{}", org.id, sessions[0]), &org.admin.token).await.expect(200);
-    assert_eq!(session["status"], "cancelled");
+    assert_eq!(session["status"], "CANCELLED");
     assert_eq!(session["seats"][0]["status"], "CANCELLED_BY_PROVIDER");
     let after = app.get(&format!("{path}/{id}"), &org.admin.token).await.expect(200);
     assert_eq!(after["affected_sessions"], 0);

@@ -27,6 +27,7 @@ pub struct Session {
     pub series_id: Option<SeriesId>,
     pub recurrence_id: Option<String>,
     pub created_by: Option<PersonId>,
+    pub created_by_name: Option<String>,
     pub created_at: Timestamp,
     pub cancelled_at: Option<Timestamp>,
     pub cancel_reason: Option<String>,
@@ -44,6 +45,7 @@ pub struct Assignment {
     pub id: InvitationId,
     pub session_id: SessionId,
     pub therapist_id: PersonId,
+    pub therapist_name: String,
     pub status: InvitationStatus,
     pub message: Option<String>,
     pub invited_at: Timestamp,
@@ -54,6 +56,7 @@ pub struct Assignment {
 pub struct Seat {
     pub id: SeatId,
     pub client_id: PersonId,
+    pub client_name: String,
     pub status: SeatStatus,
     pub minutes_late: Option<i64>,
     pub minutes_left_early: Option<i64>,
@@ -93,9 +96,26 @@ pub struct SessionFilter {
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
     pub group_id: Option<GroupId>,
+    /// Only sessions this person booked or proposed.
+    pub created_by: Option<PersonId>,
     /// Only sessions this person may see: those they are on, and the
     /// sessions of groups they belong to (proposals only for group staff).
     pub visible_to: Option<PersonId>,
+    /// Only sessions after this one in the list's order (start, then id):
+    /// the page after a cursor.
+    pub after: Option<(Timestamp, SessionId)>,
+    pub limit: i64,
+}
+
+/// Which of a therapist's invitations to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InvitationFilter {
+    /// `PENDING` lists only invitations that can be answered now: not
+    /// proposals still awaiting a moderator, not cancelled sessions.
+    pub status: Option<InvitationStatus>,
+    /// Group or instant sessions; one-on-one assignments are never listed.
+    pub kind: Option<SessionKind>,
+    pub after: Option<(Timestamp, SessionId)>,
     pub limit: i64,
 }
 
@@ -155,8 +175,9 @@ pub struct NewHold {
     pub timezone: String,
 }
 
+/// Upper case on the wire like every status; stored in lower case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum HoldStatus {
     Live,
     Confirmed,
@@ -171,6 +192,16 @@ impl HoldStatus {
             HoldStatus::Confirmed => "confirmed",
             HoldStatus::Released => "released",
             HoldStatus::Expired => "expired",
+        }
+    }
+
+    /// The text JSON carries.
+    pub fn wire(self) -> &'static str {
+        match self {
+            HoldStatus::Live => "LIVE",
+            HoldStatus::Confirmed => "CONFIRMED",
+            HoldStatus::Released => "RELEASED",
+            HoldStatus::Expired => "EXPIRED",
         }
     }
 }
@@ -211,7 +242,13 @@ pub struct ScheduleEntry {
     pub ends_at: Timestamp,
     pub timezone: String,
     pub modality: Modality,
+    pub location: Option<String>,
+    pub address: Option<String>,
+    pub virtual_link: Option<String>,
     pub group_id: Option<GroupId>,
+    /// In a one-on-one, the other person: the client for the therapist, the
+    /// therapist for the client.
+    pub with_name: Option<String>,
     /// How the person takes part: `therapist` or `client`.
     pub role: String,
     /// The person's own invitation or seat status.

@@ -377,7 +377,7 @@ pub async fn lock_people<E: Executor>(
     org: OrgId,
     expected: &[(PersonId, circles_domain::Role, &str)],
 ) -> Result<()> {
-    lock_people_or(tx, dialect, org, expected, LockWait::Queue).await
+    lock_people_or(tx, dialect, org, expected, LockWait::Queue).await.map(drop)
 }
 
 /// What a booking does when someone else is booking one of its people at
@@ -414,22 +414,24 @@ pub async fn step_back(attempt: u32, seed: u128) {
     tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
 }
 
-/// [`lock_people`], queueing or stepping back as `wait` says.
+/// [`lock_people`], queueing or stepping back as `wait` says; answers the
+/// people's names, read by the same statement, for the booking's answer.
 pub async fn lock_people_or<E: Executor>(
     tx: &mut E,
     dialect: Dialect,
     org: OrgId,
     expected: &[(PersonId, circles_domain::Role, &str)],
     wait: LockWait,
-) -> Result<()> {
+) -> Result<super::names::Names> {
     if expected.is_empty() {
-        return Ok(());
+        return Ok(super::names::Names::new());
     }
     let ids: Vec<PersonId> = expected.iter().map(|(id, ..)| *id).collect::<BTreeSet<_>>().into_iter().collect();
     let rows = tx
         .fetch_all(
             sql(format!(
-                "SELECT id, role FROM people WHERE org_id = $1 AND id IN ({}) ORDER BY id{}",
+                "SELECT id, role, (SELECT a.name FROM accounts a WHERE a.id = people.account_id) AS name \
+                 FROM people WHERE org_id = $1 AND id IN ({}) ORDER BY id{}",
                 placeholders(2, ids.len()),
                 match wait {
                     LockWait::Queue => dialect.for_update(),
@@ -441,15 +443,18 @@ pub async fn lock_people_or<E: Executor>(
         )
         .await?;
     let mut found = Vec::with_capacity(rows.len());
+    let mut names = super::names::Names::with_capacity(rows.len());
     for row in &rows {
-        found.push((row.id::<PersonId>("id")?, row.parsed::<circles_domain::Role>("role")?));
+        let id = row.id::<PersonId>("id")?;
+        found.push((id, row.parsed::<circles_domain::Role>("role")?));
+        names.insert(id, row.text("name")?);
     }
     for (id, role, field) in expected {
         if !found.contains(&(*id, *role)) {
             return Err(StoreError::invalid(field, format!("{id} is not a {role} of this organisation")));
         }
     }
-    Ok(())
+    Ok(names)
 }
 
 /// Inserts busy rows without checking: only for time the caller already

@@ -14,6 +14,7 @@ use super::audit::{self, AuditDraft};
 use super::availability::require_working_hours;
 use super::busy::{self, Claim, HintsWithin, Owner};
 use super::db::{Backend, DbError, Executor, Row, sql};
+use super::names;
 use super::sessions::{insert_rows, insert_session};
 use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{Approval, AuditCtx, Hold, HoldStatus, NewHold, NewSession, Session};
@@ -228,6 +229,7 @@ impl<B: Backend> HoldStore for SqlStore<B> {
                     .details(json!({ "sessions": created })),
             );
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
+            names::fill(&mut tx, org, &mut created).await?;
             created
         })
     }

@@ -9,31 +9,35 @@ use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::ids::{InvitationId, OrgId, PersonId, SessionId};
 use circles_domain::interval::Interval;
-use circles_domain::session::{InvitationStatus, NotificationKind, SessionStatus};
+use circles_domain::session::{InvitationStatus, NotificationKind, SessionKind, SessionStatus};
 use jiff::Timestamp;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Backend, Executor, Row, sql};
+use super::names;
 use super::notify::{self, Notice};
 use super::sessions::{SESSION_COLUMNS, Seats, fetch, insert_rows, lock_session, session_from_row};
 use super::{SqlStore, read_tx, write_tx};
-use crate::model::{AuditCtx, Invitation, Response, Session};
+use crate::model::{AuditCtx, Invitation, InvitationFilter, Response, Session};
 use crate::{InvitationStore, Result, StoreError};
 
 fn require_proposed(session: &Session) -> Result<()> {
     if session.status != SessionStatus::Proposed {
         return Err(StoreError::conflict(
             "invitation_closed",
-            format!("the session is {}; invitations are answered while it is proposed", session.status),
+            format!("the session is {}; invitations are answered while it is proposed", session.status.words()),
         ));
     }
     Ok(())
 }
 
+/// How a proposal awaiting its moderator is stored.
+const AWAITING_APPROVAL: &str = "pending";
+
 fn awaiting_approval(session: &Session) -> bool {
-    session.approval.as_deref() == Some("pending")
+    session.approval.as_deref() == Some(AWAITING_APPROVAL)
 }
 
 /// Schedules the session if every invitation is accepted, telling its
@@ -74,7 +78,7 @@ async fn schedule_if_all_accepted<E: Executor>(
     let notice = Notice {
         kind: NotificationKind::SessionScheduled,
         title: "A group session is open for seats",
-        body: format!("{} at {} is confirmed", session.title, session.starts_at),
+        body: format!("{} on {} is confirmed", session.title, names::when(session)),
         session: Some(session.id),
         group: session.group_id,
     };
@@ -106,24 +110,33 @@ async fn fetch_invitation<E: Executor>(tx: &mut E, org: OrgId, id: InvitationId,
 
 #[async_trait]
 impl<B: Backend> InvitationStore for SqlStore<B> {
-    async fn invitations(
-        &self,
-        org: OrgId,
-        therapist: PersonId,
-        status: Option<InvitationStatus>,
-    ) -> Result<Vec<Invitation>> {
+    async fn invitations(&self, org: OrgId, therapist: PersonId, filter: InvitationFilter) -> Result<Vec<Invitation>> {
         let now = self.clock.now();
+        // Pending means answerable now: a proposal still awaiting its
+        // moderator, or a cancelled session, has nothing to answer.
+        let answerable = filter.status == Some(InvitationStatus::Pending);
         read_tx!(self, |tx| {
             let rows = tx
                 .fetch_all(
                     sql(format!(
-                        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.org_id = $1 AND EXISTS (SELECT 1 FROM \
-                         session_therapists t WHERE t.org_id = s.org_id AND t.session_id = s.id AND t.therapist_id = $2 \
-                         AND ($3 IS NULL OR t.status = $3)) ORDER BY s.starts_at, s.id"
+                        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.org_id = $1 AND s.kind <> '{one_on_one}' \
+                         AND ($4 IS NULL OR s.kind = $4) \
+                         AND ($5 = FALSE OR (s.status <> '{cancelled}' AND (s.approval IS NULL OR s.approval <> '{awaiting}'))) \
+                         AND ($6 IS NULL OR s.starts_at > $6 OR (s.starts_at = $6 AND s.id > $7)) \
+                         AND EXISTS (SELECT 1 FROM session_therapists t WHERE t.org_id = s.org_id AND t.session_id = s.id \
+                         AND t.therapist_id = $2 AND ($3 IS NULL OR t.status = $3)) ORDER BY s.starts_at, s.id LIMIT $8",
+                        one_on_one = SessionKind::OneOnOne.as_str(),
+                        cancelled = SessionStatus::Cancelled.as_str(),
+                        awaiting = AWAITING_APPROVAL,
                     ))
                     .bind(org)
                     .bind(therapist)
-                    .bind(status.map(InvitationStatus::as_str)),
+                    .bind(filter.status.map(InvitationStatus::as_str))
+                    .bind(filter.kind.map(SessionKind::as_str))
+                    .bind(answerable)
+                    .bind(filter.after.map(|(at, _)| at))
+                    .bind(filter.after.map(|(_, id)| id))
+                    .bind(filter.limit),
                 )
                 .await?;
             let mut sessions = rows.iter().map(|r| session_from_row(r, now)).collect::<Result<Vec<_>>>()?;
@@ -201,17 +214,19 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             let scheduled = new_status == InvitationStatus::Accepted
                 && schedule_if_all_accepted(&mut tx, org, &session, Some(therapist), now).await?;
             if !scheduled {
+                let who = names::therapist_on(&session, therapist);
                 let (kind, title) = match new_status {
                     InvitationStatus::Declined => {
-                        (NotificationKind::InvitationDeclined, "A therapist declined an invitation")
+                        (NotificationKind::InvitationDeclined, format!("{who} declined an invitation"))
                     }
-                    _ => (NotificationKind::InvitationAccepted, "A therapist accepted an invitation"),
+                    _ => (NotificationKind::InvitationAccepted, format!("{who} accepted an invitation")),
                 };
+                let about = format!("{} on {}", session.title, names::when(&session));
                 let body = match &message {
-                    Some(m) if !m.is_empty() => format!("{}: \"{m}\"", session.title),
-                    _ => session.title.clone(),
+                    Some(m) if !m.is_empty() => format!("{about}: \"{m}\""),
+                    _ => about,
                 };
-                let notice = Notice { kind, title, body, session: Some(session_id), group: session.group_id };
+                let notice = Notice { kind, title: &title, body, session: Some(session_id), group: session.group_id };
                 let owners = proposal_owners(&mut tx, org, &session).await?;
                 notify::push(&mut tx, org, now, owners, Some(therapist), &notice).await?;
             }
@@ -295,7 +310,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
                 let notice = Notice {
                     kind: NotificationKind::Invitation,
                     title: "You are invited to facilitate a session",
-                    body: format!("{} at {}", session.title, session.starts_at),
+                    body: format!("{} on {}", session.title, names::when(&session)),
                     session: Some(session_id),
                     group: Some(group),
                 };
@@ -333,6 +348,14 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             let therapist: PersonId = row.id("therapist_id")?;
             busy::release_session(&mut tx, org, session_id, Some(therapist)).await?;
             super::sessions::attach(&mut tx, org, std::slice::from_mut(&mut session), Seats::None).await?;
+            let withdrawn = Notice {
+                kind: NotificationKind::InvitationWithdrawn,
+                title: "An invitation to facilitate was withdrawn",
+                body: format!("{} on {} no longer needs you", session.title, names::when(&session)),
+                session: Some(session_id),
+                group: session.group_id,
+            };
+            notify::push(&mut tx, org, now, [therapist], ctx.person_id, &withdrawn).await?;
             schedule_if_all_accepted(&mut tx, org, &session, ctx.person_id, now).await?;
             let draft = AuditDraft::new("invitation.withdraw", "invitation", invitation)
                 .details(json!({ "session_id": session_id }));
@@ -361,7 +384,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             let invite = Notice {
                 kind: NotificationKind::Invitation,
                 title: "You are invited to facilitate a session",
-                body: format!("{} at {}", session.title, session.starts_at),
+                body: format!("{} on {}", session.title, names::when(&session)),
                 session: Some(session_id),
                 group: session.group_id,
             };

@@ -15,6 +15,7 @@ mod holds;
 mod idempotency;
 mod import;
 mod invitations;
+mod names;
 mod notify;
 mod org_invitations;
 mod orgs;

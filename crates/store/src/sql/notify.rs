@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use circles_domain::ids::{GroupId, NotificationId, OrgId, PersonId, SessionId};
+use circles_domain::local_time::local_time;
 use circles_domain::session::NotificationKind;
 use jiff::{SignedDuration, Timestamp};
 
@@ -201,7 +202,6 @@ impl<B: Backend> NotificationStore for SqlStore<B> {
             for row in &due {
                 let (org, session): (OrgId, SessionId) = (row.id("org_id")?, row.id("id")?);
                 let starts_at = row.time("starts_at")?;
-                let zone = jiff::tz::TimeZone::get(&row.text("timezone")?).unwrap_or(jiff::tz::TimeZone::UTC);
                 let people = tx
                     .fetch_all(
                         sql("SELECT therapist_id AS person_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 \
@@ -217,11 +217,7 @@ impl<B: Backend> NotificationStore for SqlStore<B> {
                 let notice = Notice {
                     kind: NotificationKind::Reminder,
                     title: "Session reminder",
-                    body: format!(
-                        "{} starts {}",
-                        row.text("title")?,
-                        starts_at.to_zoned(zone).strftime("%a %-d %b at %H:%M %Z")
-                    ),
+                    body: format!("{} starts on {}", row.text("title")?, local_time(starts_at, &row.text("timezone")?)),
                     session: Some(session),
                     group: None,
                 };

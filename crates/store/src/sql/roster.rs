@@ -10,6 +10,7 @@ use circles_domain::group::MembershipStatus;
 use circles_domain::ids::{GroupId, MembershipId, OrgId, PersonId, SeatId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::{NotificationKind, SeatStatus};
+use circles_domain::spelling::with_article;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::json;
@@ -178,7 +179,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
             if target != current.status && !current.status.can_become(target) {
                 return Err(StoreError::conflict(
                     "illegal_transition",
-                    format!("a {} membership cannot become {}", current.status, target),
+                    format!("{} membership cannot become {}", with_article(&current.status.words()), target.words()),
                 ));
             }
             let full = group.fields.capacity.is_some_and(|c| group.active_members >= c);
@@ -293,7 +294,10 @@ impl<B: Backend> RosterStore for SqlStore<B> {
         write_tx!(self, |tx| {
             let member = fetch_member(&mut tx, org, group, member_id).await?;
             if member.status != MembershipStatus::Active {
-                return Err(StoreError::conflict("not_active", format!("a {} member takes no seats", member.status)));
+                return Err(StoreError::conflict(
+                    "not_active",
+                    format!("{} member takes no seats", with_article(&member.status.words())),
+                ));
             }
             let client = member.client_id;
             let from = local_midnight(&mut tx, org, member.join_date).await?.max(now);

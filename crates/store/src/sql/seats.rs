@@ -4,15 +4,17 @@ use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::ids::{OrgId, PersonId, SeatId, SessionId};
 use circles_domain::interval::Interval;
-use circles_domain::session::{NotificationKind, SessionKind, SessionStatus, client_cancellation};
+use circles_domain::session::{NotificationKind, SessionStatus, client_cancellation, closed_to_seats};
+use circles_domain::spelling::with_article;
 use jiff::SignedDuration;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
-use super::busy::{self, Claim, Owner};
+use super::busy::{self, Claim, LockWait, Owner};
 use super::db::{Backend, Executor, Row, sql};
+use super::names;
 use super::notify::{self, Notice};
-use super::sessions::{lock_session, seat_from_row};
+use super::sessions::{SEAT_ROWS, lock_session, seat_from_row};
 use super::{SqlStore, write_tx};
 use crate::model::{AttendanceMark, AuditCtx, Seat, Session};
 use crate::{Result, SeatStore, StoreError};
@@ -24,7 +26,7 @@ pub const LATE_ENTRY_AFTER: SignedDuration = SignedDuration::from_hours(24 * 30)
 async fn seat_of<E: Executor>(tx: &mut E, org: OrgId, session: SessionId, client: PersonId) -> Result<Option<Seat>> {
     let row = tx
         .fetch_optional(
-            sql("SELECT * FROM seats WHERE org_id = $1 AND session_id = $2 AND client_id = $3")
+            sql(format!("{SEAT_ROWS} WHERE y.org_id = $1 AND y.session_id = $2 AND y.client_id = $3"))
                 .bind(org)
                 .bind(session)
                 .bind(client),
@@ -34,20 +36,12 @@ async fn seat_of<E: Executor>(tx: &mut E, org: OrgId, session: SessionId, client
 }
 
 /// Whether seats can be taken: a scheduled session before it starts, or a
-/// drop-in session while it runs.
+/// drop-in session while it runs; otherwise the refusal says why in words.
 fn open_for_seats(session: &Session) -> Result<()> {
-    let open = match session.status {
-        SessionStatus::Scheduled => true,
-        SessionStatus::InProgress => session.kind == SessionKind::Instant,
-        _ => false,
-    };
-    if !open {
-        return Err(StoreError::conflict(
-            "session_not_open",
-            format!("a {} {} session takes no seats", session.status, session.kind),
-        ));
+    match closed_to_seats(session.kind, session.status, session.starts_at, &session.timezone) {
+        Some(why) => Err(StoreError::conflict("session_not_open", why)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[async_trait]
@@ -72,7 +66,8 @@ impl<B: Backend> SeatStore for SqlStore<B> {
             if session.seats_taken >= session.capacity {
                 return Err(StoreError::conflict("session_full", format!("all {} seats are taken", session.capacity)));
             }
-            busy::lock_people(&mut tx, dialect, org, &[(client, Role::Client, "client_id")]).await?;
+            let people = [(client, Role::Client, "client_id")];
+            let names = busy::lock_people_or(&mut tx, dialect, org, &people, LockWait::Queue).await?;
             let interval = Interval::new(session.starts_at, session.ends_at).expect("a session has length");
             let mut drafts = Vec::new();
             busy::claim(
@@ -121,20 +116,50 @@ impl<B: Backend> SeatStore for SqlStore<B> {
                 .iter()
                 .map(|r| r.id("therapist_id"))
                 .collect::<Result<Vec<PersonId>, _>>()?;
-            let notice = Notice {
-                kind: NotificationKind::MemberJoined,
-                title: "A member joined a session",
-                body: format!(
-                    "{} now has {} of {} seats taken",
-                    session.title,
-                    session.seats_taken + 1,
-                    session.capacity
-                ),
+            let when = names::when(&session);
+            let taken = format!(
+                "{} on {when} now has {} of {} seats taken",
+                session.title,
+                session.seats_taken + 1,
+                session.capacity
+            );
+            // Therapists serve the member and read their name; a member who
+            // proposed the session reads only that a seat was taken.
+            let named = format!("{} joined a session", names.get(&client).map_or("A member", String::as_str));
+            let creator = session.created_by.filter(|c| !therapists.contains(c));
+            let confirmed = Notice {
+                kind: NotificationKind::SeatConfirmed,
+                title: "You have a seat",
+                body: format!("{} on {when}", session.title),
                 session: Some(session_id),
                 group: Some(group),
             };
-            notify::push(&mut tx, org, now, therapists.into_iter().chain(session.created_by), Some(client), &notice)
-                .await?;
+            let notices = [
+                (
+                    therapists,
+                    Notice {
+                        kind: NotificationKind::MemberJoined,
+                        title: &named,
+                        body: taken.clone(),
+                        session: Some(session_id),
+                        group: Some(group),
+                    },
+                ),
+                (
+                    creator.into_iter().collect(),
+                    Notice {
+                        kind: NotificationKind::MemberJoined,
+                        title: "A member joined a session",
+                        body: taken,
+                        session: Some(session_id),
+                        group: Some(group),
+                    },
+                ),
+            ];
+            notify::push_all(&mut tx, org, now, Some(client), &notices).await?;
+            // The member is told too (the one notice an actor receives about
+            // their own step): the confirmation that the seat is theirs.
+            notify::push(&mut tx, org, now, [client], None, &confirmed).await?;
             drafts.push(
                 AuditDraft::new("seat.join", "seat", seat_id)
                     .subject(client)
@@ -157,7 +182,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
             if matches!(session.status, SessionStatus::Completed | SessionStatus::Cancelled) {
                 return Err(StoreError::conflict(
                     "session_not_open",
-                    format!("a {} session cannot be left", session.status),
+                    format!("{} session cannot be left", with_article(&session.status.words())),
                 ));
             }
             let status = client_cancellation(session.starts_at, now);

@@ -15,6 +15,7 @@ use circles_domain::ids::{GroupId, OrgId, PersonId, SeriesId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::recurrence::{Occurrence, Recurrence, RecurrenceInput};
 use circles_domain::session::{Modality, NotificationKind, SessionDetails, SessionKind, SessionStatus};
+use circles_domain::spelling::with_article;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -23,6 +24,7 @@ use super::audit::{self, AuditDraft};
 use super::busy::{self, Busy, Claim, Owner};
 use super::db::{Backend, DbError, Executor, Row, lock_row, placeholders, sql};
 use super::groups::{fetch_group, member_from_row, replace_staff};
+use super::names;
 use super::notify::{self, Notice};
 use super::sessions::{Seats, fetch, insert_rows, insert_session};
 use super::{SqlStore, write_tx};
@@ -117,7 +119,7 @@ async fn tell_rescheduled<E: Executor>(
     let notice = Notice {
         kind: NotificationKind::SessionRescheduled,
         title: "A session moved",
-        body: format!("{} now starts at {}", session.title, session.starts_at),
+        body: format!("{} now starts on {}", session.title, names::when(session)),
         session: Some(session.id),
         group: session.group_id,
     };
@@ -315,6 +317,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                 "from": from, "to": to, "created": created.len(), "skipped": skipped.len(),
             })));
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
+            names::fill(&mut tx, org, &mut created).await?;
             Generation { created, already_generated: existing.len() as i64, skipped, seats_skipped }
         })
     }
@@ -336,7 +339,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
             if !matches!(before.status, SessionStatus::Proposed | SessionStatus::Scheduled) {
                 return Err(StoreError::conflict(
                     "illegal_transition",
-                    format!("a {} session cannot move", before.status),
+                    format!("{} session cannot move", with_article(&before.status.words())),
                 ));
             }
             let people = participants(&before);

@@ -14,6 +14,7 @@ use super::audit::{self, AuditDraft};
 use super::availability::require_working_hours;
 use super::busy::{self, Claim, HintsWithin, LockWait, Owner};
 use super::db::{Executor, Query, Row, Value, placeholders, sql};
+use super::names;
 use super::notify::{self, Notice};
 use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{
@@ -25,6 +26,8 @@ use crate::{Result, SessionStore, StoreError};
 pub(super) const SESSION_COLUMNS: &str = "s.org_id, s.id, s.kind, s.status, s.title, s.description, s.modality, \
      s.virtual_link, s.location, s.address, s.starts_at, s.ends_at, s.timezone, s.capacity, s.group_id, s.series_id, \
      s.recurrence_id, s.created_by, s.created_at, s.cancelled_at, s.cancel_reason, s.approval, \
+     (SELECT a.name FROM people c JOIN accounts a ON a.id = c.account_id \
+      WHERE c.org_id = s.org_id AND c.id = s.created_by) AS created_by_name, \
      (SELECT COUNT(*) FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id \
       AND x.status IN ('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW')) AS seats_taken";
 
@@ -63,6 +66,7 @@ pub(super) fn session_from_row(row: &impl Row, now: Timestamp) -> Result<Session
         series_id: row.opt_id("series_id")?,
         recurrence_id: row.opt_text("recurrence_id")?,
         created_by: row.opt_id("created_by")?,
+        created_by_name: row.opt_text("created_by_name")?,
         created_at: row.time("created_at")?,
         cancelled_at: row.opt_time("cancelled_at")?,
         cancel_reason: row.opt_text("cancel_reason")?,
@@ -78,6 +82,7 @@ fn assignment_from_row(row: &impl Row) -> Result<Assignment> {
         id: row.id("id")?,
         session_id: row.id("session_id")?,
         therapist_id: row.id("therapist_id")?,
+        therapist_name: row.text("therapist_name")?,
         status: decode(row, "status")?,
         message: row.opt_text("message")?,
         invited_at: row.time("invited_at")?,
@@ -89,6 +94,7 @@ pub(super) fn seat_from_row(row: &impl Row) -> Result<Seat> {
     Ok(Seat {
         id: row.id("id")?,
         client_id: row.id("client_id")?,
+        client_name: row.text("client_name")?,
         status: decode(row, "status")?,
         minutes_late: row.opt_int("minutes_late")?,
         minutes_left_early: row.opt_int("minutes_left_early")?,
@@ -97,6 +103,10 @@ pub(super) fn seat_from_row(row: &impl Row) -> Result<Seat> {
         marked_at: row.opt_time("marked_at")?,
     })
 }
+
+/// Seats with their clients' names (`y` is the seat).
+pub(super) const SEAT_ROWS: &str = "SELECT y.*, a.name AS client_name FROM seats y JOIN people p ON p.org_id = y.org_id AND p.id = y.client_id \
+     JOIN accounts a ON a.id = p.account_id";
 
 /// Which seats to attach when reading sessions.
 #[derive(Debug, Clone, Copy)]
@@ -116,7 +126,9 @@ pub(super) async fn attach<E: Executor>(tx: &mut E, org: OrgId, sessions: &mut [
     let rows = tx
         .fetch_all(
             sql(format!(
-                "SELECT * FROM session_therapists WHERE org_id = $1 AND session_id IN ({list}) ORDER BY invited_at, id"
+                "SELECT t.*, a.name AS therapist_name FROM session_therapists t \
+                 JOIN people p ON p.org_id = t.org_id AND p.id = t.therapist_id JOIN accounts a ON a.id = p.account_id \
+                 WHERE t.org_id = $1 AND t.session_id IN ({list}) ORDER BY t.invited_at, t.id"
             ))
             .bind(org)
             .bind_all(ids.iter().copied()),
@@ -136,8 +148,8 @@ pub(super) async fn attach<E: Executor>(tx: &mut E, org: OrgId, sessions: &mut [
     let rows = tx
         .fetch_all(
             sql(format!(
-                "SELECT * FROM seats WHERE org_id = $1 AND session_id IN ({list}) AND (${n} IS NULL OR client_id = ${n}) \
-                 ORDER BY created_at, id",
+                "{SEAT_ROWS} WHERE y.org_id = $1 AND y.session_id IN ({list}) \
+                 AND (${n} IS NULL OR y.client_id = ${n}) ORDER BY y.created_at, y.id",
                 n = ids.len() + 2
             ))
             .bind(org)
@@ -197,7 +209,8 @@ pub(super) async fn fetch<E: Executor>(
 }
 
 /// Writes one session with its therapists and seats (no busy time) and
-/// returns it as written, so callers need not read it back.
+/// returns it as written, so callers need not read it back. Names are left
+/// blank: the caller names everyone at once (`names::fill` or `names::apply`).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn insert_session<E: Executor>(
     tx: &mut E,
@@ -250,6 +263,7 @@ pub(super) async fn insert_session<E: Executor>(
             id: InvitationId::new(),
             session_id: id,
             therapist_id,
+            therapist_name: String::new(),
             status: therapist_status,
             message: None,
             invited_at: now,
@@ -278,6 +292,7 @@ pub(super) async fn insert_session<E: Executor>(
         .map(|&client_id| Seat {
             id: SeatId::new(),
             client_id,
+            client_name: String::new(),
             status: SeatStatus::Registered,
             minutes_late: None,
             minutes_left_early: None,
@@ -321,6 +336,7 @@ pub(super) async fn insert_session<E: Executor>(
         series_id,
         recurrence_id,
         created_by,
+        created_by_name: None,
         created_at: now,
         cancelled_at: None,
         cancel_reason: None,
@@ -366,7 +382,7 @@ async fn announce_new_session<E: Executor>(
     actor: Option<PersonId>,
     now: Timestamp,
 ) -> Result<()> {
-    let when = session.starts_at.to_string();
+    let when = names::when(session);
     let (kind, recipients, title) = match (session.kind, session.approval.as_deref()) {
         (SessionKind::Group, Some("pending")) => {
             let moderators = match group {
@@ -388,14 +404,14 @@ async fn announce_new_session<E: Executor>(
         }
         (SessionKind::OneOnOne, _) => return Ok(()),
     };
-    let notice = Notice { kind, title, body: format!("{} at {when}", session.title), session: Some(session.id), group };
+    let notice = Notice { kind, title, body: format!("{} on {when}", session.title), session: Some(session.id), group };
     notify::push(tx, org, now, recipients, actor, &notice).await
 }
 
 /// What the people of a cancelled session are told.
 pub(super) fn cancelled_notice(
     title: &str,
-    starts_at: Timestamp,
+    when: String,
     reason: &str,
     id: SessionId,
     group: Option<GroupId>,
@@ -403,7 +419,7 @@ pub(super) fn cancelled_notice(
     Notice {
         kind: NotificationKind::SessionCancelled,
         title: "A session was cancelled",
-        body: format!("{title} at {starts_at} is cancelled: {reason}"),
+        body: format!("{title} on {when} is cancelled: {reason}"),
         session: Some(id),
         group,
     }
@@ -469,14 +485,18 @@ impl<B: super::db::Backend> SqlStore<B> {
                 SessionKind::OneOnOne => None,
                 SessionKind::Group | SessionKind::Instant => Some(check_group_session(&mut tx, org, input).await?),
             };
-            busy::lock_people_or(&mut tx, self.backend.dialect(), org, people, wait).await?;
+            let mut names = busy::lock_people_or(&mut tx, self.backend.dialect(), org, people, wait).await?;
             if let HintsWithin::WorkingHours { therapist, modality } = within {
                 let everyone: Vec<PersonId> = people.iter().map(|(p, ..)| *p).collect();
                 require_working_hours(&mut tx, org, therapist, modality, &[input.interval], &everyone, now).await?;
             }
             let mut drafts = Vec::new();
             busy::claim_within(&mut tx, org, claims, now, &mut drafts, within).await?;
-            let session = insert_session(&mut tx, org, id, input, status, None, ctx.person_id, now).await?;
+            let mut session = insert_session(&mut tx, org, id, input, status, None, ctx.person_id, now).await?;
+            if let Some(creator) = ctx.person_id.filter(|c| !names.contains_key(c)) {
+                names.extend(names::load(&mut tx, org, [creator]).await?);
+            }
+            names::apply(&mut session, &names);
             announce_new_session(&mut tx, org, &session, group, ctx.person_id, now).await?;
             drafts.push(
                 AuditDraft::new("session.create", "session", id)
@@ -600,6 +620,8 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.org_id = $1 \
              AND ($2 IS NULL OR s.ends_at > $2) AND ($3 IS NULL OR s.starts_at < $3) \
              AND ($4 IS NULL OR s.group_id = $4) AND ($5 IS NULL OR {status} = $5) \
+             AND ($9 IS NULL OR s.created_by = $9) \
+             AND ($10 IS NULL OR s.starts_at > $10 OR (s.starts_at = $10 AND s.id > $11)) \
              AND ($6 IS NULL OR EXISTS (SELECT 1 FROM session_therapists t WHERE t.org_id = s.org_id \
                   AND t.session_id = s.id AND t.therapist_id = $6) \
                OR EXISTS (SELECT 1 FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id AND x.client_id = $6) \
@@ -617,7 +639,10 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
         .bind(filter.status.map(SessionStatus::as_str))
         .bind(filter.visible_to)
         .bind(now)
-        .bind(filter.limit);
+        .bind(filter.limit)
+        .bind(filter.created_by)
+        .bind(filter.after.map(|(at, _)| at))
+        .bind(filter.after.map(|(_, id)| id));
         read_tx!(self, |tx| {
             let rows = tx.fetch_all(q).await?;
             let mut sessions = rows.iter().map(|r| session_from_row(r, now)).collect::<Result<Vec<_>>>()?;
@@ -687,7 +712,7 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             if let (Some(group), Some(recurrence_id)) = (session.group_id, &session.recurrence_id) {
                 super::series::exclude_occurrence(&mut tx, org, group, recurrence_id, now).await?;
             }
-            let notice = cancelled_notice(&session.title, session.starts_at, &reason, id, session.group_id);
+            let notice = cancelled_notice(&session.title, names::when(&session), &reason, id, session.group_id);
             // The seats were cancelled a moment ago; their clients still need telling.
             let therapists =
                 session.therapists.iter().filter(|t| t.status != InvitationStatus::Declined).map(|t| t.therapist_id);
@@ -709,13 +734,25 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
         person: PersonId,
         from: Timestamp,
         to: Timestamp,
+        include_cancelled: bool,
     ) -> Result<Vec<ScheduleEntry>> {
         let now = self.clock.now();
-        let q = schedule_query("p.org_id = $1 AND p.id = $2").bind(org).bind(person).bind(from).bind(to);
+        let q = schedule_query("p.org_id = $1 AND p.id = $2")
+            .bind(org)
+            .bind(person)
+            .bind(from)
+            .bind(to)
+            .bind(include_cancelled);
         read_one!(self, |tx| tx.fetch_all(q).await?)?.iter().map(|r| schedule_entry(r, now)).collect()
     }
 
-    async fn account_schedule(&self, account: AccountId, from: Timestamp, to: Timestamp) -> Result<Vec<ScheduleEntry>> {
+    async fn account_schedule(
+        &self,
+        account: AccountId,
+        from: Timestamp,
+        to: Timestamp,
+        include_cancelled: bool,
+    ) -> Result<Vec<ScheduleEntry>> {
         let now = self.clock.now();
         let q = schedule_query(
             "p.account_id = $1 AND $2 IS NULL /* spans organisations: one person's schedule in every clinic */",
@@ -723,19 +760,25 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
         .bind(account)
         .bind(None::<PersonId>)
         .bind(from)
-        .bind(to);
+        .bind(to)
+        .bind(include_cancelled);
         read_one!(self, |tx| tx.fetch_all(q).await?)?.iter().map(|r| schedule_entry(r, now)).collect()
     }
 }
 
-/// A person's live sessions as therapist (not declined) or client (seat
-/// holding time), in one sorted list. `who` selects people with `$1`/`$2`;
-/// `$3`/`$4` bound the window.
+/// A person's sessions as therapist (not declined) or client (seat holding
+/// time, or cancelled together with its session), in one sorted list. `who`
+/// selects people with `$1`/`$2`; `$3`/`$4` bound the window; `$5` keeps
+/// cancelled sessions.
 fn schedule_query(who: &str) -> Query {
-    let part = |role: &str, join: &str, status_filter: &str, status_col: &str| {
+    let one_on_one = SessionKind::OneOnOne.as_str();
+    let part = |role: &str, join: &str, status_filter: &str, status_col: &str, other: &str| {
         format!(
-            "SELECT {SESSION_COLUMNS}, p.id AS person_id, '{role}' AS role, {status_col} AS participation \
-             FROM {join} WHERE {who} AND {status_filter} AND s.status <> 'cancelled' AND s.starts_at < $4 AND s.ends_at > $3"
+            "SELECT {SESSION_COLUMNS}, p.id AS person_id, '{role}' AS role, {status_col} AS participation, \
+             CASE WHEN s.kind = '{one_on_one}' THEN ({other}) END AS with_name \
+             FROM {join} WHERE {who} AND {status_filter} AND ($5 OR s.status <> '{cancelled}') \
+             AND s.starts_at < $4 AND s.ends_at > $3",
+            cancelled = SessionStatus::Cancelled.as_str(),
         )
     };
     let therapist = part(
@@ -744,13 +787,23 @@ fn schedule_query(who: &str) -> Query {
          JOIN people p ON p.org_id = t.org_id AND p.id = t.therapist_id",
         "t.status <> 'DECLINED'",
         "t.status",
+        "SELECT n.name FROM seats z JOIN people o ON o.org_id = z.org_id AND o.id = z.client_id \
+         JOIN accounts n ON n.id = o.account_id \
+         WHERE z.org_id = s.org_id AND z.session_id = s.id ORDER BY z.created_at LIMIT 1",
     );
     let client = part(
         "client",
         "seats y JOIN sessions s ON s.org_id = y.org_id AND s.id = y.session_id \
          JOIN people p ON p.org_id = y.org_id AND p.id = y.client_id",
-        "y.status IN ('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW')",
+        &format!(
+            "(y.status IN ('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW') \
+             OR (s.status = '{}' AND y.updated_at = s.cancelled_at))",
+            SessionStatus::Cancelled.as_str()
+        ),
         "y.status",
+        "SELECT n.name FROM session_therapists z JOIN people o ON o.org_id = z.org_id AND o.id = z.therapist_id \
+         JOIN accounts n ON n.id = o.account_id \
+         WHERE z.org_id = s.org_id AND z.session_id = s.id ORDER BY z.invited_at LIMIT 1",
     );
     sql(format!("SELECT * FROM ({therapist} UNION ALL {client}) entries ORDER BY starts_at, id"))
 }
@@ -768,7 +821,11 @@ fn schedule_entry(row: &impl Row, now: Timestamp) -> Result<ScheduleEntry> {
         ends_at: session.ends_at,
         timezone: session.timezone,
         modality: session.modality,
+        location: session.location,
+        address: session.address,
+        virtual_link: session.virtual_link,
         group_id: session.group_id,
+        with_name: row.opt_text("with_name")?,
         role: row.text("role")?,
         participation: row.text("participation")?,
         seats_taken: session.seats_taken,

@@ -13,6 +13,8 @@ use jiff::tz::TimeZone;
 
 use super::db::{Executor, Row, placeholders, sql};
 use super::notify::{self, Notice};
+use circles_domain::local_time::local_time;
+
 use super::sessions::cancelled_notice;
 use super::time_off::{Affected, clients_of, clients_on, load_affected};
 use crate::Result;
@@ -319,7 +321,7 @@ pub(super) async fn cancelled<E: Executor>(
             let s = &a.session;
             let mut told = clients_on(clients, s.session_id);
             told.extend(co_therapists.iter().filter(|(on, _)| *on == s.session_id).map(|(_, t)| *t));
-            (told, cancelled_notice(&s.title, s.starts_at, reason, s.session_id, s.group_id))
+            (told, cancelled_notice(&s.title, local_time(s.starts_at, &s.timezone), reason, s.session_id, s.group_id))
         })
         .collect();
     notify::push_all(tx, step.org, step.now, step.actor, &notices).await

@@ -226,20 +226,28 @@ async fn a_schedule_merges_therapist_and_client_sessions_in_order(backend: Backe
     h.store.cancel_session(&ctx, c.org, cancelled.id, "x".into(), Canceller::Provider).await.unwrap();
     h.store.create_session(&ctx, c.org, one_on_one(t2, c.clients[0], slot("2027-03-02T17:00:00Z", 60))).await.unwrap();
 
-    let therapist =
-        h.store.schedule(c.org, c.therapist, at("2027-03-01T00:00:00Z"), at("2027-03-10T00:00:00Z")).await.unwrap();
+    let (from, to) = (at("2027-03-01T00:00:00Z"), at("2027-03-10T00:00:00Z"));
+    let therapist = h.store.schedule(c.org, c.therapist, from, to, false).await.unwrap();
     let ids: Vec<_> = therapist.iter().map(|e| e.session_id).collect();
-    assert_eq!(ids, [early.id, late.id], "sorted, cancelled left out");
+    assert_eq!(ids, [early.id, late.id], "sorted, cancelled left out when asked");
     assert!(therapist.iter().all(|e| e.role == "therapist"));
 
-    let client =
-        h.store.schedule(c.org, c.clients[0], at("2027-03-01T00:00:00Z"), at("2027-03-10T00:00:00Z")).await.unwrap();
+    let with_cancelled = h.store.schedule(c.org, c.therapist, from, to, true).await.unwrap();
+    let kept = with_cancelled.iter().find(|e| e.session_id == cancelled.id).expect("the cancelled session stays");
+    assert_eq!(kept.status, SessionStatus::Cancelled);
+    assert_eq!(with_cancelled.len(), 3);
+
+    let client = h.store.schedule(c.org, c.clients[0], from, to, false).await.unwrap();
     let starts: Vec<_> = client.iter().map(|e| e.starts_at.to_string()).collect();
     assert_eq!(starts, ["2027-03-02T17:00:00Z", "2027-03-03T15:00:00Z"]);
     assert!(client.iter().all(|e| e.role == "client" && e.participation == "REGISTERED"));
+    assert!(client.iter().all(|e| e.with_name.as_deref() == Some("A Person")), "a one-on-one names the other person");
 
-    let window =
-        h.store.schedule(c.org, c.clients[0], at("2027-03-03T15:59:00Z"), at("2027-03-03T16:00:00Z")).await.unwrap();
+    let window = h
+        .store
+        .schedule(c.org, c.clients[0], at("2027-03-03T15:59:00Z"), at("2027-03-03T16:00:00Z"), false)
+        .await
+        .unwrap();
     assert_eq!(window.len(), 1, "a session overlapping the window counts");
 }
 
@@ -260,7 +268,7 @@ async fn an_account_schedule_spans_organisations(backend: Backend) {
         .unwrap();
     let entries = h
         .store
-        .account_schedule(shared.account_id, at("2027-03-01T00:00:00Z"), at("2027-03-05T00:00:00Z"))
+        .account_schedule(shared.account_id, at("2027-03-01T00:00:00Z"), at("2027-03-05T00:00:00Z"), true)
         .await
         .unwrap();
     let orgs: Vec<_> = entries.iter().map(|e| e.org_id).collect();

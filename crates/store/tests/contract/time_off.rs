@@ -254,8 +254,8 @@ async fn approving_with_auto_reassign_moves_every_session_to_the_coverage_therap
     }
     let from = at(WEEK_FROM);
     let to = at(WEEK_TO);
-    assert_eq!(h.store.schedule(c.org, cover, from, to).await.unwrap().len(), 5);
-    assert!(h.store.schedule(c.org, c.therapist, from, to).await.unwrap().is_empty());
+    assert_eq!(h.store.schedule(c.org, cover, from, to, false).await.unwrap().len(), 5);
+    assert!(h.store.schedule(c.org, c.therapist, from, to, false).await.unwrap().is_empty());
     let busy_rows = |who: PersonId| {
         format!("SELECT COUNT(*) FROM busy_intervals WHERE CAST(person_id AS TEXT) = '{who}' AND kind = 'session'")
     };

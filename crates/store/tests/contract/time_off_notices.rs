@@ -403,7 +403,7 @@ async fn cancelling_affected_sessions_tells_their_clients_and_co_therapists_why(
     );
     let wednesday = w.the(&h, w.clients[1], "session_cancelled", Some(sessions[1])).await;
     assert_eq!(wednesday.title, "A session was cancelled");
-    assert_eq!(wednesday.body, "Check-in at 2027-03-03T15:00:00Z is cancelled: Therapist on leave");
+    assert_eq!(wednesday.body, "Check-in on Wed 3 Mar, 10:00 EST is cancelled: Therapist on leave");
 }
 
 async fn changing_someone_elses_working_hours_tells_them(backend: Backend) {

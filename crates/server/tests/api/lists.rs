@@ -1,0 +1,102 @@
+//! Lists: who made a session, pages with `next_cursor`, and invitation
+//! lists that hold only what a therapist can answer.
+
+use circles_testkit::{Backend, backend_tests};
+use serde_json::{Value, json};
+
+use crate::booking::{booking, sessions_path};
+use crate::group_sessions::{proposal, sessions};
+use crate::support::TestApp;
+
+backend_tests!(
+    sessions_say_who_made_them_and_filter_by_it,
+    a_long_session_list_pages_with_next_cursor,
+    pending_invitations_are_the_ones_a_therapist_can_answer,
+);
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
+}
+
+async fn sessions_say_who_made_them_and_filter_by_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let by_admin = app.post(&sessions_path(&org), &org.admin.token, booking(&org, &app.hours_from_now(24), 50)).await;
+    let by_admin = by_admin.expect(201);
+    let by_moderator =
+        app.post(&sessions_path(&org), &org.moderator.token, booking(&org, &app.hours_from_now(48), 50)).await;
+    let by_moderator = by_moderator.expect(201);
+    assert_eq!(by_moderator["created_by"], org.moderator.person_id.as_str());
+    assert_eq!(by_moderator["created_by_name"], "A moderator");
+    let filtered = app
+        .get(&format!("{}?created_by={}", sessions_path(&org), org.admin.person_id), &org.admin.token)
+        .await
+        .expect(200);
+    assert_eq!(ids(&filtered), [by_admin["id"].as_str().unwrap()]);
+    assert_eq!(filtered["next_cursor"], Value::Null, "one page holds it all");
+}
+
+async fn a_long_session_list_pages_with_next_cursor(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let mut booked = Vec::new();
+    for hours in [24, 48, 72] {
+        let body = booking(&org, &app.hours_from_now(hours), 50);
+        let session = app.post(&sessions_path(&org), &org.admin.token, body).await.expect(201);
+        booked.push(session["id"].as_str().unwrap().to_owned());
+    }
+    let first = app.get(&format!("{}?limit=2", sessions_path(&org)), &org.admin.token).await.expect(200);
+    assert_eq!(ids(&first), booked[..2]);
+    let cursor = first["next_cursor"].as_str().expect("more follow");
+    let second =
+        app.get(&format!("{}?limit=2&cursor={cursor}", sessions_path(&org)), &org.admin.token).await.expect(200);
+    assert_eq!(ids(&second), booked[2..]);
+    assert_eq!(second["next_cursor"], Value::Null, "the last page says so");
+    app.get(&format!("{}?cursor=yesterday", sessions_path(&org)), &org.admin.token).await.problem(400, "invalid_query");
+}
+
+async fn pending_invitations_are_the_ones_a_therapist_can_answer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let group = app.community(&org, json!({ "session_creation": "all_members", "approval_required": true }), &[]).await;
+    // A member's proposal waits for its moderator: nothing to answer yet.
+    app.post(&sessions(&org), &org.client.token, proposal(&org, &group, &app.hours_from_now(72), &[&org.therapist]))
+        .await
+        .expect(201);
+    // A moderator's proposal is answerable, until it is cancelled.
+    let open = app
+        .post(&sessions(&org), &org.moderator.token, proposal(&org, &group, &app.hours_from_now(96), &[&org.therapist]))
+        .await
+        .expect(201);
+    let dropped = app
+        .post(
+            &sessions(&org),
+            &org.moderator.token,
+            proposal(&org, &group, &app.hours_from_now(120), &[&org.therapist]),
+        )
+        .await
+        .expect(201);
+    let cancel = format!("{}/{}/cancel", sessions(&org), dropped["id"].as_str().unwrap());
+    app.post(&cancel, &org.moderator.token, json!({ "reason": "no room" })).await.expect(200);
+    // A one-on-one appointment is an assignment, not an invitation.
+    app.post(&sessions_path(&org), &org.admin.token, booking(&org, &app.hours_from_now(30), 50)).await.expect(201);
+
+    let path = format!("/api/v1/orgs/{}/invitations", org.id);
+    let list = |query: &str| app.get_owned(format!("{path}{query}"), &org.therapist.token);
+    let pending = list("?status=pending").await.expect(200);
+    let sessions: Vec<&str> =
+        pending["items"].as_array().unwrap().iter().map(|i| i["session_id"].as_str().unwrap()).collect();
+    assert_eq!(sessions, [open["id"].as_str().unwrap()]);
+    assert_eq!(pending["items"][0]["session"]["therapists"][0]["therapist_name"], "A therapist");
+
+    let all = list("").await.expect(200);
+    assert_eq!(all["items"].as_array().unwrap().len(), 3, "every group invitation, no one-on-one");
+    assert!(all["items"].as_array().unwrap().iter().all(|i| i["session"]["kind"] == "group"));
+    let accepted = list("?status=ACCEPTED").await.expect(200);
+    assert!(accepted["items"].as_array().unwrap().is_empty(), "the one-on-one is not mixed in");
+    assert_eq!(list("?kind=instant").await.expect(200)["items"].as_array().unwrap().len(), 0);
+    assert_eq!(list("?kind=GROUP").await.expect(200)["items"].as_array().unwrap().len(), 3);
+    list("?kind=one_on_one").await.problem(400, "invalid_query");
+    let paged = list("?limit=1").await.expect(200);
+    assert!(paged["next_cursor"].is_string());
+}

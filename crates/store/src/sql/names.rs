@@ -1,0 +1,79 @@
+//! People's names for what a person reads: sessions name their therapists,
+//! clients and creator; notices name who did what.
+
+use std::collections::HashMap;
+
+use circles_domain::ids::{OrgId, PersonId};
+use circles_domain::local_time::local_time;
+
+use super::db::{Executor, Row, placeholders, sql};
+use crate::Result;
+use crate::model::Session;
+
+/// Names by person, for the people one answer mentions.
+pub type Names = HashMap<PersonId, String>;
+
+/// The names of `people`, in one statement.
+pub async fn load<E: Executor>(tx: &mut E, org: OrgId, people: impl IntoIterator<Item = PersonId>) -> Result<Names> {
+    let mut ids: Vec<PersonId> = people.into_iter().collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Names::new());
+    }
+    let rows = tx
+        .fetch_all(
+            sql(format!(
+                "SELECT p.id, a.name FROM people p JOIN accounts a ON a.id = p.account_id \
+                 WHERE p.org_id = $1 AND p.id IN ({})",
+                placeholders(2, ids.len())
+            ))
+            .bind(org)
+            .bind_all(ids.iter().copied()),
+        )
+        .await?;
+    rows.iter().map(|r| Ok((r.id("id")?, r.text("name")?))).collect()
+}
+
+/// Writes the names in `names` into the session's therapists, seats and creator.
+pub fn apply(session: &mut Session, names: &Names) {
+    for therapist in &mut session.therapists {
+        if let Some(name) = names.get(&therapist.therapist_id) {
+            therapist.therapist_name.clone_from(name);
+        }
+    }
+    for seat in &mut session.seats {
+        if let Some(name) = names.get(&seat.client_id) {
+            seat.client_name.clone_from(name);
+        }
+    }
+    if let Some(name) = session.created_by.and_then(|c| names.get(&c)) {
+        session.created_by_name = Some(name.clone());
+    }
+}
+
+/// When a session starts, on its own clock: `Thu 10 Dec, 18:00 EST`.
+pub fn when(session: &Session) -> String {
+    local_time(session.starts_at, &session.timezone)
+}
+
+/// The name of a therapist on `session`, or `A therapist` if unknown.
+pub fn therapist_on(session: &Session, therapist: PersonId) -> String {
+    session
+        .therapists
+        .iter()
+        .find(|t| t.therapist_id == therapist && !t.therapist_name.is_empty())
+        .map_or_else(|| "A therapist".to_owned(), |t| t.therapist_name.clone())
+}
+
+/// Names everyone on freshly written `sessions`, in one statement.
+pub async fn fill<E: Executor>(tx: &mut E, org: OrgId, sessions: &mut [Session]) -> Result<()> {
+    let people = sessions.iter().flat_map(|s| {
+        s.therapists.iter().map(|t| t.therapist_id).chain(s.seats.iter().map(|x| x.client_id)).chain(s.created_by)
+    });
+    let names = load(tx, org, people.collect::<Vec<_>>()).await?;
+    for session in sessions {
+        apply(session, &names);
+    }
+    Ok(())
+}
