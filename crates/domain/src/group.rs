@@ -60,6 +60,15 @@ impl MembershipStatus {
     }
 }
 
+/// The leave date of a membership whose screening was not approved on
+/// `screened`: the membership ends where it would have begun, or on the
+/// screening day if that came later. A screening usually comes before the
+/// planned join date, so the screening day alone would end the period
+/// before it began.
+pub fn screening_leave_date(screened: jiff::civil::Date, join_date: jiff::civil::Date) -> jiff::civil::Date {
+    screened.max(join_date)
+}
+
 /// A weekly stretch of local time in which sessions may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeWindow {
@@ -221,6 +230,13 @@ impl GroupSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rejected_screening_ends_the_period_no_earlier_than_it_began() {
+        use jiff::civil::date;
+        assert_eq!(screening_leave_date(date(2027, 3, 2), date(2027, 3, 15)), date(2027, 3, 15));
+        assert_eq!(screening_leave_date(date(2027, 3, 20), date(2027, 3, 15)), date(2027, 3, 20));
+    }
 
     #[test]
     fn memberships_move_forward_and_past_periods_never_change() {

@@ -16,6 +16,7 @@ pub mod input;
 pub mod interval;
 pub mod recurrence;
 pub mod role;
+pub mod series;
 pub mod session;
 pub mod slots;
 mod spelling;

@@ -107,8 +107,12 @@ impl Settings {
         }
         figment = figment
             .merge(
-                Env::prefixed("CIRCLES_")
-                    .filter(|key| !NOT_SETTINGS.contains(&key.as_str()) && !key.as_str().starts_with("test_")),
+                // Keys arrive as the environment spells them (upper case):
+                // compare without case, as figment matches keys.
+                Env::prefixed("CIRCLES_").filter(|key| {
+                    let key = key.as_str().to_ascii_lowercase();
+                    !NOT_SETTINGS.contains(&key.as_str()) && !key.starts_with("test_")
+                }),
             )
             .merge(Serialized::defaults(overrides));
         figment.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))

@@ -6,6 +6,7 @@ mod availability;
 mod bad_input;
 mod booking;
 mod booking_races;
+mod cli;
 mod cross_org;
 mod demo;
 mod group_sessions;

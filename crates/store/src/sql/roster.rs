@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::attendance::{GroupStats, HeldSession, MemberStats, Offered, group_stats, member_stats};
-use circles_domain::group::MembershipStatus;
+use circles_domain::group::{MembershipStatus, screening_leave_date};
 use circles_domain::ids::{GroupId, MembershipId, OrgId, PersonId, SeatId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::{NotificationKind, SeatStatus};
@@ -166,7 +166,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                         let full = group.fields.capacity.is_some_and(|c| group.active_members >= c);
                         if full { MembershipStatus::Waitlisted } else { MembershipStatus::Active }
                     } else {
-                        leave_date = leave_date.or(Some(screening.date));
+                        leave_date = leave_date.or(Some(screening_leave_date(screening.date, current.join_date)));
                         exit_reason = exit_reason.or(Some("screening not approved".into()));
                         MembershipStatus::Inactive
                     }
@@ -320,13 +320,22 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 )
                 .await?;
             busy::lock_people(&mut tx, dialect, org, &[(client, Role::Client, "client_id")]).await?;
+            let mut upcoming = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let interval =
+                    Interval::new(row.time("starts_at")?, row.time("ends_at")?).expect("a session has length");
+                upcoming.push((row.id::<SessionId>("id")?, interval, row.int("taken")? >= row.int("capacity")?));
+            }
+            let window = Interval::new(
+                upcoming.iter().map(|(_, i, _)| i.start).min().unwrap_or(now),
+                upcoming.iter().map(|(_, i, _)| i.end).max().unwrap_or(now),
+            );
+            let mut batch = busy::Batch::load(&mut tx, org, &[client], window, now).await?;
             let mut report = SeatingReport { seated: Vec::new(), skipped: Vec::new() };
             let mut drafts = Vec::new();
-            for row in &rows {
-                let session: SessionId = row.id("id")?;
-                let starts_at = row.time("starts_at")?;
-                let interval = Interval::new(starts_at, row.time("ends_at")?).expect("a session has length");
-                if row.int("taken")? >= row.int("capacity")? {
+            for (session, interval, full) in upcoming {
+                let starts_at = interval.start;
+                if full {
                     report.skipped.push(SkippedSeat {
                         session_id: session,
                         starts_at,
@@ -336,8 +345,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                     continue;
                 }
                 let claim = [Claim { person: client, interval, owner: Owner::Session(session) }];
-                let busy = busy::load(&mut tx, org, &[client], interval).await?;
-                let clashes = busy::conflicts(&claim, &busy, now);
+                let clashes = batch.conflicts(&claim);
                 if !clashes.is_empty() {
                     report.skipped.push(SkippedSeat {
                         session_id: session,
@@ -347,7 +355,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                     });
                     continue;
                 }
-                busy::insert(&mut tx, org, &claim).await?;
+                batch.reserve(claim);
                 let seat = SeatId::new();
                 tx.execute(
                     sql("INSERT INTO seats (org_id, id, session_id, client_id, status, created_at, updated_at) \
@@ -367,6 +375,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 );
                 report.seated.push(session);
             }
+            busy::claim_batch(&mut tx, org, batch, &mut drafts).await?;
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
             report
         })

@@ -10,6 +10,7 @@ mod holds;
 mod idempotency;
 mod people;
 mod races;
+mod series;
 mod support;
 mod time_off;
 mod time_off_notices;
