@@ -60,6 +60,13 @@ impl MembershipStatus {
     }
 }
 
+/// Whether a group takes a new member. An open group enrols at any time
+/// (rolling enrolment). A closed group enrols until its first session has
+/// started; after that only an admin may add someone, and says why.
+pub fn takes_new_members(open: bool, first_session_started: bool, admin_override: Option<&str>) -> bool {
+    open || !first_session_started || admin_override.is_some_and(|reason| !reason.trim().is_empty())
+}
+
 /// The leave date of a membership whose screening was not approved on
 /// `screened`: the membership ends where it would have begun, or on the
 /// screening day if that came later. A screening usually comes before the
@@ -230,6 +237,15 @@ impl GroupSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closed_groups_enrol_until_they_start_and_then_only_by_an_admin_s_exception() {
+        assert!(takes_new_members(true, true, None), "open groups take rolling enrolment");
+        assert!(takes_new_members(false, false, None), "a closed group fills up before it starts");
+        assert!(!takes_new_members(false, true, None));
+        assert!(!takes_new_members(false, true, Some("  ")), "an exception says why");
+        assert!(takes_new_members(false, true, Some("moved from the Tuesday group")));
+    }
 
     #[test]
     fn a_rejected_screening_ends_the_period_no_earlier_than_it_began() {

@@ -208,7 +208,9 @@ pub trait GroupStore: Send + Sync {
     async fn archive_group(&self, ctx: &AuditCtx, org: OrgId, id: GroupId) -> Result<Group>;
     /// The group and how `person` relates to it.
     async fn group_standing(&self, org: OrgId, id: GroupId, person: PersonId) -> Result<GroupStanding>;
-    /// Enrols a client: pending screening, waitlisted or active.
+    /// Enrols a client: pending screening, waitlisted or active. A closed
+    /// group refuses (`group_closed`) once its first session has started,
+    /// unless `admin_override` gives an admin's reason (audited).
     async fn add_member(
         &self,
         ctx: &AuditCtx,
@@ -216,6 +218,7 @@ pub trait GroupStore: Send + Sync {
         group: GroupId,
         client: PersonId,
         join_date: Date,
+        admin_override: Option<&str>,
     ) -> Result<GroupMember>;
     /// Every membership of the group, past and current (an audited read).
     async fn members(&self, ctx: &AuditCtx, org: OrgId, group: GroupId) -> Result<Vec<GroupMember>>;

@@ -9,6 +9,7 @@ mod booking_races;
 mod cli;
 mod cross_org;
 mod demo;
+mod group_rules;
 mod group_sessions;
 mod groups;
 mod holds;

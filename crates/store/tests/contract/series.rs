@@ -65,7 +65,7 @@ async fn therapy_group(h: &Harness, screening: bool, clients: usize) -> TherapyG
 }
 
 async fn enrol(h: &Harness, g: &TherapyGroup, client: usize, join: Date) -> circles_store::model::GroupMember {
-    h.store.add_member(&AuditCtx::operator(), g.org, g.group, g.clients[client], join).await.unwrap()
+    h.store.add_member(&AuditCtx::operator(), g.org, g.group, g.clients[client], join, None).await.unwrap()
 }
 
 fn local_dates(sessions: &[circles_store::model::Session]) -> Vec<String> {

@@ -1,0 +1,141 @@
+//! A group's rules over time: changing its recurrence once sessions are
+//! generated, closed and open enrolment.
+
+use circles_testkit::{Backend, backend_tests};
+use jiff::SignedDuration;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{Org, TestApp};
+
+backend_tests!(
+    changing_the_time_of_a_generated_series_names_the_split_and_changes_nothing,
+    a_closed_group_takes_members_until_it_meets_and_then_only_by_an_admin_s_exception,
+    an_open_group_takes_members_after_it_has_met,
+);
+
+fn groups(org: &Org) -> String {
+    format!("/api/v1/orgs/{}/groups", org.id)
+}
+
+/// A weekly Wednesday 18:00 New York group starting a week from now.
+async fn weekly_group(app: &TestApp, org: &Org, extra: Value) -> (String, jiff::civil::Date) {
+    let ny = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let now = circles_domain::Clock::now(app.clock.as_ref());
+    let mut first = now.to_zoned(ny).date().checked_add(jiff::Span::new().days(7)).unwrap();
+    while first.weekday() != jiff::civil::Weekday::Wednesday {
+        first = first.tomorrow().unwrap();
+    }
+    let mut body = json!({
+        "name": "Wednesday Grief Group",
+        "type": "THERAPY",
+        "modality": "IN_PERSON",
+        "location": "Group room",
+        "capacity": 8,
+        "facilitator_ids": [org.therapist.person_id],
+        "moderator_ids": [org.moderator.person_id],
+        "recurrence": {
+            "rrule": "FREQ=WEEKLY;BYDAY=WE", "start_date": first.to_string(), "start_time": "18:00",
+            "timezone": "America/New_York", "duration_minutes": 90,
+        },
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let group = app.post(&groups(org), &org.admin.token, body).await.expect(201);
+    (group["id"].as_str().unwrap().to_owned(), first)
+}
+
+async fn generate(app: &TestApp, org: &Org, group: &str, from: jiff::civil::Date, weeks: i64) -> Value {
+    let to = from.checked_add(jiff::Span::new().days(7 * weeks - 1)).unwrap();
+    app.post(
+        &format!("{}/{group}/sessions/generate", groups(org)),
+        &org.moderator.token,
+        json!({ "from": from.to_string(), "to": to.to_string() }),
+    )
+    .await
+    .expect(200)
+}
+
+async fn changing_the_time_of_a_generated_series_names_the_split_and_changes_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let (group, first) = weekly_group(&app, &org, json!({})).await;
+    app.enrol(&org, &group, &org.client.person_id).await;
+    generate(&app, &org, &group, first, 4).await;
+
+    let path = format!("{}/{group}", groups(&org));
+    let mut recurrence = app.get(&path, &org.moderator.token).await.expect(200)["recurrence"].clone();
+    recurrence["start_time"] = json!("19:00");
+    let refused = app
+        .request(Method::PATCH, &path, Some(&org.moderator.token), Some(json!({ "recurrence": recurrence })))
+        .await
+        .problem(409, "series_split_required");
+    assert!(refused["detail"].as_str().unwrap().contains("series/split"), "{refused}");
+
+    // Nothing changed, and generating again makes no second session on any day.
+    let group_view = app.get(&path, &org.moderator.token).await.expect(200);
+    assert_eq!(group_view["recurrence"]["start_time"], "18:00");
+    let again = generate(&app, &org, &group, first, 4).await;
+    assert_eq!(again["created"].as_array().unwrap().len(), 0);
+    let seats =
+        app.db.scalar(&format!("SELECT COUNT(*) FROM seats WHERE client_id = '{}'", org.client.person_id)).await;
+    assert_eq!(seats, 4, "one seat per week");
+
+    // A change that moves no occurrence is still a plain edit.
+    let renamed = app
+        .request(Method::PATCH, &path, Some(&org.moderator.token), Some(json!({ "name": "Wednesday Loss Group" })))
+        .await
+        .expect(200);
+    assert_eq!(renamed["name"], "Wednesday Loss Group");
+}
+
+async fn a_closed_group_takes_members_until_it_meets_and_then_only_by_an_admin_s_exception(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let (group, first) = weekly_group(&app, &org, json!({ "open": false })).await;
+    let early = app.person(&org.id, &org.admin.token, "early@r.example", "client").await;
+    let late = app.person(&org.id, &org.admin.token, "late@r.example", "client").await;
+    app.enrol(&org, &group, &early.person_id).await;
+    let generated = generate(&app, &org, &group, first, 2).await;
+    let start: jiff::Timestamp = generated["created"][0]["starts_at"].as_str().unwrap().parse().unwrap();
+    app.clock.set(start + SignedDuration::from_mins(5));
+
+    let members = format!("{}/{group}/members", groups(&org));
+    let refused = app
+        .post(&members, &org.moderator.token, json!({ "client_id": late.person_id }))
+        .await
+        .problem(409, "group_closed");
+    assert!(refused["detail"].as_str().unwrap().contains("18:00 E"), "says when it first met, locally: {refused}");
+    app.post(&members, &org.moderator.token, json!({ "client_id": late.person_id, "override_reason": "transfer" }))
+        .await
+        .problem(403, "forbidden");
+    let admitted = app
+        .post(
+            &members,
+            &org.admin.token,
+            json!({ "client_id": late.person_id, "override_reason": "Transferred from the Monday group" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(admitted["status"], "ACTIVE");
+    let audited = app
+        .db
+        .scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'membership.create' \
+             AND details LIKE '%Transferred from the Monday group%'",
+        )
+        .await;
+    assert_eq!(audited, 1, "the exception and its reason are in the audit trail");
+}
+
+async fn an_open_group_takes_members_after_it_has_met(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let (group, first) = weekly_group(&app, &org, json!({ "open": true })).await;
+    let generated = generate(&app, &org, &group, first, 2).await;
+    let start: jiff::Timestamp = generated["created"][0]["starts_at"].as_str().unwrap().parse().unwrap();
+    app.clock.set(start + SignedDuration::from_hours(24));
+    let joined = app.enrol(&org, &group, &org.client.person_id).await;
+    assert_eq!(joined["status"], "ACTIVE", "rolling enrolment");
+}
