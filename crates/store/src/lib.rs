@@ -331,6 +331,10 @@ pub trait RosterStore: Send + Sync {
         group: GroupId,
         member: MembershipId,
     ) -> Result<SeatingReport>;
+    /// Every membership period of the account's client records across
+    /// organisations, past ones included, each with its statistics: what a
+    /// client reads about themselves.
+    async fn account_memberships(&self, account: AccountId) -> Result<Vec<OwnMembership>>;
     /// Whose membership this is (not audited: it decides access).
     async fn member_client(&self, org: OrgId, group: GroupId, member: MembershipId) -> Result<PersonId>;
     /// A member's attendance since joining (an audited read).

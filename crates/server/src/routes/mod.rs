@@ -11,6 +11,7 @@ pub mod health;
 pub mod holds;
 pub mod invitations;
 pub mod me;
+pub mod my_groups;
 pub mod notifications;
 pub mod orgs;
 pub mod people;
@@ -78,6 +79,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::cancel_session))
         .routes(routes!(schedule::org_schedule))
         .routes(routes!(schedule::my_schedule))
+        .routes(routes!(my_groups::my_memberships))
         .routes(routes!(holds::create_hold))
         .routes(routes!(holds::get_hold, holds::release_hold))
         .routes(routes!(holds::confirm_hold))

@@ -12,6 +12,7 @@ backend_tests!(
     changing_the_time_of_a_generated_series_names_the_split_and_changes_nothing,
     a_closed_group_takes_members_until_it_meets_and_then_only_by_an_admin_s_exception,
     an_open_group_takes_members_after_it_has_met,
+    rates_share_their_base_and_a_graduate_reads_their_own_record,
 );
 
 fn groups(org: &Org) -> String {
@@ -138,4 +139,53 @@ async fn an_open_group_takes_members_after_it_has_met(backend: Backend) {
     app.clock.set(start + SignedDuration::from_hours(24));
     let joined = app.enrol(&org, &group, &org.client.person_id).await;
     assert_eq!(joined["status"], "ACTIVE", "rolling enrolment");
+}
+
+async fn rates_share_their_base_and_a_graduate_reads_their_own_record(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let (group, first) = weekly_group(&app, &org, json!({})).await;
+    let membership = app.enrol(&org, &group, &org.client.person_id).await["id"].as_str().unwrap().to_owned();
+    let generated = generate(&app, &org, &group, first, 4).await;
+    let sessions = generated["created"].as_array().unwrap().clone();
+    // Attended, no-show, attended; the fourth is held but nobody marks it.
+    for (session, status) in sessions.iter().zip(["ATTENDED", "NO_SHOW", "ATTENDED"]) {
+        let start: jiff::Timestamp = session["starts_at"].as_str().unwrap().parse().unwrap();
+        app.clock.set(start + SignedDuration::from_mins(95));
+        app.request(
+            Method::PUT,
+            &format!("/api/v1/orgs/{}/sessions/{}/attendance", org.id, session["id"].as_str().unwrap()),
+            Some(&org.therapist.token),
+            Some(json!([{ "client_id": org.client.person_id, "status": status }])),
+        )
+        .await
+        .expect(200);
+    }
+    let last: jiff::Timestamp = sessions[3]["starts_at"].as_str().unwrap().parse().unwrap();
+    app.clock.set(last + SignedDuration::from_hours(2));
+
+    let stats = app.get(&format!("{}/{group}/stats", groups(&org)), &org.moderator.token).await.expect(200);
+    assert_eq!((stats["marked"].as_i64(), stats["unmarked"].as_i64()), (Some(3), Some(1)));
+    assert_eq!((stats["attendance_rate"].as_f64(), stats["no_show_rate"].as_f64()), (Some(0.667), Some(0.333)));
+
+    app.request(
+        Method::PATCH,
+        &format!("{}/{group}/members/{membership}", groups(&org)),
+        Some(&org.moderator.token),
+        Some(json!({ "status": "GRADUATED", "exit_reason": "Completed the programme" })),
+    )
+    .await
+    .expect(200);
+    let own = app.get("/api/v1/me/memberships", &org.client.token).await.expect(200);
+    let items = own["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{own}");
+    let mine = &items[0];
+    assert_eq!((mine["group"].as_str(), mine["status"].as_str()), (Some("Wednesday Grief Group"), Some("GRADUATED")));
+    assert_eq!(mine["organisation"], "Clinic r");
+    let stats = &mine["stats"];
+    assert_eq!((stats["sessions_offered"].as_i64(), stats["attended"].as_i64()), (Some(4), Some(2)));
+    assert_eq!((stats["marked"].as_i64(), stats["unmarked"].as_i64()), (Some(3), Some(1)));
+    assert_eq!((stats["attendance_rate"].as_f64(), stats["no_show_rate"].as_f64()), (Some(0.667), Some(0.333)));
+    let others = app.get("/api/v1/me/memberships", &org.therapist.token).await.expect(200);
+    assert!(others["items"].as_array().unwrap().is_empty(), "only a person's own memberships");
 }

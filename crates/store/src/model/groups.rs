@@ -230,3 +230,14 @@ pub struct GroupReport {
     pub stats: circles_domain::attendance::GroupStats,
     pub members_by_status: std::collections::BTreeMap<String, i64>,
 }
+
+/// One of a client's own membership periods, with the group's name and
+/// their attendance in it (what `GET /me/memberships` shows them).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OwnMembership {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub group_name: String,
+    pub member: GroupMember,
+    pub stats: circles_domain::attendance::MemberStats,
+}

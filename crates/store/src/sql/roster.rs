@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::attendance::{GroupStats, HeldSession, MemberStats, Offered, group_stats, member_stats};
 use circles_domain::group::{MembershipStatus, screening_leave_date};
-use circles_domain::ids::{GroupId, MembershipId, OrgId, PersonId, SeatId, SessionId};
+use circles_domain::ids::{AccountId, GroupId, MembershipId, OrgId, PersonId, SeatId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::{NotificationKind, SeatStatus};
 use jiff::Timestamp;
@@ -21,7 +21,8 @@ use super::groups::fetch_group;
 use super::notify::{self, Notice};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{
-    AuditCtx, Group, GroupMember, GroupReport, MembershipChange, MembershipUpdate, SeatingReport, SkippedSeat,
+    AuditCtx, Group, GroupMember, GroupReport, MembershipChange, MembershipUpdate, OwnMembership, SeatingReport,
+    SkippedSeat,
 };
 use crate::{Result, RosterStore, StoreError};
 
@@ -134,6 +135,38 @@ async fn tell_activated<E: Executor>(
         group: Some(group.id),
     };
     notify::push(tx, org, now, [member.client_id], None, &notice).await
+}
+
+/// A member's attendance over the group's held sessions from their join
+/// date through their leave date (a member may attend on their last day).
+async fn stats_of<E: Executor>(tx: &mut E, org: OrgId, member: &GroupMember, now: Timestamp) -> Result<MemberStats> {
+    let from = local_midnight(tx, org, member.join_date).await?;
+    let until = match member.leave_date.and_then(|d| d.tomorrow().ok()) {
+        Some(day_after) => local_midnight(tx, org, day_after).await?.min(now),
+        None => now,
+    };
+    let rows = tx
+        .fetch_all(
+            sql("SELECT s.starts_at, x.status FROM sessions s LEFT JOIN seats x ON x.org_id = s.org_id \
+                 AND x.session_id = s.id AND x.client_id = $3 \
+                 WHERE s.org_id = $1 AND s.group_id = $2 AND s.status <> 'cancelled' \
+                 AND s.starts_at >= $4 AND s.starts_at < $5 ORDER BY s.starts_at")
+            .bind(org)
+            .bind(member.group_id)
+            .bind(member.client_id)
+            .bind(from)
+            .bind(until),
+        )
+        .await?;
+    let offered: Vec<Offered> = rows
+        .iter()
+        .map(|r| {
+            Ok(Offered {
+                seat: r.opt_text("status")?.map(|s| s.parse::<SeatStatus>()).transpose().map_err(DbError::Decode)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(member_stats(&offered))
 }
 
 #[async_trait]
@@ -404,40 +437,40 @@ impl<B: Backend> RosterStore for SqlStore<B> {
         let now = self.clock.now();
         write_tx!(self, |tx| {
             let member = fetch_member(&mut tx, org, group, member_id).await?;
-            let from = local_midnight(&mut tx, org, member.join_date).await?;
-            // A member may attend on their last day: the leave date counts.
-            let until = match member.leave_date.and_then(|d| d.tomorrow().ok()) {
-                Some(day_after) => local_midnight(&mut tx, org, day_after).await?.min(now),
-                None => now,
-            };
-            let rows = tx
-                .fetch_all(
-                    sql("SELECT s.starts_at, x.status FROM sessions s LEFT JOIN seats x ON x.org_id = s.org_id \
-                         AND x.session_id = s.id AND x.client_id = $3 \
-                         WHERE s.org_id = $1 AND s.group_id = $2 AND s.status <> 'cancelled' \
-                         AND s.starts_at >= $4 AND s.starts_at < $5 ORDER BY s.starts_at")
-                    .bind(org)
-                    .bind(group)
-                    .bind(member.client_id)
-                    .bind(from)
-                    .bind(until),
-                )
-                .await?;
-            let offered: Vec<Offered> = rows
-                .iter()
-                .map(|r| {
-                    Ok(Offered {
-                        seat: r
-                            .opt_text("status")?
-                            .map(|s| s.parse::<SeatStatus>())
-                            .transpose()
-                            .map_err(DbError::Decode)?,
-                    })
-                })
-                .collect::<Result<_>>()?;
+            let stats = stats_of(&mut tx, org, &member, now).await?;
             let draft = AuditDraft::new("membership.stats_read", "membership", member_id).subject(member.client_id);
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
-            member_stats(&offered)
+            stats
+        })
+    }
+
+    async fn account_memberships(&self, account: AccountId) -> Result<Vec<OwnMembership>> {
+        let now = self.clock.now();
+        read_tx!(self, |tx| {
+            let rows = tx
+                .fetch_all(
+                    sql("SELECT m.*, g.name AS group_name, o.name AS org_name FROM group_memberships m \
+                         JOIN people p ON p.org_id = m.org_id AND p.id = m.client_id \
+                         JOIN groups g ON g.org_id = m.org_id AND g.id = m.group_id \
+                         JOIN organisations o ON o.id = m.org_id \
+                         WHERE p.account_id = $1 ORDER BY o.name, g.name, m.join_date, m.id")
+                    .bind(account),
+                )
+                .await?;
+            let mut own = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let member = super::groups::member_from_row(row)?;
+                let org: OrgId = row.id("org_id")?;
+                let stats = stats_of(&mut tx, org, &member, now).await?;
+                own.push(OwnMembership {
+                    org_id: org,
+                    org_name: row.text("org_name")?,
+                    group_name: row.text("group_name")?,
+                    member,
+                    stats,
+                });
+            }
+            own
         })
     }
 
