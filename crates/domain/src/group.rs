@@ -133,6 +133,10 @@ pub struct GroupSettings {
     pub default_capacity: i64,
     /// Whether members may start a drop-in session now.
     pub allow_instant: bool,
+    /// Refuse to generate sessions outside a facilitator's working hours
+    /// (by default they are generated and the report warns).
+    #[serde(default)]
+    pub refuse_outside_working_hours: bool,
 }
 
 impl Default for GroupSettings {
@@ -144,6 +148,7 @@ impl Default for GroupSettings {
             allowed_time_windows: Vec::new(),
             default_capacity: 12,
             allow_instant: true,
+            refuse_outside_working_hours: false,
         }
     }
 }
@@ -158,6 +163,7 @@ pub struct SettingsInput {
     pub allowed_time_windows: Option<Vec<WindowInput>>,
     pub default_capacity: Option<i64>,
     pub allow_instant: Option<bool>,
+    pub refuse_outside_working_hours: Option<bool>,
 }
 
 impl GroupSettings {
@@ -186,6 +192,9 @@ impl GroupSettings {
         }
         if let Some(allow) = input.allow_instant {
             settings.allow_instant = allow;
+        }
+        if let Some(refuse) = input.refuse_outside_working_hours {
+            settings.refuse_outside_working_hours = refuse;
         }
         if let Some(windows) = &input.allowed_time_windows {
             let mut parsed = Vec::with_capacity(windows.len());

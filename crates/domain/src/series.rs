@@ -11,8 +11,12 @@ use std::collections::BTreeSet;
 
 use jiff::civil::Date;
 
+use crate::availability::WeeklyAvailability;
 use crate::group::MembershipStatus;
+use crate::interval::Interval;
 use crate::recurrence::{Occurrence, Recurrence};
+use crate::session::Modality;
+use crate::slots::{Fit, fit};
 
 /// The occurrences among `occurrences` whose date has no generated session
 /// yet (`generated` lists the dates that have one), in order.
@@ -49,6 +53,14 @@ pub fn reshapes(old: Option<&Recurrence>, new: Option<&Recurrence>) -> bool {
         (None, None) => false,
         _ => true,
     }
+}
+
+/// Whether a session over `slot` lies outside a facilitator's working
+/// hours for its modality (a week without rules restricts nothing). How
+/// many sessions a window already holds is not considered: a group's
+/// sessions are planned, not squeezed in.
+pub fn outside_working_hours(week: &WeeklyAvailability, slot: Interval, modality: Modality) -> bool {
+    fit(week, &[], slot, modality) == Fit::OutsideHours
 }
 
 #[cfg(test)]
@@ -143,5 +155,33 @@ mod tests {
         assert!(reshapes(Some(&old), Some(&later)));
         assert!(reshapes(None, Some(&old)));
         assert!(!reshapes(None, None));
+    }
+
+    #[test]
+    fn an_evening_session_is_outside_a_daytime_week() {
+        use crate::availability::RuleInput;
+        let rule = RuleInput {
+            weekday: "wednesday",
+            start_time: "09:00",
+            end_time: "17:00",
+            modality: None,
+            location: None,
+            max_sessions: None,
+            effective_from: None,
+            effective_to: None,
+        };
+        let week = WeeklyAvailability::parse("America/New_York", &[rule]).unwrap();
+        let series = biweekly_wednesdays();
+        let evening = series.first(1)[0].clone();
+        let slot = Interval::new(evening.starts_at, evening.ends_at).unwrap();
+        assert!(outside_working_hours(&week, slot, Modality::InPerson), "18:00 is after 17:00");
+        let morning = Interval::new(
+            slot.start - jiff::SignedDuration::from_hours(8),
+            slot.end - jiff::SignedDuration::from_hours(8),
+        )
+        .unwrap();
+        assert!(!outside_working_hours(&week, morning, Modality::InPerson));
+        let unrestricted = WeeklyAvailability::parse("America/New_York", &[]).unwrap();
+        assert!(!outside_working_hours(&unrestricted, slot, Modality::InPerson));
     }
 }

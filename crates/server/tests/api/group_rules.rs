@@ -13,6 +13,7 @@ backend_tests!(
     a_closed_group_takes_members_until_it_meets_and_then_only_by_an_admin_s_exception,
     an_open_group_takes_members_after_it_has_met,
     rates_share_their_base_and_a_graduate_reads_their_own_record,
+    sessions_outside_the_facilitator_s_hours_are_reported_or_refused,
 );
 
 fn groups(org: &Org) -> String {
@@ -188,4 +189,50 @@ async fn rates_share_their_base_and_a_graduate_reads_their_own_record(backend: B
     assert_eq!((stats["attendance_rate"].as_f64(), stats["no_show_rate"].as_f64()), (Some(0.667), Some(0.333)));
     let others = app.get("/api/v1/me/memberships", &org.therapist.token).await.expect(200);
     assert!(others["items"].as_array().unwrap().is_empty(), "only a person's own memberships");
+}
+
+async fn sessions_outside_the_facilitator_s_hours_are_reported_or_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let week = crate::availability::office_hours();
+    crate::availability::put(
+        &app,
+        &crate::availability::week_path(&org, &org.therapist.person_id),
+        &org.admin.token,
+        week,
+    )
+    .await
+    .expect(200);
+    let (group, first) = weekly_group(&app, &org, json!({})).await;
+
+    // 18:00 is after the facilitator's 17:00: generated, with a warning.
+    let generated = generate(&app, &org, &group, first, 2).await;
+    assert_eq!(generated["created"].as_array().unwrap().len(), 2);
+    let warnings = generated["outside_working_hours"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2, "{generated}");
+    assert_eq!(warnings[0]["therapist_id"], org.therapist.person_id.as_str());
+    assert!(warnings[0]["starts_at_local"].as_str().unwrap().contains("18:00 E"), "{warnings:?}");
+
+    // A group that refuses such sessions generates none of them.
+    app.request(
+        Method::PATCH,
+        &format!("{}/{group}", groups(&org)),
+        Some(&org.moderator.token),
+        Some(json!({ "settings": { "refuse_outside_working_hours": true } })),
+    )
+    .await
+    .expect(200);
+    let later = first.checked_add(jiff::Span::new().days(14)).unwrap();
+    let to = later.checked_add(jiff::Span::new().days(13)).unwrap();
+    let refused = app
+        .post(
+            &format!("{}/{group}/sessions/generate", groups(&org)),
+            &org.moderator.token,
+            json!({ "from": later.to_string(), "to": to.to_string() }),
+        )
+        .await
+        .problem(409, "outside_working_hours");
+    assert_eq!(refused["occurrences"].as_array().unwrap().len(), 2, "{refused}");
+    let sessions = app.db.scalar(&format!("SELECT COUNT(*) FROM sessions WHERE group_id = '{group}'")).await;
+    assert_eq!(sessions, 2, "nothing was generated");
 }

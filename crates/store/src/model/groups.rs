@@ -206,6 +206,18 @@ pub struct Generation {
     pub already_generated: i64,
     pub skipped: Vec<SkippedOccurrence>,
     pub seats_skipped: Vec<SkippedMemberSeat>,
+    /// Generated sessions that fall outside a facilitator's working hours.
+    pub outside_working_hours: Vec<OutsideWorkingHours>,
+}
+
+/// A generated occurrence outside one facilitator's working hours.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutsideWorkingHours {
+    pub recurrence_id: String,
+    pub starts_at: Timestamp,
+    /// The start in the series' zone, e.g. "Wed 3 Mar 2027, 18:00 EST".
+    pub starts_at_local: String,
+    pub therapist_id: PersonId,
 }
 
 /// A change to a group's series from one date on.

@@ -79,6 +79,16 @@ pub enum HintsWithin {
     WorkingHours { therapist: PersonId, modality: Modality },
 }
 
+/// The working weeks of `therapists` who keep one: where bookings of
+/// their time should fall.
+pub async fn working_weeks<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    therapists: &[PersonId],
+) -> Result<std::collections::HashMap<PersonId, circles_domain::availability::WeeklyAvailability>> {
+    load_weeks(tx, org, therapists).await
+}
+
 /// Busy rows of `people` overlapping `window`, expired holds included (the
 /// caller decides what to do with them), and their approved time off. One
 /// statement.

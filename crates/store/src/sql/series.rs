@@ -28,8 +28,8 @@ use super::notify::{self, Notice};
 use super::sessions::{Seats, fetch, insert_rows, insert_session};
 use super::{SqlStore, write_tx};
 use crate::model::{
-    Approval, AuditCtx, BusyConflict, Generation, Group, GroupMember, NewSession, SeriesChange, Session,
-    SkippedMemberSeat, SkippedOccurrence, SplitOutcome,
+    Approval, AuditCtx, BusyConflict, Generation, Group, GroupMember, NewSession, OutsideWorkingHours, SeriesChange,
+    Session, SkippedMemberSeat, SkippedOccurrence, SplitOutcome,
 };
 use crate::{Result, SeriesStore, StoreError};
 
@@ -83,6 +83,34 @@ async fn generated_dates<E: Executor>(
         )
         .await?;
     rows.iter().map(|r| occurrence_date(&r.text("recurrence_id")?)).collect()
+}
+
+/// The planned occurrences that fall outside a facilitator's working hours.
+async fn outside_hours<'a, E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: &Group,
+    zone: &jiff::tz::TimeZone,
+    planned: impl Iterator<Item = (&'a Occurrence, Interval)>,
+) -> Result<Vec<OutsideWorkingHours>> {
+    let weeks = busy::working_weeks(tx, org, &group.facilitator_ids).await?;
+    let modality = group.fields.modality.unwrap_or(Modality::InPerson);
+    let mut outside = Vec::new();
+    for (occurrence, interval) in planned {
+        for &therapist in &group.facilitator_ids {
+            let Some(week) = weeks.get(&therapist) else { continue };
+            if series::outside_working_hours(week, interval, modality) {
+                let local = interval.start.to_zoned(zone.clone());
+                outside.push(OutsideWorkingHours {
+                    recurrence_id: recurrence_id(occurrence),
+                    starts_at: interval.start,
+                    starts_at_local: local.strftime("%a %-d %b %Y, %H:%M %Z").to_string(),
+                    therapist_id: therapist,
+                });
+            }
+        }
+    }
+    Ok(outside)
 }
 
 fn group_details(group: &Group) -> SessionDetails {
@@ -252,6 +280,21 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
             if !skipped.is_empty() && !skip_conflicts {
                 return Err(series_conflict(&skipped));
             }
+            let outside = outside_hours(&mut tx, org, &group, &zone, plan.iter().map(|(_, o, i, _)| (*o, *i))).await?;
+            if !outside.is_empty() && group.fields.settings.refuse_outside_working_hours {
+                let mut error = StoreError::conflict(
+                    "outside_working_hours",
+                    format!(
+                        "{} occurrences fall outside their facilitators' working hours, which this group does not \
+                         allow; nothing was generated",
+                        outside.len()
+                    ),
+                );
+                if let StoreError::Conflict(c) = &mut error {
+                    c.details.insert("occurrences".into(), json!(outside));
+                }
+                return Err(error);
+            }
 
             let capacity = group.fields.capacity.unwrap_or(group.fields.settings.default_capacity);
             let mut created = Vec::with_capacity(plan.len());
@@ -300,7 +343,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                 "from": from, "to": to, "created": created.len(), "skipped": skipped.len(),
             })));
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
-            Generation { created, already_generated, skipped, seats_skipped }
+            Generation { created, already_generated, skipped, seats_skipped, outside_working_hours: outside }
         })
     }
 
