@@ -60,6 +60,27 @@ impl MembershipStatus {
     }
 }
 
+/// Whether leaving on `leave_date` waits for that date: an active member
+/// keeps their place (and seats) until the day they leave.
+pub fn departure_waits(from: MembershipStatus, leave_date: jiff::civil::Date, today: jiff::civil::Date) -> bool {
+    from == MembershipStatus::Active && leave_date > today
+}
+
+/// A membership's status on `today`: an active member with a departure
+/// waiting takes the status they leave with once their leave date comes.
+/// Derived when read, so it never depends on a job running on time.
+pub fn status_on(
+    stored: MembershipStatus,
+    leave_date: Option<jiff::civil::Date>,
+    departs_as: Option<MembershipStatus>,
+    today: jiff::civil::Date,
+) -> MembershipStatus {
+    match (stored, leave_date, departs_as) {
+        (MembershipStatus::Active, Some(left), Some(to)) if left <= today => to,
+        _ => stored,
+    }
+}
+
 /// Whether a group takes a new member. An open group enrols at any time
 /// (rolling enrolment). A closed group enrols until its first session has
 /// started; after that only an admin may add someone, and says why.
@@ -246,6 +267,19 @@ impl GroupSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_member_leaving_later_stays_active_until_the_leave_date() {
+        use MembershipStatus::*;
+        use jiff::civil::date;
+        let leave = date(2027, 3, 15);
+        assert!(departure_waits(Active, leave, date(2027, 3, 1)));
+        assert!(!departure_waits(Active, leave, date(2027, 3, 15)), "leaving today takes effect now");
+        assert!(!departure_waits(Waitlisted, leave, date(2027, 3, 1)), "a waitlisted member holds no place");
+        assert_eq!(status_on(Active, Some(leave), Some(Graduated), date(2027, 3, 14)), Active);
+        assert_eq!(status_on(Active, Some(leave), Some(Graduated), date(2027, 3, 15)), Graduated);
+        assert_eq!(status_on(Active, None, None, date(2027, 3, 15)), Active);
+    }
 
     #[test]
     fn closed_groups_enrol_until_they_start_and_then_only_by_an_admin_s_exception() {

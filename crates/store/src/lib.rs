@@ -335,6 +335,11 @@ pub trait RosterStore: Send + Sync {
     /// organisations, past ones included, each with its statistics: what a
     /// client reads about themselves.
     async fn account_memberships(&self, account: AccountId) -> Result<Vec<OwnMembership>>;
+    /// Applies departures whose leave date has come, in every organisation,
+    /// and gives the freed places to waitlisted members; returns how many
+    /// members left. Run by the frequent job; roster changes do the same
+    /// for their group first, and reads derive the status meanwhile.
+    async fn settle_departures(&self) -> Result<u64>;
     /// Whose membership this is (not audited: it decides access).
     async fn member_client(&self, org: OrgId, group: GroupId, member: MembershipId) -> Result<PersonId>;
     /// A member's attendance since joining (an audited read).

@@ -362,6 +362,9 @@ pub struct GroupMembershipView {
     pub status: String,
     pub join_date: String,
     pub leave_date: Option<String>,
+    /// INACTIVE or GRADUATED: what an active member becomes on a leave
+    /// date still ahead (they stay ACTIVE until then).
+    pub departs_as: Option<String>,
     pub exit_reason: Option<String>,
     pub screening: Option<ScreeningView>,
 }
@@ -375,6 +378,7 @@ impl From<GroupMember> for GroupMembershipView {
             status: m.status.as_str().into(),
             join_date: m.join_date.to_string(),
             leave_date: m.leave_date.map(|d| d.to_string()),
+            departs_as: m.departs_as.map(|d| d.as_str().into()),
             exit_reason: m.exit_reason,
             screening: m.screening.map(|s| ScreeningView {
                 date: s.date.to_string(),

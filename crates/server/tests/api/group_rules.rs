@@ -14,6 +14,7 @@ backend_tests!(
     an_open_group_takes_members_after_it_has_met,
     rates_share_their_base_and_a_graduate_reads_their_own_record,
     sessions_outside_the_facilitator_s_hours_are_reported_or_refused,
+    a_member_leaving_later_keeps_the_place_until_the_date_and_the_waitlist_moves_up_then,
 );
 
 fn groups(org: &Org) -> String {
@@ -235,4 +236,55 @@ async fn sessions_outside_the_facilitator_s_hours_are_reported_or_refused(backen
     assert_eq!(refused["occurrences"].as_array().unwrap().len(), 2, "{refused}");
     let sessions = app.db.scalar(&format!("SELECT COUNT(*) FROM sessions WHERE group_id = '{group}'")).await;
     assert_eq!(sessions, 2, "nothing was generated");
+}
+
+async fn a_member_leaving_later_keeps_the_place_until_the_date_and_the_waitlist_moves_up_then(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let (group, _) = weekly_group(&app, &org, json!({ "capacity": 2 })).await;
+    let mut people = Vec::new();
+    let mut memberships = Vec::new();
+    for i in 0..3 {
+        let client = app.person(&org.id, &org.admin.token, &format!("member{i}@r.example"), "client").await;
+        memberships.push(app.enrol(&org, &group, &client.person_id).await);
+        people.push(client);
+    }
+    assert_eq!(memberships[2]["status"], "WAITLISTED");
+    let ny = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let today = circles_domain::Clock::now(app.clock.as_ref()).to_zoned(ny.clone()).date();
+    let leave_on = today.checked_add(jiff::Span::new().days(10)).unwrap();
+
+    let left = app
+        .request(
+            Method::PATCH,
+            &format!("{}/{group}/members/{}", groups(&org), memberships[0]["id"].as_str().unwrap()),
+            Some(&org.moderator.token),
+            Some(json!({ "status": "GRADUATED", "leave_date": leave_on.to_string(), "exit_reason": "Completed" })),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (left["membership"]["status"].as_str(), left["membership"]["departs_as"].as_str()),
+        (Some("ACTIVE"), Some("GRADUATED"))
+    );
+    assert!(left["promoted"].is_null(), "the place is not free yet");
+
+    let roster = format!("{}/{group}/members", groups(&org));
+    let statuses = |roster: &Value| -> Vec<String> {
+        roster["items"].as_array().unwrap().iter().map(|m| m["status"].as_str().unwrap().to_owned()).collect()
+    };
+    circles_server::jobs::run_frequent(&app.state).await;
+    let before = app.get(&roster, &org.moderator.token).await.expect(200);
+    assert_eq!(statuses(&before), ["ACTIVE", "ACTIVE", "WAITLISTED"], "nothing changes before the date");
+
+    // On the leave date the roster says so at once, whether or not a job ran…
+    let morning = leave_on.to_datetime(jiff::civil::time(8, 0, 0, 0)).to_zoned(ny).unwrap().timestamp();
+    app.clock.set(morning);
+    let on_the_day = app.get(&roster, &org.moderator.token).await.expect(200);
+    assert_eq!(statuses(&on_the_day)[0], "GRADUATED");
+    // …and the job gives the place to the longest-waiting member and tells them.
+    circles_server::jobs::run_frequent(&app.state).await;
+    let after = app.get(&roster, &org.moderator.token).await.expect(200);
+    assert_eq!(statuses(&after), ["GRADUATED", "ACTIVE", "ACTIVE"]);
+    assert_eq!(app.inbox(&org, &people[2]).await, ["membership_activated"]);
 }

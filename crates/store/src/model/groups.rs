@@ -84,6 +84,9 @@ pub struct GroupMember {
     pub status: MembershipStatus,
     pub join_date: Date,
     pub leave_date: Option<Date>,
+    /// The status an active member takes on their leave date, while that
+    /// date lies ahead.
+    pub departs_as: Option<MembershipStatus>,
     pub exit_reason: Option<String>,
     pub screening: Option<Screening>,
     pub created_at: Timestamp,

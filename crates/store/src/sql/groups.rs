@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::authz::GroupRelation;
-use circles_domain::group::{GroupStatus, MembershipStatus, takes_new_members};
+use circles_domain::group::{GroupStatus, MembershipStatus, status_on, takes_new_members};
 use circles_domain::ids::{GroupId, MembershipId, OrgId, PersonId};
 use circles_domain::recurrence::{Recurrence, RecurrenceInput};
 use circles_domain::series;
@@ -225,6 +225,7 @@ pub(super) fn member_from_row(row: &impl Row) -> Result<GroupMember> {
         status: row.parsed("status")?,
         join_date: row.date("join_date")?,
         leave_date: row.opt_date("leave_date")?,
+        departs_as: row.opt_text("departs_as")?.map(|s| s.parse()).transpose().map_err(DbError::Decode)?,
         exit_reason: row.opt_text("exit_reason")?,
         screening,
         created_at: row.time("created_at")?,
@@ -533,7 +534,15 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                         .bind(group),
                 )
                 .await?;
-            let members = rows.iter().map(member_from_row).collect::<Result<Vec<_>>>()?;
+            let mut members = rows.iter().map(member_from_row).collect::<Result<Vec<_>>>()?;
+            let zone = tx
+                .fetch_one(sql("SELECT timezone FROM organisations WHERE id = $1").bind(org))
+                .await?
+                .text("timezone")?;
+            let today = now.to_zoned(jiff::tz::TimeZone::get(&zone).unwrap_or(jiff::tz::TimeZone::UTC)).date();
+            for member in &mut members {
+                member.status = status_on(member.status, member.leave_date, member.departs_as, today);
+            }
             // A roster reveals who is in which group: a read of each client's record.
             let drafts: Vec<AuditDraft> = members
                 .iter()

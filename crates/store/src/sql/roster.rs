@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::attendance::{GroupStats, HeldSession, MemberStats, Offered, group_stats, member_stats};
-use circles_domain::group::{MembershipStatus, screening_leave_date};
+use circles_domain::group::{MembershipStatus, departure_waits, screening_leave_date, status_on};
 use circles_domain::ids::{AccountId, GroupId, MembershipId, OrgId, PersonId, SeatId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::{NotificationKind, SeatStatus};
@@ -120,6 +120,52 @@ async fn promote_from_waitlist<E: Executor>(
     Ok(Some(fetch_member(tx, org, group.id, id).await?))
 }
 
+/// Today's date in the organisation's zone.
+async fn org_today<E: Executor>(tx: &mut E, org: OrgId, now: Timestamp) -> Result<Date> {
+    Ok(now.to_zoned(org_zone(tx, org).await?).date())
+}
+
+/// Applies the departures of `group` whose leave date has come (their
+/// members take the status they leave with) and gives each freed place to
+/// the longest-waiting member. Returns how many left; promotions go into
+/// `drafts` and the promoted are told.
+async fn settle_departures<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    today: Date,
+    now: Timestamp,
+    drafts: &mut Vec<AuditDraft>,
+) -> Result<u64> {
+    let departed = tx
+        .execute(
+            sql(format!(
+                "UPDATE group_memberships SET status = departs_as, departs_as = NULL, updated_at = $4 \
+                 WHERE org_id = $1 AND group_id = $2 AND status = '{}' AND departs_as IS NOT NULL AND leave_date <= $3",
+                MembershipStatus::Active.as_str()
+            ))
+            .bind(org)
+            .bind(group)
+            .bind(today)
+            .bind(now),
+        )
+        .await?;
+    if departed == 0 {
+        return Ok(0);
+    }
+    let group = fetch_group(tx, org, group).await?;
+    for _ in 0..departed {
+        let Some(promoted) = promote_from_waitlist(tx, org, &group, now).await? else { break };
+        tell_activated(tx, org, &group, &promoted, now).await?;
+        drafts.push(
+            AuditDraft::new("membership.promote", "membership", promoted.id)
+                .subject(promoted.client_id)
+                .details(json!({ "from": MembershipStatus::Waitlisted })),
+        );
+    }
+    Ok(departed)
+}
+
 async fn tell_activated<E: Executor>(
     tx: &mut E,
     org: OrgId,
@@ -183,6 +229,9 @@ impl<B: Backend> RosterStore for SqlStore<B> {
         let dialect = self.backend.dialect();
         write_tx!(self, |tx| {
             lock_row(&mut tx, dialect, "groups", org, group_id).await?;
+            let today = org_today(&mut tx, org, now).await?;
+            let mut drafts = Vec::new();
+            settle_departures(&mut tx, org, group_id, today, now, &mut drafts).await?;
             let group = fetch_group(&mut tx, org, group_id).await?;
             let current = fetch_member(&mut tx, org, group_id, member_id).await?;
             let mut leave_date = change.leave_date;
@@ -227,29 +276,33 @@ impl<B: Backend> RosterStore for SqlStore<B> {
             {
                 return Err(StoreError::invalid("leave_date", "must not be before the join date"));
             }
+            // Leaving later keeps the place until then (promotion waits too).
+            let waits = leaving && leave_date.is_some_and(|date| departure_waits(current.status, date, today));
+            let (stored, departs_as) = if waits { (current.status, Some(target)) } else { (target, None) };
             let screening = change.screening.as_ref();
             tx.execute(
                 sql("UPDATE group_memberships SET status = $3, leave_date = $4, exit_reason = $5, \
                      screening_date = COALESCE($6, screening_date), screening_notes = COALESCE($7, screening_notes), \
                      screening_approved = COALESCE($8, screening_approved), screened_by = COALESCE($9, screened_by), \
-                     updated_at = $10 WHERE org_id = $1 AND id = $2")
+                     updated_at = $10, departs_as = $11 WHERE org_id = $1 AND id = $2")
                 .bind(org)
                 .bind(member_id)
-                .bind(target.as_str())
+                .bind(stored.as_str())
                 .bind(leave_date.or(current.leave_date))
                 .bind(exit_reason.or(current.exit_reason.clone()))
                 .bind(screening.map(|s| s.date))
                 .bind(screening.map(|s| s.notes.clone()))
                 .bind(screening.map(|s| s.approved))
                 .bind(screening.and(ctx.person_id))
-                .bind(now),
+                .bind(now)
+                .bind(departs_as.map(|d| d.as_str())),
             )
             .await?;
             let member = fetch_member(&mut tx, org, group_id, member_id).await?;
             if target == MembershipStatus::Active && current.status != MembershipStatus::Active {
                 tell_activated(&mut tx, org, &group, &member, now).await?;
             }
-            let promoted = if leaving && current.status == MembershipStatus::Active {
+            let promoted = if leaving && !waits && current.status == MembershipStatus::Active {
                 let refreshed = fetch_group(&mut tx, org, group_id).await?;
                 let promoted = promote_from_waitlist(&mut tx, org, &refreshed, now).await?;
                 if let Some(p) = &promoted {
@@ -266,9 +319,14 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 }
                 None => 0,
             };
-            let mut drafts = vec![AuditDraft::new("membership.update", "membership", member_id).subject(member.client_id).details(
-                json!({ "from": current.status, "to": target, "leave_date": member.leave_date, "screened": screening.is_some() }),
-            )];
+            drafts.push(
+                AuditDraft::new("membership.update", "membership", member_id).subject(member.client_id).details(
+                    json!({
+                        "from": current.status, "to": stored, "departs_as": departs_as,
+                        "leave_date": member.leave_date, "screened": screening.is_some(),
+                    }),
+                ),
+            );
             if let Some(p) = &promoted {
                 drafts.push(
                     AuditDraft::new("membership.promote", "membership", p.id)
@@ -414,6 +472,37 @@ impl<B: Backend> RosterStore for SqlStore<B> {
         })
     }
 
+    async fn settle_departures(&self) -> Result<u64> {
+        let now = self.clock.now();
+        let dialect = self.backend.dialect();
+        // No zone is more than a day ahead of UTC: later dates are not due anywhere.
+        let latest =
+            now.to_zoned(jiff::tz::TimeZone::UTC).date().tomorrow().map_err(|e| DbError::Decode(e.to_string()))?;
+        write_tx!(self, |tx| {
+            let rows = tx
+                .fetch_all(
+                    sql(format!(
+                        "SELECT DISTINCT org_id, group_id FROM group_memberships WHERE status = '{}' \
+                         AND departs_as IS NOT NULL AND leave_date <= $1 ORDER BY org_id, group_id",
+                        MembershipStatus::Active.as_str()
+                    ))
+                    .bind(latest),
+                )
+                .await?;
+            let ctx = AuditCtx { request_id: Some("job:settle-departures".into()), ..AuditCtx::default() };
+            let mut departed = 0;
+            for row in &rows {
+                let (org, group): (OrgId, GroupId) = (row.id("org_id")?, row.id("group_id")?);
+                lock_row(&mut tx, dialect, "groups", org, group).await?;
+                let today = org_today(&mut tx, org, now).await?;
+                let mut drafts = Vec::new();
+                departed += settle_departures(&mut tx, org, group, today, now, &mut drafts).await?;
+                audit::append(&mut tx, now, &ctx, org, &drafts).await?;
+            }
+            departed
+        })
+    }
+
     async fn member_client(&self, org: OrgId, group: GroupId, member_id: MembershipId) -> Result<PersonId> {
         let row = super::read_one!(self, |tx| {
             tx.fetch_optional(
@@ -459,8 +548,10 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 .await?;
             let mut own = Vec::with_capacity(rows.len());
             for row in &rows {
-                let member = super::groups::member_from_row(row)?;
+                let mut member = super::groups::member_from_row(row)?;
                 let org: OrgId = row.id("org_id")?;
+                let today = org_today(&mut tx, org, now).await?;
+                member.status = status_on(member.status, member.leave_date, member.departs_as, today);
                 let stats = stats_of(&mut tx, org, &member, now).await?;
                 own.push(OwnMembership {
                     org_id: org,
