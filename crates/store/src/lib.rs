@@ -107,6 +107,8 @@ pub trait OrgStore: Send + Sync {
     /// A person's role, to decide whether the caller may read them (not
     /// audited: it reveals nothing about the person's record).
     async fn person_role(&self, org: OrgId, id: PersonId) -> Result<Option<Role>>;
+    /// Whether attendance recorded more than 30 days late is refused.
+    async fn set_refuse_late_attendance(&self, ctx: &AuditCtx, org: OrgId, refuse: bool) -> Result<bool>;
 }
 
 #[async_trait]

@@ -13,6 +13,7 @@ pub mod invitations;
 pub mod me;
 pub mod my_groups;
 pub mod notifications;
+pub mod org_settings;
 pub mod orgs;
 pub mod people;
 pub mod query;
@@ -72,6 +73,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(me::revoke_token))
         .routes(routes!(orgs::create_org))
         .routes(routes!(orgs::get_org))
+        .routes(routes!(org_settings::update_settings))
         .routes(routes!(people::add_person, people::list_people))
         .routes(routes!(people::get_person))
         .routes(routes!(sessions::create_session, sessions::list_sessions))

@@ -15,6 +15,7 @@ backend_tests!(
     rates_share_their_base_and_a_graduate_reads_their_own_record,
     sessions_outside_the_facilitator_s_hours_are_reported_or_refused,
     a_member_leaving_later_keeps_the_place_until_the_date_and_the_waitlist_moves_up_then,
+    late_attendance_is_flagged_on_the_sheet_and_in_the_audit_or_refused,
 );
 
 fn groups(org: &Org) -> String {
@@ -287,4 +288,44 @@ async fn a_member_leaving_later_keeps_the_place_until_the_date_and_the_waitlist_
     let after = app.get(&roster, &org.moderator.token).await.expect(200);
     assert_eq!(statuses(&after), ["GRADUATED", "ACTIVE", "ACTIVE"]);
     assert_eq!(app.inbox(&org, &people[2]).await, ["membership_activated"]);
+}
+
+async fn late_attendance_is_flagged_on_the_sheet_and_in_the_audit_or_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let (group, first) = weekly_group(&app, &org, json!({})).await;
+    app.enrol(&org, &group, &org.client.person_id).await;
+    let generated = generate(&app, &org, &group, first, 2).await;
+    let session =
+        |i: usize| format!("/api/v1/orgs/{}/sessions/{}", org.id, generated["created"][i]["id"].as_str().unwrap());
+    let start: jiff::Timestamp = generated["created"][0]["starts_at"].as_str().unwrap().parse().unwrap();
+    app.clock.set(start + SignedDuration::from_hours(24 * 45));
+    let sheet = json!([{ "client_id": org.client.person_id, "status": "ATTENDED" }]);
+
+    let marked = app
+        .request(Method::PUT, &format!("{}/attendance", session(0)), Some(&org.therapist.token), Some(sheet.clone()))
+        .await
+        .expect(200);
+    assert_eq!(marked.to_string().matches("\"late_entry\":true").count(), 1, "{marked}");
+    let detail = app.get(&session(0), &org.therapist.token).await.expect(200);
+    assert_eq!(detail["seats"][0]["late_entry"], true, "the sheet shows it");
+    let audit = app
+        .get(&format!("/api/v1/orgs/{}/audit?subject_id={}", org.id, org.client.person_id), &org.admin.token)
+        .await
+        .expect(200);
+    let mark = audit["items"].as_array().unwrap().iter().find(|e| e["action"] == "attendance.mark").unwrap().clone();
+    assert_eq!(
+        (mark["details"]["late_entry"].as_bool(), mark["details"]["status"].as_str()),
+        (Some(true), Some("ATTENDED"))
+    );
+
+    let settings = format!("/api/v1/orgs/{}/settings", org.id);
+    let body = json!({ "refuse_late_attendance": true });
+    app.request(Method::PATCH, &settings, Some(&org.moderator.token), Some(body.clone()))
+        .await
+        .problem(403, "forbidden");
+    app.request(Method::PATCH, &settings, Some(&org.admin.token), Some(body)).await.expect(200);
+    app.request(Method::PUT, &format!("{}/attendance", session(1)), Some(&org.therapist.token), Some(sheet))
+        .await
+        .problem(409, "late_attendance_refused");
 }

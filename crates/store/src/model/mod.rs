@@ -198,6 +198,8 @@ pub struct AuditEntry {
     pub record_id: String,
     pub request_id: Option<String>,
     pub ip: Option<String>,
+    /// What the event records beyond its action (an object).
+    pub details: serde_json::Value,
 }
 
 mod availability;
