@@ -19,8 +19,15 @@ pub struct MemberStats {
     pub attended: i64,
     pub no_shows: i64,
     pub late_cancellations: i64,
-    /// attended / sessions_offered, 0 when nothing was offered.
+    /// Seats whose attendance was recorded (attended, no-show or late
+    /// cancellation): the base of both rates.
+    pub marked: i64,
+    /// Seats of held sessions whose attendance nobody has marked yet.
+    pub unmarked: i64,
+    /// attended / marked, 0 when nothing was marked.
     pub attendance_rate: f64,
+    /// no_shows / marked, 0 when nothing was marked.
+    pub no_show_rate: f64,
     /// Consecutive attended sessions, counting back from the latest.
     pub current_streak: i64,
 }
@@ -29,17 +36,33 @@ fn ratio(part: i64, whole: i64) -> f64 {
     if whole == 0 { 0.0 } else { (part as f64 / whole as f64 * 1000.0).round() / 1000.0 }
 }
 
+/// Whether a seat's attendance was recorded.
+fn is_marked(status: SeatStatus) -> bool {
+    matches!(status, SeatStatus::Attended | SeatStatus::NoShow | SeatStatus::LateCancelled)
+}
+
+/// Whether a seat of a held session still waits for its mark.
+fn is_unmarked(status: SeatStatus) -> bool {
+    matches!(status, SeatStatus::Registered | SeatStatus::Confirmed)
+}
+
 /// Statistics over `offered`, oldest first.
 pub fn member_stats(offered: &[Offered]) -> MemberStats {
-    let count = |status: SeatStatus| offered.iter().filter(|o| o.seat == Some(status)).count() as i64;
+    let seats: Vec<SeatStatus> = offered.iter().filter_map(|o| o.seat).collect();
+    let count = |status: SeatStatus| seats.iter().filter(|&&s| s == status).count() as i64;
     let attended = count(SeatStatus::Attended);
+    let no_shows = count(SeatStatus::NoShow);
+    let marked = seats.iter().filter(|&&s| is_marked(s)).count() as i64;
     let current_streak = offered.iter().rev().take_while(|o| o.seat == Some(SeatStatus::Attended)).count() as i64;
     MemberStats {
         sessions_offered: offered.len() as i64,
         attended,
-        no_shows: count(SeatStatus::NoShow),
+        no_shows,
         late_cancellations: count(SeatStatus::LateCancelled),
-        attendance_rate: ratio(attended, offered.len() as i64),
+        marked,
+        unmarked: seats.iter().filter(|&&s| is_unmarked(s)).count() as i64,
+        attendance_rate: ratio(attended, marked),
+        no_show_rate: ratio(no_shows, marked),
         current_streak,
     }
 }
@@ -55,9 +78,14 @@ pub struct GroupStats {
     pub sessions_held: i64,
     /// Mean number of members who attended a held session.
     pub average_attendance: f64,
-    /// Attended seats over all seats of held sessions.
+    /// Seats of held sessions whose attendance was recorded: the base of
+    /// both rates.
+    pub marked: i64,
+    /// Seats of held sessions whose attendance nobody has marked yet.
+    pub unmarked: i64,
+    /// Attended seats over marked seats.
     pub attendance_rate: f64,
-    /// No-show seats over seats whose attendance was marked.
+    /// No-show seats over marked seats.
     pub no_show_rate: f64,
 }
 
@@ -65,10 +93,7 @@ pub fn group_stats(held: &[HeldSession]) -> GroupStats {
     let seats: Vec<SeatStatus> = held.iter().flat_map(|s| s.seats.iter().copied()).collect();
     let attended = seats.iter().filter(|s| **s == SeatStatus::Attended).count() as i64;
     let no_shows = seats.iter().filter(|s| **s == SeatStatus::NoShow).count() as i64;
-    let marked = seats
-        .iter()
-        .filter(|s| matches!(s, SeatStatus::Attended | SeatStatus::NoShow | SeatStatus::LateCancelled))
-        .count() as i64;
+    let marked = seats.iter().filter(|&&s| is_marked(s)).count() as i64;
     let sessions = held.len() as i64;
     GroupStats {
         sessions_held: sessions,
@@ -77,7 +102,9 @@ pub fn group_stats(held: &[HeldSession]) -> GroupStats {
         } else {
             ((attended as f64 / sessions as f64) * 100.0).round() / 100.0
         },
-        attendance_rate: ratio(attended, seats.len() as i64),
+        marked,
+        unmarked: seats.iter().filter(|&&s| is_unmarked(s)).count() as i64,
+        attendance_rate: ratio(attended, marked),
         no_show_rate: ratio(no_shows, marked),
     }
 }
@@ -93,13 +120,13 @@ mod tests {
 
     #[test]
     fn member_rates_and_streaks() {
-        let history = offered(&[Some(Attended), Some(NoShow), None, Some(Attended), Some(Attended)]);
+        let history = offered(&[Some(Attended), Some(NoShow), None, Some(Attended), Some(Attended), Some(Registered)]);
         let stats = member_stats(&history);
-        assert_eq!(stats.sessions_offered, 5);
-        assert_eq!(stats.attended, 3);
-        assert_eq!(stats.no_shows, 1);
-        assert_eq!(stats.attendance_rate, 0.6);
-        assert_eq!(stats.current_streak, 2);
+        assert_eq!(stats.sessions_offered, 6);
+        assert_eq!((stats.attended, stats.no_shows, stats.marked, stats.unmarked), (3, 1, 4, 1));
+        assert_eq!(stats.attendance_rate, 0.75, "3 of 4 marked seats");
+        assert_eq!(stats.no_show_rate, 0.25, "1 of the same 4");
+        assert_eq!(stats.current_streak, 0, "the latest session is not marked as attended");
     }
 
     #[test]
@@ -112,19 +139,24 @@ mod tests {
     #[test]
     fn nothing_offered_is_all_zeros() {
         let stats = member_stats(&[]);
-        assert_eq!((stats.sessions_offered, stats.attendance_rate, stats.current_streak), (0, 0.0, 0));
+        assert_eq!(
+            (stats.sessions_offered, stats.attendance_rate, stats.no_show_rate, stats.current_streak),
+            (0, 0.0, 0.0, 0)
+        );
     }
 
     #[test]
-    fn group_rates() {
+    fn group_rates_share_one_base_and_unmarked_seats_are_counted_apart() {
         let held = vec![
             HeldSession { seats: vec![Attended, Attended, NoShow, Registered] },
-            HeldSession { seats: vec![Attended, LateCancelled] },
+            HeldSession { seats: vec![Attended, LateCancelled, CancelledByClient] },
         ];
         let stats = group_stats(&held);
         assert_eq!(stats.sessions_held, 2);
         assert_eq!(stats.average_attendance, 1.5);
-        assert_eq!(stats.attendance_rate, 0.5, "3 of 6 seats");
-        assert_eq!(stats.no_show_rate, 0.2, "1 of 5 marked seats");
+        assert_eq!((stats.marked, stats.unmarked), (5, 1));
+        assert_eq!(stats.attendance_rate, 0.6, "3 of 5 marked seats");
+        assert_eq!(stats.no_show_rate, 0.2, "1 of the same 5");
+        assert!(stats.attendance_rate + stats.no_show_rate <= 1.0);
     }
 }

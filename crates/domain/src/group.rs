@@ -60,6 +60,43 @@ impl MembershipStatus {
     }
 }
 
+/// Whether leaving on `leave_date` waits for that date: an active member
+/// keeps their place (and seats) until the day they leave.
+pub fn departure_waits(from: MembershipStatus, leave_date: jiff::civil::Date, today: jiff::civil::Date) -> bool {
+    from == MembershipStatus::Active && leave_date > today
+}
+
+/// A membership's status on `today`: an active member with a departure
+/// waiting takes the status they leave with once their leave date comes.
+/// Derived when read, so it never depends on a job running on time.
+pub fn status_on(
+    stored: MembershipStatus,
+    leave_date: Option<jiff::civil::Date>,
+    departs_as: Option<MembershipStatus>,
+    today: jiff::civil::Date,
+) -> MembershipStatus {
+    match (stored, leave_date, departs_as) {
+        (MembershipStatus::Active, Some(left), Some(to)) if left <= today => to,
+        _ => stored,
+    }
+}
+
+/// Whether a group takes a new member. An open group enrols at any time
+/// (rolling enrolment). A closed group enrols until its first session has
+/// started; after that only an admin may add someone, and says why.
+pub fn takes_new_members(open: bool, first_session_started: bool, admin_override: Option<&str>) -> bool {
+    open || !first_session_started || admin_override.is_some_and(|reason| !reason.trim().is_empty())
+}
+
+/// The leave date of a membership whose screening was not approved on
+/// `screened`: the membership ends where it would have begun, or on the
+/// screening day if that came later. A screening usually comes before the
+/// planned join date, so the screening day alone would end the period
+/// before it began.
+pub fn screening_leave_date(screened: jiff::civil::Date, join_date: jiff::civil::Date) -> jiff::civil::Date {
+    screened.max(join_date)
+}
+
 /// A weekly stretch of local time in which sessions may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeWindow {
@@ -117,6 +154,10 @@ pub struct GroupSettings {
     pub default_capacity: i64,
     /// Whether members may start a drop-in session now.
     pub allow_instant: bool,
+    /// Refuse to generate sessions outside a facilitator's working hours
+    /// (by default they are generated and the report warns).
+    #[serde(default)]
+    pub refuse_outside_working_hours: bool,
 }
 
 impl Default for GroupSettings {
@@ -128,6 +169,7 @@ impl Default for GroupSettings {
             allowed_time_windows: Vec::new(),
             default_capacity: 12,
             allow_instant: true,
+            refuse_outside_working_hours: false,
         }
     }
 }
@@ -142,6 +184,7 @@ pub struct SettingsInput {
     pub allowed_time_windows: Option<Vec<WindowInput>>,
     pub default_capacity: Option<i64>,
     pub allow_instant: Option<bool>,
+    pub refuse_outside_working_hours: Option<bool>,
 }
 
 impl GroupSettings {
@@ -170,6 +213,9 @@ impl GroupSettings {
         }
         if let Some(allow) = input.allow_instant {
             settings.allow_instant = allow;
+        }
+        if let Some(refuse) = input.refuse_outside_working_hours {
+            settings.refuse_outside_working_hours = refuse;
         }
         if let Some(windows) = &input.allowed_time_windows {
             let mut parsed = Vec::with_capacity(windows.len());
@@ -221,6 +267,35 @@ impl GroupSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_member_leaving_later_stays_active_until_the_leave_date() {
+        use MembershipStatus::*;
+        use jiff::civil::date;
+        let leave = date(2027, 3, 15);
+        assert!(departure_waits(Active, leave, date(2027, 3, 1)));
+        assert!(!departure_waits(Active, leave, date(2027, 3, 15)), "leaving today takes effect now");
+        assert!(!departure_waits(Waitlisted, leave, date(2027, 3, 1)), "a waitlisted member holds no place");
+        assert_eq!(status_on(Active, Some(leave), Some(Graduated), date(2027, 3, 14)), Active);
+        assert_eq!(status_on(Active, Some(leave), Some(Graduated), date(2027, 3, 15)), Graduated);
+        assert_eq!(status_on(Active, None, None, date(2027, 3, 15)), Active);
+    }
+
+    #[test]
+    fn closed_groups_enrol_until_they_start_and_then_only_by_an_admin_s_exception() {
+        assert!(takes_new_members(true, true, None), "open groups take rolling enrolment");
+        assert!(takes_new_members(false, false, None), "a closed group fills up before it starts");
+        assert!(!takes_new_members(false, true, None));
+        assert!(!takes_new_members(false, true, Some("  ")), "an exception says why");
+        assert!(takes_new_members(false, true, Some("moved from the Tuesday group")));
+    }
+
+    #[test]
+    fn a_rejected_screening_ends_the_period_no_earlier_than_it_began() {
+        use jiff::civil::date;
+        assert_eq!(screening_leave_date(date(2027, 3, 2), date(2027, 3, 15)), date(2027, 3, 15));
+        assert_eq!(screening_leave_date(date(2027, 3, 20), date(2027, 3, 15)), date(2027, 3, 20));
+    }
 
     #[test]
     fn memberships_move_forward_and_past_periods_never_change() {

@@ -19,6 +19,7 @@ pub mod local_time;
 pub mod recurrence;
 pub mod role;
 pub mod search;
+pub mod series;
 pub mod session;
 pub mod slots;
 pub mod spelling;

@@ -182,6 +182,47 @@ impl Recurrence {
         copy
     }
 
+    /// The series from `from` on, at a new local start time and length
+    /// (RFC 5545's THISANDFUTURE): it keeps its phase and its dates. It
+    /// restarts at its first occurrence on or after `from` (a cancelled one
+    /// counts), so an `INTERVAL=2` week count carries on rather than
+    /// restarting on `from`; a COUNT becomes the date of its last
+    /// occurrence. Problems are reported under `from`, `start_time` and
+    /// `duration_minutes`.
+    pub fn continue_from(&self, from: Date, start_time: Time, duration_minutes: i64) -> Result<Recurrence, Invalid> {
+        let mut all = self.expand().map(|o| o.recurrence_id.date());
+        let Some(first) = all.find(|&date| date >= from) else {
+            return Err(Invalid::field("from", "the series has no occurrence on or after this date"));
+        };
+        let counted = self.rule.text.split(';').any(|part| part.starts_with("COUNT="));
+        let (rrule, end_date) = if counted {
+            let last = all.last().unwrap_or(first);
+            let rule = self.rule.text.split(';').filter(|part| !part.starts_with("COUNT=")).collect::<Vec<_>>();
+            (rule.join(";"), Some(self.end_date.map_or(last, |end| end.min(last))))
+        } else {
+            (self.rule.text.clone(), self.end_date)
+        };
+        let input = RecurrenceInput {
+            rrule,
+            start_date: first.to_string(),
+            start_time: start_time.strftime("%H:%M:%S").to_string(),
+            timezone: self.timezone.to_string(),
+            duration_minutes,
+            end_date: end_date.map(|d| d.to_string()),
+            exdates: self.exdates.iter().filter(|&&d| d >= first).map(Date::to_string).collect(),
+        };
+        Recurrence::parse(&input)
+    }
+
+    /// Whether `other` places occurrences differently: another rule, start,
+    /// zone or length. Cancelled dates and the end may differ.
+    pub fn places_like(&self, other: &Recurrence) -> bool {
+        self.rule.text == other.rule.text
+            && self.start == other.start
+            && self.timezone == other.timezone
+            && self.duration_minutes == other.duration_minutes
+    }
+
     /// The normalised input, which parses back to an equal series.
     pub fn to_input(&self) -> RecurrenceInput {
         let time_format = if self.start.second() == 0 { "%H:%M" } else { "%H:%M:%S" };

@@ -69,6 +69,11 @@ pub async fn run_frequent(state: &AppState) {
         Ok(n) => tracing::info!(expired = n, "expired holds"),
         Err(e) => tracing::warn!(error = %e, "expiring holds failed"),
     }
+    match state.store.settle_departures().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(members = n, "settled departures"),
+        Err(e) => tracing::warn!(error = %e, "settling departures failed"),
+    }
     match state.store.send_reminders(REMIND_AHEAD).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(sessions = n, "sent reminders"),

@@ -141,6 +141,8 @@ pub trait OrgStore: Send + Sync {
     /// A person's role, to decide whether the caller may read them (not
     /// audited: it reveals nothing about the person's record).
     async fn person_role(&self, org: OrgId, id: PersonId) -> Result<Option<Role>>;
+    /// Whether attendance recorded more than 30 days late is refused.
+    async fn set_refuse_late_attendance(&self, ctx: &AuditCtx, org: OrgId, refuse: bool) -> Result<bool>;
 }
 
 /// Invitations to join an organisation, answered by the invited account.
@@ -280,7 +282,9 @@ pub trait GroupStore: Send + Sync {
     async fn archive_group(&self, ctx: &AuditCtx, org: OrgId, id: GroupId) -> Result<Group>;
     /// The group and how `person` relates to it.
     async fn group_standing(&self, org: OrgId, id: GroupId, person: PersonId) -> Result<GroupStanding>;
-    /// Enrols a client: pending screening, waitlisted or active.
+    /// Enrols a client: pending screening, waitlisted or active. A closed
+    /// group refuses (`group_closed`) once its first session has started,
+    /// unless `admin_override` gives an admin's reason (audited).
     async fn add_member(
         &self,
         ctx: &AuditCtx,
@@ -288,6 +292,7 @@ pub trait GroupStore: Send + Sync {
         group: GroupId,
         client: PersonId,
         join_date: Date,
+        admin_override: Option<&str>,
     ) -> Result<GroupMember>;
     /// Every membership of the group, past and current (an audited read).
     async fn members(&self, ctx: &AuditCtx, org: OrgId, group: GroupId) -> Result<Vec<GroupMember>>;
@@ -395,6 +400,15 @@ pub trait RosterStore: Send + Sync {
         group: GroupId,
         member: MembershipId,
     ) -> Result<SeatingReport>;
+    /// Every membership period of the account's client records across
+    /// organisations, past ones included, each with its statistics: what a
+    /// client reads about themselves.
+    async fn account_memberships(&self, account: AccountId) -> Result<Vec<OwnMembership>>;
+    /// Applies departures whose leave date has come, in every organisation,
+    /// and gives the freed places to waitlisted members; returns how many
+    /// members left. Run by the frequent job; roster changes do the same
+    /// for their group first, and reads derive the status meanwhile.
+    async fn settle_departures(&self) -> Result<u64>;
     /// Whose membership this is (not audited: it decides access).
     async fn member_client(&self, org: OrgId, group: GroupId, member: MembershipId) -> Result<PersonId>;
     /// A member's attendance since joining (an audited read).

@@ -63,7 +63,7 @@ pub(super) async fn community(
         )
         .await?;
     for &client in members {
-        store.add_member(ctx, org, group.id, client, today).await?;
+        store.add_member(ctx, org, group.id, client, today, None).await?;
     }
     let group_session = |title: &str, start: Timestamp| NewSession {
         kind: SessionKind::Group,
@@ -206,7 +206,7 @@ async fn therapy_group(
     let joined = days_after(began, -7);
     let therapist = ctx.acting_as(spec.facilitator);
     for &client in spec.members {
-        let member = store.add_member(ctx, org, group.id, client, joined).await?;
+        let member = store.add_member(ctx, org, group.id, client, joined, None).await?;
         if spec.screening {
             let screening = ScreeningInput { date: joined, notes: "Suitable for group work.".into(), approved: true };
             let change = MembershipChange { screening: Some(screening), ..MembershipChange::default() };

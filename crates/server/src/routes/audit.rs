@@ -39,6 +39,10 @@ pub struct AuditEventView {
     pub record_id: String,
     pub request_id: Option<String>,
     pub ip: Option<String>,
+    /// What the event records beyond its action, e.g. `late_entry` on an
+    /// attendance mark.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
 }
 
 impl From<AuditEntry> for AuditEventView {
@@ -54,6 +58,7 @@ impl From<AuditEntry> for AuditEventView {
             record_id: e.record_id,
             request_id: e.request_id,
             ip: e.ip,
+            details: e.details,
         }
     }
 }

@@ -357,6 +357,9 @@ pub struct GroupMembershipView {
     pub join_date: String,
     #[schema(format = Date)]
     pub leave_date: Option<String>,
+    /// INACTIVE or GRADUATED: what an active member becomes on a leave
+    /// date still ahead (they stay ACTIVE until then).
+    pub departs_as: Option<String>,
     pub exit_reason: Option<String>,
     pub screening: Option<ScreeningView>,
 }
@@ -370,6 +373,7 @@ impl From<GroupMember> for GroupMembershipView {
             status: m.status.wire().into(),
             join_date: m.join_date.to_string(),
             leave_date: m.leave_date.map(|d| d.to_string()),
+            departs_as: m.departs_as.map(|d| d.as_str().into()),
             exit_reason: m.exit_reason,
             screening: m.screening.map(|s| ScreeningView {
                 date: s.date.to_string(),
@@ -388,10 +392,14 @@ pub struct EnrolRequest {
     /// `YYYY-MM-DD`; today in the organisation's zone by default.
     #[schema(format = Date)]
     pub join_date: Option<String>,
+    /// An admin's reason for adding someone to a closed group that has
+    /// already met (recorded in the audit trail).
+    pub override_reason: Option<String>,
 }
 
 /// Enrols a client: pending screening if the group screens, waitlisted if
-/// it is full, otherwise active.
+/// it is full, otherwise active. A closed group that has met takes new
+/// members only from an admin giving `override_reason`.
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/groups/{group_id}/members", tag = "groups", request_body = EnrolRequest,
     params(("org_id" = Uuid, Path), ("group_id" = Uuid, Path)),
     responses((status = 201, body = GroupMembershipView), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -409,8 +417,17 @@ pub async fn add_member(
         Some(raw) => parse_date(raw).map_err(|reason| ApiError::field("join_date", reason))?,
         None => today(&state, &member),
     };
-    let enrolled =
-        state.store.add_member(&member.ctx, member.org_id(), group.id, PersonId(body.client_id), join_date).await?;
+    let override_reason = body.override_reason.as_deref().map(str::trim);
+    if override_reason.is_some() && member.role != Role::Admin {
+        return Err(ApiError::forbidden("only an admin adds members to a closed group that has already met"));
+    }
+    if override_reason == Some("") {
+        return Err(ApiError::field("override_reason", "must say why"));
+    }
+    let enrolled = state
+        .store
+        .add_member(&member.ctx, member.org_id(), group.id, PersonId(body.client_id), join_date, override_reason)
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(enrolled.into())))
 }
 

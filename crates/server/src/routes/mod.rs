@@ -12,8 +12,10 @@ pub mod health;
 pub mod holds;
 pub mod invitations;
 pub mod me;
+pub mod my_groups;
 pub mod notifications;
 pub mod org_invitations;
+pub mod org_settings;
 pub mod orgs;
 pub mod page;
 pub mod people;
@@ -77,6 +79,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(org_invitations::decline))
         .routes(routes!(orgs::create_org))
         .routes(routes!(orgs::get_org))
+        .routes(routes!(org_settings::update_settings))
         .routes(routes!(people::add_person, people::list_people))
         .routes(routes!(people::get_person))
         .routes(routes!(sessions::create_session, sessions::list_sessions))
@@ -84,6 +87,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::cancel_session))
         .routes(routes!(schedule::org_schedule))
         .routes(routes!(schedule::my_schedule))
+        .routes(routes!(my_groups::my_memberships))
         .routes(routes!(holds::create_hold))
         .routes(routes!(holds::get_hold, holds::release_hold))
         .routes(routes!(holds::confirm_hold))

@@ -65,6 +65,8 @@ pub struct SeatView {
     pub minutes_late: Option<i64>,
     pub minutes_left_early: Option<i64>,
     pub note: Option<String>,
+    /// Attendance was recorded more than 30 days after the session ended.
+    pub late_entry: bool,
 }
 
 impl From<Seat> for SeatView {
@@ -77,6 +79,7 @@ impl From<Seat> for SeatView {
             minutes_late: s.minutes_late,
             minutes_left_early: s.minutes_left_early,
             note: s.note,
+            late_entry: s.late_entry,
         }
     }
 }

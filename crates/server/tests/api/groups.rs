@@ -24,7 +24,9 @@ async fn a_group_carries_its_rules_and_staff(backend: Backend) {
     let group = app.get(&format!("/api/v1/orgs/{}/groups/{group_id}", org.id), &org.client.token).await.expect(200);
     assert_eq!(group["name"], "Tuesday Circle");
     assert_eq!(group["type"], "COMMUNITY");
-    assert_eq!(group["settings"], settings);
+    let mut expected = settings.clone();
+    expected["refuse_outside_working_hours"] = json!(false);
+    assert_eq!(group["settings"], expected, "unset rules keep their defaults");
     assert_eq!(group["moderator_ids"], json!([org.moderator.person_id]));
     assert_eq!(group["facilitator_ids"], json!([org.therapist.person_id]));
     assert_eq!(group["members"]["active"], 1);

@@ -317,7 +317,8 @@ async fn leaving_keeps_future_seats_until_asked_and_new_members_join_upcoming_on
         )
         .await
         .expect(200);
-    assert_eq!(left["membership"]["status"], "INACTIVE");
+    assert_eq!(left["membership"]["status"], "ACTIVE", "a member stays until their leave date");
+    assert_eq!(left["membership"]["departs_as"], "INACTIVE");
     assert_eq!(left["future_seats"], 2, "weeks 3 and 4 are after the leave date and still booked");
     let cancelled = app
         .post(

@@ -63,6 +63,8 @@ pub struct Seat {
     pub note: Option<String>,
     pub marked_by: Option<PersonId>,
     pub marked_at: Option<Timestamp>,
+    /// Attendance was recorded more than 30 days after the session ended.
+    pub late_entry: bool,
 }
 
 /// Whose eyes a session is read with: staff see every seat; a client sees

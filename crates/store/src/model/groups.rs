@@ -84,6 +84,9 @@ pub struct GroupMember {
     pub status: MembershipStatus,
     pub join_date: Date,
     pub leave_date: Option<Date>,
+    /// The status an active member takes on their leave date, while that
+    /// date lies ahead.
+    pub departs_as: Option<MembershipStatus>,
     pub exit_reason: Option<String>,
     pub screening: Option<Screening>,
     pub created_at: Timestamp,
@@ -206,6 +209,18 @@ pub struct Generation {
     pub already_generated: i64,
     pub skipped: Vec<SkippedOccurrence>,
     pub seats_skipped: Vec<SkippedMemberSeat>,
+    /// Generated sessions that fall outside a facilitator's working hours.
+    pub outside_working_hours: Vec<OutsideWorkingHours>,
+}
+
+/// A generated occurrence outside one facilitator's working hours.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutsideWorkingHours {
+    pub recurrence_id: String,
+    pub starts_at: Timestamp,
+    /// The start in the series' zone, e.g. "Wed 3 Mar 2027, 18:00 EST".
+    pub starts_at_local: String,
+    pub therapist_id: PersonId,
 }
 
 /// A change to a group's series from one date on.
@@ -229,4 +244,15 @@ pub struct SplitOutcome {
 pub struct GroupReport {
     pub stats: circles_domain::attendance::GroupStats,
     pub members_by_status: std::collections::BTreeMap<String, i64>,
+}
+
+/// One of a client's own membership periods, with the group's name and
+/// their attendance in it (what `GET /me/memberships` shows them).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OwnMembership {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub group_name: String,
+    pub member: GroupMember,
+    pub stats: circles_domain::attendance::MemberStats,
 }

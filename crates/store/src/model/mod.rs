@@ -225,6 +225,8 @@ pub struct AuditEntry {
     pub record_id: String,
     pub request_id: Option<String>,
     pub ip: Option<String>,
+    /// What the event records beyond its action (an object).
+    pub details: serde_json::Value,
 }
 
 mod availability;

@@ -113,7 +113,7 @@ impl<B: Backend> AuditStore for SqlStore<B> {
         let rows = read_one!(self, |tx| {
             tx.fetch_all(
                 sql("SELECT seq, occurred_at, actor_account_id, actor_person_id, subject_person_id, action, \
-                     record_type, record_id, request_id, ip FROM audit_events \
+                     record_type, record_id, request_id, ip, details FROM audit_events \
                      WHERE org_id = $1 AND ($2 IS NULL OR subject_person_id = $2) ORDER BY arrival DESC LIMIT $3")
                 .bind(org)
                 .bind(subject)
@@ -134,6 +134,8 @@ impl<B: Backend> AuditStore for SqlStore<B> {
                     record_id: r.text("record_id")?,
                     request_id: r.opt_text("request_id")?,
                     ip: r.opt_text("ip")?,
+                    details: serde_json::from_str(&r.text("details")?)
+                        .map_err(|e| super::db::DbError::Decode(format!("audit details: {e}")))?,
                 })
             })
             .collect()

@@ -79,6 +79,16 @@ pub enum HintsWithin {
     WorkingHours { therapist: PersonId, modality: Modality },
 }
 
+/// The working weeks of `therapists` who keep one: where bookings of
+/// their time should fall.
+pub async fn working_weeks<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    therapists: &[PersonId],
+) -> Result<std::collections::HashMap<PersonId, circles_domain::availability::WeeklyAvailability>> {
+    load_weeks(tx, org, therapists).await
+}
+
 /// Busy rows of `people` overlapping `window`, expired holds included (the
 /// caller decides what to do with them), and their approved time off. One
 /// statement.
@@ -367,6 +377,90 @@ pub async fn claim_within<E: Executor>(
     insert(tx, org, claims).await
 }
 
+/// A batch booking's view of busy time: a generated series, a series moved
+/// from a date on, a member seated on every upcoming session. The use case
+/// decides item by item what it can claim ([`Batch::conflicts`],
+/// [`Batch::reserve`], so later items see earlier ones), writes its rows,
+/// and then claims everything it reserved at once with [`claim_batch`].
+pub struct Batch {
+    busy: Vec<Busy>,
+    claims: Vec<Claim>,
+    now: Timestamp,
+}
+
+impl Batch {
+    /// The busy time of `people` over `window`, for a use case that has
+    /// locked them ([`lock_people`]).
+    pub async fn load<E: Executor>(
+        tx: &mut E,
+        org: OrgId,
+        people: &[PersonId],
+        window: Option<Interval>,
+        now: Timestamp,
+    ) -> Result<Batch> {
+        let busy = match window {
+            Some(window) => load(tx, org, people, window).await?,
+            None => Vec::new(),
+        };
+        Ok(Batch { busy, claims: Vec::new(), now })
+    }
+
+    /// The clashes of `claims` with live busy time and with what this batch
+    /// has reserved so far.
+    pub fn conflicts(&self, claims: &[Claim]) -> Vec<BusyConflict> {
+        let reserved = self.claims.iter().map(|c| Busy {
+            person: c.person,
+            interval: c.interval,
+            kind: match c.owner {
+                Owner::Session(_) => BusyKind::Session,
+                Owner::Hold { .. } => BusyKind::Hold,
+            },
+            session: match c.owner {
+                Owner::Session(s) => Some(s),
+                Owner::Hold { .. } => None,
+            },
+            hold: None,
+            expires_at: None,
+        });
+        let all: Vec<Busy> = self.busy.iter().cloned().chain(reserved).collect();
+        conflicts(claims, &all, self.now)
+    }
+
+    /// Takes `claims` into the batch (the caller has checked them).
+    pub fn reserve(&mut self, claims: impl IntoIterator<Item = Claim>) {
+        self.claims.extend(claims);
+    }
+}
+
+/// Occupies everything `batch` reserved. Expired holds in its way are
+/// retired first, as [`claim`] does: they no longer count, but PostgreSQL's
+/// exclusion constraint sees every row, and an unretired one would refuse
+/// the insert on every retry.
+pub async fn claim_batch<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    batch: Batch,
+    drafts: &mut Vec<AuditDraft>,
+) -> Result<()> {
+    if batch.claims.is_empty() {
+        return Ok(());
+    }
+    let expired: Vec<HoldId> = batch
+        .busy
+        .iter()
+        .filter(|b| !b.is_live(batch.now))
+        .filter_map(|b| b.hold)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    retire_holds(tx, org, &expired, "expired", batch.now, drafts).await?;
+    // Chunks keep each statement well inside SQLite's parameter limit.
+    for chunk in batch.claims.chunks(500) {
+        insert(tx, org, chunk).await?;
+    }
+    Ok(())
+}
+
 /// Locks the rows of `expected` people, checking each has its role in `org`
 /// (a wrong or unknown id is refused, naming the request field). One
 /// statement. Locking lets rules checked in code (time off, limits) see no
@@ -458,7 +552,7 @@ pub async fn lock_people_or<E: Executor>(
 }
 
 /// Inserts busy rows without checking: only for time the caller already
-/// holds (a confirmed hold becoming sessions).
+/// holds (a confirmed hold becoming sessions) or has checked ([`claim_batch`]).
 pub async fn insert<E: Executor>(tx: &mut E, org: OrgId, claims: &[Claim]) -> Result<()> {
     const COLUMNS: usize = 9;
     let mut values = Vec::with_capacity(claims.len());

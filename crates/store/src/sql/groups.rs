@@ -3,8 +3,11 @@
 use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::authz::GroupRelation;
-use circles_domain::group::{GroupStatus, MembershipStatus};
+use circles_domain::group::{GroupStatus, MembershipStatus, status_on, takes_new_members};
 use circles_domain::ids::{GroupId, MembershipId, OrgId, PersonId};
+use circles_domain::recurrence::{Recurrence, RecurrenceInput};
+use circles_domain::series;
+use circles_domain::session::SessionStatus;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::json;
@@ -222,10 +225,82 @@ pub(super) fn member_from_row(row: &impl Row) -> Result<GroupMember> {
         status: row.parsed("status")?,
         join_date: row.date("join_date")?,
         leave_date: row.opt_date("leave_date")?,
+        departs_as: row.opt_text("departs_as")?.map(|s| s.parse()).transpose().map_err(DbError::Decode)?,
         exit_reason: row.opt_text("exit_reason")?,
         screening,
         created_at: row.time("created_at")?,
     })
+}
+
+/// Refuses a new recurrence that would place occurrences elsewhere while
+/// sessions generated from the old one lie ahead: replacing it would leave
+/// those sessions where they are and generate others beside them (two
+/// seats of one group on one day). A split moves them instead.
+async fn refuse_reshaping<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    current: &Group,
+    fields: &GroupFields,
+    now: Timestamp,
+) -> Result<()> {
+    let parse = |input: Option<&RecurrenceInput>| input.and_then(|i| Recurrence::parse(i).ok());
+    let (old, new) = (parse(current.fields.recurrence.as_ref()), parse(fields.recurrence.as_ref()));
+    if !series::reshapes(old.as_ref(), new.as_ref()) {
+        return Ok(());
+    }
+    let ahead = tx
+        .fetch_one(
+            sql(format!(
+                "SELECT COUNT(*) AS n FROM sessions WHERE org_id = $1 AND group_id = $2 AND recurrence_id IS NOT NULL \
+                 AND status = '{}' AND starts_at > $3",
+                SessionStatus::Scheduled.as_str()
+            ))
+            .bind(org)
+            .bind(current.id)
+            .bind(now),
+        )
+        .await?
+        .int("n")?;
+    if ahead == 0 {
+        return Ok(());
+    }
+    let mut error = StoreError::conflict(
+        "series_split_required",
+        format!(
+            "{ahead} sessions are already generated from this group's recurrence; change it from a chosen date with \
+             POST /api/v1/orgs/{{org_id}}/groups/{{group_id}}/series/split, which moves them"
+        ),
+    );
+    if let StoreError::Conflict(c) = &mut error {
+        c.details.insert("generated_ahead".into(), json!(ahead));
+        c.details.insert("use".into(), json!("series/split"));
+    }
+    Err(error)
+}
+
+/// When the group's first session started, as a local date and time in its
+/// zone ("2027-03-03 18:00 EST"), if one has.
+async fn first_session_started<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    now: Timestamp,
+) -> Result<Option<String>> {
+    let row = tx
+        .fetch_optional(
+            sql(format!(
+                "SELECT starts_at, timezone FROM sessions WHERE org_id = $1 AND group_id = $2 AND status <> '{}' \
+                 AND starts_at <= $3 ORDER BY starts_at LIMIT 1",
+                SessionStatus::Cancelled.as_str()
+            ))
+            .bind(org)
+            .bind(group)
+            .bind(now),
+        )
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let zone = jiff::tz::TimeZone::get(&row.text("timezone")?).unwrap_or(jiff::tz::TimeZone::UTC);
+    Ok(Some(row.time("starts_at")?.to_zoned(zone).strftime("%a %-d %b %Y, %H:%M %Z").to_string()))
 }
 
 /// The status a newly enrolled client starts in: screening first if the
@@ -308,6 +383,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             if current.status == GroupStatus::Archived {
                 return Err(StoreError::conflict("group_archived", "an archived group cannot change"));
             }
+            refuse_reshaping(&mut tx, org, &current, &update.fields, now).await?;
             let moderators = update.moderator_ids.clone().unwrap_or(current.moderator_ids.clone());
             let facilitators = update.facilitator_ids.clone().unwrap_or(current.facilitator_ids.clone());
             check_staff(&mut tx, org, &moderators, &facilitators).await?;
@@ -386,6 +462,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
         group: GroupId,
         client: PersonId,
         join_date: Date,
+        admin_override: Option<&str>,
     ) -> Result<GroupMember> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
@@ -395,6 +472,17 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             let current = fetch_group(&mut tx, org, group).await?;
             if current.status == GroupStatus::Archived {
                 return Err(StoreError::conflict("group_archived", "an archived group takes no new members"));
+            }
+            let started = first_session_started(&mut tx, org, group, now).await?;
+            if !takes_new_members(current.fields.open, started.is_some(), admin_override) {
+                return Err(StoreError::conflict(
+                    "group_closed",
+                    format!(
+                        "{} is a closed group and has met since {}: only an admin adds members now, giving a reason",
+                        current.fields.name,
+                        started.unwrap_or_default()
+                    ),
+                ));
             }
             super::busy::lock_people(&mut tx, dialect, org, &[(client, Role::Client, "client_id")]).await?;
             let existing = tx
@@ -423,9 +511,10 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                 .bind(now),
             )
             .await?;
-            let draft = AuditDraft::new("membership.create", "membership", id)
-                .subject(client)
-                .details(json!({ "group_id": group, "status": status, "join_date": join_date }));
+            let draft = AuditDraft::new("membership.create", "membership", id).subject(client).details(json!({
+                "group_id": group, "status": status, "join_date": join_date,
+                "closed_group_override": admin_override.filter(|_| !current.fields.open && started.is_some()),
+            }));
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             let row = tx
                 .fetch_one(sql("SELECT * FROM group_memberships WHERE org_id = $1 AND id = $2").bind(org).bind(id))
@@ -445,7 +534,15 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                         .bind(group),
                 )
                 .await?;
-            let members = rows.iter().map(member_from_row).collect::<Result<Vec<_>>>()?;
+            let mut members = rows.iter().map(member_from_row).collect::<Result<Vec<_>>>()?;
+            let zone = tx
+                .fetch_one(sql("SELECT timezone FROM organisations WHERE id = $1").bind(org))
+                .await?
+                .text("timezone")?;
+            let today = now.to_zoned(jiff::tz::TimeZone::get(&zone).unwrap_or(jiff::tz::TimeZone::UTC)).date();
+            for member in &mut members {
+                member.status = status_on(member.status, member.leave_date, member.departs_as, today);
+            }
             // A roster reveals who is in which group: a read of each client's record.
             let drafts: Vec<AuditDraft> = members
                 .iter()

@@ -195,6 +195,24 @@ impl<B: Backend> OrgStore for SqlStore<B> {
         })
     }
 
+    async fn set_refuse_late_attendance(&self, ctx: &AuditCtx, org: OrgId, refuse: bool) -> Result<bool> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let changed = tx
+                .execute(
+                    sql("UPDATE organisations SET refuse_late_attendance = $2 WHERE id = $1").bind(org).bind(refuse),
+                )
+                .await?;
+            if changed == 0 {
+                return Err(StoreError::NotFound("organisation"));
+            }
+            let draft = AuditDraft::new("organisation.settings", "organisation", org)
+                .details(json!({ "refuse_late_attendance": refuse }));
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
+            refuse
+        })
+    }
+
     async fn organisation(&self, org: OrgId) -> Result<Organisation> {
         let row = read_one!(self, |tx| {
             tx.fetch_optional(sql("SELECT id, name, timezone, created_at FROM organisations WHERE id = $1").bind(org))

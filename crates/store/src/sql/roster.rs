@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::attendance::{GroupStats, HeldSession, MemberStats, Offered, group_stats, member_stats};
-use circles_domain::group::MembershipStatus;
-use circles_domain::ids::{GroupId, MembershipId, OrgId, PersonId, SeatId, SessionId};
+use circles_domain::group::{MembershipStatus, departure_waits, screening_leave_date, status_on};
+use circles_domain::ids::{AccountId, GroupId, MembershipId, OrgId, PersonId, SeatId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::{NotificationKind, SeatStatus};
 use circles_domain::spelling::with_article;
@@ -22,7 +22,8 @@ use super::groups::fetch_group;
 use super::notify::{self, Notice};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{
-    AuditCtx, Group, GroupMember, GroupReport, MembershipChange, MembershipUpdate, SeatingReport, SkippedSeat,
+    AuditCtx, Group, GroupMember, GroupReport, MembershipChange, MembershipUpdate, OwnMembership, SeatingReport,
+    SkippedSeat,
 };
 use crate::{Result, RosterStore, StoreError};
 
@@ -120,6 +121,52 @@ async fn promote_from_waitlist<E: Executor>(
     Ok(Some(fetch_member(tx, org, group.id, id).await?))
 }
 
+/// Today's date in the organisation's zone.
+async fn org_today<E: Executor>(tx: &mut E, org: OrgId, now: Timestamp) -> Result<Date> {
+    Ok(now.to_zoned(org_zone(tx, org).await?).date())
+}
+
+/// Applies the departures of `group` whose leave date has come (their
+/// members take the status they leave with) and gives each freed place to
+/// the longest-waiting member. Returns how many left; promotions go into
+/// `drafts` and the promoted are told.
+async fn settle_departures<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    today: Date,
+    now: Timestamp,
+    drafts: &mut Vec<AuditDraft>,
+) -> Result<u64> {
+    let departed = tx
+        .execute(
+            sql(format!(
+                "UPDATE group_memberships SET status = departs_as, departs_as = NULL, updated_at = $4 \
+                 WHERE org_id = $1 AND group_id = $2 AND status = '{}' AND departs_as IS NOT NULL AND leave_date <= $3",
+                MembershipStatus::Active.as_str()
+            ))
+            .bind(org)
+            .bind(group)
+            .bind(today)
+            .bind(now),
+        )
+        .await?;
+    if departed == 0 {
+        return Ok(0);
+    }
+    let group = fetch_group(tx, org, group).await?;
+    for _ in 0..departed {
+        let Some(promoted) = promote_from_waitlist(tx, org, &group, now).await? else { break };
+        tell_activated(tx, org, &group, &promoted, now).await?;
+        drafts.push(
+            AuditDraft::new("membership.promote", "membership", promoted.id)
+                .subject(promoted.client_id)
+                .details(json!({ "from": MembershipStatus::Waitlisted })),
+        );
+    }
+    Ok(departed)
+}
+
 async fn tell_activated<E: Executor>(
     tx: &mut E,
     org: OrgId,
@@ -137,6 +184,38 @@ async fn tell_activated<E: Executor>(
     notify::push(tx, org, now, [member.client_id], None, &notice).await
 }
 
+/// A member's attendance over the group's held sessions from their join
+/// date through their leave date (a member may attend on their last day).
+async fn stats_of<E: Executor>(tx: &mut E, org: OrgId, member: &GroupMember, now: Timestamp) -> Result<MemberStats> {
+    let from = local_midnight(tx, org, member.join_date).await?;
+    let until = match member.leave_date.and_then(|d| d.tomorrow().ok()) {
+        Some(day_after) => local_midnight(tx, org, day_after).await?.min(now),
+        None => now,
+    };
+    let rows = tx
+        .fetch_all(
+            sql("SELECT s.starts_at, x.status FROM sessions s LEFT JOIN seats x ON x.org_id = s.org_id \
+                 AND x.session_id = s.id AND x.client_id = $3 \
+                 WHERE s.org_id = $1 AND s.group_id = $2 AND s.status <> 'cancelled' \
+                 AND s.starts_at >= $4 AND s.starts_at < $5 ORDER BY s.starts_at")
+            .bind(org)
+            .bind(member.group_id)
+            .bind(member.client_id)
+            .bind(from)
+            .bind(until),
+        )
+        .await?;
+    let offered: Vec<Offered> = rows
+        .iter()
+        .map(|r| {
+            Ok(Offered {
+                seat: r.opt_text("status")?.map(|s| s.parse::<SeatStatus>()).transpose().map_err(DbError::Decode)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(member_stats(&offered))
+}
+
 #[async_trait]
 impl<B: Backend> RosterStore for SqlStore<B> {
     async fn update_member(
@@ -151,6 +230,9 @@ impl<B: Backend> RosterStore for SqlStore<B> {
         let dialect = self.backend.dialect();
         write_tx!(self, |tx| {
             lock_row(&mut tx, dialect, "groups", org, group_id).await?;
+            let today = org_today(&mut tx, org, now).await?;
+            let mut drafts = Vec::new();
+            settle_departures(&mut tx, org, group_id, today, now, &mut drafts).await?;
             let group = fetch_group(&mut tx, org, group_id).await?;
             let current = fetch_member(&mut tx, org, group_id, member_id).await?;
             let mut leave_date = change.leave_date;
@@ -167,7 +249,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                         let full = group.fields.capacity.is_some_and(|c| group.active_members >= c);
                         if full { MembershipStatus::Waitlisted } else { MembershipStatus::Active }
                     } else {
-                        leave_date = leave_date.or(Some(screening.date));
+                        leave_date = leave_date.or(Some(screening_leave_date(screening.date, current.join_date)));
                         exit_reason = exit_reason.or(Some("screening not approved".into()));
                         MembershipStatus::Inactive
                     }
@@ -195,29 +277,33 @@ impl<B: Backend> RosterStore for SqlStore<B> {
             {
                 return Err(StoreError::invalid("leave_date", "must not be before the join date"));
             }
+            // Leaving later keeps the place until then (promotion waits too).
+            let waits = leaving && leave_date.is_some_and(|date| departure_waits(current.status, date, today));
+            let (stored, departs_as) = if waits { (current.status, Some(target)) } else { (target, None) };
             let screening = change.screening.as_ref();
             tx.execute(
                 sql("UPDATE group_memberships SET status = $3, leave_date = $4, exit_reason = $5, \
                      screening_date = COALESCE($6, screening_date), screening_notes = COALESCE($7, screening_notes), \
                      screening_approved = COALESCE($8, screening_approved), screened_by = COALESCE($9, screened_by), \
-                     updated_at = $10 WHERE org_id = $1 AND id = $2")
+                     updated_at = $10, departs_as = $11 WHERE org_id = $1 AND id = $2")
                 .bind(org)
                 .bind(member_id)
-                .bind(target.as_str())
+                .bind(stored.as_str())
                 .bind(leave_date.or(current.leave_date))
                 .bind(exit_reason.or(current.exit_reason.clone()))
                 .bind(screening.map(|s| s.date))
                 .bind(screening.map(|s| s.notes.clone()))
                 .bind(screening.map(|s| s.approved))
                 .bind(screening.and(ctx.person_id))
-                .bind(now),
+                .bind(now)
+                .bind(departs_as.map(|d| d.as_str())),
             )
             .await?;
             let member = fetch_member(&mut tx, org, group_id, member_id).await?;
             if target == MembershipStatus::Active && current.status != MembershipStatus::Active {
                 tell_activated(&mut tx, org, &group, &member, now).await?;
             }
-            let promoted = if leaving && current.status == MembershipStatus::Active {
+            let promoted = if leaving && !waits && current.status == MembershipStatus::Active {
                 let refreshed = fetch_group(&mut tx, org, group_id).await?;
                 let promoted = promote_from_waitlist(&mut tx, org, &refreshed, now).await?;
                 if let Some(p) = &promoted {
@@ -234,9 +320,14 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 }
                 None => 0,
             };
-            let mut drafts = vec![AuditDraft::new("membership.update", "membership", member_id).subject(member.client_id).details(
-                json!({ "from": current.status, "to": target, "leave_date": member.leave_date, "screened": screening.is_some() }),
-            )];
+            drafts.push(
+                AuditDraft::new("membership.update", "membership", member_id).subject(member.client_id).details(
+                    json!({
+                        "from": current.status, "to": stored, "departs_as": departs_as,
+                        "leave_date": member.leave_date, "screened": screening.is_some(),
+                    }),
+                ),
+            );
             if let Some(p) = &promoted {
                 drafts.push(
                     AuditDraft::new("membership.promote", "membership", p.id)
@@ -324,13 +415,22 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 )
                 .await?;
             busy::lock_people(&mut tx, dialect, org, &[(client, Role::Client, "client_id")]).await?;
+            let mut upcoming = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let interval =
+                    Interval::new(row.time("starts_at")?, row.time("ends_at")?).expect("a session has length");
+                upcoming.push((row.id::<SessionId>("id")?, interval, row.int("taken")? >= row.int("capacity")?));
+            }
+            let window = Interval::new(
+                upcoming.iter().map(|(_, i, _)| i.start).min().unwrap_or(now),
+                upcoming.iter().map(|(_, i, _)| i.end).max().unwrap_or(now),
+            );
+            let mut batch = busy::Batch::load(&mut tx, org, &[client], window, now).await?;
             let mut report = SeatingReport { seated: Vec::new(), skipped: Vec::new() };
             let mut drafts = Vec::new();
-            for row in &rows {
-                let session: SessionId = row.id("id")?;
-                let starts_at = row.time("starts_at")?;
-                let interval = Interval::new(starts_at, row.time("ends_at")?).expect("a session has length");
-                if row.int("taken")? >= row.int("capacity")? {
+            for (session, interval, full) in upcoming {
+                let starts_at = interval.start;
+                if full {
                     report.skipped.push(SkippedSeat {
                         session_id: session,
                         starts_at,
@@ -340,8 +440,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                     continue;
                 }
                 let claim = [Claim { person: client, interval, owner: Owner::Session(session) }];
-                let busy = busy::load(&mut tx, org, &[client], interval).await?;
-                let clashes = busy::conflicts(&claim, &busy, now);
+                let clashes = batch.conflicts(&claim);
                 if !clashes.is_empty() {
                     report.skipped.push(SkippedSeat {
                         session_id: session,
@@ -351,7 +450,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                     });
                     continue;
                 }
-                busy::insert(&mut tx, org, &claim).await?;
+                batch.reserve(claim);
                 let seat = SeatId::new();
                 tx.execute(
                     sql("INSERT INTO seats (org_id, id, session_id, client_id, status, created_at, updated_at) \
@@ -371,8 +470,40 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 );
                 report.seated.push(session);
             }
+            busy::claim_batch(&mut tx, org, batch, &mut drafts).await?;
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
             report
+        })
+    }
+
+    async fn settle_departures(&self) -> Result<u64> {
+        let now = self.clock.now();
+        let dialect = self.backend.dialect();
+        // No zone is more than a day ahead of UTC: later dates are not due anywhere.
+        let latest =
+            now.to_zoned(jiff::tz::TimeZone::UTC).date().tomorrow().map_err(|e| DbError::Decode(e.to_string()))?;
+        write_tx!(self, |tx| {
+            let rows = tx
+                .fetch_all(
+                    sql(format!(
+                        "SELECT DISTINCT org_id, group_id FROM group_memberships WHERE status = '{}' \
+                         AND departs_as IS NOT NULL AND leave_date <= $1 ORDER BY org_id, group_id",
+                        MembershipStatus::Active.as_str()
+                    ))
+                    .bind(latest),
+                )
+                .await?;
+            let ctx = AuditCtx { request_id: Some("job:settle-departures".into()), ..AuditCtx::default() };
+            let mut departed = 0;
+            for row in &rows {
+                let (org, group): (OrgId, GroupId) = (row.id("org_id")?, row.id("group_id")?);
+                lock_row(&mut tx, dialect, "groups", org, group).await?;
+                let today = org_today(&mut tx, org, now).await?;
+                let mut drafts = Vec::new();
+                departed += settle_departures(&mut tx, org, group, today, now, &mut drafts).await?;
+                audit::append(&mut tx, now, &ctx, org, &drafts).await?;
+            }
+            departed
         })
     }
 
@@ -399,40 +530,42 @@ impl<B: Backend> RosterStore for SqlStore<B> {
         let now = self.clock.now();
         write_tx!(self, |tx| {
             let member = fetch_member(&mut tx, org, group, member_id).await?;
-            let from = local_midnight(&mut tx, org, member.join_date).await?;
-            // A member may attend on their last day: the leave date counts.
-            let until = match member.leave_date.and_then(|d| d.tomorrow().ok()) {
-                Some(day_after) => local_midnight(&mut tx, org, day_after).await?.min(now),
-                None => now,
-            };
-            let rows = tx
-                .fetch_all(
-                    sql("SELECT s.starts_at, x.status FROM sessions s LEFT JOIN seats x ON x.org_id = s.org_id \
-                         AND x.session_id = s.id AND x.client_id = $3 \
-                         WHERE s.org_id = $1 AND s.group_id = $2 AND s.status <> 'cancelled' \
-                         AND s.starts_at >= $4 AND s.starts_at < $5 ORDER BY s.starts_at")
-                    .bind(org)
-                    .bind(group)
-                    .bind(member.client_id)
-                    .bind(from)
-                    .bind(until),
-                )
-                .await?;
-            let offered: Vec<Offered> = rows
-                .iter()
-                .map(|r| {
-                    Ok(Offered {
-                        seat: r
-                            .opt_text("status")?
-                            .map(|s| s.parse::<SeatStatus>())
-                            .transpose()
-                            .map_err(DbError::Decode)?,
-                    })
-                })
-                .collect::<Result<_>>()?;
+            let stats = stats_of(&mut tx, org, &member, now).await?;
             let draft = AuditDraft::new("membership.stats_read", "membership", member_id).subject(member.client_id);
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
-            member_stats(&offered)
+            stats
+        })
+    }
+
+    async fn account_memberships(&self, account: AccountId) -> Result<Vec<OwnMembership>> {
+        let now = self.clock.now();
+        read_tx!(self, |tx| {
+            let rows = tx
+                .fetch_all(
+                    sql("SELECT m.*, g.name AS group_name, o.name AS org_name FROM group_memberships m \
+                         JOIN people p ON p.org_id = m.org_id AND p.id = m.client_id \
+                         JOIN groups g ON g.org_id = m.org_id AND g.id = m.group_id \
+                         JOIN organisations o ON o.id = m.org_id \
+                         WHERE p.account_id = $1 ORDER BY o.name, g.name, m.join_date, m.id")
+                    .bind(account),
+                )
+                .await?;
+            let mut own = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let mut member = super::groups::member_from_row(row)?;
+                let org: OrgId = row.id("org_id")?;
+                let today = org_today(&mut tx, org, now).await?;
+                member.status = status_on(member.status, member.leave_date, member.departs_as, today);
+                let stats = stats_of(&mut tx, org, &member, now).await?;
+                own.push(OwnMembership {
+                    org_id: org,
+                    org_name: row.text("org_name")?,
+                    group_name: row.text("group_name")?,
+                    member,
+                    stats,
+                });
+            }
+            own
         })
     }
 

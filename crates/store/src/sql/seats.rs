@@ -220,6 +220,18 @@ impl<B: Backend> SeatStore for SqlStore<B> {
                 ));
             }
             let late_entry = now > session.ends_at + LATE_ENTRY_AFTER;
+            if late_entry {
+                let refused = tx
+                    .fetch_one(sql("SELECT refuse_late_attendance FROM organisations WHERE id = $1").bind(org))
+                    .await?
+                    .bool("refuse_late_attendance")?;
+                if refused {
+                    return Err(StoreError::conflict(
+                        "late_attendance_refused",
+                        "this organisation does not accept attendance recorded more than 30 days after a session",
+                    ));
+                }
+            }
             let mut drafts = Vec::with_capacity(marks.len());
             let mut seats = Vec::with_capacity(marks.len());
             for (i, mark) in marks.iter().enumerate() {
@@ -228,7 +240,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
                     .ok_or_else(|| StoreError::invalid(&format!("[{i}].client_id"), "has no seat on this session"))?;
                 tx.execute(
                     sql("UPDATE seats SET status = $3, minutes_late = $4, minutes_left_early = $5, note = $6, marked_by = $7, \
-                         marked_at = $8, updated_at = $8 WHERE org_id = $1 AND id = $2")
+                         marked_at = $8, updated_at = $8, late_entry = $9 WHERE org_id = $1 AND id = $2")
                     .bind(org)
                     .bind(seat.id)
                     .bind(mark.status.as_str())
@@ -236,7 +248,8 @@ impl<B: Backend> SeatStore for SqlStore<B> {
                     .bind(mark.minutes_left_early)
                     .bind(mark.note.clone())
                     .bind(ctx.person_id)
-                    .bind(now),
+                    .bind(now)
+                    .bind(late_entry),
                 )
                 .await?;
                 if !mark.status.holds_time() {

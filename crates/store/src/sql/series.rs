@@ -10,10 +10,11 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use circles_domain::Role;
-use circles_domain::group::{GroupStatus, MembershipStatus};
+use circles_domain::group::GroupStatus;
 use circles_domain::ids::{GroupId, OrgId, PersonId, SeriesId, SessionId};
 use circles_domain::interval::Interval;
-use circles_domain::recurrence::{Occurrence, Recurrence, RecurrenceInput};
+use circles_domain::recurrence::{Occurrence, Recurrence};
+use circles_domain::series;
 use circles_domain::session::{Modality, NotificationKind, SessionDetails, SessionKind, SessionStatus};
 use circles_domain::spelling::with_article;
 use jiff::civil::Date;
@@ -21,16 +22,16 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
-use super::busy::{self, Busy, Claim, Owner};
-use super::db::{Backend, DbError, Executor, Row, lock_row, placeholders, sql};
+use super::busy::{self, Batch, Claim, Owner};
+use super::db::{Backend, DbError, Executor, Row, lock_row, sql};
 use super::groups::{fetch_group, member_from_row, replace_staff};
 use super::names;
 use super::notify::{self, Notice};
 use super::sessions::{Seats, fetch, insert_rows, insert_session};
 use super::{SqlStore, write_tx};
 use crate::model::{
-    Approval, AuditCtx, BusyConflict, Generation, Group, GroupMember, NewSession, SeriesChange, Session,
-    SkippedMemberSeat, SkippedOccurrence, SplitOutcome,
+    Approval, AuditCtx, BusyConflict, Generation, Group, GroupMember, NewSession, OutsideWorkingHours, SeriesChange,
+    Session, SkippedMemberSeat, SkippedOccurrence, SplitOutcome,
 };
 use crate::{Result, SeriesStore, StoreError};
 
@@ -58,12 +59,60 @@ fn occurrence_date(recurrence_id: &str) -> Result<Date> {
         .ok_or_else(|| DbError::Decode(format!("recurrence id {recurrence_id}")).into())
 }
 
-/// Whether a membership period covers `date` (joined on or before it, not
-/// yet left), for a member who took part (not waitlisted or unscreened).
-fn covers(member: &GroupMember, date: Date) -> bool {
-    !matches!(member.status, MembershipStatus::PendingScreening | MembershipStatus::Waitlisted)
-        && member.join_date <= date
-        && member.leave_date.is_none_or(|left| left > date)
+/// The membership as series planning sees it.
+fn period(member: &GroupMember) -> series::Period {
+    series::Period { status: member.status, join_date: member.join_date, leave_date: member.leave_date }
+}
+
+/// Local dates in `[from, to]` for which the group has a generated session,
+/// in any status and at whatever time it has moved to.
+async fn generated_dates<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    from: Date,
+    to: Date,
+) -> Result<BTreeSet<Date>> {
+    // A recurrence id starts with its date, so text order is date order.
+    let rows = tx
+        .fetch_all(
+            sql("SELECT recurrence_id FROM sessions WHERE org_id = $1 AND group_id = $2 \
+                 AND recurrence_id >= $3 AND recurrence_id < $4")
+            .bind(org)
+            .bind(group)
+            .bind(from.to_string())
+            .bind(format!("{to}U")),
+        )
+        .await?;
+    rows.iter().map(|r| occurrence_date(&r.text("recurrence_id")?)).collect()
+}
+
+/// The planned occurrences that fall outside a facilitator's working hours.
+async fn outside_hours<'a, E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: &Group,
+    zone: &jiff::tz::TimeZone,
+    planned: impl Iterator<Item = (&'a Occurrence, Interval)>,
+) -> Result<Vec<OutsideWorkingHours>> {
+    let weeks = busy::working_weeks(tx, org, &group.facilitator_ids).await?;
+    let modality = group.fields.modality.unwrap_or(Modality::InPerson);
+    let mut outside = Vec::new();
+    for (occurrence, interval) in planned {
+        for &therapist in &group.facilitator_ids {
+            let Some(week) = weeks.get(&therapist) else { continue };
+            if series::outside_working_hours(week, interval, modality) {
+                let local = interval.start.to_zoned(zone.clone());
+                outside.push(OutsideWorkingHours {
+                    recurrence_id: recurrence_id(occurrence),
+                    starts_at: interval.start,
+                    starts_at_local: local.strftime("%a %-d %b %Y, %H:%M %Z").to_string(),
+                    therapist_id: therapist,
+                });
+            }
+        }
+    }
+    Ok(outside)
 }
 
 fn group_details(group: &Group) -> SessionDetails {
@@ -75,21 +124,6 @@ fn group_details(group: &Group) -> SessionDetails {
         location: group.fields.location.clone(),
         address: group.fields.address.clone(),
     }
-}
-
-/// Marks planned time as busy so later occurrences of the same run see it.
-fn reserve(busy: &mut Vec<Busy>, claims: &[Claim]) {
-    busy.extend(claims.iter().map(|c| Busy {
-        person: c.person,
-        interval: c.interval,
-        kind: crate::model::BusyKind::Session,
-        session: match c.owner {
-            Owner::Session(s) => Some(s),
-            Owner::Hold { .. } => None,
-        },
-        hold: None,
-        expires_at: None,
-    }));
 }
 
 fn span(intervals: impl Iterator<Item = Interval>) -> Option<Interval> {
@@ -181,27 +215,10 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
             let day_after = to.checked_add(jiff::Span::new().days(1)).map_err(|e| DbError::Decode(e.to_string()))?;
             let occurrences = recurrence.occurrences_between(midnight(from, &zone)?, midnight(day_after, &zone)?);
 
-            // Occurrences generated before (wherever they have moved since).
-            let ids: Vec<String> = occurrences.iter().map(recurrence_id).collect();
-            let existing: BTreeSet<String> = if ids.is_empty() {
-                BTreeSet::new()
-            } else {
-                tx.fetch_all(
-                    sql(format!(
-                        "SELECT recurrence_id FROM sessions WHERE org_id = $1 AND group_id = $2 AND recurrence_id IN ({})",
-                        placeholders(3, ids.len())
-                    ))
-                    .bind(org)
-                    .bind(group_id)
-                    .bind_all(ids.iter().cloned()),
-                )
-                .await?
-                .iter()
-                .map(|r| r.text("recurrence_id"))
-                .collect::<Result<_, _>>()?
-            };
-            let fresh: Vec<&Occurrence> =
-                occurrences.iter().filter(|o| !existing.contains(&recurrence_id(o))).collect();
+            // Dates that have a generated session already (wherever it has moved since).
+            let generated = generated_dates(&mut tx, org, group_id, from, to).await?;
+            let fresh = series::fresh(&occurrences, &generated);
+            let already_generated = (occurrences.len() - fresh.len()) as i64;
 
             let members: Vec<GroupMember> = tx
                 .fetch_all(
@@ -218,11 +235,8 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
             busy::lock_people(&mut tx, dialect, org, &people).await?;
             let everyone: Vec<PersonId> =
                 people.iter().map(|(p, ..)| *p).collect::<BTreeSet<_>>().into_iter().collect();
-            let mut busy_time =
-                match span(fresh.iter().map(|o| Interval::new(o.starts_at, o.ends_at).expect("positive"))) {
-                    Some(window) => busy::load(&mut tx, org, &everyone, window).await?,
-                    None => Vec::new(),
-                };
+            let window = span(fresh.iter().map(|o| Interval::new(o.starts_at, o.ends_at).expect("positive")));
+            let mut batch = Batch::load(&mut tx, org, &everyone, window, now).await?;
 
             let series = group.series_id.unwrap_or_default();
             let mut plan = Vec::new();
@@ -236,7 +250,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                     .iter()
                     .map(|&person| Claim { person, interval, owner: Owner::Session(id) })
                     .collect();
-                let clashes = busy::conflicts(&facilitators, &busy_time, now);
+                let clashes = batch.conflicts(&facilitators);
                 if !clashes.is_empty() {
                     skipped.push(SkippedOccurrence {
                         recurrence_id: recurrence_id(occurrence),
@@ -248,9 +262,9 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                 }
                 let date = occurrence.recurrence_id.date();
                 let mut seated = Vec::new();
-                for member in members.iter().filter(|m| covers(m, date)) {
+                for member in members.iter().filter(|m| period(m).seated_on(date)) {
                     let claim = [Claim { person: member.client_id, interval, owner: Owner::Session(id) }];
-                    let clashes: Vec<BusyConflict> = busy::conflicts(&claim, &busy_time, now);
+                    let clashes: Vec<BusyConflict> = batch.conflicts(&claim);
                     if clashes.is_empty() {
                         seated.push(member.client_id);
                     } else {
@@ -261,19 +275,33 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                         });
                     }
                 }
-                let mut claims = facilitators;
-                claims.extend(seated.iter().map(|&person| Claim { person, interval, owner: Owner::Session(id) }));
-                reserve(&mut busy_time, &claims);
-                plan.push((id, occurrence, interval, seated, claims));
+                batch.reserve(facilitators);
+                batch.reserve(seated.iter().map(|&person| Claim { person, interval, owner: Owner::Session(id) }));
+                plan.push((id, occurrence, interval, seated));
             }
             if !skipped.is_empty() && !skip_conflicts {
                 return Err(series_conflict(&skipped));
+            }
+            let outside = outside_hours(&mut tx, org, &group, &zone, plan.iter().map(|(_, o, i, _)| (*o, *i))).await?;
+            if !outside.is_empty() && group.fields.settings.refuse_outside_working_hours {
+                let mut error = StoreError::conflict(
+                    "outside_working_hours",
+                    format!(
+                        "{} occurrences fall outside their facilitators' working hours, which this group does not \
+                         allow; nothing was generated",
+                        outside.len()
+                    ),
+                );
+                if let StoreError::Conflict(c) = &mut error {
+                    c.details.insert("occurrences".into(), json!(outside));
+                }
+                return Err(error);
             }
 
             let capacity = group.fields.capacity.unwrap_or(group.fields.settings.default_capacity);
             let mut created = Vec::with_capacity(plan.len());
             let mut drafts = Vec::with_capacity(plan.len() + 1);
-            for (id, occurrence, interval, seated, claims) in plan {
+            for (id, occurrence, interval, seated) in plan {
                 let input = NewSession {
                     kind: SessionKind::Group,
                     details: group_details(&group),
@@ -297,13 +325,13 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                     now,
                 )
                 .await?;
-                busy::insert(&mut tx, org, &claims).await?;
                 drafts.push(
                     AuditDraft::new("session.create", "session", id)
                         .details(json!({ "group_id": group_id, "generated": true })),
                 );
                 created.push(session);
             }
+            busy::claim_batch(&mut tx, org, batch, &mut drafts).await?;
             if group.series_id.is_none() {
                 tx.execute(
                     sql("UPDATE groups SET series_id = $3 WHERE org_id = $1 AND id = $2")
@@ -318,7 +346,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
             })));
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
             names::fill(&mut tx, org, &mut created).await?;
-            Generation { created, already_generated: existing.len() as i64, skipped, seats_skipped }
+            Generation { created, already_generated, skipped, seats_skipped, outside_working_hours: outside }
         })
     }
 
@@ -396,22 +424,14 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
         write_tx!(self, |tx| {
             lock_row(&mut tx, dialect, "groups", org, group_id).await?;
             let group = fetch_group(&mut tx, org, group_id).await?;
-            let old = recurrence_of(&group)?.to_input();
-            let input = RecurrenceInput {
-                start_date: change.from.to_string(),
-                start_time: change.start_time.map_or(old.start_time.clone(), |t| t.strftime("%H:%M").to_string()),
-                duration_minutes: change.duration_minutes.unwrap_or(old.duration_minutes),
-                ..old.clone()
-            };
-            let recurrence = Recurrence::parse(&input).map_err(|mut invalid| {
-                for error in &mut invalid.0 {
-                    error.field = match error.field.as_str() {
-                        "start_date" => "from".into(),
-                        other => other.to_owned(),
-                    };
-                }
-                StoreError::Invalid(invalid)
-            })?;
+            let old = recurrence_of(&group)?;
+            let recurrence = old
+                .continue_from(
+                    change.from,
+                    change.start_time.unwrap_or(old.start_time()),
+                    change.duration_minutes.unwrap_or(old.duration_minutes()),
+                )
+                .map_err(StoreError::Invalid)?;
             let facilitators = change.facilitator_ids.clone().unwrap_or_else(|| group.facilitator_ids.clone());
             super::groups::check_staff(&mut tx, org, &[], &facilitators).await?;
             let zone = recurrence.timezone().zone();
@@ -452,10 +472,8 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                 busy::release_session(&mut tx, org, session.id, None).await?;
             }
             let everyone: Vec<PersonId> = roles.iter().map(|(p, ..)| *p).collect::<BTreeSet<_>>().into_iter().collect();
-            let mut busy_time = match span(moving.iter().map(|(_, i, _)| *i)) {
-                Some(window) => busy::load(&mut tx, org, &everyone, window).await?,
-                None => Vec::new(),
-            };
+            let window = span(moving.iter().map(|(_, i, _)| *i));
+            let mut batch = Batch::load(&mut tx, org, &everyone, window, now).await?;
             let mut clashes = Vec::new();
             let mut plans = Vec::with_capacity(moving.len());
             for (session, interval, new_id) in &moving {
@@ -465,7 +483,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                     .chain(clients(session))
                     .map(|person| Claim { person, interval: *interval, owner: Owner::Session(session.id) })
                     .collect();
-                let found = busy::conflicts(&claims, &busy_time, now);
+                let found = batch.conflicts(&claims);
                 if !found.is_empty() {
                     clashes.push(SkippedOccurrence {
                         recurrence_id: session.recurrence_id.clone().unwrap_or_default(),
@@ -474,8 +492,8 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                         conflicts: found,
                     });
                 }
-                reserve(&mut busy_time, &claims);
-                plans.push((session, *interval, new_id, claims));
+                batch.reserve(claims);
+                plans.push((session, *interval, new_id));
             }
             if !clashes.is_empty() {
                 return Err(series_conflict(&clashes));
@@ -484,7 +502,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
             let mut drafts = Vec::new();
             // A change from one date on starts a new series (RFC 5545's
             // THISANDFUTURE): the moved sessions become its occurrences.
-            for (session, interval, new_id, claims) in &plans {
+            for (session, interval, new_id) in &plans {
                 tx.execute(
                     sql("UPDATE sessions SET starts_at = $3, ends_at = $4, series_id = $5, recurrence_id = $6, updated_at = $7 \
                          WHERE org_id = $1 AND id = $2")
@@ -519,11 +537,11 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                     }),
                 )
                 .await?;
-                busy::insert(&mut tx, org, claims).await?;
                 drafts.push(
                     AuditDraft::new("session.reschedule", "session", session.id).details(json!({ "series": series })),
                 );
             }
+            busy::claim_batch(&mut tx, org, batch, &mut drafts).await?;
             tx.execute(
                 sql("UPDATE groups SET recurrence = $3, series_id = $4, updated_at = $5 WHERE org_id = $1 AND id = $2")
                     .bind(org)

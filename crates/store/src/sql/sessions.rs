@@ -101,6 +101,7 @@ pub(super) fn seat_from_row(row: &impl Row) -> Result<Seat> {
         note: row.opt_text("note")?,
         marked_by: row.opt_id("marked_by")?,
         marked_at: row.opt_time("marked_at")?,
+        late_entry: row.bool("late_entry")?,
     })
 }
 
@@ -299,6 +300,7 @@ pub(super) async fn insert_session<E: Executor>(
             note: None,
             marked_by: None,
             marked_at: None,
+            late_entry: false,
         })
         .collect();
     insert_rows(

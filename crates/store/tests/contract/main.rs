@@ -12,6 +12,7 @@ mod import;
 mod org_invitations;
 mod people;
 mod races;
+mod series;
 mod support;
 mod time_off;
 mod time_off_notices;

@@ -1,0 +1,63 @@
+//! A client's own group memberships, across organisations: current and
+//! past periods (a graduated client keeps reading theirs), with their
+//! attendance.
+
+use axum::extract::State;
+use circles_domain::attendance::MemberStats;
+use circles_store::model::OwnMembership;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::views::Items;
+use crate::auth::Caller;
+use crate::http::error::ApiResult;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnMembershipView {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub organisation: String,
+    pub group_id: Uuid,
+    pub group: String,
+    /// PENDING_SCREENING, ACTIVE, WAITLISTED, INACTIVE or GRADUATED.
+    pub status: String,
+    pub join_date: String,
+    pub leave_date: Option<String>,
+    pub exit_reason: Option<String>,
+    /// Sessions offered, attended, no-shows, the marked and unmarked seats,
+    /// and both rates over the marked seats.
+    #[schema(value_type = Object)]
+    pub stats: MemberStats,
+}
+
+impl From<OwnMembership> for OwnMembershipView {
+    fn from(own: OwnMembership) -> Self {
+        let m = own.member;
+        Self {
+            id: m.id.0,
+            org_id: own.org_id.0,
+            organisation: own.org_name,
+            group_id: m.group_id.0,
+            group: own.group_name,
+            status: m.status.as_str().into(),
+            join_date: m.join_date.to_string(),
+            leave_date: m.leave_date.map(|d| d.to_string()),
+            exit_reason: m.exit_reason,
+            stats: own.stats,
+        }
+    }
+}
+
+/// The caller's group memberships in every organisation, past ones
+/// included, each with their attendance statistics.
+#[utoipa::path(get, path = "/api/v1/me/memberships", tag = "me",
+    responses((status = 200, body = Items<OwnMembershipView>)),
+    security(("bearer" = [])))]
+pub async fn my_memberships(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<Items<OwnMembershipView>>> {
+    Ok(axum::Json(Items::of(state.store.account_memberships(caller.principal.account_id).await?)))
+}

@@ -1,0 +1,48 @@
+//! An organisation's own rules, set by its admins.
+
+use axum::extract::State;
+use circles_domain::Role;
+use circles_domain::ids::OrgId;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::views::Problem;
+use crate::auth::Caller;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Json, Path};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgSettingsBody {
+    /// Refuse attendance recorded more than 30 days after a session ended
+    /// (by default it is accepted and flagged `late_entry`).
+    pub refuse_late_attendance: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgSettingsView {
+    pub refuse_late_attendance: bool,
+}
+
+/// Changes the organisation's rules (admins only).
+#[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/settings", tag = "organisations", request_body = OrgSettingsBody,
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = OrgSettingsView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn update_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org_id): Path<Uuid>,
+    Json(body): Json<OrgSettingsBody>,
+) -> ApiResult<axum::Json<OrgSettingsView>> {
+    let member = caller.member(&state, OrgId(org_id)).await?;
+    if member.role != Role::Admin {
+        return Err(ApiError::forbidden("only an admin changes the organisation's rules"));
+    }
+    let refuse =
+        state.store.set_refuse_late_attendance(&member.ctx, member.org_id(), body.refuse_late_attendance).await?;
+    Ok(axum::Json(OrgSettingsView { refuse_late_attendance: refuse }))
+}
