@@ -21,6 +21,8 @@ pub mod slots;
 mod spelling;
 pub mod time_off;
 pub mod validation;
+pub mod waitlist;
+pub mod waitlist_match;
 
 pub use clock::Clock;
 pub use role::Role;
