@@ -12,6 +12,7 @@
 pub mod error;
 pub mod model;
 pub mod sql;
+mod waitlist_store;
 
 use async_trait::async_trait;
 use circles_domain::Role;
@@ -29,6 +30,7 @@ use jiff::{SignedDuration, Timestamp};
 
 pub use error::{Conflict, Result, StoreError};
 use model::*;
+pub use waitlist_store::{OfferStore, WaitlistStore};
 
 /// Everything Circles keeps.
 pub trait Store:
@@ -48,6 +50,8 @@ pub trait Store:
     + SeriesStore
     + AvailabilityStore
     + TimeOffStore
+    + WaitlistStore
+    + OfferStore
 {
 }
 
@@ -68,6 +72,8 @@ impl<T> Store for T where
         + SeriesStore
         + AvailabilityStore
         + TimeOffStore
+        + WaitlistStore
+        + OfferStore
 {
 }
 

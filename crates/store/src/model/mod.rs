@@ -203,6 +203,8 @@ pub struct AuditEntry {
 mod availability;
 mod booking;
 mod groups;
+mod waitlist;
 pub use availability::*;
 pub use booking::*;
 pub use groups::*;
+pub use waitlist::*;

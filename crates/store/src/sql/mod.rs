@@ -9,12 +9,16 @@ mod availability;
 mod busy;
 mod counted;
 mod coverage;
+mod freed;
 mod groups;
 mod health;
 mod holds;
 mod idempotency;
 mod invitations;
+mod matching;
 mod notify;
+mod offer_booking;
+mod offers;
 mod orgs;
 mod roster;
 mod seats;
@@ -23,6 +27,10 @@ mod sessions;
 mod time_off;
 mod time_off_notices;
 mod tokens;
+mod waitlist;
+mod waitlist_pass;
+mod waitlist_rows;
+mod waitlist_stats;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +44,7 @@ use circles_domain::ids::{
     AccountId, AuditEventId, BusyId, GroupId, HoldId, InvitationId, MembershipId, NotificationId, OrgId, PersonId,
     SeatId, SeriesId, SessionId, TimeOffId, TokenId,
 };
+use circles_domain::ids::{OfferId, OpeningId, WaitlistEntryId};
 
 use counted::Counted;
 use db::{Backend, DbError, Value};
@@ -51,11 +60,13 @@ pub struct SqlStore<B> {
     statements: Arc<AtomicU64>,
     /// Raised after every committed write: audit events may await sealing.
     unsealed: Notify,
+    /// Raised when a seat or slot freed: the waitlist worker may offer it.
+    freed: Notify,
 }
 
 impl<B: Backend> SqlStore<B> {
     pub fn new(backend: B, clock: Arc<dyn Clock>) -> Self {
-        Self { backend, clock, statements: Arc::default(), unsealed: Notify::new() }
+        Self { backend, clock, statements: Arc::default(), unsealed: Notify::new(), freed: Notify::new() }
     }
 
     /// How many SQL statements this store has run (transaction control not
@@ -206,6 +217,7 @@ id_values!(
     NotificationId,
     TimeOffId
 );
+id_values!(WaitlistEntryId, OpeningId, OfferId);
 
 impl From<Role> for Value {
     fn from(role: Role) -> Self {
