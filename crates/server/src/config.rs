@@ -41,6 +41,11 @@ pub struct Settings {
     /// database again (0 disables). A token revoked on another server stops
     /// working here within this many seconds.
     pub auth_cache_seconds: u64,
+    /// Seconds between a seat freeing and its offer going out, for every
+    /// organisation (their own grace delay otherwise); 0 offers at once.
+    pub offer_grace_seconds: Option<u64>,
+    /// Minutes between sweeps for free seats that no event recorded.
+    pub waitlist_sweep_minutes: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -76,6 +81,8 @@ impl Default for Settings {
             argon2_iterations: 2,
             run_jobs: true,
             auth_cache_seconds: 5,
+            offer_grace_seconds: None,
+            waitlist_sweep_minutes: 60,
         }
     }
 }

@@ -19,3 +19,4 @@ mod seats;
 mod support;
 mod therapy_groups;
 mod time_off;
+mod waitlist;
