@@ -15,6 +15,7 @@ use crate::support::{Login, Org, Response, TestApp};
 backend_tests!(
     a_cancelled_seat_reaches_the_best_waiting_client_within_one_worker_pass,
     entries_refuse_bad_input_duplicates_and_strangers,
+    the_demo_has_clients_waiting_with_differing_scores_and_one_live_offer,
 );
 
 fn waitlist(org: &Org) -> String {
@@ -168,4 +169,25 @@ async fn entries_refuse_bad_input_duplicates_and_strangers(backend: Backend) {
         .problem(403, "forbidden");
     let left = app.request(Method::DELETE, &path, Some(&org.client.token), None).await.expect(200);
     assert_eq!(left["status"], "CANCELLED");
+}
+
+async fn the_demo_has_clients_waiting_with_differing_scores_and_one_live_offer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let loaded = circles_server::demo::load(&app.store, &app.state.passwords).await.expect("demo loads");
+    let body = json!({ "email": circles_server::demo::ADMIN_EMAIL, "password": circles_server::demo::PASSWORD });
+    let session = app.request(Method::POST, "/api/v1/auth/login", None, Some(body)).await.expect(200);
+    let token = session["token"].as_str().unwrap().to_owned();
+    let org = loaded.org_id;
+    let listed = app.get(&format!("/api/v1/orgs/{org}/waitlist?status=ACTIVE"), &token).await.expect(200);
+    let entries = listed["items"].as_array().unwrap();
+    assert!(entries.len() >= 5, "{listed}");
+    let mut scores: Vec<String> = entries.iter().map(|e| e["priority"]["score"].to_string()).collect();
+    scores.dedup();
+    assert!(scores.len() >= 4, "the scores differ: {scores:?}");
+    assert!(entries.iter().any(|e| e["priority"]["explanation"].as_str().unwrap().contains("declined 1 offer")));
+    let live = app.get(&format!("/api/v1/orgs/{org}/offers?status=LIVE"), &token).await.expect(200);
+    assert_eq!(live["items"].as_array().unwrap().len(), 1, "{live}");
+    assert_eq!(live["items"][0]["client_name"], "Blake Carter");
+    let board = app.get(&format!("/api/v1/orgs/{org}/waitlist?status=OFFERED"), &token).await.expect(200);
+    assert_eq!(board["items"][0]["client_name"], "Blake Carter");
 }
