@@ -25,7 +25,7 @@ use crate::Result;
 use crate::model::{AuditCtx, PassReport, Place};
 
 /// Openings and offers one pass handles at most; the next pass takes the rest.
-const BATCH: i64 = 500;
+const BATCH: i64 = 1000;
 /// How far ahead the sweep looks for free seats.
 const SWEEP_AHEAD: SignedDuration = SignedDuration::from_hours(24 * 30);
 
