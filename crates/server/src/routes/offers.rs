@@ -213,8 +213,8 @@ pub async fn withdraw(
     Path((org_id, offer_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<OfferView>> {
     let member = caller.member(&state, OrgId(org_id)).await?;
-    member.authorize(Action::ManageWaitlist)?;
     let offer = offer_for(&state, &member, offer_id).await?;
+    member.authorize(Action::ManageWaitlist)?;
     let offer = state.store.withdraw_offer(&member.ctx, member.org_id(), offer.id).await?;
     Ok(axum::Json(OfferView::new(offer, state.clock.now())))
 }

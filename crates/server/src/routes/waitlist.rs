@@ -471,8 +471,10 @@ pub async fn entry_suggestions(
     Path((org_id, entry_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<Items<PlaceMatchView>>> {
     let member = caller.member(&state, OrgId(org_id)).await?;
+    // Another organisation's entry is 404 before any refusal.
+    let entry = entry_for(&state, &member, entry_id).await?;
     member.authorize(Action::ManageWaitlist)?;
-    let found = state.store.entry_suggestions(member.org_id(), WaitlistEntryId(entry_id), 5).await?;
+    let found = state.store.entry_suggestions(member.org_id(), entry.id, 5).await?;
     Ok(axum::Json(Items::of(found)))
 }
 
@@ -489,6 +491,7 @@ pub async fn freed_suggestions(
     Path((org_id, session_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<Items<EntryMatchView>>> {
     let member = caller.member(&state, OrgId(org_id)).await?;
+    state.store.session_people(member.org_id(), SessionId(session_id)).await?;
     member.authorize(Action::ManageWaitlist)?;
     let found = state.store.freed_suggestions(member.org_id(), SessionId(session_id), 5).await?;
     Ok(axum::Json(Items { items: found.into_iter().map(EntryMatchView::from).collect() }))
