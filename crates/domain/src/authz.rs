@@ -92,6 +92,14 @@ pub enum Action {
     /// Approve or deny time off, see who could cover, and reassign or
     /// cancel the sessions it affects.
     DecideTimeOff,
+    /// Put someone on a waitlist, read or change their entry, or answer an
+    /// offer; `is_self` if it is the caller's own.
+    WaitlistOwn { is_self: bool },
+    /// See the whole waitlist, its suggestions and statistics; send and
+    /// withdraw offers.
+    ManageWaitlist,
+    /// Pin an entry to the top, or change the organisation's waitlist settings.
+    AdministerWaitlist,
 }
 
 /// Whom a member finds among the organisation's people, in lists and single
@@ -208,6 +216,9 @@ pub fn authorize(role: Role, action: Action) -> Result<(), Denied> {
             Client => false,
         },
         Action::DecideTimeOff => role == Admin,
+        Action::WaitlistOwn { is_self } => role != Client || is_self,
+        Action::ManageWaitlist => role != Client,
+        Action::AdministerWaitlist => role == Admin,
     };
     if allowed { Ok(()) } else { Err(Denied(denial_reason(action))) }
 }
@@ -248,6 +259,9 @@ fn denial_reason(action: Action) -> &'static str {
         Action::ViewTimeOff { .. } => "therapists see only their own time off; clients see none",
         Action::CancelTimeOff { .. } => "only the therapist or an admin may withdraw a time-off request",
         Action::DecideTimeOff => "only admins decide time off and arrange cover",
+        Action::WaitlistOwn { .. } => "clients see and answer only their own waitlist entries and offers",
+        Action::ManageWaitlist => "only staff see the whole waitlist and send offers",
+        Action::AdministerWaitlist => "only admins pin entries and change waitlist settings",
     }
 }
 

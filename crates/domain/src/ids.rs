@@ -100,6 +100,18 @@ id_type!(
     HoldId
 );
 id_type!(
+    /// A client waiting for a seat or slot.
+    WaitlistEntryId
+);
+id_type!(
+    /// A seat or slot that freed and waits to be offered.
+    OpeningId
+);
+id_type!(
+    /// An exclusive, expiring offer of a freed seat or slot to one client.
+    OfferId
+);
+id_type!(
     /// Sessions created together from one recurrence.
     SeriesId
 );

@@ -25,6 +25,8 @@ pub mod slots;
 pub mod spelling;
 pub mod time_off;
 pub mod validation;
+pub mod waitlist;
+pub mod waitlist_match;
 
 pub use clock::Clock;
 pub use role::Role;

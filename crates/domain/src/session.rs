@@ -381,5 +381,9 @@ spelled_enum!(
         SessionReassigned = "session_reassigned",
         /// Someone else replaced a therapist's working hours.
         AvailabilityChanged = "availability_changed",
+        /// A freed seat or slot is held for a waiting client until the offer expires.
+        WaitlistOffer = "waitlist_offer",
+        /// A waiting client's offer closed without a booking: taken by someone else, withdrawn or lapsed.
+        WaitlistOfferClosed = "waitlist_offer_closed",
     }
 );

@@ -52,6 +52,11 @@ pub struct Settings {
     /// Connections served at once; more wait to be accepted. Keep it below
     /// the process's open-file limit.
     pub max_connections: usize,
+    /// Seconds between a seat freeing and its offer going out, for every
+    /// organisation (their own grace delay otherwise); 0 offers at once.
+    pub offer_grace_seconds: Option<u64>,
+    /// Minutes between sweeps for free seats that no event recorded.
+    pub waitlist_sweep_minutes: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -100,6 +105,8 @@ impl Default for Settings {
             header_read_timeout_seconds: 10,
             idle_timeout_seconds: 60,
             max_connections: 1000,
+            offer_grace_seconds: None,
+            waitlist_sweep_minutes: 60,
         }
     }
 }

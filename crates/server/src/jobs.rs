@@ -19,16 +19,42 @@ const HOUSEKEEPING_EVERY: u64 = 720;
 /// Runs every job on a timer until the returned handle is aborted.
 pub fn spawn(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticker = interval(TICK);
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        for tick in 0u64.. {
-            ticker.tick().await;
-            run_frequent(&state).await;
-            if tick % HOUSEKEEPING_EVERY == 0 {
-                run_housekeeping(&state).await;
+        let timers = async {
+            let mut ticker = interval(TICK);
+            ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            for tick in 0u64.. {
+                ticker.tick().await;
+                run_frequent(&state).await;
+                if tick % HOUSEKEEPING_EVERY == 0 {
+                    run_housekeeping(&state).await;
+                }
             }
-        }
+        };
+        tokio::join!(timers, run_waitlist(&state));
     })
+}
+
+/// Offers freed seats and slots: a pass whenever one is recorded on this
+/// server (so with no grace delay an offer follows the freeing within
+/// milliseconds), every tick for what other servers recorded or grace
+/// delays released, and a sweep for free seats that no event recorded
+/// every `waitlist_sweep_minutes`.
+async fn run_waitlist(state: &AppState) {
+    let grace = state.settings.offer_grace_seconds.map(|s| SignedDuration::from_secs(s as i64));
+    let sweep_every = Duration::from_secs(state.settings.waitlist_sweep_minutes.max(1) * 60);
+    let mut last_sweep: Option<tokio::time::Instant> = None;
+    loop {
+        let sweep = last_sweep.is_none_or(|at| at.elapsed() >= sweep_every);
+        if sweep {
+            last_sweep = Some(tokio::time::Instant::now());
+        }
+        match state.store.waitlist_pass(grace, sweep).await {
+            Ok(report) if report == Default::default() => {}
+            Ok(report) => tracing::info!(?report, "waitlist pass"),
+            Err(e) => tracing::warn!(error = %e, "waitlist pass failed"),
+        }
+        let _ = tokio::time::timeout(TICK, state.store.opening_recorded()).await;
+    }
 }
 
 /// How long the sealer lets writes gather after one wakes it.

@@ -71,6 +71,7 @@ fn migrator() -> Migrator {
         migration(6, "audit sealing", include_str!("../migrations/0006_audit_sealing.sql")),
         migration(7, "org invitations", include_str!("../migrations/0007_org_invitations.sql")),
         migration(9, "departures", include_str!("../migrations/0009_departures.sql")),
+        migration(13, "waitlist", include_str!("../migrations/0013_waitlist.sql")),
     ])
 }
 

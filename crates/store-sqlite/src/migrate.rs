@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/0006_audit_sealing.sql")),
     (7, include_str!("../migrations/0007_org_invitations.sql")),
     (9, include_str!("../migrations/0009_departures.sql")),
+    (13, include_str!("../migrations/0013_waitlist.sql")),
 ];
 
 /// Applies every migration above the database's version, each in its own

@@ -12,6 +12,7 @@
 pub mod error;
 pub mod model;
 pub mod sql;
+mod waitlist_store;
 
 use async_trait::async_trait;
 use circles_domain::Role;
@@ -30,6 +31,7 @@ use jiff::{SignedDuration, Timestamp};
 
 pub use error::{Conflict, Result, StoreError};
 use model::*;
+pub use waitlist_store::{OfferStore, WaitlistStore};
 
 /// Everything Circles keeps.
 pub trait Store:
@@ -51,6 +53,8 @@ pub trait Store:
     + AvailabilityStore
     + TimeOffStore
     + OrgInvitationStore
+    + WaitlistStore
+    + OfferStore
 {
 }
 
@@ -73,6 +77,8 @@ impl<T> Store for T where
         + AvailabilityStore
         + TimeOffStore
         + OrgInvitationStore
+        + WaitlistStore
+        + OfferStore
 {
 }
 

@@ -5,6 +5,7 @@ mod availability;
 mod booking;
 mod harness;
 mod rss;
+mod waitlist;
 
 use std::path::PathBuf;
 
@@ -23,6 +24,24 @@ pub enum BenchCommand {
     /// one therapist's 30 days) on a 15-minute grid: latency at the HTTP
     /// edge and SQL statements per request.
     Availability(AvailabilityArgs),
+    /// Waitlists: 10,000 waiting entries and 1,000 sessions; freed seat to
+    /// live offer latency, and one matching pass over ~1,000 freed seats.
+    Waitlist(WaitlistArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WaitlistArgs {
+    /// Where to create the fresh database: `sqlite://FILE` (created and
+    /// removed) or `postgres://USER@HOST/DB` (a new database is created on
+    /// that server and dropped afterwards).
+    #[arg(long)]
+    pub database_url: String,
+    /// Freed seats timed one by one.
+    #[arg(long, default_value_t = 50)]
+    pub samples: usize,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +92,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Availability(args) => {
             let report = availability::run(&args).await?;
+            write(&report, args.out.as_deref())?
+        }
+        BenchCommand::Waitlist(args) => {
+            let report = waitlist::run(&args).await?;
             write(&report, args.out.as_deref())?
         }
     };

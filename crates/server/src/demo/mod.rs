@@ -4,6 +4,7 @@
 
 mod appointments;
 mod groups;
+mod waitlist;
 
 use std::sync::Arc;
 
@@ -128,6 +129,7 @@ pub async fn load(store: &Arc<dyn Store>, passwords: &PasswordHashing) -> anyhow
     appointments::covered_vacation(store, &ctx, org.id, &people, &zone, today).await?;
     groups::community(store, &ctx, org.id, &people, &zone, today).await?;
     groups::therapy_groups(store, &ctx, org.id, &people, today).await?;
+    waitlist::waitlists(store, &ctx, org.id, &people, &zone, today).await?;
     Ok(Demo { org_id: org.id, logins, created: true })
 }
 

@@ -16,6 +16,7 @@ pub mod my_groups;
 pub mod notifications;
 pub mod org_invitations;
 pub mod org_settings;
+pub mod offers;
 pub mod orgs;
 pub mod page;
 pub mod people;
@@ -27,6 +28,8 @@ pub mod series;
 pub mod sessions;
 pub mod time_off;
 pub mod views;
+pub mod waitlist;
+pub mod waitlist_views;
 
 use std::sync::Arc;
 
@@ -46,7 +49,7 @@ use crate::state::AppState;
     tags(
         (name = "auth"), (name = "me"), (name = "organisations"), (name = "people"), (name = "sessions"),
         (name = "holds"), (name = "groups"), (name = "invitations"), (name = "seats"), (name = "series"), (name = "notifications"),
-        (name = "schedule"), (name = "availability"), (name = "time off"), (name = "audit"), (name = "operations"),
+        (name = "schedule"), (name = "availability"), (name = "time off"), (name = "audit"), (name = "operations"), (name = "waitlist"),
     )
 )]
 struct ApiDoc;
@@ -128,6 +131,17 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(time_off::reassign))
         .routes(routes!(time_off::cancel_affected))
         .routes(routes!(audit::list_events))
+        .routes(routes!(waitlist::create_entry, waitlist::list_entries))
+        .routes(routes!(waitlist::stats))
+        .routes(routes!(waitlist::get_settings, waitlist::put_settings))
+        .routes(routes!(waitlist::get_entry, waitlist::update_entry, waitlist::cancel_entry))
+        .routes(routes!(waitlist::entry_suggestions))
+        .routes(routes!(waitlist::freed_suggestions))
+        .routes(routes!(offers::send_offer, offers::list_offers))
+        .routes(routes!(offers::get_offer))
+        .routes(routes!(offers::accept))
+        .routes(routes!(offers::decline))
+        .routes(routes!(offers::withdraw))
 }
 
 /// The router with the OpenAPI document served at `/api/openapi.json`.

@@ -113,6 +113,30 @@ fn tenant_routes(b: &Org, start: &str, end: &str) -> Vec<(Method, &'static str, 
         ),
         (Method::POST, "/api/v1/orgs/{org_id}/time-off/{time_off_id}/cancel-affected", Some(json!({ "reason": "x" }))),
         (Method::PATCH, "/api/v1/orgs/{org_id}/settings", Some(json!({ "refuse_late_attendance": true }))),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/waitlist",
+            Some(json!({ "client_id": b.client.person_id, "target": "ONE_ON_ONE" })),
+        ),
+        (Method::GET, "/api/v1/orgs/{org_id}/waitlist", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/waitlist/stats", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/waitlist/settings", None),
+        (Method::PUT, "/api/v1/orgs/{org_id}/waitlist/settings", Some(json!({}))),
+        (Method::GET, "/api/v1/orgs/{org_id}/waitlist/{entry_id}", None),
+        (Method::PATCH, "/api/v1/orgs/{org_id}/waitlist/{entry_id}", Some(json!({ "urgency": "LOW" }))),
+        (Method::DELETE, "/api/v1/orgs/{org_id}/waitlist/{entry_id}", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/waitlist/{entry_id}/suggestions", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/freed/{session_id}/suggestions", None),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/offers",
+            Some(json!({ "entry_id": b.client.person_id, "session_id": b.client.person_id })),
+        ),
+        (Method::GET, "/api/v1/orgs/{org_id}/offers", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/offers/{offer_id}", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/offers/{offer_id}/accept", Some(json!({}))),
+        (Method::POST, "/api/v1/orgs/{org_id}/offers/{offer_id}/decline", Some(json!({}))),
+        (Method::POST, "/api/v1/orgs/{org_id}/offers/{offer_id}/withdraw", None),
     ]
 }
 
@@ -127,6 +151,8 @@ struct Targets {
     member_id: String,
     therapist_id: String,
     time_off_id: String,
+    entry_id: String,
+    offer_id: String,
 }
 
 fn fill(template: &str, org_id: &str, t: &Targets) -> String {
@@ -141,6 +167,8 @@ fn fill(template: &str, org_id: &str, t: &Targets) -> String {
         .replace("{member_id}", &t.member_id)
         .replace("{therapist_id}", &t.therapist_id)
         .replace("{time_off_id}", &t.time_off_id)
+        .replace("{entry_id}", &t.entry_id)
+        .replace("{offer_id}", &t.offer_id)
 }
 
 async fn every_tenant_route_hides_other_organisations(backend: Backend) {
@@ -178,6 +206,24 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         )
         .await
         .expect(201);
+    // A waiting client in B with a live offer of a one-on-one slot.
+    let b_entry = app
+        .post(
+            &format!("/api/v1/orgs/{}/waitlist", b.id),
+            &b.admin.token,
+            json!({ "client_id": b.client.person_id, "target": "ONE_ON_ONE", "therapist_id": b.therapist.person_id }),
+        )
+        .await
+        .expect(201);
+    let b_offer = app
+        .post(
+            &format!("/api/v1/orgs/{}/offers", b.id),
+            &b.admin.token,
+            json!({ "entry_id": b_entry["id"], "therapist_id": b.therapist.person_id,
+                    "starts_at": app.hours_from_now(70), "ends_at": app.hours_from_now(71) }),
+        )
+        .await
+        .expect(201);
     let targets = Targets {
         person_id: b.client.person_id.clone(),
         session_id: b_session["id"].as_str().unwrap().to_owned(),
@@ -188,6 +234,8 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         member_id: b_roster["items"][0]["id"].as_str().unwrap().to_owned(),
         therapist_id: b.therapist.person_id.clone(),
         time_off_id: b_time_off["id"].as_str().unwrap().to_owned(),
+        entry_id: b_entry["id"].as_str().unwrap().to_owned(),
+        offer_id: b_offer["id"].as_str().unwrap().to_owned(),
     };
 
     // The table covers every tenant route the API documents.
@@ -243,4 +291,7 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         .await
         .expect(200);
     assert_eq!(week["rules"], json!([]), "B's therapist's week is untouched");
+    let offer =
+        app.get(&format!("/api/v1/orgs/{}/offers/{}", b.id, targets.offer_id), &b.admin.token).await.expect(200);
+    assert_eq!(offer["status"], "LIVE", "B's offer is still open");
 }

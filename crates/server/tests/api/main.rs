@@ -31,3 +31,4 @@ mod support;
 mod therapy_groups;
 mod time_off;
 mod views;
+mod waitlist;

@@ -9,14 +9,18 @@ mod availability;
 mod busy;
 mod counted;
 mod coverage;
+mod freed;
 mod groups;
 mod health;
 mod holds;
 mod idempotency;
 mod import;
 mod invitations;
+mod matching;
 mod names;
 mod notify;
+mod offer_booking;
+mod offers;
 mod org_invitations;
 mod orgs;
 mod roster;
@@ -26,6 +30,10 @@ mod sessions;
 mod time_off;
 mod time_off_notices;
 mod tokens;
+mod waitlist;
+mod waitlist_pass;
+mod waitlist_rows;
+mod waitlist_stats;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +46,7 @@ use circles_domain::ids::{
     AccountId, AuditEventId, BusyId, GroupId, HoldId, InvitationId, MembershipId, NotificationId, OrgId, PersonId,
     SeatId, SeriesId, SessionId, TimeOffId, TokenId,
 };
+use circles_domain::ids::{OfferId, OpeningId, WaitlistEntryId};
 
 use counted::{Counted, Meter};
 use db::{Backend, DbError, Value};
@@ -53,11 +62,13 @@ pub struct SqlStore<B> {
     meter: Arc<Meter>,
     /// Raised after every committed write: audit events may await sealing.
     unsealed: Notify,
+    /// Raised when a seat or slot freed: the waitlist worker may offer it.
+    freed: Notify,
 }
 
 impl<B: Backend> SqlStore<B> {
     pub fn new(backend: B, clock: Arc<dyn Clock>) -> Self {
-        Self { backend, clock, meter: Arc::default(), unsealed: Notify::new() }
+        Self { backend, clock, meter: Arc::default(), unsealed: Notify::new(), freed: Notify::new() }
     }
 
     /// Keeps the text of every distinct statement this store runs, for tests
@@ -221,6 +232,7 @@ id_values!(
     NotificationId,
     TimeOffId
 );
+id_values!(WaitlistEntryId, OpeningId, OfferId);
 
 impl From<Role> for Value {
     fn from(role: Role) -> Self {

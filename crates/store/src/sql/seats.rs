@@ -13,6 +13,7 @@ use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, LockWait, Owner};
 use super::db::{Backend, Executor, Row, sql};
 use super::names;
+use super::freed::{self, Cause};
 use super::notify::{self, Notice};
 use super::sessions::{SEAT_ROWS, lock_session, seat_from_row};
 use super::{SqlStore, write_tx};
@@ -65,6 +66,13 @@ impl<B: Backend> SeatStore for SqlStore<B> {
             }
             if session.seats_taken >= session.capacity {
                 return Err(StoreError::conflict("session_full", format!("all {} seats are taken", session.capacity)));
+            }
+            // A seat offered to a waiting client is theirs until the offer ends.
+            if session.seats_taken + freed::held_seats(&mut tx, org, session_id, None, now).await? >= session.capacity {
+                return Err(StoreError::conflict(
+                    "session_full",
+                    "the free seat is held for a client from the waitlist while their offer lasts",
+                ));
             }
             let people = [(client, Role::Client, "client_id")];
             let names = busy::lock_people_or(&mut tx, dialect, org, &people, LockWait::Queue).await?;
@@ -173,7 +181,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
     async fn leave_session(&self, ctx: &AuditCtx, org: OrgId, session_id: SessionId, client: PersonId) -> Result<Seat> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
-        write_tx!(self, |tx| {
+        let left = write_tx!(self, |tx| {
             let session = lock_session(&mut tx, dialect, org, session_id, now).await?;
             let seat = seat_of(&mut tx, org, session_id, client)
                 .await?
@@ -195,11 +203,16 @@ impl<B: Backend> SeatStore for SqlStore<B> {
             )
             .await?;
             busy::release_session(&mut tx, org, session_id, Some(client)).await?;
+            freed::record_seat(&mut tx, org, session_id, Cause::SeatCancelled, now).await?;
             let draft =
                 AuditDraft::new("seat.leave", "seat", seat.id).subject(client).details(json!({ "status": status }));
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             seat_of(&mut tx, org, session_id, client).await?.expect("the seat exists")
-        })
+        });
+        if left.is_ok() {
+            self.freed.notify_one();
+        }
+        left
     }
 
     async fn mark_attendance(

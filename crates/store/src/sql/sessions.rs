@@ -15,6 +15,7 @@ use super::availability::require_working_hours;
 use super::busy::{self, Claim, HintsWithin, LockWait, Owner};
 use super::db::{Executor, Query, Row, Value, placeholders, sql};
 use super::names;
+use super::freed;
 use super::notify::{self, Notice};
 use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{
@@ -664,7 +665,7 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
     ) -> Result<Session> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
-        write_tx!(self, |tx| {
+        let cancelled = write_tx!(self, |tx| {
             let row = tx
                 .fetch_optional(
                     sql(format!(
@@ -711,6 +712,19 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             tx.execute(update).await?;
             busy::release_session(&mut tx, org, id, None).await?;
             let session = fetch(&mut tx, org, id, Seats::All, now).await?;
+            if session.kind == SessionKind::OneOnOne && starts_at > now {
+                // The therapist's time is free again: someone waiting may want it.
+                for t in session.therapists.iter().filter(|t| t.status == InvitationStatus::Accepted) {
+                    let opening = freed::Opening {
+                        kind: freed::OpeningKind::Slot { therapist: t.therapist_id },
+                        interval: circles_domain::interval::Interval::new(starts_at, ends_at)
+                            .expect("a session has length"),
+                        timezone: session.timezone.clone(),
+                        modality: Some(session.modality.as_str().to_owned()),
+                    };
+                    freed::record(&mut tx, org, &opening, freed::Cause::SessionCancelled, None, now).await?;
+                }
+            }
             if let (Some(group), Some(recurrence_id)) = (session.group_id, &session.recurrence_id) {
                 super::series::exclude_occurrence(&mut tx, org, group, recurrence_id, now).await?;
             }
@@ -727,7 +741,11 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
                 .details(json!({ "reason": reason, "seats": seat_status }));
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             session
-        })
+        });
+        if cancelled.is_ok() {
+            self.freed.notify_one();
+        }
+        cancelled
     }
 
     async fn schedule(

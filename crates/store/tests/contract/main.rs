@@ -17,3 +17,5 @@ mod support;
 mod time_off;
 mod time_off_notices;
 mod tokens;
+mod waitlist;
+mod waitlist_races;

@@ -1,0 +1,200 @@
+//! What waitlist suggestions, offers and statistics look like over HTTP:
+//! names and local times with their zone next to every id and instant.
+
+use circles_store::model::{EntryMatch, Offer, Place, PlaceMatch, WaitlistCounts, WaitlistStats};
+use jiff::Timestamp;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use circles_domain::local_time::local_time;
+use super::waitlist::EntryView;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchView {
+    /// 0 to 1.
+    pub score: f64,
+    /// One reason per component, with its points.
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlaceView {
+    /// SEAT (on a group session) or SLOT (a one-on-one appointment).
+    pub kind: String,
+    pub session_id: Option<Uuid>,
+    pub therapist_id: Option<Uuid>,
+    #[schema(value_type = String, format = DateTime)]
+    pub starts_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub ends_at: Timestamp,
+    pub starts_at_local: String,
+    pub ends_at_local: String,
+    pub timezone: String,
+}
+
+fn place_view(place: Place, starts_at: Timestamp, ends_at: Timestamp, timezone: &str) -> PlaceView {
+    let (kind, session_id, therapist_id) = match place {
+        Place::Seat(s) => ("SEAT", Some(s.0), None),
+        Place::Slot { therapist, .. } => ("SLOT", None, Some(therapist.0)),
+    };
+    PlaceView {
+        kind: kind.into(),
+        session_id,
+        therapist_id,
+        starts_at,
+        ends_at,
+        starts_at_local: local_time(starts_at, timezone),
+        ends_at_local: local_time(ends_at, timezone),
+        timezone: timezone.into(),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlaceMatchView {
+    pub title: String,
+    pub place: PlaceView,
+    pub therapist_names: Vec<String>,
+    #[serde(rename = "match")]
+    pub matched: MatchView,
+}
+
+impl From<PlaceMatch> for PlaceMatchView {
+    fn from(m: PlaceMatch) -> Self {
+        Self {
+            place: place_view(m.place, m.starts_at, m.ends_at, &m.timezone),
+            title: m.title,
+            therapist_names: m.therapist_names,
+            matched: MatchView { score: m.matched.score, reasons: m.matched.reasons },
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryMatchView {
+    pub entry: EntryView,
+    #[serde(rename = "match")]
+    pub matched: MatchView,
+}
+
+impl From<EntryMatch> for EntryMatchView {
+    fn from(m: EntryMatch) -> Self {
+        Self {
+            entry: EntryView::new(m.entry, true),
+            matched: MatchView { score: m.matched.score, reasons: m.matched.reasons },
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferView {
+    pub id: Uuid,
+    pub entry_id: Uuid,
+    pub client_id: Uuid,
+    pub client_name: String,
+    pub title: String,
+    pub place: PlaceView,
+    /// LIVE, ACCEPTED, DECLINED, EXPIRED or WITHDRAWN (as the clock has it).
+    pub status: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+    pub expires_at_local: String,
+    /// Seconds left while live, for a countdown.
+    pub seconds_left: i64,
+    #[serde(rename = "match")]
+    pub matched: MatchView,
+    pub decline_reason: Option<String>,
+    /// The session the accepted offer booked.
+    pub session_id: Option<Uuid>,
+}
+
+impl OfferView {
+    pub fn new(o: Offer, now: Timestamp) -> Self {
+        Self {
+            id: o.id.0,
+            entry_id: o.entry_id.0,
+            client_id: o.client_id.0,
+            client_name: o.client_name,
+            title: o.title,
+            place: place_view(o.place, o.starts_at, o.ends_at, &o.timezone),
+            status: o.status.as_str().into(),
+            expires_at_local: local_time(o.expires_at, &o.timezone),
+            seconds_left: if o.status == circles_domain::waitlist::OfferStatus::Live {
+                o.expires_at.duration_since(now).as_secs().max(0)
+            } else {
+                0
+            },
+            expires_at: o.expires_at,
+            matched: MatchView { score: o.match_score, reasons: o.reasons },
+            decline_reason: o.decline_reason,
+            session_id: o.session_id.map(|s| s.0),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountsView {
+    pub waiting: i64,
+    pub matched: i64,
+    pub offers_sent: i64,
+    pub offers_accepted: i64,
+    pub offers_declined: i64,
+    pub offers_expired: i64,
+    pub offers_withdrawn: i64,
+    /// Seats and slots that freed.
+    pub freed: i64,
+    /// Of those, refilled from the waitlist.
+    pub refilled: i64,
+    pub mean_seconds_to_match: Option<f64>,
+    pub mean_seconds_to_refill: Option<f64>,
+}
+
+impl From<WaitlistCounts> for CountsView {
+    fn from(c: WaitlistCounts) -> Self {
+        Self {
+            waiting: c.waiting,
+            matched: c.matched,
+            offers_sent: c.offers_sent,
+            offers_accepted: c.offers_accepted,
+            offers_declined: c.offers_declined,
+            offers_expired: c.offers_expired,
+            offers_withdrawn: c.offers_withdrawn,
+            freed: c.freed,
+            refilled: c.refilled,
+            mean_seconds_to_match: c.mean_seconds_to_match,
+            mean_seconds_to_refill: c.mean_seconds_to_refill,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NamedCountsView {
+    pub id: Uuid,
+    pub name: String,
+    pub counts: CountsView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsView {
+    pub organisation: CountsView,
+    pub groups: Vec<NamedCountsView>,
+    pub therapists: Vec<NamedCountsView>,
+}
+
+impl From<WaitlistStats> for StatsView {
+    fn from(s: WaitlistStats) -> Self {
+        Self {
+            organisation: s.organisation.into(),
+            groups: s
+                .groups
+                .into_iter()
+                .map(|(id, name, counts)| NamedCountsView { id: id.0, name, counts: counts.into() })
+                .collect(),
+            therapists: s
+                .therapists
+                .into_iter()
+                .map(|(id, name, counts)| NamedCountsView { id: id.0, name, counts: counts.into() })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Waitlists over HTTP: a full group session's freed seat reaches the best
+//! waiting client through the running worker, is held against public joins
+//! and is booked on accept; entries refuse bad input by field, duplicates
+//! and strangers.
+
+use std::time::Duration;
+
+use circles_testkit::{Backend, backend_tests};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::group_sessions::{proposal, respond, sessions};
+use crate::support::{Login, Org, Response, TestApp};
+
+backend_tests!(
+    a_cancelled_seat_reaches_the_best_waiting_client_within_one_worker_pass,
+    entries_refuse_bad_input_duplicates_and_strangers,
+    the_demo_has_clients_waiting_with_differing_scores_and_one_live_offer,
+);
+
+fn waitlist(org: &Org) -> String {
+    format!("/api/v1/orgs/{}/waitlist", org.id)
+}
+
+fn offers(org: &Org) -> String {
+    format!("/api/v1/orgs/{}/offers", org.id)
+}
+
+async fn seat_action(app: &TestApp, org: &Org, session: &str, who: &Login, action: &str) -> Response {
+    app.request(Method::POST, &format!("{}/{session}/{action}", sessions(org)), Some(&who.token), None).await
+}
+
+/// A group session of two seats, both taken, three days ahead; and three
+/// more members.
+async fn full_session(app: &TestApp, org: &Org) -> (String, String, Vec<Login>) {
+    let group = app.community(org, json!({}), &[]).await;
+    let mut members = Vec::new();
+    for i in 0..3 {
+        let login = app.person(&org.id, &org.admin.token, &format!("member{i}@w.example"), "client").await;
+        app.enrol(org, &group, &login.person_id).await;
+        members.push(login);
+    }
+    let mut body = proposal(org, &group, &app.hours_from_now(72), &[&org.therapist]);
+    body["capacity"] = json!(2);
+    let session = app.post(&sessions(org), &org.moderator.token, body).await.expect(201);
+    let session = respond(app, org, &org.therapist, &session, "accept").await.expect(200)["session"].clone();
+    let id = session["id"].as_str().unwrap().to_owned();
+    seat_action(app, org, &id, &org.client, "join").await.expect(200);
+    seat_action(app, org, &id, &members[0], "join").await.expect(200);
+    (group, id, members)
+}
+
+async fn a_cancelled_seat_reaches_the_best_waiting_client_within_one_worker_pass(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.offer_grace_seconds = Some(0)).await;
+    let worker = circles_server::jobs::spawn(app.state.clone());
+    let org = app.org("w").await;
+    let (group, session, members) = full_session(&app, &org).await;
+    // Two clients wait: one asked for this very session and is urgent; staff
+    // put the other on the group's list with a clinical note.
+    let urgent = app
+        .post(
+            &waitlist(&org),
+            &members[1].token,
+            json!({ "target": "GROUP_SESSION", "session_id": session, "urgency": "URGENT" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(urgent["client_id"], members[1].person_id.as_str());
+    assert_eq!(urgent["priority"]["explanation"], "waited 0 days: 0; urgency URGENT: 0.3; not referred: 0; score 0.3");
+    let low = app
+        .post(
+            &waitlist(&org),
+            &org.moderator.token,
+            json!({ "client_id": members[2].person_id, "target": "GROUP", "group_id": group, "urgency": "LOW",
+                    "notes": "prefers evenings; anxious in large rooms" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(low["notes"], "prefers evenings; anxious in large rooms");
+
+    // A seat is cancelled: the worker offers it to the best waiting client.
+    seat_action(&app, &org, &session, &org.client, "leave").await.expect(200);
+    let mut live = Value::Null;
+    for _ in 0..100 {
+        live = app.get(&format!("{}?status=LIVE", offers(&org)), &org.moderator.token).await.expect(200);
+        if !live["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let offer = live["items"][0].clone();
+    assert_eq!(offer["client_id"], members[1].person_id.as_str(), "{live}");
+    assert_eq!(offer["place"]["session_id"], session.as_str());
+    assert!(
+        offer["place"]["starts_at_local"].as_str().unwrap().ends_with("-05:00")
+            || offer["place"]["starts_at_local"].as_str().unwrap().ends_with("-04:00")
+    );
+    assert_eq!(offer["seconds_left"], 7200);
+    assert!(app.inbox(&org, &members[1]).await.contains(&"waitlist_offer".to_owned()));
+
+    // While it lives, a public join for the seat is refused.
+    seat_action(&app, &org, &session, &members[2], "join").await.problem(409, "session_full");
+
+    // The client sees only their own offer, and accepts it.
+    let mine = app.get(&offers(&org), &members[1].token).await.expect(200);
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    let id = offer["id"].as_str().unwrap();
+    app.post(&format!("{}/{id}/accept", offers(&org)), &members[2].token, json!({})).await.problem(404, "not_found");
+    let accepted = app.post(&format!("{}/{id}/accept", offers(&org)), &members[1].token, json!({})).await.expect(200);
+    assert_eq!(accepted["status"], "ACCEPTED");
+    assert_eq!(accepted["session_id"], session.as_str());
+    let entry =
+        app.get(&format!("{}/{}", waitlist(&org), urgent["id"].as_str().unwrap()), &members[1].token).await.expect(200);
+    assert_eq!(entry["status"], "MATCHED");
+    let seated = app.get(&format!("{}/{session}", sessions(&org)), &org.moderator.token).await.expect(200);
+    assert_eq!(seated["seats_taken"], 2);
+    app.post(&format!("{}/{id}/accept", offers(&org)), &members[1].token, json!({})).await.problem(409, "offer_closed");
+
+    let stats = app.get(&format!("{}/stats", waitlist(&org)), &org.moderator.token).await.expect(200);
+    assert_eq!(stats["organisation"]["offers_accepted"], 1);
+    assert_eq!(stats["organisation"]["refilled"], 1);
+    assert_eq!(stats["groups"][0]["name"], "Tuesday Circle");
+    app.get(&format!("{}/stats", waitlist(&org)), &members[1].token).await.problem(403, "forbidden");
+    assert_eq!(app.overlapping_busy_pairs().await, 0);
+    worker.abort();
+}
+
+async fn entries_refuse_bad_input_duplicates_and_strangers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("e").await;
+    let other = app.org("o").await;
+    let group = app.community(&org, json!({}), &[]).await;
+
+    let bad = app
+        .post(
+            &waitlist(&org),
+            &org.client.token,
+            json!({ "target": "ONE_ON_ONE", "duration_minutes": 5, "urgency": "SOON", "weekdays": ["mon"],
+                    "windows": [{ "start": "12:00", "end": "09:00" }], "notes": "self-written" }),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(Response::fields(&bad), vec!["urgency", "duration_minutes", "weekdays[0]", "windows[0].end", "notes"]);
+
+    let body = json!({ "target": "GROUP", "group_id": group, "weekdays": ["tuesday"] });
+    let mine = app.post(&waitlist(&org), &org.client.token, body.clone()).await.expect(201);
+    assert!(mine.get("notes").is_none());
+    app.post(&waitlist(&org), &org.client.token, body).await.problem(409, "duplicate_entry");
+
+    // Clients see their own entries only; other organisations see nothing.
+    let listed = app.get(&waitlist(&org), &org.client.token).await.expect(200);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let stranger = app.person(&org.id, &org.admin.token, "stranger@e.example", "client").await;
+    let path = format!("{}/{}", waitlist(&org), mine["id"].as_str().unwrap());
+    app.get(&path, &stranger.token).await.problem(404, "not_found");
+    app.get(&format!("/api/v1/orgs/{}/waitlist/{}", other.id, mine["id"].as_str().unwrap()), &other.admin.token)
+        .await
+        .problem(404, "not_found");
+    app.get(&path, &other.admin.token).await.problem(404, "not_found");
+
+    // Admins pin with a reason; it shows first in the explanation.
+    let pinned = app
+        .request(Method::PATCH, &path, Some(&org.admin.token), Some(json!({ "pin_reason": "discharged this week" })))
+        .await
+        .expect(200);
+    assert!(pinned["priority"]["explanation"].as_str().unwrap().starts_with("pinned to the top: discharged this week"));
+    app.request(Method::PATCH, &path, Some(&org.therapist.token), Some(json!({ "pin_reason": "x" })))
+        .await
+        .problem(403, "forbidden");
+    let left = app.request(Method::DELETE, &path, Some(&org.client.token), None).await.expect(200);
+    assert_eq!(left["status"], "CANCELLED");
+}
+
+async fn the_demo_has_clients_waiting_with_differing_scores_and_one_live_offer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let loaded = circles_server::demo::load(&app.store, &app.state.passwords).await.expect("demo loads");
+    let body = json!({ "email": circles_server::demo::ADMIN_EMAIL, "password": circles_server::demo::PASSWORD });
+    let session = app.request(Method::POST, "/api/v1/auth/login", None, Some(body)).await.expect(200);
+    let token = session["token"].as_str().unwrap().to_owned();
+    let org = loaded.org_id;
+    let listed = app.get(&format!("/api/v1/orgs/{org}/waitlist?status=ACTIVE"), &token).await.expect(200);
+    let entries = listed["items"].as_array().unwrap();
+    assert!(entries.len() >= 5, "{listed}");
+    let mut scores: Vec<String> = entries.iter().map(|e| e["priority"]["score"].to_string()).collect();
+    scores.dedup();
+    assert!(scores.len() >= 4, "the scores differ: {scores:?}");
+    assert!(entries.iter().any(|e| e["priority"]["explanation"].as_str().unwrap().contains("declined 1 offer")));
+    let live = app.get(&format!("/api/v1/orgs/{org}/offers?status=LIVE"), &token).await.expect(200);
+    assert_eq!(live["items"].as_array().unwrap().len(), 1, "{live}");
+    assert_eq!(live["items"][0]["client_name"], "Blake Carter");
+    let board = app.get(&format!("/api/v1/orgs/{org}/waitlist?status=OFFERED"), &token).await.expect(200);
+    assert_eq!(board["items"][0]["client_name"], "Blake Carter");
+}

@@ -1,0 +1,325 @@
+//! Who can take a seat or slot, best first: the entries whose target fits,
+//! whose wanted dates include it, whose client is free then and screened
+//! where the group asks for it — ranked by the domain's match score.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use circles_domain::ids::{GroupId, OpeningId, OrgId, PersonId, SessionId};
+use circles_domain::interval::Interval;
+use circles_domain::session::{SeatStatus, SessionStatus};
+use circles_domain::waitlist::{EntryStatus, OfferStatus, WaitlistSettings};
+use circles_domain::waitlist_match::{Candidate, Opening, best_for};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use super::busy;
+use super::db::{Executor, Row, Value, placeholders, sql};
+use super::freed;
+use super::waitlist_rows::{ENTRY_FROM, entry_from_row};
+use crate::model::{Entry, EntryMatch, Place};
+use crate::{Result, StoreError};
+
+/// A place with what matching needs to know about it.
+#[derive(Debug, Clone)]
+pub struct PlaceInfo {
+    pub place: Place,
+    pub group: Option<GroupId>,
+    pub title: String,
+    pub interval: Interval,
+    pub timezone: String,
+    pub modality: Option<String>,
+    pub therapists: Vec<PersonId>,
+    /// Seats (or 1 for a slot) not taken and not held by another opening's
+    /// live offer.
+    pub free: i64,
+    pub requires_screening: bool,
+}
+
+impl PlaceInfo {
+    pub fn opening(&self) -> Opening {
+        let zone = TimeZone::get(&self.timezone).unwrap_or(TimeZone::UTC);
+        Opening {
+            starts_at: self.interval.start,
+            local_start: self.interval.start.to_zoned(zone.clone()).datetime(),
+            local_end: self.interval.end.to_zoned(zone).datetime(),
+            therapists: self.therapists.clone(),
+        }
+    }
+}
+
+fn holding_seats() -> Vec<Value> {
+    SeatStatus::ALL.iter().filter(|s| s.holds_time()).map(|s| s.as_str().into()).collect()
+}
+
+/// Reads a place. A seat must be on a scheduled group session; `except`
+/// leaves one opening's own offers out of the held count.
+pub async fn place_info<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    place: Place,
+    except: Option<OpeningId>,
+    now: Timestamp,
+) -> Result<PlaceInfo> {
+    match place {
+        Place::Seat(session) => {
+            let holding = holding_seats();
+            let mut q = sql(format!(
+                "SELECT s.title, s.starts_at, s.ends_at, s.timezone, s.modality, s.capacity, s.group_id, s.status, \
+                 CASE WHEN g.requires_screening THEN 1 ELSE 0 END AS requires_screening, \
+                 (SELECT COUNT(*) FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id AND x.status IN ({})) \
+                   AS taken \
+                 FROM sessions s LEFT JOIN groups g ON g.org_id = s.org_id AND g.id = s.group_id \
+                 WHERE s.org_id = $1 AND s.id = $2",
+                placeholders(3, holding.len())
+            ))
+            .bind(org)
+            .bind(session);
+            q.args.extend(holding);
+            let row = tx.fetch_optional(q).await?.ok_or(StoreError::NotFound("session"))?;
+            let group: Option<GroupId> = row.opt_id("group_id")?;
+            let status: SessionStatus = row.parsed("status")?;
+            let interval = Interval::new(row.time("starts_at")?, row.time("ends_at")?).expect("a session has length");
+            if group.is_none() || status.at(interval.start, interval.end, now) != SessionStatus::Scheduled {
+                return Err(StoreError::conflict(
+                    "not_offerable",
+                    "only seats on scheduled group sessions still to come can be offered",
+                ));
+            }
+            let held = freed::held_seats(tx, org, session, except, now).await?;
+            let therapists = tx
+                .fetch_all(
+                    sql("SELECT therapist_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 \
+                         AND status = 'ACCEPTED' ORDER BY therapist_id")
+                    .bind(org)
+                    .bind(session),
+                )
+                .await?
+                .iter()
+                .map(|r| r.id("therapist_id"))
+                .collect::<Result<Vec<PersonId>, _>>()?;
+            Ok(PlaceInfo {
+                place,
+                group,
+                title: row.text("title")?,
+                interval,
+                timezone: row.text("timezone")?,
+                modality: row.opt_text("modality")?,
+                therapists,
+                free: row.int("capacity")? - row.int("taken")? - held,
+                requires_screening: row.int("requires_screening")? == 1,
+            })
+        }
+        Place::Slot { therapist, starts_at, ends_at } => {
+            let interval = Interval::new(starts_at, ends_at)
+                .ok_or_else(|| StoreError::invalid("ends_at", "must be after starts_at"))?;
+            if starts_at <= now {
+                return Err(StoreError::invalid("starts_at", "must be in the future"));
+            }
+            let row = tx
+                .fetch_optional(
+                    sql("SELECT a.name, o.timezone FROM people p JOIN accounts a ON a.id = p.account_id \
+                         JOIN organisations o ON o.id = p.org_id \
+                         WHERE p.org_id = $1 AND p.id = $2 AND p.role = 'therapist'")
+                    .bind(org)
+                    .bind(therapist),
+                )
+                .await?
+                .ok_or_else(|| StoreError::invalid("therapist_id", "is not a therapist of this organisation"))?;
+            Ok(PlaceInfo {
+                place,
+                group: None,
+                title: format!("One-on-one with {}", row.text("name")?),
+                interval,
+                timezone: row.text("timezone")?,
+                modality: None,
+                therapists: vec![therapist],
+                free: 1,
+                requires_screening: false,
+            })
+        }
+    }
+}
+
+/// Waiting entries whose target is this place, before any calendar check.
+async fn waiting_for<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    info: &PlaceInfo,
+    automatic: bool,
+    settings: &WaitlistSettings,
+    now: Timestamp,
+) -> Result<Vec<Entry>> {
+    // Staff suggestions include entries that opted out of automatic offers.
+    let q = match info.place {
+        Place::Seat(session) => {
+            let holding = holding_seats();
+            let mut q = sql(format!(
+                "{ENTRY_FROM} WHERE e.org_id = $1 AND e.status = $2 AND (e.auto_match OR $3) AND e.target_key IN ($4, $5) \
+                 AND NOT EXISTS (SELECT 1 FROM seats x WHERE x.org_id = e.org_id AND x.session_id = $6 \
+                   AND x.client_id = e.client_id AND x.status IN ({}))",
+                placeholders(7, holding.len())
+            ))
+            .bind(org)
+            .bind(EntryStatus::Active.as_str())
+            .bind(!automatic)
+            .bind(info.group.map(|g| format!("group:{g}")).unwrap_or_default())
+            .bind(format!("session:{session}"))
+            .bind(session);
+            q.args.extend(holding);
+            q
+        }
+        Place::Slot { therapist, .. } => sql(format!(
+            "{ENTRY_FROM} WHERE e.org_id = $1 AND e.status = $2 AND (e.auto_match OR $3) AND e.target_kind = $4 \
+             AND (e.therapist_id IS NULL OR e.therapist_id = $5) AND e.duration_minutes <= $6"
+        ))
+        .bind(org)
+        .bind(EntryStatus::Active.as_str())
+        .bind(!automatic)
+        .bind(circles_domain::waitlist::TargetKind::OneOnOne.as_str())
+        .bind(therapist)
+        .bind(info.interval.length().as_mins()),
+    };
+    let rows = tx.fetch_all(q).await?;
+    rows.iter().map(|r| entry_from_row(r, settings, now)).collect()
+}
+
+/// Clients screened for `group` (an approved screening on a current
+/// membership), among `clients`.
+async fn screened<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    clients: &[PersonId],
+) -> Result<BTreeSet<PersonId>> {
+    let mut found = BTreeSet::new();
+    for chunk in clients.chunks(500) {
+        let rows = tx
+            .fetch_all(
+                sql(format!(
+                    "SELECT client_id FROM group_memberships WHERE org_id = $1 AND group_id = $2 \
+                     AND status IN ('ACTIVE', 'WAITLISTED') AND screening_approved = $3 AND client_id IN ({})",
+                    placeholders(4, chunk.len())
+                ))
+                .bind(org)
+                .bind(group)
+                .bind(true)
+                .bind_all(chunk.iter().copied()),
+            )
+            .await?;
+        for r in &rows {
+            found.insert(r.id("client_id")?);
+        }
+    }
+    Ok(found)
+}
+
+/// The interval an entry would occupy in a place: the whole session, or
+/// the entry's duration from the slot's start.
+pub fn booked_interval(info: &PlaceInfo, entry: &Entry) -> Interval {
+    match (info.place, entry.target) {
+        (Place::Slot { .. }, circles_domain::waitlist::Target::OneOnOne { duration_minutes, .. }) => {
+            let end = info.interval.start + jiff::SignedDuration::from_mins(duration_minutes);
+            Interval::new(info.interval.start, end.min(info.interval.end)).expect("a positive duration")
+        }
+        _ => info.interval,
+    }
+}
+
+/// The best `limit` entries for `info`, each checked against its client's
+/// calendar. `skip` leaves out clients (those already offered this
+/// opening). Calendars are read a batch at a time, best candidates first,
+/// so a long list costs a few statements.
+#[allow(clippy::too_many_arguments)]
+pub async fn candidates<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    info: &PlaceInfo,
+    automatic: bool,
+    skip: &BTreeSet<PersonId>,
+    settings: &WaitlistSettings,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Vec<EntryMatch>> {
+    let mut entries = waiting_for(tx, org, info, automatic, settings, now).await?;
+    entries.retain(|e| !skip.contains(&e.client_id) && !info.therapists.contains(&e.client_id));
+    if info.requires_screening
+        && let Some(group) = info.group
+    {
+        let clients: Vec<PersonId> = entries.iter().map(|e| e.client_id).collect();
+        let ok = screened(tx, org, group, &clients).await?;
+        entries.retain(|e| ok.contains(&e.client_id));
+    }
+    let opening = info.opening();
+    let pool: Vec<Candidate<usize>> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Candidate {
+            key: i,
+            added_at: e.added_at,
+            priority: e.priority.clone(),
+            prefs: e.preferences.clone(),
+            available: true,
+        })
+        .collect();
+    let ranked = best_for(&settings.matching, &opening, &pool, now, pool.len());
+    let mut chosen = Vec::new();
+    const BATCH: usize = 50;
+    for batch in ranked.chunks(BATCH) {
+        let clients: Vec<PersonId> =
+            batch.iter().map(|r| entries[r.key].client_id).collect::<BTreeSet<_>>().into_iter().collect();
+        let busy = busy::load(tx, org, &clients, info.interval).await?;
+        let mut by_client: BTreeMap<PersonId, Vec<&busy::Busy>> = BTreeMap::new();
+        for b in busy.iter().filter(|b| b.is_live(now)) {
+            by_client.entry(b.person).or_default().push(b);
+        }
+        for r in batch {
+            let entry = &entries[r.key];
+            let wanted = booked_interval(info, entry);
+            let own_seat = |b: &&busy::Busy| matches!(info.place, Place::Seat(s) if b.session == Some(s));
+            let free = by_client
+                .get(&entry.client_id)
+                .is_none_or(|rows| !rows.iter().filter(|b| !own_seat(b)).any(|b| b.interval.overlaps(&wanted)));
+            if free {
+                chosen.push(EntryMatch { entry: entry.clone(), matched: r.matched.clone() });
+                if chosen.len() >= limit {
+                    return Ok(chosen);
+                }
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+/// Clients who were already offered `opening` (whatever became of it).
+pub async fn offered_already<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    opening: OpeningId,
+    now: Timestamp,
+) -> Result<(BTreeSet<PersonId>, usize)> {
+    let rows = tx
+        .fetch_all(
+            sql("SELECT client_id, status, expires_at FROM waitlist_offers WHERE org_id = $1 AND opening_id = $2")
+                .bind(org)
+                .bind(opening),
+        )
+        .await?;
+    let mut clients = BTreeSet::new();
+    let mut live = 0;
+    for r in &rows {
+        clients.insert(r.id("client_id")?);
+        let status: OfferStatus = r.parsed("status")?;
+        if status.at(r.time("expires_at")?, now) == OfferStatus::Live {
+            live += 1;
+        }
+    }
+    Ok((clients, live))
+}
+
+/// The session a seat place is on.
+pub fn seat_session(place: Place) -> Option<SessionId> {
+    match place {
+        Place::Seat(s) => Some(s),
+        Place::Slot { .. } => None,
+    }
+}
