@@ -13,6 +13,7 @@ pub mod invitations;
 pub mod me;
 pub mod notifications;
 pub mod orgs;
+pub mod password;
 pub mod people;
 pub mod query;
 pub mod roster;
@@ -69,6 +70,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(me::me))
         .routes(routes!(me::create_token, me::list_tokens))
         .routes(routes!(me::revoke_token))
+        .routes(routes!(password::change_password))
         .routes(routes!(orgs::create_org))
         .routes(routes!(orgs::get_org))
         .routes(routes!(people::add_person, people::list_people))
