@@ -76,6 +76,7 @@ export async function launch() {
 /** A person in their own browser context (own cookies), with or without JavaScript. */
 export async function person(browser, server, email, { javaScript = true, width = 1280, height = 900 } = {}) {
   const context = await browser.newContext({ baseURL: server.base, javaScriptEnabled: javaScript, viewport: { width, height } });
+  noScript.set(context, !javaScript);
   const page = await context.newPage();
   page.on("dialog", (dialog) => dialog.accept());
   await page.goto("/");
@@ -86,9 +87,30 @@ export async function person(browser, server, email, { javaScript = true, width 
   return { context, page, email, orgPath: new URL(page.url()).pathname };
 }
 
-/** axe-core on the current page: no serious or critical violation. */
+const noScript = new WeakMap();
+const auditors = new WeakMap();
+
+/** axe-core on the current page: no serious or critical violation. axe is a
+ * script, so a page seen without JavaScript is checked as served, in a page
+ * that may run it (same address, so the same stylesheet loads). */
 export async function accessible(page) {
-  const result = await new AxeBuilder({ page }).analyze();
+  let result;
+  if (noScript.get(page.context())) {
+    const html = await page.content();
+    const url = page.url();
+    const browser = page.context().browser();
+    if (!auditors.has(browser)) auditors.set(browser, await browser.newContext());
+    const copy = await auditors.get(browser).newPage();
+    try {
+      await copy.route(url, (route) => route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: html }));
+      await copy.goto(url);
+      result = await new AxeBuilder({ page: copy }).analyze();
+    } finally {
+      await copy.close();
+    }
+  } else {
+    result = await new AxeBuilder({ page }).analyze();
+  }
   const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   const described = bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
   assert.deepEqual(described, [], `accessibility violations on ${page.url()}`);
@@ -110,4 +132,24 @@ export async function visit(page, path) {
   const response = await page.goto(path);
   await accessible(page);
   return response;
+}
+
+export const ZONE = "America/New_York";
+
+/** The wall-clock reading of an instant in the demo's zone: { date: "YYYY-MM-DD", input: "YYYY-MM-DDTHH:MM", weekday }. */
+export function local(at, zone = ZONE) {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23", weekday: "short",
+    })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  const date = `${parts.year}-${parts.month}-${parts.day}`;
+  return { date, input: `${date}T${parts.hour}:${parts.minute}`, weekday: parts.weekday };
+}
+
+/** The message a page carries over from the last form (success or refusal). */
+export async function notice(page) {
+  return (await page.locator("main .notice").first().textContent()).trim();
 }

@@ -111,10 +111,6 @@ impl Errors {
         self.fields.get(name).map(String::as_str)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty() && self.form.is_none()
-    }
-
     /// The message above a form, announced to screen readers.
     pub fn summary(&self) -> Markup {
         html! {
@@ -167,11 +163,6 @@ impl<'a> Input<'a> {
         self
     }
 
-    pub fn api(mut self, field: &'a str) -> Self {
-        self.api_field = Some(field);
-        self
-    }
-
     pub fn render(&self, errors: &Errors) -> Markup {
         let error = errors.field(self.api_field.unwrap_or(self.name));
         let id = format!("f-{}", self.name);
@@ -190,11 +181,6 @@ impl<'a> Input<'a> {
             }
         }
     }
-}
-
-/// The error text of a field, for inputs laid out by hand.
-pub fn field_error(errors: &Errors, field: &str, id: &str) -> Markup {
-    html! { @if let Some(e) = errors.field(field) { span.error id={(id) "-error"} { (e) } } }
 }
 
 /// 303 to `to`, carrying a one-line message.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::error::PageResult;
 use super::layout::page;
-use super::schedule::{entries, slot};
+use super::schedule::{entries, others, slot};
 use super::time;
 use super::viewer::{Ctx, Viewer};
 use crate::http::extract::Path;
@@ -21,6 +21,7 @@ pub async fn home(State(state): State<AppState>, viewer: Viewer, Path(org): Path
     let today = time::local_date(now, &ctx.tz);
     let horizon = time::start_of(today.checked_add(14.days()).unwrap_or(today), &ctx.tz);
     let coming = entries(&state, &ctx, now, horizon).await?;
+    let with = others(&state, &ctx, now, horizon).await?;
     let tiles: &[(&str, &str, &str)] = match ctx.role() {
         Role::Client => &[
             ("/join", "Join a session", "Sessions in your groups and communities with free seats."),
@@ -49,7 +50,7 @@ pub async fn home(State(state): State<AppState>, viewer: Viewer, Path(org): Path
         }
         h2 { "Coming up in the next two weeks" }
         @if coming.is_empty() { p.empty { "Nothing scheduled." } }
-        @for e in coming.iter().take(8) { (slot(&ctx, e, true)) }
+        @for e in coming.iter().take(8) { (slot(&ctx, e, true, &with)) }
         p { a href=(ctx.path("/schedule")) { "See my whole schedule" } }
     };
     Ok(page(&ctx, "Home", "Home", body))

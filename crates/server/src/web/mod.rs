@@ -4,9 +4,12 @@
 //! API's), and renders the view it returns in the viewer's time zone with
 //! names. Forms work without JavaScript: POST → 303 → GET.
 
+mod admin;
 pub mod assets;
+mod client;
 mod error;
 mod form;
+mod groups;
 mod home;
 mod inbox;
 mod layout;
@@ -15,7 +18,9 @@ mod profile;
 mod schedule;
 mod session;
 mod signin;
+mod therapist;
 pub mod time;
+mod timeoff;
 mod viewer;
 
 use axum::Router;
@@ -63,6 +68,27 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/sessions/{session}/join", post(session::join))
         .route("/orgs/{org}/sessions/{session}/leave", post(session::leave))
         .route("/orgs/{org}/sessions/{session}/cancel", post(session::cancel))
+        .route("/orgs/{org}/sessions/{session}/invitations", post(session::invite))
+        .route("/orgs/{org}/sessions/{session}/invitations/{invitation}/withdraw", post(session::withdraw))
+        .route("/orgs/{org}/sessions/{session}/attendance", get(therapist::attendance).post(therapist::mark))
+        .route("/orgs/{org}/sessions/{session}/approve", post(groups::approve))
+        .route("/orgs/{org}/sessions/{session}/reject", post(groups::reject))
+        .route("/orgs/{org}/join", get(client::joinable))
+        .route("/orgs/{org}/my-groups", get(groups::index))
+        .route("/orgs/{org}/groups", get(groups::index))
+        .route("/orgs/{org}/groups/{group}", get(groups::show))
+        .route("/orgs/{org}/groups/{group}/propose", post(groups::propose))
+        .route("/orgs/{org}/invitations", get(therapist::invitations))
+        .route("/orgs/{org}/invitations/{invitation}/respond", post(therapist::respond))
+        .route("/orgs/{org}/time-off", get(timeoff::index).post(timeoff::request))
+        .route("/orgs/{org}/time-off/{request}", get(timeoff::decide_page))
+        .route("/orgs/{org}/time-off/{request}/approve", post(timeoff::approve))
+        .route("/orgs/{org}/time-off/{request}/deny", post(timeoff::deny))
+        .route("/orgs/{org}/time-off/{request}/reassign", post(timeoff::reassign))
+        .route("/orgs/{org}/people", get(admin::people).post(admin::add))
+        .route("/orgs/{org}/people/{person}", get(admin::person))
+        .route("/orgs/{org}/audit", get(admin::audit))
+        .route("/orgs/{org}/audit/verify", post(admin::verify))
         .route("/orgs/{org}/notifications", get(inbox::inbox))
         .route("/orgs/{org}/notifications/read-all", post(inbox::read_all))
         .route("/orgs/{org}/notifications/{notification}/read", post(inbox::read))

@@ -1,6 +1,8 @@
 //! My schedule: a week of days (columns on a desktop, stacked on a phone)
 //! or an agenda list; one-on-one and group sessions together.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::response::Response;
 use jiff::civil::Date;
@@ -12,10 +14,12 @@ use uuid::Uuid;
 
 use super::error::{PageError, PageResult};
 use super::layout::page;
+use super::names::Names;
 use super::time;
 use super::viewer::{Ctx, Viewer};
 use crate::http::extract::{Path, Query};
 use crate::routes::schedule::{ScheduleEntryView, ScheduleQuery, org_schedule};
+use crate::routes::sessions::{SessionQuery, list_sessions};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -57,8 +61,40 @@ pub fn status_tag(status: &str) -> Markup {
     html! { span class={"tag " (status)} { (words) } }
 }
 
+/// Who else is on each session of a window: the accepted therapists, and
+/// for staff who see seats, the client of a one-on-one.
+pub async fn others(state: &AppState, ctx: &Ctx, from: Timestamp, to: Timestamp) -> PageResult<HashMap<Uuid, String>> {
+    let query = SessionQuery {
+        status: None,
+        from: Some(from.to_string()),
+        to: Some(to.to_string()),
+        group_id: None,
+        limit: Some(1000),
+    };
+    let sessions =
+        list_sessions(State(state.clone()), ctx.viewer.caller.clone(), Path(ctx.org()), Query(query)).await?.0.items;
+    let names = Names::load(state, ctx).await?;
+    let me = ctx.member.person_id.0;
+    Ok(sessions
+        .into_iter()
+        .map(|s| {
+            let mut people: Vec<&str> = s
+                .therapists
+                .iter()
+                .filter(|t| t.therapist_id != me && t.status == "ACCEPTED")
+                .map(|t| names.of(t.therapist_id))
+                .collect();
+            if s.kind == "one_on_one" {
+                people.extend(s.seats.iter().filter(|seat| seat.client_id != me).map(|seat| names.of(seat.client_id)));
+            }
+            (s.id, people.join(", "))
+        })
+        .filter(|(_, with)| !with.is_empty())
+        .collect())
+}
+
 /// One session in a day column or the agenda.
-pub fn slot(ctx: &Ctx, e: &ScheduleEntryView, with_day: bool) -> Markup {
+pub fn slot(ctx: &Ctx, e: &ScheduleEntryView, with_day: bool, with: &HashMap<Uuid, String>) -> Markup {
     let group = e.kind != "one_on_one";
     let when = if with_day {
         time::span(e.starts_at, e.ends_at, &ctx.tz)
@@ -75,6 +111,7 @@ pub fn slot(ctx: &Ctx, e: &ScheduleEntryView, with_day: bool) -> Markup {
                 " · " (modality(&e.modality))
                 @if e.role == "therapist" && e.participation == "PENDING" { " · invitation waiting" }
             }
+            @if let Some(people) = with.get(&e.session_id) { span.meta { "with " (people) } }
             @if cancelled || e.status == "proposed" { span.meta { (status_tag(&e.status)) } }
         }
     }
@@ -111,28 +148,40 @@ fn by_day<'a>(
         .collect()
 }
 
-pub fn week_markup(ctx: &Ctx, entries: &[ScheduleEntryView], monday: Date, today: Date) -> Markup {
+pub fn week_markup(
+    ctx: &Ctx,
+    entries: &[ScheduleEntryView],
+    with: &HashMap<Uuid, String>,
+    monday: Date,
+    today: Date,
+) -> Markup {
     html! {
         div.week {
             @for (day, list) in by_day(entries, monday, 7, &ctx.tz) {
                 section.day.today[day == today] aria-labelledby={"d-" (day)} {
                     h2 id={"d-" (day)} { (time::short_day(day)) }
                     @if list.is_empty() { p.empty { "Nothing" } }
-                    @for e in list { (slot(ctx, e, false)) }
+                    @for e in list { (slot(ctx, e, false, with)) }
                 }
             }
         }
     }
 }
 
-pub fn agenda_markup(ctx: &Ctx, entries: &[ScheduleEntryView], first: Date, days: i64) -> Markup {
+pub fn agenda_markup(
+    ctx: &Ctx,
+    entries: &[ScheduleEntryView],
+    with: &HashMap<Uuid, String>,
+    first: Date,
+    days: i64,
+) -> Markup {
     let days = by_day(entries, first, days, &ctx.tz);
     html! {
         @if entries.is_empty() { p.empty { "No sessions in these weeks." } }
         @for (day, list) in days.iter().filter(|(_, l)| !l.is_empty()) {
             section aria-labelledby={"a-" (day)} {
                 h2 id={"a-" (day)} { (time::day(*day)) }
-                @for e in list { (slot(ctx, e, false)) }
+                @for e in list { (slot(ctx, e, false, with)) }
             }
         }
     }
@@ -156,14 +205,16 @@ pub async fn schedule(
     let agenda = query.view.as_deref() == Some("agenda");
     let days = if agenda { 28 } else { 7 };
     let end = monday.checked_add(days.days()).unwrap_or(monday);
-    let found = entries(&state, &ctx, time::start_of(monday, &ctx.tz), time::start_of(end, &ctx.tz)).await?;
+    let (from, to) = (time::start_of(monday, &ctx.tz), time::start_of(end, &ctx.tz));
+    let found = entries(&state, &ctx, from, to).await?;
+    let with = others(&state, &ctx, from, to).await?;
     let last = end.checked_sub(1.day()).unwrap_or(end);
     let heading = format!("{} – {}", time::short_day(monday), time::short_day(last));
     let body = html! {
         h1 { "My schedule" }
         p.muted { (heading) ". Group sessions show seats taken out of capacity; cancelled ones are struck through." }
         (week_nav(&ctx, monday, agenda))
-        @if agenda { (agenda_markup(&ctx, &found, monday, days)) } @else { (week_markup(&ctx, &found, monday, today)) }
+        @if agenda { (agenda_markup(&ctx, &found, &with, monday, days)) } @else { (week_markup(&ctx, &found, &with, monday, today)) }
     };
     Ok(page(&ctx, "My schedule", "Schedule", body))
 }

@@ -16,6 +16,7 @@ use super::schedule::{modality, status_tag};
 use super::time;
 use super::viewer::{Ctx, Flash, Viewer};
 use crate::http::extract::{Json, Path};
+use crate::routes::group_sessions::{self, InviteRequest};
 use crate::routes::seats;
 use crate::routes::sessions::{CancelRequest, SessionView, cancel_session, get_session};
 use crate::state::AppState;
@@ -73,6 +74,10 @@ fn facts(ctx: &Ctx, s: &SessionView) -> Markup {
 }
 
 fn people(ctx: &Ctx, s: &SessionView, names: &Names) -> Markup {
+    // The invitation board: moderators and admins manage who is invited
+    // while the session is a proposal (the API decides whether they may).
+    let board = s.status == "proposed" && matches!(ctx.role(), Role::Admin | Role::Moderator);
+    let invite = ctx.path(&format!("/sessions/{}/invitations", s.id));
     html! {
         h2 { "Therapists" }
         @if s.therapists.is_empty() { p.empty { "None yet." } }
@@ -81,7 +86,29 @@ fn people(ctx: &Ctx, s: &SessionView, names: &Names) -> Markup {
                 li {
                     strong { (names.of(t.therapist_id)) } " — " (invitation_words(&t.status))
                     @if let Some(m) = &t.message { br; span.muted { "“" (m) "”" } }
+                    @if board {
+                        @let withdraw = ctx.path(&format!("/sessions/{}/invitations/{}/withdraw", s.id, t.id));
+                        " "
+                        form.inline method="post" action=(withdraw) {
+                            (token_input(&ctx.viewer, &withdraw))
+                            button.link type="submit" aria-label={"Withdraw the invitation of " (names.of(t.therapist_id))} { "Withdraw" }
+                        }
+                    }
                 }
+            }
+        }
+        @if board {
+            form.actions method="post" action=(invite) {
+                (token_input(&ctx.viewer, &invite))
+                label for="f-invite" { "Invite" }
+                select #f-invite name="therapist_id" {
+                    @for t in names.with_role(Role::Therapist) { option value=(t.id) { (t.name) } }
+                }
+                @let declined: Vec<_> = s.therapists.iter().filter(|t| t.status == "DECLINED").collect();
+                @if let Some(first) = declined.first() {
+                    input type="hidden" name="replaces" value=(first.id);
+                }
+                button.secondary type="submit" { @if declined.is_empty() { "Invite" } @else { "Invite in place of who declined" } }
             }
         }
         @if ctx.is_staff() && !s.seats.is_empty() {
@@ -123,9 +150,6 @@ fn actions(ctx: &Ctx, s: &SessionView) -> Markup {
             }
             @if marks && s.status != "cancelled" && s.status != "proposed" {
                 a.button href=(ctx.path(&format!("{base}/attendance"))) { "Attendance sheet" }
-            }
-            @if group && ctx.is_staff() && ctx.role() != Role::Therapist {
-                a.button href=(ctx.path(&format!("{base}/board"))) { "Invitation board" }
             }
         }
         @if s.status != "cancelled" && s.status != "completed" && (ctx.is_staff() || s.kind == "one_on_one") {
@@ -184,6 +208,36 @@ pub async fn leave(
 ) -> PageResult<Response> {
     match seats::leave(State(state), form.viewer.caller, Path((org, id))).await {
         Ok(_) => Ok(redirect_with(&back(org, id), Flash::ok("You gave up your seat; your time is free again."))),
+        Err(e) => refused(&back(org, id), &e),
+    }
+}
+
+pub async fn invite(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(Uuid, Uuid)>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let therapist = form.fields.text("therapist_id").and_then(|t| t.parse().ok());
+    let Some(therapist_id) = therapist else {
+        return refused(&back(org, id), &crate::http::error::ApiError::field("therapist_id", "choose a therapist"));
+    };
+    let request = InviteRequest {
+        therapist_id,
+        replaces_invitation_id: form.fields.text("replaces").and_then(|r| r.parse().ok()),
+    };
+    match group_sessions::invite(State(state), form.viewer.caller, Path((org, id)), Json(request)).await {
+        Ok(_) => Ok(redirect_with(&back(org, id), Flash::ok("Invited; the therapist is told."))),
+        Err(e) => refused(&back(org, id), &e),
+    }
+}
+
+pub async fn withdraw(
+    State(state): State<AppState>,
+    Path((org, id, invitation)): Path<(Uuid, Uuid, Uuid)>,
+    form: Submitted,
+) -> PageResult<Response> {
+    match group_sessions::withdraw(State(state), form.viewer.caller, Path((org, id, invitation))).await {
+        Ok(_) => Ok(redirect_with(&back(org, id), Flash::ok("The invitation is withdrawn."))),
         Err(e) => refused(&back(org, id), &e),
     }
 }

@@ -167,10 +167,6 @@ impl Ctx {
     pub fn path(&self, rest: &str) -> String {
         format!("/orgs/{}{rest}", self.org())
     }
-
-    pub fn token(&self, action: &str) -> String {
-        self.viewer.form_token(action)
-    }
 }
 
 #[cfg(test)]
