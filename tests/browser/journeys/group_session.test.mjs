@@ -43,7 +43,7 @@ async function journey(javaScript) {
     assert.equal(await morgan.page.getByLabel("Title").inputValue(), title);
     assert.match(await morgan.page.locator("#f-starts_at-error").textContent(), /must be/i);
 
-    const startsAt = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 2 * 60_000);
+    const startsAt = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 3 * 60_000);
     await morgan.page.getByLabel("Starts").fill(local(startsAt).input);
     await morgan.page.getByLabel("Length in minutes").fill("15");
     await morgan.page.getByLabel("Seats").fill("2");
@@ -78,7 +78,7 @@ async function journey(javaScript) {
     await visit(dana.page, `${dana.orgPath}/join`);
     if (shots) await screenshots(dana.page, "client-join");
     await dana.page.getByRole("button", { name: `Join ${title}` }).click();
-    assert.match(await notice(dana.page), /full/i);
+    assert.match(await notice(dana.page), /All 2 seats are taken/);
     await visit(blake.page, blake.orgPath);
     assert.match(await blake.page.locator("main").textContent(), new RegExp("2/2 seats"));
 

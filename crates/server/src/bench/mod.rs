@@ -4,6 +4,7 @@
 mod availability;
 mod booking;
 mod harness;
+mod pages;
 
 use std::path::PathBuf;
 
@@ -22,6 +23,22 @@ pub enum BenchCommand {
     /// one therapist's 30 days) on a 15-minute grid: latency at the HTTP
     /// edge and SQL statements per request.
     Availability(AvailabilityArgs),
+    /// The pages: a therapist's week of 40 sessions and a 12-seat
+    /// attendance sheet, latency at the HTTP edge and bytes.
+    Pages(PagesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PagesArgs {
+    /// Where to create the fresh database (as for `bench booking`).
+    #[arg(long)]
+    pub database_url: String,
+    /// Requests per page.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +85,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Availability(args) => {
             let report = availability::run(&args).await?;
+            write(&report, args.out.as_deref())?
+        }
+        BenchCommand::Pages(args) => {
+            let report = pages::run(&args).await?;
             write(&report, args.out.as_deref())?
         }
     };

@@ -15,6 +15,8 @@ mod inbox;
 mod layout;
 mod names;
 mod profile;
+#[cfg(test)]
+mod render_tests;
 mod schedule;
 mod session;
 mod signin;

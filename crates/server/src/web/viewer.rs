@@ -56,6 +56,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
 }
 
 impl Viewer {
+    #[cfg(test)]
+    pub fn for_tests(caller: Caller, flash: Option<Flash>) -> Self {
+        Self { caller, secret: "test session".into(), flash }
+    }
+
     /// The token a form posting to `action` must carry.
     pub fn form_token(&self, action: &str) -> String {
         form_token(&self.secret, action)
