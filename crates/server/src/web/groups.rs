@@ -56,6 +56,11 @@ pub async fn index(State(state): State<AppState>, viewer: Viewer, Path(org): Pat
     Ok(page(&ctx, title, if ctx.role() == Role::Client { "My groups" } else { "Groups" }, body))
 }
 
+/// "2026-11-30" → "Mon 30 Nov".
+fn civil_day(raw: &str) -> String {
+    raw.parse().map(time::short_day).unwrap_or_else(|_| raw.to_owned())
+}
+
 fn kind(raw: &str) -> &'static str {
     match raw {
         "THERAPY" => "Therapy group",
@@ -162,9 +167,9 @@ fn sessions_list(ctx: &Ctx, sessions: &[SessionView], names: &Names) -> Markup {
                     " — " (time::span(s.starts_at, s.ends_at, &ctx.tz)) " " (status_tag(&s.status))
                     br;
                     span.muted {
-                        (modality(&s.modality)) " · " (s.seats_taken) "/" (s.capacity) " seats · "
+                        (modality(&s.modality)) " · " (s.seats_taken) "/" (s.capacity) " seats"
                         @for (i, t) in s.therapists.iter().enumerate() {
-                            @if i > 0 { ", " }
+                            @if i > 0 { ", " } @else { " · " }
                             (names.of(t.therapist_id)) " (" (super::session::invitation_words(&t.status)) ")"
                         }
                     }
@@ -260,9 +265,9 @@ async fn render(
                         tbody { @for m in members { tr {
                             td { (names.of(m.client_id)) }
                             td { (m.status.to_lowercase().replace('_', " ")) }
-                            td { (m.join_date) @if let Some(left) = &m.leave_date { " – " (left) } }
+                            td { (civil_day(&m.join_date)) @if let Some(left) = &m.leave_date { " – " (civil_day(left)) } }
                             td { @match &m.screening {
-                                Some(s) => { (if s.approved { "approved" } else { "not approved" }) " on " (s.date) }
+                                Some(s) => { (if s.approved { "approved" } else { "not approved" }) " on " (civil_day(&s.date)) }
                                 None => { @if g.requires_screening { "not yet" } @else { "not needed" } }
                             } }
                         } } }

@@ -21,8 +21,15 @@ use crate::routes::seats;
 use crate::routes::sessions::{CancelRequest, SessionView, cancel_session, get_session};
 use crate::state::AppState;
 
+/// The session as the API shows it to the viewer. One the viewer may not
+/// see answers like one that does not exist: a page never confirms that
+/// someone else's appointment is there.
 pub async fn load(state: &AppState, ctx: &Ctx, id: Uuid) -> PageResult<SessionView> {
-    Ok(get_session(State(state.clone()), ctx.viewer.caller.clone(), Path((ctx.org(), id))).await?.0)
+    match get_session(State(state.clone()), ctx.viewer.caller.clone(), Path((ctx.org(), id))).await {
+        Ok(found) => Ok(found.0),
+        Err(e) if e.status == axum::http::StatusCode::FORBIDDEN => Err(super::error::PageError::not_found()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub fn seat_words(status: &str) -> &'static str {

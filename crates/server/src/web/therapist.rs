@@ -143,7 +143,7 @@ async fn sheet(
         @else {
             form method="post" action=(action) {
                 (token_input(&ctx.viewer, &action))
-                div.table-wrap { table {
+                div.table-wrap { table.sheet {
                     caption.muted { "One line per participant; everything is saved together." }
                     thead { tr {
                         th scope="col" { "Participant" } th scope="col" { "Attendance" }
@@ -159,23 +159,23 @@ async fn sheet(
                                     input type="hidden" name="client_id" value=(seat.client_id);
                                     br; span.muted { "now: " (seat_words(&seat.status)) }
                                 }
-                                td {
+                                td data-label="Attendance" {
                                     select name="status" aria-label={"Attendance of " (name)} {
                                         @for (value, label) in MARKS { option value=(value) selected[current == value] { (label) } }
                                     }
                                     (row_error(errors, i, "status"))
                                 }
-                                td {
+                                td data-label="Minutes late" {
                                     input type="number" min="0" max="1440" name="minutes_late" aria-label={"Minutes " (name) " was late"}
                                         value=(sent_value("minutes_late", i).unwrap_or_else(|| seat.minutes_late.map(|m| m.to_string()).unwrap_or_default()));
                                     (row_error(errors, i, "minutes_late"))
                                 }
-                                td {
+                                td data-label="Minutes left early" {
                                     input type="number" min="0" max="1440" name="minutes_left_early" aria-label={"Minutes " (name) " left early"}
                                         value=(sent_value("minutes_left_early", i).unwrap_or_else(|| seat.minutes_left_early.map(|m| m.to_string()).unwrap_or_default()));
                                     (row_error(errors, i, "minutes_left_early"))
                                 }
-                                td {
+                                td data-label="Note" {
                                     input type="text" name="note" aria-label={"Note about " (name)}
                                         value=(sent_value("note", i).unwrap_or_else(|| seat.note.clone().unwrap_or_default()));
                                     (row_error(errors, i, "note"))
