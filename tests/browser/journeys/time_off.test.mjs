@@ -36,6 +36,19 @@ async function journey(javaScript) {
     assert.match(await before.textContent(), /with Dr\. Hannah Okafor/);
     if (shots) await screenshots(avery.page, "client-schedule");
 
+    // The therapist's week: free slots, and an overlapping rule refused by name.
+    await visit(hannah.page, `${hannah.orgPath}/hours`);
+    if (shots) await screenshots(hannah.page, "therapist-hours");
+    const rules = await hannah.page.locator('select[name="weekday"]').count();
+    const blank = rules - 3;
+    await hannah.page.getByLabel(`Day of rule ${blank + 1}`, { exact: true }).selectOption("monday");
+    await hannah.page.getByLabel(`Start of rule ${blank + 1}`, { exact: true }).fill("10:00");
+    await hannah.page.getByLabel(`End of rule ${blank + 1}`, { exact: false }).fill("11:00");
+    await hannah.page.getByRole("button", { name: "Save my week" }).click();
+    await accessible(hannah.page);
+    assert.match(await notice(hannah.page), /correct the fields/);
+    assert.match(await hannah.page.locator("main").textContent(), /overlap/i);
+
     // The therapist asks for the day off.
     await visit(hannah.page, `${hannah.orgPath}/time-off`);
     await hannah.page.getByLabel("Kind").selectOption("PERSONAL");

@@ -47,6 +47,7 @@ fn links(ctx: &Ctx) -> Vec<(String, &'static str)> {
         }
         Role::Therapist => {
             links.push((ctx.path("/invitations"), "Invitations"));
+            links.push((ctx.path("/hours"), "Working hours"));
             links.push((ctx.path("/time-off"), "Time off"));
         }
         Role::Moderator => {

@@ -11,6 +11,7 @@ mod error;
 mod form;
 mod groups;
 mod home;
+mod hours;
 mod inbox;
 mod layout;
 mod names;
@@ -87,6 +88,7 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/time-off/{request}/approve", post(timeoff::approve))
         .route("/orgs/{org}/time-off/{request}/deny", post(timeoff::deny))
         .route("/orgs/{org}/time-off/{request}/reassign", post(timeoff::reassign))
+        .route("/orgs/{org}/hours", get(hours::show).post(hours::save))
         .route("/orgs/{org}/people", get(admin::people).post(admin::add))
         .route("/orgs/{org}/people/{person}", get(admin::person))
         .route("/orgs/{org}/audit", get(admin::audit))
