@@ -2,7 +2,7 @@
 // nothing; every page is marked uncacheable and locked down.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launch, person, visit, screenshots } from "../lib/support.mjs";
+import { startServer, launch, person, visit, accessible, screenshots, notice } from "../lib/support.mjs";
 
 let browser;
 before(async () => (browser = await launch()));
@@ -21,6 +21,18 @@ async function journey(javaScript) {
     const blakePath = await admin.page.getByRole("link", { name: "Blake Carter" }).getAttribute("href");
     const shown = await admin.page.goto(blakePath);
     assert.equal(shown.status(), 200);
+
+    // The admin enrols a client in the screened group and records the screening.
+    await visit(admin.page, `${admin.orgPath}/groups`);
+    await admin.page.getByRole("link", { name: "Thursday Anxiety Group" }).click();
+    await admin.page.getByLabel("Add a member").selectOption({ label: "Avery Brooks" });
+    await admin.page.getByRole("button", { name: "Add", exact: true }).click();
+    assert.match(await notice(admin.page), /pending screening/);
+    await accessible(admin.page);
+    await admin.page.getByLabel("Notes on Avery Brooks").fill("Intake interview done");
+    await admin.page.getByRole("button", { name: "Approve the screening of Avery Brooks" }).click();
+    assert.match(await notice(admin.page), /Screening approved/);
+    if (javaScript) await screenshots(admin.page, "admin-group-roster");
 
     // Another client's record is not there for Avery.
     const refused = await avery.page.goto(blakePath);

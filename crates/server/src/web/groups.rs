@@ -232,6 +232,8 @@ async fn render(
     } else {
         None
     };
+    let manages = ctx.role() == Role::Admin
+        || (ctx.role() == Role::Moderator && g.moderator_ids.contains(&ctx.member.person_id.0));
     let may_propose = match ctx.role() {
         Role::Admin => true,
         Role::Moderator => g.moderator_ids.contains(&ctx.member.person_id.0),
@@ -268,10 +270,14 @@ async fn render(
                             td { (civil_day(&m.join_date)) @if let Some(left) = &m.leave_date { " – " (civil_day(left)) } }
                             td { @match &m.screening {
                                 Some(s) => { (if s.approved { "approved" } else { "not approved" }) " on " (civil_day(&s.date)) }
-                                None => { @if g.requires_screening { "not yet" } @else { "not needed" } }
+                                None => {
+                                    @if m.status == "PENDING_SCREENING" { (super::roster::screening_form(ctx, &g, m, names.of(m.client_id))) }
+                                    @else if g.requires_screening { "not yet" } @else { "not needed" }
+                                }
                             } }
                         } } }
                     } }
+                    @if manages { (super::roster::forms(ctx, &g, members, &names)) }
                 }
             }
             div {

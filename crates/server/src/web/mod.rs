@@ -18,6 +18,7 @@ mod names;
 mod profile;
 #[cfg(test)]
 mod render_tests;
+mod roster;
 mod schedule;
 mod session;
 mod signin;
@@ -81,6 +82,9 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/groups", get(groups::index))
         .route("/orgs/{org}/groups/{group}", get(groups::show))
         .route("/orgs/{org}/groups/{group}/propose", post(groups::propose))
+        .route("/orgs/{org}/groups/{group}/members", post(roster::enrol))
+        .route("/orgs/{org}/groups/{group}/members/{member}/screening", post(roster::screen))
+        .route("/orgs/{org}/groups/{group}/generate", post(roster::generate))
         .route("/orgs/{org}/invitations", get(therapist::invitations))
         .route("/orgs/{org}/invitations/{invitation}/respond", post(therapist::respond))
         .route("/orgs/{org}/time-off", get(timeoff::index).post(timeoff::request))
