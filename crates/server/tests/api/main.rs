@@ -13,6 +13,7 @@ mod groups;
 mod holds;
 mod idempotency;
 mod operations;
+mod password;
 mod people;
 mod schedule;
 mod seats;
