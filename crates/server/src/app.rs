@@ -19,6 +19,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn build(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
     routes::router()
+        .merge(crate::web::router())
         .fallback(|| async { ApiError::not_found("route") })
         // Layers listed outermost first.
         .layer(

@@ -15,3 +15,4 @@ pub mod jobs;
 pub mod routes;
 pub mod state;
 pub mod storage;
+pub mod web;

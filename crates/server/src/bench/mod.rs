@@ -4,6 +4,7 @@
 mod availability;
 mod booking;
 mod harness;
+mod pages;
 mod rss;
 mod waitlist;
 
@@ -27,6 +28,9 @@ pub enum BenchCommand {
     /// Waitlists: 10,000 waiting entries and 1,000 sessions; freed seat to
     /// live offer latency, and one matching pass over ~1,000 freed seats.
     Waitlist(WaitlistArgs),
+    /// The pages: a therapist's week of 40 sessions and a 12-seat
+    /// attendance sheet, latency at the HTTP edge and bytes.
+    Pages(PagesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -39,6 +43,19 @@ pub struct WaitlistArgs {
     /// Freed seats timed one by one.
     #[arg(long, default_value_t = 50)]
     pub samples: usize,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PagesArgs {
+    /// Where to create the fresh database (as for `bench booking`).
+    #[arg(long)]
+    pub database_url: String,
+    /// Requests per page.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
     /// Also write the JSON report to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -96,6 +113,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Waitlist(args) => {
             let report = waitlist::run(&args).await?;
+            write(&report, args.out.as_deref())?
+        }
+        BenchCommand::Pages(args) => {
+            let report = pages::run(&args).await?;
             write(&report, args.out.as_deref())?
         }
     };

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::availability_search::{SearchQuery, SearchView, parse_search, respond};
+pub use super::availability_search::SearchQuery;
+use super::availability_search::{SearchView, parse_search, respond};
 use super::views::Problem;
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};

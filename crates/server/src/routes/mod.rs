@@ -14,11 +14,12 @@ pub mod invitations;
 pub mod me;
 pub mod my_groups;
 pub mod notifications;
+pub mod offers;
 pub mod org_invitations;
 pub mod org_settings;
-pub mod offers;
 pub mod orgs;
 pub mod page;
+pub mod password;
 pub mod people;
 pub mod query;
 pub mod roster;
@@ -80,6 +81,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(org_invitations::list))
         .routes(routes!(org_invitations::accept))
         .routes(routes!(org_invitations::decline))
+        .routes(routes!(password::change_password))
         .routes(routes!(orgs::create_org))
         .routes(routes!(orgs::get_org))
         .routes(routes!(org_settings::update_settings))

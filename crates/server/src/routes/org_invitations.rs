@@ -11,12 +11,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use circles_domain::local_time::local_time;
 use super::views::{Items, MembershipView, Problem};
 use crate::auth::Caller;
 use crate::http::error::ApiResult;
 use crate::http::extract::Path;
 use crate::state::AppState;
+use circles_domain::local_time::local_time;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrgInvitationView {

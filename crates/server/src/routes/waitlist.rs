@@ -19,13 +19,13 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::query::query_parsed;
-use circles_domain::local_time::local_time;
 use super::views::{Items, Problem};
 use super::waitlist_views::{EntryMatchView, PlaceMatchView, StatsView};
 use crate::auth::{Caller, Member};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
+use circles_domain::local_time::local_time;
 
 /// Clinical notes are at most this long.
 const NOTES_MAX: usize = 4000;

@@ -7,8 +7,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use circles_domain::local_time::local_time;
 use super::waitlist::EntryView;
+use circles_domain::local_time::local_time;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MatchView {

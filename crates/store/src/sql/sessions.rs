@@ -14,8 +14,8 @@ use super::audit::{self, AuditDraft};
 use super::availability::require_working_hours;
 use super::busy::{self, Claim, HintsWithin, LockWait, Owner};
 use super::db::{Executor, Query, Row, Value, placeholders, sql};
-use super::names;
 use super::freed;
+use super::names;
 use super::notify::{self, Notice};
 use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{

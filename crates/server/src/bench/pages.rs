@@ -1,0 +1,171 @@
+//! `circles bench pages`: the server's time to render a therapist's week
+//! of 40 sessions and a 12-seat attendance sheet, measured at the HTTP edge,
+//! and the bytes a browser loads for the schedule page.
+
+use std::time::{Duration, Instant};
+
+use circles_domain::group::{GroupSettings, GroupType};
+use circles_domain::ids::PersonId;
+use circles_domain::input::Label;
+use circles_domain::interval::Interval;
+use circles_domain::session::{Modality, SessionDetails, SessionKind};
+use circles_store::model::{Approval, AuditCtx, GroupFields, NewGroup, NewSession, NewToken, TokenKind};
+use jiff::civil::{Date, Weekday};
+use jiff::{SignedDuration, ToSpan};
+use serde::Serialize;
+
+use super::PagesArgs;
+use super::harness::{Clinic, FreshDatabase, Latencies, RunningServer, client};
+use crate::auth::{SESSION_COOKIE, token};
+use crate::web::assets::{SCRIPT, STYLE};
+use crate::web::time::{start_of, zone};
+
+#[derive(Debug, Serialize)]
+pub struct PagesReport {
+    pub backend: &'static str,
+    pub requests: usize,
+    /// GET /orgs/{org}/schedule?week=… for a therapist with 40 sessions that week.
+    pub therapist_week: Latencies,
+    pub therapist_week_html_bytes: usize,
+    /// HTML + stylesheet + script of the schedule page, uncompressed.
+    pub schedule_page_total_bytes: usize,
+    /// GET /orgs/{org}/sessions/{id}/attendance with 12 seats.
+    pub attendance_sheet: Latencies,
+    pub attendance_sheet_html_bytes: usize,
+}
+
+fn details(title: &str) -> SessionDetails {
+    SessionDetails {
+        title: Label::parse(title, 200).expect("valid"),
+        description: String::new(),
+        modality: Modality::InPerson,
+        virtual_link: None,
+        location: Some("Room 2".into()),
+        address: None,
+    }
+}
+
+fn session(kind: SessionKind, title: &str, slot: Interval, therapist: PersonId, clients: Vec<PersonId>) -> NewSession {
+    NewSession {
+        kind,
+        details: details(title),
+        interval: slot,
+        timezone: "America/New_York".into(),
+        capacity: clients.len().max(1) as i64,
+        group_id: None,
+        therapist_ids: vec![therapist],
+        client_ids: clients,
+        therapists_must_accept: false,
+        approval: Approval::NotNeeded,
+    }
+}
+
+async fn measure(
+    http: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+    requests: usize,
+) -> anyhow::Result<(Latencies, usize)> {
+    let mut samples = Vec::with_capacity(requests);
+    let mut bytes = 0;
+    for _ in 0..requests {
+        let started = Instant::now();
+        let response = http.get(url).header("cookie", cookie).send().await?;
+        anyhow::ensure!(response.status().is_success(), "{url} answered {}", response.status());
+        bytes = response.bytes().await?.len();
+        samples.push(started.elapsed());
+    }
+    Ok((Latencies::of(samples), bytes))
+}
+
+pub async fn run(args: &PagesArgs) -> anyhow::Result<PagesReport> {
+    let db = FreshDatabase::create(&args.database_url).await?;
+    let backend = db.backend;
+    let mut server = RunningServer::start(&db.url).await?;
+    let store = server.store.clone();
+    let clinic = Clinic::seed(&store, 1, 12).await?;
+    let ctx = AuditCtx::operator();
+    let therapist = clinic.therapists[0];
+    let tz = zone("America/New_York");
+
+    // Next week: eight 45-minute appointments a day, Monday to Friday, and
+    // a 12-seat group on Saturday.
+    let today = jiff::Timestamp::now().to_zoned(tz.clone()).date();
+    let mut monday: Date = today.checked_add(1.day())?;
+    while monday.weekday() != Weekday::Monday {
+        monday = monday.checked_add(1.day())?;
+    }
+    for day in 0..5 {
+        let date = monday.checked_add(day.days())?;
+        for hour in 0..8 {
+            let start = start_of(date, &tz) + SignedDuration::from_hours(8 + hour);
+            let slot = Interval::starting_at(start, SignedDuration::from_mins(45)).expect("positive");
+            let client = clinic.clients[((day * 8 + hour) % 12) as usize];
+            store
+                .create_session(
+                    &ctx,
+                    clinic.org,
+                    session(SessionKind::OneOnOne, "Individual therapy", slot, therapist, vec![client]),
+                )
+                .await?;
+        }
+    }
+    let saturday = start_of(monday.checked_add(5.days())?, &tz) + SignedDuration::from_hours(10);
+    let slot = Interval::starting_at(saturday, SignedDuration::from_mins(90)).expect("positive");
+    let fields = GroupFields {
+        name: "Skills group".into(),
+        description: String::new(),
+        group_type: GroupType::Skills,
+        open: true,
+        capacity: None,
+        requires_screening: false,
+        target_population: None,
+        age_range: None,
+        modality: Some(Modality::InPerson),
+        virtual_link: None,
+        location: Some("Room 2".into()),
+        address: None,
+        settings: GroupSettings::default(),
+        recurrence: None,
+    };
+    let new_group = NewGroup { fields, moderator_ids: Vec::new(), facilitator_ids: vec![therapist] };
+    let group_id = store.create_group(&ctx, clinic.org, new_group).await?.id;
+    let mut input = session(SessionKind::Group, "Skills group", slot, therapist, clinic.clients.clone());
+    input.group_id = Some(group_id);
+    let group = store.create_session(&ctx, clinic.org, input).await?;
+
+    // The therapist's browser session.
+    let account = store.person(&ctx, clinic.org, therapist).await?.account_id;
+    let secret = token::generate(token::SESSION_PREFIX);
+    let new_token = NewToken {
+        account_id: account,
+        kind: TokenKind::Session,
+        name: "bench pages".into(),
+        token_hash: token::hash(&secret),
+        expires_at: Some(jiff::Timestamp::now() + SignedDuration::from_hours(1)),
+    };
+    store.create_token(&ctx, new_token).await?;
+    let cookie = format!("{SESSION_COOKIE}={secret}");
+
+    let http = client(1);
+    let org = clinic.org.0;
+    let week_url = format!("{}/orgs/{org}/schedule?week={monday}", server.base);
+    let sheet_url = format!("{}/orgs/{org}/sessions/{}/attendance", server.base, group.id.0);
+    // Warm up: connections, caches, the first allocation of everything.
+    measure(&http, &week_url, &cookie, 5).await?;
+    measure(&http, &sheet_url, &cookie, 5).await?;
+    let (therapist_week, week_bytes) = measure(&http, &week_url, &cookie, args.requests).await?;
+    let (attendance_sheet, sheet_bytes) = measure(&http, &sheet_url, &cookie, args.requests).await?;
+    server.stop();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    db.remove().await;
+    Ok(PagesReport {
+        backend,
+        requests: args.requests,
+        therapist_week,
+        therapist_week_html_bytes: week_bytes,
+        schedule_page_total_bytes: week_bytes + STYLE.len() + SCRIPT.len(),
+        attendance_sheet,
+        attendance_sheet_html_bytes: sheet_bytes,
+    })
+}

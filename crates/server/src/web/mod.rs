@@ -1,0 +1,108 @@
+//! The pages: server-rendered HTML for every role, on the same use cases and
+//! authorization as the API. A page handler parses a form, calls the API's
+//! own handler function (so the rules, refusals and problem details are the
+//! API's), and renders the view it returns in the viewer's time zone with
+//! names. Forms work without JavaScript: POST → 303 → GET.
+
+mod admin;
+pub mod assets;
+mod client;
+mod error;
+mod form;
+mod groups;
+mod home;
+mod hours;
+mod inbox;
+mod layout;
+mod names;
+mod profile;
+#[cfg(test)]
+mod render_tests;
+mod roster;
+mod schedule;
+mod session;
+mod signin;
+mod therapist;
+pub mod time;
+mod timeoff;
+mod viewer;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// No inline script or style, nothing from elsewhere, forms only to us.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                       connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Every page response: strict CSP, and never stored (pages show client
+/// data) unless the handler said otherwise (the digested assets).
+async fn page_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.entry(CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Every page route.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(&assets::STYLE_FILE, get(assets::style))
+        .route(&assets::SCRIPT_FILE, get(assets::script))
+        .route("/", get(signin::start))
+        .route("/signin", post(signin::sign_in))
+        .route("/signout", post(signin::sign_out))
+        .route("/switch", get(signin::switch))
+        .route("/profile", get(profile::redirect_home))
+        .route("/orgs/{org}", get(home::home))
+        .route("/orgs/{org}/schedule", get(schedule::schedule))
+        .route("/orgs/{org}/sessions/{session}", get(session::show))
+        .route("/orgs/{org}/sessions/{session}/join", post(session::join))
+        .route("/orgs/{org}/sessions/{session}/leave", post(session::leave))
+        .route("/orgs/{org}/sessions/{session}/cancel", post(session::cancel))
+        .route("/orgs/{org}/sessions/{session}/invitations", post(session::invite))
+        .route("/orgs/{org}/sessions/{session}/invitations/{invitation}/withdraw", post(session::withdraw))
+        .route("/orgs/{org}/sessions/{session}/attendance", get(therapist::attendance).post(therapist::mark))
+        .route("/orgs/{org}/sessions/{session}/approve", post(groups::approve))
+        .route("/orgs/{org}/sessions/{session}/reject", post(groups::reject))
+        .route("/orgs/{org}/join", get(client::joinable))
+        .route("/orgs/{org}/my-groups", get(groups::index))
+        .route("/orgs/{org}/groups", get(groups::index))
+        .route("/orgs/{org}/groups/{group}", get(groups::show))
+        .route("/orgs/{org}/groups/{group}/propose", post(groups::propose))
+        .route("/orgs/{org}/groups/{group}/members", post(roster::enrol))
+        .route("/orgs/{org}/groups/{group}/members/{member}/screening", post(roster::screen))
+        .route("/orgs/{org}/groups/{group}/generate", post(roster::generate))
+        .route("/orgs/{org}/invitations", get(therapist::invitations))
+        .route("/orgs/{org}/invitations/{invitation}/respond", post(therapist::respond))
+        .route("/orgs/{org}/time-off", get(timeoff::index).post(timeoff::request))
+        .route("/orgs/{org}/time-off/{request}", get(timeoff::decide_page))
+        .route("/orgs/{org}/time-off/{request}/approve", post(timeoff::approve))
+        .route("/orgs/{org}/time-off/{request}/deny", post(timeoff::deny))
+        .route("/orgs/{org}/time-off/{request}/reassign", post(timeoff::reassign))
+        .route("/orgs/{org}/hours", get(hours::show).post(hours::save))
+        .route("/orgs/{org}/people", get(admin::people).post(admin::add))
+        .route("/orgs/{org}/people/{person}", get(admin::person))
+        .route("/orgs/{org}/audit", get(admin::audit))
+        .route("/orgs/{org}/audit/verify", post(admin::verify))
+        .route("/orgs/{org}/notifications", get(inbox::inbox))
+        .route("/orgs/{org}/notifications/read-all", post(inbox::read_all))
+        .route("/orgs/{org}/notifications/{notification}/read", post(inbox::read))
+        .route("/orgs/{org}/profile", get(profile::profile))
+        .route("/orgs/{org}/profile/password", post(profile::change_password))
+        .route("/orgs/{org}/profile/tokens", post(profile::create_token))
+        .route("/orgs/{org}/profile/tokens/{token}/revoke", post(profile::revoke_token))
+        .layer(middleware::from_fn(page_headers))
+}

@@ -1,0 +1,106 @@
+//! Rendering: whatever people type is text on the page, never markup.
+
+use axum::body::to_bytes;
+use axum::response::Response;
+use circles_domain::Role;
+use circles_domain::ids::{AccountId, OrgId, PersonId, TokenId};
+use circles_store::model::{AuditCtx, Organisation, Principal, TokenKind};
+use jiff::Timestamp;
+use uuid::Uuid;
+
+use super::layout::page;
+use super::schedule::{slot, week_markup};
+use super::viewer::{Ctx, Flash, Viewer};
+use crate::auth::{Caller, Member, RequestMeta};
+use crate::routes::schedule::ScheduleEntryView;
+
+const HOSTILE: &str = "<script>alert('x')</script>";
+
+fn ctx(role: Role, flash: Option<Flash>) -> Ctx {
+    let org = Organisation {
+        id: OrgId(Uuid::nil()),
+        name: format!("Clinic {HOSTILE}"),
+        timezone: "America/New_York".into(),
+        created_at: Timestamp::UNIX_EPOCH,
+    };
+    let principal = Principal {
+        account_id: AccountId(Uuid::nil()),
+        token_id: TokenId(Uuid::nil()),
+        token_kind: TokenKind::Session,
+        expires_at: None,
+    };
+    let caller = Caller { principal, meta: RequestMeta { request_id: None, ip: None } };
+    let viewer = Viewer::for_tests(caller, flash);
+    let member = Member { org, person_id: PersonId(Uuid::nil()), role, ctx: AuditCtx::default() };
+    Ctx {
+        viewer,
+        member,
+        memberships: Vec::new(),
+        unread: 3,
+        tz: super::time::zone("America/New_York"),
+        name: format!("Dr. {HOSTILE}"),
+    }
+}
+
+fn entry(title: &str, status: &str) -> ScheduleEntryView {
+    let starts_at: Timestamp = "2026-12-10T23:00:00Z".parse().unwrap();
+    ScheduleEntryView {
+        session_id: Uuid::nil(),
+        org_id: Uuid::nil(),
+        person_id: Uuid::nil(),
+        kind: "group".into(),
+        status: status.into(),
+        title: title.into(),
+        starts_at,
+        ends_at: "2026-12-11T00:30:00Z".parse().unwrap(),
+        timezone: "America/New_York".into(),
+        starts_at_local: String::new(),
+        ends_at_local: String::new(),
+        modality: "VIRTUAL".into(),
+        location: None,
+        address: None,
+        virtual_link: None,
+        group_id: None,
+        with_name: None,
+        role: "client".into(),
+        participation: "REGISTERED".into(),
+        seats_taken: 5,
+        capacity: 8,
+    }
+}
+
+async fn body(response: Response) -> String {
+    String::from_utf8(to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap()
+}
+
+#[test]
+fn a_session_titled_like_a_script_is_shown_as_text() {
+    let ctx = ctx(Role::Client, None);
+    let html = slot(&ctx, &entry(HOSTILE, "SCHEDULED"), true, &Default::default()).into_string();
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert('x')&lt;/script&gt;"), "{html}");
+    // In the viewer's zone with its abbreviation, seats out of capacity.
+    assert!(html.contains("Thu 10 Dec, 18:00–19:30 EST"), "{html}");
+    assert!(html.contains("5/8 seats"), "{html}");
+}
+
+#[test]
+fn a_cancelled_session_is_marked_in_the_week() {
+    let ctx = ctx(Role::Client, None);
+    let monday = "2026-12-07".parse().unwrap();
+    let html =
+        week_markup(&ctx, &[entry("Sleep and mood", "CANCELLED")], &Default::default(), monday, monday).into_string();
+    assert!(html.contains(r#"class="slot group cancelled""#), "{html}");
+    assert!(html.contains(">cancelled<"), "{html}");
+    assert!(html.contains("Thu 10 Dec"), "{html}");
+}
+
+#[tokio::test]
+async fn names_and_messages_in_the_frame_are_escaped_and_only_our_script_loads() {
+    let ctx = ctx(Role::Admin, Some(Flash::error(HOSTILE)));
+    let html = body(page(&ctx, HOSTILE, "Home", maud::html! { p { (HOSTILE) } })).await;
+    assert_eq!(html.matches("<script").count(), 1, "only the first-party file: {html}");
+    assert!(html.contains(r#"<script src="/assets/site-"#), "{html}");
+    assert_eq!(html.matches("&lt;script&gt;").count(), 5, "title, org, name, message and body: {html}");
+    assert!(!html.contains(" style="), "no inline style: the policy forbids it");
+}
