@@ -264,6 +264,8 @@ spelled_enum!(
         InvitationDeclined = "invitation_declined",
         /// Every therapist accepted: the session is scheduled and open for seats.
         SessionScheduled = "session_scheduled",
+        /// A one-on-one session was booked with the person.
+        SessionBooked = "session_booked",
         SessionCancelled = "session_cancelled",
         Reminder = "reminder",
         MemberJoined = "member_joined",
