@@ -69,6 +69,7 @@ fn migrator() -> Migrator {
         migration(4, "series", include_str!("../migrations/0004_series.sql")),
         migration(5, "availability", include_str!("../migrations/0005_availability.sql")),
         migration(6, "audit sealing", include_str!("../migrations/0006_audit_sealing.sql")),
+        migration(8, "delivery", include_str!("../migrations/0008_delivery.sql")),
     ])
 }
 

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_series.sql")),
     (5, include_str!("../migrations/0005_availability.sql")),
     (6, include_str!("../migrations/0006_audit_sealing.sql")),
+    (8, include_str!("../migrations/0008_delivery.sql")),
 ];
 
 /// Applies every migration above the database's version, each in its own

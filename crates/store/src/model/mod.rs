@@ -202,7 +202,9 @@ pub struct AuditEntry {
 
 mod availability;
 mod booking;
+mod delivery;
 mod groups;
 pub use availability::*;
 pub use booking::*;
+pub use delivery::*;
 pub use groups::*;

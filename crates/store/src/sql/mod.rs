@@ -9,6 +9,7 @@ mod availability;
 mod busy;
 mod counted;
 mod coverage;
+mod deliveries;
 mod groups;
 mod health;
 mod holds;
@@ -16,6 +17,7 @@ mod idempotency;
 mod invitations;
 mod notify;
 mod orgs;
+mod outbox;
 mod roster;
 mod seats;
 mod series;
@@ -33,8 +35,8 @@ use tokio::sync::Notify;
 use circles_domain::Clock;
 use circles_domain::Role;
 use circles_domain::ids::{
-    AccountId, AuditEventId, BusyId, GroupId, HoldId, InvitationId, MembershipId, NotificationId, OrgId, PersonId,
-    SeatId, SeriesId, SessionId, TimeOffId, TokenId,
+    AccountId, AuditEventId, BusyId, DeliveryId, GroupId, HoldId, InvitationId, MembershipId, NotificationId, OrgId,
+    PersonId, SeatId, SeriesId, SessionId, TimeOffId, TokenId,
 };
 
 use counted::Counted;
@@ -51,11 +53,13 @@ pub struct SqlStore<B> {
     statements: Arc<AtomicU64>,
     /// Raised after every committed write: audit events may await sealing.
     unsealed: Notify,
+    /// Raised after every committed write: deliveries may be waiting.
+    outbox: Notify,
 }
 
 impl<B: Backend> SqlStore<B> {
     pub fn new(backend: B, clock: Arc<dyn Clock>) -> Self {
-        Self { backend, clock, statements: Arc::default(), unsealed: Notify::new() }
+        Self { backend, clock, statements: Arc::default(), unsealed: Notify::new(), outbox: Notify::new() }
     }
 
     /// How many SQL statements this store has run (transaction control not
@@ -128,6 +132,7 @@ macro_rules! write_tx {
                 let value = $body;
                 $crate::sql::db::Transaction::commit($tx).await?;
                 $store.unsealed.notify_one();
+                $store.outbox.notify_one();
                 Ok(value)
             }
             .await;
@@ -204,7 +209,8 @@ id_values!(
     BusyId,
     MembershipId,
     NotificationId,
-    TimeOffId
+    TimeOffId,
+    DeliveryId
 );
 
 impl From<Role> for Value {

@@ -8,6 +8,7 @@ mod availability;
 mod booking;
 mod holds;
 mod idempotency;
+mod outbox;
 mod people;
 mod races;
 mod support;
