@@ -171,13 +171,11 @@ pub struct Neighbours {
 /// message: only the latest goes out, and a cancellation of a session that
 /// was never announced goes nowhere. `None` means send.
 pub fn coalesce(method: Option<CalendarMethod>, around: Neighbours) -> Option<Coalesced> {
-    if method.is_none() {
-        return None;
-    }
+    let method = method?;
     if around.later_waiting {
         return Some(Coalesced::Superseded);
     }
-    if method == Some(CalendarMethod::Cancel) && around.earlier_coalesced && !around.earlier_sent {
+    if method == CalendarMethod::Cancel && around.earlier_coalesced && !around.earlier_sent {
         return Some(Coalesced::NothingToCancel);
     }
     None

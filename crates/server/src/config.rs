@@ -59,7 +59,8 @@ pub struct Settings {
     /// Attempts per delivery before it is marked failed.
     pub delivery_max_attempts: u32,
     /// How long a worker holds a claimed delivery; one that dies mid-send
-    /// leaves it to be sent again after this.
+    /// leaves it to be sent again after this. Keep it well above
+    /// `smtp_timeout_seconds`, or a slow send may be made twice.
     pub delivery_lease_seconds: u64,
 }
 

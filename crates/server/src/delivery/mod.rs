@@ -70,7 +70,7 @@ impl Worker {
                 max_attempts: settings.delivery_max_attempts.max(1),
             },
             coalesce: seconds(settings.delivery_coalesce_seconds),
-            lease: seconds(settings.delivery_lease_seconds.max(settings.smtp_timeout_seconds + 1)),
+            lease: seconds(settings.delivery_lease_seconds.max(1)),
         }))
     }
 

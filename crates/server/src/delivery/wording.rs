@@ -3,7 +3,7 @@
 //! recipient's zone.
 
 use circles_domain::delivery::CalendarMethod;
-use circles_domain::session::{InvitationStatus, Modality, NotificationKind};
+use circles_domain::session::{InvitationStatus, Modality, NotificationKind, SessionStatus};
 use circles_store::model::{OutboundMessage, SessionFacts};
 use jiff::tz::TimeZone;
 
@@ -49,7 +49,7 @@ pub fn word(message: &OutboundMessage, method: Option<CalendarMethod>) -> Wordin
     let short = start.strftime("%a %-d %b at %H:%M").to_string();
     let long = start.strftime("%A %-d %B %Y at %H:%M").to_string();
     let (subject, headline) = match (message.kind, method) {
-        (_, Some(CalendarMethod::Cancel)) if session.recipient_on_session => {
+        (_, Some(CalendarMethod::Cancel)) if session.status == SessionStatus::Cancelled => {
             (format!("Cancelled: your session on {short}"), format!("Your session on {long} is cancelled."))
         }
         (_, Some(CalendarMethod::Cancel)) => (
@@ -153,7 +153,6 @@ fn escape(text: &str) -> String {
 mod tests {
     use circles_domain::delivery::Channel;
     use circles_domain::ids::{DeliveryId, OrgId, PersonId, SessionId};
-    use circles_domain::session::SessionStatus;
     use circles_store::model::{Recipient, SessionTherapist};
 
     use super::*;
@@ -220,6 +219,7 @@ mod tests {
     #[test]
     fn a_cancellation_says_so_and_html_is_escaped() {
         let mut m = message(NotificationKind::SessionCancelled, None);
+        m.session.as_mut().unwrap().status = SessionStatus::Cancelled;
         m.org_name = "Smith & Sons".into();
         let w = word(&m, Some(CalendarMethod::Cancel));
         assert_eq!(w.subject, "Cancelled: your session on Thu 10 Dec at 18:00");
