@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod availability;
+pub mod deliveries;
 mod error_docs;
 pub mod group_sessions;
 pub mod groups;
@@ -14,6 +15,7 @@ pub mod me;
 pub mod notifications;
 pub mod orgs;
 pub mod people;
+pub mod preferences;
 pub mod query;
 pub mod roster;
 pub mod schedule;
@@ -42,6 +44,7 @@ use crate::state::AppState;
         (name = "auth"), (name = "me"), (name = "organisations"), (name = "people"), (name = "sessions"),
         (name = "holds"), (name = "groups"), (name = "invitations"), (name = "seats"), (name = "series"), (name = "notifications"),
         (name = "schedule"), (name = "availability"), (name = "time off"), (name = "audit"), (name = "operations"),
+        (name = "deliveries"),
     )
 )]
 struct ApiDoc;
@@ -118,6 +121,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(time_off::reassign))
         .routes(routes!(time_off::cancel_affected))
         .routes(routes!(audit::list_events))
+        .routes(routes!(deliveries::list_deliveries))
+        .routes(routes!(deliveries::retry_delivery))
+        .routes(routes!(preferences::get_preferences, preferences::put_preferences))
 }
 
 /// The router with the OpenAPI document served at `/api/openapi.json`.

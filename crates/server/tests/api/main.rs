@@ -15,6 +15,7 @@ mod holds;
 mod idempotency;
 mod mail;
 mod operations;
+mod outbox_routes;
 mod people;
 mod schedule;
 mod seats;
