@@ -15,7 +15,7 @@ use super::query::{page_limit, query_parsed};
 use super::sessions::local_time;
 use super::views::{Items, Problem};
 use crate::auth::Caller;
-use crate::http::error::ApiResult;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Path, Query};
 use crate::state::AppState;
 
@@ -111,7 +111,9 @@ pub async fn retry_delivery(
     Path((org_id, delivery_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<DeliveryView>> {
     let member = caller.member(&state, OrgId(org_id)).await?;
-    member.authorize(Action::ManageDeliveries)?;
+    // Deliveries are invisible to everyone but admins: to anyone else a
+    // delivery id names nothing here, whatever organisation it is from.
+    member.authorize(Action::ManageDeliveries).map_err(|_| ApiError::not_found("delivery"))?;
     let retried = state.store.retry_delivery(&member.ctx, member.org_id(), DeliveryId(delivery_id)).await?;
     Ok(axum::Json(DeliveryView::new(retried, &member.org.timezone)))
 }
