@@ -39,6 +39,8 @@ pub enum Action {
     AddPerson { role: Role },
     /// Read the organisation's audit trail.
     ViewAudit,
+    /// See the organisation's outgoing messages and retry failed ones.
+    ManageDeliveries,
     /// Book a one-on-one session or place a hold; `as_therapist`/`as_client`
     /// say whether the caller is that therapist or that client.
     BookOneOnOne { as_therapist: bool, as_client: bool },
@@ -164,6 +166,7 @@ pub fn authorize(role: Role, action: Action) -> Result<(), Denied> {
             Therapist | Client => false,
         },
         Action::ViewAudit => role == Admin,
+        Action::ManageDeliveries => role == Admin,
         Action::BookOneOnOne { as_therapist, as_client } => match role {
             Admin | Moderator => true,
             Therapist => as_therapist,
@@ -235,6 +238,7 @@ fn denial_reason(action: Action) -> &'static str {
         Action::ViewPerson { .. } => "you may only view your own record and therapists",
         Action::AddPerson { .. } => "only admins add staff; moderators may add clients",
         Action::ViewAudit => "only admins read the audit trail",
+        Action::ManageDeliveries => "only admins see and retry outgoing messages",
         Action::BookOneOnOne { .. } => "therapists book only themselves and clients only themselves",
         Action::ViewSession { .. } => "you are not on this session",
         Action::ListAllSessions => "only admins and moderators list every session",
@@ -361,6 +365,7 @@ mod tests {
             (Action::AddPerson { role: Therapist }, [true, false, false, false]),
             (Action::AddPerson { role: Client }, [true, true, false, false]),
             (Action::ViewAudit, [true, false, false, false]),
+            (Action::ManageDeliveries, [true, false, false, false]),
             (Action::BookOneOnOne { as_therapist: false, as_client: false }, [true, true, false, false]),
             (Action::BookOneOnOne { as_therapist: true, as_client: false }, [true, true, true, false]),
             (Action::BookOneOnOne { as_therapist: false, as_client: true }, [true, true, false, true]),

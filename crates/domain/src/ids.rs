@@ -135,6 +135,12 @@ id_type!(
     /// A therapist's request for time off.
     TimeOffId
 );
+id_type!(
+    /// One message owed to one person on one channel: an outbox row. Its
+    /// value is the e-mail's Message-ID, so a retry is recognisably the same
+    /// message.
+    DeliveryId
+);
 
 impl OrgId {
     /// The chain that records platform-level events which belong to no

@@ -350,6 +350,8 @@ spelled_enum!(
         InvitationWithdrawn = "invitation_withdrawn",
         /// Every therapist accepted: the session is scheduled and open for seats.
         SessionScheduled = "session_scheduled",
+        /// A one-on-one session was booked with the person.
+        SessionBooked = "session_booked",
         SessionCancelled = "session_cancelled",
         Reminder = "reminder",
         MemberJoined = "member_joined",

@@ -57,6 +57,27 @@ pub struct Settings {
     pub offer_grace_seconds: Option<u64>,
     /// Minutes between sweeps for free seats that no event recorded.
     pub waitlist_sweep_minutes: u64,
+    /// Where e-mail goes: `smtp://[user:pass@]host[:port][?tls=required|opportunistic]`
+    /// (STARTTLS) or `smtps://…` (TLS from the start). Unset: e-mail is
+    /// written into `mail_dir` if that is set, and waits in the outbox if not.
+    pub smtp_url: Option<String>,
+    /// The sender of every e-mail, `Name <address>`.
+    pub mail_from: String,
+    /// A folder that receives every e-mail as an `.eml` file instead of SMTP.
+    pub mail_dir: Option<std::path::PathBuf>,
+    /// The longest one e-mail may take to send, connection included.
+    pub smtp_timeout_seconds: u64,
+    /// Changes to one session for one person within this many seconds go
+    /// out as one message (0 sends each at once).
+    pub delivery_coalesce_seconds: u64,
+    /// The pause after a delivery's first failure; it doubles each time.
+    pub delivery_retry_seconds: u64,
+    /// Attempts per delivery before it is marked failed.
+    pub delivery_max_attempts: u32,
+    /// How long a worker holds a claimed delivery; one that dies mid-send
+    /// leaves it to be sent again after this. Keep it well above
+    /// `smtp_timeout_seconds`, or a slow send may be made twice.
+    pub delivery_lease_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -107,6 +128,14 @@ impl Default for Settings {
             max_connections: 1000,
             offer_grace_seconds: None,
             waitlist_sweep_minutes: 60,
+            smtp_url: None,
+            mail_from: "Circles <circles@localhost>".into(),
+            mail_dir: None,
+            smtp_timeout_seconds: 30,
+            delivery_coalesce_seconds: 60,
+            delivery_retry_seconds: 60,
+            delivery_max_attempts: 16,
+            delivery_lease_seconds: 300,
         }
     }
 }

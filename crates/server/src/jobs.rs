@@ -57,6 +57,16 @@ async fn run_waitlist(state: &AppState) {
     }
 }
 
+/// Starts the delivery worker the settings call for; without a place to
+/// send e-mail (`smtp_url` or `mail_dir`) deliveries wait in the outbox.
+pub fn spawn_delivery(state: &AppState) -> anyhow::Result<Option<JoinHandle<()>>> {
+    let worker = crate::delivery::Worker::from_settings(state.store.clone(), state.clock.clone(), &state.settings)?;
+    if worker.is_none() {
+        tracing::info!("e-mail delivery is off (set smtp_url or mail_dir); messages wait in the outbox");
+    }
+    Ok(worker.map(crate::delivery::spawn))
+}
+
 /// How long the sealer lets writes gather after one wakes it.
 const SEAL_GATHER: Duration = Duration::from_millis(25);
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod demo;
 pub mod http;
 pub mod jobs;

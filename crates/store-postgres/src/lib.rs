@@ -70,6 +70,7 @@ fn migrator() -> Migrator {
         migration(5, "availability", include_str!("../migrations/0005_availability.sql")),
         migration(6, "audit sealing", include_str!("../migrations/0006_audit_sealing.sql")),
         migration(7, "org invitations", include_str!("../migrations/0007_org_invitations.sql")),
+        migration(8, "delivery", include_str!("../migrations/0008_delivery.sql")),
         migration(9, "departures", include_str!("../migrations/0009_departures.sql")),
         migration(13, "waitlist", include_str!("../migrations/0013_waitlist.sql")),
     ])

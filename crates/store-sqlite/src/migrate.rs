@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/0005_availability.sql")),
     (6, include_str!("../migrations/0006_audit_sealing.sql")),
     (7, include_str!("../migrations/0007_org_invitations.sql")),
+    (8, include_str!("../migrations/0008_delivery.sql")),
     (9, include_str!("../migrations/0009_departures.sql")),
     (13, include_str!("../migrations/0013_waitlist.sql")),
 ];

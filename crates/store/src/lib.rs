@@ -20,8 +20,8 @@ use circles_domain::attendance::MemberStats;
 use circles_domain::authz::PeopleScope;
 use circles_domain::availability::WeeklyAvailability;
 use circles_domain::ids::{
-    AccountId, GroupId, HoldId, InvitationId, MembershipId, NotificationId, OrgId, PersonId, SessionId, TimeOffId,
-    TokenId,
+    AccountId, DeliveryId, GroupId, HoldId, InvitationId, MembershipId, NotificationId, OrgId, PersonId, SessionId,
+    TimeOffId, TokenId,
 };
 use circles_domain::input::Email;
 use circles_domain::interval::Interval;
@@ -55,6 +55,7 @@ pub trait Store:
     + OrgInvitationStore
     + WaitlistStore
     + OfferStore
+    + DeliveryStore
 {
 }
 
@@ -79,6 +80,7 @@ impl<T> Store for T where
         + OrgInvitationStore
         + WaitlistStore
         + OfferStore
+        + DeliveryStore
 {
 }
 
@@ -526,4 +528,35 @@ pub trait TimeOffStore: Send + Sync {
         id: TimeOffId,
         reason: String,
     ) -> Result<Vec<AffectedSession>>;
+}
+
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Claims up to `limit` due deliveries in every organisation for `lease`
+    /// (after which another worker may claim them again), with what it
+    /// takes to write each message. A message about a session is due only
+    /// once `coalesce` has passed since its change; one replaced by a later
+    /// message about the same session, or cancelling a session its recipient
+    /// was never told of, is suppressed instead of returned.
+    async fn claim_deliveries(
+        &self,
+        limit: u32,
+        lease: SignedDuration,
+        coalesce: SignedDuration,
+    ) -> Result<Vec<OutboundMessage>>;
+    /// Records how each claimed delivery went.
+    async fn finish_deliveries(&self, outcomes: &[(OrgId, DeliveryId, DeliveryOutcome)]) -> Result<()>;
+    /// When the next delivery falls due, if any waits.
+    async fn next_delivery_due(&self, coalesce: SignedDuration) -> Result<Option<Timestamp>>;
+    /// Resolves once a write has committed since the last call: deliveries
+    /// may be waiting.
+    async fn deliveries_waiting(&self);
+    /// An organisation's deliveries, newest first.
+    async fn deliveries(&self, org: OrgId, filter: DeliveryFilter) -> Result<Vec<Delivery>>;
+    /// Sends a failed delivery again, with a fresh set of attempts.
+    async fn retry_delivery(&self, ctx: &AuditCtx, org: OrgId, id: DeliveryId) -> Result<Delivery>;
+    /// A person's delivery choices, defaults filled in.
+    async fn preferences(&self, account: AccountId) -> Result<Preferences>;
+    /// Replaces a person's delivery choices.
+    async fn set_preferences(&self, ctx: &AuditCtx, account: AccountId, prefs: Preferences) -> Result<Preferences>;
 }

@@ -3,6 +3,7 @@
 
 mod availability;
 mod booking;
+mod delivery;
 mod harness;
 mod pages;
 mod rss;
@@ -31,6 +32,9 @@ pub enum BenchCommand {
     /// The pages: a therapist's week of 40 sessions and a 12-seat
     /// attendance sheet, latency at the HTTP edge and bytes.
     Pages(PagesArgs),
+    /// Drains queued e-mails to a local SMTP server (messages per second)
+    /// and reports booking latency with the outbox writes it now includes.
+    Delivery(DeliveryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -56,6 +60,23 @@ pub struct PagesArgs {
     /// Requests per page.
     #[arg(long, default_value_t = 200)]
     pub requests: usize,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeliveryArgs {
+    /// Where to create the fresh database (as for `bench booking`).
+    #[arg(long)]
+    pub database_url: String,
+    /// The SMTP server to send to, e.g. `smtp://127.0.0.1:2525` (the tests'
+    /// `crates/server/tests/mail/smtp_sink.py 2525 DIR` is one).
+    #[arg(long)]
+    pub smtp_url: String,
+    /// How many e-mails to queue and drain.
+    #[arg(long, default_value_t = 10_000)]
+    pub messages: usize,
     /// Also write the JSON report to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -117,6 +138,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Pages(args) => {
             let report = pages::run(&args).await?;
+            write(&report, args.out.as_deref())?
+        }
+        BenchCommand::Delivery(args) => {
+            let report = delivery::run(&args).await?;
             write(&report, args.out.as_deref())?
         }
     };

@@ -99,7 +99,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => {
             let defaults = Settings::for_demo();
             let overrides = Overrides { listen: args.listen, ..args.database.overrides() };
-            let settings = Settings::load_with_defaults(defaults, config, &overrides)?;
+            let mut settings = Settings::load_with_defaults(defaults, config, &overrides)?;
+            if settings.smtp_url.is_none() && settings.mail_dir.is_none() {
+                settings.mail_dir = Some(demo::mail_dir(&settings.database_url));
+            }
             init_logging(settings.log_format);
             serve(settings, Some(())).await?;
         }
@@ -109,10 +112,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let clock = Arc::new(SystemClock);
             let store = storage::open(&settings, clock.clone()).await?;
             let state = AppState::new(store, clock, settings)?;
+            let delivery = crate::jobs::spawn_delivery(&state)?;
             let jobs = crate::jobs::spawn(state);
             tracing::info!("circles worker is running jobs");
             app::shutdown_signal().await;
             jobs.abort();
+            if let Some(delivery) = delivery {
+                delivery.abort();
+            }
         }
         Command::Migrate(args) => {
             let settings = Settings::load(config, &args.overrides())?;
@@ -141,10 +148,11 @@ async fn serve(settings: Settings, demo: Option<()>) -> anyhow::Result<()> {
         print_demo(&settings, &loaded, listener.local_addr()?);
     }
     tracing::info!(listen = %listener.local_addr()?, database = %redact(&settings.database_url), "circles is serving");
+    let delivery = if settings.run_jobs { crate::jobs::spawn_delivery(&state)? } else { None };
     let jobs = settings.run_jobs.then(|| crate::jobs::spawn(state.clone()));
     app::serve(listener, state, app::shutdown_signal()).await?;
-    if let Some(jobs) = jobs {
-        jobs.abort();
+    for handle in [jobs, delivery].into_iter().flatten() {
+        handle.abort();
     }
     Ok(())
 }
@@ -171,6 +179,10 @@ fn print_demo(settings: &Settings, demo: &demo::Demo, addr: std::net::SocketAddr
     println!();
     println!("  Every demo account's password is: {}", demo::PASSWORD);
     println!();
+    if let (None, Some(dir)) = (&settings.smtp_url, &settings.mail_dir) {
+        println!("  E-mail is written into {} (open the .eml files; invitations carry .ics)", dir.display());
+        println!();
+    }
     for login in &demo.logins {
         println!("    {:<10} {:<22} {}", login.role.as_str(), login.name, login.email);
     }

@@ -141,6 +141,16 @@ struct People {
     clients: Vec<PersonId>,
 }
 
+/// The folder beside the demo's database that receives its e-mail when no
+/// SMTP server is set: `circles-demo.db` → `circles-demo-mail/`.
+pub fn mail_dir(database_url: &str) -> std::path::PathBuf {
+    let path = database_url.strip_prefix("sqlite://").map(std::path::Path::new);
+    match path.and_then(|p| Some((p.parent()?, p.file_stem()?))) {
+        Some((dir, stem)) => dir.join(format!("{}-mail", stem.to_string_lossy())),
+        None => std::path::PathBuf::from("circles-demo-mail"),
+    }
+}
+
 fn days_after(date: Date, days: i64) -> Date {
     date.checked_add(jiff::Span::new().days(days)).expect("the demo's dates are near today")
 }

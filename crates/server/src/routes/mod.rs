@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod availability;
 mod availability_search;
+pub mod deliveries;
 mod error_docs;
 pub mod group_sessions;
 pub mod groups;
@@ -21,6 +22,7 @@ pub mod orgs;
 pub mod page;
 pub mod password;
 pub mod people;
+pub mod preferences;
 pub mod query;
 pub mod roster;
 pub mod schedule;
@@ -51,6 +53,7 @@ use crate::state::AppState;
         (name = "auth"), (name = "me"), (name = "organisations"), (name = "people"), (name = "sessions"),
         (name = "holds"), (name = "groups"), (name = "invitations"), (name = "seats"), (name = "series"), (name = "notifications"),
         (name = "schedule"), (name = "availability"), (name = "time off"), (name = "audit"), (name = "operations"), (name = "waitlist"),
+        (name = "deliveries"),
     )
 )]
 struct ApiDoc;
@@ -144,6 +147,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(offers::accept))
         .routes(routes!(offers::decline))
         .routes(routes!(offers::withdraw))
+        .routes(routes!(deliveries::list_deliveries))
+        .routes(routes!(deliveries::retry_delivery))
+        .routes(routes!(preferences::get_preferences, preferences::put_preferences))
 }
 
 /// The router with the OpenAPI document served at `/api/openapi.json`.

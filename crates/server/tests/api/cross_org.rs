@@ -137,6 +137,8 @@ fn tenant_routes(b: &Org, start: &str, end: &str) -> Vec<(Method, &'static str, 
         (Method::POST, "/api/v1/orgs/{org_id}/offers/{offer_id}/accept", Some(json!({}))),
         (Method::POST, "/api/v1/orgs/{org_id}/offers/{offer_id}/decline", Some(json!({}))),
         (Method::POST, "/api/v1/orgs/{org_id}/offers/{offer_id}/withdraw", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/deliveries", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/deliveries/{delivery_id}/retry", Some(json!({}))),
     ]
 }
 
@@ -148,6 +150,7 @@ struct Targets {
     group_id: String,
     invitation_id: String,
     notification_id: String,
+    delivery_id: String,
     member_id: String,
     therapist_id: String,
     time_off_id: String,
@@ -164,6 +167,7 @@ fn fill(template: &str, org_id: &str, t: &Targets) -> String {
         .replace("{group_id}", &t.group_id)
         .replace("{invitation_id}", &t.invitation_id)
         .replace("{notification_id}", &t.notification_id)
+        .replace("{delivery_id}", &t.delivery_id)
         .replace("{member_id}", &t.member_id)
         .replace("{therapist_id}", &t.therapist_id)
         .replace("{time_off_id}", &t.time_off_id)
@@ -224,6 +228,7 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         )
         .await
         .expect(201);
+    let b_deliveries = app.get(&format!("/api/v1/orgs/{}/deliveries", b.id), &b.admin.token).await.expect(200);
     let targets = Targets {
         person_id: b.client.person_id.clone(),
         session_id: b_session["id"].as_str().unwrap().to_owned(),
@@ -231,6 +236,7 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         group_id: b_group.clone(),
         invitation_id: b_proposal["therapists"][0]["id"].as_str().unwrap().to_owned(),
         notification_id: b_inbox["items"][0]["id"].as_str().unwrap().to_owned(),
+        delivery_id: b_deliveries["items"][0]["id"].as_str().unwrap().to_owned(),
         member_id: b_roster["items"][0]["id"].as_str().unwrap().to_owned(),
         therapist_id: b.therapist.person_id.clone(),
         time_off_id: b_time_off["id"].as_str().unwrap().to_owned(),
@@ -282,7 +288,11 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         .await
         .expect(200);
     assert_eq!(proposal["therapists"][0]["status"], "PENDING");
-    assert_eq!(app.inbox(&b, &b.therapist).await, ["invitation"], "B's notification is still unread");
+    assert_eq!(
+        app.inbox(&b, &b.therapist).await,
+        ["invitation", "session_booked"],
+        "B's notifications are still unread"
+    );
     let time_off =
         app.get(&format!("/api/v1/orgs/{}/time-off/{}", b.id, targets.time_off_id), &b.admin.token).await.expect(200);
     assert_eq!(time_off["status"], "PENDING");

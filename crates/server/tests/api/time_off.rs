@@ -341,6 +341,10 @@ async fn approval_and_reassignment_reach_the_inboxes(backend: Backend) {
         kinds
     };
 
+    // The bookings above told their people; start from read inboxes.
+    for who in [&org.admin, &org.therapist, &org.client] {
+        app.post(&format!("/api/v1/orgs/{}/notifications/read-all", org.id), &who.token, json!({})).await.expect(200);
+    }
     let requested = app.post(&path, &org.therapist.token, vacation(&org.therapist, false)).await.expect(201);
     assert_eq!(app.inbox(&org, &org.admin).await, ["time_off_requested"]);
     assert!(app.inbox(&org, &org.therapist).await.is_empty(), "nobody is told what they just did");

@@ -231,11 +231,13 @@ pub struct AuditEntry {
 
 mod availability;
 mod booking;
+mod delivery;
 mod groups;
 mod import;
 mod waitlist;
 pub use availability::*;
 pub use booking::*;
+pub use delivery::*;
 pub use groups::*;
 pub use import::*;
 pub use waitlist::*;

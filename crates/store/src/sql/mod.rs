@@ -9,6 +9,7 @@ mod availability;
 mod busy;
 mod counted;
 mod coverage;
+mod deliveries;
 mod freed;
 mod groups;
 mod health;
@@ -23,6 +24,7 @@ mod offer_booking;
 mod offers;
 mod org_invitations;
 mod orgs;
+mod outbox;
 mod roster;
 mod seats;
 mod series;
@@ -43,8 +45,8 @@ use tokio::sync::Notify;
 use circles_domain::Clock;
 use circles_domain::Role;
 use circles_domain::ids::{
-    AccountId, AuditEventId, BusyId, GroupId, HoldId, InvitationId, MembershipId, NotificationId, OrgId, PersonId,
-    SeatId, SeriesId, SessionId, TimeOffId, TokenId,
+    AccountId, AuditEventId, BusyId, DeliveryId, GroupId, HoldId, InvitationId, MembershipId, NotificationId, OrgId,
+    PersonId, SeatId, SeriesId, SessionId, TimeOffId, TokenId,
 };
 use circles_domain::ids::{OfferId, OpeningId, WaitlistEntryId};
 
@@ -64,11 +66,20 @@ pub struct SqlStore<B> {
     unsealed: Notify,
     /// Raised when a seat or slot freed: the waitlist worker may offer it.
     freed: Notify,
+    /// Raised after every committed write: deliveries may be waiting.
+    outbox: Notify,
 }
 
 impl<B: Backend> SqlStore<B> {
     pub fn new(backend: B, clock: Arc<dyn Clock>) -> Self {
-        Self { backend, clock, meter: Arc::default(), unsealed: Notify::new(), freed: Notify::new() }
+        Self {
+            backend,
+            clock,
+            meter: Arc::default(),
+            unsealed: Notify::new(),
+            freed: Notify::new(),
+            outbox: Notify::new(),
+        }
     }
 
     /// Keeps the text of every distinct statement this store runs, for tests
@@ -154,6 +165,7 @@ macro_rules! write_tx {
                 let value = $body;
                 $crate::sql::db::Transaction::commit($tx).await?;
                 $store.unsealed.notify_one();
+                $store.outbox.notify_one();
                 Ok(value)
             }
             .await;
@@ -230,7 +242,8 @@ id_values!(
     BusyId,
     MembershipId,
     NotificationId,
-    TimeOffId
+    TimeOffId,
+    DeliveryId
 );
 id_values!(WaitlistEntryId, OpeningId, OfferId);
 

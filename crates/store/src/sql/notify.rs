@@ -1,5 +1,6 @@
 //! The notifications inbox. Rows are written by the use case that causes
-//! them, in its transaction, so a change and its notices appear together.
+//! them, in its transaction, so a change and its notices appear together;
+//! each row also fills the delivery outbox ([`super::outbox`]) there.
 
 use async_trait::async_trait;
 use circles_domain::ids::{GroupId, NotificationId, OrgId, PersonId, SessionId};
@@ -8,6 +9,7 @@ use circles_domain::session::NotificationKind;
 use jiff::{SignedDuration, Timestamp};
 
 use super::db::{Backend, Executor, Row, Value, sql};
+use super::outbox::{self, Owed};
 use super::sessions::insert_rows;
 use super::{SqlStore, read_one, write_tx};
 use crate::model::Notification;
@@ -33,8 +35,10 @@ pub async fn push<E: Executor>(
     notice: &Notice<'_>,
 ) -> Result<()> {
     let mut rows = Vec::new();
-    add_rows(&mut rows, org, now, recipients.into_iter().collect(), actor, notice);
-    insert(tx, rows).await
+    let mut owed = Vec::new();
+    add_rows(&mut rows, &mut owed, org, now, recipients.into_iter().collect(), actor, notice);
+    insert(tx, rows).await?;
+    outbox::enqueue(tx, &owed).await
 }
 
 /// Puts each notice in its recipients' inboxes as [`push`] does, in as few
@@ -47,14 +51,17 @@ pub async fn push_all<E: Executor>(
     notices: &[(Vec<PersonId>, Notice<'_>)],
 ) -> Result<()> {
     let mut rows = Vec::new();
+    let mut owed = Vec::new();
     for (recipients, notice) in notices {
-        add_rows(&mut rows, org, now, recipients.clone(), actor, notice);
+        add_rows(&mut rows, &mut owed, org, now, recipients.clone(), actor, notice);
     }
-    insert(tx, rows).await
+    insert(tx, rows).await?;
+    outbox::enqueue(tx, &owed).await
 }
 
 fn add_rows(
     rows: &mut Vec<Vec<Value>>,
+    owed: &mut Vec<Owed>,
     org: OrgId,
     now: Timestamp,
     mut recipients: Vec<PersonId>,
@@ -65,9 +72,11 @@ fn add_rows(
     recipients.sort();
     recipients.dedup();
     rows.extend(recipients.into_iter().map(|recipient| {
+        let id = NotificationId::new();
+        owed.push(Owed { org, notification: id, recipient, kind: notice.kind, session: notice.session, at: now });
         vec![
             org.into(),
-            NotificationId::new().into(),
+            id.into(),
             recipient.into(),
             notice.kind.as_str().into(),
             notice.title.into(),

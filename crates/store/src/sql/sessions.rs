@@ -405,7 +405,11 @@ async fn announce_new_session<E: Executor>(
             };
             (NotificationKind::InstantStarted, members, "A drop-in session has started")
         }
-        (SessionKind::OneOnOne, _) => return Ok(()),
+        (SessionKind::OneOnOne, _) => {
+            let people =
+                session.therapists.iter().map(|t| t.therapist_id).chain(session.seats.iter().map(|s| s.client_id));
+            (NotificationKind::SessionBooked, people.collect(), "A session was booked with you")
+        }
     };
     let notice = Notice { kind, title, body: format!("{} on {when}", session.title), session: Some(session.id), group };
     notify::push(tx, org, now, recipients, actor, &notice).await

@@ -10,6 +10,7 @@ mod holds;
 mod idempotency;
 mod import;
 mod org_invitations;
+mod outbox;
 mod people;
 mod races;
 mod series;

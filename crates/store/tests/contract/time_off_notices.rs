@@ -347,7 +347,8 @@ async fn reassigning_tells_each_moved_sessions_people_and_a_refused_one_tells_no
     let refused = h.store.reassign_affected(&w.acting(w.admin), w.org, time_off.id, busy).await;
     assert_eq!(conflict_code(&refused), Some("scheduling_conflict"));
     assert_eq!(w.news(&h).await, vec![Vec::new(); 7], "a refused reassignment writes nothing");
-    assert!(h.store.notifications(w.org, busy, false, 10).await.unwrap().is_empty());
+    let busy_news = h.store.notifications(w.org, busy, false, 10).await.unwrap();
+    assert!(busy_news.iter().all(|n| n.kind == "session_booked"), "only their own booking: {busy_news:?}");
 
     let moved = h.store.reassign_affected(&w.acting(w.admin), w.org, time_off.id, w.cover).await.unwrap();
     assert_eq!(moved.moved, sessions);

@@ -1,0 +1,115 @@
+//! `circles bench delivery`: how fast the worker empties the outbox into a
+//! local SMTP server, and what a booking costs now that it owes e-mail.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use circles_domain::clock::SystemClock;
+use circles_domain::input::Label;
+use circles_domain::interval::Interval;
+use circles_domain::session::{Modality, SessionDetails, SessionKind};
+use circles_store::model::{Approval, AuditCtx, DeliveryFilter, NewSession};
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use super::harness::{Clinic, FreshDatabase, Latencies};
+use super::{DeliveryArgs, Machine};
+use crate::config::Settings;
+use crate::delivery::Worker;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    benchmark: &'static str,
+    backend: &'static str,
+    machine: Machine,
+    started_at: Timestamp,
+    /// Uncontended one-on-one bookings straight through the store, each
+    /// writing its two confirmation deliveries in its transaction.
+    booking_with_outbox: Latencies,
+    messages: usize,
+    drain_seconds: f64,
+    messages_per_second: f64,
+    sent: usize,
+}
+
+pub async fn run(args: &DeliveryArgs) -> anyhow::Result<Report> {
+    let database = FreshDatabase::create(&args.database_url).await?;
+    let outcome = measure(args, &database).await;
+    database.remove().await;
+    outcome
+}
+
+async fn measure(args: &DeliveryArgs, database: &FreshDatabase) -> anyhow::Result<Report> {
+    let started_at = Timestamp::now();
+    let settings = Settings {
+        database_url: database.url.clone(),
+        smtp_url: Some(args.smtp_url.clone()),
+        delivery_coalesce_seconds: 0,
+        ..Settings::default()
+    };
+    let clock = Arc::new(SystemClock);
+    let store = crate::storage::open(&settings, clock.clone()).await?;
+    let clinic = Clinic::seed(&store, 10, 100).await?;
+
+    // Each booking owes two e-mails: its therapist's and its client's.
+    let bookings = args.messages.div_ceil(2);
+    let first = Timestamp::now() + SignedDuration::from_hours(24 * 30);
+    let mut samples = Vec::with_capacity(bookings);
+    for i in 0..bookings {
+        let therapist = clinic.therapists[i % clinic.therapists.len()];
+        let client = clinic.clients[i % clinic.clients.len()];
+        let start = first + SignedDuration::from_hours(i64::try_from(i)?);
+        let session = NewSession {
+            kind: SessionKind::OneOnOne,
+            details: SessionDetails {
+                title: Label::parse("Check-in", 200).expect("valid"),
+                description: String::new(),
+                modality: Modality::Virtual,
+                virtual_link: Some("https://meet.example/bench".into()),
+                location: None,
+                address: None,
+            },
+            interval: Interval::starting_at(start, SignedDuration::from_mins(50)).expect("positive"),
+            timezone: "America/New_York".into(),
+            capacity: 1,
+            group_id: None,
+            therapist_ids: vec![therapist],
+            client_ids: vec![client],
+            therapists_must_accept: false,
+            approval: Approval::NotNeeded,
+        };
+        let began = Instant::now();
+        store.create_session(&AuditCtx::operator(), clinic.org, session).await?;
+        samples.push(began.elapsed());
+    }
+    store.seal_audit().await?;
+
+    let worker = Worker::from_settings(store.clone(), clock, &settings)?.expect("SMTP is set");
+    let began = Instant::now();
+    let mut attempted = 0;
+    while attempted < bookings * 2 {
+        attempted += worker.drain().await?;
+        if attempted < bookings * 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let drain = began.elapsed().as_secs_f64();
+    let sent = store
+        .deliveries(
+            clinic.org,
+            DeliveryFilter { state: Some(circles_domain::delivery::DeliveryState::Sent), limit: 1_000_000 },
+        )
+        .await?
+        .len();
+    Ok(Report {
+        benchmark: "delivery",
+        backend: database.backend,
+        machine: Machine::here(),
+        started_at,
+        booking_with_outbox: Latencies::of(samples),
+        messages: bookings * 2,
+        drain_seconds: drain,
+        messages_per_second: (bookings * 2) as f64 / drain,
+        sent,
+    })
+}

@@ -1,0 +1,134 @@
+//! One claimed delivery as an e-mail: text and HTML alternatives, and for
+//! changes to a session an iMIP calendar part (RFC 6047) whose `method`
+//! parameter equals the METHOD inside, plus the same calendar attached as an
+//! `.ics` file for programs that only look at attachments.
+
+use circles_domain::delivery::{CalendarMethod, calendar_method};
+use circles_domain::ical::{Attendee, Calendar, Event, EventStatus, PartStat, Party};
+use circles_domain::session::{InvitationStatus, SessionStatus};
+use circles_store::model::{OutboundMessage, SessionFacts};
+use jiff::tz::TimeZone;
+use lettre::Message;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+
+use super::wording::word;
+
+/// The sender, parsed once.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub mailbox: Mailbox,
+    /// The domain that qualifies Message-IDs and calendar UIDs.
+    pub domain: String,
+}
+
+impl Sender {
+    pub fn parse(mail_from: &str) -> anyhow::Result<Self> {
+        let mailbox: Mailbox =
+            mail_from.parse().map_err(|e| anyhow::anyhow!("mail_from {mail_from:?} is not an e-mail address: {e}"))?;
+        let domain = mailbox.email.domain().to_owned();
+        Ok(Self { mailbox, domain })
+    }
+
+    /// The Message-ID of a delivery: the same on every attempt, so a
+    /// message sent twice after a crash is recognisably one message.
+    pub fn message_id(&self, message: &OutboundMessage) -> String {
+        format!("<{}@{}>", message.id, self.domain)
+    }
+
+    /// One UID per session, whatever message carries it.
+    pub fn uid(&self, session: &SessionFacts) -> String {
+        format!("{}@{}", session.id, self.domain)
+    }
+}
+
+/// Why a message could not be written (the recipient's address is not one).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unwritable(pub String);
+
+/// The method of the calendar part a message carries, if any.
+pub fn method_of(message: &OutboundMessage) -> Option<CalendarMethod> {
+    let session = message.session.as_ref()?;
+    calendar_method(message.kind, session.status == SessionStatus::Cancelled, session.recipient_on_session)
+}
+
+pub fn compose(sender: &Sender, message: &OutboundMessage) -> Result<Message, Unwritable> {
+    let to: Mailbox = format!("{} <{}>", message.recipient.name.replace(['<', '>', '"'], ""), message.recipient.email)
+        .parse()
+        .map_err(|e| Unwritable(format!("recipient address {:?}: {e}", message.recipient.email)))?;
+    let method = method_of(message);
+    let wording = word(message, method);
+    let alternative = MultiPart::alternative()
+        .singlepart(SinglePart::plain(wording.text(&message.recipient.name)))
+        .singlepart(SinglePart::html(wording.html(&message.recipient.name)));
+    let builder = Message::builder()
+        .message_id(Some(sender.message_id(message)))
+        .from(sender.mailbox.clone())
+        .to(to)
+        .subject(wording.subject);
+    let built = match (method, &message.session) {
+        (Some(method), Some(session)) => {
+            let ics = invitation(sender, message, session, method).to_ics();
+            let calendar_type =
+                ContentType::parse(&format!("text/calendar; charset=utf-8; method={}", method.as_str()))
+                    .expect("a valid content type");
+            let attachment_type = ContentType::parse("application/ics").expect("a valid content type");
+            let name = if method == CalendarMethod::Cancel { "cancel.ics" } else { "invite.ics" };
+            builder.multipart(
+                MultiPart::mixed()
+                    .multipart(alternative.singlepart(SinglePart::builder().header(calendar_type).body(ics.clone())))
+                    .singlepart(Attachment::new(name.to_owned()).body(ics, attachment_type)),
+            )
+        }
+        _ => builder.multipart(alternative),
+    };
+    built.map_err(|e| Unwritable(e.to_string()))
+}
+
+/// The calendar of an invitation, update or cancellation: the session with
+/// its therapists and the recipient as attendees — never the other clients,
+/// whose attendance is theirs to keep.
+fn invitation(sender: &Sender, message: &OutboundMessage, session: &SessionFacts, method: CalendarMethod) -> Calendar {
+    let mut attendees: Vec<Attendee> = session
+        .therapists
+        .iter()
+        .map(|t| Attendee {
+            party: Party { name: t.name.clone(), email: t.email.clone() },
+            partstat: match t.status {
+                InvitationStatus::Pending => PartStat::NeedsAction,
+                InvitationStatus::Accepted => PartStat::Accepted,
+                InvitationStatus::Declined => PartStat::Declined,
+            },
+            chair: true,
+        })
+        .collect();
+    if !session.therapists.iter().any(|t| t.person_id == message.recipient.person_id) {
+        attendees.push(Attendee {
+            party: Party { name: message.recipient.name.clone(), email: message.recipient.email.clone() },
+            partstat: PartStat::Accepted,
+            chair: false,
+        });
+    }
+    let status = match (method, session.status) {
+        (CalendarMethod::Cancel, _) | (_, SessionStatus::Cancelled) => EventStatus::Cancelled,
+        (_, SessionStatus::Proposed) => EventStatus::Tentative,
+        _ => EventStatus::Confirmed,
+    };
+    let event = Event {
+        uid: sender.uid(session),
+        sequence: session.sequence,
+        stamp: message.created_at,
+        start: session.starts_at,
+        end: session.ends_at,
+        zone: TimeZone::get(&session.timezone).unwrap_or(TimeZone::UTC),
+        summary: session.title.clone(),
+        description: None,
+        location: session.location.clone().or_else(|| session.virtual_link.clone()),
+        url: session.virtual_link.clone(),
+        status,
+        organizer: Some(Party { name: message.org_name.clone(), email: sender.mailbox.email.to_string() }),
+        attendees,
+    };
+    Calendar { method: Some(method.as_str().to_owned()), events: vec![event], ..Default::default() }
+}

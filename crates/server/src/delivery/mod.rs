@@ -1,0 +1,166 @@
+//! Delivery: the worker that empties the outbox.
+//!
+//! It claims due deliveries from the store (which hands each to one worker
+//! only, across servers), writes each message, sends it, and records how it
+//! went: sent, tried again later with exponential backoff and jitter, or
+//! failed. It wakes when a write commits on this server and on a timer for
+//! other servers' writes and retries. A worker killed mid-send leaves its
+//! claims to run out; the messages are then sent again with the same
+//! Message-ID, so delivery is at-least-once.
+
+pub mod compose;
+pub mod mailer;
+pub mod wording;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use circles_domain::Clock;
+use circles_domain::delivery::{AfterFailure, RetryPolicy};
+use circles_store::model::{DeliveryOutcome, OutboundMessage};
+use circles_store::{Store, StoreError};
+use futures::StreamExt;
+use jiff::SignedDuration;
+use tokio::task::JoinHandle;
+
+use crate::config::Settings;
+use compose::{Sender, compose};
+use mailer::Mailer;
+
+/// Deliveries claimed at once.
+const BATCH: u32 = 128;
+/// Messages in flight at once.
+const IN_FLIGHT: usize = 16;
+/// The longest sleep between passes when nothing wakes the worker.
+const TICK: Duration = Duration::from_secs(5);
+/// The shortest sleep between passes, so a fault can never spin the worker.
+const MIN_PAUSE: Duration = Duration::from_millis(5);
+/// How long a wake lets other commits gather before the pass.
+const GATHER: Duration = Duration::from_millis(10);
+
+pub struct Worker {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    mailer: Mailer,
+    sender: Sender,
+    policy: RetryPolicy,
+    coalesce: SignedDuration,
+    lease: SignedDuration,
+}
+
+impl Worker {
+    /// The worker the settings call for, or `None` when e-mail is off.
+    pub fn from_settings(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: &Settings,
+    ) -> anyhow::Result<Option<Self>> {
+        let Some(mailer) = Mailer::from_settings(settings)? else {
+            return Ok(None);
+        };
+        let seconds = |s: u64| SignedDuration::from_secs(i64::try_from(s).unwrap_or(i64::MAX));
+        Ok(Some(Self {
+            store,
+            clock,
+            mailer,
+            sender: Sender::parse(&settings.mail_from)?,
+            policy: RetryPolicy {
+                base: seconds(settings.delivery_retry_seconds.max(1)),
+                cap: RetryPolicy::default().cap,
+                max_attempts: settings.delivery_max_attempts.max(1),
+            },
+            coalesce: seconds(settings.delivery_coalesce_seconds),
+            lease: seconds(settings.delivery_lease_seconds.max(1)),
+        }))
+    }
+
+    pub fn mailer(&self) -> &Mailer {
+        &self.mailer
+    }
+
+    /// Sends everything due now; returns how many messages were attempted.
+    pub async fn drain(&self) -> Result<usize, StoreError> {
+        let mut attempted = 0;
+        loop {
+            let batch = self.store.claim_deliveries(BATCH, self.lease, self.coalesce).await?;
+            if batch.is_empty() {
+                return Ok(attempted);
+            }
+            attempted += batch.len();
+            let outcomes: Vec<_> = futures::stream::iter(batch)
+                .map(|message| async move {
+                    let outcome = self.deliver(&message).await;
+                    (message.org_id, message.id, outcome)
+                })
+                .buffer_unordered(IN_FLIGHT)
+                .collect()
+                .await;
+            self.store.finish_deliveries(&outcomes).await?;
+        }
+    }
+
+    async fn deliver(&self, message: &OutboundMessage) -> DeliveryOutcome {
+        let email = match compose(&self.sender, message) {
+            Ok(email) => email,
+            Err(e) => return self.failed(message, e.to_string(), true),
+        };
+        match self.mailer.send(email).await {
+            Ok(()) => {
+                metrics::counter!("circles_deliveries_total", "outcome" => "sent").increment(1);
+                DeliveryOutcome::Sent
+            }
+            Err(e) => self.failed(message, e.text, e.permanent),
+        }
+    }
+
+    fn failed(&self, message: &OutboundMessage, error: String, permanent: bool) -> DeliveryOutcome {
+        tracing::warn!(delivery = %message.id, attempt = message.attempt, %error, "sending a message failed");
+        let after = if permanent {
+            AfterFailure::GiveUp
+        } else {
+            self.policy.after_failure(message.attempt, self.clock.now(), rand::random::<f64>())
+        };
+        match after {
+            AfterFailure::RetryAt(at) => {
+                metrics::counter!("circles_deliveries_total", "outcome" => "retry").increment(1);
+                DeliveryOutcome::Retry { error, at }
+            }
+            AfterFailure::GiveUp => {
+                metrics::counter!("circles_deliveries_total", "outcome" => "failed").increment(1);
+                DeliveryOutcome::Failed { error }
+            }
+        }
+    }
+
+    /// How long to sleep before the next pass if nothing wakes the worker.
+    async fn pause(&self) -> Duration {
+        match self.store.next_delivery_due(self.coalesce).await {
+            Ok(Some(due)) => {
+                let wait = due.duration_since(self.clock.now());
+                Duration::try_from(wait).unwrap_or(Duration::ZERO).clamp(MIN_PAUSE, TICK)
+            }
+            Ok(None) => TICK,
+            Err(e) => {
+                tracing::warn!(error = %e, "looking for due deliveries failed");
+                TICK
+            }
+        }
+    }
+}
+
+/// Runs the worker until the handle is aborted.
+pub fn spawn(worker: Worker) -> JoinHandle<()> {
+    tracing::info!(to = %worker.mailer.describe(), "delivering e-mail");
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = worker.drain().await {
+                tracing::warn!(error = %e, "delivering messages failed");
+            }
+            let pause = worker.pause().await;
+            tokio::select! {
+                () = worker.store.deliveries_waiting() => tokio::time::sleep(GATHER).await,
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    })
+}

@@ -1,0 +1,122 @@
+//! A person's delivery choices: the zone their messages give times in, and
+//! per kind of notification whether it is also e-mailed. The inbox always
+//! gets everything; messages that change where someone has to be cannot be
+//! turned off.
+
+use axum::extract::State;
+use circles_domain::delivery::{Channel, OUTBOX_CHANNELS, is_essential};
+use circles_domain::input::TimeZoneName;
+use circles_domain::session::NotificationKind;
+use circles_domain::validation::Validator;
+use circles_store::model::{ChannelChoice, Preferences};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::views::Problem;
+use crate::auth::Caller;
+use crate::http::error::ApiResult;
+use crate::http::extract::Json;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChannelChoiceView {
+    /// A notification kind (see the inbox), e.g. `reminder`.
+    pub kind: String,
+    /// email.
+    pub channel: String,
+    pub enabled: bool,
+    /// Essential messages cannot be turned off.
+    #[serde(default)]
+    pub essential: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreferencesView {
+    /// The IANA zone messages give times in; null means each session's own.
+    pub timezone: Option<String>,
+    pub channels: Vec<ChannelChoiceView>,
+}
+
+impl From<Preferences> for PreferencesView {
+    fn from(p: Preferences) -> Self {
+        let channels = p
+            .channels
+            .into_iter()
+            .map(|c| ChannelChoiceView {
+                kind: c.kind.as_str().to_owned(),
+                channel: c.channel.as_str().to_owned(),
+                enabled: c.enabled,
+                essential: is_essential(c.kind),
+            })
+            .collect();
+        Self { timezone: p.timezone, channels }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesRequest {
+    /// An IANA zone such as Europe/Lisbon, or null for each session's own.
+    pub timezone: Option<String>,
+    /// The choices to change; kinds left out go back to their default (on).
+    #[serde(default)]
+    pub channels: Vec<ChannelChoiceRequest>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelChoiceRequest {
+    pub kind: String,
+    pub channel: String,
+    pub enabled: bool,
+}
+
+/// The caller's delivery choices, every kind and channel listed.
+#[utoipa::path(get, path = "/api/v1/me/preferences", tag = "me",
+    responses((status = 200, body = PreferencesView), (status = 401, body = Problem)), security(("bearer" = [])))]
+pub async fn get_preferences(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<PreferencesView>> {
+    Ok(axum::Json(state.store.preferences(caller.principal.account_id).await?.into()))
+}
+
+/// Replaces the caller's delivery choices.
+#[utoipa::path(put, path = "/api/v1/me/preferences", tag = "me", request_body = PreferencesRequest,
+    responses((status = 200, body = PreferencesView), (status = 401, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn put_preferences(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<PreferencesRequest>,
+) -> ApiResult<axum::Json<PreferencesView>> {
+    let mut v = Validator::default();
+    let timezone = v.check_opt("timezone", body.timezone.as_deref().map(TimeZoneName::parse));
+    let mut choices = Vec::new();
+    for (i, choice) in body.channels.iter().enumerate() {
+        let kind = v.check(&format!("channels[{i}].kind"), choice.kind.parse::<NotificationKind>());
+        let channel = v.check(
+            &format!("channels[{i}].channel"),
+            choice
+                .channel
+                .parse::<Channel>()
+                .and_then(|c| if OUTBOX_CHANNELS.contains(&c) { Ok(c) } else { Err(format!("{c} is not offered")) }),
+        );
+        if let Some(kind) = kind
+            && !choice.enabled
+            && is_essential(kind)
+        {
+            v.check::<(), _>(
+                &format!("channels[{i}].enabled"),
+                Err(format!("{kind} messages change where you have to be and cannot be turned off")),
+            );
+        }
+        choices.push((kind, channel, choice.enabled));
+    }
+    let (timezone, channels) = v.done(|| {
+        let channels = choices
+            .into_iter()
+            .map(|(kind, channel, enabled)| Some(ChannelChoice { kind: kind?, channel: channel?, enabled }))
+            .collect::<Option<Vec<_>>>()?;
+        Some((timezone?, channels))
+    })?;
+    let prefs = Preferences { timezone: timezone.map(|z| z.to_string()), channels };
+    Ok(axum::Json(state.store.set_preferences(&caller.ctx(), caller.principal.account_id, prefs).await?.into()))
+}
