@@ -26,6 +26,8 @@ async function journey(javaScript) {
     await visit(admin.page, `${admin.orgPath}/groups`);
     await admin.page.getByRole("link", { name: "Thursday Anxiety Group" }).click();
     await admin.page.getByLabel("Add a member").selectOption({ label: "Avery Brooks" });
+    // The group is closed and has met: an admin adds a member only with a reason.
+    await admin.page.getByLabel(/Reason for adding/).fill("Referred by her therapist after intake");
     await admin.page.getByRole("button", { name: "Add", exact: true }).click();
     assert.match(await notice(admin.page), /pending screening/);
     await accessible(admin.page);

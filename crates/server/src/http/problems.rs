@@ -25,7 +25,7 @@ pub async fn problems_only(req: Request, next: Next) -> Response {
     }
     let response = next.run(req).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_problem(&response) {
+    if !(status.is_client_error() || status.is_server_error()) || is_problem(&response) || is_page(&response) {
         return response;
     }
     let (mut parts, _) = response.into_parts();
@@ -34,6 +34,12 @@ pub async fn problems_only(req: Request, next: Next) -> Response {
     parts.headers.insert(header::CONTENT_TYPE, problem_parts.headers[header::CONTENT_TYPE].clone());
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::new(body))
+}
+
+/// A page answers its errors as a page (the form again, the refusal next to
+/// its field): that is for a person, and stays as it is.
+fn is_page(response: &Response) -> bool {
+    response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
 }
 
 fn is_problem(response: &Response) -> bool {

@@ -35,6 +35,8 @@ pub fn forms(ctx: &Ctx, g: &GroupView, members: &[GroupMembershipView], names: &
                 (token_input(&ctx.viewer, &enrol))
                 label for="f-enrol" { "Add a member" }
                 select #f-enrol name="client_id" { @for c in &candidates { option value=(c.id) { (c.name) } } }
+                label for="f-enrol-reason" { "Reason for adding to a closed group that has met (admins)" }
+                input #f-enrol-reason type="text" name="override_reason";
                 button type="submit" { "Add" }
             }
         }
@@ -81,7 +83,7 @@ pub async fn enrol(
         State(state.clone()),
         member_in(&state, &form.viewer.caller, org).await?,
         Path((org, group)),
-        Json(EnrolRequest { client_id, join_date: None, override_reason: None }),
+        Json(EnrolRequest { client_id, join_date: None, override_reason: form.fields.text("override_reason") }),
     )
     .await
     {

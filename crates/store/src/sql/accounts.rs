@@ -130,7 +130,7 @@ impl<B: Backend> AccountStore for SqlStore<B> {
                 sql("SELECT o.id, o.name, o.timezone, o.created_at, p.id AS person_id, p.role \
                      FROM people p JOIN organisations o ON o.id = p.org_id \
                      WHERE p.account_id = $1 ORDER BY o.name, o.id \
-                     /* spans organisations: an account's memberships in every clinic */")
+                     /* spans organisations: the memberships of one account in every clinic */")
                 .bind(account),
             )
             .await?

@@ -779,7 +779,7 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
     ) -> Result<Vec<ScheduleEntry>> {
         let now = self.clock.now();
         let q = schedule_query(
-            "p.account_id = $1 AND $2 IS NULL /* spans organisations: one person's schedule in every clinic */",
+            "p.account_id = $1 AND $2 IS NULL /* spans organisations: the schedule of one person in every clinic */",
         )
         .bind(account)
         .bind(None::<PersonId>)

@@ -45,7 +45,7 @@ async fn an_import_books_every_appointment_in_one_go(backend: Backend) {
     assert_eq!(h.store.import_appointments(&ctx, c.org, wanted).await.unwrap(), 3_000);
     assert!(h.store.statements_run() - before < 30, "a chunk of rows per statement");
     let schedule =
-        h.store.schedule(c.org, c.therapist, start, start + SignedDuration::from_hours(3_000)).await.unwrap();
+        h.store.schedule(c.org, c.therapist, start, start + SignedDuration::from_hours(3_000), false).await.unwrap();
     assert_eq!(schedule.len(), 3_000);
     // Booked like any session: the time is taken, and the import was audited.
     let clash = h
@@ -75,8 +75,11 @@ async fn an_import_with_one_clash_writes_nothing(backend: Backend) {
     for wanted in cases {
         let refused = h.store.import_appointments(&ctx, c.org, wanted).await;
         assert_eq!(conflict_code(&refused), Some("scheduling_conflict"));
-        let day =
-            h.store.schedule(c.org, c.therapist, at("2027-03-02T00:00:00Z"), at("2027-03-03T00:00:00Z")).await.unwrap();
+        let day = h
+            .store
+            .schedule(c.org, c.therapist, at("2027-03-02T00:00:00Z"), at("2027-03-03T00:00:00Z"), false)
+            .await
+            .unwrap();
         assert_eq!(day.len(), 1, "nothing of the import was written");
     }
     assert_eq!(h.store.import_appointments(&ctx, c.org, vec![fine]).await.unwrap(), 1);

@@ -105,7 +105,7 @@ async fn a_therapist_serves_the_clients_of_their_sessions_holds_and_groups(backe
     };
     h.store.create_hold(&ctx, clinic.org, hold).await.unwrap();
     let group = h.group(clinic.org, vec![clinic.therapist]).await;
-    h.store.add_member(&ctx, clinic.org, group, grouped, "2027-03-01".parse().unwrap()).await.unwrap();
+    h.store.add_member(&ctx, clinic.org, group, grouped, "2027-03-01".parse().unwrap(), None).await.unwrap();
 
     assert!(serves(booked).await && serves(held).await && serves(grouped).await);
     assert!(!serves(stranger).await);

@@ -40,7 +40,7 @@ pub async fn full_group_session(h: &Harness, c: &Clinic, capacity: i64, days: i6
     let group = h.group(c.org, vec![c.therapist]).await;
     let today = h.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
     for &client in &c.clients {
-        h.store.add_member(&AuditCtx::operator(), c.org, group, client, today).await.unwrap();
+        h.store.add_member(&AuditCtx::operator(), c.org, group, client, today, None).await.unwrap();
     }
     let start = h.clock.now() + SignedDuration::from_hours(24 * days);
     let input = NewSession {
