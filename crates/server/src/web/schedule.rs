@@ -57,13 +57,13 @@ pub fn modality(raw: &str) -> &'static str {
 pub fn status_tag(status: &str) -> Markup {
     let words = match status {
         "PROPOSED" => "awaiting therapists",
-        "SCHEDULED" => "SCHEDULED",
+        "SCHEDULED" => "scheduled",
         "IN_PROGRESS" => "in progress",
         "COMPLETED" => "held",
-        "CANCELLED" => "CANCELLED",
+        "CANCELLED" => "cancelled",
         other => other,
     };
-    html! { span class={"tag " (status)} { (words) } }
+    html! { span class={"tag " (status.to_lowercase())} { (words) } }
 }
 
 /// Who else is on each session of a window: the accepted therapists, and
