@@ -128,6 +128,12 @@ impl Checker<'_> {
     }
 
     fn add_relation(&self, scope: &mut Scope, relation: &TableFactor) {
+        // `(VALUES …) AS v`: its columns are values the statement carries.
+        if let TableFactor::Derived { subquery, alias: Some(alias), .. } = relation
+            && matches!(subquery.body.as_ref(), sqlparser::ast::SetExpr::Values(_))
+        {
+            scope.values.insert(alias.name.value.to_lowercase());
+        }
         if let TableFactor::Table { name, alias, .. } = relation {
             let table = last_part(name);
             let alias = alias.as_ref().map_or_else(|| table.clone(), |a| a.name.value.to_lowercase());
@@ -158,6 +164,8 @@ struct Scope {
     pinned: Vec<Option<String>>,
     /// `a.org_id = b.org_id`: pinned together.
     joined: Vec<(String, String)>,
+    /// Aliases of `VALUES` lists, whose columns are values, not rows.
+    values: BTreeSet<String>,
 }
 
 impl Scope {
@@ -176,11 +184,21 @@ impl Scope {
                         self.joined.push((a, b));
                     }
                 }
-                (Some(a), None) if !is_column(right) => self.pinned.push(a),
-                (None, Some(b)) if !is_column(left) => self.pinned.push(b),
+                (Some(a), None) if !self.is_column(right) => self.pinned.push(a),
+                (None, Some(b)) if !self.is_column(left) => self.pinned.push(b),
                 _ => {}
             },
             _ => {}
+        }
+    }
+
+    /// A column of a table, not of a `VALUES` list.
+    fn is_column(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                !self.values.contains(&parts[0].value.to_lowercase())
+            }
+            _ => is_column(expr),
         }
     }
 
@@ -325,6 +343,13 @@ mod tests {
         let cte = "WITH mine AS (SELECT id FROM seats WHERE org_id = $1) SELECT id FROM mine";
         assert!(violations(cte).is_empty());
         assert!(violations("SELECT id FROM accounts WHERE email = $1").is_empty());
+    }
+
+    #[test]
+    fn a_join_on_values_the_statement_carries_routes() {
+        let insert = "INSERT INTO seats (org_id, id) SELECT v.column1, v.column2 FROM (VALUES ($1, $2)) AS v \
+                      JOIN people pe ON pe.org_id = v.column1 AND pe.id = v.column2";
+        assert!(violations(insert).is_empty());
     }
 
     #[test]

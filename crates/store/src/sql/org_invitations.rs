@@ -40,7 +40,9 @@ impl<B: Backend> OrgInvitationStore for SqlStore<B> {
         let rows = read_one!(self, |tx| {
             tx.fetch_all(
                 sql(format!(
-                    "{INVITATION_QUERY} WHERE i.account_id = $1 AND i.status = $2 ORDER BY i.created_at, i.id"
+                    "{INVITATION_QUERY} WHERE i.account_id = $1 AND i.status = $2 \
+                     /* spans organisations: the invitations of one account from every clinic */ \
+                     ORDER BY i.created_at, i.id"
                 ))
                 .bind(account)
                 .bind(OrgInvitationStatus::Pending.as_str()),
@@ -63,9 +65,12 @@ impl<B: Backend> OrgInvitationStore for SqlStore<B> {
             // Only the invited account finds its invitation; anyone else 404s.
             let row = tx
                 .fetch_optional(
-                    sql(format!("{INVITATION_QUERY} WHERE i.id = $1 AND i.account_id = $2{for_update}"))
-                        .bind(id)
-                        .bind(account),
+                    sql(format!(
+                        "{INVITATION_QUERY} WHERE i.id = $1 AND i.account_id = $2 \
+                         /* spans organisations: an invitation answered by its account, found by id */{for_update}"
+                    ))
+                    .bind(id)
+                    .bind(account),
                 )
                 .await?
                 .ok_or(StoreError::NotFound("invitation"))?;

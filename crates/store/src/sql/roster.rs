@@ -546,7 +546,9 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                          JOIN people p ON p.org_id = m.org_id AND p.id = m.client_id \
                          JOIN groups g ON g.org_id = m.org_id AND g.id = m.group_id \
                          JOIN organisations o ON o.id = m.org_id \
-                         WHERE p.account_id = $1 ORDER BY o.name, g.name, m.join_date, m.id")
+                         WHERE p.account_id = $1 \
+                         /* spans organisations: the memberships of one client in every clinic */ \
+                         ORDER BY o.name, g.name, m.join_date, m.id")
                     .bind(account),
                 )
                 .await?;
