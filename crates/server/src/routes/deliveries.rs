@@ -4,7 +4,7 @@
 use axum::extract::State;
 use circles_domain::authz::Action;
 use circles_domain::delivery::DeliveryState;
-use circles_domain::ids::{DeliveryId, OrgId};
+use circles_domain::ids::DeliveryId;
 use circles_store::model::{Delivery, DeliveryFilter};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
