@@ -8,8 +8,17 @@ use circles_domain::clock::SystemClock;
 use circles_testkit::{Backend, TestDatabase};
 use sqlx::{Connection, PgConnection, Row};
 
-/// Tables that are deliberately global: logins and platform bookkeeping.
-const GLOBAL_TABLES: &[&str] = &["_sqlx_migrations", "accounts", "api_tokens", "idempotency_keys", "organisations"];
+/// Tables that are deliberately global: logins and platform bookkeeping;
+/// a person's notification choices belong to their account, in every clinic.
+const GLOBAL_TABLES: &[&str] = &[
+    "_sqlx_migrations",
+    "accounts",
+    "api_tokens",
+    "idempotency_keys",
+    "notification_preferences",
+    "notification_settings",
+    "organisations",
+];
 
 #[tokio::test]
 async fn every_tenant_key_and_constraint_includes_org_id() {
