@@ -178,6 +178,16 @@ impl Scope {
                 self.conjuncts(left);
                 self.conjuncts(right);
             }
+            // `(t.org_id, t.id) IN (($1, $2), …)`: the rows of the organisations
+            // listed, a shard each (pruned, not fanned out to every shard).
+            Expr::In { expr, target: sqlparser::ast::InTarget::List(list), negated: false, .. }
+                if list.iter().all(|item| !self.is_column(item))
+                    && matches!(expr.as_ref(), Expr::Tuple(parts) if parts.iter().any(|p| org_id_of(p).is_some())) =>
+            {
+                if let Expr::Tuple(parts) = expr.as_ref() {
+                    self.pinned.extend(parts.iter().filter_map(org_id_of));
+                }
+            }
             Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => match (org_id_of(left), org_id_of(right)) {
                 (Some(a), Some(b)) => {
                     if let (Some(a), Some(b)) = (a, b) {
@@ -350,6 +360,18 @@ mod tests {
         let insert = "INSERT INTO seats (org_id, id) SELECT v.column1, v.column2 FROM (VALUES ($1, $2)) AS v \
                       JOIN people pe ON pe.org_id = v.column1 AND pe.id = v.column2";
         assert!(violations(insert).is_empty());
+    }
+
+    #[test]
+    fn a_list_of_organisation_keys_prunes_to_their_shards() {
+        assert!(
+            violations("UPDATE seats SET status = $1 WHERE (seats.org_id, seats.id) IN (($2, $3), ($4, $5))")
+                .is_empty()
+        );
+        assert_eq!(
+            violations("UPDATE seats SET status = $1 WHERE (seats.id, seats.session_id) IN (($2, $3))").len(),
+            1
+        );
     }
 
     #[test]

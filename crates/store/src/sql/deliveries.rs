@@ -81,7 +81,8 @@ async fn due<E: Executor>(
     // change, so that later changes within it can replace it.
     let rows = tx
         .fetch_all(args.query(format!(
-            "SELECT org_id, id FROM deliveries WHERE state IN ({open}) AND next_attempt_at <= {now_p} \
+            "SELECT org_id, id FROM deliveries /* spans organisations: the worker claims in every clinic */ \
+             WHERE state IN ({open}) AND next_attempt_at <= {now_p} \
              AND NOT (attempts = 0 AND session_id IS NOT NULL AND created_at > {young} AND kind IN ({kinds})) \
              ORDER BY next_attempt_at LIMIT {limit}{}",
             dialect.for_update_skip_locked()
@@ -125,7 +126,7 @@ async fn load_claimed<E: Executor>(tx: &mut E, keys: &[(OrgId, DeliveryId)]) -> 
               AND t.session_id = d.session_id AND t.therapist_id = d.recipient_id AND t.status IN ({invited})) \
               OR EXISTS (SELECT 1 FROM seats st WHERE st.org_id = d.org_id AND st.session_id = d.session_id \
               AND st.client_id = d.recipient_id AND st.status IN ({seated})) THEN 1 ELSE 0 END AS on_session \
-             FROM deliveries d \
+             FROM deliveries d /* spans organisations: the worker reads what it claimed in every clinic */ \
              JOIN organisations o ON o.id = d.org_id \
              JOIN people p ON p.org_id = d.org_id AND p.id = d.recipient_id \
              JOIN accounts a ON a.id = p.account_id \
@@ -374,7 +375,7 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
             tx.fetch_one(args.query(format!(
                 "SELECT MIN(CASE WHEN {is_young} THEN NULL ELSE next_attempt_at END) AS due, \
                  MIN(CASE WHEN {is_young} THEN created_at END) AS young_since \
-                 FROM deliveries WHERE state IN ({open})"
+                 FROM deliveries /* spans organisations: when the worker next has work */ WHERE state IN ({open})"
             )))
             .await?
         })?;

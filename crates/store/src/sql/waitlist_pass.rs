@@ -167,6 +167,7 @@ async fn expire<B: Backend>(store: &SqlStore<B>) -> Result<u64> {
             .fetch_all(
                 sql(format!(
                     "SELECT org_id, id FROM waitlist_offers WHERE status = $1 AND expires_at <= $2 \
+                     /* spans organisations: the offer-expiry sweep over every clinic */ \
                      ORDER BY org_id, id LIMIT {BATCH}{}",
                     dialect.for_update_skip_locked()
                 ))
