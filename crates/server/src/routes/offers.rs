@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::Role;
 use circles_domain::authz::Action;
-use circles_domain::ids::{OfferId, OrgId, PersonId, SessionId, WaitlistEntryId};
+use circles_domain::ids::{OfferId, PersonId, SessionId, WaitlistEntryId};
 use circles_domain::input::{free_text, instant};
 use circles_domain::validation::Validator;
 use circles_domain::waitlist::{OfferStatus, check_offer_minutes};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::query::query_parsed;
 use super::views::{Items, Problem};
 use super::waitlist_views::OfferView;
-use crate::auth::{Caller, Member};
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
@@ -83,11 +83,9 @@ fn parse_offer(body: &SendOfferRequest) -> Result<NewOffer, ApiError> {
     security(("bearer" = [])))]
 pub async fn send_offer(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Json(body): Json<SendOfferRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<OfferView>)> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     member.authorize(Action::ManageWaitlist)?;
     let input = parse_offer(&body)?;
     let offer = state.store.send_offer(&member.ctx, member.org_id(), input).await?;
@@ -108,11 +106,9 @@ pub struct OfferQuery {
     security(("bearer" = [])))]
 pub async fn list_offers(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(query): Query<OfferQuery>,
 ) -> ApiResult<axum::Json<Items<OfferView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let status = query_parsed::<OfferStatus>("status", query.status.as_deref())?;
     let client = (member.role == Role::Client).then_some(member.person_id);
     let offers = state.store.offers(member.org_id(), OfferFilter { status, client }).await?;
@@ -135,10 +131,9 @@ async fn offer_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Off
     security(("bearer" = [])))]
 pub async fn get_offer(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, offer_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, offer_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<OfferView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let offer = offer_for(&state, &member, offer_id).await?;
     Ok(axum::Json(OfferView::new(offer, state.clock.now())))
 }
@@ -160,11 +155,10 @@ pub struct AcceptRequest {
     security(("bearer" = [])))]
 pub async fn accept(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, offer_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, offer_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<AcceptRequest>,
 ) -> ApiResult<axum::Json<OfferView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let offer = offer_for(&state, &member, offer_id).await?;
     member.authorize(Action::WaitlistOwn { is_self: offer.client_id == member.person_id })?;
     let how = Acceptance { release: body.release_session_id.map(SessionId) };
@@ -187,11 +181,10 @@ pub struct DeclineRequest {
     security(("bearer" = [])))]
 pub async fn decline(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, offer_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, offer_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<DeclineRequest>,
 ) -> ApiResult<axum::Json<OfferView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let offer = offer_for(&state, &member, offer_id).await?;
     member.authorize(Action::WaitlistOwn { is_self: offer.client_id == member.person_id })?;
     let mut v = Validator::default();
@@ -209,10 +202,9 @@ pub async fn decline(
     security(("bearer" = [])))]
 pub async fn withdraw(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, offer_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, offer_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<OfferView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let offer = offer_for(&state, &member, offer_id).await?;
     member.authorize(Action::ManageWaitlist)?;
     let offer = state.store.withdraw_offer(&member.ctx, member.org_id(), offer.id).await?;

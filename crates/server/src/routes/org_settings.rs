@@ -2,15 +2,13 @@
 
 use axum::extract::State;
 use circles_domain::Role;
-use circles_domain::ids::OrgId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::views::Problem;
-use crate::auth::Caller;
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Json, Path};
+use crate::http::extract::Json;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -34,11 +32,9 @@ pub struct OrgSettingsView {
     security(("bearer" = [])))]
 pub async fn update_settings(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Json(body): Json<OrgSettingsBody>,
 ) -> ApiResult<axum::Json<OrgSettingsView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     if member.role != Role::Admin {
         return Err(ApiError::forbidden("only an admin changes the organisation's rules"));
     }

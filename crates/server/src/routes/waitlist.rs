@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::Role;
 use circles_domain::authz::Action;
-use circles_domain::ids::{GroupId, OrgId, PersonId, SessionId, WaitlistEntryId};
+use circles_domain::ids::{GroupId, PersonId, SessionId, WaitlistEntryId};
 use circles_domain::input::free_text;
 use circles_domain::session::Modality;
 use circles_domain::validation::Validator;
@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::query::query_parsed;
 use super::views::{Items, Problem};
 use super::waitlist_views::{EntryMatchView, PlaceMatchView, StatsView};
-use crate::auth::{Caller, Member};
+use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
@@ -318,11 +318,9 @@ fn parse_entry(body: &CreateEntryRequest, member: &Member) -> Result<NewEntry, A
     security(("bearer" = [])))]
 pub async fn create_entry(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Json(body): Json<CreateEntryRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<EntryView>)> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let input = parse_entry(&body, &member)?;
     member.authorize(Action::WaitlistOwn { is_self: input.client_id == member.person_id })?;
     if input.by_client && !state.store.waitlist_settings(member.org_id()).await?.clients_may_join {
@@ -351,11 +349,9 @@ pub struct EntryQuery {
     security(("bearer" = [])))]
 pub async fn list_entries(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Query(query): Query<EntryQuery>,
 ) -> ApiResult<axum::Json<Items<EntryView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let status = query_parsed::<EntryStatus>("status", query.status.as_deref())?;
     let client = if is_staff(&member) { query.client_id.map(PersonId) } else { Some(member.person_id) };
     let filter = EntryFilter { client, status, group: query.group_id.map(GroupId) };
@@ -380,10 +376,9 @@ async fn entry_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Ent
     security(("bearer" = [])))]
 pub async fn get_entry(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, entry_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, entry_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<EntryView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let entry = entry_for(&state, &member, entry_id).await?;
     Ok(axum::Json(EntryView::new(entry, is_staff(&member))))
 }
@@ -397,11 +392,10 @@ pub async fn get_entry(
     security(("bearer" = [])))]
 pub async fn update_entry(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, entry_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, entry_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<UpdateEntryRequest>,
 ) -> ApiResult<axum::Json<EntryView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let entry = entry_for(&state, &member, entry_id).await?;
     if body.pin_reason.is_some() {
         member.authorize(Action::AdministerWaitlist)?;
@@ -451,10 +445,9 @@ pub async fn update_entry(
     security(("bearer" = [])))]
 pub async fn cancel_entry(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, entry_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, entry_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<EntryView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     let entry = entry_for(&state, &member, entry_id).await?;
     let entry = state.store.cancel_entry(&member.ctx, member.org_id(), entry.id).await?;
     Ok(axum::Json(EntryView::new(entry, is_staff(&member))))
@@ -467,10 +460,9 @@ pub async fn cancel_entry(
     security(("bearer" = [])))]
 pub async fn entry_suggestions(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, entry_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, entry_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<Items<PlaceMatchView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     // Another organisation's entry is 404 before any refusal.
     let entry = entry_for(&state, &member, entry_id).await?;
     member.authorize(Action::ManageWaitlist)?;
@@ -487,10 +479,9 @@ pub async fn entry_suggestions(
     security(("bearer" = [])))]
 pub async fn freed_suggestions(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((org_id, session_id)): Path<(Uuid, Uuid)>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<Items<EntryMatchView>>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     state.store.session_people(member.org_id(), SessionId(session_id)).await?;
     member.authorize(Action::ManageWaitlist)?;
     let found = state.store.freed_suggestions(member.org_id(), SessionId(session_id), 5).await?;
@@ -504,12 +495,7 @@ pub async fn freed_suggestions(
     params(("org_id" = Uuid, Path)),
     responses((status = 200, body = StatsView), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-pub async fn stats(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
-) -> ApiResult<axum::Json<StatsView>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
+pub async fn stats(State(state): State<AppState>, member: Member) -> ApiResult<axum::Json<StatsView>> {
     member.authorize(Action::ManageWaitlist)?;
     Ok(axum::Json(state.store.waitlist_stats(member.org_id()).await?.into()))
 }
@@ -520,12 +506,7 @@ pub async fn stats(
     params(("org_id" = Uuid, Path)),
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
-pub async fn get_settings(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
-) -> ApiResult<axum::Json<WaitlistSettings>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
+pub async fn get_settings(State(state): State<AppState>, member: Member) -> ApiResult<axum::Json<WaitlistSettings>> {
     member.authorize(Action::ManageWaitlist)?;
     Ok(axum::Json(state.store.waitlist_settings(member.org_id()).await?))
 }
@@ -538,11 +519,9 @@ pub async fn get_settings(
     security(("bearer" = [])))]
 pub async fn put_settings(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(org_id): Path<Uuid>,
+    member: Member,
     Json(body): Json<WaitlistSettings>,
 ) -> ApiResult<axum::Json<WaitlistSettings>> {
-    let member = caller.member(&state, OrgId(org_id)).await?;
     member.authorize(Action::AdministerWaitlist)?;
     let mut v = Validator::default();
     if let Err(errors) = body.check() {

@@ -487,7 +487,9 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 .fetch_all(
                     sql(format!(
                         "SELECT DISTINCT org_id, group_id FROM group_memberships WHERE status = '{}' \
-                         AND departs_as IS NOT NULL AND leave_date <= $1 ORDER BY org_id, group_id",
+                         AND departs_as IS NOT NULL AND leave_date <= $1 \
+                         /* spans organisations: the departures job sweeps every clinic */ \
+                         ORDER BY org_id, group_id",
                         MembershipStatus::Active.as_str()
                     ))
                     .bind(latest),

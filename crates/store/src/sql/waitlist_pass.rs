@@ -47,6 +47,7 @@ pub async fn run<B: Backend>(store: &SqlStore<B>, grace: Option<SignedDuration>,
         tx.fetch_all(
             sql(format!(
                 "SELECT org_id, id FROM waitlist_openings WHERE status = 'WAITING' AND ({column} <= $1 OR ready_at <= $2) \
+                 /* spans organisations: the waitlist pass sweeps every clinic */ \
                  ORDER BY ready_at, id LIMIT {BATCH}"
             ))
             .bind(bound)
