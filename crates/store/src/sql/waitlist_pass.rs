@@ -204,7 +204,8 @@ async fn find_free_seats<B: Backend>(store: &SqlStore<B>) -> Result<u64> {
                (SELECT COUNT(*) FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id AND x.status IN ({list})) - \
                (SELECT COUNT(*) FROM waitlist_openings o WHERE o.org_id = s.org_id AND o.session_id = s.id \
                   AND o.status IN ('WAITING', 'OFFERING')) AS uncovered \
-             FROM sessions s WHERE s.group_id IS NOT NULL AND s.status = 'scheduled' AND s.starts_at > $1 AND s.starts_at < $2 \
+             FROM sessions s /* spans organisations: the sweep for free seats in every clinic */ \
+             WHERE s.group_id IS NOT NULL AND s.status = 'scheduled' AND s.starts_at > $1 AND s.starts_at < $2 \
              AND EXISTS (SELECT 1 FROM waitlist_entries e WHERE e.org_id = s.org_id AND e.status = $3 AND e.auto_match = $4 \
                AND (e.target_key = 'group:' || s.group_id OR e.target_key = 'session:' || s.id)) \
              ORDER BY s.starts_at LIMIT {BATCH}",
@@ -226,7 +227,8 @@ async fn find_free_seats<B: Backend>(store: &SqlStore<B>) -> Result<u64> {
         }
         // Found late already: no grace delay.
         tx.execute(
-            sql("UPDATE waitlist_openings SET ready_at = created_at WHERE status = 'WAITING' AND cause = $1 AND created_at = $2")
+            sql("UPDATE waitlist_openings SET ready_at = created_at WHERE status = 'WAITING' AND cause = $1 AND created_at = $2 \
+                 /* spans organisations: what the sweep just found, in every clinic */")
                 .bind(Cause::FoundFree.as_str())
                 .bind(now),
         )
