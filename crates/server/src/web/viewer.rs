@@ -170,6 +170,12 @@ impl Ctx {
     }
 }
 
+/// The caller as a member of `org`, decided exactly as the API's `Member`
+/// extractor decides it (a stranger is 404), for handing to an API handler.
+pub async fn member_in(state: &AppState, caller: &Caller, org: Uuid) -> crate::http::error::ApiResult<Member> {
+    caller.member(state, circles_domain::ids::OrgId(org)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,10 +193,4 @@ mod tests {
         assert_ne!(token, form_token("session-a", "/signout"));
         assert_eq!(token.len(), 32);
     }
-}
-
-/// The caller as a member of `org`, decided exactly as the API's `Member`
-/// extractor decides it (a stranger is 404), for handing to an API handler.
-pub async fn member_in(state: &AppState, caller: &Caller, org: Uuid) -> crate::http::error::ApiResult<Member> {
-    caller.member(state, circles_domain::ids::OrgId(org)).await
 }
