@@ -22,8 +22,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
 use super::audit::AuditDraft;
-use super::availability::load_weeks;
 use super::db::{Dialect, Executor, Query, Row, Value, placeholders, sql};
+use super::rows::calendars::load_weeks;
 use crate::model::{BusyConflict, BusyKind};
 use crate::{Result, StoreError};
 
@@ -516,9 +516,9 @@ pub async fn lock_people_or<E: Executor>(
     org: OrgId,
     expected: &[(PersonId, circles_domain::Role, &str)],
     wait: LockWait,
-) -> Result<super::names::Names> {
+) -> Result<super::rows::names::Names> {
     if expected.is_empty() {
-        return Ok(super::names::Names::new());
+        return Ok(super::rows::names::Names::new());
     }
     let ids: Vec<PersonId> = expected.iter().map(|(id, ..)| *id).collect::<BTreeSet<_>>().into_iter().collect();
     let rows = tx
@@ -537,7 +537,7 @@ pub async fn lock_people_or<E: Executor>(
         )
         .await?;
     let mut found = Vec::with_capacity(rows.len());
-    let mut names = super::names::Names::with_capacity(rows.len());
+    let mut names = super::rows::names::Names::with_capacity(rows.len());
     for row in &rows {
         let id = row.id::<PersonId>("id")?;
         found.push((id, row.parsed::<circles_domain::Role>("role")?));

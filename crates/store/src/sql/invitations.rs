@@ -15,10 +15,11 @@ use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
+use super::db::insert_rows;
 use super::db::{Backend, Executor, Row, sql};
-use super::names;
 use super::notify::{self, Notice};
-use super::sessions::{SESSION_COLUMNS, Seats, fetch, insert_rows, lock_session, session_from_row};
+use super::rows::names;
+use super::rows::sessions::{SESSION_COLUMNS, Seats, fetch, lock_session, session_from_row};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, Invitation, InvitationFilter, Response, Session};
 use crate::{InvitationStore, Result, StoreError};
@@ -140,7 +141,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
                 )
                 .await?;
             let mut sessions = rows.iter().map(|r| session_from_row(r, now)).collect::<Result<Vec<_>>>()?;
-            super::sessions::attach(&mut tx, org, &mut sessions, Seats::None).await?;
+            super::rows::sessions::attach(&mut tx, org, &mut sessions, Seats::None).await?;
             sessions
                 .into_iter()
                 .filter_map(|session| {
@@ -187,7 +188,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             if row.text("status")? != InvitationStatus::Pending.as_str() {
                 return Err(StoreError::conflict("already_responded", "this invitation has been answered"));
             }
-            super::sessions::attach(&mut tx, org, std::slice::from_mut(&mut session), Seats::None).await?;
+            super::rows::sessions::attach(&mut tx, org, std::slice::from_mut(&mut session), Seats::None).await?;
             let mut drafts = Vec::new();
             let new_status = match response {
                 Response::Accept => {
@@ -347,7 +348,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
                 .ok_or(StoreError::NotFound("invitation"))?;
             let therapist: PersonId = row.id("therapist_id")?;
             busy::release_session(&mut tx, org, session_id, Some(therapist)).await?;
-            super::sessions::attach(&mut tx, org, std::slice::from_mut(&mut session), Seats::None).await?;
+            super::rows::sessions::attach(&mut tx, org, std::slice::from_mut(&mut session), Seats::None).await?;
             let withdrawn = Notice {
                 kind: NotificationKind::InvitationWithdrawn,
                 title: "An invitation to facilitate was withdrawn",
@@ -380,7 +381,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
                     .bind(now),
             )
             .await?;
-            super::sessions::attach(&mut tx, org, std::slice::from_mut(&mut session), Seats::None).await?;
+            super::rows::sessions::attach(&mut tx, org, std::slice::from_mut(&mut session), Seats::None).await?;
             let invite = Notice {
                 kind: NotificationKind::Invitation,
                 title: "You are invited to facilitate a session",

@@ -8,9 +8,9 @@ use circles_domain::local_time::local_time;
 use circles_domain::session::NotificationKind;
 use jiff::{SignedDuration, Timestamp};
 
+use super::db::insert_rows;
 use super::db::{Backend, Executor, Row, Value, sql};
 use super::outbox::{self, Owed};
-use super::sessions::insert_rows;
 use super::{SqlStore, read_one, write_tx};
 use crate::model::Notification;
 use crate::{NotificationStore, Result};

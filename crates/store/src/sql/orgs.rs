@@ -6,21 +6,12 @@ use circles_domain::org_invitation::{OrgInvitationStatus, PersonStatus};
 use circles_domain::session::InvitationStatus;
 use serde_json::json;
 
-use super::accounts::insert_account;
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
+use super::rows::people::{insert_account, insert_person, organisation_from_row};
 use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{AuditCtx, Membership, NewAccount, NewOrganisation, NewPerson, Organisation, Person};
 use crate::{OrgStore, Result, StoreError};
-
-pub(super) fn organisation_from_row(row: &impl Row) -> Result<Organisation> {
-    Ok(Organisation {
-        id: row.id("id")?,
-        name: row.text("name")?,
-        timezone: row.text("timezone")?,
-        created_at: row.time("created_at")?,
-    })
-}
 
 const PERSON_COLUMNS: &str = "p.org_id, p.id, p.account_id, a.email, a.name, p.role, p.created_at";
 
@@ -64,26 +55,6 @@ const SERVED_BY_THERAPIST: &str = "(EXISTS (SELECT 1 FROM session_therapists st 
     OR EXISTS (SELECT 1 FROM group_staff g \
         JOIN group_memberships m ON m.org_id = g.org_id AND m.group_id = g.group_id \
         WHERE g.org_id = p.org_id AND g.person_id = $3 AND g.role = 'facilitator' AND m.client_id = p.id))";
-
-pub(super) async fn insert_person<E: Executor>(
-    tx: &mut E,
-    now: jiff::Timestamp,
-    org: OrgId,
-    id: PersonId,
-    account: AccountId,
-    role: Role,
-) -> Result<PersonId> {
-    tx.execute(
-        sql("INSERT INTO people (org_id, id, account_id, role, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(org)
-            .bind(id)
-            .bind(account)
-            .bind(role)
-            .bind(now),
-    )
-    .await?;
-    Ok(id)
-}
 
 async fn fetch_person<E: Executor>(tx: &mut E, org: OrgId, id: PersonId) -> Result<Person> {
     let row = tx

@@ -18,8 +18,8 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Backend, DbError, Executor, Row, lock_row, sql};
-use super::groups::fetch_group;
 use super::notify::{self, Notice};
+use super::rows::groups::fetch_group;
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{
     AuditCtx, Group, GroupMember, GroupReport, MembershipChange, MembershipUpdate, OwnMembership, SeatingReport,
@@ -51,7 +51,7 @@ async fn fetch_member<E: Executor>(tx: &mut E, org: OrgId, group: GroupId, id: M
         )
         .await?
         .ok_or(StoreError::NotFound("membership"))?;
-    super::groups::member_from_row(&row)
+    super::rows::groups::member_from_row(&row)
 }
 
 /// Seats `client` holds on the group's sessions starting at or after `from`.
@@ -556,7 +556,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 .await?;
             let mut own = Vec::with_capacity(rows.len());
             for row in &rows {
-                let mut member = super::groups::member_from_row(row)?;
+                let mut member = super::rows::groups::member_from_row(row)?;
                 let org: OrgId = row.id("org_id")?;
                 let today = org_today(&mut tx, org, now).await?;
                 member.status = status_on(member.status, member.leave_date, member.departs_as, today);

@@ -12,10 +12,10 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, LockWait, Owner};
 use super::db::{Backend, Executor, Row, sql};
-use super::freed::{self, Cause};
-use super::names;
 use super::notify::{self, Notice};
-use super::sessions::{SEAT_ROWS, lock_session, seat_from_row};
+use super::rows::freed::{self, Cause};
+use super::rows::names;
+use super::rows::sessions::{SEAT_ROWS, lock_session, seat_from_row};
 use super::{SqlStore, write_tx};
 use crate::model::{AttendanceMark, AuditCtx, Seat, Session};
 use crate::{Result, SeatStore, StoreError};
@@ -57,7 +57,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
             let group = session
                 .group_id
                 .ok_or_else(|| StoreError::conflict("session_not_open", "only group sessions take seats"))?;
-            if !super::groups::is_active_member(&mut tx, org, group, client).await? {
+            if !super::rows::groups::is_active_member(&mut tx, org, group, client).await? {
                 return Err(StoreError::NotFound("session"));
             }
             let existing = seat_of(&mut tx, org, session_id, client).await?;

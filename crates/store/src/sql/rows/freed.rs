@@ -10,8 +10,8 @@ use circles_domain::interval::Interval;
 use circles_domain::waitlist::{OfferStatus, WaitlistSettings};
 use jiff::{SignedDuration, Timestamp};
 
-use super::db::{Executor, Row, sql};
 use crate::Result;
+use crate::sql::db::{Executor, Row, sql};
 
 /// What freed, and where.
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ pub async fn settings<E: Executor>(tx: &mut E, org: OrgId) -> Result<WaitlistSet
     let row = tx.fetch_optional(sql("SELECT settings FROM waitlist_settings WHERE org_id = $1").bind(org)).await?;
     match row {
         Some(row) => serde_json::from_str(&row.text("settings")?)
-            .map_err(|e| super::db::DbError::Decode(format!("waitlist settings: {e}")).into()),
+            .map_err(|e| crate::sql::db::DbError::Decode(format!("waitlist settings: {e}")).into()),
         None => Ok(WaitlistSettings::default()),
     }
 }

@@ -9,11 +9,11 @@ use circles_domain::slots::Calendar;
 use circles_domain::time_off::{AffectedSlot, Candidate};
 use jiff::Timestamp;
 
-use super::availability::Calendars;
-use super::db::{Dialect, Executor, Row, placeholders, sql};
-use super::time_off::{clients_of, load_affected};
 use crate::Result;
 use crate::model::CoverageCandidate;
+use crate::sql::db::{Dialect, Executor, Row, placeholders, sql};
+use crate::sql::rows::calendars::Calendars;
+use crate::sql::rows::time_off::{clients_of, load_affected};
 
 /// Ranks the organisation's other therapists as cover for time off `id`.
 pub(super) async fn rank<E: Executor>(

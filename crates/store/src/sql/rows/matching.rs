@@ -12,11 +12,11 @@ use circles_domain::waitlist_match::{Candidate, Opening, best_for};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::busy;
-use super::db::{Executor, Row, Value, placeholders, sql};
-use super::freed;
-use super::waitlist_rows::{ENTRY_FROM, entry_from_row};
 use crate::model::{Entry, EntryMatch, Place};
+use crate::sql::busy;
+use crate::sql::db::{Executor, Row, Value, placeholders, sql};
+use crate::sql::rows::freed;
+use crate::sql::rows::waitlist::{ENTRY_FROM, entry_from_row};
 use crate::{Result, StoreError};
 
 /// A place with what matching needs to know about it.

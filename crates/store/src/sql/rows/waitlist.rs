@@ -7,8 +7,8 @@ use circles_domain::waitlist::{PriorityFacts, Target, TargetKind, WaitlistSettin
 use circles_domain::waitlist_match::{Preferences, SpelledPreferences};
 use jiff::Timestamp;
 
-use super::db::{DbError, Executor, Row, Value, sql};
 use crate::model::{Entry, EntryFilter, Offer, OfferFilter, Pin, Place};
+use crate::sql::db::{DbError, Executor, Row, Value, sql};
 use crate::{Result, StoreError};
 
 pub const ENTRY_FROM: &str = "SELECT e.*, a.name AS client_name, o.timezone AS org_timezone, \
@@ -205,7 +205,7 @@ pub async fn names<E: Executor>(tx: &mut E, org: OrgId, people: &[PersonId]) -> 
             sql(format!(
                 "SELECT p.id, a.name FROM people p JOIN accounts a ON a.id = p.account_id \
                  WHERE p.org_id = $1 AND p.id IN ({})",
-                super::db::placeholders(2, people.len())
+                crate::sql::db::placeholders(2, people.len())
             ))
             .bind(org)
             .bind_all(people.iter().copied()),
