@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use circles_domain::ids::{GroupId, NotificationId, OrgId, PersonId, SessionId};
 use circles_domain::local_time::local_time;
-use circles_domain::session::NotificationKind;
+use circles_domain::session::{InvitationStatus, NotificationKind, SeatStatus};
 use jiff::{SignedDuration, Timestamp};
 
 use super::db::insert_rows;
@@ -214,10 +214,13 @@ impl<B: Backend> NotificationStore for SqlStore<B> {
                 let people = tx
                     .fetch_all(
                         sql("SELECT therapist_id AS person_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 \
-                             AND status = 'ACCEPTED' UNION SELECT client_id FROM seats WHERE org_id = $1 AND session_id = $2 \
-                             AND status IN ('REGISTERED', 'CONFIRMED')")
+                             AND status = $5 UNION SELECT client_id FROM seats WHERE org_id = $1 AND session_id = $2 \
+                             AND status IN ($3, $4)")
                         .bind(org)
-                        .bind(session),
+                        .bind(session)
+                        .bind(SeatStatus::Registered.as_str())
+                        .bind(SeatStatus::Confirmed.as_str())
+                        .bind(InvitationStatus::Accepted.as_str()),
                     )
                     .await?
                     .iter()

@@ -20,14 +20,13 @@ use super::busy::{self, Claim, Owner};
 use super::db::{Backend, DbError, Executor, Row, lock_row, sql};
 use super::notify::{self, Notice};
 use super::rows::groups::fetch_group;
+use super::rows::statuses::HOLDING_SEATS;
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{
     AuditCtx, Group, GroupMember, GroupReport, MembershipChange, MembershipUpdate, OwnMembership, SeatingReport,
     SkippedSeat,
 };
 use crate::{Result, RosterStore, StoreError};
-
-const HOLDING: &str = "('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW')";
 
 /// Midnight at the start of `date` in the organisation's zone.
 pub(super) async fn local_midnight<E: Executor>(tx: &mut E, org: OrgId, date: Date) -> Result<Timestamp> {
@@ -67,7 +66,7 @@ async fn seats_from<E: Executor>(
             sql(format!(
                 "SELECT x.id, x.session_id FROM seats x JOIN sessions s ON s.org_id = x.org_id AND s.id = x.session_id \
                  WHERE x.org_id = $1 AND s.group_id = $2 AND x.client_id = $3 AND s.starts_at >= $4 \
-                 AND s.status <> 'cancelled' AND x.status IN {HOLDING}"
+                 AND s.status <> 'cancelled' AND x.status IN ({HOLDING_SEATS})"
             ))
             .bind(org)
             .bind(group)
@@ -357,10 +356,11 @@ impl<B: Backend> RosterStore for SqlStore<B> {
             let seats = seats_from(&mut tx, org, group, member.client_id, from).await?;
             for (seat, session) in &seats {
                 tx.execute(
-                    sql("UPDATE seats SET status = 'CANCELLED_BY_CLIENT', updated_at = $3 WHERE org_id = $1 AND id = $2")
+                    sql("UPDATE seats SET status = $4, updated_at = $3 WHERE org_id = $1 AND id = $2")
                         .bind(org)
                         .bind(*seat)
-                        .bind(now),
+                        .bind(now)
+                        .bind(SeatStatus::CancelledByClient.as_str()),
                 )
                 .await?;
                 busy::release_session(&mut tx, org, *session, Some(member.client_id)).await?;
@@ -400,12 +400,12 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 .fetch_all(
                     sql(format!(
                         "SELECT s.id, s.starts_at, s.ends_at, s.capacity, \
-                         (SELECT COUNT(*) FROM seats y WHERE y.org_id = s.org_id AND y.session_id = s.id AND y.status IN {HOLDING}) \
+                         (SELECT COUNT(*) FROM seats y WHERE y.org_id = s.org_id AND y.session_id = s.id AND y.status IN ({HOLDING_SEATS})) \
                            AS taken \
                          FROM sessions s WHERE s.org_id = $1 AND s.group_id = $2 AND s.status = 'scheduled' \
                          AND s.starts_at > $3 AND ($4 IS NULL OR s.starts_at < $4) \
                          AND NOT EXISTS (SELECT 1 FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id \
-                           AND x.client_id = $5 AND x.status IN {HOLDING}) ORDER BY s.starts_at"
+                           AND x.client_id = $5 AND x.status IN ({HOLDING_SEATS})) ORDER BY s.starts_at"
                     ))
                     .bind(org)
                     .bind(group)
@@ -454,13 +454,14 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 let seat = SeatId::new();
                 tx.execute(
                     sql("INSERT INTO seats (org_id, id, session_id, client_id, status, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, 'REGISTERED', $5, $5) \
-                         ON CONFLICT (org_id, session_id, client_id) DO UPDATE SET status = 'REGISTERED', updated_at = $5")
+                         VALUES ($1, $2, $3, $4, $6, $5, $5) \
+                         ON CONFLICT (org_id, session_id, client_id) DO UPDATE SET status = $6, updated_at = $5")
                     .bind(org)
                     .bind(seat)
                     .bind(session)
                     .bind(client)
-                    .bind(now),
+                    .bind(now)
+                    .bind(SeatStatus::Registered.as_str()),
                 )
                 .await?;
                 drafts.push(

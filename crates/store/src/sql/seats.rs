@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::ids::{OrgId, PersonId, SeatId, SessionId};
 use circles_domain::interval::Interval;
-use circles_domain::session::{NotificationKind, SessionStatus, client_cancellation, closed_to_seats};
+use circles_domain::session::{NotificationKind, SeatStatus, SessionStatus, client_cancellation, closed_to_seats};
 use circles_domain::spelling::with_article;
 use jiff::SignedDuration;
 use serde_json::json;
@@ -90,11 +90,12 @@ impl<B: Backend> SeatStore for SqlStore<B> {
                 // Rejoining after leaving reuses the seat record; its history is in the audit trail.
                 Some(seat) => {
                     tx.execute(
-                        sql("UPDATE seats SET status = 'REGISTERED', minutes_late = NULL, minutes_left_early = NULL, note = NULL, \
+                        sql("UPDATE seats SET status = $4, minutes_late = NULL, minutes_left_early = NULL, note = NULL, \
                              marked_by = NULL, marked_at = NULL, updated_at = $3 WHERE org_id = $1 AND id = $2")
                         .bind(org)
                         .bind(seat.id)
-                        .bind(now),
+                        .bind(now)
+                        .bind(SeatStatus::Registered.as_str()),
                     )
                     .await?;
                     seat.id
@@ -103,12 +104,13 @@ impl<B: Backend> SeatStore for SqlStore<B> {
                     let id = SeatId::new();
                     tx.execute(
                         sql("INSERT INTO seats (org_id, id, session_id, client_id, status, created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, 'REGISTERED', $5, $5)")
+                             VALUES ($1, $2, $3, $4, $6, $5, $5)")
                         .bind(org)
                         .bind(id)
                         .bind(session_id)
                         .bind(client)
-                        .bind(now),
+                        .bind(now)
+                        .bind(SeatStatus::Registered.as_str()),
                     )
                     .await?;
                     id

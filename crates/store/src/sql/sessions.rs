@@ -20,6 +20,7 @@ use super::rows::names;
 use super::rows::sessions::{
     SESSION_COLUMNS, Seats, attach, cancelled_notice, decode, fetch, insert_session, session_from_row, sole_client,
 };
+use super::rows::statuses::HOLDING_SEATS;
 use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{
     AuditCtx, Canceller, NewSession, ScheduleEntry, Session, SessionFilter, SessionPeople, SessionView,
@@ -229,8 +230,10 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
                 .collect::<Result<Vec<_>>>()?;
             let clients = tx
                 .fetch_all(
-                    sql("SELECT client_id FROM seats WHERE org_id = $1 AND session_id = $2 \
-                         AND status IN ('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW')")
+                    sql(format!(
+                        "SELECT client_id FROM seats WHERE org_id = $1 AND session_id = $2 \
+                         AND status IN ({HOLDING_SEATS})"
+                    ))
                     .bind(org)
                     .bind(id),
                 )
@@ -451,7 +454,7 @@ fn schedule_query(who: &str) -> Query {
         "seats y JOIN sessions s ON s.org_id = y.org_id AND s.id = y.session_id \
          JOIN people p ON p.org_id = y.org_id AND p.id = y.client_id",
         &format!(
-            "(y.status IN ('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW') \
+            "(y.status IN ({HOLDING_SEATS}) \
              OR (s.status = '{}' AND y.updated_at = s.cancelled_at))",
             SessionStatus::Cancelled.as_str()
         ),

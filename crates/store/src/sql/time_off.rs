@@ -24,7 +24,8 @@ use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Backend, Dialect, Executor, Row, Value, placeholders, sql};
 use super::rows::sessions::sole_client;
-use super::rows::time_off::{affected_by_o, clients_of, clients_on, holding_seats, load_affected};
+use super::rows::statuses::HOLDING_SEATS;
+use super::rows::time_off::{affected_by_o, clients_of, clients_on, load_affected};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AffectedSession, AuditCtx, NewTimeOff, Reassignment, TimeOff, TimeOffApproval, TimeOffFilter};
 use crate::{Result, StoreError, TimeOffStore};
@@ -456,7 +457,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                     sql(format!(
                         "UPDATE seats SET status = $3, updated_at = $2 WHERE org_id = $1 AND session_id IN ({list}) \
                          AND status IN ({})",
-                        holding_seats()
+                        HOLDING_SEATS
                     ))
                     .bind(org)
                     .bind(now)

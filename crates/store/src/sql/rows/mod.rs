@@ -13,5 +13,6 @@ pub(crate) mod names;
 pub(crate) mod offers;
 pub(crate) mod people;
 pub(crate) mod sessions;
+pub(crate) mod statuses;
 pub(crate) mod time_off;
 pub(crate) mod waitlist;

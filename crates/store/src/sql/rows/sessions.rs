@@ -8,15 +8,29 @@ use jiff::Timestamp;
 use crate::model::{Approval, Assignment, NewSession, Seat, Session};
 use crate::sql::db::{Dialect, Executor, Row, insert_rows, lock_row, placeholders, sql};
 use crate::sql::notify::Notice;
+use crate::sql::rows::statuses::HOLDING_SEATS;
 use crate::{Result, StoreError};
 
-pub(crate) const SESSION_COLUMNS: &str = "s.org_id, s.id, s.kind, s.status, s.title, s.description, s.modality, \
-     s.virtual_link, s.location, s.address, s.starts_at, s.ends_at, s.timezone, s.capacity, s.group_id, s.series_id, \
-     s.recurrence_id, s.created_by, s.created_at, s.cancelled_at, s.cancel_reason, s.approval, \
-     (SELECT a.name FROM people c JOIN accounts a ON a.id = c.account_id \
-      WHERE c.org_id = s.org_id AND c.id = s.created_by) AS created_by_name, \
-     (SELECT COUNT(*) FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id \
-      AND x.status IN ('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW')) AS seats_taken";
+/// The columns [`session_from_row`] reads (`s` is the session), with the
+/// count of seats that hold time.
+pub(crate) struct SessionColumns;
+
+pub(crate) const SESSION_COLUMNS: SessionColumns = SessionColumns;
+
+impl std::fmt::Display for SessionColumns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "s.org_id, s.id, s.kind, s.status, s.title, s.description, s.modality, \
+             s.virtual_link, s.location, s.address, s.starts_at, s.ends_at, s.timezone, s.capacity, s.group_id, \
+             s.series_id, s.recurrence_id, s.created_by, s.created_at, s.cancelled_at, s.cancel_reason, s.approval, \
+             (SELECT a.name FROM people c JOIN accounts a ON a.id = c.account_id \
+              WHERE c.org_id = s.org_id AND c.id = s.created_by) AS created_by_name, \
+             (SELECT COUNT(*) FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id \
+              AND x.status IN ({HOLDING_SEATS})) AS seats_taken"
+        )
+    }
+}
 
 pub(crate) fn decode<T: std::str::FromStr>(row: &impl Row, col: &str) -> Result<T> {
     row.parsed(col).map_err(Into::into)

@@ -3,12 +3,13 @@
 
 use circles_domain::ids::{InvitationId, OrgId, PersonId, SessionId, TimeOffId};
 use circles_domain::interval::Interval;
-use circles_domain::session::{SeatStatus, SessionStatus};
+use circles_domain::session::SessionStatus;
 use jiff::Timestamp;
 
 use crate::Result;
 use crate::model::AffectedSession;
 use crate::sql::db::{Executor, Row, placeholders, sql};
+use crate::sql::rows::statuses::HOLDING_SEATS;
 
 /// A session therapist assignment `t` on session `s` is affected by time
 /// off `o`: not declined, not cancelled, not over at `now`, overlapping.
@@ -17,16 +18,6 @@ pub(crate) fn affected_by_o(now: &str) -> String {
         "t.status <> 'DECLINED' AND s.status <> 'cancelled' AND s.starts_at < o.ends_at AND s.ends_at > o.starts_at \
          AND s.ends_at > {now}"
     )
-}
-
-/// Seat statuses that hold a client's time, as an SQL list.
-pub(crate) fn holding_seats() -> String {
-    SeatStatus::ALL
-        .iter()
-        .filter(|s| s.holds_time())
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// An affected session with the absent therapist's assignment on it.
@@ -60,7 +51,7 @@ pub(crate) async fn load_affected<E: Executor>(
                  FROM time_off o JOIN session_therapists t ON t.org_id = o.org_id AND t.therapist_id = o.therapist_id \
                  JOIN sessions s ON s.org_id = t.org_id AND s.id = t.session_id \
                  WHERE o.org_id = $1 AND o.id = $2 AND {affected} ORDER BY s.starts_at, s.id",
-                holding = holding_seats(),
+                holding = HOLDING_SEATS,
                 affected = affected_by_o("$3"),
             ))
             .bind(org)
@@ -106,7 +97,7 @@ pub(crate) async fn clients_of<E: Executor>(
             sql(format!(
                 "SELECT session_id, client_id FROM seats WHERE org_id = $1 AND session_id IN ({}) AND status IN ({})",
                 placeholders(2, sessions.len()),
-                holding_seats()
+                HOLDING_SEATS
             ))
             .bind(org)
             .bind_all(sessions.iter().copied()),
