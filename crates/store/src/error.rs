@@ -19,7 +19,18 @@ pub enum StoreError {
     #[error(transparent)]
     Invalid(#[from] Invalid),
     #[error(transparent)]
-    Db(#[from] DbError),
+    Db(DbError),
+}
+
+impl From<DbError> for StoreError {
+    /// A unique violation is a conflict with a code (see `unique.rs`);
+    /// every other database error stays what it is.
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Unique(detail) => crate::unique::unique_conflict(&detail),
+            other => StoreError::Db(other),
+        }
+    }
 }
 
 /// A conflict with a stable machine-readable code.

@@ -12,6 +12,7 @@
 pub mod error;
 pub mod model;
 pub mod sql;
+mod unique;
 mod waitlist_store;
 
 use async_trait::async_trait;
