@@ -273,3 +273,11 @@ pub async fn free_at(
         items: free.into_iter().map(|t| FreeTherapistView { therapist_id: t.0 }).collect(),
     }))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(set_availability, get_availability))
+        .routes(utoipa_axum::routes!(search))
+        .routes(utoipa_axum::routes!(free_at))
+}

@@ -114,3 +114,10 @@ pub async fn retry_delivery(
     let retried = state.store.retry_delivery(&member.ctx, member.org_id(), DeliveryId(delivery_id)).await?;
     Ok(axum::Json(DeliveryView::new(retried, &member.org.timezone)))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(list_deliveries))
+        .routes(utoipa_axum::routes!(retry_delivery))
+}

@@ -229,3 +229,12 @@ pub async fn reject(
     let session = state.store.reject_proposal(&member.ctx, member.org_id(), id, reason.into_string()).await?;
     Ok(axum::Json(session.into()))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(invite))
+        .routes(utoipa_axum::routes!(withdraw))
+        .routes(utoipa_axum::routes!(approve))
+        .routes(utoipa_axum::routes!(reject))
+}

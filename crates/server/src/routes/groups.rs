@@ -452,3 +452,12 @@ pub async fn list_members(
     member.authorize(Action::ViewRoster { relation })?;
     Ok(axum::Json(Items::of(state.store.members(&member.ctx, member.org_id(), group.id).await?)))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(create_group, list_groups))
+        .routes(utoipa_axum::routes!(get_group, update_group))
+        .routes(utoipa_axum::routes!(archive_group))
+        .routes(utoipa_axum::routes!(add_member, list_members))
+}

@@ -301,3 +301,11 @@ pub async fn release_hold(
     state.store.release_hold(&member.ctx, member.org_id(), hold.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(create_hold))
+        .routes(utoipa_axum::routes!(get_hold, release_hold))
+        .routes(utoipa_axum::routes!(confirm_hold))
+}

@@ -121,3 +121,11 @@ pub async fn revoke_token(
     state.auth_cache.forget_account_tokens(caller.principal.account_id);
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(me))
+        .routes(utoipa_axum::routes!(create_token, list_tokens))
+        .routes(utoipa_axum::routes!(revoke_token))
+}

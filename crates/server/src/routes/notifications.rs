@@ -103,3 +103,11 @@ pub async fn mark_all_read(State(state): State<AppState>, member: Member) -> Api
     let marked = state.store.mark_all_notifications_read(member.org_id(), member.person_id).await?;
     Ok(axum::Json(MarkedRead { marked }))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(inbox))
+        .routes(utoipa_axum::routes!(mark_read))
+        .routes(utoipa_axum::routes!(mark_all_read))
+}

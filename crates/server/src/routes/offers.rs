@@ -210,3 +210,13 @@ pub async fn withdraw(
     let offer = state.store.withdraw_offer(&member.ctx, member.org_id(), offer.id).await?;
     Ok(axum::Json(OfferView::new(offer, state.clock.now())))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(send_offer, list_offers))
+        .routes(utoipa_axum::routes!(get_offer))
+        .routes(utoipa_axum::routes!(accept))
+        .routes(utoipa_axum::routes!(decline))
+        .routes(utoipa_axum::routes!(withdraw))
+}

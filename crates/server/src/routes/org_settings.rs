@@ -42,3 +42,8 @@ pub async fn update_settings(
         state.store.set_refuse_late_attendance(&member.ctx, member.org_id(), body.refuse_late_attendance).await?;
     Ok(axum::Json(OrgSettingsView { refuse_late_attendance: refuse }))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(update_settings))
+}

@@ -68,3 +68,10 @@ pub async fn get_org(State(_state): State<AppState>, member: Member) -> ApiResul
     member.authorize(Action::ViewOrganisation)?;
     Ok(axum::Json(member.org.into()))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(create_org))
+        .routes(utoipa_axum::routes!(get_org))
+}

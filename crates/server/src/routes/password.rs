@@ -64,3 +64,8 @@ pub async fn change_password(
     state.auth_cache.forget_account_tokens(account.id);
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(change_password))
+}

@@ -147,3 +147,10 @@ pub async fn get_person(
     let person = state.store.person(&member.ctx, member.org_id(), person_id).await?;
     Ok(axum::Json(person.into()))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(add_person, list_people))
+        .routes(utoipa_axum::routes!(get_person))
+}

@@ -120,3 +120,8 @@ pub async fn put_preferences(
     let prefs = Preferences { timezone: timezone.map(|z| z.to_string()), channels };
     Ok(axum::Json(state.store.set_preferences(&caller.ctx(), caller.principal.account_id, prefs).await?.into()))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(get_preferences, put_preferences))
+}

@@ -198,3 +198,13 @@ pub async fn group_stats(
     let report = state.store.group_stats(member.org_id(), group.id).await?;
     Ok(axum::Json(GroupStatsView { stats: report.stats, members_by_status: report.members_by_status }))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(update_member))
+        .routes(utoipa_axum::routes!(cancel_future_seats))
+        .routes(utoipa_axum::routes!(seat_upcoming))
+        .routes(utoipa_axum::routes!(member_stats))
+        .routes(utoipa_axum::routes!(group_stats))
+}

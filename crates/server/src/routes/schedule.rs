@@ -165,3 +165,10 @@ pub async fn my_schedule(
     let entries = state.store.account_schedule(caller.principal.account_id, from, to, include_cancelled).await?;
     Ok(axum::Json(Items::of(entries)))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(org_schedule))
+        .routes(utoipa_axum::routes!(my_schedule))
+}

@@ -134,3 +134,11 @@ fn parse_sheet(lines: &[AttendanceLine]) -> Result<Vec<AttendanceMark>, ApiError
     }
     Ok(v.done(|| Some(marks))?)
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(join))
+        .routes(utoipa_axum::routes!(leave))
+        .routes(utoipa_axum::routes!(attendance))
+}

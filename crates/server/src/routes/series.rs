@@ -176,3 +176,11 @@ pub async fn reschedule(
     let moved = state.store.reschedule_session(&member.ctx, member.org_id(), id, to).await?;
     Ok(axum::Json(moved.into()))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(generate))
+        .routes(utoipa_axum::routes!(split))
+        .routes(utoipa_axum::routes!(reschedule))
+}

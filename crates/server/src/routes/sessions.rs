@@ -442,3 +442,11 @@ pub async fn cancel_session(
     }
     Ok(axum::Json(cancelled.into()))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(create_session, list_sessions))
+        .routes(utoipa_axum::routes!(get_session))
+        .routes(utoipa_axum::routes!(cancel_session))
+}

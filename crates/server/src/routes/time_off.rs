@@ -462,3 +462,17 @@ pub async fn cancel_affected(
     let id = for_decision(&state, &member, id).await?;
     Ok(axum::Json(Items::of(state.store.cancel_affected(&member.ctx, member.org_id(), id, reason).await?)))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(request_time_off, list_time_off))
+        .routes(utoipa_axum::routes!(get_time_off))
+        .routes(utoipa_axum::routes!(affected))
+        .routes(utoipa_axum::routes!(approve))
+        .routes(utoipa_axum::routes!(deny))
+        .routes(utoipa_axum::routes!(cancel))
+        .routes(utoipa_axum::routes!(coverage))
+        .routes(utoipa_axum::routes!(reassign))
+        .routes(utoipa_axum::routes!(cancel_affected))
+}

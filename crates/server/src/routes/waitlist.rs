@@ -532,3 +532,14 @@ pub async fn put_settings(
     v.done(|| Some(()))?;
     Ok(axum::Json(state.store.set_waitlist_settings(&member.ctx, member.org_id(), body).await?))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(create_entry, list_entries))
+        .routes(utoipa_axum::routes!(stats))
+        .routes(utoipa_axum::routes!(get_settings, put_settings))
+        .routes(utoipa_axum::routes!(get_entry, update_entry, cancel_entry))
+        .routes(utoipa_axum::routes!(entry_suggestions))
+        .routes(utoipa_axum::routes!(freed_suggestions))
+}
