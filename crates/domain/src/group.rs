@@ -139,6 +139,13 @@ impl<'de> Deserialize<'de> for TimeWindow {
 
 /// Limits on a session's length and size.
 pub const GROUP_MINUTES: std::ops::RangeInclusive<i64> = 15..=180;
+
+/// Whether a proposed session waits for a moderator before its therapists
+/// are asked: a group session, in a group whose settings ask for approval,
+/// proposed by someone who does not moderate it (admins moderate all).
+pub fn proposal_needs_approval(is_group_session: bool, proposer_moderates: bool, approval_required: bool) -> bool {
+    is_group_session && approval_required && !proposer_moderates
+}
 pub const GROUP_CAPACITY: std::ops::RangeInclusive<i64> = 2..=50;
 
 /// How a group runs its sessions (seed 004, translated to therapy).
@@ -267,6 +274,14 @@ impl GroupSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_group_proposal_by_a_non_moderator_in_an_approving_group_waits() {
+        assert!(proposal_needs_approval(true, false, true));
+        assert!(!proposal_needs_approval(true, true, true), "moderators schedule directly");
+        assert!(!proposal_needs_approval(true, false, false), "the group does not ask for approval");
+        assert!(!proposal_needs_approval(false, false, true), "one-on-one and drop-in sessions never wait");
+    }
 
     #[test]
     fn a_member_leaving_later_stays_active_until_the_leave_date() {

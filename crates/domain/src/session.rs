@@ -76,6 +76,9 @@ impl SessionStatus {
     }
 }
 
+/// How long a one-on-one session (or a moved session) may be, in minutes.
+pub const ONE_ON_ONE_MINUTES: std::ops::RangeInclusive<i64> = 15..=240;
+
 impl SeatStatus {
     /// Whether the seat occupies its client's time.
     pub fn holds_time(self) -> bool {

@@ -92,7 +92,11 @@ pub async fn create(
         settings.check_timing(slot, &zone, now, &mut v, "starts_at");
     }
     let moderates = member.role == Role::Admin || relation.moderator;
-    let approval = if kind == SessionKind::Group && !moderates && settings.approval_required {
+    let approval = if circles_domain::group::proposal_needs_approval(
+        kind == SessionKind::Group,
+        moderates,
+        settings.approval_required,
+    ) {
         Approval::Pending
     } else {
         Approval::NotNeeded

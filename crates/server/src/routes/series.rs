@@ -198,7 +198,7 @@ pub async fn reschedule(
     let mut v = Validator::default();
     let start = parse_start(&mut v, "starts_at", &body.starts_at, state.clock.now());
     let minutes = body.duration_minutes.unwrap_or_else(|| people.ends_at.duration_since(people.starts_at).as_mins());
-    if !(15..=240).contains(&minutes) {
+    if !circles_domain::session::ONE_ON_ONE_MINUTES.contains(&minutes) {
         v.reject("duration_minutes", "must be between 15 and 240 minutes");
     }
     let to = v.done(|| Interval::starting_at(start?, SignedDuration::from_mins(minutes)))?;

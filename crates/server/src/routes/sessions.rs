@@ -196,8 +196,8 @@ pub struct CreateSessionRequest {
     pub timezone: Option<String>,
 }
 
-/// One-on-one appointments last between these bounds.
-pub const ONE_ON_ONE_MINUTES: std::ops::RangeInclusive<i64> = 15..=240;
+/// One-on-one appointments last between these bounds (a domain rule).
+pub use circles_domain::session::ONE_ON_ONE_MINUTES;
 
 pub fn parse_timezone(v: &mut Validator, raw: Option<&str>, org_zone: &str) -> Option<String> {
     v.check("timezone", TimeZoneName::parse(raw.unwrap_or(org_zone))).map(|z| z.as_str().to_owned())
