@@ -43,6 +43,7 @@ pub struct RuleBody {
     /// `VIRTUAL` or `IN_PERSON`; `null` offers both.
     #[schema(example = "IN_PERSON")]
     pub modality: Option<String>,
+    #[schema(format = "text-line", max_length = 200)]
     pub location: Option<String>,
     /// At most this many sessions start in the window on one day.
     pub max_sessions: Option<i64>,
@@ -57,7 +58,7 @@ pub struct RuleBody {
 #[serde(deny_unknown_fields)]
 pub struct WeekBody {
     /// IANA zone the times are in; the organisation's by default.
-    #[schema(example = "America/New_York")]
+    #[schema(example = "America/New_York", format = "time-zone")]
     pub timezone: Option<String>,
     /// The whole week; rules on the same day must not overlap. An empty list
     /// clears the week: a therapist without rules may be booked at any time.

@@ -169,6 +169,7 @@ pub async fn accept(
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct DeclineRequest {
+    #[schema(format = "free-text", max_length = 500)]
     pub reason: Option<String>,
 }
 

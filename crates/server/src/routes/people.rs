@@ -23,7 +23,7 @@ use crate::state::AppState;
 pub struct AddPersonRequest {
     #[schema(format = Email)]
     pub email: String,
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, format = "text-line", max_length = 200)]
     pub name: String,
     /// admin, moderator, therapist or client.
     #[schema(pattern = "^(admin|moderator|therapist|client)$", example = "therapist")]
