@@ -126,8 +126,7 @@ pub struct GroupBody {
     pub address: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub settings: Option<SettingsInput>,
-    /// `{"rrule", "start_date", "start_time", "timezone", "duration_minutes", "end_date", "exdates"}`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<super::recurrence_doc::SeriesRecurrence>)]
     pub recurrence: Option<RecurrenceInput>,
     pub facilitator_ids: Option<Vec<Uuid>>,
     pub moderator_ids: Option<Vec<Uuid>>,

@@ -31,7 +31,7 @@ pub struct AddPersonRequest {
     /// At least 10 characters; only for a new account (an existing account
     /// keeps its own). Without one, the person cannot sign in until an
     /// operator sets a password.
-    #[schema(min_length = 10)]
+    #[schema(min_length = 10, format = "password-policy", max_length = 1024)]
     pub password: Option<String>,
 }
 

@@ -12,6 +12,8 @@
 //!   characters other than tab, line feed and carriage return;
 //! - `free-text-not-blank`: the same, with something other than white space;
 //! - `http-url`: a link for a virtual session;
+//! - `clock-time`, `clock-hh-mm`, `clock-hh-mm-or-24`: times of day;
+//! - `password-policy`: not only white space;
 //! - `time-zone`: one of the IANA names of the `TimeZoneName` schema, the
 //!   zones this server knows.
 //!
@@ -38,6 +40,15 @@ pub const FREE_TEXT_NOT_BLANK: &str =
 /// document asks for printable ASCII (percent-encode the rest), so that
 /// `maxLength` counts the bytes the server limits.
 pub const HTTP_URL: &str = r"^https?://[!-~]+$";
+/// `civil::parse_time`: `HH:MM` or `HH:MM:SS` on a 24-hour clock.
+pub const CLOCK_TIME: &str = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$";
+/// `availability::WallClock` where a window starts: `00:00` to `23:59`.
+pub const CLOCK_HH_MM: &str = r"^([01][0-9]|2[0-3]):[0-5][0-9]$";
+/// Where a window ends: `24:00` too, for midnight.
+pub const CLOCK_HH_MM_OR_24: &str = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$";
+/// `input::Password`: something other than white space (its length is
+/// `minLength`/`maxLength`).
+pub const PASSWORD_POLICY: &str = r"\S";
 
 const TIME_ZONE_SCHEMA: &str = "TimeZoneName";
 
@@ -92,15 +103,15 @@ fn apply(schema: &mut RefOr<Schema>) {
                 None => {}
                 Some("time-zone") => {
                     let nullable = matches!(&object.schema_type, SchemaType::Array(types) if types.contains(&Type::Null));
-                    let description = object.description.clone().unwrap_or_default();
+                    let description = object.description.clone();
                     let mut zone_ref = Ref::from_schema_name(TIME_ZONE_SCHEMA);
-                    zone_ref.description = description.clone();
+                    zone_ref.description = description.clone().unwrap_or_default();
                     let zone = RefOr::Ref(zone_ref);
                     *schema = if nullable {
                         OneOfBuilder::new()
                             .item(ObjectBuilder::new().schema_type(SchemaType::Type(Type::Null)))
                             .item(zone)
-                            .description(Some(description))
+                            .description(description)
                             .into()
                     } else {
                         zone
@@ -114,6 +125,10 @@ fn apply(schema: &mut RefOr<Schema>) {
                         "free-text" => FREE_TEXT,
                         "free-text-not-blank" => FREE_TEXT_NOT_BLANK,
                         "http-url" => HTTP_URL,
+                        "clock-time" => CLOCK_TIME,
+                        "clock-hh-mm" => CLOCK_HH_MM,
+                        "clock-hh-mm-or-24" => CLOCK_HH_MM_OR_24,
+                        "password-policy" => PASSWORD_POLICY,
                         other => panic!("unknown text rule `{other}` in the OpenAPI document"),
                     };
                     object.format = None;
