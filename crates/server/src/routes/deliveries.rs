@@ -73,6 +73,7 @@ pub struct DeliveryQuery {
     /// Only deliveries in this state: pending, sending, sent, failed or suppressed.
     pub state: Option<String>,
     /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

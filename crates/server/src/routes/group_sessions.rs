@@ -211,7 +211,7 @@ pub async fn approve(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, format = "text-line", max_length = 1000)]
     pub reason: String,
 }
 

@@ -101,25 +101,32 @@ impl From<Group> for GroupView {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupBody {
+    #[schema(format = "text-line", max_length = 200)]
     pub name: Option<String>,
+    #[schema(format = "free-text", max_length = 5000)]
     pub description: Option<String>,
     /// THERAPY, SUPPORT, EDUCATION, SKILLS or COMMUNITY (the default).
     #[serde(rename = "type")]
     pub group_type: Option<String>,
     pub open: Option<bool>,
     /// Most active members at once; null for no limit.
+    #[schema(minimum = 1, maximum = 500)]
     pub capacity: Option<i64>,
     pub requires_screening: Option<bool>,
+    #[schema(format = "text-line-or-blank", max_length = 200)]
     pub target_population: Option<String>,
+    #[schema(format = "text-line-or-blank", max_length = 50)]
     pub age_range: Option<String>,
     pub modality: Option<String>,
+    #[schema(format = "http-url", max_length = 2000)]
     pub virtual_link: Option<String>,
+    #[schema(format = "text-line", max_length = 200)]
     pub location: Option<String>,
+    #[schema(format = "text-line", max_length = 500)]
     pub address: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub settings: Option<SettingsInput>,
-    /// `{"rrule", "start_date", "start_time", "timezone", "duration_minutes", "end_date", "exdates"}`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<super::recurrence_doc::SeriesRecurrence>)]
     pub recurrence: Option<RecurrenceInput>,
     pub facilitator_ids: Option<Vec<Uuid>>,
     pub moderator_ids: Option<Vec<Uuid>>,
@@ -394,6 +401,7 @@ pub struct EnrolRequest {
     pub join_date: Option<String>,
     /// An admin's reason for adding someone to a closed group that has
     /// already met (recorded in the audit trail).
+    #[schema(format = "text-line")]
     pub override_reason: Option<String>,
 }
 

@@ -58,12 +58,18 @@ pub struct CreateHoldRequest {
     /// Seconds until the hold lapses: 30 to 3600, 300 by default.
     #[schema(minimum = 30, maximum = 3600)]
     pub hold_seconds: Option<i64>,
+    #[schema(format = "text-line", max_length = 200)]
     pub title: Option<String>,
+    #[schema(format = "free-text", max_length = 5000)]
     pub description: Option<String>,
     pub modality: Option<String>,
+    #[schema(format = "http-url", max_length = 2000)]
     pub virtual_link: Option<String>,
+    #[schema(format = "text-line", max_length = 200)]
     pub location: Option<String>,
+    #[schema(format = "text-line", max_length = 500)]
     pub address: Option<String>,
+    #[schema(format = "time-zone")]
     pub timezone: Option<String>,
 }
 

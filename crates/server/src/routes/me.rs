@@ -39,7 +39,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     /// What the token is for, e.g. "nightly export".
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, format = "text-line", max_length = 100)]
     pub name: String,
     /// Days until it expires; omit for a token that lasts until revoked.
     #[schema(minimum = 1, maximum = 3650)]

@@ -24,6 +24,9 @@ pub mod password;
 pub mod people;
 pub mod preferences;
 pub mod query;
+mod recurrence_doc;
+mod closed_sets;
+mod text_docs;
 pub mod roster;
 pub mod schedule;
 pub mod seats;
@@ -104,6 +107,8 @@ pub fn api() -> OpenApiRouter<AppState> {
 pub fn router() -> Router<AppState> {
     let (router, mut openapi) = api().split_for_parts();
     error_docs::document_shared_errors(&mut openapi);
+    closed_sets::document_closed_sets(&mut openapi);
+    text_docs::document_text_rules(&mut openapi);
     let document = Arc::new(openapi.to_pretty_json().expect("the OpenAPI document serialises"));
     router.route(
         "/api/openapi.json",

@@ -32,9 +32,12 @@ pub struct SendOfferRequest {
     pub session_id: Option<Uuid>,
     /// …or this therapist's slot from `starts_at` to `ends_at`.
     pub therapist_id: Option<Uuid>,
+    #[schema(format = DateTime)]
     pub starts_at: Option<String>,
+    #[schema(format = DateTime)]
     pub ends_at: Option<String>,
     /// 5 minutes to 7 days; the organisation's default (2 hours) otherwise.
+    #[schema(minimum = 5, maximum = 10080)]
     pub expires_in_minutes: Option<i64>,
 }
 
@@ -169,6 +172,7 @@ pub async fn accept(
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct DeclineRequest {
+    #[schema(format = "free-text", max_length = 500)]
     pub reason: Option<String>,
 }
 

@@ -17,9 +17,9 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrgRequest {
-    #[schema(min_length = 1, example = "Riverside Counselling")]
+    #[schema(min_length = 1, example = "Riverside Counselling", format = "text-line", max_length = 200)]
     pub name: String,
-    #[schema(example = "America/New_York")]
+    #[schema(example = "America/New_York", format = "time-zone")]
     pub timezone: String,
 }
 

@@ -16,8 +16,10 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
+    #[schema(min_length = 1)]
     pub current_password: String,
     /// At least 10 characters.
+    #[schema(format = "password-policy", min_length = 10, max_length = 1024)]
     pub new_password: String,
 }
 

@@ -23,7 +23,7 @@ use crate::state::AppState;
 pub struct AddPersonRequest {
     #[schema(format = Email)]
     pub email: String,
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, format = "text-line", max_length = 200)]
     pub name: String,
     /// admin, moderator, therapist or client.
     #[schema(pattern = "^(admin|moderator|therapist|client)$", example = "therapist")]
@@ -31,7 +31,7 @@ pub struct AddPersonRequest {
     /// At least 10 characters; only for a new account (an existing account
     /// keeps its own). Without one, the person cannot sign in until an
     /// operator sets a password.
-    #[schema(min_length = 10)]
+    #[schema(min_length = 10, format = "password-policy", max_length = 1024)]
     pub password: Option<String>,
 }
 

@@ -57,6 +57,7 @@ impl From<Preferences> for PreferencesView {
 #[serde(deny_unknown_fields)]
 pub struct PreferencesRequest {
     /// An IANA zone such as Europe/Lisbon, or null for each session's own.
+    #[schema(format = "time-zone")]
     pub timezone: Option<String>,
     /// The choices to change; kinds left out go back to their default (on).
     #[serde(default)]

@@ -29,6 +29,7 @@ pub struct ScreeningBody {
     /// `YYYY-MM-DD`; today by default.
     pub date: Option<String>,
     #[serde(default)]
+    #[schema(format = "free-text", max_length = 5000)]
     pub notes: String,
     pub approved: bool,
 }
@@ -42,6 +43,7 @@ pub struct MembershipPatch {
     /// cancelled with `cancel-future-seats`.
     #[schema(format = Date)]
     pub leave_date: Option<String>,
+    #[schema(format = "free-text", max_length = 1000)]
     pub exit_reason: Option<String>,
     pub screening: Option<ScreeningBody>,
 }

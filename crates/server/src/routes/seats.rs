@@ -71,6 +71,7 @@ pub struct AttendanceLine {
     pub status: String,
     pub minutes_late: Option<i64>,
     pub minutes_left_early: Option<i64>,
+    #[schema(format = "free-text", max_length = 2000)]
     pub note: Option<String>,
 }
 

@@ -112,7 +112,9 @@ pub struct SplitRequest {
     #[schema(format = Date, min_length = 1)]
     pub from: String,
     /// New local start time, `HH:MM`.
+    #[schema(format = "clock-time")]
     pub start_time: Option<String>,
+    #[schema(minimum = 15, maximum = 180)]
     pub duration_minutes: Option<i64>,
     /// New facilitators from that date on.
     pub facilitator_ids: Option<Vec<Uuid>>,

@@ -168,7 +168,9 @@ impl From<Session> for SessionView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSessionRequest {
+    #[schema(format = "text-line", max_length = 200)]
     pub title: Option<String>,
+    #[schema(format = "free-text", max_length = 5000)]
     pub description: Option<String>,
     /// `one_on_one` (the default).
     pub kind: Option<String>,
@@ -189,10 +191,14 @@ pub struct CreateSessionRequest {
     pub therapist_ids: Vec<Uuid>,
     #[serde(default)]
     pub client_ids: Vec<Uuid>,
+    #[schema(format = "http-url", max_length = 2000)]
     pub virtual_link: Option<String>,
+    #[schema(format = "text-line", max_length = 200)]
     pub location: Option<String>,
+    #[schema(format = "text-line", max_length = 500)]
     pub address: Option<String>,
     /// IANA zone the session is shown in; the organisation's by default.
+    #[schema(format = "time-zone")]
     pub timezone: Option<String>,
 }
 
@@ -342,6 +348,7 @@ pub struct SessionQuery {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the page before.
+    #[param(pattern = "^-?[0-9]{1,17}\\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub cursor: Option<String>,
 }
 
@@ -409,7 +416,7 @@ pub async fn get_session(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, format = "free-text-not-blank", max_length = 1000)]
     pub reason: String,
 }
 

@@ -34,6 +34,7 @@ pub struct TimeOffRequest {
     #[schema(pattern = "^(VACATION|SICK|CONFERENCE|PERSONAL|OTHER)$", example = "VACATION")]
     pub kind: String,
     /// Need not be detailed.
+    #[schema(format = "free-text")]
     pub reason: Option<String>,
     /// RFC 3339 with offset; may have begun already.
     #[schema(format = DateTime)]
@@ -336,7 +337,7 @@ pub async fn approve(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, format = "free-text-not-blank")]
     pub reason: String,
 }
 

@@ -72,6 +72,7 @@ pub struct CreateEntryRequest {
     #[serde(default)]
     pub referral: bool,
     /// Clinical notes: staff only.
+    #[schema(format = "free-text", max_length = 4000)]
     pub notes: Option<String>,
     /// Whether freed places are offered automatically (default true).
     pub auto_match: Option<bool>,
@@ -87,9 +88,11 @@ pub struct UpdateEntryRequest {
     pub earliest_date: Option<String>,
     pub latest_date: Option<String>,
     pub referral: Option<bool>,
+    #[schema(format = "free-text", max_length = 4000)]
     pub notes: Option<String>,
     pub auto_match: Option<bool>,
     /// Pin to the top with this reason (admins); an empty reason unpins.
+    #[schema(format = "free-text", max_length = 500)]
     pub pin_reason: Option<String>,
 }
 

@@ -1,0 +1,40 @@
+//! How a group's recurring series reads in the OpenAPI document. The body
+//! is parsed as `circles_domain::recurrence::RecurrenceInput` (the domain
+//! crate knows nothing of OpenAPI); this type only describes it, and a test
+//! checks the two agree on the fields.
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// A recurring series. `end_date` is not before `start_date`, and the rule
+/// selects at least one date from `start_date` to the end of the series.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct SeriesRecurrence {
+    /// An RFC 5545 rule. The server takes FREQ (DAILY, WEEKLY or MONTHLY),
+    /// INTERVAL (1 to 52), COUNT (1 to 730), BYDAY, BYMONTHDAY, UNTIL and
+    /// WKST, in any order and case; the pattern states the common subset.
+    #[schema(
+        example = "FREQ=WEEKLY;BYDAY=TH",
+        pattern = "^FREQ=(DAILY|MONTHLY|WEEKLY(;BYDAY=(MO|TU|WE|TH|FR|SA|SU)(,(MO|TU|WE|TH|FR|SA|SU))*)?)(;INTERVAL=([1-9]|[1-4][0-9]|5[0-2]))?(;COUNT=([1-9]|[1-9][0-9]|[1-6][0-9][0-9]|7[0-2][0-9]|730))?$"
+    )]
+    pub rrule: String,
+    /// No occurrence comes before this local date.
+    #[schema(format = Date)]
+    pub start_date: String,
+    /// Local wall-clock start of each occurrence in `timezone`.
+    #[schema(format = "clock-time", example = "18:00")]
+    pub start_time: String,
+    #[schema(format = "time-zone")]
+    pub timezone: String,
+    #[schema(minimum = 5, maximum = 1440)]
+    pub duration_minutes: i64,
+    /// The last local date, inclusive; not before `start_date`.
+    #[schema(format = Date)]
+    pub end_date: Option<String>,
+    /// Local dates whose occurrence is cancelled.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>, format = Date)]
+    pub exdates: Vec<String>,
+}
