@@ -26,6 +26,7 @@ pub mod preferences;
 pub mod query;
 pub mod roster;
 pub mod schedule;
+pub mod seat_control;
 pub mod seats;
 pub mod series;
 pub mod sessions;
@@ -118,6 +119,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(seats::join))
         .routes(routes!(seats::leave))
         .routes(routes!(seats::attendance))
+        .routes(routes!(seat_control::add_seat))
+        .routes(routes!(seat_control::drop_seat))
+        .routes(routes!(seat_control::confirm_seat))
+        .routes(routes!(group_sessions::withdraw_self))
         .routes(routes!(invitations::list))
         .routes(routes!(invitations::respond))
         .routes(routes!(notifications::inbox))

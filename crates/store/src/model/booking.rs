@@ -272,6 +272,8 @@ pub struct SessionPeople {
     pub therapists: Vec<(PersonId, InvitationStatus)>,
     /// Clients whose seat holds their time.
     pub clients: Vec<PersonId>,
+    /// Who created the session (a member's proposal or drop-in names them).
+    pub created_by: Option<PersonId>,
 }
 
 impl SessionPeople {

@@ -355,15 +355,32 @@ impl<B: Backend> RosterStore for SqlStore<B> {
             })?;
             let from = local_midnight(&mut tx, org, leave_date).await?.max(now);
             let seats = seats_from(&mut tx, org, group, member.client_id, from).await?;
+            // Staff give these seats up for the member: the provider cancels them.
+            let status = SeatStatus::CancelledByProvider;
             for (seat, session) in &seats {
                 tx.execute(
-                    sql("UPDATE seats SET status = 'CANCELLED_BY_CLIENT', updated_at = $3 WHERE org_id = $1 AND id = $2")
+                    sql("UPDATE seats SET status = $3, updated_at = $4 WHERE org_id = $1 AND id = $2")
                         .bind(org)
                         .bind(*seat)
+                        .bind(status.as_str())
                         .bind(now),
                 )
                 .await?;
                 busy::release_session(&mut tx, org, *session, Some(member.client_id)).await?;
+            }
+            if !seats.is_empty() {
+                let notice = Notice {
+                    kind: NotificationKind::SeatCancelled,
+                    title: "Your seats in a group were cancelled",
+                    body: format!(
+                        "{} of your seats from {} on were cancelled as you leave the group",
+                        seats.len(),
+                        leave_date.strftime("%a %-d %b %Y")
+                    ),
+                    session: None,
+                    group: Some(group),
+                };
+                notify::push(&mut tx, org, now, [member.client_id], ctx.person_id, &notice).await?;
             }
             let draft = AuditDraft::new("membership.cancel_future_seats", "membership", member_id)
                 .subject(member.client_id)
