@@ -69,9 +69,9 @@ pub struct DropSeatRequest {
 
 /// Gives up a client's seat as `CANCELLED_BY_PROVIDER`, freeing their time;
 /// the client is told the reason.
-#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/sessions/{session_id}/seats/{client_id}/drop", tag = "seats",
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/sessions/{session_id}/seats/{person_id}/drop", tag = "seats",
     request_body = DropSeatRequest,
-    params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path), ("client_id" = Uuid, Path)),
+    params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path), ("person_id" = Uuid, Path)),
     responses((status = 200, body = SeatView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "not_seated or session_not_open"), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -91,8 +91,8 @@ pub async fn drop_seat(
 
 /// Confirms a seat (`REGISTERED` → `CONFIRMED`): the client their own, or
 /// staff for them. Confirming again changes nothing.
-#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/sessions/{session_id}/seats/{client_id}/confirm", tag = "seats",
-    params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path), ("client_id" = Uuid, Path)),
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/sessions/{session_id}/seats/{person_id}/confirm", tag = "seats",
+    params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path), ("person_id" = Uuid, Path)),
     responses((status = 200, body = SeatView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "not_seated, seat_marked or session_not_open")),
     security(("bearer" = [])))]

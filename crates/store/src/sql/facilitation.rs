@@ -43,8 +43,10 @@ impl<B: Backend> FacilitationStore for SqlStore<B> {
             let accepted = InvitationStatus::Accepted.as_str();
             let row = tx
                 .fetch_optional(
-                    sql("SELECT id FROM session_therapists WHERE org_id = $1 AND session_id = $2 AND therapist_id = $3 \
-                         AND status = $4")
+                    sql(
+                        "SELECT id FROM session_therapists WHERE org_id = $1 AND session_id = $2 AND therapist_id = $3 \
+                         AND status = $4",
+                    )
                     .bind(org)
                     .bind(session_id)
                     .bind(therapist)
@@ -90,8 +92,13 @@ impl<B: Backend> FacilitationStore for SqlStore<B> {
             if reopened {
                 body.push_str(" has no facilitator now and is proposed again until a therapist accepts");
             }
-            let notice =
-                Notice { kind: NotificationKind::FacilitatorWithdrew, title: &title, body, session: Some(session_id), group: Some(group) };
+            let notice = Notice {
+                kind: NotificationKind::FacilitatorWithdrew,
+                title: &title,
+                body,
+                session: Some(session_id),
+                group: Some(group),
+            };
             let mut told = notify::group_people(&mut tx, org, group, "moderator").await?;
             told.extend(session.created_by);
             notify::push(&mut tx, org, now, told, Some(therapist), &notice).await?;

@@ -104,7 +104,10 @@ async fn require_therapist<E: Executor>(tx: &mut E, org: OrgId, person: PersonId
         let name = row.text("name")?;
         return Err(StoreError::invalid(
             "therapist_id",
-            format!("{name} is {}, not a therapist; only therapists facilitate sessions", with_article(&role.to_string())),
+            format!(
+                "{name} is {}, not a therapist; only therapists facilitate sessions",
+                with_article(&role.to_string())
+            ),
         ));
     }
     Ok(())

@@ -70,11 +70,17 @@ impl<B: Backend> SeatControlStore for SqlStore<B> {
             let names = busy::lock_people_or(&mut tx, dialect, org, &people, LockWait::Queue).await?;
             let name = names.get(&client).cloned().unwrap_or_default();
             if !super::groups::is_active_member(&mut tx, org, group, client).await? {
-                return Err(StoreError::conflict("not_a_member", format!("{name} is not an active member of this group")));
+                return Err(StoreError::conflict(
+                    "not_a_member",
+                    format!("{name} is not an active member of this group"),
+                ));
             }
             let existing = seat_of(&mut tx, org, session_id, client).await?;
             if existing.as_ref().is_some_and(|s| s.status.holds_time()) {
-                return Err(StoreError::conflict("already_seated", format!("{name} already has a seat on this session")));
+                return Err(StoreError::conflict(
+                    "already_seated",
+                    format!("{name} already has a seat on this session"),
+                ));
             }
             let held = freed::held_seats(&mut tx, org, session_id, None, now).await?;
             if session.seats_taken + held >= session.capacity {
