@@ -106,9 +106,21 @@ async fn a_seat_added_by_staff_respects_the_clients_calendar(backend: Backend) {
         "therapist_ids": [colleague.person_id], "client_ids": [org.client.person_id],
     });
     app.post(&sessions(&org), &org.admin.token, one_on_one).await.expect(201);
-    app.post(&at(&org, &session, "seats"), &org.moderator.token, json!({ "client_id": org.client.person_id }))
+    let clash = app
+        .post(&at(&org, &session, "seats"), &org.moderator.token, json!({ "client_id": org.client.person_id }))
         .await
         .problem(409, "scheduling_conflict");
+    // The refusal names who is busy, with what and whom, on the session's clock.
+    let detail = clash["detail"].as_str().unwrap();
+    assert!(detail.starts_with("A client is busy then: "), "{clash}");
+    assert!(
+        detail.ends_with(&format!(" with A therapist, {}", session["starts_at_local"].as_str().unwrap())),
+        "{clash}"
+    );
+    let first = &clash["conflicts"][0];
+    assert_eq!(first["person_name"], "A client");
+    assert_eq!(first["therapist_name"], "A therapist");
+    assert_eq!(first["starts_at_local"], session["starts_at_local"]);
     let read = app.get(&format!("{}/{}", sessions(&org), session["id"].as_str().unwrap()), &org.admin.token).await;
     assert!(read.expect(200)["seats"].as_array().unwrap().is_empty(), "nothing half-written");
 }
@@ -138,7 +150,9 @@ async fn cancelling_future_seats_is_the_providers_cancellation_and_the_client_is
     let (group, session) = scheduled(&app, &org, json!({}), 24 * 5).await;
     app.request(Method::POST, &at(&org, &session, "join"), Some(&org.client.token), None).await.expect(200);
     let roster = app.get(&format!("/api/v1/orgs/{}/groups/{group}/members", org.id), &org.admin.token).await;
-    let member = roster.expect(200)["items"][0]["id"].as_str().unwrap().to_owned();
+    let roster = roster.expect(200);
+    assert_eq!(roster["items"][0]["client_name"], "A client", "staff read members by name");
+    let member = roster["items"][0]["id"].as_str().unwrap().to_owned();
     let member_path = format!("/api/v1/orgs/{}/groups/{group}/members/{member}", org.id);
     let leave_on = app.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date().checked_add(jiff::Span::new().days(2));
     app.request(

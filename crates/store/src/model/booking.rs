@@ -165,6 +165,9 @@ pub struct BusyConflict {
     pub starts_at: Timestamp,
     pub ends_at: Timestamp,
     pub kind: BusyKind,
+    /// The session in the way, when it is one (for its title and therapist).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<SessionId>,
 }
 
 #[derive(Debug, Clone)]

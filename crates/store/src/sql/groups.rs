@@ -208,6 +208,11 @@ fn bind_fields(q: super::db::Query, f: &GroupFields) -> super::db::Query {
         .bind(f.recurrence.as_ref().map(|r| serde_json::to_string(r).expect("recurrence serialises")))
 }
 
+/// Memberships with their clients' names, which staff read on rosters
+/// (`m` is the membership; columns in `WHERE` may stay unqualified).
+pub(super) const MEMBER_ROWS: &str = "SELECT m.*, (SELECT a.name FROM people p JOIN accounts a ON a.id = p.account_id \
+     WHERE p.org_id = m.org_id AND p.id = m.client_id) AS client_name FROM group_memberships m";
+
 pub(super) fn member_from_row(row: &impl Row) -> Result<GroupMember> {
     let screening = match row.opt_date("screening_date")? {
         Some(date) => Some(Screening {
@@ -222,6 +227,7 @@ pub(super) fn member_from_row(row: &impl Row) -> Result<GroupMember> {
         id: row.id("id")?,
         group_id: row.id("group_id")?,
         client_id: row.id("client_id")?,
+        client_name: row.text("client_name")?,
         status: row.parsed("status")?,
         join_date: row.date("join_date")?,
         leave_date: row.opt_date("leave_date")?,
@@ -516,9 +522,8 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                 "closed_group_override": admin_override.filter(|_| !current.fields.open && started.is_some()),
             }));
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
-            let row = tx
-                .fetch_one(sql("SELECT * FROM group_memberships WHERE org_id = $1 AND id = $2").bind(org).bind(id))
-                .await?;
+            let row =
+                tx.fetch_one(sql(format!("{MEMBER_ROWS} WHERE org_id = $1 AND id = $2")).bind(org).bind(id)).await?;
             member_from_row(&row)?
         })
     }
@@ -529,7 +534,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             fetch_group(&mut tx, org, group).await?;
             let rows = tx
                 .fetch_all(
-                    sql("SELECT * FROM group_memberships WHERE org_id = $1 AND group_id = $2 ORDER BY created_at, id")
+                    sql(format!("{MEMBER_ROWS} WHERE org_id = $1 AND group_id = $2 ORDER BY created_at, id"))
                         .bind(org)
                         .bind(group),
                 )

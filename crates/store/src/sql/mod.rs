@@ -7,6 +7,7 @@ mod audit;
 mod audit_chain;
 mod availability;
 mod busy;
+mod conflict_words;
 mod counted;
 mod coverage;
 mod deliveries;
@@ -132,6 +133,12 @@ impl<B: Backend> SqlStore<B> {
                 }
             };
             conflict.details.insert("retry_hints".into(), serde_json::json!(hints));
+            // Names and local times for the people reading the refusal.
+            let mut described = crate::StoreError::Conflict(conflict.clone());
+            match read_one!(self, |tx| request.describe(&mut tx, &mut described).await?) {
+                Ok(()) => return described,
+                Err(e) => tracing::warn!(error = %e, "describing a scheduling conflict failed"),
+            }
         }
         error
     }

@@ -44,7 +44,7 @@ pub(super) async fn org_zone<E: Executor>(tx: &mut E, org: OrgId) -> Result<jiff
 async fn fetch_member<E: Executor>(tx: &mut E, org: OrgId, group: GroupId, id: MembershipId) -> Result<GroupMember> {
     let row = tx
         .fetch_optional(
-            sql("SELECT * FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND id = $3")
+            sql(format!("{} WHERE org_id = $1 AND group_id = $2 AND id = $3", super::groups::MEMBER_ROWS))
                 .bind(org)
                 .bind(group)
                 .bind(id),
@@ -561,7 +561,8 @@ impl<B: Backend> RosterStore for SqlStore<B> {
         read_tx!(self, |tx| {
             let rows = tx
                 .fetch_all(
-                    sql("SELECT m.*, g.name AS group_name, o.name AS org_name FROM group_memberships m \
+                    sql("SELECT m.*, g.name AS group_name, o.name AS org_name, \
+                         (SELECT a.name FROM accounts a WHERE a.id = p.account_id) AS client_name FROM group_memberships m \
                          JOIN people p ON p.org_id = m.org_id AND p.id = m.client_id \
                          JOIN groups g ON g.org_id = m.org_id AND g.id = m.group_id \
                          JOIN organisations o ON o.id = m.org_id \
