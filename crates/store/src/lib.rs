@@ -48,6 +48,8 @@ pub trait Store:
     + GroupStore
     + InvitationStore
     + SeatStore
+    + SeatControlStore
+    + FacilitationStore
     + NotificationStore
     + RosterStore
     + SeriesStore
@@ -73,6 +75,8 @@ impl<T> Store for T where
         + GroupStore
         + InvitationStore
         + SeatStore
+        + SeatControlStore
+        + FacilitationStore
         + NotificationStore
         + RosterStore
         + SeriesStore
@@ -359,6 +363,45 @@ pub trait SeatStore: Send + Sync {
         session: SessionId,
         marks: Vec<AttendanceMark>,
     ) -> Result<Vec<Seat>>;
+}
+
+/// Staff control of one seat (issue 11 item 4): the group's moderators,
+/// facilitators and the org's admins seat a given client, drop one with a
+/// reason, or confirm one; a client confirms their own.
+#[async_trait]
+pub trait SeatControlStore: Send + Sync {
+    /// Seats `client`, an active member of the session's group, on a
+    /// scheduled or running group session (capacity and the client's
+    /// calendar permitting); the client is told.
+    async fn add_seat(&self, ctx: &AuditCtx, org: OrgId, session: SessionId, client: PersonId) -> Result<Seat>;
+    /// Gives up `client`'s seat as `CANCELLED_BY_PROVIDER`, freeing their
+    /// time; the client is told why.
+    async fn drop_seat(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        session: SessionId,
+        client: PersonId,
+        reason: String,
+    ) -> Result<Seat>;
+    /// Marks a `REGISTERED` seat `CONFIRMED` (a confirmed seat stays so).
+    async fn confirm_seat(&self, ctx: &AuditCtx, org: OrgId, session: SessionId, client: PersonId) -> Result<Seat>;
+}
+
+/// A therapist's own step back from a group session they accepted.
+#[async_trait]
+pub trait FacilitationStore: Send + Sync {
+    /// `therapist` withdraws from a session they accepted before it starts:
+    /// their time is free, and a scheduled session left without an accepted
+    /// therapist is proposed again. The group's moderators (and the
+    /// session's creator) are told.
+    async fn withdraw_facilitation(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        session: SessionId,
+        therapist: PersonId,
+    ) -> Result<Session>;
 }
 
 #[async_trait]

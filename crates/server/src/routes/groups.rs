@@ -358,6 +358,9 @@ pub struct GroupMembershipView {
     pub id: Uuid,
     pub group_id: Uuid,
     pub client_id: Uuid,
+    /// The member's name; rosters reach only the group's staff and the member.
+    #[schema(example = "Sam Okafor")]
+    pub client_name: String,
     /// PENDING_SCREENING, ACTIVE, WAITLISTED, INACTIVE or GRADUATED.
     pub status: String,
     #[schema(format = Date)]
@@ -377,6 +380,7 @@ impl From<GroupMember> for GroupMembershipView {
             id: m.id.0,
             group_id: m.group_id.0,
             client_id: m.client_id.0,
+            client_name: m.client_name,
             status: m.status.wire().into(),
             join_date: m.join_date.to_string(),
             leave_date: m.leave_date.map(|d| d.to_string()),

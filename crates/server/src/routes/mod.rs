@@ -29,6 +29,7 @@ mod closed_sets;
 mod text_docs;
 pub mod roster;
 pub mod schedule;
+pub mod seat_control;
 pub mod seats;
 pub mod series;
 pub mod sessions;
@@ -92,6 +93,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(series::routes())
         .merge(group_sessions::routes())
         .merge(seats::routes())
+        .merge(seat_control::routes())
         .merge(invitations::routes())
         .merge(notifications::routes())
         .merge(availability::routes())

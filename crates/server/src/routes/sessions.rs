@@ -438,10 +438,19 @@ pub async fn cancel_session(
         return Err(ApiError::field("reason", "is required"));
     }
     let id = SessionId(session_id);
-    let people = people_on(&state, &member, id).await?;
-    let is_therapist = people.therapists.iter().any(|(t, _)| *t == member.person_id);
-    let is_own_appointment = people.kind == SessionKind::OneOnOne && people.clients.contains(&member.person_id);
-    member.authorize(Action::CancelSession { is_therapist, is_own_appointment })?;
+    let (people, relation) = super::group_sessions::standing(&state, &member, id).await?;
+    let in_group =
+        relation.moderator || relation.facilitator || (relation.member && people.status != SessionStatus::Proposed);
+    member.authorize(Action::ViewSession { participant: people.includes(member.person_id) || in_group })?;
+    // A whole group session is the group's: its moderators, an admin or its
+    // creator cancel it; a facilitator withdraws instead.
+    member.authorize(match people.group_id {
+        Some(_) => Action::CancelGroupSession { relation, is_creator: people.created_by == Some(member.person_id) },
+        None => Action::CancelSession {
+            is_therapist: people.therapists.iter().any(|(t, _)| *t == member.person_id),
+            is_own_appointment: people.kind == SessionKind::OneOnOne && people.clients.contains(&member.person_id),
+        },
+    })?;
     let by = if member.role == Role::Client { Canceller::Client(member.person_id) } else { Canceller::Provider };
     let mut cancelled = state.store.cancel_session(&member.ctx, member.org_id(), id, reason, by).await?;
     if let StoreView::Client(me) = view_for(&member) {

@@ -61,6 +61,18 @@ fn tenant_routes(b: &Org, start: &str, end: &str) -> Vec<(Method, &'static str, 
         (Method::POST, "/api/v1/orgs/{org_id}/sessions/{session_id}/join", None),
         (Method::POST, "/api/v1/orgs/{org_id}/sessions/{session_id}/leave", None),
         (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/sessions/{session_id}/seats",
+            Some(json!({ "client_id": b.client.person_id })),
+        ),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/sessions/{session_id}/seats/{person_id}/drop",
+            Some(json!({ "reason": "x" })),
+        ),
+        (Method::POST, "/api/v1/orgs/{org_id}/sessions/{session_id}/seats/{person_id}/confirm", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/sessions/{session_id}/withdraw", None),
+        (
             Method::PUT,
             "/api/v1/orgs/{org_id}/sessions/{session_id}/attendance",
             Some(json!([{ "client_id": b.client.person_id, "status": "ATTENDED" }])),

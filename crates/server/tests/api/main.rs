@@ -31,6 +31,7 @@ mod problem_documents;
 mod schedule;
 mod seats;
 mod secrets_at_rest;
+mod staff_seats;
 mod support;
 mod therapy_groups;
 mod time_off;

@@ -165,6 +165,9 @@ pub struct BusyConflict {
     pub starts_at: Timestamp,
     pub ends_at: Timestamp,
     pub kind: BusyKind,
+    /// The session in the way, when it is one (for its title and therapist).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<SessionId>,
 }
 
 #[derive(Debug, Clone)]
@@ -272,6 +275,8 @@ pub struct SessionPeople {
     pub therapists: Vec<(PersonId, InvitationStatus)>,
     /// Clients whose seat holds their time.
     pub clients: Vec<PersonId>,
+    /// Who created the session (a member's proposal or drop-in names them).
+    pub created_by: Option<PersonId>,
 }
 
 impl SessionPeople {

@@ -142,6 +142,7 @@ pub fn conflicts(claims: &[Claim], busy: &[Busy], now: Timestamp) -> Vec<BusyCon
                     starts_at: b.interval.start,
                     ends_at: b.interval.end,
                     kind: b.kind,
+                    session_id: b.session,
                 });
             }
         }
@@ -154,6 +155,10 @@ pub fn conflicts(claims: &[Claim], busy: &[Busy], now: Timestamp) -> Vec<BusyCon
                     kind: match other.owner {
                         Owner::Session(_) => BusyKind::Session,
                         Owner::Hold { .. } => BusyKind::Hold,
+                    },
+                    session_id: match other.owner {
+                        Owner::Session(id) => Some(id),
+                        Owner::Hold { .. } => None,
                     },
                 });
             }
@@ -255,6 +260,11 @@ impl HintRequest {
         retry_hints(tx, self.org, &self.people, self.wanted, self.now, self.within).await
     }
 
+    /// Puts names and local times into `error`'s clashes, read in `tx`.
+    pub async fn describe<E: Executor>(&self, tx: &mut E, error: &mut StoreError) -> Result<()> {
+        super::conflict_words::describe(tx, self.org, error).await
+    }
+
     /// `error`, which will carry the hints once they are found.
     pub fn defer(self, mut error: StoreError) -> StoreError {
         if let StoreError::Conflict(c) = &mut error {
@@ -296,7 +306,9 @@ pub async fn check<E: Executor>(
         // No locks are held here: find the hints at once.
         Some((clashes, wanted)) => {
             let hints = retry_hints(tx, org, &people, wanted, now, within).await?;
-            Err(conflict_error(&clashes, &hints))
+            let mut error = conflict_error(&clashes, &hints);
+            super::conflict_words::describe(tx, org, &mut error).await?;
+            Err(error)
         }
     }
 }
@@ -650,7 +662,8 @@ fn first_clash(claims: &[Claim], busy: &[Busy], now: Timestamp) -> Option<BusyCo
             Some(_) => claim_reach.map(|(_, i)| (i, BusyKind::Session)),
         };
         if let Some((other, kind)) = clash {
-            return Some(BusyConflict { person_id: person, starts_at: other.start, ends_at: other.end, kind });
+            let (starts_at, ends_at) = (other.start, other.end);
+            return Some(BusyConflict { person_id: person, starts_at, ends_at, kind, session_id: None });
         }
         match kind {
             None if claimed.is_none_or(|(p, i)| p != person || i.end < interval.end) => {

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, lock_row, placeholders, sql};
 use super::rows::groups::{
-    FIELD_COLUMNS, GROUP_COLUMNS, attach_staff, bind_fields, check_staff, fetch_group, group_from_row, member_from_row,
+    FIELD_COLUMNS, GROUP_COLUMNS, MEMBER_ROWS, attach_staff, bind_fields, check_staff, fetch_group, group_from_row, member_from_row,
     replace_staff,
 };
 use super::{SqlStore, read_tx, write_tx};
@@ -306,9 +306,8 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                 "closed_group_override": admin_override.filter(|_| !current.fields.open && started.is_some()),
             }));
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
-            let row = tx
-                .fetch_one(sql("SELECT * FROM group_memberships WHERE org_id = $1 AND id = $2").bind(org).bind(id))
-                .await?;
+            let row =
+                tx.fetch_one(sql(format!("{MEMBER_ROWS} WHERE org_id = $1 AND id = $2")).bind(org).bind(id)).await?;
             member_from_row(&row)?
         })
     }
@@ -319,7 +318,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             fetch_group(&mut tx, org, group).await?;
             let rows = tx
                 .fetch_all(
-                    sql("SELECT * FROM group_memberships WHERE org_id = $1 AND group_id = $2 ORDER BY created_at, id")
+                    sql(format!("{MEMBER_ROWS} WHERE org_id = $1 AND group_id = $2 ORDER BY created_at, id"))
                         .bind(org)
                         .bind(group),
                 )

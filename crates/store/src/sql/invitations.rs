@@ -10,6 +10,7 @@ use circles_domain::Role;
 use circles_domain::ids::{InvitationId, OrgId, PersonId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::{InvitationStatus, NotificationKind, SessionKind, SessionStatus};
+use circles_domain::spelling::with_article;
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -85,6 +86,32 @@ async fn schedule_if_all_accepted<E: Executor>(
     };
     notify::push(tx, org, now, told, actor, &notice).await?;
     Ok(true)
+}
+
+/// `person` is a therapist of the organisation; otherwise the refusal says
+/// who they are instead.
+async fn require_therapist<E: Executor>(tx: &mut E, org: OrgId, person: PersonId) -> Result<()> {
+    let row = tx
+        .fetch_optional(
+            sql("SELECT p.role, a.name FROM people p JOIN accounts a ON a.id = p.account_id \
+                 WHERE p.org_id = $1 AND p.id = $2")
+            .bind(org)
+            .bind(person),
+        )
+        .await?
+        .ok_or_else(|| StoreError::invalid("therapist_id", "is nobody in this organisation"))?;
+    let role: Role = row.parsed("role")?;
+    if role != Role::Therapist {
+        let name = row.text("name")?;
+        return Err(StoreError::invalid(
+            "therapist_id",
+            format!(
+                "{name} is {}, not a therapist; only therapists facilitate sessions",
+                with_article(&role.to_string())
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Who hears about changes to a proposal: its proposer and the group's moderators.
@@ -258,10 +285,9 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             let group = session
                 .group_id
                 .ok_or_else(|| StoreError::conflict("not_a_group_session", "only group sessions invite"))?;
-            let facilitators = notify::group_people(&mut tx, org, group, "facilitator").await?;
-            if !facilitators.contains(&therapist) {
-                return Err(StoreError::invalid("therapist_id", format!("{therapist} does not facilitate this group")));
-            }
+            // Any therapist of the organisation may be invited; the group's
+            // facilitators are only the first suggestions.
+            require_therapist(&mut tx, org, therapist).await?;
             let invited = tx
                 .fetch_optional(
                     sql(

@@ -9,6 +9,7 @@ mod availability;
 mod busy;
 mod counted;
 mod deliveries;
+mod facilitation;
 mod groups;
 mod health;
 mod holds;
@@ -22,6 +23,7 @@ mod orgs;
 mod outbox;
 mod roster;
 mod rows;
+mod seat_control;
 mod seats;
 mod series;
 mod sessions;
@@ -121,6 +123,12 @@ impl<B: Backend> SqlStore<B> {
                 }
             };
             conflict.details.insert("retry_hints".into(), serde_json::json!(hints));
+            // Names and local times for the people reading the refusal.
+            let mut described = crate::StoreError::Conflict(conflict.clone());
+            match read_one!(self, |tx| request.describe(&mut tx, &mut described).await?) {
+                Ok(()) => return described,
+                Err(e) => tracing::warn!(error = %e, "describing a scheduling conflict failed"),
+            }
         }
         error
     }

@@ -43,7 +43,7 @@ pub(super) async fn org_zone<E: Executor>(tx: &mut E, org: OrgId) -> Result<jiff
 async fn fetch_member<E: Executor>(tx: &mut E, org: OrgId, group: GroupId, id: MembershipId) -> Result<GroupMember> {
     let row = tx
         .fetch_optional(
-            sql("SELECT * FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND id = $3")
+            sql(format!("{} WHERE org_id = $1 AND group_id = $2 AND id = $3", super::rows::groups::MEMBER_ROWS))
                 .bind(org)
                 .bind(group)
                 .bind(id),
@@ -354,16 +354,32 @@ impl<B: Backend> RosterStore for SqlStore<B> {
             })?;
             let from = local_midnight(&mut tx, org, leave_date).await?.max(now);
             let seats = seats_from(&mut tx, org, group, member.client_id, from).await?;
+            // Staff give these seats up for the member: the provider cancels them.
+            let status = SeatStatus::CancelledByProvider;
             for (seat, session) in &seats {
                 tx.execute(
-                    sql("UPDATE seats SET status = $4, updated_at = $3 WHERE org_id = $1 AND id = $2")
+                    sql("UPDATE seats SET status = $3, updated_at = $4 WHERE org_id = $1 AND id = $2")
                         .bind(org)
                         .bind(*seat)
-                        .bind(now)
-                        .bind(SeatStatus::CancelledByClient.as_str()),
+                        .bind(status.as_str())
+                        .bind(now),
                 )
                 .await?;
                 busy::release_session(&mut tx, org, *session, Some(member.client_id)).await?;
+            }
+            if !seats.is_empty() {
+                let notice = Notice {
+                    kind: NotificationKind::SeatCancelled,
+                    title: "Your seats in a group were cancelled",
+                    body: format!(
+                        "{} of your seats from {} on were cancelled as you leave the group",
+                        seats.len(),
+                        leave_date.strftime("%a %-d %b %Y")
+                    ),
+                    session: None,
+                    group: Some(group),
+                };
+                notify::push(&mut tx, org, now, [member.client_id], ctx.person_id, &notice).await?;
             }
             let draft = AuditDraft::new("membership.cancel_future_seats", "membership", member_id)
                 .subject(member.client_id)
@@ -545,7 +561,8 @@ impl<B: Backend> RosterStore for SqlStore<B> {
         read_tx!(self, |tx| {
             let rows = tx
                 .fetch_all(
-                    sql("SELECT m.*, g.name AS group_name, o.name AS org_name FROM group_memberships m \
+                    sql("SELECT m.*, g.name AS group_name, o.name AS org_name, \
+                         (SELECT a.name FROM accounts a WHERE a.id = p.account_id) AS client_name FROM group_memberships m \
                          JOIN people p ON p.org_id = m.org_id AND p.id = m.client_id \
                          JOIN groups g ON g.org_id = m.org_id AND g.id = m.group_id \
                          JOIN organisations o ON o.id = m.org_id \

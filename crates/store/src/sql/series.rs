@@ -191,7 +191,9 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
 
             let members: Vec<GroupMember> = tx
                 .fetch_all(
-                    sql("SELECT * FROM group_memberships WHERE org_id = $1 AND group_id = $2").bind(org).bind(group_id),
+                    sql(format!("{} WHERE org_id = $1 AND group_id = $2", super::rows::groups::MEMBER_ROWS))
+                        .bind(org)
+                        .bind(group_id),
                 )
                 .await?
                 .iter()

@@ -77,11 +77,15 @@ async fn announce_new_session<E: Executor>(
             (NotificationKind::Invitation, therapists, "You are invited to facilitate a session")
         }
         (SessionKind::Instant, _) => {
-            let members = match group {
-                Some(g) => notify::group_people(tx, org, g, "member").await?,
-                None => Vec::new(),
-            };
-            (NotificationKind::InstantStarted, members, "A drop-in session has started")
+            // Members may join; the group's moderators and facilitators
+            // hear of it too, since a drop-in session runs under their care.
+            let mut told = Vec::new();
+            if let Some(g) = group {
+                for kind in ["member", "moderator", "facilitator"] {
+                    told.extend(notify::group_people(tx, org, g, kind).await?);
+                }
+            }
+            (NotificationKind::InstantStarted, told, "A drop-in session has started")
         }
         (SessionKind::OneOnOne, _) => {
             let people =
@@ -211,7 +215,7 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             let row = tx
                 .fetch_optional(
                     sql(
-                        "SELECT kind, group_id, status, starts_at, ends_at FROM sessions WHERE org_id = $1 AND id = $2",
+                        "SELECT kind, group_id, status, starts_at, ends_at, created_by FROM sessions WHERE org_id = $1 AND id = $2",
                     )
                     .bind(org)
                     .bind(id),
@@ -251,6 +255,7 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
                 group_id: row.opt_id("group_id")?,
                 therapists,
                 clients,
+                created_by: row.opt_id("created_by")?,
             }
         })
     }

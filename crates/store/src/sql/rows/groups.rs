@@ -202,6 +202,11 @@ pub(crate) fn bind_fields(q: Query, f: &GroupFields) -> Query {
         .bind(f.recurrence.as_ref().map(|r| serde_json::to_string(r).expect("recurrence serialises")))
 }
 
+/// Memberships with their clients' names, which staff read on rosters
+/// (`m` is the membership; columns in `WHERE` may stay unqualified).
+pub(crate) const MEMBER_ROWS: &str = "SELECT m.*, (SELECT a.name FROM people p JOIN accounts a ON a.id = p.account_id \
+     WHERE p.org_id = m.org_id AND p.id = m.client_id) AS client_name FROM group_memberships m";
+
 pub(crate) fn member_from_row(row: &impl Row) -> Result<GroupMember> {
     let screening = match row.opt_date("screening_date")? {
         Some(date) => Some(Screening {
@@ -216,6 +221,7 @@ pub(crate) fn member_from_row(row: &impl Row) -> Result<GroupMember> {
         id: row.id("id")?,
         group_id: row.id("group_id")?,
         client_id: row.id("client_id")?,
+        client_name: row.text("client_name")?,
         status: row.parsed("status")?,
         join_date: row.date("join_date")?,
         leave_date: row.opt_date("leave_date")?,

@@ -5,6 +5,7 @@
 //! use-case file (`crates/store/tests/layers.rs` holds the rule).
 
 pub(crate) mod calendars;
+pub(crate) mod conflict_words;
 pub(crate) mod freed;
 pub(crate) mod groups;
 pub(crate) mod hours;
@@ -12,6 +13,7 @@ pub(crate) mod matching;
 pub(crate) mod names;
 pub(crate) mod offers;
 pub(crate) mod people;
+pub(crate) mod seats;
 pub(crate) mod sessions;
 pub(crate) mod statuses;
 pub(crate) mod time_off;
