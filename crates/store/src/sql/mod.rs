@@ -10,6 +10,8 @@ mod busy;
 mod counted;
 mod coverage;
 mod deliveries;
+mod event_log;
+mod events;
 mod freed;
 mod groups;
 mod health;
@@ -24,6 +26,7 @@ mod offer_booking;
 mod offers;
 mod org_invitations;
 mod orgs;
+mod presence;
 mod outbox;
 mod roster;
 mod seats;
@@ -68,6 +71,9 @@ pub struct SqlStore<B> {
     freed: Notify,
     /// Raised after every committed write: deliveries may be waiting.
     outbox: Notify,
+    /// Raised after every committed write: live events may have been
+    /// written (this process's listeners read the log's heads).
+    events: Notify,
 }
 
 impl<B: Backend> SqlStore<B> {
@@ -79,6 +85,7 @@ impl<B: Backend> SqlStore<B> {
             unsealed: Notify::new(),
             freed: Notify::new(),
             outbox: Notify::new(),
+            events: Notify::new(),
         }
     }
 
@@ -166,6 +173,7 @@ macro_rules! write_tx {
                 $crate::sql::db::Transaction::commit($tx).await?;
                 $store.unsealed.notify_one();
                 $store.outbox.notify_one();
+                $store.events.notify_one();
                 Ok(value)
             }
             .await;
