@@ -8,6 +8,7 @@
 //! reported as retryable so the store runs the transaction again.
 
 pub mod baseline;
+pub mod listen;
 
 use std::time::Duration;
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod availability;
 mod availability_search;
 pub mod deliveries;
+pub mod events;
 mod error_docs;
 pub mod group_sessions;
 pub mod groups;
@@ -22,6 +23,7 @@ pub mod orgs;
 pub mod page;
 pub mod password;
 pub mod people;
+pub mod presence;
 pub mod preferences;
 pub mod query;
 pub mod roster;
@@ -53,7 +55,7 @@ use crate::state::AppState;
         (name = "auth"), (name = "me"), (name = "organisations"), (name = "people"), (name = "sessions"),
         (name = "holds"), (name = "groups"), (name = "invitations"), (name = "seats"), (name = "series"), (name = "notifications"),
         (name = "schedule"), (name = "availability"), (name = "time off"), (name = "audit"), (name = "operations"), (name = "waitlist"),
-        (name = "deliveries"),
+        (name = "deliveries"), (name = "events"),
     )
 )]
 struct ApiDoc;
@@ -123,6 +125,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(notifications::inbox))
         .routes(routes!(notifications::mark_read))
         .routes(routes!(notifications::mark_all_read))
+        .routes(routes!(events::events))
+        .routes(routes!(presence::check_in, presence::present))
+        .routes(routes!(presence::confirm))
         .routes(routes!(availability::set_availability, availability::get_availability))
         .routes(routes!(availability::search))
         .routes(routes!(availability::free_at))
