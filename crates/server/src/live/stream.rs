@@ -103,7 +103,7 @@ impl Listener {
             match self.live.recv().await {
                 Ok(event) => {
                     let Some(&(_, me)) = self.people.iter().find(|(org, _)| *org == event.org_id) else { continue };
-                    if event.recipients.contains(&me) && self.cursor.advance(event.org_id, event.seq) {
+                    if event.recipients.binary_search(&me).is_ok() && self.cursor.advance(event.org_id, event.seq) {
                         return Some(self.item(event));
                     }
                 }

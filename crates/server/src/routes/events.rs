@@ -39,7 +39,7 @@ pub struct EventData {
     pub seq: i64,
     pub session_id: Option<Uuid>,
     /// Ids and times of what happened, by kind: a notification's
-    /// `notification_id`, `notification_kind`, `session_id`, `group_id`; a
+    /// `notification_kind`, `session_id`, `group_id`; a
     /// check-in's `session_id`, `person_id`, `checked_in_at`.
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,

@@ -120,7 +120,7 @@ async fn a_notification_reaches_its_recipient_as_an_event(backend: Backend) {
     assert_eq!(frame.data["org_id"], org.id.as_str());
     assert!(frame.data["created_at_local"].as_str().unwrap().ends_with("EST"), "{frame:?}");
     let inbox = app.get(&format!("/api/v1/orgs/{}/notifications", org.id), &org.client.token).await.expect(200);
-    assert_eq!(frame.data["payload"]["notification_id"], inbox["items"][0]["id"], "the event names the inbox entry");
+    assert_eq!(frame.data["payload"]["notification_kind"], inbox["items"][0]["kind"], "the newest inbox entry");
     assert!(frame.id.unwrap().starts_with(&format!("{}:", org.id)), "the id is the listener's cursor");
 
     let frame = therapist.next().await;
@@ -184,17 +184,22 @@ async fn a_client_never_receives_another_clients_events(backend: Backend) {
     let frame = theirs.next().await;
     assert!(is_seat_confirmed(&frame, &second), "{frame:?}");
 
-    // Resuming from the start shows the same: every event replayed names an
-    // entry of their own inbox, and every entry of their inbox is there.
+    // Resuming from the start shows the same: the events replayed are the
+    // notices of their own inbox, one for one.
     let start = format!("{}:0", org.id);
     let mut replay = Listener::open(&app.base, &other.token, Some(&start)).await;
     let mut replayed = Vec::new();
     while let Some(frame) = replay.next_within(Duration::from_millis(700)).await {
-        replayed.push(frame.data["payload"]["notification_id"].as_str().unwrap().to_owned());
+        let payload = &frame.data["payload"];
+        replayed.push(format!("{} {}", payload["notification_kind"], payload["session_id"]));
     }
     let inbox = app.get(&format!("/api/v1/orgs/{}/notifications", org.id), &other.token).await.expect(200);
-    let mut own: Vec<String> =
-        inbox["items"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect();
+    let mut own: Vec<String> = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| format!("{} {}", n["kind"], n["session_id"]))
+        .collect();
     replayed.sort();
     own.sort();
     assert_eq!(replayed, own, "exactly their own notifications");

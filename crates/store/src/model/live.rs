@@ -15,8 +15,8 @@ pub struct Event {
     /// A JSON object of ids and times.
     pub payload: String,
     pub created_at: Timestamp,
-    /// Everyone who may see it (filled when read for fan-out; empty when read
-    /// for one listener).
+    /// Everyone who may see it, sorted (when read for fan-out; when read for
+    /// one listener, just them).
     pub recipients: Vec<PersonId>,
 }
 

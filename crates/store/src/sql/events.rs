@@ -49,7 +49,7 @@ impl<B: Backend> EventStore for SqlStore<B> {
             tx.fetch_all(
                 sql("SELECT e.seq, e.kind, e.session_id, e.payload, e.created_at, r.person_id FROM events e \
                      JOIN event_recipients r ON r.org_id = e.org_id AND r.seq = e.seq \
-                     WHERE e.org_id = $1 AND e.seq > $2 AND e.seq <= $3 ORDER BY e.seq")
+                     WHERE e.org_id = $1 AND e.seq > $2 AND e.seq <= $3 ORDER BY e.seq, r.person_id")
                 .bind(org)
                 .bind(after)
                 .bind(upto),
@@ -64,6 +64,8 @@ impl<B: Backend> EventStore for SqlStore<B> {
             }
             events.last_mut().expect("pushed above").recipients.push(row.id("person_id")?);
         }
+        // Sorted here, whatever order a database's collation gives uuids.
+        events.iter_mut().for_each(|e| e.recipients.sort_unstable());
         Ok(events)
     }
 

@@ -42,7 +42,7 @@ pub async fn push<E: Executor>(
     add_rows(&mut rows, &mut owed, org, now, recipients.into_iter().collect(), actor, notice);
     insert(tx, rows).await?;
     outbox::enqueue(tx, &owed).await?;
-    event_log::record(tx, org, now, events_for(&owed, notice.group)).await
+    event_log::record(tx, org, now, vec![event_for(&owed, notice)]).await
 }
 
 /// Puts each notice in its recipients' inboxes as [`push`] does, in as few
@@ -60,29 +60,27 @@ pub async fn push_all<E: Executor>(
     for (recipients, notice) in notices {
         let first = owed.len();
         add_rows(&mut rows, &mut owed, org, now, recipients.clone(), actor, notice);
-        events.extend(events_for(&owed[first..], notice.group));
+        events.push(event_for(&owed[first..], notice));
     }
     insert(tx, rows).await?;
     outbox::enqueue(tx, &owed).await?;
     event_log::record(tx, org, now, events).await
 }
 
-/// One live event per inbox entry, for its recipient alone: the ids a page
-/// needs to refresh its unread count or the session it shows.
-fn events_for(owed: &[Owed], group: Option<GroupId>) -> Vec<Draft> {
-    owed.iter()
-        .map(|entry| Draft {
-            kind: EventKind::Notification,
-            session: entry.session,
-            payload: serde_json::json!({
-                "notification_id": entry.notification,
-                "notification_kind": entry.kind.as_str(),
-                "session_id": entry.session,
-                "group_id": group,
-            }),
-            recipients: vec![entry.recipient],
-        })
-        .collect()
+/// One live event per notice, for everyone it went to: the kind and ids a
+/// page needs to refresh its unread count or the session it shows (each
+/// recipient's own inbox entry is read through the inbox).
+fn event_for(owed: &[Owed], notice: &Notice<'_>) -> Draft {
+    Draft {
+        kind: EventKind::Notification,
+        session: notice.session,
+        payload: serde_json::json!({
+            "notification_kind": notice.kind.as_str(),
+            "session_id": notice.session,
+            "group_id": notice.group,
+        }),
+        recipients: owed.iter().map(|entry| entry.recipient).collect(),
+    }
 }
 
 fn add_rows(
