@@ -23,9 +23,15 @@ use crate::auth::token;
 pub struct EventsReport {
     pub backend: &'static str,
     pub listeners: usize,
-    /// From the start of the write (a session cancelled with every listener
-    /// seated) to each listener's receipt of its event.
+    /// The write that causes the event: a session cancelled with every
+    /// listener seated (a notice, an outbox delivery and an audit entry for
+    /// each of them, and one event addressed to all).
+    pub write_ms: f64,
+    /// From the start of that write to each listener's receipt of the event.
     pub fan_out: Latencies,
+    /// From the write's commit (its return) to each listener's receipt: the
+    /// stream's own delay.
+    pub fan_out_after_commit: Latencies,
     /// Resident memory added per connected idle listener: the server's
     /// side and the in-process load generator's together, so an upper bound.
     pub memory_per_idle_listener_kb: Option<f64>,
@@ -168,17 +174,21 @@ pub async fn run(args: &EventsArgs) -> anyhow::Result<EventsReport> {
         })
         .collect();
     store.cancel_session(&ctx, clinic.org, session.id, "Room closed".into(), Canceller::Provider).await?;
+    let committed = started.elapsed();
     let mut delivered = Vec::with_capacity(n);
     for wait in waits {
         delivered.push(wait.await??);
     }
+    let after_commit = delivered.iter().map(|d| d.saturating_sub(committed)).collect();
     server.stop();
     tokio::time::sleep(Duration::from_millis(100)).await;
     db.remove().await;
     Ok(EventsReport {
         backend,
         listeners: n,
+        write_ms: millis(committed),
         fan_out: Latencies::of(delivered),
+        fan_out_after_commit: Latencies::of(after_commit),
         memory_per_idle_listener_kb: per_listener,
         missed_events: n,
         resume_ms: median(resume),

@@ -245,6 +245,23 @@ async fn members_check_in_and_the_facilitator_sees_it_live(backend: Backend) {
     let room = app.get(&presence, &org.therapist.token).await.expect(200);
     assert_eq!(room["items"][0]["person_id"], org.client.person_id.as_str());
     assert_eq!(room["items"][0]["name"], "A client");
+    // The pages: the room lists who is here, the attendance sheet is
+    // filled in from it, and the stream accepts the page's cookie.
+    let cookie = session_cookie(&app, &org.therapist).await;
+    let page = |path: String| {
+        let (app, cookie) = (&app, cookie.clone());
+        async move {
+            let res = app.client.get(format!("{}{path}", app.base)).header("cookie", cookie).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            res.text().await.unwrap()
+        }
+    };
+    let room = page(format!("/orgs/{}/sessions/{session}/room", org.id)).await;
+    assert!(room.contains("Present (1)") && room.contains("A client") && room.contains("7 min late"), "{room}");
+    assert!(room.contains("data-live-room") && room.contains("/assets/live-"), "the page follows the stream");
+    let sheet = page(format!("/orgs/{}/sessions/{session}/attendance", org.id)).await;
+    assert!(sheet.contains(r#"name="minutes_late" aria-label="Minutes A client was late" value="7""#), "{sheet}");
+    assert!(sheet.contains(r#"<option value="ATTENDED" selected>"#), "present, so attended: {sheet}");
     let seats = app.post(&format!("{presence}/confirm"), &org.therapist.token, json!({})).await.expect(200);
     assert_eq!(seats["items"][0]["status"], "ATTENDED");
     assert_eq!(seats["items"][0]["minutes_late"], 7);
@@ -253,6 +270,21 @@ async fn members_check_in_and_the_facilitator_sees_it_live(backend: Backend) {
     let unknown = json!({ "client_ids": [stranger.person_id] });
     let refused = app.post(&format!("{presence}/confirm"), &org.therapist.token, unknown).await.expect(422);
     assert_eq!(crate::support::Response::fields(&refused), ["client_ids[0]"]);
+
+    let res = app.client.get(format!("{}/api/v1/events", app.base)).header("cookie", cookie).send().await.unwrap();
+    assert_eq!((res.status().as_u16(), res.headers()["content-type"].to_str().unwrap()), (200, "text/event-stream"));
+}
+
+/// Signs in as a browser does; returns the session cookie.
+async fn session_cookie(app: &TestApp, who: &Login) -> String {
+    let res = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&json!({ "email": who.email, "password": crate::support::PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
 }
 
 async fn the_event_stream_needs_a_caller(backend: Backend) {
