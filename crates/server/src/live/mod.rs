@@ -12,7 +12,7 @@
 pub mod stream;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use circles_domain::ids::OrgId;
@@ -31,9 +31,24 @@ const READ_BATCH: i64 = 1000;
 /// net for a notification lost between two servers, not the normal path.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
+/// An event on its way to listeners.
+pub struct Fanned {
+    pub event: Event,
+    /// Its SSE data, rendered by the first listener that sends it and then
+    /// shared by all: what a listener sees of an event depends only on the
+    /// event (its organisation's clock included), not on the listener.
+    pub rendered: OnceLock<String>,
+}
+
+impl Fanned {
+    pub fn new(event: Event) -> Arc<Self> {
+        Arc::new(Self { event, rendered: OnceLock::new() })
+    }
+}
+
 pub struct Hub {
     store: Arc<dyn Store>,
-    sender: broadcast::Sender<Arc<Event>>,
+    sender: broadcast::Sender<Arc<Fanned>>,
     /// The last event fanned out, per organisation. Holding the lock while
     /// reading and sending keeps each organisation's events in order.
     fanned: Mutex<Option<HashMap<OrgId, i64>>>,
@@ -45,7 +60,7 @@ impl Hub {
         Arc::new(Self { store, sender, fanned: Mutex::new(None) })
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Fanned>> {
         self.sender.subscribe()
     }
 
@@ -78,7 +93,7 @@ impl Hub {
                 let upto = head.min(at + READ_BATCH);
                 for event in self.store.events_between(org, at, upto).await? {
                     // No receivers is not an error: nobody is listening.
-                    let _ = self.sender.send(Arc::new(event));
+                    let _ = self.sender.send(Fanned::new(event));
                 }
                 at = upto;
             }

@@ -16,14 +16,14 @@ use circles_store::model::Event;
 use futures::Stream;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::Hub;
+use super::{Fanned, Hub};
 
 /// Most events read from the log per statement while catching up.
 const REPLAY_PAGE: i64 = 500;
 
 /// What the stream sends.
 pub enum Item {
-    Event { event: Arc<Event>, cursor: String },
+    Event { event: Arc<Fanned>, cursor: String },
     /// The listener fell behind: reconnect with this cursor.
     Resume { cursor: String },
     /// Reading the log failed: reconnect with this cursor.
@@ -38,7 +38,7 @@ struct Listener {
     /// Organisations whose missed events are still to be read.
     to_replay: VecDeque<(OrgId, PersonId)>,
     replayed: VecDeque<Event>,
-    live: broadcast::Receiver<Arc<Event>>,
+    live: broadcast::Receiver<Arc<Fanned>>,
     done: bool,
 }
 
@@ -79,7 +79,7 @@ impl Listener {
         loop {
             if let Some(event) = self.replayed.pop_front() {
                 if self.cursor.advance(event.org_id, event.seq) {
-                    return Some(self.item(Arc::new(event)));
+                    return Some(self.item(Fanned::new(event)));
                 }
                 continue;
             }
@@ -101,10 +101,11 @@ impl Listener {
                 continue;
             }
             match self.live.recv().await {
-                Ok(event) => {
+                Ok(fanned) => {
+                    let event = &fanned.event;
                     let Some(&(_, me)) = self.people.iter().find(|(org, _)| *org == event.org_id) else { continue };
                     if event.recipients.binary_search(&me).is_ok() && self.cursor.advance(event.org_id, event.seq) {
-                        return Some(self.item(event));
+                        return Some(self.item(fanned));
                     }
                 }
                 Err(RecvError::Lagged(_)) => {
@@ -116,7 +117,7 @@ impl Listener {
         }
     }
 
-    fn item(&self, event: Arc<Event>) -> Item {
+    fn item(&self, event: Arc<Fanned>) -> Item {
         Item::Event { event, cursor: self.cursor.to_string() }
     }
 }

@@ -72,18 +72,22 @@ pub async fn events(State(state): State<AppState>, caller: Caller, headers: Head
     let items = stream::open(state.hub.clone(), people, resume).await?;
     let events = items.map(move |item| {
         let event = match item {
-            Item::Event { event, cursor } => {
-                let zone = zones.iter().find(|(org, _)| *org == event.org_id).map_or("UTC", |(_, z)| z.as_str());
-                let data = EventData {
-                    kind: event.kind.clone(),
-                    org_id: event.org_id.0,
-                    seq: event.seq,
-                    session_id: event.session_id.map(|s| s.0),
-                    payload: serde_json::from_str(&event.payload).unwrap_or_default(),
-                    created_at: event.created_at,
-                    created_at_local: local_time(event.created_at, zone),
-                };
-                SseEvent::default().id(cursor).event(event.kind.as_str()).json_data(&data).expect("serialisable")
+            Item::Event { event: fanned, cursor } => {
+                let event = &fanned.event;
+                let data = fanned.rendered.get_or_init(|| {
+                    let zone = zones.iter().find(|(org, _)| *org == event.org_id).map_or("UTC", |(_, z)| z.as_str());
+                    let data = EventData {
+                        kind: event.kind.clone(),
+                        org_id: event.org_id.0,
+                        seq: event.seq,
+                        session_id: event.session_id.map(|s| s.0),
+                        payload: serde_json::from_str(&event.payload).unwrap_or_default(),
+                        created_at: event.created_at,
+                        created_at_local: local_time(event.created_at, zone),
+                    };
+                    serde_json::to_string(&data).expect("serialisable")
+                });
+                SseEvent::default().id(cursor).event(event.kind.as_str()).data(data)
             }
             Item::Resume { cursor } => SseEvent::default().event("resume").data(cursor),
             Item::Failed { cursor } => SseEvent::default().event("resume").data(cursor),
