@@ -16,6 +16,7 @@ pub mod ical;
 pub mod ids;
 pub mod input;
 pub mod interval;
+pub mod live;
 pub mod local_time;
 pub mod org_invitation;
 pub mod recurrence;

@@ -59,6 +59,8 @@ pub trait Store:
     + WaitlistStore
     + OfferStore
     + DeliveryStore
+    + EventStore
+    + PresenceStore
 {
 }
 
@@ -86,6 +88,8 @@ impl<T> Store for T where
         + WaitlistStore
         + OfferStore
         + DeliveryStore
+    + EventStore
+    + PresenceStore
 {
 }
 
@@ -603,4 +607,35 @@ pub trait DeliveryStore: Send + Sync {
     async fn preferences(&self, account: AccountId) -> Result<Preferences>;
     /// Replaces a person's delivery choices.
     async fn set_preferences(&self, ctx: &AuditCtx, account: AccountId, prefs: Preferences) -> Result<Preferences>;
+}
+
+/// The live event log (see `sql::event_log` for how events are written).
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Every organisation's newest event number: what a server compares
+    /// with what it has fanned out, across all organisations.
+    async fn event_heads(&self) -> Result<Vec<(OrgId, i64)>>;
+    /// `org`'s newest event number (0 before its first event).
+    async fn event_head(&self, org: OrgId) -> Result<i64>;
+    /// `org`'s events numbered in `(after, upto]`, oldest first, each with
+    /// everyone who may see it: what a server fans out to its listeners.
+    async fn events_between(&self, org: OrgId, after: i64, upto: i64) -> Result<Vec<Event>>;
+    /// What `person` may see of `org`'s events after `after`, oldest first,
+    /// at most `limit`: what a reconnecting listener missed.
+    async fn events_for(&self, org: OrgId, person: PersonId, after: i64, limit: i64) -> Result<Vec<Event>>;
+    /// Deletes events written before `before`; returns how many.
+    async fn prune_events(&self, before: Timestamp) -> Result<u64>;
+    /// Resolves after a write through this store commits (it may have
+    /// written events).
+    async fn write_committed(&self);
+}
+
+/// Members present in a running session.
+#[async_trait]
+pub trait PresenceStore: Send + Sync {
+    /// `client` checks in to a running session where they hold a seat;
+    /// checking in again changes nothing.
+    async fn check_in(&self, ctx: &AuditCtx, org: OrgId, session: SessionId, client: PersonId) -> Result<Presence>;
+    /// Who checked in, earliest first (an audited read).
+    async fn presence(&self, ctx: &AuditCtx, org: OrgId, session: SessionId) -> Result<Vec<Presence>>;
 }

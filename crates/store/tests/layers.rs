@@ -22,6 +22,7 @@ const SHARED: &[(&str, &str)] = &[
     ("busy", "every write of busy time"),
     ("notify", "notifications, written with the change that causes them"),
     ("outbox", "the delivery outbox notifications fill"),
+    ("event_log", "the live event log, written with the change it reports"),
     ("audit", "the audit trail, written with every change"),
 ];
 

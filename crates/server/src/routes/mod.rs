@@ -6,6 +6,7 @@ pub mod auth;
 pub mod availability;
 mod availability_search;
 pub mod deliveries;
+pub mod events;
 mod error_docs;
 pub mod group_sessions;
 pub mod groups;
@@ -22,6 +23,7 @@ pub mod orgs;
 pub mod page;
 pub mod password;
 pub mod people;
+pub mod presence;
 pub mod preferences;
 pub mod query;
 mod recurrence_doc;
@@ -56,7 +58,7 @@ use crate::state::AppState;
         (name = "auth"), (name = "me"), (name = "organisations"), (name = "people"), (name = "sessions"),
         (name = "holds"), (name = "groups"), (name = "invitations"), (name = "seats"), (name = "series"), (name = "notifications"),
         (name = "schedule"), (name = "availability"), (name = "time off"), (name = "audit"), (name = "operations"), (name = "waitlist"),
-        (name = "deliveries"),
+        (name = "deliveries"), (name = "events"),
     )
 )]
 struct ApiDoc;
@@ -103,6 +105,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(offers::routes())
         .merge(deliveries::routes())
         .merge(preferences::routes())
+        .merge(events::routes())
+        .merge(presence::routes())
 }
 
 /// The router with the OpenAPI document served at `/api/openapi.json`.

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use circles_domain::Role;
 use maud::{DOCTYPE, Markup, html};
 
-use super::assets::{SCRIPT_PATH, STYLE_PATH};
+use super::assets::{LIVE_SCRIPT_PATH, SCRIPT_PATH, STYLE_PATH};
 use super::form::token_input;
 use super::viewer::{Ctx, FLASH_COOKIE};
 
@@ -19,6 +19,7 @@ fn head(title: &str) -> Markup {
             title { (title) " · Circles" }
             link rel="stylesheet" href=(STYLE_PATH);
             script src=(SCRIPT_PATH) defer {}
+            script src=(LIVE_SCRIPT_PATH) defer {}
         }
     }
 }
@@ -83,7 +84,8 @@ pub fn page_with_status(ctx: &Ctx, status: StatusCode, title: &str, current: &st
                 header.top {
                     div.brand { a href=(ctx.path("")) { "Circles" } span.org { (ctx.member.org.name) } }
                     div.who {
-                        a.inbox href=(ctx.path("/notifications")) aria-label=(unread_label) {
+                        a.inbox href=(ctx.path("/notifications")) aria-label=(unread_label)
+                            data-unread-from=(format!("/api/v1/orgs/{}/notifications?unread=true&limit=100", ctx.member.org_id().0)) {
                             "Notifications"
                             @if ctx.unread > 0 { span.badge aria-hidden="true" { (ctx.unread.min(99)) } }
                         }

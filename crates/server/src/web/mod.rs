@@ -19,6 +19,7 @@ mod profile;
 #[cfg(test)]
 mod render_tests;
 mod roster;
+mod room;
 mod schedule;
 mod session;
 mod signin;
@@ -61,6 +62,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(&assets::STYLE_FILE, get(assets::style))
         .route(&assets::SCRIPT_FILE, get(assets::script))
+        .route(&assets::LIVE_SCRIPT_FILE, get(assets::live_script))
         .route("/", get(signin::start))
         .route("/signin", post(signin::sign_in))
         .route("/signout", post(signin::sign_out))
@@ -75,6 +77,9 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/sessions/{session}/invitations", post(session::invite))
         .route("/orgs/{org}/sessions/{session}/invitations/{invitation}/withdraw", post(session::withdraw))
         .route("/orgs/{org}/sessions/{session}/attendance", get(therapist::attendance).post(therapist::mark))
+        .route("/orgs/{org}/sessions/{session}/room", get(room::room))
+        .route("/orgs/{org}/sessions/{session}/room/check-in", post(room::check_in))
+        .route("/orgs/{org}/sessions/{session}/room/confirm", post(room::confirm))
         .route("/orgs/{org}/sessions/{session}/approve", post(groups::approve))
         .route("/orgs/{org}/sessions/{session}/reject", post(groups::reject))
         .route("/orgs/{org}/join", get(client::joinable))

@@ -19,6 +19,7 @@ mod groups;
 mod holds;
 mod idempotency;
 mod lists;
+mod live;
 mod mail;
 mod membership_first;
 mod notices;

@@ -262,7 +262,7 @@ impl HintRequest {
 
     /// Puts names and local times into `error`'s clashes, read in `tx`.
     pub async fn describe<E: Executor>(&self, tx: &mut E, error: &mut StoreError) -> Result<()> {
-        super::conflict_words::describe(tx, self.org, error).await
+        super::rows::conflict_words::describe(tx, self.org, error).await
     }
 
     /// `error`, which will carry the hints once they are found.
@@ -307,7 +307,7 @@ pub async fn check<E: Executor>(
         Some((clashes, wanted)) => {
             let hints = retry_hints(tx, org, &people, wanted, now, within).await?;
             let mut error = conflict_error(&clashes, &hints);
-            super::conflict_words::describe(tx, org, &mut error).await?;
+            super::rows::conflict_words::describe(tx, org, &mut error).await?;
             Err(error)
         }
     }

@@ -9,6 +9,8 @@ mod availability;
 mod busy;
 mod counted;
 mod deliveries;
+mod event_log;
+mod events;
 mod facilitation;
 mod groups;
 mod health;
@@ -20,6 +22,7 @@ mod notify;
 mod offers;
 mod org_invitations;
 mod orgs;
+mod presence;
 mod outbox;
 mod roster;
 mod rows;
@@ -62,6 +65,9 @@ pub struct SqlStore<B> {
     freed: Notify,
     /// Raised after every committed write: deliveries may be waiting.
     outbox: Notify,
+    /// Raised after every committed write: live events may have been
+    /// written (this process's listeners read the log's heads).
+    events: Notify,
 }
 
 impl<B: Backend> SqlStore<B> {
@@ -73,6 +79,7 @@ impl<B: Backend> SqlStore<B> {
             unsealed: Notify::new(),
             freed: Notify::new(),
             outbox: Notify::new(),
+            events: Notify::new(),
         }
     }
 
@@ -166,6 +173,7 @@ macro_rules! write_tx {
                 $crate::sql::db::Transaction::commit($tx).await?;
                 $store.unsealed.notify_one();
                 $store.outbox.notify_one();
+                $store.events.notify_one();
                 Ok(value)
             }
             .await;

@@ -1,15 +1,18 @@
 //! The notifications inbox. Rows are written by the use case that causes
 //! them, in its transaction, so a change and its notices appear together;
-//! each row also fills the delivery outbox ([`super::outbox`]) there.
+//! each row also fills the delivery outbox ([`super::outbox`]) there, and
+//! writes one live event for its recipient ([`super::event_log`]).
 
 use async_trait::async_trait;
 use circles_domain::ids::{GroupId, NotificationId, OrgId, PersonId, SessionId};
+use circles_domain::live::EventKind;
 use circles_domain::local_time::local_time;
 use circles_domain::session::{InvitationStatus, NotificationKind, SeatStatus};
 use jiff::{SignedDuration, Timestamp};
 
 use super::db::insert_rows;
 use super::db::{Backend, Executor, Row, Value, sql};
+use super::event_log::{self, Draft};
 use super::outbox::{self, Owed};
 use super::{SqlStore, read_one, write_tx};
 use crate::model::Notification;
@@ -38,7 +41,8 @@ pub async fn push<E: Executor>(
     let mut owed = Vec::new();
     add_rows(&mut rows, &mut owed, org, now, recipients.into_iter().collect(), actor, notice);
     insert(tx, rows).await?;
-    outbox::enqueue(tx, &owed).await
+    outbox::enqueue(tx, &owed).await?;
+    event_log::record(tx, org, now, vec![event_for(&owed, notice)]).await
 }
 
 /// Puts each notice in its recipients' inboxes as [`push`] does, in as few
@@ -52,11 +56,31 @@ pub async fn push_all<E: Executor>(
 ) -> Result<()> {
     let mut rows = Vec::new();
     let mut owed = Vec::new();
+    let mut events = Vec::new();
     for (recipients, notice) in notices {
+        let first = owed.len();
         add_rows(&mut rows, &mut owed, org, now, recipients.clone(), actor, notice);
+        events.push(event_for(&owed[first..], notice));
     }
     insert(tx, rows).await?;
-    outbox::enqueue(tx, &owed).await
+    outbox::enqueue(tx, &owed).await?;
+    event_log::record(tx, org, now, events).await
+}
+
+/// One live event per notice, for everyone it went to: the kind and ids a
+/// page needs to refresh its unread count or the session it shows (each
+/// recipient's own inbox entry is read through the inbox).
+fn event_for(owed: &[Owed], notice: &Notice<'_>) -> Draft {
+    Draft {
+        kind: EventKind::Notification,
+        session: notice.session,
+        payload: serde_json::json!({
+            "notification_kind": notice.kind.as_str(),
+            "session_id": notice.session,
+            "group_id": notice.group,
+        }),
+        recipients: owed.iter().map(|entry| entry.recipient).collect(),
+    }
 }
 
 fn add_rows(

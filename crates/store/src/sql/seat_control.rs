@@ -69,7 +69,7 @@ impl<B: Backend> SeatControlStore for SqlStore<B> {
             let people = [(client, Role::Client, "client_id")];
             let names = busy::lock_people_or(&mut tx, dialect, org, &people, LockWait::Queue).await?;
             let name = names.get(&client).cloned().unwrap_or_default();
-            if !super::groups::is_active_member(&mut tx, org, group, client).await? {
+            if !super::rows::groups::is_active_member(&mut tx, org, group, client).await? {
                 return Err(StoreError::conflict(
                     "not_a_member",
                     format!("{name} is not an active member of this group"),

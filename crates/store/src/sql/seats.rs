@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::ids::{OrgId, PersonId, SessionId};
 use circles_domain::interval::Interval;
-use circles_domain::session::{NotificationKind, SeatStatus, SessionStatus, client_cancellation, closed_to_seats};
+use circles_domain::session::{NotificationKind, SessionStatus, client_cancellation, closed_to_seats};
 use circles_domain::spelling::with_article;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
