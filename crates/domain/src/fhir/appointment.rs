@@ -103,6 +103,8 @@ pub struct AppointmentFacts<'a> {
     pub seats: Option<(i64, i64)>,
     /// A live hold's expiry.
     pub hold_expires: Option<Timestamp>,
+    /// The free slot a proposal fills (its `Slot` id).
+    pub slot: Option<String>,
 }
 
 fn participant(resource_type: &str, p: &Participant<'_>) -> Value {
@@ -127,6 +129,9 @@ pub fn appointment(a: &AppointmentFacts<'_>) -> Value {
     });
     if let Some(id) = &a.id {
         appointment["id"] = json!(id);
+    }
+    if let Some(slot) = &a.slot {
+        appointment["slot"] = json!([reference("Slot", slot, None)]);
     }
     if let Some(created) = a.created {
         appointment["created"] = json!(instant(created, a.zone));
@@ -177,6 +182,7 @@ mod tests {
             group: None,
             seats: None,
             hold_expires: None,
+            slot: None,
         }
     }
 
@@ -246,7 +252,9 @@ mod tests {
         let mut facts = one_on_one();
         facts.id = None;
         facts.status = "proposed";
+        facts.slot = Some("t.1.60".into());
         assert!(appointment(&facts).get("id").is_none());
+        assert_eq!(appointment(&facts)["slot"], json!([{ "reference": "Slot/t.1.60" }]));
         facts.hold_expires = Some(at("2027-02-01T10:05:00Z"));
         assert_eq!(appointment(&facts)["extension"][0]["valueInstant"], "2027-02-01T05:05:00-05:00");
     }

@@ -6,9 +6,10 @@ use serde_json::{Value, json};
 
 use super::{EXTENSION_BASE, instant};
 
-/// One search hit: the resource and the absolute URL it is read at.
+/// One search hit: the resource and the absolute URL it is read at (none
+/// for a proposal, which is not stored and cannot be read back).
 pub struct Entry {
-    pub full_url: String,
+    pub full_url: Option<String>,
     pub resource: Value,
 }
 
@@ -22,7 +23,13 @@ pub fn searchset(self_url: &str, next: Option<&str>, total: Option<usize>, entri
     }
     let entry: Vec<Value> = entries
         .into_iter()
-        .map(|e| json!({ "fullUrl": e.full_url, "resource": e.resource, "search": { "mode": "match" } }))
+        .map(|e| {
+            let mut entry = json!({ "resource": e.resource, "search": { "mode": "match" } });
+            if let Some(url) = e.full_url {
+                entry["fullUrl"] = json!(url);
+            }
+            entry
+        })
         .collect();
     let mut bundle = json!({ "resourceType": "Bundle", "type": "searchset", "link": link });
     if let Some(total) = total {
@@ -118,7 +125,10 @@ mod tests {
 
     #[test]
     fn a_searchset_links_to_itself_and_the_next_page() {
-        let entries = vec![Entry { full_url: "http://x/fhir/o/Patient/p".into(), resource: json!({ "id": "p" }) }];
+        let entries = vec![
+            Entry { full_url: Some("http://x/fhir/o/Patient/p".into()), resource: json!({ "id": "p" }) },
+            Entry { full_url: None, resource: json!({ "status": "proposed" }) },
+        ];
         let bundle = searchset("http://x/self", Some("http://x/next"), Some(3), entries);
         assert_eq!(bundle["type"], "searchset");
         assert_eq!(bundle["total"], 3);
@@ -126,6 +136,7 @@ mod tests {
         assert_eq!(bundle["link"][1], json!({ "relation": "next", "url": "http://x/next" }));
         assert_eq!(bundle["entry"][0]["search"]["mode"], "match");
         assert_eq!(bundle["entry"][0]["fullUrl"], "http://x/fhir/o/Patient/p");
+        assert!(bundle["entry"][1].get("fullUrl").is_none());
     }
 
     #[test]

@@ -142,6 +142,10 @@ impl FromStr for SlotId {
     }
 }
 
+/// Every `Slot.status` code of R4. A derived slot is only ever `free`: a
+/// search for the others is valid and finds nothing.
+pub const SLOT_STATUS_CODES: [&str; 5] = ["busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error"];
+
 /// A free slot on a therapist's schedule.
 pub fn slot(id: &SlotId, zone: &str) -> Value {
     json!({

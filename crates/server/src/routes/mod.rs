@@ -7,6 +7,7 @@ pub mod availability;
 mod availability_search;
 pub mod deliveries;
 mod error_docs;
+pub mod fhir;
 pub mod group_sessions;
 pub mod groups;
 pub mod health;
@@ -53,7 +54,7 @@ use crate::state::AppState;
         (name = "auth"), (name = "me"), (name = "organisations"), (name = "people"), (name = "sessions"),
         (name = "holds"), (name = "groups"), (name = "invitations"), (name = "seats"), (name = "series"), (name = "notifications"),
         (name = "schedule"), (name = "availability"), (name = "time off"), (name = "audit"), (name = "operations"), (name = "waitlist"),
-        (name = "deliveries"),
+        (name = "deliveries"), (name = "fhir", description = "FHIR R4 scheduling (application/fhir+json); errors are OperationOutcomes"),
     )
 )]
 struct ApiDoc;
@@ -150,6 +151,22 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(deliveries::list_deliveries))
         .routes(routes!(deliveries::retry_delivery))
         .routes(routes!(preferences::get_preferences, preferences::put_preferences))
+        .routes(routes!(fhir::metadata))
+        .routes(routes!(fhir::appointments::search_appointments))
+        .routes(routes!(fhir::appointments::read_appointment))
+        .routes(routes!(fhir::operations::find))
+        .routes(routes!(fhir::operations::hold))
+        .routes(routes!(fhir::operations::book))
+        .routes(routes!(fhir::slots::search_slots))
+        .routes(routes!(fhir::slots::read_slot))
+        .routes(routes!(fhir::people::search_practitioners))
+        .routes(routes!(fhir::people::read_practitioner))
+        .routes(routes!(fhir::people::search_patients))
+        .routes(routes!(fhir::people::read_patient))
+        .routes(routes!(fhir::people::search_schedules))
+        .routes(routes!(fhir::people::read_schedule))
+        .routes(routes!(fhir::people::search_groups))
+        .routes(routes!(fhir::people::read_group))
 }
 
 /// The router with the OpenAPI document served at `/api/openapi.json`.
