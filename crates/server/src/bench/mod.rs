@@ -4,6 +4,7 @@
 mod availability;
 mod booking;
 mod delivery;
+mod fhir;
 mod harness;
 mod pages;
 mod rss;
@@ -35,6 +36,22 @@ pub enum BenchCommand {
     /// Drains queued e-mails to a local SMTP server (messages per second)
     /// and reports booking latency with the outbox writes it now includes.
     Delivery(DeliveryArgs),
+    /// The FHIR API: `$find` for one therapist over 30 days, and the Slot
+    /// search over the same days, latency at the HTTP edge.
+    Fhir(FhirArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FhirArgs {
+    /// Where to create the fresh database (as for `bench booking`).
+    #[arg(long)]
+    pub database_url: String,
+    /// Requests per measurement.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +159,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Delivery(args) => {
             let report = delivery::run(&args).await?;
+            write(&report, args.out.as_deref())?
+        }
+        BenchCommand::Fhir(args) => {
+            let report = fhir::run(&args).await?;
             write(&report, args.out.as_deref())?
         }
     };
