@@ -124,9 +124,7 @@ pub async fn run(args: &FhirArgs) -> anyhow::Result<FhirReport> {
         { "name": "_count", "valueInteger": 100 },
     ]})
     .to_string();
-    let find = || {
-        http.post(&find_url).header("content-type", "application/fhir+json").body(find_body.clone())
-    };
+    let find = || http.post(&find_url).header("content-type", "application/fhir+json").body(find_body.clone());
     let slot_url = format!("{}/fhir/{org}/Slot", server.base);
     let slot_query = [
         ("schedule", format!("Schedule/{}", therapist.0)),

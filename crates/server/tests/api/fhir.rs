@@ -85,7 +85,7 @@ async fn people_schedules_and_groups_read_and_search_as_the_json_api_allows(back
     let p = fhir.get(&format!("Practitioner/{therapist}"), &org.client.token).await.expect(200);
     assert_eq!((p["id"].as_str(), p["name"][0]["text"].as_str()), (Some(therapist.as_str()), Some("A therapist")));
     let all = fhir.get("Practitioner", &org.client.token).await.expect(200);
-    assert_eq!(ids(&entries(&all)), [therapist.clone()]);
+    assert_eq!(ids(&entries(&all)), [therapist.as_str()]);
     assert_eq!(entries(&all)[0]["resourceType"], "Practitioner");
     outcome(fhir.get(&format!("Practitioner/{client}"), &org.admin.token).await, 404, "not-found");
 
@@ -107,13 +107,13 @@ async fn people_schedules_and_groups_read_and_search_as_the_json_api_allows(back
     outcome(fhir.get(&format!("Patient/{client}"), &org.therapist.token).await, 404, "not-found");
     outcome(fhir.get("Patient", &org.client.token).await, 403, "forbidden");
     let patients = fhir.get("Patient?_count=1", &org.admin.token).await.expect(200);
-    assert_eq!(ids(&entries(&patients)), [client.clone()]);
+    assert_eq!(ids(&entries(&patients)), [client.as_str()]);
     assert!(link(&patients, "next").is_none(), "one client: one page");
 
     let schedule = fhir.get(&format!("Schedule/{therapist}"), &org.client.token).await.expect(200);
     assert_eq!(schedule["actor"][0]["reference"], format!("Practitioner/{therapist}"));
     let schedules = fhir.get(&format!("Schedule?actor=Practitioner/{therapist}"), &org.client.token).await.expect(200);
-    assert_eq!(ids(&entries(&schedules)), [therapist.clone()]);
+    assert_eq!(ids(&entries(&schedules)), [therapist.as_str()]);
     let none = fhir.get(&format!("Schedule?actor=Practitioner/{client}"), &org.client.token).await.expect(200);
     assert!(entries(&none).is_empty());
 
@@ -125,7 +125,7 @@ async fn people_schedules_and_groups_read_and_search_as_the_json_api_allows(back
     let as_member = fhir.get(&format!("Group/{group}"), &org.client.token).await.expect(200);
     assert!(as_member.get("member").is_none(), "a member does not read the roster: {as_member}");
     let groups = fhir.get("Group", &org.admin.token).await.expect(200);
-    assert_eq!(ids(&entries(&groups)), [group.clone()]);
+    assert_eq!(ids(&entries(&groups)), [group.as_str()]);
     assert_eq!(entries(&groups)[0]["member"].as_array().map(Vec::len), Some(1));
     fhir.validate();
 }
@@ -233,11 +233,11 @@ async fn appointments_read_and_search_with_participants_and_group_subject(backen
     );
 
     let all = fhir.get("Appointment", &org.admin.token).await.expect(200);
-    assert_eq!(ids(&entries(&all)), [single.clone(), grouped.clone()], "sorted by start");
+    assert_eq!(ids(&entries(&all)), [single.as_str(), grouped.as_str()], "sorted by start");
     let first_page = fhir.get("Appointment?_count=1", &org.admin.token).await.expect(200);
-    assert_eq!(ids(&entries(&first_page)), [single.clone()]);
+    assert_eq!(ids(&entries(&first_page)), [single.as_str()]);
     let second = fhir.follow(&link(&first_page, "next").expect("a next page"), &org.admin.token).await.expect(200);
-    assert_eq!(ids(&entries(&second)), [grouped.clone()]);
+    assert_eq!(ids(&entries(&second)), [grouped.as_str()]);
     assert!(link(&second, "next").is_none());
 
     let day_of_single = &app.hours_from_now(24)[..10];
@@ -263,7 +263,7 @@ async fn appointments_read_and_search_with_participants_and_group_subject(backen
     // The therapist's and the client's own views; a stranger to the
     // sessions sees none of them.
     let mine = fhir.get("Appointment", &org.client.token).await.expect(200);
-    assert_eq!(ids(&entries(&mine)), [single.clone(), grouped.clone()]);
+    assert_eq!(ids(&entries(&mine)), [single.as_str(), grouped.as_str()]);
     let other = app.person(&org.id, &org.admin.token, "other@a.example", "client").await;
     let theirs = fhir.get("Appointment", &other.token).await.expect(200);
     assert!(entries(&theirs).is_empty());
