@@ -122,6 +122,13 @@ async fn find_hold_book_is_one_journey(backend: Backend) {
         422,
         "invalid",
     );
+    // A practitioner who is not a therapist is refused under that name.
+    let moderator =
+        find_params(&org, &start, &end, client).to_string().replace(&org.therapist.person_id, &org.moderator.person_id);
+    let refused =
+        fhir.post("Appointment/$find", &org.admin.token, serde_json::from_str(&moderator).unwrap(), None).await;
+    let refused = outcome(refused, 422, "invalid");
+    assert_eq!(refused["issue"][0]["expression"], json!(["practitioner"]), "{refused}");
     assert_eq!(app.overlapping_busy_pairs().await, 0);
     fhir.validate();
 }

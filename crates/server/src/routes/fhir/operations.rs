@@ -123,7 +123,16 @@ pub async fn find(
     let now = state.clock.now();
     let from = find.from.max(now);
     stretch("end", from, find.to)?;
-    let mut slots = free_slots(&state, &member, find.practitioners, from, find.to, find.minutes).await?;
+    let mut slots =
+        free_slots(&state, &member, find.practitioners, from, find.to, find.minutes).await.map_err(|mut e| {
+            // The search names its therapists `therapist_ids`; here they are practitioners.
+            for field in &mut e.errors {
+                if field.field.starts_with("therapist_ids") {
+                    field.field = "practitioner".into();
+                }
+            }
+            e
+        })?;
     slots.truncate(find.count);
     let therapists = all_therapist_names(&state, &member).await?;
     let zone = &member.org.timezone;
