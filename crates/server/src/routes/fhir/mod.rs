@@ -113,9 +113,20 @@ impl SearchQuery {
         }
     }
 
+    /// Every pair but those named `name`.
+    pub fn pairs_without(&self, name: &str) -> Vec<(String, String)> {
+        self.pairs.iter().filter(|(n, _)| n != name).cloned().collect()
+    }
+
     /// The searchset Bundle of one page: `resources` with their ids, and a
     /// next link when `next_cursor` says more follow.
     pub fn bundle(&self, base: &str, resources: Vec<Value>, next_cursor: Option<&str>, total: Option<usize>) -> Fhir {
+        let next = next_cursor.map(|c| self.url(base, Some(("_cursor", c))));
+        self.bundle_linking(base, resources, next.as_deref(), total)
+    }
+
+    /// The same, with the next page's link written by the caller.
+    pub fn bundle_linking(&self, base: &str, resources: Vec<Value>, next: Option<&str>, total: Option<usize>) -> Fhir {
         let entries = resources
             .into_iter()
             .map(|resource| Entry {
@@ -123,8 +134,7 @@ impl SearchQuery {
                 resource,
             })
             .collect();
-        let next = next_cursor.map(|c| self.url(base, Some(("_cursor", c))));
-        Fhir::ok(bundle::searchset(&self.url(base, None), next.as_deref(), total, entries))
+        Fhir::ok(bundle::searchset(&self.url(base, None), next, total, entries))
     }
 }
 
@@ -159,11 +169,4 @@ pub async fn metadata(
 ) -> Fhir {
     let base = base_url(&state, &headers, &member);
     Fhir::ok(capability_statement(&base, &member.org.name, env!("CARGO_PKG_VERSION"), CAPABILITY_DATE))
-}
-
-impl SearchQuery {
-    /// Every pair but those named `name`.
-    pub fn pairs_without(&self, name: &str) -> Vec<(String, String)> {
-        self.pairs.iter().filter(|(n, _)| n != name).cloned().collect()
-    }
 }

@@ -154,13 +154,11 @@ pub async fn search_slots(
     let resources = slots.iter().map(|s| resources::slot(s, &member.org.timezone)).collect();
     let base = base_url(&state, &headers, &member);
     // The next page starts at the next slot; the search's end stays.
-    let mut bundle = query.bundle(&base, resources, None, None);
-    if let Some(next) = next {
-        let mut pairs: Vec<(String, String)> = query.pairs_without("start");
+    let next = next.map(|next| {
+        let mut pairs = query.pairs_without("start");
         pairs.push(("start".into(), next));
         pairs.push(("start".into(), format!("lt{to}")));
-        let url = format!("{base}/Slot?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default());
-        bundle.1["link"].as_array_mut().expect("links").push(serde_json::json!({ "relation": "next", "url": url }));
-    }
-    Ok(bundle)
+        format!("{base}/Slot?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+    });
+    Ok(query.bundle_linking(&base, resources, next.as_deref(), None))
 }
