@@ -147,3 +147,16 @@ pub fn entries(bundle: &Value) -> Vec<Value> {
 pub fn link(bundle: &Value, relation: &str) -> Option<String> {
     bundle["link"].as_array()?.iter().find(|l| l["relation"] == relation).map(|l| l["url"].as_str().unwrap().to_owned())
 }
+
+/// The validators are not vacuous: each refuses an Appointment with a start
+/// that is no instant and no participant.
+#[test]
+fn both_validators_refuse_what_fhir_does_not_allow() {
+    let broken = [serde_json::json!({
+        "resourceType": "Appointment", "status": "booked", "start": "yesterday", "end": "today", "participant": [],
+    })];
+    let python = python();
+    let node = node();
+    assert!(std::panic::catch_unwind(|| run(&python, "validate.py", &broken, "fhir.resources")).is_err());
+    assert!(std::panic::catch_unwind(|| run(&node, "validate.mjs", &broken, "medplum")).is_err());
+}
