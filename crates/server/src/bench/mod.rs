@@ -5,6 +5,7 @@ mod availability;
 mod booking;
 mod delivery;
 mod events;
+mod fhir;
 mod harness;
 mod pages;
 mod rss;
@@ -40,6 +41,9 @@ pub enum BenchCommand {
     /// delivery to all, memory per idle listener, and catching up on 1,000
     /// missed events with `Last-Event-ID`.
     Events(EventsArgs),
+    /// The FHIR API: `$find` for one therapist over 30 days, and the Slot
+    /// search over the same days, latency at the HTTP edge.
+    Fhir(FhirArgs),
 }
 
 #[derive(Debug, Args)]
@@ -53,6 +57,19 @@ pub struct EventsArgs {
     /// Repetitions of the resume; the median is reported.
     #[arg(long, default_value_t = 5)]
     pub rounds: usize,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FhirArgs {
+    /// Where to create the fresh database (as for `bench booking`).
+    #[arg(long)]
+    pub database_url: String,
+    /// Requests per measurement.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
     /// Also write the JSON report to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -167,6 +184,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Events(args) => {
             let report = events::run(&args).await?;
+            write(&report, args.out.as_deref())?
+        }
+        BenchCommand::Fhir(args) => {
+            let report = fhir::run(&args).await?;
             write(&report, args.out.as_deref())?
         }
     };

@@ -168,7 +168,7 @@ fn expand(v: &mut Validator, first: Interval, zone: &str, rule: &HoldRecurrence)
     Some(occurrences.iter().filter_map(|o| Interval::new(o.starts_at, o.ends_at)).collect())
 }
 
-fn parse_hold(body: &CreateHoldRequest, org_zone: &str, now: Timestamp) -> Result<NewHold, ApiError> {
+pub(crate) fn parse_hold(body: &CreateHoldRequest, org_zone: &str, now: Timestamp) -> Result<NewHold, ApiError> {
     let mut v = Validator::default();
     let first = parse_slot(&mut v, "", &body.starts_at, &body.ends_at, now);
     let timezone = parse_timezone(&mut v, body.timezone.as_deref(), org_zone);
@@ -255,7 +255,7 @@ pub async fn create_hold(
     Ok((StatusCode::CREATED, axum::Json(hold.into())))
 }
 
-async fn hold_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Hold> {
+pub(crate) async fn hold_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Hold> {
     let hold = state.store.hold(member.org_id(), HoldId(id)).await?;
     let is_party = hold.therapist_id == member.person_id || hold.client_id == member.person_id;
     member.authorize(Action::ManageHold { is_party })?;

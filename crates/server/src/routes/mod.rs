@@ -8,6 +8,7 @@ mod availability_search;
 pub mod deliveries;
 pub mod events;
 mod error_docs;
+pub mod fhir;
 pub mod group_sessions;
 pub mod groups;
 pub mod health;
@@ -59,6 +60,7 @@ use crate::state::AppState;
         (name = "holds"), (name = "groups"), (name = "invitations"), (name = "seats"), (name = "series"), (name = "notifications"),
         (name = "schedule"), (name = "availability"), (name = "time off"), (name = "audit"), (name = "operations"), (name = "waitlist"),
         (name = "deliveries"), (name = "events"),
+        (name = "fhir", description = "FHIR R4 scheduling (application/fhir+json); errors are OperationOutcomes"),
     )
 )]
 struct ApiDoc;
@@ -107,6 +109,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(preferences::routes())
         .merge(events::routes())
         .merge(presence::routes())
+        .merge(fhir::routes())
 }
 
 /// The router with the OpenAPI document served at `/api/openapi.json`.

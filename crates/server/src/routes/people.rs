@@ -124,7 +124,13 @@ pub async fn get_person(
     member: Member,
     Path((_org_id, person_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<PersonView>> {
-    let person_id = PersonId(person_id);
+    Ok(axum::Json(read_person(&state, &member, PersonId(person_id)).await?.into()))
+}
+
+/// One person as `member` may read them (the JSON API's and FHIR's single
+/// reads): someone outside their scope is 404, and reading a client's
+/// record is audited.
+pub async fn read_person(state: &AppState, member: &Member, person_id: PersonId) -> ApiResult<Person> {
     let is_self = person_id == member.person_id;
     let scope = people_scope(member.role);
     // Decide before reading, so a refused read is not recorded as a read.
@@ -134,7 +140,7 @@ pub async fn get_person(
             PeopleScope::Everyone => state.store.invited_person(member.org_id(), person_id).await?,
             PeopleScope::StaffAndServedClients | PeopleScope::Members => None,
         };
-        return invited.map(|p| axum::Json(p.into())).ok_or_else(|| ApiError::not_found("person"));
+        return invited.ok_or_else(|| ApiError::not_found("person"));
     };
     let served = scope == PeopleScope::StaffAndServedClients
         && target_role == Role::Client
@@ -144,8 +150,7 @@ pub async fn get_person(
         return Err(ApiError::not_found("person"));
     }
     member.authorize(Action::ViewPerson { is_self, target_role })?;
-    let person = state.store.person(&member.ctx, member.org_id(), person_id).await?;
-    Ok(axum::Json(person.into()))
+    Ok(state.store.person(&member.ctx, member.org_id(), person_id).await?)
 }
 
 /// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
