@@ -122,7 +122,7 @@ fn propose_form(ctx: &Ctx, g: &GroupView, names: &Names, draft: &Draft, errors: 
                 textarea #f-description name="description" { (draft.get("description")) }
             }
             (Input::new("starts_at", "Starts").kind("datetime-local").value(draft.get("starts_at")).required()
-                .hint(&format!("Local time, {}.", ctx.member.org.timezone)).render(errors))
+                .hint(&format!("Local time, {}.", ctx.zone)).render(errors))
             (Input::new("duration_minutes", "Length in minutes").kind("number").value(duration).required().render(errors))
             (Input::new("capacity", "Seats").kind("number").value(capacity).required().render(errors))
             div.field.invalid[errors.field("modality").is_some()] {

@@ -122,7 +122,7 @@ pub fn page_with_status(ctx: &Ctx, status: StatusCode, title: &str, current: &st
                     }
                     (body)
                 }
-                footer.bottom { p { "Times in " (ctx.member.org.timezone) "." } }
+                footer.bottom { p { "Times in " (ctx.zone) "." } }
             }
         }
     };

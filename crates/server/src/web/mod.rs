@@ -102,6 +102,7 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/notifications/{notification}/read", post(inbox::read))
         .route("/orgs/{org}/profile", get(profile::profile))
         .route("/orgs/{org}/profile/password", post(profile::change_password))
+        .route("/orgs/{org}/profile/timezone", post(profile::set_timezone))
         .route("/orgs/{org}/profile/tokens", post(profile::create_token))
         .route("/orgs/{org}/profile/tokens/{token}/revoke", post(profile::revoke_token))
         .layer(middleware::from_fn(page_headers))
