@@ -87,7 +87,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(password::change_password))
         .routes(routes!(orgs::create_org))
         .routes(routes!(orgs::get_org))
-        .routes(routes!(org_settings::update_settings))
+        .routes(routes!(org_settings::get_settings, org_settings::update_settings))
         .routes(routes!(people::add_person, people::list_people))
         .routes(routes!(people::get_person))
         .routes(routes!(sessions::create_session, sessions::list_sessions))

@@ -165,6 +165,12 @@ impl<'a> Input<'a> {
         self
     }
 
+    /// The API's name for this field (its errors are shown here).
+    pub fn api(mut self, field: &'a str) -> Self {
+        self.api_field = Some(field);
+        self
+    }
+
     pub fn list(mut self, datalist: &'a str) -> Self {
         self.list = Some(datalist);
         self

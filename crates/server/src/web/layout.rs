@@ -44,6 +44,7 @@ fn links(ctx: &Ctx) -> Vec<(String, &'static str)> {
         Role::Client => {
             links.push((ctx.path("/join"), "Join a session"));
             links.push((ctx.path("/my-groups"), "My groups"));
+            links.push((ctx.path("/my-attendance"), "My attendance"));
         }
         Role::Therapist => {
             links.push((ctx.path("/invitations"), "Invitations"));
@@ -58,6 +59,7 @@ fn links(ctx: &Ctx) -> Vec<(String, &'static str)> {
             links.push((ctx.path("/people"), "People"));
             links.push((ctx.path("/time-off"), "Time off"));
             links.push((ctx.path("/audit"), "Audit log"));
+            links.push((ctx.path("/settings"), "Settings"));
         }
     }
     links

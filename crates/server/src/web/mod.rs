@@ -9,12 +9,15 @@ pub mod assets;
 mod client;
 mod error;
 mod form;
+mod group_form;
 mod groups;
 mod home;
 mod hours;
 mod inbox;
 mod layout;
+mod my_statistics;
 mod names;
+mod org_settings;
 mod profile;
 #[cfg(test)]
 mod render_tests;
@@ -80,7 +83,9 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/join", get(client::joinable))
         .route("/orgs/{org}/my-groups", get(groups::index))
         .route("/orgs/{org}/groups", get(groups::index))
+        .route("/orgs/{org}/groups/new", get(group_form::new).post(group_form::create))
         .route("/orgs/{org}/groups/{group}", get(groups::show))
+        .route("/orgs/{org}/groups/{group}/settings", get(group_form::settings).post(group_form::save))
         .route("/orgs/{org}/groups/{group}/propose", post(groups::propose))
         .route("/orgs/{org}/groups/{group}/members", post(roster::enrol))
         .route("/orgs/{org}/groups/{group}/members/{member}/screening", post(roster::screen))
@@ -96,6 +101,8 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/people", get(admin::people).post(admin::add))
         .route("/orgs/{org}/people/{person}", get(admin::person))
         .route("/orgs/{org}/audit", get(admin::audit))
+        .route("/orgs/{org}/settings", get(org_settings::show).post(org_settings::save))
+        .route("/orgs/{org}/my-attendance", get(my_statistics::show))
         .route("/orgs/{org}/audit/verify", post(admin::verify))
         .route("/orgs/{org}/notifications", get(inbox::inbox))
         .route("/orgs/{org}/notifications/read-all", post(inbox::read_all))

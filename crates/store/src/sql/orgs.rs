@@ -213,6 +213,13 @@ impl<B: Backend> OrgStore for SqlStore<B> {
         })
     }
 
+    async fn refuses_late_attendance(&self, org: OrgId) -> Result<bool> {
+        let row = read_one!(self, |tx| {
+            tx.fetch_optional(sql("SELECT refuse_late_attendance FROM organisations WHERE id = $1").bind(org)).await?
+        })?;
+        Ok(row.ok_or(StoreError::NotFound("organisation"))?.bool("refuse_late_attendance")?)
+    }
+
     async fn organisation(&self, org: OrgId) -> Result<Organisation> {
         let row = read_one!(self, |tx| {
             tx.fetch_optional(sql("SELECT id, name, timezone, created_at FROM organisations WHERE id = $1").bind(org))
