@@ -89,7 +89,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(orgs::get_org))
         .routes(routes!(org_settings::get_settings, org_settings::update_settings))
         .routes(routes!(people::add_person, people::list_people))
-        .routes(routes!(people::get_person))
+        .routes(routes!(people::get_person, people::change_role))
         .routes(routes!(sessions::create_session, sessions::list_sessions))
         .routes(routes!(sessions::get_session))
         .routes(routes!(sessions::cancel_session))

@@ -23,6 +23,7 @@ mod profile;
 mod render_tests;
 mod roster;
 mod schedule;
+mod series;
 mod session;
 mod signin;
 mod therapist;
@@ -86,6 +87,10 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/groups/new", get(group_form::new).post(group_form::create))
         .route("/orgs/{org}/groups/{group}", get(groups::show))
         .route("/orgs/{org}/groups/{group}/settings", get(group_form::settings).post(group_form::save))
+        .route("/orgs/{org}/groups/{group}/series", get(series::show))
+        .route("/orgs/{org}/groups/{group}/series/split", post(series::change))
+        .route("/orgs/{org}/groups/{group}/series/generate", post(series::make))
+        .route("/orgs/{org}/groups/{group}/series/move/{session}", post(series::move_one))
         .route("/orgs/{org}/groups/{group}/propose", post(groups::propose))
         .route("/orgs/{org}/groups/{group}/members", post(roster::enrol))
         .route("/orgs/{org}/groups/{group}/members/{member}/screening", post(roster::screen))
@@ -100,6 +105,7 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/hours", get(hours::show).post(hours::save))
         .route("/orgs/{org}/people", get(admin::people).post(admin::add))
         .route("/orgs/{org}/people/{person}", get(admin::person))
+        .route("/orgs/{org}/people/{person}/role", post(admin::change_role))
         .route("/orgs/{org}/audit", get(admin::audit))
         .route("/orgs/{org}/settings", get(org_settings::show).post(org_settings::save))
         .route("/orgs/{org}/my-attendance", get(my_statistics::show))
