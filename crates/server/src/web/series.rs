@@ -243,8 +243,9 @@ async fn render(
                 (forms.generate_errors.summary())
                 form.stack.card method="post" action=(generate_action) novalidate {
                     (token_input(&ctx.viewer, &generate_action))
-                    (Input::new("from", "From").kind("date").value(sent(forms.generate, "from")).required().render(&forms.generate_errors))
-                    (Input::new("to", "Until").kind("date").value(sent(forms.generate, "to")).required()
+                    (Input::new("gen_from", "Generate from").kind("date").value(sent(forms.generate, "gen_from")).api("from").required()
+                        .render(&forms.generate_errors))
+                    (Input::new("gen_to", "Until").kind("date").value(sent(forms.generate, "gen_to")).api("to").required()
                         .hint("At most 366 days. A range generated before makes nothing twice.").render(&forms.generate_errors))
                     div.field.checks {
                         label for="f-skip" { input #f-skip type="checkbox" name="skip_conflicts" value="true"
@@ -320,8 +321,8 @@ pub async fn make(
     let Submitted { viewer, fields } = form;
     let ctx = Ctx::load(&state, viewer, org).await?;
     let request = GenerateRequest {
-        from: fields.get("from").unwrap_or_default().to_owned(),
-        to: fields.get("to").unwrap_or_default().to_owned(),
+        from: fields.get("gen_from").unwrap_or_default().to_owned(),
+        to: fields.get("gen_to").unwrap_or_default().to_owned(),
         skip_conflicts: fields.get("skip_conflicts").is_some(),
     };
     match generate(State(state.clone()), ctx.member.clone(), Path((org, group)), Json(request)).await {
