@@ -43,7 +43,18 @@ pub fn rule_in_words(rrule: &str) -> String {
             .map(|code| {
                 let (number, day) = code.split_at(code.len().saturating_sub(2));
                 let day = DAYS.iter().find(|(c, _)| *c == day).map_or(code, |(_, name)| name);
-                if number.is_empty() { day.to_owned() } else { format!("{day} ({number})") }
+                let nth = match number.trim_start_matches('+') {
+                    "" => return day.to_owned(),
+                    "1" => "first",
+                    "2" => "second",
+                    "3" => "third",
+                    "4" => "fourth",
+                    "5" => "fifth",
+                    "-1" => "last",
+                    "-2" => "second to last",
+                    other => other,
+                };
+                format!("the {nth} {day}")
             })
             .collect();
         words.push_str(" on ");
@@ -360,5 +371,18 @@ pub async fn move_one(
             Flash::ok(format!("Moved to {}; the rest of the series stays.", time::when(moved.0.starts_at, &tz))),
         )),
         Err(e) => refused(&back, &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rule_in_words;
+
+    #[test]
+    fn a_rule_reads_as_words() {
+        assert_eq!(rule_in_words("FREQ=WEEKLY;BYDAY=TH"), "Every week on Thursday");
+        assert_eq!(rule_in_words("FREQ=WEEKLY;BYDAY=MO,WE,FR;INTERVAL=2"), "Every 2 weeks on Monday, Wednesday and Friday");
+        assert_eq!(rule_in_words("FREQ=MONTHLY;BYDAY=2TU"), "Every month on the second Tuesday");
+        assert_eq!(rule_in_words("FREQ=MONTHLY;BYMONTHDAY=15"), "Every month on day 15");
     }
 }
