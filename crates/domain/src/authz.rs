@@ -37,6 +37,9 @@ pub enum Action {
     ViewPerson { is_self: bool, target_role: Role },
     /// Add a person with the given role.
     AddPerson { role: Role },
+    /// Change a member's role; `is_self` if it is the caller's own (refused,
+    /// so an organisation always keeps the admin who made the change).
+    ChangeRole { is_self: bool },
     /// Read the organisation's audit trail.
     ViewAudit,
     /// See the organisation's outgoing messages and retry failed ones.
@@ -173,6 +176,7 @@ pub fn authorize(role: Role, action: Action) -> Result<(), Denied> {
             Moderator => new_role == Client,
             Therapist | Client => false,
         },
+        Action::ChangeRole { is_self } => role == Admin && !is_self,
         Action::ViewAudit => role == Admin,
         Action::ManageDeliveries => role == Admin,
         Action::BookOneOnOne { as_therapist, as_client } => match role {
@@ -249,6 +253,7 @@ fn denial_reason(action: Action) -> &'static str {
         Action::ListPeople { .. } => "clients may only list therapists (use ?role=therapist)",
         Action::ViewPerson { .. } => "you may only view your own record and therapists",
         Action::AddPerson { .. } => "only admins add staff; moderators may add clients",
+        Action::ChangeRole { .. } => "only an admin changes roles, and never their own",
         Action::ViewAudit => "only admins read the audit trail",
         Action::ManageDeliveries => "only admins see and retry outgoing messages",
         Action::BookOneOnOne { .. } => "therapists book only themselves and clients only themselves",
@@ -396,6 +401,8 @@ mod tests {
             (Action::AddPerson { role: Moderator }, [true, false, false, false]),
             (Action::AddPerson { role: Therapist }, [true, false, false, false]),
             (Action::AddPerson { role: Client }, [true, true, false, false]),
+            (Action::ChangeRole { is_self: false }, [true, false, false, false]),
+            (Action::ChangeRole { is_self: true }, [false, false, false, false]),
             (Action::ViewAudit, [true, false, false, false]),
             (Action::ManageDeliveries, [true, false, false, false]),
             (Action::BookOneOnOne { as_therapist: false, as_client: false }, [true, true, false, false]),

@@ -160,6 +160,10 @@ pub trait OrgStore: Send + Sync {
     async fn person_role(&self, org: OrgId, id: PersonId) -> Result<Option<Role>>;
     /// Whether attendance recorded more than 30 days late is refused.
     async fn set_refuse_late_attendance(&self, ctx: &AuditCtx, org: OrgId, refuse: bool) -> Result<bool>;
+    /// Gives a member another role (audited with the old and new one).
+    async fn change_role(&self, ctx: &AuditCtx, org: OrgId, id: PersonId, role: Role) -> Result<Person>;
+    /// The organisation's own rules as they stand (see `set_refuse_late_attendance`).
+    async fn refuses_late_attendance(&self, org: OrgId) -> Result<bool>;
 }
 
 /// Invitations to join an organisation, answered by the invited account.

@@ -21,6 +21,9 @@ use crate::state::AppState;
 pub struct MeResponse {
     pub account: AccountView,
     pub memberships: Vec<MembershipView>,
+    /// The IANA zone the person reads times in (pages and messages), set
+    /// with `PUT /api/v1/me/preferences`; null means each organisation's own.
+    pub timezone: Option<String>,
 }
 
 /// The signed-in account and the organisations it belongs to.
@@ -29,9 +32,11 @@ pub struct MeResponse {
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<MeResponse>> {
     let account = state.store.account(caller.principal.account_id).await?;
     let memberships = state.store.memberships(caller.principal.account_id).await?;
+    let timezone = state.store.preferences(caller.principal.account_id).await?.timezone;
     Ok(axum::Json(MeResponse {
         account: account.into(),
         memberships: memberships.into_iter().map(Into::into).collect(),
+        timezone,
     }))
 }
 

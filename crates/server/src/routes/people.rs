@@ -157,5 +157,41 @@ pub async fn read_person(state: &AppState, member: &Member, person_id: PersonId)
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
     utoipa_axum::router::OpenApiRouter::new()
         .routes(utoipa_axum::routes!(add_person, list_people))
-        .routes(utoipa_axum::routes!(get_person))
+        .routes(utoipa_axum::routes!(get_person, change_role))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    /// admin, moderator, therapist or client.
+    #[schema(pattern = "^(admin|moderator|therapist|client)$", example = "moderator")]
+    pub role: String,
+}
+
+/// Gives a member another role (admins only, never their own). Their
+/// sessions, groups and history stay as they are.
+#[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/people/{person_id}", tag = "people", request_body = RoleChange,
+    params(("org_id" = Uuid, Path), ("person_id" = Uuid, Path)),
+    responses((status = 200, body = PersonView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn change_role(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_org_id, person_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<RoleChange>,
+) -> ApiResult<axum::Json<PersonView>> {
+    let person_id = PersonId(person_id);
+    // Someone of another organisation is not found, whoever asks.
+    if state.store.person_role(member.org_id(), person_id).await?.is_none() {
+        return Err(ApiError::not_found("person"));
+    }
+    member.authorize(Action::ChangeRole { is_self: person_id == member.person_id })?;
+    let mut v = Validator::default();
+    let role = v.check("role", body.role.parse::<Role>());
+    let role = v.done(|| role)?;
+    let person = state.store.change_role(&member.ctx, member.org_id(), person_id, role).await?;
+    // This server's cached membership would keep the old role for a few seconds.
+    state.auth_cache.forget_membership(person.account_id, member.org_id());
+    Ok(axum::Json(person.into()))
 }

@@ -45,6 +45,7 @@ fn links(ctx: &Ctx) -> Vec<(String, &'static str)> {
         Role::Client => {
             links.push((ctx.path("/join"), "Join a session"));
             links.push((ctx.path("/my-groups"), "My groups"));
+            links.push((ctx.path("/my-attendance"), "My attendance"));
         }
         Role::Therapist => {
             links.push((ctx.path("/invitations"), "Invitations"));
@@ -59,6 +60,7 @@ fn links(ctx: &Ctx) -> Vec<(String, &'static str)> {
             links.push((ctx.path("/people"), "People"));
             links.push((ctx.path("/time-off"), "Time off"));
             links.push((ctx.path("/audit"), "Audit log"));
+            links.push((ctx.path("/settings"), "Settings"));
         }
     }
     links
@@ -124,7 +126,7 @@ pub fn page_with_status(ctx: &Ctx, status: StatusCode, title: &str, current: &st
                     }
                     (body)
                 }
-                footer.bottom { p { "Times in " (ctx.member.org.timezone) "." } }
+                footer.bottom { p { "Times in " (ctx.zone) "." } }
             }
         }
     };

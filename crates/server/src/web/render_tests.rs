@@ -38,6 +38,8 @@ fn ctx(role: Role, flash: Option<Flash>) -> Ctx {
         memberships: Vec::new(),
         unread: 3,
         tz: super::time::zone("America/New_York"),
+        zone: "America/New_York".into(),
+        own_zone: false,
         name: format!("Dr. {HOSTILE}"),
     }
 }

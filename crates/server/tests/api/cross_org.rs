@@ -124,6 +124,8 @@ fn tenant_routes(b: &Org, start: &str, end: &str) -> Vec<(Method, &'static str, 
             Some(json!({ "coverage_therapist_id": b.therapist.person_id })),
         ),
         (Method::POST, "/api/v1/orgs/{org_id}/time-off/{time_off_id}/cancel-affected", Some(json!({ "reason": "x" }))),
+        (Method::GET, "/api/v1/orgs/{org_id}/settings", None),
+        (Method::PATCH, "/api/v1/orgs/{org_id}/people/{person_id}", Some(json!({ "role": "moderator" }))),
         (Method::PATCH, "/api/v1/orgs/{org_id}/settings", Some(json!({ "refuse_late_attendance": true }))),
         (
             Method::POST,

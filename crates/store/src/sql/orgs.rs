@@ -184,6 +184,32 @@ impl<B: Backend> OrgStore for SqlStore<B> {
         })
     }
 
+    async fn change_role(&self, ctx: &AuditCtx, org: OrgId, id: PersonId, role: Role) -> Result<Person> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let before = fetch_person(&mut tx, org, id).await?;
+            tx.execute(
+                sql("UPDATE people SET role = $3 WHERE org_id = $1 AND id = $2").bind(org).bind(id).bind(role.as_str()),
+            )
+            .await?;
+            let after = fetch_person(&mut tx, org, id).await?;
+            // A client before or after is a client's record being changed.
+            let subject = subject_if_client(&before).or(subject_if_client(&after));
+            let draft = AuditDraft::new("person.role", "person", id)
+                .subject(subject)
+                .details(json!({ "from": before.role.as_str(), "to": role.as_str() }));
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
+            after
+        })
+    }
+
+    async fn refuses_late_attendance(&self, org: OrgId) -> Result<bool> {
+        let row = read_one!(self, |tx| {
+            tx.fetch_optional(sql("SELECT refuse_late_attendance FROM organisations WHERE id = $1").bind(org)).await?
+        })?;
+        Ok(row.ok_or(StoreError::NotFound("organisation"))?.bool("refuse_late_attendance")?)
+    }
+
     async fn organisation(&self, org: OrgId) -> Result<Organisation> {
         let row = read_one!(self, |tx| {
             tx.fetch_optional(sql("SELECT id, name, timezone, created_at FROM organisations WHERE id = $1").bind(org))
