@@ -268,8 +268,17 @@ async fn only_moderators_admins_or_the_creator_cancel_a_group_session(backend: B
     // A member who started a drop-in session may end it.
     let drop_in = json!({ "kind": "instant", "group_id": group, "title": "Drop-in" });
     let started = app.post(&sessions(&org), &org.client.token, drop_in).await.expect(201);
+    let other = app.person(&org.id, &org.admin.token, "c2@r.example", "client").await;
+    app.enrol(&org, &group, &other.person_id).await;
+    app.request(Method::POST, &at(&org, &started, "join"), Some(&other.token), None).await.expect(200);
     let ended = app.post(&at(&org, &started, "cancel"), &org.client.token, cancel("done early")).await.expect(200);
     assert_eq!(ended["status"], "CANCELLED");
+    let read = app.get(&format!("{}/{}", sessions(&org), started["id"].as_str().unwrap()), &org.admin.token).await;
+    let seats = read.expect(200)["seats"].clone();
+    assert!(
+        seats.as_array().unwrap().iter().all(|s| s["status"] == "CANCELLED_BY_PROVIDER"),
+        "nobody's seat counts as their own cancellation: {seats}"
+    );
 }
 
 async fn a_facilitator_who_accepted_can_withdraw(backend: Backend) {

@@ -240,6 +240,7 @@ pub fn conflict_error(conflicts: &[BusyConflict], hints: &[Timestamp]) -> StoreE
     if let StoreError::Conflict(c) = &mut error {
         c.details.insert("conflicts".into(), json!(conflicts));
         c.details.insert("retry_hints".into(), json!(hints));
+        c.clash_sessions = conflicts.iter().map(|c| c.session_id).collect();
     }
     error
 }
