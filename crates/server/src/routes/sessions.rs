@@ -451,7 +451,13 @@ pub async fn cancel_session(
             is_own_appointment: people.kind == SessionKind::OneOnOne && people.clients.contains(&member.person_id),
         },
     })?;
-    let by = if member.role == Role::Client { Canceller::Client(member.person_id) } else { Canceller::Provider };
+    // A member who ends the group session they started cancels it for
+    // everyone: the other members' seats are not their own cancellations.
+    let by = if member.role == Role::Client && people.group_id.is_none() {
+        Canceller::Client(member.person_id)
+    } else {
+        Canceller::Provider
+    };
     let mut cancelled = state.store.cancel_session(&member.ctx, member.org_id(), id, reason, by).await?;
     if let StoreView::Client(me) = view_for(&member) {
         cancelled.seats.retain(|seat| seat.client_id == me);

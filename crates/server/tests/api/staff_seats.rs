@@ -268,8 +268,17 @@ async fn only_moderators_admins_or_the_creator_cancel_a_group_session(backend: B
     // A member who started a drop-in session may end it.
     let drop_in = json!({ "kind": "instant", "group_id": group, "title": "Drop-in" });
     let started = app.post(&sessions(&org), &org.client.token, drop_in).await.expect(201);
+    let other = app.person(&org.id, &org.admin.token, "c2@r.example", "client").await;
+    app.enrol(&org, &group, &other.person_id).await;
+    app.request(Method::POST, &at(&org, &started, "join"), Some(&other.token), None).await.expect(200);
     let ended = app.post(&at(&org, &started, "cancel"), &org.client.token, cancel("done early")).await.expect(200);
     assert_eq!(ended["status"], "CANCELLED");
+    let read = app.get(&format!("{}/{}", sessions(&org), started["id"].as_str().unwrap()), &org.admin.token).await;
+    let seats = read.expect(200)["seats"].clone();
+    assert!(
+        seats.as_array().unwrap().iter().all(|s| s["status"] == "CANCELLED_BY_PROVIDER"),
+        "nobody's seat counts as their own cancellation: {seats}"
+    );
 }
 
 async fn a_facilitator_who_accepted_can_withdraw(backend: Backend) {
@@ -319,8 +328,19 @@ async fn a_replacement_invitation_may_name_any_therapist_of_the_organisation(bac
         refused["errors"][0]["reason"],
         "A client is a client, not a therapist; only therapists facilitate sessions"
     );
-    // A therapist who does not facilitate the group may still step in.
+    // A new proposal names its facilitators, and refuses others by name.
     let outsider = app.person(&org.id, &org.admin.token, "t3@r.example", "therapist").await;
+    let body = proposal(&org, &group, &app.hours_from_now(96), &[&outsider]);
+    let refused = app.post(&sessions(&org), &org.moderator.token, body).await.problem(422, "validation_failed");
+    assert_eq!(refused["errors"][0]["reason"], "A therapist does not facilitate this group");
+    // A one-on-one with a client where the therapist goes says who they are.
+    let wrong = json!({
+        "starts_at": app.hours_from_now(30), "duration_minutes": 50,
+        "therapist_ids": [org.client.person_id], "client_ids": [org.moderator.person_id],
+    });
+    let refused = app.post(&sessions(&org), &org.admin.token, wrong).await.problem(422, "validation_failed");
+    assert!(refused.to_string().contains("A client is a client, not a therapist"), "{refused}");
+    // A therapist who does not facilitate the group may still step in.
     let replaced = app
         .post(
             &invite,

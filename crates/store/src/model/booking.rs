@@ -165,8 +165,9 @@ pub struct BusyConflict {
     pub starts_at: Timestamp,
     pub ends_at: Timestamp,
     pub kind: BusyKind,
-    /// The session in the way, when it is one (for its title and therapist).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The session in the way, when it is one: read for its title and
+    /// therapist, never sent (another client's appointment is nobody's business).
+    #[serde(skip)]
     pub session_id: Option<SessionId>,
 }
 

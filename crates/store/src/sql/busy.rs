@@ -240,6 +240,7 @@ pub fn conflict_error(conflicts: &[BusyConflict], hints: &[Timestamp]) -> StoreE
     if let StoreError::Conflict(c) = &mut error {
         c.details.insert("conflicts".into(), json!(conflicts));
         c.details.insert("retry_hints".into(), json!(hints));
+        c.clash_sessions = conflicts.iter().map(|c| c.session_id).collect();
     }
     error
 }
@@ -557,7 +558,17 @@ pub async fn lock_people_or<E: Executor>(
     }
     for (id, role, field) in expected {
         if !found.contains(&(*id, *role)) {
-            return Err(StoreError::invalid(field, format!("{id} is not a {role} of this organisation")));
+            // Someone of the organisation in the wrong place is named; an
+            // unknown id can only be repeated.
+            let reason = match (found.iter().find(|(p, _)| p == id), names.get(id)) {
+                (Some((_, actual)), Some(name)) => format!(
+                    "{name} is {}, not {}",
+                    circles_domain::spelling::with_article(actual.as_str()),
+                    circles_domain::spelling::with_article(role.as_str())
+                ),
+                _ => format!("{id} is not a {role} of this organisation"),
+            };
+            return Err(StoreError::invalid(field, reason));
         }
     }
     Ok(names)

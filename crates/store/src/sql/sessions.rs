@@ -48,8 +48,9 @@ async fn check_group_session<E: Executor>(tx: &mut E, org: OrgId, input: &NewSes
     if group.status == GroupStatus::Archived {
         return Err(StoreError::conflict("group_archived", "an archived group holds no new sessions"));
     }
-    if let Some(outsider) = input.therapist_ids.iter().find(|t| !group.facilitator_ids.contains(t)) {
-        return Err(StoreError::invalid("therapist_ids", format!("{outsider} does not facilitate this group")));
+    if let Some(&outsider) = input.therapist_ids.iter().find(|t| !group.facilitator_ids.contains(t)) {
+        let name = names::load(tx, org, [outsider]).await?.remove(&outsider).unwrap_or_else(|| outsider.to_string());
+        return Err(StoreError::invalid("therapist_ids", format!("{name} does not facilitate this group")));
     }
     Ok(group_id)
 }

@@ -30,18 +30,19 @@ struct SessionWords {
 /// Any other error is left as it is.
 pub(crate) async fn describe<E: Executor>(tx: &mut E, org: OrgId, error: &mut StoreError) -> Result<()> {
     let StoreError::Conflict(conflict) = error else { return Ok(()) };
+    let in_the_way = conflict.clash_sessions.clone();
     let Some(Value::Array(clashes)) = conflict.details.get_mut("conflicts") else { return Ok(()) };
     let id = |c: &Value, key: &str| c.get(key).and_then(Value::as_str).and_then(|s| s.parse::<uuid::Uuid>().ok());
     let people: Vec<PersonId> = clashes.iter().filter_map(|c| id(c, "person_id")).map(PersonId).collect();
-    let sessions: Vec<SessionId> = clashes.iter().filter_map(|c| id(c, "session_id")).map(SessionId).collect();
+    let sessions: Vec<SessionId> = in_the_way.iter().flatten().copied().collect();
     let names = names::load(tx, org, people).await?;
     let words = session_words(tx, org, &sessions).await?;
     let org_zone =
         tx.fetch_one(sql("SELECT timezone FROM organisations WHERE id = $1").bind(org)).await?.text("timezone")?;
     let mut first_words = None;
-    for clash in clashes.iter_mut() {
+    for (i, clash) in clashes.iter_mut().enumerate() {
         let person = id(clash, "person_id").map(PersonId);
-        let session = id(clash, "session_id").map(SessionId).and_then(|s| words.get(&s));
+        let session = in_the_way.get(i).copied().flatten().and_then(|s| words.get(&s));
         let zone = session.map_or(org_zone.as_str(), |s| s.timezone.as_str());
         let at = |key: &str| clash.get(key).and_then(Value::as_str).and_then(|t| t.parse::<Timestamp>().ok());
         let (Some(start), Some(end)) = (at("starts_at"), at("ends_at")) else { continue };
