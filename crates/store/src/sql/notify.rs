@@ -138,21 +138,25 @@ fn notification_from_row(row: &impl Row) -> Result<Notification> {
 
 #[async_trait]
 impl<B: Backend> NotificationStore for SqlStore<B> {
-    async fn notifications(
+    async fn notification_page(
         &self,
         org: OrgId,
         person: PersonId,
         unread_only: bool,
+        after: Option<(Timestamp, NotificationId)>,
         limit: i64,
     ) -> Result<Vec<Notification>> {
         let rows = read_one!(self, |tx| {
             tx.fetch_all(
                 sql("SELECT * FROM notifications WHERE org_id = $1 AND recipient_id = $2 AND ($3 = FALSE OR read_at IS NULL) \
+                     AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)) \
                      ORDER BY created_at DESC, id DESC LIMIT $4")
                 .bind(org)
                 .bind(person)
                 .bind(unread_only)
-                .bind(limit),
+                .bind(limit)
+                .bind(after.map(|(at, _)| at))
+                .bind(after.map(|(_, id)| id)),
             )
             .await?
         })?;
