@@ -3,6 +3,7 @@
 //! each row also fills the delivery outbox ([`super::outbox`]) there.
 
 use async_trait::async_trait;
+use circles_domain::group::MembershipStatus;
 use circles_domain::ids::{GroupId, NotificationId, OrgId, PersonId, SessionId};
 use circles_domain::local_time::local_time;
 use circles_domain::session::{InvitationStatus, NotificationKind, SeatStatus};
@@ -110,9 +111,10 @@ async fn insert<E: Executor>(tx: &mut E, mut rows: Vec<Vec<Value>>) -> Result<()
 /// client members (`member`).
 pub async fn group_people<E: Executor>(tx: &mut E, org: OrgId, group: GroupId, tie: &str) -> Result<Vec<PersonId>> {
     let q = if tie == "member" {
-        sql("SELECT client_id AS person_id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = 'ACTIVE'")
+        sql("SELECT client_id AS person_id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = $3")
             .bind(org)
             .bind(group)
+            .bind(MembershipStatus::Active.as_str())
     } else {
         sql("SELECT person_id FROM group_staff WHERE org_id = $1 AND group_id = $2 AND role = $3")
             .bind(org)
