@@ -421,6 +421,18 @@ pub trait NotificationStore: Send + Sync {
         person: PersonId,
         unread_only: bool,
         limit: i64,
+    ) -> Result<Vec<Notification>> {
+        self.notification_page(org, person, unread_only, None, limit).await
+    }
+    /// The inbox from after `after` (created, then id, newest first): the
+    /// page after a cursor.
+    async fn notification_page(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        unread_only: bool,
+        after: Option<(Timestamp, NotificationId)>,
+        limit: i64,
     ) -> Result<Vec<Notification>>;
     async fn mark_notification_read(&self, org: OrgId, person: PersonId, id: NotificationId) -> Result<Notification>;
     async fn mark_all_notifications_read(&self, org: OrgId, person: PersonId) -> Result<u64>;

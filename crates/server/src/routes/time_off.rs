@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::page::{Page, page_of, parse_time_cursor, time_cursor};
 use super::query::{page_limit, query_parsed};
 use super::views::{Items, Problem};
 use crate::auth::Member;
@@ -147,28 +148,33 @@ pub struct TimeOffQuery {
     /// At most this many (default 100, at most 500).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
 }
 
 /// Time-off requests, latest start first. Admins and moderators see
 /// everyone's; a therapist sees their own.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/time-off", tag = "time off",
     params(("org_id" = Uuid, Path), TimeOffQuery),
-    responses((status = 200, body = Items<TimeOffView>), (status = 400, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = Page<TimeOffView>), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list_time_off(
     State(state): State<AppState>,
     member: Member,
     Query(query): Query<TimeOffQuery>,
-) -> ApiResult<axum::Json<Items<TimeOffView>>> {
+) -> ApiResult<axum::Json<Page<TimeOffView>>> {
     let status = query_parsed::<TimeOffStatus>("status", query.status.as_deref())?;
     let limit = page_limit(query.limit, 100, 500)?;
     // Asking for nobody in particular means "mine" unless one may see all.
     let sees_all = member.authorize(Action::ViewTimeOff { is_self: false }).is_ok();
     let therapist = query.therapist_id.map(PersonId).or((!sees_all).then_some(member.person_id));
     member.authorize(Action::ViewTimeOff { is_self: therapist == Some(member.person_id) })?;
-    let filter = TimeOffFilter { therapist, status, limit };
-    Ok(axum::Json(Items::of(state.store.list_time_off(member.org_id(), filter).await?)))
+    let after = parse_time_cursor::<Uuid>(query.cursor.as_deref())?.map(|(at, id)| (at, TimeOffId(id)));
+    // One more than the page, to know whether another follows.
+    let filter = TimeOffFilter { therapist, status, after, limit: limit + 1 };
+    let requests = state.store.list_time_off(member.org_id(), filter).await?;
+    Ok(axum::Json(page_of(requests, limit, |t| time_cursor(t.starts_at, t.id.0))))
 }
 
 /// The request, after checking the member may see it (404 before 403).

@@ -46,7 +46,7 @@ async fn render(
     sent: Option<&Fields>,
     errors: &Errors,
 ) -> PageResult<Response> {
-    let query = TimeOffQuery { therapist_id: None, status: None, limit: Some(100) };
+    let query = TimeOffQuery { therapist_id: None, status: None, limit: Some(100), cursor: None };
     let requests = list_time_off(State(state.clone()), ctx.member.clone(), Query(query)).await?.0.items;
     let names = Names::therapists(state, ctx).await?;
     let action = ctx.path("/time-off");

@@ -144,7 +144,7 @@ impl Ctx {
         let member = viewer.caller.member(state, OrgId(org)).await?;
         let account = viewer.caller.principal.account_id;
         let memberships = state.store.memberships(account).await.map_err(crate::http::error::ApiError::from)?;
-        let unread_query = InboxQuery { unread: Some(true), limit: Some(100) };
+        let unread_query = InboxQuery { unread: Some(true), limit: Some(100), cursor: None };
         let unread =
             inbox(axum::extract::State(state.clone()), member.clone(), crate::http::extract::Query(unread_query))
                 .await?

@@ -18,6 +18,7 @@ use super::rows::groups::{
     FIELD_COLUMNS, GROUP_COLUMNS, MEMBER_ROWS, attach_staff, bind_fields, check_staff, fetch_group, group_from_row, member_from_row,
     replace_staff,
 };
+use super::rows::statuses::CURRENT_MEMBERSHIPS;
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, Group, GroupFields, GroupMember, GroupStanding, GroupUpdate, NewGroup};
 use crate::{GroupStore, Result, StoreError};
@@ -150,7 +151,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                            OR EXISTS (SELECT 1 FROM group_staff st WHERE st.org_id = g.org_id AND st.group_id = g.id \
                                       AND st.person_id = $3) \
                            OR EXISTS (SELECT 1 FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id \
-                                      AND m.client_id = $3 AND m.status IN ('PENDING_SCREENING', 'ACTIVE', 'WAITLISTED'))) \
+                                      AND m.client_id = $3 AND m.status IN ({CURRENT_MEMBERSHIPS}))) \
                          ORDER BY g.name, g.id"
                     ))
                     .bind(org)
@@ -228,11 +229,12 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                 .fetch_optional(
                     sql(
                         "SELECT 1 AS one FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND client_id = $3 \
-                         AND status = 'ACTIVE'",
+                         AND status = $4",
                     )
                     .bind(org)
                     .bind(id)
-                    .bind(person),
+                    .bind(person)
+                    .bind(MembershipStatus::Active.as_str()),
                 )
                 .await?
                 .is_some();
@@ -277,8 +279,10 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             super::busy::lock_people(&mut tx, dialect, org, &[(client, Role::Client, "client_id")]).await?;
             let existing = tx
                 .fetch_optional(
-                    sql("SELECT id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND client_id = $3 \
-                         AND status IN ('PENDING_SCREENING', 'ACTIVE', 'WAITLISTED')")
+                    sql(format!(
+                        "SELECT id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND client_id = $3 \
+                         AND status IN ({CURRENT_MEMBERSHIPS})"
+                    ))
                     .bind(org)
                     .bind(group)
                     .bind(client),

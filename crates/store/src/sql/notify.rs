@@ -4,6 +4,7 @@
 //! writes one live event for its recipient ([`super::event_log`]).
 
 use async_trait::async_trait;
+use circles_domain::group::MembershipStatus;
 use circles_domain::ids::{GroupId, NotificationId, OrgId, PersonId, SessionId};
 use circles_domain::live::EventKind;
 use circles_domain::local_time::local_time;
@@ -134,9 +135,10 @@ async fn insert<E: Executor>(tx: &mut E, mut rows: Vec<Vec<Value>>) -> Result<()
 /// client members (`member`).
 pub async fn group_people<E: Executor>(tx: &mut E, org: OrgId, group: GroupId, tie: &str) -> Result<Vec<PersonId>> {
     let q = if tie == "member" {
-        sql("SELECT client_id AS person_id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = 'ACTIVE'")
+        sql("SELECT client_id AS person_id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = $3")
             .bind(org)
             .bind(group)
+            .bind(MembershipStatus::Active.as_str())
     } else {
         sql("SELECT person_id FROM group_staff WHERE org_id = $1 AND group_id = $2 AND role = $3")
             .bind(org)
@@ -162,21 +164,25 @@ fn notification_from_row(row: &impl Row) -> Result<Notification> {
 
 #[async_trait]
 impl<B: Backend> NotificationStore for SqlStore<B> {
-    async fn notifications(
+    async fn notification_page(
         &self,
         org: OrgId,
         person: PersonId,
         unread_only: bool,
+        after: Option<(Timestamp, NotificationId)>,
         limit: i64,
     ) -> Result<Vec<Notification>> {
         let rows = read_one!(self, |tx| {
             tx.fetch_all(
                 sql("SELECT * FROM notifications WHERE org_id = $1 AND recipient_id = $2 AND ($3 = FALSE OR read_at IS NULL) \
+                     AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)) \
                      ORDER BY created_at DESC, id DESC LIMIT $4")
                 .bind(org)
                 .bind(person)
                 .bind(unread_only)
-                .bind(limit),
+                .bind(limit)
+                .bind(after.map(|(at, _)| at))
+                .bind(after.map(|(_, id)| id)),
             )
             .await?
         })?;

@@ -87,11 +87,10 @@ async fn promote_from_waitlist<E: Executor>(
 ) -> Result<Option<GroupMember>> {
     let active = tx
         .fetch_one(
-            sql(
-                "SELECT COUNT(*) AS n FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = 'ACTIVE'",
-            )
-            .bind(org)
-            .bind(group.id),
+            sql("SELECT COUNT(*) AS n FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = $3")
+                .bind(org)
+                .bind(group.id)
+                .bind(MembershipStatus::Active.as_str()),
         )
         .await?
         .int("n")?;
@@ -100,10 +99,11 @@ async fn promote_from_waitlist<E: Executor>(
     }
     let Some(next) = tx
         .fetch_optional(
-            sql("SELECT id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = 'WAITLISTED' \
+            sql("SELECT id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = $3 \
                  ORDER BY created_at, id LIMIT 1")
             .bind(org)
-            .bind(group.id),
+            .bind(group.id)
+            .bind(MembershipStatus::Waitlisted.as_str()),
         )
         .await?
     else {
@@ -111,10 +111,11 @@ async fn promote_from_waitlist<E: Executor>(
     };
     let id: MembershipId = next.id("id")?;
     tx.execute(
-        sql("UPDATE group_memberships SET status = 'ACTIVE', updated_at = $3 WHERE org_id = $1 AND id = $2")
+        sql("UPDATE group_memberships SET status = $4, updated_at = $3 WHERE org_id = $1 AND id = $2")
             .bind(org)
             .bind(id)
-            .bind(now),
+            .bind(now)
+            .bind(MembershipStatus::Active.as_str()),
     )
     .await?;
     Ok(Some(fetch_member(tx, org, group.id, id).await?))

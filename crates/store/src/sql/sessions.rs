@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use circles_domain::Role;
-use circles_domain::group::GroupStatus;
+use circles_domain::group::{GroupStatus, MembershipStatus};
 use circles_domain::ids::{AccountId, GroupId, OrgId, PersonId, SessionId};
 use circles_domain::session::{
     InvitationStatus, NotificationKind, SeatStatus, SessionKind, SessionStatus, client_cancellation,
@@ -20,7 +20,7 @@ use super::rows::names;
 use super::rows::sessions::{
     SESSION_COLUMNS, Seats, attach, cancelled_notice, decode, fetch, insert_session, session_from_row, sole_client,
 };
-use super::rows::statuses::HOLDING_SEATS;
+use super::rows::statuses::{HOLDING_SEATS, Quoted};
 use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{
     AuditCtx, Canceller, NewSession, ScheduleEntry, Session, SessionFilter, SessionPeople, SessionView,
@@ -275,9 +275,10 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
                OR EXISTS (SELECT 1 FROM group_staff g WHERE g.org_id = s.org_id AND g.group_id = s.group_id \
                   AND g.person_id = $6) \
                OR (s.status <> 'proposed' AND EXISTS (SELECT 1 FROM group_memberships m WHERE m.org_id = s.org_id \
-                  AND m.group_id = s.group_id AND m.client_id = $6 AND m.status = 'ACTIVE'))) \
+                  AND m.group_id = s.group_id AND m.client_id = $6 AND m.status = {active}))) \
              ORDER BY s.starts_at, s.id LIMIT $8",
-            status = effective_status("$7")
+            status = effective_status("$7"),
+            active = Quoted(MembershipStatus::Active.as_str()),
         ))
         .bind(org)
         .bind(filter.from)

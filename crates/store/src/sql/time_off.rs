@@ -280,6 +280,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
         let now = self.clock.now();
         let q = sql(format!(
             "{} WHERE o.org_id = $1 AND ($2 IS NULL OR o.therapist_id = $2) AND ($3 IS NULL OR o.status = $3) \
+             AND ($6 IS NULL OR o.starts_at < $6 OR (o.starts_at = $6 AND o.id > $7)) \
              ORDER BY o.starts_at DESC, o.id LIMIT $5",
             time_off_select("$4")
         ))
@@ -287,7 +288,9 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
         .bind(filter.therapist)
         .bind(filter.status.map(TimeOffStatus::as_str))
         .bind(now)
-        .bind(filter.limit);
+        .bind(filter.limit)
+        .bind(filter.after.map(|(at, _)| at))
+        .bind(filter.after.map(|(_, id)| id));
         read_tx!(self, |tx| tx.fetch_all(q).await?)?.iter().map(time_off_from_row).collect()
     }
 

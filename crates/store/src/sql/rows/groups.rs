@@ -3,6 +3,7 @@
 //! use cases.
 
 use circles_domain::Role;
+use circles_domain::group::MembershipStatus;
 use circles_domain::ids::{GroupId, OrgId, PersonId};
 use circles_domain::recurrence::Recurrence;
 use jiff::Timestamp;
@@ -10,19 +11,37 @@ use jiff::civil::Date;
 
 use crate::model::{Group, GroupFields, GroupMember, Screening};
 use crate::sql::db::{DbError, Executor, Query, Row, insert_rows, placeholders, sql};
+use crate::sql::rows::statuses::Quoted;
 use crate::{Result, StoreError};
 
 pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| DbError::Decode(format!("{what}: {e}")).into())
 }
 
-pub(crate) const GROUP_COLUMNS: &str = "g.*, \
-    (SELECT COUNT(*) FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id AND m.status = 'ACTIVE') \
-        AS active_members, \
-    (SELECT COUNT(*) FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id AND m.status = 'WAITLISTED') \
-        AS waitlisted_members, \
-    (SELECT COUNT(*) FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id \
-        AND m.status = 'PENDING_SCREENING') AS pending_screening";
+/// The columns [`group_from_row`] reads (`g` is the group), with the count
+/// of members in each current status.
+pub(crate) struct GroupColumns;
+
+pub(crate) const GROUP_COLUMNS: GroupColumns = GroupColumns;
+
+impl std::fmt::Display for GroupColumns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = |status: MembershipStatus| {
+            format!(
+                "(SELECT COUNT(*) FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id \
+                 AND m.status = {})",
+                Quoted(status.as_str())
+            )
+        };
+        write!(
+            f,
+            "g.*, {} AS active_members, {} AS waitlisted_members, {} AS pending_screening",
+            count(MembershipStatus::Active),
+            count(MembershipStatus::Waitlisted),
+            count(MembershipStatus::PendingScreening)
+        )
+    }
+}
 
 pub(crate) fn group_from_row(row: &impl Row) -> Result<Group> {
     Ok(Group {
@@ -241,10 +260,11 @@ pub(crate) async fn is_active_member<E: Executor>(
 ) -> Result<bool> {
     Ok(tx
         .fetch_optional(
-            sql("SELECT 1 AS one FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND client_id = $3 AND status = 'ACTIVE'")
+            sql("SELECT 1 AS one FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND client_id = $3 AND status = $4")
                 .bind(org)
                 .bind(group)
-                .bind(person),
+                .bind(person)
+                .bind(MembershipStatus::Active.as_str()),
         )
         .await?
         .is_some())

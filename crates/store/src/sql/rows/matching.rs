@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use circles_domain::group::MembershipStatus;
 use circles_domain::ids::{GroupId, OpeningId, OrgId, PersonId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::SessionStatus;
@@ -16,7 +17,7 @@ use crate::model::{Entry, EntryMatch, Place};
 use crate::sql::busy;
 use crate::sql::db::{Executor, Row, placeholders, sql};
 use crate::sql::rows::freed;
-use crate::sql::rows::statuses::HOLDING_SEATS;
+use crate::sql::rows::statuses::{HOLDING_SEATS, Quoted};
 use crate::sql::rows::waitlist::{ENTRY_FROM, entry_from_row};
 use crate::{Result, StoreError};
 
@@ -194,7 +195,9 @@ async fn screened<E: Executor>(
             .fetch_all(
                 sql(format!(
                     "SELECT client_id FROM group_memberships WHERE org_id = $1 AND group_id = $2 \
-                     AND status IN ('ACTIVE', 'WAITLISTED') AND screening_approved = $3 AND client_id IN ({})",
+                     AND status IN ({}, {}) AND screening_approved = $3 AND client_id IN ({})",
+                    Quoted(MembershipStatus::Active.as_str()),
+                    Quoted(MembershipStatus::Waitlisted.as_str()),
                     placeholders(4, chunk.len())
                 ))
                 .bind(org)
