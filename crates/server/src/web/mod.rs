@@ -18,8 +18,8 @@ mod names;
 mod profile;
 #[cfg(test)]
 mod render_tests;
-mod roster;
 mod room;
+mod roster;
 mod schedule;
 mod session;
 mod signin;
