@@ -196,10 +196,8 @@ async fn events_cross_servers_survive_a_lost_listen_connection_and_resume_anywhe
     let first = b.data["seq"].as_i64().unwrap();
     assert_eq!(seqs, (first + 1..=first + 4).collect::<Vec<_>>(), "every event, in order, once");
     assert!(on_b.next_within(Duration::from_millis(500)).await.is_none(), "no duplicates");
-    let relistened = cluster
-        .db
-        .scalar(&format!("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '{name}'"))
-        .await;
+    let relistened =
+        cluster.db.scalar(&format!("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '{name}'")).await;
     assert_eq!(relistened, 1, "B listens again");
 
     // 3. The listener moves from B to C while two more events are written:

@@ -32,8 +32,11 @@ pub enum Heard {
 
 impl EventListener {
     pub async fn connect(url: &str) -> Result<Self, DbError> {
-        let options: PgConnectOptions =
-            url.parse::<PgConnectOptions>().map_err(other)?.application_name(&application_name()).disable_statement_logging();
+        let options: PgConnectOptions = url
+            .parse::<PgConnectOptions>()
+            .map_err(other)?
+            .application_name(&application_name())
+            .disable_statement_logging();
         // A pool of one: PgListener takes its connection from a pool.
         let pool = PgPoolOptions::new().max_connections(1).connect_lazy_with(options);
         let mut inner = PgListener::connect_with(&pool).await.map_err(other)?;
@@ -47,9 +50,10 @@ impl EventListener {
         loop {
             match self.inner.try_recv().await {
                 Ok(Some(notification)) => {
-                    let parsed = notification.payload().split_once(':').and_then(|(org, seq)| {
-                        Some(Heard::Event { org: org.parse().ok()?, seq: seq.parse().ok()? })
-                    });
+                    let parsed = notification
+                        .payload()
+                        .split_once(':')
+                        .and_then(|(org, seq)| Some(Heard::Event { org: org.parse().ok()?, seq: seq.parse().ok()? }));
                     if let Some(heard) = parsed {
                         return heard;
                     }

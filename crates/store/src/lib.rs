@@ -88,8 +88,8 @@ impl<T> Store for T where
         + WaitlistStore
         + OfferStore
         + DeliveryStore
-    + EventStore
-    + PresenceStore
+        + EventStore
+        + PresenceStore
 {
 }
 

@@ -50,7 +50,12 @@ struct Listener {
 }
 
 impl Listener {
-    async fn open(http: &reqwest::Client, base: &str, token: &str, last_event_id: Option<&str>) -> anyhow::Result<Self> {
+    async fn open(
+        http: &reqwest::Client,
+        base: &str,
+        token: &str,
+        last_event_id: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let mut req = http.get(format!("{base}/api/v1/events")).bearer_auth(token);
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id);

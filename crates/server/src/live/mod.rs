@@ -144,12 +144,10 @@ impl Hub {
             };
             // Whatever committed while nobody listened is in the log.
             self.catch_up_logged(None).await;
-            loop {
-                match listener.next().await {
-                    Heard::Event { org, seq } => self.catch_up_logged(Some((OrgId::from(org), seq))).await,
-                    Heard::Lost => break,
-                }
+            while let Heard::Event { org, seq } = listener.next().await {
+                self.catch_up_logged(Some((OrgId::from(org), seq))).await;
             }
+            // The connection was lost: drop it and listen again.
         }
     }
 }

@@ -23,11 +23,18 @@ const REPLAY_PAGE: i64 = 500;
 
 /// What the stream sends.
 pub enum Item {
-    Event { event: Arc<Fanned>, cursor: String },
+    Event {
+        event: Arc<Fanned>,
+        cursor: String,
+    },
     /// The listener fell behind: reconnect with this cursor.
-    Resume { cursor: String },
+    Resume {
+        cursor: String,
+    },
     /// Reading the log failed: reconnect with this cursor.
-    Failed { cursor: String },
+    Failed {
+        cursor: String,
+    },
 }
 
 struct Listener {

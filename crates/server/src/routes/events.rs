@@ -65,10 +65,7 @@ pub async fn events(State(state): State<AppState>, caller: Caller, headers: Head
     let zones: Vec<(circles_domain::ids::OrgId, String)> =
         memberships.iter().map(|m| (m.org.id, m.org.timezone.clone())).collect();
     let people = memberships.iter().map(|m| (m.org.id, m.person_id)).collect();
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(EventCursor::parse);
+    let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(EventCursor::parse);
     let items = stream::open(state.hub.clone(), people, resume).await?;
     let events = items.map(move |item| {
         let event = match item {

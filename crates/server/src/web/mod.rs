@@ -21,8 +21,8 @@ mod org_settings;
 mod profile;
 #[cfg(test)]
 mod render_tests;
-mod roster;
 mod room;
+mod roster;
 mod schedule;
 mod series;
 mod session;

@@ -92,7 +92,11 @@ pub async fn check_in(
     let room = format!("/orgs/{org}/sessions/{id}/room");
     match api_check_in(State(state), member, Path((org, id))).await {
         Ok(p) => {
-            let late = if p.minutes_late > 0 { format!(", {} minutes after the start", p.minutes_late) } else { String::new() };
+            let late = if p.minutes_late > 0 {
+                format!(", {} minutes after the start", p.minutes_late)
+            } else {
+                String::new()
+            };
             Ok(redirect_with(&room, Flash::ok(format!("You are checked in{late}."))))
         }
         Err(e) => refused(&room, &e),

@@ -91,7 +91,8 @@ async fn open_session(app: &TestApp, org: &Org, group: &str, weeks: i64) -> Stri
     let start: jiff::Timestamp = WINTER_EVENING.parse().unwrap();
     let start = (start + jiff::SignedDuration::from_hours(24 * 7 * weeks)).to_string();
     let session = app.post(&sessions(org), &org.moderator.token, proposal(org, group, &start, &[&org.therapist])).await;
-    let session = respond(app, org, &org.therapist, &session.expect(201), "accept").await.expect(200)["session"].clone();
+    let session =
+        respond(app, org, &org.therapist, &session.expect(201), "accept").await.expect(200)["session"].clone();
     session["id"].as_str().unwrap().to_owned()
 }
 
@@ -194,12 +195,8 @@ async fn a_client_never_receives_another_clients_events(backend: Backend) {
         replayed.push(format!("{} {}", payload["notification_kind"], payload["session_id"]));
     }
     let inbox = app.get(&format!("/api/v1/orgs/{}/notifications", org.id), &other.token).await.expect(200);
-    let mut own: Vec<String> = inbox["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| format!("{} {}", n["kind"], n["session_id"]))
-        .collect();
+    let mut own: Vec<String> =
+        inbox["items"].as_array().unwrap().iter().map(|n| format!("{} {}", n["kind"], n["session_id"])).collect();
     replayed.sort();
     own.sort();
     assert_eq!(replayed, own, "exactly their own notifications");

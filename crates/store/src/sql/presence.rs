@@ -40,9 +40,15 @@ async fn session<E: Executor>(tx: &mut E, org: OrgId, session: SessionId, now: T
 /// The group's `late_join_minutes`, where its settings carry one: the
 /// limit on how late a member may still check in. Without it a member
 /// checks in at any time while the session runs.
-async fn late_join_limit<E: Executor>(tx: &mut E, org: OrgId, group: Option<GroupId>) -> Result<Option<SignedDuration>> {
+async fn late_join_limit<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: Option<GroupId>,
+) -> Result<Option<SignedDuration>> {
     let Some(group) = group else { return Ok(None) };
-    let row = tx.fetch_optional(sql("SELECT settings FROM groups WHERE org_id = $1 AND id = $2").bind(org).bind(group)).await?;
+    let row = tx
+        .fetch_optional(sql("SELECT settings FROM groups WHERE org_id = $1 AND id = $2").bind(org).bind(group))
+        .await?;
     let Some(row) = row else { return Ok(None) };
     let settings: serde_json::Value = serde_json::from_str(&row.text("settings")?).unwrap_or_default();
     Ok(settings.get("late_join_minutes").and_then(serde_json::Value::as_i64).map(SignedDuration::from_mins))
@@ -60,7 +66,12 @@ async fn therapists<E: Executor>(tx: &mut E, org: OrgId, session: SessionId) -> 
     rows.iter().map(|r| r.id("therapist_id").map_err(Into::into)).collect()
 }
 
-async fn present<E: Executor>(tx: &mut E, org: OrgId, session: SessionId, starts_at: Timestamp) -> Result<Vec<Presence>> {
+async fn present<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    session: SessionId,
+    starts_at: Timestamp,
+) -> Result<Vec<Presence>> {
     let rows = tx
         .fetch_all(
             sql("SELECT p.person_id, p.checked_in_at, a.name, s.status FROM session_presence p \
