@@ -24,7 +24,7 @@ pub mod password;
 pub mod people;
 pub mod preferences;
 pub mod query;
-mod recurrence_doc;
+mod body_docs;
 mod closed_sets;
 mod text_docs;
 pub mod roster;

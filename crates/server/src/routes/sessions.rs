@@ -165,6 +165,13 @@ impl From<Session> for SessionView {
     }
 }
 
+/// Rules between fields, which the schema cannot state: `starts_at` is in
+/// the future. A one-on-one session has exactly one therapist, one client
+/// and one seat, belongs to no group and needs its `duration_minutes`. A group or instant session names
+/// its `group_id`, invites at least one of the group's facilitators, lists
+/// no `client_ids` (members take seats by joining) and has a capacity of 2
+/// to 50; an instant session starts now, so it leaves `starts_at` out. A
+/// VIRTUAL session needs `virtual_link`. Every id is listed once.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSessionRequest {

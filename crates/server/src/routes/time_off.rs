@@ -39,7 +39,8 @@ pub struct TimeOffRequest {
     /// RFC 3339 with offset; may have begun already.
     #[schema(format = DateTime)]
     pub starts_at: String,
-    /// RFC 3339 with offset; in the future, at most 366 days after `starts_at`.
+    /// RFC 3339 with offset; after `starts_at`, in the future, at most 366
+    /// days after `starts_at`.
     #[schema(format = DateTime)]
     pub ends_at: String,
     /// On approval with a coverage therapist, move the affected sessions to them.

@@ -42,7 +42,8 @@ pub struct WindowBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEntryRequest {
-    /// Who waits; the caller when a client asks for themself.
+    /// Who waits, a client of this organisation; the caller when a client
+    /// asks for themself.
     pub client_id: Option<Uuid>,
     /// GROUP, GROUP_SESSION or ONE_ON_ONE.
     #[schema(example = "GROUP")]
@@ -56,6 +57,7 @@ pub struct CreateEntryRequest {
     /// For ONE_ON_ONE: VIRTUAL or IN_PERSON (either when absent).
     pub modality: Option<String>,
     /// For ONE_ON_ONE: 15 to 240 minutes.
+    #[schema(minimum = 15, maximum = 240)]
     pub duration_minutes: Option<i64>,
     /// LOW, MEDIUM (default), HIGH or URGENT.
     pub urgency: Option<String>,
@@ -112,6 +114,7 @@ pub struct TargetView {
     pub session_id: Option<Uuid>,
     pub therapist_id: Option<Uuid>,
     pub modality: Option<String>,
+    #[schema(minimum = 15, maximum = 240)]
     pub duration_minutes: Option<i64>,
     /// The group's or session's name, or the therapist's.
     pub name: Option<String>,

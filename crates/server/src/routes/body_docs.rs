@@ -1,7 +1,8 @@
-//! How a group's recurring series reads in the OpenAPI document. The body
-//! is parsed as `circles_domain::recurrence::RecurrenceInput` (the domain
-//! crate knows nothing of OpenAPI); this type only describes it, and a test
-//! checks the two agree on the fields.
+//! How request parts that the domain parses read in the OpenAPI document:
+//! a group's recurring series (`circles_domain::recurrence::RecurrenceInput`)
+//! and its settings (`circles_domain::group::SettingsInput`). The domain
+//! crate knows nothing of OpenAPI; these types only describe its inputs, and
+//! a test checks that both accept the same fields.
 
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -37,4 +38,34 @@ pub struct SeriesRecurrence {
     #[serde(default)]
     #[schema(value_type = Vec<String>, format = Date)]
     pub exdates: Vec<String>,
+}
+
+/// Settings to change; fields left out keep their value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct GroupSettingsChange {
+    /// Who may create the group's sessions.
+    pub session_creation: Option<String>,
+    /// Whether sessions a member proposes wait for a moderator.
+    pub approval_required: Option<bool>,
+    #[schema(minimum = 0, maximum = 2160)]
+    pub advance_notice_hours: Option<i64>,
+    pub allowed_time_windows: Option<Vec<WeeklyWindow>>,
+    #[schema(minimum = 2, maximum = 50)]
+    pub default_capacity: Option<i64>,
+    pub allow_instant: Option<bool>,
+    pub refuse_outside_working_hours: Option<bool>,
+}
+
+/// A weekly window; `end_time` is after `start_time`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct WeeklyWindow {
+    pub weekday: String,
+    #[schema(format = "clock-time", example = "09:00")]
+    pub start_time: String,
+    #[schema(format = "clock-time", example = "17:00")]
+    pub end_time: String,
 }
