@@ -18,6 +18,10 @@ DOCUMENTED_RULES = [
     # Between fields.
     ("to", "must be after from", "after `from`"),
     ("to", "may be at most 93 days after from", "at most 93"),
+    ("to", "a search spans at most 62 days", "at most 62 days after it"),
+    ("starts_at", "must be an RFC 3339 instant", "required unless the session is instant"),
+    ("end", "must be after start", "After `start`"),
+    ("latest_date", "must not be before earliest_date", "Not before `earliest_date`"),
     ("to", "must not be before from", "not before `from`"),
     ("to", "a generation covers at most 366 days", "a generation covers at most 366 days"),
     ("ends_at", "must be after starts_at", "after `starts_at`"),

@@ -16,10 +16,7 @@ pub struct SeriesRecurrence {
     /// An RFC 5545 rule. The server takes FREQ (DAILY, WEEKLY or MONTHLY),
     /// INTERVAL (1 to 52), COUNT (1 to 730), BYDAY, BYMONTHDAY, UNTIL and
     /// WKST, in any order and case; the pattern states the common subset.
-    #[schema(
-        example = "FREQ=WEEKLY;BYDAY=TH",
-        pattern = "^FREQ=(DAILY|MONTHLY|WEEKLY(;BYDAY=(MO|TU|WE|TH|FR|SA|SU)(,(MO|TU|WE|TH|FR|SA|SU))*)?)(;INTERVAL=([1-9]|[1-4][0-9]|5[0-2]))?(;COUNT=([1-9]|[1-9][0-9]|[1-6][0-9][0-9]|7[0-2][0-9]|730))?$"
-    )]
+    #[schema(example = "FREQ=WEEKLY;BYDAY=TH", format = "rrule")]
     pub rrule: String,
     /// No occurrence comes before this local date.
     #[schema(format = Date)]

@@ -95,9 +95,13 @@ pub fn document_closed_sets(openapi: &mut OpenApi) {
         };
         match target {
             Schema::Object(field) => list_values(field, &values),
+            // The lists of a closed set (weekdays) name each value once.
             Schema::Array(list) => match &mut list.items {
                 ArrayItems::RefOrSchema(items) => match items.as_mut() {
-                    RefOr::T(Schema::Object(item)) => list_values(item, &values),
+                    RefOr::T(Schema::Object(item)) => {
+                        list_values(item, &values);
+                        list.unique_items = true;
+                    }
                     _ => panic!("{schema}.{property} is not a list of strings"),
                 },
                 ArrayItems::False => panic!("{schema}.{property} is not a list of strings"),

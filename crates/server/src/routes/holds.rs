@@ -82,7 +82,7 @@ pub struct CreateHoldRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRecurrence {
-    #[schema(min_length = 1, example = "FREQ=WEEKLY;COUNT=12")]
+    #[schema(min_length = 1, example = "FREQ=WEEKLY;COUNT=12", format = "rrule")]
     pub rrule: String,
     /// Last local date (inclusive), as an alternative to COUNT/UNTIL.
     #[schema(format = Date)]

@@ -183,8 +183,8 @@ pub struct CreateSessionRequest {
     pub kind: Option<String>,
     /// `VIRTUAL` (needs `virtual_link`) or `IN_PERSON` (the default).
     pub modality: Option<String>,
-    /// RFC 3339 with offset, e.g. `2027-03-01T14:00:00-05:00` (left out
-    /// for an instant session, which starts now).
+    /// RFC 3339 with offset, e.g. `2027-03-01T14:00:00-05:00`: required
+    /// unless the session is instant (left out: it starts now).
     #[serde(default)]
     #[schema(format = DateTime)]
     pub starts_at: String,

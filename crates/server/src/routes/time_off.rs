@@ -27,7 +27,7 @@ use circles_domain::local_time::local_time;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeOffRequest {
-    /// Who is away; the caller by default.
+    /// Who is away, a therapist of this organisation; the caller by default.
     pub therapist_id: Option<Uuid>,
     /// VACATION, SICK, CONFERENCE, PERSONAL or OTHER.
     #[serde(rename = "type")]

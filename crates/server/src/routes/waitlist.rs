@@ -33,9 +33,10 @@ const NOTES_MAX: usize = 4000;
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct WindowBody {
-    #[schema(example = "09:00")]
+    #[schema(example = "09:00", format = "clock-time")]
     pub start: String,
-    #[schema(example = "12:00")]
+    /// After `start`.
+    #[schema(example = "12:00", format = "clock-time")]
     pub end: String,
 }
 
@@ -69,7 +70,10 @@ pub struct CreateEntryRequest {
     #[serde(default)]
     pub windows: Vec<WindowBody>,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub earliest_date: Option<String>,
+    /// Not before `earliest_date`.
+    #[schema(format = Date)]
     pub latest_date: Option<String>,
     #[serde(default)]
     pub referral: bool,
@@ -87,7 +91,10 @@ pub struct UpdateEntryRequest {
     pub preferred_therapist_id: Option<Uuid>,
     pub weekdays: Option<Vec<String>>,
     pub windows: Option<Vec<WindowBody>>,
+    #[schema(format = Date)]
     pub earliest_date: Option<String>,
+    /// Not before `earliest_date`.
+    #[schema(format = Date)]
     pub latest_date: Option<String>,
     pub referral: Option<bool>,
     #[schema(format = "free-text", max_length = 4000)]

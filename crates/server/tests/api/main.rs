@@ -29,6 +29,7 @@ mod password;
 mod people;
 mod problem_documents;
 mod schedule;
+mod schema_constraints;
 mod seats;
 mod secrets_at_rest;
 mod support;
