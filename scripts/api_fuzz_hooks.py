@@ -41,6 +41,8 @@ DOCUMENTED_RULES = [
     ("virtual_link", "is required for a VIRTUAL", "needs `virtual_link`"),
     (None, "is listed twice", "Every id is listed once"),
     ("body", "change at least one of", "Change at least one of"),
+    ("group_id", "is required for a GROUP waitlist", "For GROUP, and required for it"),
+    ("session_id", "is required for a GROUP_SESSION waitlist", "For GROUP_SESSION, and required for it"),
     ("session_id", "send either session_id", "Send either `session_id`"),
     ("starts_at", "a slot needs starts_at and ends_at", "`therapist_id` with `starts_at` and `ends_at`"),
     ("name", "is required", "Required when creating a group"),

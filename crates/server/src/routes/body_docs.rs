@@ -66,3 +66,93 @@ pub struct WeeklyWindow {
     #[schema(format = "clock-time", example = "17:00")]
     pub end_time: String,
 }
+
+/// An organisation's waitlist settings (`circles_domain::waitlist::
+/// WaitlistSettings`); a field left out takes its default.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct WaitlistSettingsBody {
+    #[serde(default)]
+    pub priority: PriorityWeightsBody,
+    #[serde(default)]
+    pub matching: MatchWeightsBody,
+    #[serde(default)]
+    pub mode: OfferModeBody,
+    /// How long an offer stays open unless the offer says otherwise.
+    #[serde(default)]
+    #[schema(minimum = 5, maximum = 10080)]
+    pub offer_expiry_minutes: i64,
+    /// How long after a seat frees before it is offered.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 86400)]
+    pub grace_seconds: i64,
+    #[serde(default)]
+    pub clients_may_join: bool,
+}
+
+/// How waiting clients are ranked: each weight a share from 0 to 1.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct PriorityWeightsBody {
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
+    pub wait: f64,
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 365)]
+    pub wait_cap_days: i64,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
+    pub urgency: f64,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
+    pub referral: f64,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
+    pub decline_step: f64,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
+    pub decline_cap: f64,
+}
+
+/// How an opening and a waiting client are matched: each weight a share
+/// from 0 to 1.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct MatchWeightsBody {
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
+    pub provider: f64,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
+    pub day: f64,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
+    pub time: f64,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
+    pub sooner: f64,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1)]
+    pub priority: f64,
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 365)]
+    pub horizon_days: i64,
+}
+
+/// How freed seats and slots are offered: to one client at a time, to `k`
+/// at once (the first to accept wins), or by staff by hand.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(tag = "mode", rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields)]
+#[allow(dead_code)]
+pub enum OfferModeBody {
+    #[default]
+    OneAtATime,
+    Parallel {
+        #[schema(minimum = 1, maximum = 10)]
+        k: u32,
+    },
+    Manual,
+}

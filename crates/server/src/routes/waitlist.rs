@@ -49,9 +49,9 @@ pub struct CreateEntryRequest {
     /// GROUP, GROUP_SESSION or ONE_ON_ONE.
     #[schema(example = "GROUP")]
     pub target: String,
-    /// For GROUP.
+    /// For GROUP, and required for it.
     pub group_id: Option<Uuid>,
-    /// For GROUP_SESSION.
+    /// For GROUP_SESSION, and required for it.
     pub session_id: Option<Uuid>,
     /// For ONE_ON_ONE: this therapist only (any therapist when absent).
     pub therapist_id: Option<Uuid>,
@@ -526,7 +526,7 @@ pub async fn get_settings(State(state): State<AppState>, member: Member) -> ApiR
 
 /// Replaces the organisation's waitlist settings (admins; audited).
 #[utoipa::path(put, path = "/api/v1/orgs/{org_id}/waitlist/settings", tag = "waitlist",
-    request_body = Object, params(("org_id" = Uuid, Path)),
+    request_body = super::body_docs::WaitlistSettingsBody, params(("org_id" = Uuid, Path)),
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 422, body = Problem)),
     security(("bearer" = [])))]

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use circles_domain::group::SettingsInput;
 use circles_domain::input::{Label, TimeZoneName, free_text};
 use circles_domain::recurrence::RecurrenceInput;
-use circles_domain::waitlist::OfferStatus;
+use circles_domain::waitlist::{OfferStatus, WaitlistSettings};
 use circles_testkit::{Backend, backend_tests};
 use regex::Regex;
 use reqwest::Method;
@@ -25,6 +25,7 @@ backend_tests!(
     filters_list_the_values_the_server_takes,
     time_zones_are_the_names_the_server_knows,
     group_parts_have_schemas_the_domain_reads,
+    waitlist_settings_have_a_schema_the_domain_reads,
     rules_between_fields_are_stated_where_they_are_enforced,
 );
 
@@ -301,4 +302,28 @@ async fn rules_between_fields_are_stated_where_they_are_enforced(backend: Backen
                        "therapist_ids": [org.therapist.person_id], "client_ids": [org.client.person_id] });
     let problem = app.post(&sessions, &org.admin.token, past).await.problem(422, "validation_failed");
     assert!(Response::fields(&problem).contains(&"starts_at".to_owned()), "{problem}");
+}
+
+async fn waitlist_settings_have_a_schema_the_domain_reads(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("riverside").await;
+    let doc = document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    let keys = |node: &Value| -> BTreeSet<String> { node.as_object().unwrap().keys().cloned().collect() };
+    let defaults = serde_json::to_value(WaitlistSettings::default()).unwrap();
+    assert_eq!(keys(&schemas["WaitlistSettingsBody"]["properties"]), keys(&defaults));
+    assert_eq!(keys(&schemas["PriorityWeightsBody"]["properties"]), keys(&defaults["priority"]));
+    assert_eq!(keys(&schemas["MatchWeightsBody"]["properties"]), keys(&defaults["matching"]));
+    assert_eq!(schemas["PriorityWeightsBody"]["properties"]["wait"]["maximum"], 1);
+    let put = doc["paths"]["/api/v1/orgs/{org_id}/waitlist/settings"]["put"]["requestBody"].to_string();
+    assert!(put.contains("WaitlistSettingsBody"), "{put}");
+
+    let path = format!("/api/v1/orgs/{}/waitlist/settings", org.id);
+    let put = |body: Value| app.request(Method::PUT, &path, Some(&org.admin.token), Some(body));
+    let problem = put(json!({ "priority": { "wait": 1.5 } })).await.problem(422, "validation_failed");
+    assert_eq!(Response::fields(&problem), ["priority.wait"]);
+    put(json!({ "unknown": 1 })).await.problem(422, "validation_failed");
+    let saved = put(json!({ "offer_expiry_minutes": 60, "mode": { "mode": "PARALLEL", "k": 3 } })).await.expect(200);
+    assert_eq!(saved["offer_expiry_minutes"], 60);
+    assert_eq!(saved["mode"]["k"], 3);
 }
