@@ -47,7 +47,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let mut tree: serde_json::Value = serde_json::from_slice(bytes)
                 .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
             integral_floats_as_integers(&mut tree);
-            return serde_path_to_error::deserialize(tree).map_err(|e| field_error(e.path().to_string(), e.into_inner()));
+            return serde_path_to_error::deserialize(tree)
+                .map_err(|e| field_error(e.path().to_string(), e.into_inner()));
         }
         Err(e) => {
             let path = e.path().to_string();

@@ -52,7 +52,9 @@ pub struct SearchQuery {
     /// 338 over 62): more is 422 `search_too_large`. Every therapist of the
     /// organisation by default, a page of at most that many at a time. Each
     /// id is a therapist of this organisation.
-    #[param(pattern = "^ *[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12} *(, *[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12} *)*$")]
+    #[param(
+        pattern = "^ *[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12} *(, *[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12} *)*$"
+    )]
     pub therapist_ids: Option<String>,
     /// First possible start (RFC 3339); now by default.
     #[param(format = DateTime)]

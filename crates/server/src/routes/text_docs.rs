@@ -111,7 +111,8 @@ fn apply(schema: &mut RefOr<Schema>) {
             match marker.as_deref() {
                 None => {}
                 Some("time-zone") => {
-                    let nullable = matches!(&object.schema_type, SchemaType::Array(types) if types.contains(&Type::Null));
+                    let nullable =
+                        matches!(&object.schema_type, SchemaType::Array(types) if types.contains(&Type::Null));
                     let description = object.description.clone();
                     let mut zone_ref = Ref::from_schema_name(TIME_ZONE_SCHEMA);
                     zone_ref.description = description.clone().unwrap_or_default();

@@ -96,7 +96,8 @@ async fn text_fields_state_their_rule_and_the_server_keeps_it(backend: Backend) 
         json!({ "type": "VACATION", "reason": reason,
                 "starts_at": app.hours_from_now(24), "ends_at": app.hours_from_now(48) })
     };
-    let problem = app.post(&time_off, &org.therapist.token, request("away\u{7}")).await.problem(422, "validation_failed");
+    let problem =
+        app.post(&time_off, &org.therapist.token, request("away\u{7}")).await.problem(422, "validation_failed");
     assert_eq!(Response::fields(&problem), ["reason"]);
     app.post(&time_off, &org.therapist.token, request("Away:\n\tback on Monday")).await.expect(201);
 }
@@ -132,7 +133,8 @@ async fn every_request_text_field_states_a_rule(backend: Backend) {
     for name in &request_schemas {
         for (property, schema) in schemas[name]["properties"].as_object().into_iter().flatten() {
             let field = if schema["type"] == "array" { &schema["items"] } else { schema };
-            let is_string = field["type"] == "string" || field["type"].as_array().is_some_and(|t| t.contains(&json!("string")));
+            let is_string =
+                field["type"] == "string" || field["type"].as_array().is_some_and(|t| t.contains(&json!("string")));
             let stated = ["format", "pattern", "enum", "$ref"].iter().any(|k| field.get(*k).is_some());
             if is_string && !stated {
                 unstated.push(format!("{name}.{property}"));
@@ -160,7 +162,8 @@ async fn integral_numbers_are_integers(backend: Backend) {
     app.account("ada@example.org", "Ada").await;
     let token = app.login("ada@example.org").await;
     // JSON has one number type: 30.0 is the integer 30.
-    let created = app.post("/api/v1/me/tokens", &token, json!({ "name": "ci", "expires_in_days": 30.0 })).await.expect(201);
+    let created =
+        app.post("/api/v1/me/tokens", &token, json!({ "name": "ci", "expires_in_days": 30.0 })).await.expect(201);
     assert_eq!(created["name"], "ci");
     let problem = app
         .post("/api/v1/me/tokens", &token, json!({ "name": "ci", "expires_in_days": 30.5 }))
@@ -215,7 +218,8 @@ async fn time_zones_are_the_names_the_server_knows(backend: Backend) {
     let doc = document(&app).await;
     let schemas = &doc["components"]["schemas"];
 
-    let names: Vec<&str> = schemas["TimeZoneName"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        schemas["TimeZoneName"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert!(names.contains(&"America/New_York") && names.contains(&"UTC"));
     assert!(!names.contains(&"EST"), "zones the server refuses are not listed");
     for name in &names {
@@ -224,9 +228,11 @@ async fn time_zones_are_the_names_the_server_knows(backend: Backend) {
     assert_eq!(schemas["CreateOrgRequest"]["properties"]["timezone"]["$ref"], "#/components/schemas/TimeZoneName");
 
     let zone = names.iter().find(|n| n.starts_with("Pacific/")).unwrap();
-    let saved = app.request(Method::PUT, "/api/v1/me/preferences", Some(&token), Some(json!({ "timezone": zone }))).await;
+    let saved =
+        app.request(Method::PUT, "/api/v1/me/preferences", Some(&token), Some(json!({ "timezone": zone }))).await;
     assert_eq!(saved.expect(200)["timezone"], *zone);
-    let refused = app.request(Method::PUT, "/api/v1/me/preferences", Some(&token), Some(json!({ "timezone": "EST" }))).await;
+    let refused =
+        app.request(Method::PUT, "/api/v1/me/preferences", Some(&token), Some(json!({ "timezone": "EST" }))).await;
     assert_eq!(Response::fields(&refused.problem(422, "validation_failed")), ["timezone"]);
 }
 
@@ -249,9 +255,14 @@ async fn group_parts_have_schemas_the_domain_reads(backend: Backend) {
         end_date: None,
         exdates: vec![],
     };
-    let domain: BTreeSet<String> = serde_json::to_value(&series).unwrap().as_object().unwrap().keys().cloned().collect();
+    let domain: BTreeSet<String> =
+        serde_json::to_value(&series).unwrap().as_object().unwrap().keys().cloned().collect();
     assert_eq!(keys("SeriesRecurrence"), domain);
-    assert!(Regex::new(schemas["SeriesRecurrence"]["properties"]["rrule"]["pattern"].as_str().unwrap()).unwrap().is_match(&series.rrule));
+    assert!(
+        Regex::new(schemas["SeriesRecurrence"]["properties"]["rrule"]["pattern"].as_str().unwrap())
+            .unwrap()
+            .is_match(&series.rrule)
+    );
     // Every documented setting is one the domain reads.
     for setting in keys("GroupSettingsChange") {
         let one: Result<SettingsInput, _> = serde_json::from_value(json!({ setting.clone(): null }));
@@ -266,7 +277,8 @@ async fn group_parts_have_schemas_the_domain_reads(backend: Backend) {
         body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         body
     };
-    let problem = app.post(&groups, &org.admin.token, group(json!({ "capacity": 0 }))).await.problem(422, "validation_failed");
+    let problem =
+        app.post(&groups, &org.admin.token, group(json!({ "capacity": 0 }))).await.problem(422, "validation_failed");
     assert_eq!(Response::fields(&problem), ["capacity"]);
     let problem = app
         .post(&groups, &org.admin.token, group(json!({ "settings": { "default_capacity": 1 } })))
@@ -294,7 +306,8 @@ async fn rules_between_fields_are_stated_where_they_are_enforced(backend: Backen
     assert!(said("CreateHoldRequest", None).contains("either occurrences or recurrence, not both"));
 
     let time_off = format!("/api/v1/orgs/{}/time-off", org.id);
-    let backwards = json!({ "type": "VACATION", "starts_at": app.hours_from_now(48), "ends_at": app.hours_from_now(24) });
+    let backwards =
+        json!({ "type": "VACATION", "starts_at": app.hours_from_now(48), "ends_at": app.hours_from_now(24) });
     let problem = app.post(&time_off, &org.therapist.token, backwards).await.problem(422, "validation_failed");
     assert_eq!(Response::fields(&problem), ["ends_at"]);
     let sessions = format!("/api/v1/orgs/{}/sessions", org.id);
