@@ -142,17 +142,25 @@ pub struct MatchWeightsBody {
     pub horizon_days: i64,
 }
 
-/// How freed seats and slots are offered: to one client at a time, to `k`
-/// at once (the first to accept wins), or by staff by hand.
+/// How freed seats and slots are offered: to one client at a time
+/// (`ONE_AT_A_TIME`), to `k` at once, the first to accept winning
+/// (`PARALLEL`, with `k` from 1 to 10), or by staff by hand (`MANUAL`).
+/// `k` is given with PARALLEL and only with it.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(tag = "mode", rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
-pub enum OfferModeBody {
+pub struct OfferModeBody {
+    pub mode: OfferModeName,
+    #[schema(minimum = 1, maximum = 10)]
+    pub k: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(dead_code)]
+pub enum OfferModeName {
     #[default]
     OneAtATime,
-    Parallel {
-        #[schema(minimum = 1, maximum = 10)]
-        k: u32,
-    },
+    Parallel,
     Manual,
 }

@@ -43,8 +43,8 @@ pub struct WindowBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEntryRequest {
-    /// Who waits, a client of this organisation; the caller when a client
-    /// asks for themself.
+    /// Who waits, a client of this organisation: the caller when a client
+    /// asks for themself, and required when staff put someone on a waitlist.
     pub client_id: Option<Uuid>,
     /// GROUP, GROUP_SESSION or ONE_ON_ONE.
     #[schema(example = "GROUP")]
