@@ -19,6 +19,7 @@ DOCUMENTED_RULES = [
     ("to", "must be after from", "after `from`"),
     ("to", "may be at most 93 days after from", "at most 93"),
     ("to", "a search spans at most 62 days", "at most 62 days after it"),
+    ("ends_at", "one request covers at most 366 days", "at most 366 days after `starts_at`"),
     ("starts_at", "must be an RFC 3339 instant", "required unless the session is instant"),
     ("end", "must be after start", "After `start`"),
     ("latest_date", "must not be before earliest_date", "Not before `earliest_date`"),
@@ -54,6 +55,7 @@ DOCUMENTED_RULES = [
     ("duration_minutes", "is required", "needs its `duration_minutes`"),
     # Records that must exist, and who may write what.
     ("client_id", "is not a client of this organisation", "a client of this organisation"),
+    ("group_id", "is not a group of this organisation", "a group of this organisation"),
     (None, "is not a therapist of this organisation", "a therapist of this organisation"),
     ("moderator_ids", "is not an admin or moderator of this organisation", "an admin or moderator of this organisation"),
     ("current_password", "is not your current password", "any other is refused"),

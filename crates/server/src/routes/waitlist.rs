@@ -49,7 +49,7 @@ pub struct CreateEntryRequest {
     /// GROUP, GROUP_SESSION or ONE_ON_ONE.
     #[schema(example = "GROUP")]
     pub target: String,
-    /// For GROUP, and required for it.
+    /// For GROUP, and required for it: a group of this organisation.
     pub group_id: Option<Uuid>,
     /// For GROUP_SESSION, and required for it.
     pub session_id: Option<Uuid>,
