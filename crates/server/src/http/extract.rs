@@ -47,7 +47,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let mut tree: serde_json::Value = serde_json::from_slice(bytes)
                 .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
             integral_floats_as_integers(&mut tree);
-            return serde_path_to_error::deserialize(tree).map_err(|e| field_error(e.path().to_string(), e.into_inner()));
+            return serde_path_to_error::deserialize(tree)
+                .map_err(|e| field_error(e.path().to_string(), e.into_inner()));
         }
         Err(e) => {
             let path = e.path().to_string();
@@ -76,9 +77,9 @@ fn integral_floats_as_integers(value: &mut serde_json::Value) {
         Value::Number(n) if n.is_f64() => {
             let f = n.as_f64().unwrap_or(f64::NAN);
             // 2^63 and 2^64 as floats: the ranges an i64 and a u64 hold.
-            if f.fract() == 0.0 && f >= -9_223_372_036_854_775_808.0 && f < 9_223_372_036_854_775_808.0 {
+            if f.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
                 *value = Value::from(f as i64);
-            } else if f.fract() == 0.0 && f >= 0.0 && f < 18_446_744_073_709_551_616.0 {
+            } else if f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f) {
                 *value = Value::from(f as u64);
             }
         }

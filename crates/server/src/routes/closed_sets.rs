@@ -9,7 +9,7 @@
 
 use circles_domain::civil::WEEKDAYS;
 use circles_domain::delivery::{DeliveryState, OUTBOX_CHANNELS};
-use circles_domain::group::{GroupType, MembershipStatus};
+use circles_domain::group::{GroupType, MembershipStatus, SessionCreation};
 use circles_domain::session::{InvitationStatus, Modality, NotificationKind, SeatStatus, SessionKind, SessionStatus};
 use circles_domain::waitlist::{EntryStatus, OfferStatus, TargetKind, Urgency};
 use serde_json::Value;
@@ -50,6 +50,8 @@ fn body_sets() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("ChannelChoiceRequest", "channel", OUTBOX_CHANNELS.iter().map(|c| c.wire()).collect()),
         ("GroupBody", "type", spelled(GroupType::ALL, GroupType::wire)),
         ("GroupBody", "modality", modalities.clone()),
+        ("GroupSettingsChange", "session_creation", spelled(SessionCreation::ALL, SessionCreation::wire)),
+        ("WeeklyWindow", "weekday", weekdays.clone()),
         ("AttendanceLine", "status", spelled(SeatStatus::ALL, SeatStatus::wire)),
         ("MembershipPatch", "status", spelled(MembershipStatus::ALL, MembershipStatus::wire)),
         ("CreateEntryRequest", "target", spelled(TargetKind::ALL, TargetKind::wire)),
@@ -93,9 +95,13 @@ pub fn document_closed_sets(openapi: &mut OpenApi) {
         };
         match target {
             Schema::Object(field) => list_values(field, &values),
+            // The lists of a closed set (weekdays) name each value once.
             Schema::Array(list) => match &mut list.items {
                 ArrayItems::RefOrSchema(items) => match items.as_mut() {
-                    RefOr::T(Schema::Object(item)) => list_values(item, &values),
+                    RefOr::T(Schema::Object(item)) => {
+                        list_values(item, &values);
+                        list.unique_items = true;
+                    }
                     _ => panic!("{schema}.{property} is not a list of strings"),
                 },
                 ArrayItems::False => panic!("{schema}.{property} is not a list of strings"),

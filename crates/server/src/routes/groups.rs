@@ -101,6 +101,7 @@ impl From<Group> for GroupView {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupBody {
+    /// Required when creating a group.
     #[schema(format = "text-line", max_length = 200)]
     pub name: Option<String>,
     #[schema(format = "free-text", max_length = 5000)]
@@ -124,11 +125,13 @@ pub struct GroupBody {
     pub location: Option<String>,
     #[schema(format = "text-line", max_length = 500)]
     pub address: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<super::body_docs::GroupSettingsChange>)]
     pub settings: Option<SettingsInput>,
-    #[schema(value_type = Option<super::recurrence_doc::SeriesRecurrence>)]
+    #[schema(value_type = Option<super::body_docs::SeriesRecurrence>)]
     pub recurrence: Option<RecurrenceInput>,
+    /// Each a therapist of this organisation.
     pub facilitator_ids: Option<Vec<Uuid>>,
+    /// Each an admin or moderator of this organisation.
     pub moderator_ids: Option<Vec<Uuid>>,
 }
 
@@ -399,6 +402,7 @@ impl From<GroupMember> for GroupMembershipView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrolRequest {
+    /// A client of this organisation.
     pub client_id: Uuid,
     /// `YYYY-MM-DD`; today in the organisation's zone by default.
     #[schema(format = Date)]

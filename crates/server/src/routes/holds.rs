@@ -38,6 +38,11 @@ pub struct SlotBody {
     pub ends_at: String,
 }
 
+/// Rules between fields, which the schema cannot state: every slot starts
+/// in the future and ends after it starts, at most 24 hours later; send
+/// either occurrences or recurrence, not both; slots do not overlap one
+/// another; `client_id` differs from `therapist_id`. A VIRTUAL hold needs
+/// `virtual_link`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateHoldRequest {
@@ -50,6 +55,7 @@ pub struct CreateHoldRequest {
     pub ends_at: String,
     /// Every slot of a series; when given, it replaces `starts_at`/`ends_at`
     /// as the list of slots (which should include the first one).
+    #[schema(min_items = 1, max_items = 104)]
     pub occurrences: Option<Vec<SlotBody>>,
     /// A recurring series instead of a list: an RRULE such as
     /// `FREQ=WEEKLY;COUNT=12` repeating the first slot's local time in
@@ -76,7 +82,7 @@ pub struct CreateHoldRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRecurrence {
-    #[schema(min_length = 1, example = "FREQ=WEEKLY;COUNT=12")]
+    #[schema(min_length = 1, example = "FREQ=WEEKLY;COUNT=12", format = "rrule")]
     pub rrule: String,
     /// Last local date (inclusive), as an alternative to COUNT/UNTIL.
     #[schema(format = Date)]

@@ -16,6 +16,7 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
+    /// The account's password now: any other is refused.
     #[schema(min_length = 1)]
     pub current_password: String,
     /// At least 10 characters.

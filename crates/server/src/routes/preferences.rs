@@ -69,6 +69,9 @@ pub struct PreferencesRequest {
 pub struct ChannelChoiceRequest {
     pub kind: String,
     pub channel: String,
+    /// Messages that change where someone has to be (an invitation, a
+    /// session scheduled, booked, cancelled, rescheduled or reassigned)
+    /// cannot be turned off.
     pub enabled: bool,
 }
 

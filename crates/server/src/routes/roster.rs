@@ -27,6 +27,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ScreeningBody {
     /// `YYYY-MM-DD`; today by default.
+    #[schema(format = Date)]
     pub date: Option<String>,
     #[serde(default)]
     #[schema(format = "free-text", max_length = 5000)]

@@ -91,7 +91,8 @@ pub struct ScheduleQuery {
     /// Start of the window (RFC 3339); now by default.
     #[param(format = DateTime)]
     pub from: Option<String>,
-    /// End of the window (RFC 3339); 30 days after `from` by default, at most 93.
+    /// End of the window (RFC 3339), after `from`; 30 days after `from` by
+    /// default, at most 93.
     #[param(format = DateTime)]
     pub to: Option<String>,
     /// Whose schedule (staff only); the caller's by default.
@@ -106,7 +107,8 @@ pub struct WindowQuery {
     /// Start of the window (RFC 3339); now by default.
     #[param(format = DateTime)]
     pub from: Option<String>,
-    /// End of the window (RFC 3339); 30 days after `from` by default, at most 93.
+    /// End of the window (RFC 3339), after `from`; 30 days after `from` by
+    /// default, at most 93.
     #[param(format = DateTime)]
     pub to: Option<String>,
     /// Whether cancelled sessions are listed (default true).

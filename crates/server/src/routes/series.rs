@@ -31,7 +31,8 @@ pub struct GenerateRequest {
     /// First local date, `YYYY-MM-DD`.
     #[schema(format = Date, min_length = 1)]
     pub from: String,
-    /// Last local date, inclusive.
+    /// Last local date, inclusive: not before `from`, and a generation covers
+    /// at most 366 days.
     #[schema(format = Date, min_length = 1)]
     pub to: String,
     /// Make what can be made and list the occurrences whose therapists are
@@ -105,6 +106,8 @@ pub async fn generate(
     Ok(axum::Json(generation.into()))
 }
 
+/// Change at least one of `start_time`, `duration_minutes` and
+/// `facilitator_ids`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SplitRequest {

@@ -165,6 +165,13 @@ impl From<Session> for SessionView {
     }
 }
 
+/// Rules between fields, which the schema cannot state: `starts_at` is in
+/// the future. A one-on-one session has exactly one therapist, one client
+/// and one seat, belongs to no group and needs its `duration_minutes`. A group or instant session names
+/// its `group_id`, invites at least one of the group's facilitators, lists
+/// no `client_ids` (members take seats by joining) and has a capacity of 2
+/// to 50; an instant session starts now, so it leaves `starts_at` out. A
+/// VIRTUAL session needs `virtual_link`. Every id is listed once.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSessionRequest {
@@ -176,8 +183,8 @@ pub struct CreateSessionRequest {
     pub kind: Option<String>,
     /// `VIRTUAL` (needs `virtual_link`) or `IN_PERSON` (the default).
     pub modality: Option<String>,
-    /// RFC 3339 with offset, e.g. `2027-03-01T14:00:00-05:00` (left out
-    /// for an instant session, which starts now).
+    /// RFC 3339 with offset, e.g. `2027-03-01T14:00:00-05:00`: required
+    /// unless the session is instant (left out: it starts now).
     #[serde(default)]
     #[schema(format = DateTime)]
     pub starts_at: String,

@@ -14,6 +14,7 @@
 //! - `http-url`: a link for a virtual session;
 //! - `clock-time`, `clock-hh-mm`, `clock-hh-mm-or-24`: times of day;
 //! - `password-policy`: not only white space;
+//! - `rrule`: a recurrence rule;
 //! - `time-zone`: one of the IANA names of the `TimeZoneName` schema, the
 //!   zones this server knows.
 //!
@@ -46,6 +47,14 @@ pub const CLOCK_TIME: &str = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$";
 pub const CLOCK_HH_MM: &str = r"^([01][0-9]|2[0-3]):[0-5][0-9]$";
 /// Where a window ends: `24:00` too, for midnight.
 pub const CLOCK_HH_MM_OR_24: &str = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$";
+/// `recurrence::Rule`: the server takes FREQ (DAILY, WEEKLY or MONTHLY),
+/// INTERVAL (1 to 52), COUNT (1 to 730), BYDAY, BYMONTHDAY, UNTIL and
+/// WKST, in any order and case; the pattern states their common core.
+pub const RRULE: &str = concat!(
+    r"^FREQ=(DAILY|MONTHLY|WEEKLY(;BYDAY=(MO|TU|WE|TH|FR|SA|SU)(,(MO|TU|WE|TH|FR|SA|SU))*)?)",
+    r"(;INTERVAL=([1-9]|[1-4][0-9]|5[0-2]))?",
+    r"(;COUNT=([1-9]|[1-9][0-9]|[1-6][0-9][0-9]|7[0-2][0-9]|730))?$"
+);
 /// `input::Password`: something other than white space (its length is
 /// `minLength`/`maxLength`).
 pub const PASSWORD_POLICY: &str = r"\S";
@@ -102,7 +111,8 @@ fn apply(schema: &mut RefOr<Schema>) {
             match marker.as_deref() {
                 None => {}
                 Some("time-zone") => {
-                    let nullable = matches!(&object.schema_type, SchemaType::Array(types) if types.contains(&Type::Null));
+                    let nullable =
+                        matches!(&object.schema_type, SchemaType::Array(types) if types.contains(&Type::Null));
                     let description = object.description.clone();
                     let mut zone_ref = Ref::from_schema_name(TIME_ZONE_SCHEMA);
                     zone_ref.description = description.clone().unwrap_or_default();
@@ -129,6 +139,7 @@ fn apply(schema: &mut RefOr<Schema>) {
                         "clock-hh-mm" => CLOCK_HH_MM,
                         "clock-hh-mm-or-24" => CLOCK_HH_MM_OR_24,
                         "password-policy" => PASSWORD_POLICY,
+                        "rrule" => RRULE,
                         other => panic!("unknown text rule `{other}` in the OpenAPI document"),
                     };
                     object.format = None;

@@ -28,7 +28,7 @@ use circles_domain::local_time::local_time;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeOffRequest {
-    /// Who is away; the caller by default.
+    /// Who is away, a therapist of this organisation; the caller by default.
     pub therapist_id: Option<Uuid>,
     /// VACATION, SICK, CONFERENCE, PERSONAL or OTHER.
     #[serde(rename = "type")]
@@ -40,7 +40,8 @@ pub struct TimeOffRequest {
     /// RFC 3339 with offset; may have begun already.
     #[schema(format = DateTime)]
     pub starts_at: String,
-    /// RFC 3339 with offset; in the future, at most 366 days after `starts_at`.
+    /// RFC 3339 with offset; after `starts_at`, in the future, at most 366
+    /// days after `starts_at`.
     #[schema(format = DateTime)]
     pub ends_at: String,
     /// On approval with a coverage therapist, move the affected sessions to them.

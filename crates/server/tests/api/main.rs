@@ -33,6 +33,7 @@ mod password;
 mod people;
 mod problem_documents;
 mod schedule;
+mod schema_constraints;
 mod seats;
 mod secrets_at_rest;
 mod staff_seats;
