@@ -141,6 +141,10 @@ id_type!(
     /// message.
     DeliveryId
 );
+id_type!(
+    /// A person's secret calendar subscription link.
+    FeedId
+);
 
 impl OrgId {
     /// The chain that records platform-level events which belong to no

@@ -11,6 +11,7 @@ pub mod availability;
 pub mod civil;
 pub mod clock;
 pub mod delivery;
+pub mod feed;
 pub mod group;
 pub mod ical;
 pub mod ids;

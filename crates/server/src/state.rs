@@ -8,6 +8,7 @@ use crate::auth::cache::AuthCache;
 use crate::auth::password::PasswordHashing;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Settings;
+use crate::delivery::feed::FeedLimiter;
 
 /// What every request handler can reach.
 #[derive(Clone)]
@@ -18,6 +19,7 @@ pub struct AppState {
     pub passwords: PasswordHashing,
     pub login_limiter: Arc<LoginLimiter>,
     pub auth_cache: Arc<AuthCache>,
+    pub feed_limiter: Arc<FeedLimiter>,
     pub metrics: PrometheusHandle,
 }
 
@@ -29,6 +31,7 @@ impl AppState {
                 settings.login_attempts_per_minute_per_ip,
                 settings.login_attempts_per_minute_per_account,
             )),
+            feed_limiter: Arc::new(FeedLimiter::new(settings.feed_fetches_per_minute)),
             auth_cache: Arc::new(AuthCache::new(std::time::Duration::from_secs(settings.auth_cache_seconds))),
             metrics: crate::http::metrics::handle(),
             store,

@@ -10,6 +10,7 @@
 //! `circles-store-postgres` crates provide the two backends.
 
 pub mod error;
+mod feed_store;
 pub mod model;
 pub mod sql;
 mod waitlist_store;
@@ -30,6 +31,7 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
 pub use error::{Conflict, Result, StoreError};
+pub use feed_store::FeedStore;
 use model::*;
 pub use waitlist_store::{OfferStore, WaitlistStore};
 
@@ -56,6 +58,7 @@ pub trait Store:
     + WaitlistStore
     + OfferStore
     + DeliveryStore
+    + FeedStore
 {
 }
 
@@ -81,6 +84,7 @@ impl<T> Store for T where
         + WaitlistStore
         + OfferStore
         + DeliveryStore
+        + FeedStore
 {
 }
 

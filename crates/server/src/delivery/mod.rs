@@ -9,6 +9,7 @@
 //! Message-ID, so delivery is at-least-once.
 
 pub mod compose;
+pub mod feed;
 pub mod mailer;
 pub mod wording;
 

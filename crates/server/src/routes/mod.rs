@@ -7,6 +7,7 @@ pub mod availability;
 mod availability_search;
 pub mod deliveries;
 mod error_docs;
+pub mod feeds;
 pub mod group_sessions;
 pub mod groups;
 pub mod health;
@@ -150,6 +151,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(deliveries::list_deliveries))
         .routes(routes!(deliveries::retry_delivery))
         .routes(routes!(preferences::get_preferences, preferences::put_preferences))
+        .routes(routes!(feeds::create_feed, feeds::list_feeds))
+        .routes(routes!(feeds::rotate_feed))
+        .routes(routes!(feeds::revoke_feed))
+        .routes(routes!(feeds::fetch_feed))
 }
 
 /// The router with the OpenAPI document served at `/api/openapi.json`.

@@ -143,7 +143,6 @@ fn inspect(script: &str, file: &Path) -> Value {
 }
 
 /// A calendar document (a feed) as the independent parser reads it.
-#[allow(dead_code, reason = "used by the feed tests")]
 pub fn inspect_ics(text: &str) -> Value {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), text).unwrap();

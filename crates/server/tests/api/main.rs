@@ -13,6 +13,7 @@ mod cross_org;
 mod csrf;
 mod delivery;
 mod demo;
+mod feeds;
 mod group_rules;
 mod group_sessions;
 mod groups;

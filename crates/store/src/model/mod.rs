@@ -232,12 +232,14 @@ pub struct AuditEntry {
 mod availability;
 mod booking;
 mod delivery;
+mod feed;
 mod groups;
 mod import;
 mod waitlist;
 pub use availability::*;
 pub use booking::*;
 pub use delivery::*;
+pub use feed::*;
 pub use groups::*;
 pub use import::*;
 pub use waitlist::*;

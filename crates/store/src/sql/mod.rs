@@ -10,6 +10,7 @@ mod busy;
 mod counted;
 mod coverage;
 mod deliveries;
+mod feeds;
 mod freed;
 mod groups;
 mod health;
@@ -246,6 +247,7 @@ id_values!(
     DeliveryId
 );
 id_values!(WaitlistEntryId, OpeningId, OfferId);
+id_values!(circles_domain::ids::FeedId);
 
 impl From<Role> for Value {
     fn from(role: Role) -> Self {
