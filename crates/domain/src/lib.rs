@@ -30,6 +30,7 @@ pub mod time_off;
 pub mod validation;
 pub mod waitlist;
 pub mod waitlist_match;
+pub mod webhook;
 
 pub use clock::Clock;
 pub use role::Role;

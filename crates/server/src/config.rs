@@ -81,6 +81,9 @@ pub struct Settings {
     /// Fetches of one calendar feed link allowed per minute; calendars
     /// refresh hourly, so more means a leaked link or a broken client.
     pub feed_fetches_per_minute: u32,
+    /// Let webhooks call loopback and private-network addresses. Off: a
+    /// webhook could otherwise reach services that trust this server.
+    pub allow_private_webhooks: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -140,6 +143,7 @@ impl Default for Settings {
             delivery_max_attempts: 16,
             delivery_lease_seconds: 300,
             feed_fetches_per_minute: 30,
+            allow_private_webhooks: false,
         }
     }
 }

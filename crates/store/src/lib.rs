@@ -14,6 +14,7 @@ mod feed_store;
 pub mod model;
 pub mod sql;
 mod waitlist_store;
+mod webhook_store;
 
 use async_trait::async_trait;
 use circles_domain::Role;
@@ -34,6 +35,7 @@ pub use error::{Conflict, Result, StoreError};
 pub use feed_store::FeedStore;
 use model::*;
 pub use waitlist_store::{OfferStore, WaitlistStore};
+pub use webhook_store::WebhookStore;
 
 /// Everything Circles keeps.
 pub trait Store:
@@ -59,6 +61,7 @@ pub trait Store:
     + OfferStore
     + DeliveryStore
     + FeedStore
+    + WebhookStore
 {
 }
 
@@ -85,6 +88,7 @@ impl<T> Store for T where
         + OfferStore
         + DeliveryStore
         + FeedStore
+        + WebhookStore
 {
 }
 

@@ -150,8 +150,11 @@ async fn serve(settings: Settings, demo: Option<()>) -> anyhow::Result<()> {
     tracing::info!(listen = %listener.local_addr()?, database = %redact(&settings.database_url), "circles is serving");
     let delivery = if settings.run_jobs { crate::jobs::spawn_delivery(&state)? } else { None };
     let jobs = settings.run_jobs.then(|| crate::jobs::spawn(state.clone()));
+    let webhooks = settings
+        .run_jobs
+        .then(|| crate::delivery::webhooks::spawn(crate::delivery::webhooks::WebhookWorker::new(&state)));
     app::serve(listener, state, app::shutdown_signal()).await?;
-    for handle in [jobs, delivery].into_iter().flatten() {
+    for handle in [jobs, delivery, webhooks].into_iter().flatten() {
         handle.abort();
     }
     Ok(())

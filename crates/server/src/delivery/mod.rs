@@ -11,6 +11,7 @@
 pub mod compose;
 pub mod feed;
 pub mod mailer;
+pub mod webhooks;
 pub mod wording;
 
 use std::sync::Arc;

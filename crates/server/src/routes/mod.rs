@@ -34,6 +34,7 @@ pub mod time_off;
 pub mod views;
 pub mod waitlist;
 pub mod waitlist_views;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -155,6 +156,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(feeds::rotate_feed))
         .routes(routes!(feeds::revoke_feed))
         .routes(routes!(feeds::fetch_feed))
+        .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
+        .routes(routes!(webhooks::update_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::webhook_log))
+        .routes(routes!(webhooks::redeliver))
 }
 
 /// The router with the OpenAPI document served at `/api/openapi.json`.

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mail");
+pub const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mail");
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let python = std::env::var("CIRCLES_TEST_PYTHON").unwrap_or_else(|_| "/opt/circles-test-venv/bin/python".into());
     let ready = Command::new(&python)
         .args([

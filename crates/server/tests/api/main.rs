@@ -37,3 +37,4 @@ mod therapy_groups;
 mod time_off;
 mod views;
 mod waitlist;
+mod webhooks;

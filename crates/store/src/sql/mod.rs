@@ -37,6 +37,8 @@ mod waitlist;
 mod waitlist_pass;
 mod waitlist_rows;
 mod waitlist_stats;
+mod webhook_outbox;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -247,7 +249,7 @@ id_values!(
     DeliveryId
 );
 id_values!(WaitlistEntryId, OpeningId, OfferId);
-id_values!(circles_domain::ids::FeedId);
+id_values!(circles_domain::ids::FeedId, circles_domain::ids::WebhookId, circles_domain::ids::WebhookMessageId);
 
 impl From<Role> for Value {
     fn from(role: Role) -> Self {

@@ -59,7 +59,7 @@ pub async fn enqueue<E: Executor>(tx: &mut E, owed: &[Owed]) -> Result<()> {
         q.args = args;
         tx.execute(q).await?;
     }
-    Ok(())
+    super::webhook_outbox::enqueue(tx, owed).await
 }
 
 fn row(entry: &Owed, channel: Channel) -> Vec<Value> {
