@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use circles_server::delivery::webhooks::WebhookWorker;
 use circles_testkit::{Backend, backend_tests};
@@ -180,7 +179,6 @@ async fn webhooks_are_signed_retried_rotated_redelivered_and_disabled_after_days
     assert_eq!(worker.drain().await.unwrap(), 1);
     app.request(Method::DELETE, &path, Some(&org.admin.token), None).await.expect(204);
     assert_eq!(app.get(&hooks(&org), &org.admin.token).await.expect(200)["items"], json!([]));
-    tokio::time::sleep(Duration::from_millis(10)).await;
 }
 
 async fn webhook_targets_and_input_are_checked_and_only_admins_see_webhooks(backend: Backend) {
