@@ -113,10 +113,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = storage::open(&settings, clock.clone()).await?;
             let state = AppState::new(store, clock, settings)?;
             let delivery = crate::jobs::spawn_delivery(&state)?;
+            let webhooks = crate::delivery::webhooks::spawn(crate::delivery::webhooks::WebhookWorker::new(&state));
             let jobs = crate::jobs::spawn(state);
             tracing::info!("circles worker is running jobs");
             app::shutdown_signal().await;
             jobs.abort();
+            webhooks.abort();
             if let Some(delivery) = delivery {
                 delivery.abort();
             }
