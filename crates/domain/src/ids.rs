@@ -141,6 +141,18 @@ id_type!(
     /// message.
     DeliveryId
 );
+id_type!(
+    /// A person's secret calendar subscription link.
+    FeedId
+);
+id_type!(
+    /// An organisation's webhook endpoint.
+    WebhookId
+);
+id_type!(
+    /// One event owed to one webhook endpoint: its `webhook-id`.
+    WebhookMessageId
+);
 
 impl OrgId {
     /// The chain that records platform-level events which belong to no

@@ -12,6 +12,7 @@ pub mod civil;
 pub mod clock;
 pub mod delivery;
 pub mod fhir;
+pub mod feed;
 pub mod group;
 pub mod ical;
 pub mod ids;
@@ -31,6 +32,7 @@ pub mod time_off;
 pub mod validation;
 pub mod waitlist;
 pub mod waitlist_match;
+pub mod webhook;
 
 pub use clock::Clock;
 pub use role::Role;

@@ -430,5 +430,7 @@ spelled_enum!(
         WaitlistOffer = "waitlist_offer",
         /// A waiting client's offer closed without a booking: taken by someone else, withdrawn or lapsed.
         WaitlistOfferClosed = "waitlist_offer_closed",
+        /// A webhook endpoint kept failing for days and was switched off.
+        WebhookDisabled = "webhook_disabled",
     }
 );

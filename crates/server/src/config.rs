@@ -78,6 +78,12 @@ pub struct Settings {
     /// leaves it to be sent again after this. Keep it well above
     /// `smtp_timeout_seconds`, or a slow send may be made twice.
     pub delivery_lease_seconds: u64,
+    /// Fetches of one calendar feed link allowed per minute; calendars
+    /// refresh hourly, so more means a leaked link or a broken client.
+    pub feed_fetches_per_minute: u32,
+    /// Let webhooks call loopback and private-network addresses. Off: a
+    /// webhook could otherwise reach services that trust this server.
+    pub allow_private_webhooks: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -136,6 +142,8 @@ impl Default for Settings {
             delivery_retry_seconds: 60,
             delivery_max_attempts: 16,
             delivery_lease_seconds: 300,
+            feed_fetches_per_minute: 30,
+            allow_private_webhooks: false,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::auth::password::PasswordHashing;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Settings;
 use crate::live::Hub;
+use crate::delivery::feed::FeedLimiter;
 
 /// What every request handler can reach.
 #[derive(Clone)]
@@ -19,6 +20,7 @@ pub struct AppState {
     pub passwords: PasswordHashing,
     pub login_limiter: Arc<LoginLimiter>,
     pub auth_cache: Arc<AuthCache>,
+    pub feed_limiter: Arc<FeedLimiter>,
     pub metrics: PrometheusHandle,
     /// Live events fanned out to this server's listeners.
     pub hub: Arc<Hub>,
@@ -32,6 +34,7 @@ impl AppState {
                 settings.login_attempts_per_minute_per_ip,
                 settings.login_attempts_per_minute_per_account,
             )),
+            feed_limiter: Arc::new(FeedLimiter::new(settings.feed_fetches_per_minute)),
             auth_cache: Arc::new(AuthCache::new(std::time::Duration::from_secs(settings.auth_cache_seconds))),
             metrics: crate::http::metrics::handle(),
             hub: Hub::new(store.clone()),

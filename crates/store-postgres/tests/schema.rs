@@ -14,6 +14,7 @@ const GLOBAL_TABLES: &[&str] = &[
     "_sqlx_migrations",
     "accounts",
     "api_tokens",
+    "calendar_feeds",
     "idempotency_keys",
     "notification_preferences",
     "notification_settings",

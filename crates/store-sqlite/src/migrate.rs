@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_delivery.sql")),
     (9, include_str!("../migrations/0009_departures.sql")),
     (13, include_str!("../migrations/0013_waitlist.sql")),
+    (16, include_str!("../migrations/0016_reach.sql")),
     (18, include_str!("../migrations/0018_events.sql")),
 ];
 

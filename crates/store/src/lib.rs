@@ -10,10 +10,12 @@
 //! `circles-store-postgres` crates provide the two backends.
 
 pub mod error;
+mod feed_store;
 pub mod model;
 pub mod sql;
 mod unique;
 mod waitlist_store;
+mod webhook_store;
 
 use async_trait::async_trait;
 use circles_domain::Role;
@@ -31,8 +33,10 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
 pub use error::{Conflict, Result, StoreError};
+pub use feed_store::FeedStore;
 use model::*;
 pub use waitlist_store::{OfferStore, WaitlistStore};
+pub use webhook_store::WebhookStore;
 
 /// Everything Circles keeps.
 pub trait Store:
@@ -61,6 +65,8 @@ pub trait Store:
     + DeliveryStore
     + EventStore
     + PresenceStore
+    + FeedStore
+    + WebhookStore
 {
 }
 
@@ -90,6 +96,8 @@ impl<T> Store for T where
         + DeliveryStore
         + EventStore
         + PresenceStore
+        + FeedStore
+        + WebhookStore
 {
 }
 

@@ -113,10 +113,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = storage::open(&settings, clock.clone()).await?;
             let state = AppState::new(store, clock, settings)?;
             let delivery = crate::jobs::spawn_delivery(&state)?;
+            let webhooks = crate::delivery::webhooks::spawn(crate::delivery::webhooks::WebhookWorker::new(&state));
             let jobs = crate::jobs::spawn(state);
             tracing::info!("circles worker is running jobs");
             app::shutdown_signal().await;
             jobs.abort();
+            webhooks.abort();
             if let Some(delivery) = delivery {
                 delivery.abort();
             }
@@ -150,8 +152,11 @@ async fn serve(settings: Settings, demo: Option<()>) -> anyhow::Result<()> {
     tracing::info!(listen = %listener.local_addr()?, database = %redact(&settings.database_url), "circles is serving");
     let delivery = if settings.run_jobs { crate::jobs::spawn_delivery(&state)? } else { None };
     let jobs = settings.run_jobs.then(|| crate::jobs::spawn(state.clone()));
+    let webhooks = settings
+        .run_jobs
+        .then(|| crate::delivery::webhooks::spawn(crate::delivery::webhooks::WebhookWorker::new(&state)));
     app::serve(listener, state, app::shutdown_signal()).await?;
-    for handle in [jobs, delivery].into_iter().flatten() {
+    for handle in [jobs, delivery, webhooks].into_iter().flatten() {
         handle.abort();
     }
     Ok(())

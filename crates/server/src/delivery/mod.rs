@@ -9,7 +9,9 @@
 //! Message-ID, so delivery is at-least-once.
 
 pub mod compose;
+pub mod feed;
 pub mod mailer;
+pub mod webhooks;
 pub mod wording;
 
 use std::sync::Arc;

@@ -12,6 +12,7 @@ mod error_docs;
 pub mod fhir;
 
 pub mod events;
+pub mod feeds;
 pub mod group_sessions;
 pub mod groups;
 pub mod health;
@@ -41,6 +42,7 @@ pub mod time_off;
 pub mod views;
 pub mod waitlist;
 pub mod waitlist_views;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -111,6 +113,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(events::routes())
         .merge(presence::routes())
         .merge(fhir::routes())
+        .merge(feeds::routes())
+        .merge(webhooks::routes())
 }
 
 /// The router with the OpenAPI document served at `/api/openapi.json`.

@@ -170,6 +170,21 @@ fn tenant_routes(b: &Org, start: &str, end: &str) -> Vec<(Method, &'static str, 
         (Method::GET, "/fhir/{org_id}/Patient/{id}", None),
         (Method::GET, "/fhir/{org_id}/Group", None),
         (Method::GET, "/fhir/{org_id}/Group/{id}", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/webhooks", None),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/webhooks",
+            Some(json!({ "url": "https://93.184.216.34/a", "event_types": ["reminder"] })),
+        ),
+        (Method::PATCH, "/api/v1/orgs/{org_id}/webhooks/{webhook_id}", Some(json!({ "enabled": false }))),
+        (Method::DELETE, "/api/v1/orgs/{org_id}/webhooks/{webhook_id}", None),
+        (Method::POST, "/api/v1/orgs/{org_id}/webhooks/{webhook_id}/rotate-secret", Some(json!({}))),
+        (Method::GET, "/api/v1/orgs/{org_id}/webhooks/{webhook_id}/deliveries", None),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/webhooks/{webhook_id}/deliveries/{message_id}/redeliver",
+            Some(json!({})),
+        ),
     ]
 }
 
@@ -210,6 +225,8 @@ struct Targets {
     time_off_id: String,
     entry_id: String,
     offer_id: String,
+    webhook_id: String,
+    message_id: String,
 }
 
 fn fill(template: &str, org_id: &str, t: &Targets) -> String {
@@ -237,6 +254,8 @@ fn fill(template: &str, org_id: &str, t: &Targets) -> String {
         .replace("{time_off_id}", &t.time_off_id)
         .replace("{entry_id}", &t.entry_id)
         .replace("{offer_id}", &t.offer_id)
+        .replace("{webhook_id}", &t.webhook_id)
+        .replace("{message_id}", &t.message_id)
 }
 
 async fn every_tenant_route_hides_other_organisations(backend: Backend) {
@@ -293,6 +312,14 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         .await
         .expect(201);
     let b_deliveries = app.get(&format!("/api/v1/orgs/{}/deliveries", b.id), &b.admin.token).await.expect(200);
+    let b_webhook = app
+        .post(
+            &format!("/api/v1/orgs/{}/webhooks", b.id),
+            &b.admin.token,
+            json!({ "url": "https://93.184.216.34/b", "event_types": ["session_booked"] }),
+        )
+        .await
+        .expect(201);
     let targets = Targets {
         person_id: b.client.person_id.clone(),
         session_id: b_session["id"].as_str().unwrap().to_owned(),
@@ -306,6 +333,9 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         time_off_id: b_time_off["id"].as_str().unwrap().to_owned(),
         entry_id: b_entry["id"].as_str().unwrap().to_owned(),
         offer_id: b_offer["id"].as_str().unwrap().to_owned(),
+        webhook_id: b_webhook["id"].as_str().unwrap().to_owned(),
+        // B has no webhook message yet; an unknown id must not tell A that either.
+        message_id: uuid::Uuid::now_v7().to_string(),
     };
 
     // The table covers every tenant route the API documents.
@@ -337,6 +367,9 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         }
     }
     // Nothing was written into B, and B's session and hold are untouched.
+    let webhooks = app.get(&format!("/api/v1/orgs/{}/webhooks", b.id), &b.admin.token).await.expect(200);
+    assert_eq!(webhooks["items"].as_array().unwrap().len(), 1);
+    assert_eq!(webhooks["items"][0]["enabled"], true);
     let people = app.get(&format!("/api/v1/orgs/{}/people", b.id), &b.admin.token).await.expect(200);
     assert_eq!(people["items"].as_array().unwrap().len(), 4);
     let session =

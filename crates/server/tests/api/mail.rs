@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mail");
+pub const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mail");
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let python = std::env::var("CIRCLES_TEST_PYTHON").unwrap_or_else(|_| "/opt/circles-test-venv/bin/python".into());
     let ready = Command::new(&python)
         .args([
@@ -143,7 +143,6 @@ fn inspect(script: &str, file: &Path) -> Value {
 }
 
 /// A calendar document (a feed) as the independent parser reads it.
-#[allow(dead_code, reason = "used by the feed tests")]
 pub fn inspect_ics(text: &str) -> Value {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), text).unwrap();

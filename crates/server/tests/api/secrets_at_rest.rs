@@ -65,9 +65,16 @@ async fn a_secret_shown_once_is_not_stored_for_replay(backend: Backend) {
         .await
         .problem(409, "idempotent_secret_not_replayable");
 
+    // A calendar feed link: kept as a hash, not replayable either.
+    let feed = post_with_key(&app, "/api/v1/me/feeds", &session, "feed-1", json!({})).await;
+    let feed_token = feed.expect(201)["token"].as_str().unwrap().to_owned();
+    post_with_key(&app, "/api/v1/me/feeds", &session, "feed-1", json!({}))
+        .await
+        .problem(409, "idempotent_secret_not_replayable");
+
     let bytes = database_bytes(&app);
     assert!(occurrences(&bytes, "export") > 0, "the search finds what is stored");
-    for secret in [&token, &session, &second_session] {
+    for secret in [&token, &session, &second_session, &feed_token] {
         assert_eq!(occurrences(&bytes, secret), 0, "{secret} is stored somewhere");
     }
 }

@@ -232,14 +232,18 @@ pub struct AuditEntry {
 mod availability;
 mod booking;
 mod delivery;
+mod feed;
 mod groups;
 mod import;
 mod live;
 mod waitlist;
+mod webhook;
 pub use availability::*;
 pub use booking::*;
 pub use delivery::*;
+pub use feed::*;
 pub use groups::*;
 pub use import::*;
 pub use live::*;
 pub use waitlist::*;
+pub use webhook::*;

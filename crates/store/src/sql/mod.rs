@@ -12,6 +12,7 @@ mod deliveries;
 mod event_log;
 mod events;
 mod facilitation;
+mod feeds;
 mod groups;
 mod health;
 mod holds;
@@ -33,6 +34,7 @@ mod sessions;
 mod time_off;
 mod tokens;
 mod waitlist;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -254,6 +256,7 @@ id_values!(
     DeliveryId
 );
 id_values!(WaitlistEntryId, OpeningId, OfferId);
+id_values!(circles_domain::ids::FeedId, circles_domain::ids::WebhookId, circles_domain::ids::WebhookMessageId);
 
 impl From<Role> for Value {
     fn from(role: Role) -> Self {

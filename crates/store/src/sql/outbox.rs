@@ -12,6 +12,8 @@ use jiff::Timestamp;
 use super::db::{Executor, Query, Value, placeholders};
 use crate::Result;
 
+mod webhooks;
+
 /// Why a delivery suppressed at once was never sent.
 pub const TURNED_OFF: &str = "the recipient turned this channel off for this kind of message";
 
@@ -59,7 +61,7 @@ pub async fn enqueue<E: Executor>(tx: &mut E, owed: &[Owed]) -> Result<()> {
         q.args = args;
         tx.execute(q).await?;
     }
-    Ok(())
+    webhooks::enqueue(tx, owed).await
 }
 
 fn row(entry: &Owed, channel: Channel) -> Vec<Value> {
