@@ -76,7 +76,11 @@ pub(super) async fn waitlists(
 
     // One-on-one time with Dr. Okafor.
     let hannah = Target::OneOnOne { therapist: Some(people.therapists[0]), modality: None, duration_minutes: 50 };
-    let blake = store.create_entry(ctx, org, waiting(c[1], hannah, Urgency::High, false)).await?;
+    // Blake's offered time is two days out, so the demo's live offer never
+    // holds the next hours of Dr. Okafor's calendar that a newcomer tries first.
+    let mut blake = waiting(c[1], hannah, Urgency::High, false);
+    blake.preferences.earliest = Some(days_after(today, 2));
+    let blake = store.create_entry(ctx, org, blake).await?;
     store.create_entry(ctx, org, waiting(c[2], hannah, Urgency::Medium, true)).await?;
     let dana = store.create_entry(ctx, org, waiting(c[3], hannah, Urgency::High, false)).await?;
     let slots = store.entry_suggestions(org, blake.id, 5).await?;
