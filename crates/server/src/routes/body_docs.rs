@@ -151,8 +151,10 @@ pub struct MatchWeightsBody {
 #[allow(dead_code)]
 pub struct OfferModeBody {
     pub mode: OfferModeName,
+    /// Not null: left out when the mode is not PARALLEL.
+    #[serde(default)]
     #[schema(minimum = 1, maximum = 10)]
-    pub k: Option<u32>,
+    pub k: u32,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

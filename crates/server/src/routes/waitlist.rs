@@ -53,7 +53,8 @@ pub struct CreateEntryRequest {
     pub group_id: Option<Uuid>,
     /// For GROUP_SESSION, and required for it.
     pub session_id: Option<Uuid>,
-    /// For ONE_ON_ONE: this therapist only (any therapist when absent).
+    /// For ONE_ON_ONE: this therapist only, a therapist of this organisation
+    /// (any therapist when absent).
     pub therapist_id: Option<Uuid>,
     /// For ONE_ON_ONE: VIRTUAL or IN_PERSON (either when absent).
     pub modality: Option<String>,
