@@ -87,24 +87,14 @@ impl std::fmt::Display for EventCursor {
     }
 }
 
-/// Why a member may not check in now; `None` when they may. A member checks
-/// in while the session runs; where the group sets `late_join_minutes`, not
-/// later than that after the start.
-pub fn check_in_refusal(
-    status: SessionStatus,
-    starts_at: Timestamp,
-    now: Timestamp,
-    late_join: Option<SignedDuration>,
-) -> Option<String> {
+/// Why a member may not check in now; `None` when they may. A member who
+/// holds a seat checks in at any time while the session runs: coming late
+/// is recorded as lateness. The group's `late_join_minutes` governs taking
+/// a seat in a running session (see `session::closed_to_seats`), not
+/// arriving for one already held.
+pub fn check_in_refusal(status: SessionStatus) -> Option<String> {
     match status {
-        SessionStatus::InProgress => match late_join {
-            Some(limit) if now.duration_since(starts_at) > limit => Some(format!(
-                "members check in up to {} minutes after the start; this session started {} minutes ago",
-                limit.as_mins(),
-                now.duration_since(starts_at).as_mins()
-            )),
-            _ => None,
-        },
+        SessionStatus::InProgress => None,
         SessionStatus::Proposed | SessionStatus::Scheduled => {
             Some("this session has not started yet; check in once it is running".into())
         }
@@ -142,19 +132,13 @@ mod tests {
     }
 
     #[test]
-    fn members_check_in_while_the_session_runs_and_within_the_late_join_limit() {
+    fn seat_holders_check_in_while_the_session_runs_however_late() {
         let start = at("2027-03-01T14:00:00Z");
         let ten_past = at("2027-03-01T14:10:00Z");
-        assert_eq!(check_in_refusal(SessionStatus::InProgress, start, ten_past, None), None);
-        assert_eq!(
-            check_in_refusal(SessionStatus::InProgress, start, ten_past, Some(SignedDuration::from_mins(15))),
-            None
-        );
-        let refused =
-            check_in_refusal(SessionStatus::InProgress, start, ten_past, Some(SignedDuration::from_mins(5))).unwrap();
-        assert!(refused.contains("up to 5 minutes"), "{refused}");
-        assert!(check_in_refusal(SessionStatus::Scheduled, start, at("2027-03-01T13:00:00Z"), None).is_some());
-        assert!(check_in_refusal(SessionStatus::Completed, start, ten_past, None).is_some());
+        assert_eq!(check_in_refusal(SessionStatus::InProgress), None);
+        assert!(check_in_refusal(SessionStatus::Scheduled).is_some());
+        assert!(check_in_refusal(SessionStatus::Completed).is_some());
+        assert!(check_in_refusal(SessionStatus::Cancelled).is_some());
         assert_eq!(minutes_late(start, ten_past), 10);
         assert_eq!(minutes_late(start, at("2027-03-01T13:58:00Z")), 0);
     }

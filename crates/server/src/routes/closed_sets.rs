@@ -9,9 +9,11 @@
 
 use circles_domain::civil::WEEKDAYS;
 use circles_domain::delivery::{DeliveryState, OUTBOX_CHANNELS};
+use circles_domain::feed::FeedPrivacy;
 use circles_domain::group::{GroupType, MembershipStatus, SessionCreation};
 use circles_domain::session::{InvitationStatus, Modality, NotificationKind, SeatStatus, SessionKind, SessionStatus};
 use circles_domain::waitlist::{EntryStatus, OfferStatus, TargetKind, Urgency};
+use circles_domain::webhook::subscribable;
 use serde_json::Value;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{ArrayItems, Object, Schema, SchemaType, Type};
@@ -47,6 +49,12 @@ fn body_sets() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
     let urgencies = spelled(Urgency::ALL, Urgency::wire);
     vec![
         ("ChannelChoiceRequest", "kind", spelled(NotificationKind::ALL, NotificationKind::wire)),
+        ("CreateFeedRequest", "privacy", spelled(FeedPrivacy::ALL, FeedPrivacy::wire)),
+        (
+            "CreateWebhookRequest",
+            "event_types",
+            NotificationKind::ALL.iter().copied().filter(|k| subscribable(*k)).map(NotificationKind::wire).collect(),
+        ),
         ("ChannelChoiceRequest", "channel", OUTBOX_CHANNELS.iter().map(|c| c.wire()).collect()),
         ("GroupBody", "type", spelled(GroupType::ALL, GroupType::wire)),
         ("GroupBody", "modality", modalities.clone()),
@@ -111,10 +119,11 @@ pub fn document_closed_sets(openapi: &mut OpenApi) {
     }
 }
 
-/// `Option<T>` fields derive as `T or null`; a query string cannot say null.
+/// `Option<T>` fields derive as `T or null`; a query string or a header
+/// cannot say null (it is absent or has a value).
 fn never_null(operation: &mut Operation) {
     for parameter in operation.parameters.iter_mut().flatten() {
-        if parameter.parameter_in != ParameterIn::Query {
+        if !matches!(parameter.parameter_in, ParameterIn::Query | ParameterIn::Header) {
             continue;
         }
         match parameter.schema.as_mut() {

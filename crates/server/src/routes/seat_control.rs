@@ -63,7 +63,7 @@ pub async fn add_seat(
 #[serde(deny_unknown_fields)]
 pub struct DropSeatRequest {
     /// Why the seat is given up; the client reads it.
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, format = "text-line", max_length = 1000)]
     pub reason: String,
 }
 

@@ -117,10 +117,12 @@ impl WebhookMessageView {
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookRequest {
     /// An https:// (or http://) address on the public internet.
+    #[schema(format = "http-url", max_length = 2000)]
     pub url: String,
     /// Notification kinds to receive; at least one.
     pub event_types: Vec<String>,
     #[serde(default)]
+    #[schema(format = "text-line-or-blank", max_length = 500)]
     pub description: String,
 }
 

@@ -3,10 +3,10 @@
 //! member) and confirm it into attendance through the attendance use case.
 
 use async_trait::async_trait;
-use circles_domain::ids::{GroupId, OrgId, PersonId, SessionId};
+use circles_domain::ids::{OrgId, PersonId, SessionId};
 use circles_domain::live::{EventKind, check_in_refusal, minutes_late};
 use circles_domain::session::{InvitationStatus, SeatStatus, SessionStatus};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
@@ -20,13 +20,12 @@ use crate::{PresenceStore, Result, StoreError};
 struct Running {
     starts_at: Timestamp,
     status: SessionStatus,
-    group: Option<GroupId>,
 }
 
 async fn session<E: Executor>(tx: &mut E, org: OrgId, session: SessionId, now: Timestamp) -> Result<Running> {
     let row = tx
         .fetch_optional(
-            sql("SELECT starts_at, ends_at, status, group_id FROM sessions WHERE org_id = $1 AND id = $2")
+            sql("SELECT starts_at, ends_at, status FROM sessions WHERE org_id = $1 AND id = $2")
                 .bind(org)
                 .bind(session),
         )
@@ -34,24 +33,7 @@ async fn session<E: Executor>(tx: &mut E, org: OrgId, session: SessionId, now: T
         .ok_or(StoreError::NotFound("session"))?;
     let (starts_at, ends_at) = (row.time("starts_at")?, row.time("ends_at")?);
     let status: SessionStatus = row.parsed("status")?;
-    Ok(Running { starts_at, status: status.at(starts_at, ends_at, now), group: row.opt_id("group_id")? })
-}
-
-/// The group's `late_join_minutes`, where its settings carry one: the
-/// limit on how late a member may still check in. Without it a member
-/// checks in at any time while the session runs.
-async fn late_join_limit<E: Executor>(
-    tx: &mut E,
-    org: OrgId,
-    group: Option<GroupId>,
-) -> Result<Option<SignedDuration>> {
-    let Some(group) = group else { return Ok(None) };
-    let row = tx
-        .fetch_optional(sql("SELECT settings FROM groups WHERE org_id = $1 AND id = $2").bind(org).bind(group))
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let settings: serde_json::Value = serde_json::from_str(&row.text("settings")?).unwrap_or_default();
-    Ok(settings.get("late_join_minutes").and_then(serde_json::Value::as_i64).map(SignedDuration::from_mins))
+    Ok(Running { starts_at, status: status.at(starts_at, ends_at, now) })
 }
 
 async fn therapists<E: Executor>(tx: &mut E, org: OrgId, session: SessionId) -> Result<Vec<PersonId>> {
@@ -118,8 +100,7 @@ impl<B: Backend> PresenceStore for SqlStore<B> {
             if seat.is_none() {
                 return Err(StoreError::conflict("no_seat", "you hold no seat in this session"));
             }
-            let limit = late_join_limit(&mut tx, org, running.group).await?;
-            if let Some(reason) = check_in_refusal(running.status, running.starts_at, now, limit) {
+            if let Some(reason) = check_in_refusal(running.status) {
                 return Err(StoreError::conflict("check_in_closed", reason));
             }
             // Checking in twice keeps the first time: lateness is when they came.
