@@ -506,7 +506,7 @@ pub trait TimeOffStore: Send + Sync {
         coverage: Option<PersonId>,
     ) -> Result<TimeOffApproval>;
     async fn deny_time_off(&self, ctx: &AuditCtx, org: OrgId, id: TimeOffId, reason: String) -> Result<TimeOff>;
-    /// Withdraws a pending request.
+    /// Withdraws a pending request, or approved time off (its time is free again).
     async fn cancel_time_off(&self, ctx: &AuditCtx, org: OrgId, id: TimeOffId) -> Result<TimeOff>;
     /// Therapists who could cover the affected sessions, best first.
     async fn coverage(&self, org: OrgId, id: TimeOffId) -> Result<Vec<CoverageCandidate>>;

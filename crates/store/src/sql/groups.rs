@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, DbError, Executor, Row, lock_row, placeholders, sql};
+use super::freed::{self, Cause};
 use super::sessions::insert_rows;
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, Group, GroupFields, GroupMember, GroupStanding, GroupUpdate, NewGroup, Screening};
@@ -303,6 +304,37 @@ async fn first_session_started<E: Executor>(
     Ok(Some(row.time("starts_at")?.to_zoned(zone).strftime("%a %-d %b %Y, %H:%M %Z").to_string()))
 }
 
+/// A raised group capacity reaches the group's sessions still to come that
+/// were made for the old one (sessions given their own capacity keep it),
+/// and each seat it adds is recorded as freed, so someone waiting is offered it.
+async fn raise_upcoming_capacity<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    old: i64,
+    new: i64,
+    now: Timestamp,
+) -> Result<()> {
+    let raised = tx
+        .fetch_all(
+            sql(format!(
+                "UPDATE sessions SET capacity = $4, updated_at = $5 WHERE org_id = $1 AND group_id = $2 \
+                 AND capacity = $3 AND status = '{}' AND starts_at > $5 RETURNING id",
+                SessionStatus::Scheduled.as_str()
+            ))
+            .bind(org)
+            .bind(group)
+            .bind(old)
+            .bind(new)
+            .bind(now),
+        )
+        .await?;
+    for row in &raised {
+        freed::record_new_seats(tx, org, row.id("id")?, new - old, Cause::CapacityRaised, now).await?;
+    }
+    Ok(())
+}
+
 /// The status a newly enrolled client starts in: screening first if the
 /// group requires it, the waitlist if the group is full, otherwise active.
 pub(super) fn enrolment_status(group: &Group) -> MembershipStatus {
@@ -377,7 +409,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
     async fn update_group(&self, ctx: &AuditCtx, org: OrgId, id: GroupId, update: GroupUpdate) -> Result<Group> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
-        write_tx!(self, |tx| {
+        self.after_freeing(write_tx!(self, |tx| {
             lock_row(&mut tx, dialect, "groups", org, id).await?;
             let current = fetch_group(&mut tx, org, id).await?;
             if current.status == GroupStatus::Archived {
@@ -404,10 +436,15 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             if let Some(facilitators) = &update.facilitator_ids {
                 replace_staff(&mut tx, org, id, "facilitator", facilitators, now).await?;
             }
+            if let (Some(old), Some(new)) = (current.fields.capacity, f.capacity)
+                && new > old
+            {
+                raise_upcoming_capacity(&mut tx, org, id, old, new, now).await?;
+            }
             let draft = AuditDraft::new("group.update", "group", id).details(json!({ "name": f.name }));
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             fetch_group(&mut tx, org, id).await?
-        })
+        }))
     }
 
     async fn archive_group(&self, ctx: &AuditCtx, org: OrgId, id: GroupId) -> Result<Group> {

@@ -18,6 +18,7 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Backend, DbError, Executor, Row, lock_row, sql};
+use super::freed::{self, Cause};
 use super::groups::fetch_group;
 use super::notify::{self, Notice};
 use super::{SqlStore, read_tx, write_tx};
@@ -348,7 +349,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
         member_id: MembershipId,
     ) -> Result<u64> {
         let now = self.clock.now();
-        write_tx!(self, |tx| {
+        self.after_freeing(write_tx!(self, |tx| {
             let member = fetch_member(&mut tx, org, group, member_id).await?;
             let leave_date = member.leave_date.ok_or_else(|| {
                 StoreError::conflict("no_leave_date", "set a leave date before cancelling future seats")
@@ -364,13 +365,14 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 )
                 .await?;
                 busy::release_session(&mut tx, org, *session, Some(member.client_id)).await?;
+                freed::record_seat(&mut tx, org, *session, Cause::MemberLeft, now).await?;
             }
             let draft = AuditDraft::new("membership.cancel_future_seats", "membership", member_id)
                 .subject(member.client_id)
                 .details(json!({ "seats": seats.len() }));
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             seats.len() as u64
-        })
+        }))
     }
 
     async fn seat_in_upcoming(

@@ -24,6 +24,7 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Batch, Claim, Owner};
 use super::db::{Backend, DbError, Executor, Row, lock_row, sql};
+use super::freed;
 use super::groups::{fetch_group, member_from_row, replace_staff};
 use super::names;
 use super::notify::{self, Notice};
@@ -204,7 +205,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
     ) -> Result<Generation> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
-        write_tx!(self, |tx| {
+        self.after_freeing(write_tx!(self, |tx| {
             lock_row(&mut tx, dialect, "groups", org, group_id).await?;
             let group = fetch_group(&mut tx, org, group_id).await?;
             if group.status == GroupStatus::Archived {
@@ -325,6 +326,8 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                     now,
                 )
                 .await?;
+                let free = session.capacity - session.seats_taken;
+                freed::record_new_seats(&mut tx, org, id, free, freed::Cause::SessionCreated, now).await?;
                 drafts.push(
                     AuditDraft::new("session.create", "session", id)
                         .details(json!({ "group_id": group_id, "generated": true })),
@@ -347,7 +350,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
             names::fill(&mut tx, org, &mut created).await?;
             Generation { created, already_generated, skipped, seats_skipped, outside_working_hours: outside }
-        })
+        }))
     }
 
     async fn reschedule_session(

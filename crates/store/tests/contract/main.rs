@@ -19,4 +19,5 @@ mod time_off;
 mod time_off_notices;
 mod tokens;
 mod waitlist;
+mod waitlist_events;
 mod waitlist_races;
