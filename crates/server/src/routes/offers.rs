@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::Role;
 use circles_domain::authz::Action;
-use circles_domain::ids::{OfferId, PersonId, SessionId, WaitlistEntryId};
+use circles_domain::ids::{GroupId, OfferId, PersonId, SessionId, WaitlistEntryId};
 use circles_domain::input::{free_text, instant};
 use circles_domain::validation::Validator;
 use circles_domain::waitlist::{OfferStatus, check_offer_minutes};
@@ -30,8 +30,10 @@ pub struct SendOfferRequest {
     pub entry_id: Uuid,
     /// A seat on this group session…
     pub session_id: Option<Uuid>,
-    /// …or this therapist's slot from `starts_at` to `ends_at`.
+    /// …or this therapist's slot from `starts_at` to `ends_at`…
     pub therapist_id: Option<Uuid>,
+    /// …or a place in this full group, for a member waiting on its roster.
+    pub group_id: Option<Uuid>,
     pub starts_at: Option<String>,
     pub ends_at: Option<String>,
     /// 5 minutes to 7 days; the organisation's default (2 hours) otherwise.
@@ -40,9 +42,10 @@ pub struct SendOfferRequest {
 
 fn parse_offer(body: &SendOfferRequest) -> Result<NewOffer, ApiError> {
     let mut v = Validator::default();
-    let place = match (body.session_id, body.therapist_id) {
-        (Some(s), None) => Some(Place::Seat(SessionId(s))),
-        (None, Some(t)) => {
+    let place = match (body.session_id, body.therapist_id, body.group_id) {
+        (Some(s), None, None) => Some(Place::Seat(SessionId(s))),
+        (None, None, Some(g)) => Some(Place::Membership(GroupId(g))),
+        (None, Some(t), None) => {
             let start = v.check_opt("starts_at", body.starts_at.as_deref().map(instant)).flatten();
             let end = v.check_opt("ends_at", body.ends_at.as_deref().map(instant)).flatten();
             match (start, end) {
@@ -62,7 +65,8 @@ fn parse_offer(body: &SendOfferRequest) -> Result<NewOffer, ApiError> {
         _ => {
             v.reject(
                 "session_id",
-                "send either session_id (a seat) or therapist_id with starts_at and ends_at (a slot)",
+                "send one of session_id (a seat), group_id (a place in the group) or therapist_id with starts_at \
+                 and ends_at (a slot)",
             );
             None
         }

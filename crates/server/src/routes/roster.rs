@@ -51,8 +51,10 @@ pub struct MembershipUpdateView {
     pub membership: GroupMembershipView,
     /// Seats still held on or after the leave date.
     pub future_seats: i64,
-    /// The waitlisted member who took the freed place.
-    pub promoted: Option<GroupMembershipView>,
+    /// Places this change freed in the group: each is offered, through the
+    /// waitlist, to the best-placed waiting member (who accepts to become
+    /// active).
+    pub freed_places: u64,
 }
 
 fn date(v: &mut Validator, field: &str, raw: &str) -> Option<Date> {
@@ -109,7 +111,7 @@ pub async fn update_member(
     Ok(axum::Json(MembershipUpdateView {
         membership: update.member.into(),
         future_seats: update.future_seats,
-        promoted: update.promoted.map(Into::into),
+        freed_places: update.freed_places,
     }))
 }
 

@@ -20,9 +20,12 @@ pub struct MatchView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlaceView {
-    /// SEAT (on a group session) or SLOT (a one-on-one appointment).
+    /// SEAT (on a group session), GROUP (a place in a full group: its
+    /// membership; the times are those of its next session) or SLOT (a
+    /// one-on-one appointment).
     pub kind: String,
     pub session_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
     pub therapist_id: Option<Uuid>,
     #[schema(value_type = String, format = DateTime)]
     pub starts_at: Timestamp,
@@ -34,13 +37,15 @@ pub struct PlaceView {
 }
 
 fn place_view(place: Place, starts_at: Timestamp, ends_at: Timestamp, timezone: &str) -> PlaceView {
-    let (kind, session_id, therapist_id) = match place {
-        Place::Seat(s) => ("SEAT", Some(s.0), None),
-        Place::Slot { therapist, .. } => ("SLOT", None, Some(therapist.0)),
+    let (kind, session_id, group_id, therapist_id) = match place {
+        Place::Seat(s) => ("SEAT", Some(s.0), None, None),
+        Place::Membership(g) => ("GROUP", None, Some(g.0), None),
+        Place::Slot { therapist, .. } => ("SLOT", None, None, Some(therapist.0)),
     };
     PlaceView {
         kind: kind.into(),
         session_id,
+        group_id,
         therapist_id,
         starts_at,
         ends_at,

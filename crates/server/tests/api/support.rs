@@ -305,6 +305,26 @@ impl TestApp {
         .expect(201)
     }
 
+    /// The live waitlist offer `login` sees, once the worker has sent it
+    /// (it reacts to the freeing commit; this waits up to five seconds).
+    pub async fn live_offer(&self, org: &Org, login: &Login) -> Value {
+        let path = format!("/api/v1/orgs/{}/offers?status=LIVE", org.id);
+        for _ in 0..100 {
+            let live = self.get(&path, &login.token).await.expect(200);
+            if let Some(offer) = live["items"].as_array().unwrap().first() {
+                return offer.clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no live offer reached the client");
+    }
+
+    /// Accepts a waitlist offer as `login`.
+    pub async fn accept_offer(&self, org: &Org, login: &Login, offer: &Value) -> Value {
+        let id = offer["id"].as_str().unwrap();
+        self.post(&format!("/api/v1/orgs/{}/offers/{id}/accept", org.id), &login.token, json!({})).await.expect(200)
+    }
+
     /// The kinds of the unread notifications of `login`.
     pub async fn inbox(&self, org: &Org, login: &Login) -> Vec<String> {
         let inbox =

@@ -6,6 +6,7 @@
 //! counts besides the seats taken.
 
 use circles_domain::availability::ZoneOffsets;
+use circles_domain::group::MembershipStatus;
 use circles_domain::ids::{GroupId, HoldId, OpeningId, OrgId, PersonId, SessionId};
 use circles_domain::interval::{self, Interval};
 use circles_domain::waitlist::{EntryStatus, OfferStatus, TargetKind, WaitlistSettings};
@@ -30,6 +31,9 @@ pub enum OpeningKind {
     Seat { session: SessionId, group: Option<GroupId> },
     /// A therapist's time, for a one-on-one appointment.
     Slot { therapist: PersonId },
+    /// A place in a full group (its membership): stored as a seat with no
+    /// session.
+    Membership { group: GroupId },
 }
 
 /// Why a seat or slot freed, for the record and the statistics.
@@ -94,6 +98,7 @@ pub async fn record<E: Executor>(
     let (kind, session, group, therapist) = match opening.kind {
         OpeningKind::Seat { session, group } => ("SEAT", Some(session), group, None),
         OpeningKind::Slot { therapist } => ("SLOT", None, None, Some(therapist)),
+        OpeningKind::Membership { group } => ("SEAT", None, Some(group), None),
     };
     tx.execute(
         sql(
@@ -261,6 +266,93 @@ pub async fn record_free_time<E: Executor>(
         record(tx, org, &opening, cause, None, now).await?;
     }
     Ok(slots.len() as u64)
+}
+
+/// When a place in `group` would begin: its next session still to come, or
+/// the next minute if none is planned (a membership has no time of its own).
+pub async fn membership_interval<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    now: Timestamp,
+) -> Result<(Interval, String)> {
+    let next = tx
+        .fetch_optional(
+            sql("SELECT starts_at, ends_at, timezone FROM sessions WHERE org_id = $1 AND group_id = $2 \
+                 AND status = 'scheduled' AND starts_at > $3 ORDER BY starts_at LIMIT 1")
+            .bind(org)
+            .bind(group)
+            .bind(now),
+        )
+        .await?;
+    if let Some(row) = next {
+        let interval = Interval::new(row.time("starts_at")?, row.time("ends_at")?).expect("a session has length");
+        return Ok((interval, row.text("timezone")?));
+    }
+    let zone =
+        tx.fetch_one(sql("SELECT timezone FROM organisations WHERE id = $1").bind(org)).await?.text("timezone")?;
+    let next_minute = now + SignedDuration::from_mins(1);
+    Ok((Interval::starting_at(next_minute, SignedDuration::from_mins(1)).expect("a minute"), zone))
+}
+
+/// Records `count` freed places in `group` (a member left, the capacity was
+/// raised) when members wait for one; returns how many. The pass offers
+/// each to the best-placed waiting member; accepting makes them active.
+pub async fn record_places<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    count: i64,
+    cause: Cause,
+    now: Timestamp,
+) -> Result<u64> {
+    let waiting = tx
+        .fetch_one(
+            sql("SELECT COUNT(*) AS n FROM waitlist_entries e WHERE e.org_id = $1 AND e.target_key = $2 \
+                 AND e.status = $3 AND EXISTS (SELECT 1 FROM group_memberships m WHERE m.org_id = e.org_id \
+                   AND m.group_id = $4 AND m.client_id = e.client_id AND m.status = $5)")
+            .bind(org)
+            .bind(format!("group:{group}"))
+            .bind(EntryStatus::Active.as_str())
+            .bind(group)
+            .bind(MembershipStatus::Waitlisted.as_str()),
+        )
+        .await?
+        .int("n")?;
+    let count = count.min(waiting).min(MAX_PER_EVENT as i64);
+    if count <= 0 {
+        return Ok(0);
+    }
+    let (interval, timezone) = membership_interval(tx, org, group, now).await?;
+    let opening = Opening { kind: OpeningKind::Membership { group }, interval, timezone, modality: None };
+    for _ in 0..count {
+        record(tx, org, &opening, cause, None, now).await?;
+    }
+    Ok(count as u64)
+}
+
+/// Places in `group` held by live offers, `except` one opening's.
+pub async fn held_places<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    except: Option<OpeningId>,
+    now: Timestamp,
+) -> Result<i64> {
+    let row = tx
+        .fetch_one(
+            sql("SELECT COUNT(DISTINCT f.opening_id) AS held FROM waitlist_offers f \
+                 JOIN waitlist_openings o ON o.org_id = f.org_id AND o.id = f.opening_id \
+                 WHERE f.org_id = $1 AND o.group_id = $2 AND o.session_id IS NULL AND o.kind = 'SEAT' \
+                 AND f.status = $3 AND f.expires_at > $4 AND ($5 IS NULL OR f.opening_id <> $5)")
+            .bind(org)
+            .bind(group)
+            .bind(OfferStatus::Live.as_str())
+            .bind(now)
+            .bind(except),
+        )
+        .await?;
+    Ok(row.int("held")?)
 }
 
 /// Seats on `session` held by live offers: one per opening with a live

@@ -16,6 +16,7 @@ use super::audit::{self, AuditDraft};
 use super::db::{Backend, DbError, Executor, Row, lock_row, placeholders, sql};
 use super::freed::{self, Cause};
 use super::sessions::insert_rows;
+use super::waitlist_rows::wait_for_group;
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, Group, GroupFields, GroupMember, GroupStanding, GroupUpdate, NewGroup, Screening};
 use crate::{GroupStore, Result, StoreError};
@@ -337,11 +338,12 @@ async fn raise_upcoming_capacity<E: Executor>(
 
 /// The status a newly enrolled client starts in: screening first if the
 /// group requires it, the waitlist if the group is full, otherwise active.
-pub(super) fn enrolment_status(group: &Group) -> MembershipStatus {
+/// `held` places are held by live waitlist offers.
+pub(super) fn enrolment_status(group: &Group, held: i64) -> MembershipStatus {
     if group.fields.requires_screening {
         return MembershipStatus::PendingScreening;
     }
-    let full = group.fields.capacity.is_some_and(|capacity| group.active_members >= capacity);
+    let full = group.fields.capacity.is_some_and(|capacity| group.active_members + held >= capacity);
     if full { MembershipStatus::Waitlisted } else { MembershipStatus::Active }
 }
 
@@ -440,6 +442,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                 && new > old
             {
                 raise_upcoming_capacity(&mut tx, org, id, old, new, now).await?;
+                freed::record_places(&mut tx, org, id, new - old, Cause::CapacityRaised, now).await?;
             }
             let draft = AuditDraft::new("group.update", "group", id).details(json!({ "name": f.name }));
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
@@ -534,7 +537,8 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             if existing.is_some() {
                 return Err(StoreError::conflict("already_member", "this client already has a current membership"));
             }
-            let status = enrolment_status(&current);
+            let held = freed::held_places(&mut tx, org, group, None, now).await?;
+            let status = enrolment_status(&current, held);
             let id = MembershipId::new();
             tx.execute(
                 sql("INSERT INTO group_memberships (org_id, id, group_id, client_id, status, join_date, created_at, updated_at) \
@@ -552,7 +556,12 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                 "group_id": group, "status": status, "join_date": join_date,
                 "closed_group_override": admin_override.filter(|_| !current.fields.open && started.is_some()),
             }));
-            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
+            let mut drafts = vec![draft];
+            // A full group's next place goes through the waitlist.
+            if status == MembershipStatus::Waitlisted {
+                drafts.extend(wait_for_group(&mut tx, org, group, client, ctx.person_id, now).await?);
+            }
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             let row = tx
                 .fetch_one(sql("SELECT * FROM group_memberships WHERE org_id = $1 AND id = $2").bind(org).bind(id))
                 .await?;

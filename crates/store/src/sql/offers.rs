@@ -20,7 +20,7 @@ use super::freed::{self, Cause, Opening, OpeningKind};
 use super::matching::{self, PlaceInfo};
 use super::notify::{self, Notice};
 use super::offer_booking::{book, release_later};
-use super::waitlist_rows::{fetch_entry, fetch_offer, fetch_offers};
+use super::waitlist_rows::{fetch_entry, fetch_offer, fetch_offers, place_of};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{Acceptance, AuditCtx, EntryMatch, NewOffer, Offer, OfferFilter, PassReport, Place};
 use crate::{OfferStore, Result, StoreError};
@@ -37,15 +37,13 @@ pub(super) struct OpeningRow {
 pub(super) async fn fetch_opening<E: Executor>(tx: &mut E, org: OrgId, id: OpeningId) -> Result<OpeningRow> {
     let row =
         tx.fetch_one(sql("SELECT * FROM waitlist_openings WHERE org_id = $1 AND id = $2").bind(org).bind(id)).await?;
-    let place = if row.text("kind")? == "SEAT" {
-        Place::Seat(row.id("session_id")?)
-    } else {
-        Place::Slot {
+    let place = place_of(&row.text("kind")?, row.opt_id("session_id")?, row.opt_id("group_id")?, || {
+        Ok(Place::Slot {
             therapist: row.id("therapist_id")?,
             starts_at: row.time("starts_at")?,
             ends_at: row.time("ends_at")?,
-        }
-    };
+        })
+    })?;
     Ok(OpeningRow { id, place, hold: row.id("hold_id")?, status: row.text("status")? })
 }
 
@@ -97,8 +95,13 @@ pub(super) async fn offer_to<E: Executor>(
     let id = OfferId::new();
     let hold = HoldId::new();
     let interval = matching::booked_interval(info, entry);
-    let mut people = vec![(entry.client_id, Role::Client, "client_id")];
-    let mut claims = vec![Claim { person: entry.client_id, interval, owner: Owner::Hold { hold, expires_at } }];
+    let mut people = Vec::new();
+    let mut claims = Vec::new();
+    // A place in a group holds none of the client's time; a seat or slot does.
+    if !matches!(opening.place, Place::Membership(_)) {
+        people.push((entry.client_id, Role::Client, "client_id"));
+        claims.push(Claim { person: entry.client_id, interval, owner: Owner::Hold { hold, expires_at } });
+    }
     if let Place::Slot { therapist, .. } = opening.place {
         people.push((therapist, Role::Therapist, "therapist_id"));
         // Parallel offers of one slot share the therapist's hold, which
@@ -123,8 +126,10 @@ pub(super) async fn offer_to<E: Executor>(
             owner: Owner::Hold { hold: opening.hold, expires_at: until },
         });
     }
-    busy::lock_people(tx, dialect, org, &people).await?;
-    busy::claim(tx, org, &claims, now, drafts).await?;
+    if !claims.is_empty() {
+        busy::lock_people(tx, dialect, org, &people).await?;
+        busy::claim(tx, org, &claims, now, drafts).await?;
+    }
     tx.execute(
         sql("INSERT INTO waitlist_offers (org_id, id, entry_id, opening_id, client_id, hold_id, starts_at, ends_at, \
              status, expires_at, match_score, reasons, created_by, created_at) \
@@ -340,8 +345,14 @@ impl<B: Backend> OfferStore for SqlStore<B> {
                     format!("the entry is {}; only an active entry can be offered a place", entry.status),
                 ));
             }
-            if let Place::Seat(s) = input.place {
-                super::sessions::lock_session(&mut tx, dialect, org, s, now).await?;
+            match input.place {
+                Place::Seat(s) => {
+                    super::sessions::lock_session(&mut tx, dialect, org, s, now).await?;
+                }
+                Place::Membership(g) => {
+                    super::db::lock_row(&mut tx, dialect, "groups", org, g).await?;
+                }
+                Place::Slot { .. } => {}
             }
             let info = matching::place_info(&mut tx, org, input.place, None, now).await?;
             if info.free <= 0 {
@@ -350,6 +361,9 @@ impl<B: Backend> OfferStore for SqlStore<B> {
             let fits = match (input.place, entry.target) {
                 (Place::Seat(s), circles_domain::waitlist::Target::GroupSession(t)) => s == t,
                 (Place::Seat(_), circles_domain::waitlist::Target::Group(g)) => info.group == Some(g),
+                (Place::Membership(p), circles_domain::waitlist::Target::Group(g)) => {
+                    p == g && matching::waits_on_roster(&mut tx, org, g, entry.client_id).await?
+                }
                 (Place::Slot { .. }, circles_domain::waitlist::Target::OneOnOne { therapist, .. }) => {
                     therapist.is_none_or(|t| info.therapists.contains(&t))
                 }
@@ -369,6 +383,7 @@ impl<B: Backend> OfferStore for SqlStore<B> {
                 kind: match input.place {
                     Place::Seat(session) => OpeningKind::Seat { session, group: info.group },
                     Place::Slot { therapist, .. } => OpeningKind::Slot { therapist },
+                    Place::Membership(group) => OpeningKind::Membership { group },
                 },
                 interval: info.interval,
                 timezone: info.timezone.clone(),

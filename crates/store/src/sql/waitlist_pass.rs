@@ -118,11 +118,18 @@ async fn process<E: Executor>(
     }
     let opening = fetch_opening(tx, org, id).await?;
     let settings = freed::settings(tx, org).await?;
-    if let Place::Seat(session) = opening.place {
-        // Serialises with joins and accepts on the same session.
-        if super::sessions::lock_session(tx, dialect, org, session, now).await.is_err() {
-            return lapse(tx, org, &opening, now).await;
+    match opening.place {
+        Place::Seat(session) => {
+            // Serialises with joins and accepts on the same session.
+            if super::sessions::lock_session(tx, dialect, org, session, now).await.is_err() {
+                return lapse(tx, org, &opening, now).await;
+            }
         }
+        // Serialises with enrolments and accepts in the same group.
+        Place::Membership(group) => {
+            super::db::lock_row(tx, dialect, "groups", org, group).await?;
+        }
+        Place::Slot { .. } => {}
     }
     let info = match matching::place_info(tx, org, opening.place, Some(opening.id), now).await {
         Ok(info) => info,

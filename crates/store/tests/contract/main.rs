@@ -20,4 +20,5 @@ mod time_off_notices;
 mod tokens;
 mod waitlist;
 mod waitlist_events;
+mod waitlist_groups;
 mod waitlist_races;
