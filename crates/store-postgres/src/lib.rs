@@ -73,6 +73,7 @@ fn migrator() -> Migrator {
         migration(8, "delivery", include_str!("../migrations/0008_delivery.sql")),
         migration(9, "departures", include_str!("../migrations/0009_departures.sql")),
         migration(13, "waitlist", include_str!("../migrations/0013_waitlist.sql")),
+        migration(17, "offer links", include_str!("../migrations/0017_offer_links.sql")),
     ])
 }
 

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_delivery.sql")),
     (9, include_str!("../migrations/0009_departures.sql")),
     (13, include_str!("../migrations/0013_waitlist.sql")),
+    (17, include_str!("../migrations/0017_offer_links.sql")),
 ];
 
 /// Applies every migration above the database's version, each in its own

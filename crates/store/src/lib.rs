@@ -31,7 +31,7 @@ use jiff::{SignedDuration, Timestamp};
 
 pub use error::{Conflict, Result, StoreError};
 use model::*;
-pub use waitlist_store::{OfferStore, WaitlistStore};
+pub use waitlist_store::{OfferLinkStore, OfferStore, WaitlistStore};
 
 /// Everything Circles keeps.
 pub trait Store:
@@ -55,6 +55,7 @@ pub trait Store:
     + OrgInvitationStore
     + WaitlistStore
     + OfferStore
+    + OfferLinkStore
     + DeliveryStore
 {
 }
@@ -80,6 +81,7 @@ impl<T> Store for T where
         + OrgInvitationStore
         + WaitlistStore
         + OfferStore
+        + OfferLinkStore
         + DeliveryStore
 {
 }

@@ -15,6 +15,7 @@ mod hours;
 mod inbox;
 mod layout;
 mod names;
+mod offer_link;
 mod profile;
 #[cfg(test)]
 mod render_tests;
@@ -64,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(signin::start))
         .route("/signin", post(signin::sign_in))
         .route("/signout", post(signin::sign_out))
+        .route("/offer-links/{org}/{token}", get(offer_link::show).post(offer_link::answer))
         .route("/switch", get(signin::switch))
         .route("/profile", get(profile::redirect_home))
         .route("/orgs/{org}", get(home::home))

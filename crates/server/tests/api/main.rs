@@ -22,6 +22,7 @@ mod lists;
 mod mail;
 mod membership_first;
 mod notices;
+mod offer_links;
 mod operations;
 mod org_invitations;
 mod outbox_routes;

@@ -305,18 +305,13 @@ impl TestApp {
         .expect(201)
     }
 
-    /// The live waitlist offer `login` sees, once the worker has sent it
-    /// (it reacts to the freeing commit; this waits up to five seconds).
+    /// Runs a waitlist pass (without grace delay), then returns the live
+    /// offer `login` sees.
     pub async fn live_offer(&self, org: &Org, login: &Login) -> Value {
+        self.store.waitlist_pass(Some(jiff::SignedDuration::ZERO), false).await.unwrap();
         let path = format!("/api/v1/orgs/{}/offers?status=LIVE", org.id);
-        for _ in 0..100 {
-            let live = self.get(&path, &login.token).await.expect(200);
-            if let Some(offer) = live["items"].as_array().unwrap().first() {
-                return offer.clone();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("no live offer reached the client");
+        let live = self.get(&path, &login.token).await.expect(200);
+        live["items"].as_array().unwrap().first().cloned().expect("a live offer reached the client")
     }
 
     /// Accepts a waitlist offer as `login`.

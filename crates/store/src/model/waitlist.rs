@@ -136,6 +136,13 @@ pub struct Offer {
     pub answered_at: Option<Timestamp>,
 }
 
+/// What a client answers through an offer link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkAnswer {
+    Accept,
+    Decline { reason: Option<String> },
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct OfferFilter {
     pub status: Option<OfferStatus>,

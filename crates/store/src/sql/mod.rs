@@ -21,6 +21,7 @@ mod matching;
 mod names;
 mod notify;
 mod offer_booking;
+mod offer_links;
 mod offers;
 mod org_invitations;
 mod orgs;

@@ -21,4 +21,5 @@ mod tokens;
 mod waitlist;
 mod waitlist_events;
 mod waitlist_groups;
+mod waitlist_links;
 mod waitlist_races;
