@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::query::query_parsed;
 use super::views::{Items, Problem};
-use super::waitlist_views::OfferView;
+use super::waitlist_views::{OfferView, visible_to};
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
@@ -92,8 +92,7 @@ pub async fn send_offer(
 ) -> ApiResult<(StatusCode, axum::Json<OfferView>)> {
     member.authorize(Action::ManageWaitlist)?;
     let input = parse_offer(&body)?;
-    let offer = state.store.send_offer(&member.ctx, member.org_id(), input).await?;
-    Ok((StatusCode::CREATED, axum::Json(OfferView::new(offer, state.clock.now()))))
+    Ok((StatusCode::CREATED, view(&state, state.store.send_offer(&member.ctx, member.org_id(), input).await?)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -122,10 +121,20 @@ pub async fn list_offers(
 
 async fn offer_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Offer> {
     let offer = state.store.offer(member.org_id(), OfferId(id)).await?;
-    if member.role == Role::Client && offer.client_id != member.person_id {
-        return Err(circles_store::StoreError::NotFound("offer").into());
-    }
+    visible_to(member, offer.client_id, "offer")?;
     Ok(offer)
+}
+
+/// An offer the caller may answer: their own, or any for staff.
+async fn answerable(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Offer> {
+    let offer = offer_for(state, member, id).await?;
+    member.authorize(Action::WaitlistOwn { is_self: offer.client_id == member.person_id })?;
+    Ok(offer)
+}
+
+/// An offer as the caller sees it now.
+fn view(state: &AppState, offer: Offer) -> axum::Json<OfferView> {
+    axum::Json(OfferView::new(offer, state.clock.now()))
 }
 
 /// One offer, with the seconds it has left.
@@ -138,8 +147,7 @@ pub async fn get_offer(
     member: Member,
     Path((_org_id, offer_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<OfferView>> {
-    let offer = offer_for(&state, &member, offer_id).await?;
-    Ok(axum::Json(OfferView::new(offer, state.clock.now())))
+    Ok(view(&state, offer_for(&state, &member, offer_id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema, Default)]
@@ -163,11 +171,9 @@ pub async fn accept(
     Path((_org_id, offer_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<AcceptRequest>,
 ) -> ApiResult<axum::Json<OfferView>> {
-    let offer = offer_for(&state, &member, offer_id).await?;
-    member.authorize(Action::WaitlistOwn { is_self: offer.client_id == member.person_id })?;
+    let offer = answerable(&state, &member, offer_id).await?;
     let how = Acceptance { release: body.release_session_id.map(SessionId) };
-    let offer = state.store.accept_offer(&member.ctx, member.org_id(), offer.id, how).await?;
-    Ok(axum::Json(OfferView::new(offer, state.clock.now())))
+    Ok(view(&state, state.store.accept_offer(&member.ctx, member.org_id(), offer.id, how).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema, Default)]
@@ -189,13 +195,11 @@ pub async fn decline(
     Path((_org_id, offer_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<DeclineRequest>,
 ) -> ApiResult<axum::Json<OfferView>> {
-    let offer = offer_for(&state, &member, offer_id).await?;
-    member.authorize(Action::WaitlistOwn { is_self: offer.client_id == member.person_id })?;
+    let offer = answerable(&state, &member, offer_id).await?;
     let mut v = Validator::default();
     let reason = v.check_opt("reason", body.reason.map(|r| free_text(&r, 500)));
     let reason = v.done(|| reason)?;
-    let offer = state.store.decline_offer(&member.ctx, member.org_id(), offer.id, reason).await?;
-    Ok(axum::Json(OfferView::new(offer, state.clock.now())))
+    Ok(view(&state, state.store.decline_offer(&member.ctx, member.org_id(), offer.id, reason).await?))
 }
 
 /// Withdraws a live offer (staff); the client stays on the waitlist.
@@ -211,6 +215,5 @@ pub async fn withdraw(
 ) -> ApiResult<axum::Json<OfferView>> {
     let offer = offer_for(&state, &member, offer_id).await?;
     member.authorize(Action::ManageWaitlist)?;
-    let offer = state.store.withdraw_offer(&member.ctx, member.org_id(), offer.id).await?;
-    Ok(axum::Json(OfferView::new(offer, state.clock.now())))
+    Ok(view(&state, state.store.withdraw_offer(&member.ctx, member.org_id(), offer.id).await?))
 }

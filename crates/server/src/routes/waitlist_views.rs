@@ -8,7 +8,20 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::waitlist::EntryView;
+use crate::auth::Member;
+use crate::http::error::ApiResult;
+use circles_domain::Role;
+use circles_domain::ids::PersonId;
 use circles_domain::local_time::local_time;
+
+/// Clients see their own waitlist records only: another client's entry or
+/// offer does not exist for them (404), whatever they ask of it.
+pub fn visible_to(member: &Member, client: PersonId, what: &'static str) -> ApiResult<()> {
+    if member.role == Role::Client && client != member.person_id {
+        return Err(circles_store::StoreError::NotFound(what).into());
+    }
+    Ok(())
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MatchView {
