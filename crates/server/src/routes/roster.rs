@@ -63,8 +63,8 @@ fn date(v: &mut Validator, field: &str, raw: &str) -> Option<Date> {
 
 /// Records screening, a leave date or a status change. A member who ends
 /// their membership keeps their future seats until `cancel-future-seats`;
-/// the answer says how many. A freed place goes to the longest-waiting
-/// member of the waitlist.
+/// the answer says how many. A freed place goes through the waitlist: the
+/// next pass offers it to the best-placed waiting member (`freed_places`).
 #[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/groups/{group_id}/members/{member_id}", tag = "groups",
     request_body = MembershipPatch, params(("org_id" = Uuid, Path), ("group_id" = Uuid, Path), ("member_id" = Uuid, Path)),
     responses((status = 200, body = MembershipUpdateView), (status = 403, body = Problem), (status = 404, body = Problem),

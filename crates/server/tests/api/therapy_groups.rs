@@ -379,7 +379,7 @@ async fn a_leaving_member_frees_a_place_for_the_waitlist(backend: Backend) {
             .is_empty()
     );
     app.accept_offer(&org, &members[2], &offer).await;
-    assert_eq!(app.inbox(&org, &members[2]).await, ["waitlist_offer", "membership_activated"]);
+    assert_eq!(app.inbox(&org, &members[2]).await, ["membership_activated", "waitlist_offer"], "newest first");
     let roster = app.get(&format!("{}/{group}/members", groups(&org)), &org.moderator.token).await.expect(200);
     let of = |who: &str| {
         roster["items"].as_array().unwrap().iter().find(|m| m["client_id"] == who).unwrap()["status"].clone()
