@@ -20,6 +20,7 @@ backend_tests!(
     enrolling_in_a_full_group_waits_on_the_roster_and_the_waitlist,
     a_freed_place_goes_to_the_best_placed_member_through_an_offer,
     a_declined_place_moves_on_and_a_raised_capacity_offers_more,
+    the_sweep_finds_a_free_place_no_event_recorded,
 );
 
 struct Full {
@@ -175,4 +176,24 @@ async fn a_declined_place_moves_on_and_a_raised_capacity_offers_more(backend: Ba
     let clients: Vec<PersonId> = live(&h, &c).await.iter().map(|o| o.client_id).collect();
     assert_eq!(clients.len(), 2, "the new place goes to the member who declined the first: {clients:?}");
     assert!(clients.contains(&c.clients[2]) && clients.contains(&c.clients[3]));
+}
+
+async fn the_sweep_finds_a_free_place_no_event_recorded(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let c = h.clinic("fs", 3).await;
+    let g = full_group(&h, &c, 2).await;
+    // A place frees behind the use cases' back: no opening is recorded.
+    h.db.execute_raw(&format!(
+        "UPDATE group_memberships SET status = 'INACTIVE' WHERE org_id = '{}' AND client_id = '{}'",
+        c.org, c.clients[0]
+    ))
+    .await;
+    let quiet = h.store.waitlist_pass(Some(SignedDuration::ZERO), false).await.unwrap();
+    assert_eq!(quiet.offers_sent, 0);
+    let swept = h.store.waitlist_pass(Some(SignedDuration::ZERO), true).await.unwrap();
+    assert_eq!((swept.openings_found, swept.offers_sent), (1, 1));
+    let offers = live(&h, &c).await;
+    assert_eq!((offers[0].client_id, offers[0].place), (c.clients[2], Place::Membership(g.group)));
+    // Covered now: the next sweep finds nothing more.
+    assert_eq!(h.store.waitlist_pass(Some(SignedDuration::ZERO), true).await.unwrap().openings_found, 0);
 }
