@@ -37,6 +37,9 @@ pub enum Action {
     ViewPerson { is_self: bool, target_role: Role },
     /// Add a person with the given role.
     AddPerson { role: Role },
+    /// Change a member's role; `is_self` if it is the caller's own (refused,
+    /// so an organisation always keeps the admin who made the change).
+    ChangeRole { is_self: bool },
     /// Read the organisation's audit trail.
     ViewAudit,
     /// See the organisation's outgoing messages and retry failed ones.
@@ -48,9 +51,14 @@ pub enum Action {
     ViewSession { participant: bool },
     /// List every session of the organisation, not only one's own.
     ListAllSessions,
-    /// Cancel a session. `is_therapist`: an accepted or invited therapist
-    /// on it; `is_own_appointment`: the client of a one-on-one session.
+    /// Cancel a one-on-one session. `is_therapist`: an accepted or invited
+    /// therapist on it; `is_own_appointment`: its client.
     CancelSession { is_therapist: bool, is_own_appointment: bool },
+    /// Cancel a whole group or drop-in session: the group's moderators, an
+    /// admin, or whoever created it (`is_creator`).
+    CancelGroupSession { relation: GroupRelation, is_creator: bool },
+    /// Withdraw from a group session one accepted to facilitate.
+    WithdrawFacilitation { accepted: bool },
     /// Read someone's schedule.
     ViewSchedule { is_self: bool },
     /// Confirm or release a hold; `is_party` if the caller is its therapist
@@ -77,6 +85,9 @@ pub enum Action {
     JoinSession { relation: GroupRelation },
     /// Mark attendance; `is_therapist` if accepted on the session.
     MarkAttendance { is_therapist: bool, relation: GroupRelation },
+    /// Seat a given client on a group session, drop one with a reason, or
+    /// confirm one; `is_therapist` if accepted on the session.
+    ManageSeats { is_therapist: bool, relation: GroupRelation },
     /// Read a therapist's weekly availability rules.
     ViewAvailability,
     /// Replace a therapist's weekly availability; `is_self` if the caller is
@@ -165,6 +176,7 @@ pub fn authorize(role: Role, action: Action) -> Result<(), Denied> {
             Moderator => new_role == Client,
             Therapist | Client => false,
         },
+        Action::ChangeRole { is_self } => role == Admin && !is_self,
         Action::ViewAudit => role == Admin,
         Action::ManageDeliveries => role == Admin,
         Action::BookOneOnOne { as_therapist, as_client } => match role {
@@ -179,6 +191,8 @@ pub fn authorize(role: Role, action: Action) -> Result<(), Denied> {
             Therapist => is_therapist,
             Client => is_own_appointment,
         },
+        Action::CancelGroupSession { relation, is_creator } => relation.moderates(role) || is_creator,
+        Action::WithdrawFacilitation { accepted } => role == Therapist && accepted,
         Action::ViewSchedule { is_self } => staff_or(role, is_self),
         Action::ManageHold { is_party } => staff_or(role, is_party),
         Action::CreateGroup => matches!(role, Admin | Moderator),
@@ -198,8 +212,10 @@ pub fn authorize(role: Role, action: Action) -> Result<(), Denied> {
             relation.moderates(role) || (allow_instant && (relation.member || relation.facilitator))
         }
         Action::JoinSession { relation } => role == Client && relation.member,
-        Action::MarkAttendance { is_therapist, relation } => {
-            relation.moderates(role) || (role == Therapist && is_therapist)
+        // The group's facilitators serve its members, also in a peer-led
+        // drop-in session nobody facilitates.
+        Action::MarkAttendance { is_therapist, relation } | Action::ManageSeats { is_therapist, relation } => {
+            relation.moderates(role) || (role == Therapist && (is_therapist || relation.facilitator))
         }
         // Clients see working hours to pick a time; nothing in them is private.
         Action::ViewAvailability | Action::SearchAvailability => true,
@@ -237,12 +253,17 @@ fn denial_reason(action: Action) -> &'static str {
         Action::ListPeople { .. } => "clients may only list therapists (use ?role=therapist)",
         Action::ViewPerson { .. } => "you may only view your own record and therapists",
         Action::AddPerson { .. } => "only admins add staff; moderators may add clients",
+        Action::ChangeRole { .. } => "only an admin changes roles, and never their own",
         Action::ViewAudit => "only admins read the audit trail",
         Action::ManageDeliveries => "only admins see and retry outgoing messages",
         Action::BookOneOnOne { .. } => "therapists book only themselves and clients only themselves",
         Action::ViewSession { .. } => "you are not on this session",
         Action::ListAllSessions => "only admins and moderators list every session",
         Action::CancelSession { .. } => "only staff, the session's therapists or a one-on-one's client may cancel it",
+        Action::CancelGroupSession { .. } => {
+            "only the group's moderators, an admin or the session's creator cancel a group session"
+        }
+        Action::WithdrawFacilitation { .. } => "only a therapist who accepted this session may withdraw from it",
         Action::ViewSchedule { .. } => "you may only read your own schedule",
         Action::ManageHold { .. } => "only staff or the hold's therapist or client may do that",
         Action::CreateGroup => "only admins and moderators create groups",
@@ -256,7 +277,12 @@ fn denial_reason(action: Action) -> &'static str {
         Action::ProposeSession { .. } => "in this group only moderators propose sessions",
         Action::StartInstant { .. } => "this group does not allow members to start instant sessions",
         Action::JoinSession { .. } => "only active client members of the group take seats",
-        Action::MarkAttendance { .. } => "only the session's therapists or the group's moderators mark attendance",
+        Action::MarkAttendance { .. } => {
+            "only the session's therapists or the group's facilitators and moderators mark attendance"
+        }
+        Action::ManageSeats { .. } => {
+            "only the session's therapists or the group's facilitators and moderators manage its seats"
+        }
         Action::ViewAvailability | Action::SearchAvailability => "you may not read availability",
         Action::ManageAvailability { .. } => "only admins, moderators and the therapist themselves set working hours",
         Action::RequestTimeOff { .. } => "therapists ask for their own time off; admins may ask for them",
@@ -315,6 +341,17 @@ mod tests {
             (Action::MarkAttendance { is_therapist: true, relation: NOBODY }, [true, false, true, false]),
             (Action::MarkAttendance { is_therapist: false, relation: GROUP_MODERATOR }, [true, true, true, true]),
             (Action::MarkAttendance { is_therapist: false, relation: NOBODY }, [true, false, false, false]),
+            (Action::MarkAttendance { is_therapist: false, relation: FACILITATOR }, [true, false, true, false]),
+            (Action::ManageSeats { is_therapist: false, relation: FACILITATOR }, [true, false, true, false]),
+            (Action::ManageSeats { is_therapist: true, relation: NOBODY }, [true, false, true, false]),
+            (Action::ManageSeats { is_therapist: false, relation: GROUP_MODERATOR }, [true, true, true, true]),
+            (Action::ManageSeats { is_therapist: false, relation: MEMBER }, [true, false, false, false]),
+            (Action::CancelGroupSession { relation: GROUP_MODERATOR, is_creator: false }, [true, true, true, true]),
+            (Action::CancelGroupSession { relation: FACILITATOR, is_creator: false }, [true, false, false, false]),
+            (Action::CancelGroupSession { relation: MEMBER, is_creator: true }, [true, true, true, true]),
+            (Action::CancelGroupSession { relation: NOBODY, is_creator: false }, [true, false, false, false]),
+            (Action::WithdrawFacilitation { accepted: true }, [false, false, true, false]),
+            (Action::WithdrawFacilitation { accepted: false }, [false, false, false, false]),
         ];
         for (action, expected) in cases {
             for (role, allowed) in Role::ALL.into_iter().zip(expected) {
@@ -364,6 +401,8 @@ mod tests {
             (Action::AddPerson { role: Moderator }, [true, false, false, false]),
             (Action::AddPerson { role: Therapist }, [true, false, false, false]),
             (Action::AddPerson { role: Client }, [true, true, false, false]),
+            (Action::ChangeRole { is_self: false }, [true, false, false, false]),
+            (Action::ChangeRole { is_self: true }, [false, false, false, false]),
             (Action::ViewAudit, [true, false, false, false]),
             (Action::ManageDeliveries, [true, false, false, false]),
             (Action::BookOneOnOne { as_therapist: false, as_client: false }, [true, true, false, false]),

@@ -139,7 +139,17 @@ impl<'de> Deserialize<'de> for TimeWindow {
 
 /// Limits on a session's length and size.
 pub const GROUP_MINUTES: std::ops::RangeInclusive<i64> = 15..=180;
+
+/// Whether a proposed session waits for a moderator before its therapists
+/// are asked: a group session, in a group whose settings ask for approval,
+/// proposed by someone who does not moderate it (admins moderate all).
+pub fn proposal_needs_approval(is_group_session: bool, proposer_moderates: bool, approval_required: bool) -> bool {
+    is_group_session && approval_required && !proposer_moderates
+}
 pub const GROUP_CAPACITY: std::ops::RangeInclusive<i64> = 2..=50;
+
+/// How long after a session's start a group may let members join it.
+pub const LATE_JOIN_MINUTES: std::ops::RangeInclusive<i64> = 0..=180;
 
 /// How a group runs its sessions (seed 004, translated to therapy).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +168,16 @@ pub struct GroupSettings {
     /// (by default they are generated and the report warns).
     #[serde(default)]
     pub refuse_outside_working_hours: bool,
+    /// Members may take a free seat in a running session up to this many
+    /// minutes after its start (0: seats close at the start).
+    #[serde(default)]
+    pub late_join_minutes: i64,
+    /// Drop-in sessions may run without a facilitator, led by the members.
+    #[serde(default)]
+    pub allow_peer_led: bool,
+    /// Drop-in sessions may start outside `allowed_time_windows`.
+    #[serde(default)]
+    pub instant_ignores_windows: bool,
 }
 
 impl Default for GroupSettings {
@@ -170,6 +190,9 @@ impl Default for GroupSettings {
             default_capacity: 12,
             allow_instant: true,
             refuse_outside_working_hours: false,
+            late_join_minutes: 0,
+            allow_peer_led: false,
+            instant_ignores_windows: false,
         }
     }
 }
@@ -185,6 +208,9 @@ pub struct SettingsInput {
     pub default_capacity: Option<i64>,
     pub allow_instant: Option<bool>,
     pub refuse_outside_working_hours: Option<bool>,
+    pub late_join_minutes: Option<i64>,
+    pub allow_peer_led: Option<bool>,
+    pub instant_ignores_windows: Option<bool>,
 }
 
 impl GroupSettings {
@@ -217,6 +243,18 @@ impl GroupSettings {
         if let Some(refuse) = input.refuse_outside_working_hours {
             settings.refuse_outside_working_hours = refuse;
         }
+        if let Some(minutes) = input.late_join_minutes {
+            if !LATE_JOIN_MINUTES.contains(&minutes) {
+                v.reject(&at("late_join_minutes"), "must be between 0 and 180 minutes");
+            }
+            settings.late_join_minutes = minutes;
+        }
+        if let Some(peer_led) = input.allow_peer_led {
+            settings.allow_peer_led = peer_led;
+        }
+        if let Some(ignores) = input.instant_ignores_windows {
+            settings.instant_ignores_windows = ignores;
+        }
         if let Some(windows) = &input.allowed_time_windows {
             let mut parsed = Vec::with_capacity(windows.len());
             for (i, w) in windows.iter().enumerate() {
@@ -236,6 +274,16 @@ impl GroupSettings {
         v.is_ok().then_some(settings)
     }
 
+    /// How long after the start members may still join a running session.
+    pub fn late_join(&self) -> SignedDuration {
+        SignedDuration::from_mins(self.late_join_minutes)
+    }
+
+    /// Whether a drop-in session needs a facilitator (a peer-led group's does not).
+    pub fn instant_needs_facilitator(&self) -> bool {
+        !self.allow_peer_led
+    }
+
     /// Whether a session at `slot` (shown in `zone`) respects the notice and
     /// the allowed windows, as of `now`. Problems go to `v` under `field`.
     pub fn check_timing(&self, slot: Interval, zone: &TimeZone, now: Timestamp, v: &mut Validator, field: &str) {
@@ -243,6 +291,12 @@ impl GroupSettings {
         if slot.start < now + notice {
             v.reject(field, format!("this group needs {} hours' notice", self.advance_notice_hours));
         }
+        self.check_windows(slot, zone, v, field);
+    }
+
+    /// Whether a session at `slot` (shown in `zone`) lies in one of the
+    /// allowed windows (always, when there are none).
+    pub fn check_windows(&self, slot: Interval, zone: &TimeZone, v: &mut Validator, field: &str) {
         if self.allowed_time_windows.is_empty() {
             return;
         }
@@ -267,6 +321,14 @@ impl GroupSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_group_proposal_by_a_non_moderator_in_an_approving_group_waits() {
+        assert!(proposal_needs_approval(true, false, true));
+        assert!(!proposal_needs_approval(true, true, true), "moderators schedule directly");
+        assert!(!proposal_needs_approval(true, false, false), "the group does not ask for approval");
+        assert!(!proposal_needs_approval(false, false, true), "one-on-one and drop-in sessions never wait");
+    }
 
     #[test]
     fn a_member_leaving_later_stays_active_until_the_leave_date() {

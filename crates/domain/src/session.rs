@@ -76,10 +76,19 @@ impl SessionStatus {
     }
 }
 
+/// How long a one-on-one session (or a moved session) may be, in minutes.
+pub const ONE_ON_ONE_MINUTES: std::ops::RangeInclusive<i64> = 15..=240;
+
 impl SeatStatus {
     /// Whether the seat occupies its client's time.
     pub fn holds_time(self) -> bool {
         !matches!(self, SeatStatus::CancelledByClient | SeatStatus::CancelledByProvider | SeatStatus::LateCancelled)
+    }
+
+    /// The statuses that hold a client's time, in declaration order: the
+    /// one list storage spells in SQL.
+    pub fn holding_time() -> impl Iterator<Item = SeatStatus> {
+        SeatStatus::ALL.iter().copied().filter(|s| s.holds_time())
     }
 }
 
@@ -92,15 +101,29 @@ pub struct IllegalTransition {
 }
 
 /// Why a session takes no seats now, in words for the member; `None` when
-/// it does (a scheduled session before it starts, a drop-in while it runs).
-pub fn closed_to_seats(kind: SessionKind, status: SessionStatus, starts_at: Timestamp, zone: &str) -> Option<String> {
+/// it does (a scheduled session before it starts, a drop-in while it runs,
+/// or a running group session within its group's `late_join` allowance
+/// after the start).
+pub fn closed_to_seats(
+    kind: SessionKind,
+    status: SessionStatus,
+    starts_at: Timestamp,
+    zone: &str,
+    late_join: SignedDuration,
+    now: Timestamp,
+) -> Option<String> {
     match status {
         SessionStatus::Scheduled => None,
         SessionStatus::InProgress if kind == SessionKind::Instant => None,
-        SessionStatus::InProgress => Some(format!(
-            "this session started at {} and takes no new seats once it is running",
-            crate::local_time::local_clock(starts_at, zone)
-        )),
+        SessionStatus::InProgress if now < starts_at + late_join => None,
+        SessionStatus::InProgress => {
+            let started = crate::local_time::local_clock(starts_at, zone);
+            Some(match late_join.as_mins() {
+                0 => format!("this session started at {started} and takes no new seats once it is running"),
+                1 => format!("this session started at {started}; members may join up to a minute after the start"),
+                m => format!("this session started at {started}; members may join up to {m} minutes after the start"),
+            })
+        }
         SessionStatus::Proposed => Some("this session is still a proposal; it takes seats once it is scheduled".into()),
         SessionStatus::Completed => Some("this session has ended".into()),
         SessionStatus::Cancelled => Some("this session was cancelled".into()),
@@ -238,11 +261,8 @@ mod tests {
 
     #[test]
     fn cancelled_seats_free_their_clients_time() {
-        let holding: Vec<_> = SeatStatus::ALL.iter().filter(|s| s.holds_time()).collect();
-        assert_eq!(
-            holding,
-            [&SeatStatus::Registered, &SeatStatus::Confirmed, &SeatStatus::Attended, &SeatStatus::NoShow]
-        );
+        let holding: Vec<_> = SeatStatus::holding_time().collect();
+        assert_eq!(holding, [SeatStatus::Registered, SeatStatus::Confirmed, SeatStatus::Attended, SeatStatus::NoShow]);
     }
 
     #[test]
@@ -264,15 +284,34 @@ mod tests {
     fn a_running_group_session_says_when_it_started() {
         let start: Timestamp = "2026-12-10T23:00:00Z".parse().unwrap();
         let zone = "America/New_York";
+        let closed = |kind, status, late: i64, now: Timestamp| {
+            closed_to_seats(kind, status, start, zone, SignedDuration::from_mins(late), now)
+        };
+        let later = |mins: i64| start + SignedDuration::from_mins(mins);
         assert_eq!(
-            closed_to_seats(SessionKind::Group, SessionStatus::InProgress, start, zone).unwrap(),
+            closed(SessionKind::Group, SessionStatus::InProgress, 0, later(1)).unwrap(),
             "this session started at 18:00 and takes no new seats once it is running"
         );
-        assert_eq!(closed_to_seats(SessionKind::Instant, SessionStatus::InProgress, start, zone), None);
-        assert_eq!(closed_to_seats(SessionKind::Group, SessionStatus::Scheduled, start, zone), None);
+        assert_eq!(closed(SessionKind::Instant, SessionStatus::InProgress, 0, later(30)), None);
+        assert_eq!(closed(SessionKind::Group, SessionStatus::Scheduled, 0, later(-5)), None);
         assert_eq!(
-            closed_to_seats(SessionKind::Group, SessionStatus::Completed, start, zone).unwrap(),
+            closed(SessionKind::Group, SessionStatus::Completed, 0, later(200)).unwrap(),
             "this session has ended"
+        );
+    }
+
+    #[test]
+    fn members_may_join_a_running_session_within_the_late_join_allowance() {
+        let start: Timestamp = "2026-12-10T23:00:00Z".parse().unwrap();
+        let zone = "America/New_York";
+        let at = |mins: i64| start + SignedDuration::from_mins(mins);
+        let late = SignedDuration::from_mins(10);
+        let group = |now| closed_to_seats(SessionKind::Group, SessionStatus::InProgress, start, zone, late, now);
+        assert_eq!(group(at(0)), None);
+        assert_eq!(group(at(9)), None);
+        assert_eq!(
+            group(at(10)).unwrap(),
+            "this session started at 18:00; members may join up to 10 minutes after the start"
         );
     }
 
@@ -357,6 +396,10 @@ spelled_enum!(
         MemberJoined = "member_joined",
         /// The member who took a seat: it is theirs.
         SeatConfirmed = "seat_confirmed",
+        /// Staff gave up a member's seat (`CANCELLED_BY_PROVIDER`); the body gives the reason.
+        SeatCancelled = "seat_cancelled",
+        /// A facilitator withdrew from a session they had accepted.
+        FacilitatorWithdrew = "facilitator_withdrew",
         /// A member's proposal waits for a moderator.
         ProposalPending = "proposal_pending",
         ProposalApproved = "proposal_approved",

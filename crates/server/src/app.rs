@@ -49,9 +49,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let store = state.store.clone();
     let sealer = crate::jobs::spawn_sealer(store.clone());
+    let hub = state.hub.spawn(&state.settings.database_url);
     let limits = state.settings.connection_limits();
     let served = http::server::serve(listener, build(state), limits, shutdown).await;
     sealer.abort();
+    hub.abort();
     // Leave nothing unsealed behind.
     if let Err(e) = store.seal_audit().await {
         tracing::warn!(error = %e, "sealing audit events on shutdown failed");

@@ -126,6 +126,11 @@ pub async fn run_housekeeping(state: &AppState) {
         Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
     }
     state.login_limiter.retain_recent();
+    match state.store.prune_events(state.clock.now() - circles_domain::live::RETENTION).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(pruned = n, "pruned live events past retention"),
+        Err(e) => tracing::warn!(error = %e, "pruning live events failed"),
+    }
 }
 
 fn circles_store_retention() -> SignedDuration {

@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod demo;
 pub mod http;
 pub mod jobs;
+pub mod live;
 pub mod routes;
 pub mod state;
 pub mod storage;

@@ -8,6 +8,7 @@ use crate::auth::cache::AuthCache;
 use crate::auth::password::PasswordHashing;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Settings;
+use crate::live::Hub;
 
 /// What every request handler can reach.
 #[derive(Clone)]
@@ -19,6 +20,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     pub auth_cache: Arc<AuthCache>,
     pub metrics: PrometheusHandle,
+    /// Live events fanned out to this server's listeners.
+    pub hub: Arc<Hub>,
 }
 
 impl AppState {
@@ -31,6 +34,7 @@ impl AppState {
             )),
             auth_cache: Arc::new(AuthCache::new(std::time::Duration::from_secs(settings.auth_cache_seconds))),
             metrics: crate::http::metrics::handle(),
+            hub: Hub::new(store.clone()),
             store,
             clock,
             settings: Arc::new(settings),

@@ -8,6 +8,7 @@
 //! reported as retryable so the store runs the transaction again.
 
 pub mod baseline;
+pub mod listen;
 
 use std::time::Duration;
 
@@ -74,6 +75,7 @@ fn migrator() -> Migrator {
         migration(9, "departures", include_str!("../migrations/0009_departures.sql")),
         migration(13, "waitlist", include_str!("../migrations/0013_waitlist.sql")),
         migration(17, "offer links", include_str!("../migrations/0017_offer_links.sql")),
+        migration(18, "events", include_str!("../migrations/0018_events.sql")),
     ])
 }
 

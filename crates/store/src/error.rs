@@ -19,7 +19,18 @@ pub enum StoreError {
     #[error(transparent)]
     Invalid(#[from] Invalid),
     #[error(transparent)]
-    Db(#[from] DbError),
+    Db(DbError),
+}
+
+impl From<DbError> for StoreError {
+    /// A unique violation is a conflict with a code (see `unique.rs`);
+    /// every other database error stays what it is.
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Unique(detail) => crate::unique::unique_conflict(&detail),
+            other => StoreError::Db(other),
+        }
+    }
 }
 
 /// A conflict with a stable machine-readable code.
@@ -33,6 +44,9 @@ pub struct Conflict {
     /// reported after its transaction has rolled back, so that finding the
     /// next free times never holds anyone else up.
     pub(crate) hints_to_find: Option<HintRequest>,
+    /// The session in the way of each clash listed in `details.conflicts`
+    /// (for its title and therapist in words); never sent as an id.
+    pub(crate) clash_sessions: Vec<Option<circles_domain::ids::SessionId>>,
 }
 
 impl StoreError {
@@ -42,6 +56,7 @@ impl StoreError {
             message: message.into(),
             details: Default::default(),
             hints_to_find: None,
+            clash_sessions: Vec::new(),
         }))
     }
 

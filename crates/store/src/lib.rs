@@ -12,6 +12,7 @@
 pub mod error;
 pub mod model;
 pub mod sql;
+mod unique;
 mod waitlist_store;
 
 use async_trait::async_trait;
@@ -47,6 +48,8 @@ pub trait Store:
     + GroupStore
     + InvitationStore
     + SeatStore
+    + SeatControlStore
+    + FacilitationStore
     + NotificationStore
     + RosterStore
     + SeriesStore
@@ -57,6 +60,8 @@ pub trait Store:
     + OfferStore
     + OfferLinkStore
     + DeliveryStore
+    + EventStore
+    + PresenceStore
 {
 }
 
@@ -73,6 +78,8 @@ impl<T> Store for T where
         + GroupStore
         + InvitationStore
         + SeatStore
+        + SeatControlStore
+        + FacilitationStore
         + NotificationStore
         + RosterStore
         + SeriesStore
@@ -83,6 +90,8 @@ impl<T> Store for T where
         + OfferStore
         + OfferLinkStore
         + DeliveryStore
+        + EventStore
+        + PresenceStore
 {
 }
 
@@ -153,6 +162,10 @@ pub trait OrgStore: Send + Sync {
     async fn person_role(&self, org: OrgId, id: PersonId) -> Result<Option<Role>>;
     /// Whether attendance recorded more than 30 days late is refused.
     async fn set_refuse_late_attendance(&self, ctx: &AuditCtx, org: OrgId, refuse: bool) -> Result<bool>;
+    /// Gives a member another role (audited with the old and new one).
+    async fn change_role(&self, ctx: &AuditCtx, org: OrgId, id: PersonId, role: Role) -> Result<Person>;
+    /// The organisation's own rules as they stand (see `set_refuse_late_attendance`).
+    async fn refuses_late_attendance(&self, org: OrgId) -> Result<bool>;
 }
 
 /// Invitations to join an organisation, answered by the invited account.
@@ -362,6 +375,45 @@ pub trait SeatStore: Send + Sync {
     ) -> Result<Vec<Seat>>;
 }
 
+/// Staff control of one seat (issue 11 item 4): the group's moderators,
+/// facilitators and the org's admins seat a given client, drop one with a
+/// reason, or confirm one; a client confirms their own.
+#[async_trait]
+pub trait SeatControlStore: Send + Sync {
+    /// Seats `client`, an active member of the session's group, on a
+    /// scheduled or running group session (capacity and the client's
+    /// calendar permitting); the client is told.
+    async fn add_seat(&self, ctx: &AuditCtx, org: OrgId, session: SessionId, client: PersonId) -> Result<Seat>;
+    /// Gives up `client`'s seat as `CANCELLED_BY_PROVIDER`, freeing their
+    /// time; the client is told why.
+    async fn drop_seat(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        session: SessionId,
+        client: PersonId,
+        reason: String,
+    ) -> Result<Seat>;
+    /// Marks a `REGISTERED` seat `CONFIRMED` (a confirmed seat stays so).
+    async fn confirm_seat(&self, ctx: &AuditCtx, org: OrgId, session: SessionId, client: PersonId) -> Result<Seat>;
+}
+
+/// A therapist's own step back from a group session they accepted.
+#[async_trait]
+pub trait FacilitationStore: Send + Sync {
+    /// `therapist` withdraws from a session they accepted before it starts:
+    /// their time is free, and a scheduled session left without an accepted
+    /// therapist is proposed again. The group's moderators (and the
+    /// session's creator) are told.
+    async fn withdraw_facilitation(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        session: SessionId,
+        therapist: PersonId,
+    ) -> Result<Session>;
+}
+
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
     /// A person's inbox, newest first.
@@ -370,6 +422,18 @@ pub trait NotificationStore: Send + Sync {
         org: OrgId,
         person: PersonId,
         unread_only: bool,
+        limit: i64,
+    ) -> Result<Vec<Notification>> {
+        self.notification_page(org, person, unread_only, None, limit).await
+    }
+    /// The inbox from after `after` (created, then id, newest first): the
+    /// page after a cursor.
+    async fn notification_page(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        unread_only: bool,
+        after: Option<(Timestamp, NotificationId)>,
         limit: i64,
     ) -> Result<Vec<Notification>>;
     async fn mark_notification_read(&self, org: OrgId, person: PersonId, id: NotificationId) -> Result<Notification>;
@@ -561,4 +625,35 @@ pub trait DeliveryStore: Send + Sync {
     async fn preferences(&self, account: AccountId) -> Result<Preferences>;
     /// Replaces a person's delivery choices.
     async fn set_preferences(&self, ctx: &AuditCtx, account: AccountId, prefs: Preferences) -> Result<Preferences>;
+}
+
+/// The live event log (see `sql::event_log` for how events are written).
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Every organisation's newest event number: what a server compares
+    /// with what it has fanned out, across all organisations.
+    async fn event_heads(&self) -> Result<Vec<(OrgId, i64)>>;
+    /// `org`'s newest event number (0 before its first event).
+    async fn event_head(&self, org: OrgId) -> Result<i64>;
+    /// `org`'s events numbered in `(after, upto]`, oldest first, each with
+    /// everyone who may see it: what a server fans out to its listeners.
+    async fn events_between(&self, org: OrgId, after: i64, upto: i64) -> Result<Vec<Event>>;
+    /// What `person` may see of `org`'s events after `after`, oldest first,
+    /// at most `limit`: what a reconnecting listener missed.
+    async fn events_for(&self, org: OrgId, person: PersonId, after: i64, limit: i64) -> Result<Vec<Event>>;
+    /// Deletes events written before `before`; returns how many.
+    async fn prune_events(&self, before: Timestamp) -> Result<u64>;
+    /// Resolves after a write through this store commits (it may have
+    /// written events).
+    async fn write_committed(&self);
+}
+
+/// Members present in a running session.
+#[async_trait]
+pub trait PresenceStore: Send + Sync {
+    /// `client` checks in to a running session where they hold a seat;
+    /// checking in again changes nothing.
+    async fn check_in(&self, ctx: &AuditCtx, org: OrgId, session: SessionId, client: PersonId) -> Result<Presence>;
+    /// Who checked in, earliest first (an audited read).
+    async fn presence(&self, ctx: &AuditCtx, org: OrgId, session: SessionId) -> Result<Vec<Presence>>;
 }

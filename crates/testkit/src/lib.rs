@@ -135,6 +135,23 @@ impl TestDatabase {
 }
 
 impl TestDatabase {
+    /// Runs one write statement through the store's own backend seam, in a
+    /// transaction of its own, so a test sees an error as a use case would
+    /// (a unique violation, say, as the store maps it).
+    pub async fn write_through_backend(&self, statement: &str) -> Result<u64, circles_store::StoreError> {
+        match self.backend {
+            Backend::Sqlite => {
+                let backend = SqliteBackend::connect(&self.url, &SqliteOptions::default()).await.expect("open SQLite");
+                write_one(&backend, statement).await
+            }
+            Backend::Postgres => {
+                let options = PostgresOptions { max_connections: 1 };
+                let backend = PostgresBackend::connect(&self.url, &options).await.expect("open PostgreSQL");
+                write_one(&backend, statement).await
+            }
+        }
+    }
+
     /// A connection of its own to this SQLite database, outside the store's
     /// writer and readers; it waits like the store does if the writer is busy.
     fn sqlite_connection(&self) -> rusqlite::Connection {
@@ -158,6 +175,17 @@ impl TestDatabase {
             }
         }
     }
+}
+
+async fn write_one<B: circles_store::sql::db::Backend>(
+    backend: &B,
+    statement: &str,
+) -> Result<u64, circles_store::StoreError> {
+    use circles_store::sql::db::{Executor, Transaction};
+    let mut tx = backend.begin_write().await?;
+    let written = tx.execute(circles_store::sql::db::sql(statement.to_owned())).await?;
+    tx.commit().await?;
+    Ok(written)
 }
 
 impl Drop for TestDatabase {

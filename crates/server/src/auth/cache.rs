@@ -56,6 +56,11 @@ impl AuthCache {
         self.tokens.lock().expect("cache lock").retain(|_, (p, _)| p.account_id != account);
     }
 
+    /// Forgets one membership (after its role changed), so the next request reads it again.
+    pub fn forget_membership(&self, account: AccountId, org: OrgId) {
+        self.memberships.lock().expect("cache lock").remove(&(account, org));
+    }
+
     pub fn membership(&self, account: AccountId, org: OrgId) -> Option<Membership> {
         let memberships = self.memberships.lock().expect("cache lock");
         let (membership, stored_at) = memberships.get(&(account, org))?;

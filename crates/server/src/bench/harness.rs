@@ -72,13 +72,19 @@ pub struct RunningServer {
 
 impl RunningServer {
     pub async fn start(database_url: &str) -> anyhow::Result<Self> {
-        let settings = Settings {
+        Self::start_with(database_url, |_| {}).await
+    }
+
+    /// [`RunningServer::start`] with settings changed by `adjust`.
+    pub async fn start_with(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> anyhow::Result<Self> {
+        let mut settings = Settings {
             database_url: database_url.to_owned(),
             // Benchmarks hammer from one address.
             login_attempts_per_minute_per_ip: 1_000_000,
             run_jobs: false,
             ..Settings::default()
         };
+        adjust(&mut settings);
         let clock = Arc::new(SystemClock);
         let store = crate::storage::open(&settings, clock.clone()).await?;
         let state = AppState::new(store.clone(), clock, settings)?;

@@ -4,6 +4,8 @@
 mod availability;
 mod booking;
 mod delivery;
+mod events;
+mod fhir;
 mod harness;
 mod pages;
 mod rss;
@@ -35,6 +37,42 @@ pub enum BenchCommand {
     /// Drains queued e-mails to a local SMTP server (messages per second)
     /// and reports booking latency with the outbox writes it now includes.
     Delivery(DeliveryArgs),
+    /// Live events: 1,000 SSE listeners on one server; one event's p99
+    /// delivery to all, memory per idle listener, and catching up on 1,000
+    /// missed events with `Last-Event-ID`.
+    Events(EventsArgs),
+    /// The FHIR API: `$find` for one therapist over 30 days, and the Slot
+    /// search over the same days, latency at the HTTP edge.
+    Fhir(FhirArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Where to create the fresh database (as for `bench booking`).
+    #[arg(long)]
+    pub database_url: String,
+    /// SSE listeners connected at once (also the missed events replayed).
+    #[arg(long, default_value_t = 1000)]
+    pub listeners: usize,
+    /// Repetitions of the resume; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FhirArgs {
+    /// Where to create the fresh database (as for `bench booking`).
+    #[arg(long)]
+    pub database_url: String,
+    /// Requests per measurement.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +180,14 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Delivery(args) => {
             let report = delivery::run(&args).await?;
+            write(&report, args.out.as_deref())?
+        }
+        BenchCommand::Events(args) => {
+            let report = events::run(&args).await?;
+            write(&report, args.out.as_deref())?
+        }
+        BenchCommand::Fhir(args) => {
+            let report = fhir::run(&args).await?;
             write(&report, args.out.as_deref())?
         }
     };

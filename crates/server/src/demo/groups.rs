@@ -32,6 +32,8 @@ pub(super) async fn community(
         session_creation: SessionCreation::AllMembers,
         approval_required: true,
         default_capacity: 10,
+        // Its drop-in check-ins are led by the members themselves.
+        allow_peer_led: true,
         ..GroupSettings::default()
     };
     let facilitators = people.therapists[..2].to_vec();

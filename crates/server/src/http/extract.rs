@@ -37,18 +37,56 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {inner}"));
+    let parsed = serde_path_to_error::deserialize(&mut de);
+    let value = match parsed {
+        Ok(value) => value,
+        // JSON has one number type: `30.0` is the integer 30 (JSON Schema
+        // says so too), but serde refuses it for an integer field. Only then
+        // is the body read again with such numbers written as integers.
+        Err(e) if e.inner().to_string().starts_with("invalid type: floating point") => {
+            let mut tree: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+            integral_floats_as_integers(&mut tree);
+            return serde_path_to_error::deserialize(tree)
+                .map_err(|e| field_error(e.path().to_string(), e.into_inner()));
         }
-        let message = inner.to_string();
-        let message = plain_words(message.split(" at line ").next().unwrap_or(&message));
-        ApiError::field(&field_of(&path, &message), message)
-    })?;
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return Err(ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {inner}")));
+            }
+            return Err(field_error(path, inner));
+        }
+    };
     de.end().map_err(|e| ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+fn field_error(path: String, inner: serde_json::Error) -> ApiError {
+    let message = inner.to_string();
+    let message = plain_words(message.split(" at line ").next().unwrap_or(&message));
+    ApiError::field(&field_of(&path, &message), message)
+}
+
+/// Rewrites every number with no fractional part that fits a 64-bit
+/// integer (`30.0`, `-2e3`) as that integer.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // 2^63 and 2^64 as floats: the ranges an i64 and a u64 hold.
+            if f.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+                *value = Value::from(f as i64);
+            } else if f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                *value = Value::from(f as u64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 /// serde's words for a wrong type, without the names of the types inside
@@ -124,7 +162,26 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
 
 #[cfg(test)]
 mod tests {
-    use super::plain_words;
+    use super::{parse_json, plain_words};
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Minutes {
+        minutes: u32,
+        share: f64,
+    }
+
+    #[test]
+    fn integral_floats_are_integers() {
+        let parsed: Minutes = parse_json(br#"{"minutes": 30.0, "share": 0.5}"#).unwrap();
+        assert_eq!((parsed.minutes, parsed.share), (30, 0.5));
+        let parsed: Minutes = parse_json(br#"{"minutes": 6e1, "share": 2.0}"#).unwrap();
+        assert_eq!((parsed.minutes, parsed.share), (60, 2.0));
+        let refused = parse_json::<Minutes>(br#"{"minutes": 30.5, "share": 1}"#).unwrap_err();
+        assert_eq!(refused.errors[0].field, "minutes");
+        assert!(refused.errors[0].reason.contains("expected a whole number"), "{:?}", refused.errors);
+        let refused = parse_json::<Minutes>(br#"{"minutes": -1.0, "share": 1}"#).unwrap_err();
+        assert_eq!(refused.errors[0].field, "minutes");
+    }
 
     #[test]
     fn type_errors_name_no_internal_types() {

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod fhir_outcome;
 pub mod idempotency;
 pub mod metrics;
 pub mod problems;

@@ -18,8 +18,15 @@ pub const MAX_HEADERS: usize = 100;
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// Middleware: refuses requests over the limits above, and turns an error
-/// response that is not yet a problem document into one.
+/// response that is not yet a problem document into one — or, under
+/// `/fhir/`, into an `OperationOutcome`.
 pub async fn problems_only(req: Request, next: Next) -> Response {
+    let fhir = super::fhir_outcome::is_fhir(req.uri().path());
+    let response = problem_documents(req, next).await;
+    if fhir { super::fhir_outcome::as_outcome(response).await } else { response }
+}
+
+async fn problem_documents(req: Request, next: Next) -> Response {
     if let Some(refusal) = over_limits(&req) {
         return refusal.into_response();
     }

@@ -78,3 +78,8 @@ pub async fn list_events(
     let events = state.store.audit_events(member.org_id(), filter.subject_id.map(PersonId), limit).await?;
     Ok(axum::Json(Items::of(events)))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(list_events))
+}

@@ -117,3 +117,8 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<
     state.auth_cache.forget_account_tokens(caller.principal.account_id);
     Ok(([(SET_COOKIE, session_cookie(&state, "", 0))], StatusCode::NO_CONTENT).into_response())
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(login)).routes(utoipa_axum::routes!(logout))
+}

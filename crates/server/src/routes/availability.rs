@@ -35,16 +35,18 @@ pub struct RuleBody {
     #[schema(example = "monday")]
     pub weekday: String,
     /// Local wall-clock time, `HH:MM`.
-    #[schema(min_length = 1, example = "09:00")]
+    #[schema(min_length = 1, example = "09:00", format = "clock-hh-mm")]
     pub start_time: String,
     /// Local wall-clock time, `HH:MM` (`24:00` for midnight); after `start_time`.
-    #[schema(example = "17:00")]
+    #[schema(example = "17:00", format = "clock-hh-mm-or-24")]
     pub end_time: String,
     /// `VIRTUAL` or `IN_PERSON`; `null` offers both.
     #[schema(example = "IN_PERSON")]
     pub modality: Option<String>,
+    #[schema(format = "text-line", max_length = 200)]
     pub location: Option<String>,
     /// At most this many sessions start in the window on one day.
+    #[schema(minimum = 1, maximum = 100)]
     pub max_sessions: Option<i64>,
     /// First and last date (inclusive, `YYYY-MM-DD`) the rule applies.
     #[schema(format = Date)]
@@ -57,7 +59,7 @@ pub struct RuleBody {
 #[serde(deny_unknown_fields)]
 pub struct WeekBody {
     /// IANA zone the times are in; the organisation's by default.
-    #[schema(example = "America/New_York")]
+    #[schema(example = "America/New_York", format = "time-zone")]
     pub timezone: Option<String>,
     /// The whole week; rules on the same day must not overlap. An empty list
     /// clears the week: a therapist without rules may be booked at any time.
@@ -272,4 +274,12 @@ pub async fn free_at(
         ends_at: slot.end,
         items: free.into_iter().map(|t| FreeTherapistView { therapist_id: t.0 }).collect(),
     }))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(set_availability, get_availability))
+        .routes(utoipa_axum::routes!(search))
+        .routes(utoipa_axum::routes!(free_at))
 }

@@ -50,16 +50,24 @@ pub struct SearchQuery {
     /// Comma-separated therapist ids, at most 500, and at most 21000
     /// therapist-days with the searched days (500 therapists over 42 days,
     /// 338 over 62): more is 422 `search_too_large`. Every therapist of the
-    /// organisation by default, a page of at most that many at a time.
+    /// organisation by default, a page of at most that many at a time. Each
+    /// id is a therapist of this organisation.
+    #[param(
+        pattern = "^ *[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12} *(, *[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12} *)*$"
+    )]
     pub therapist_ids: Option<String>,
     /// First possible start (RFC 3339); now by default.
+    #[param(format = DateTime)]
     pub from: Option<String>,
-    /// Starts are before this (RFC 3339); 7 days after `from` by default, at
-    /// most 62 days after it, and after it.
+    /// Starts are before this (RFC 3339), after `from`; 7 days after `from`
+    /// by default, at most 62 days after it.
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Length of the wanted session: 5 to 720 minutes, 60 by default.
+    #[param(value_type = Option<u32>, minimum = 5, maximum = 720)]
     pub duration_minutes: Option<String>,
     /// Grid step from each working window's start: 5 to 240 minutes, 15 by default.
+    #[param(value_type = Option<u32>, minimum = 5, maximum = 240)]
     pub step_minutes: Option<String>,
     /// `VIRTUAL` or `IN_PERSON`: only working hours offering it.
     pub modality: Option<String>,

@@ -73,6 +73,7 @@ pub struct DeliveryQuery {
     /// Only deliveries in this state: pending, sending, sent, failed or suppressed.
     pub state: Option<String>,
     /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -113,4 +114,11 @@ pub async fn retry_delivery(
     member.authorize(Action::ManageDeliveries).map_err(|_| ApiError::not_found("delivery"))?;
     let retried = state.store.retry_delivery(&member.ctx, member.org_id(), DeliveryId(delivery_id)).await?;
     Ok(axum::Json(DeliveryView::new(retried, &member.org.timezone)))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(list_deliveries))
+        .routes(utoipa_axum::routes!(retry_delivery))
 }

@@ -7,7 +7,7 @@ use circles_domain::authz::{Action, GroupRelation};
 use circles_domain::group::{GROUP_CAPACITY, GROUP_MINUTES};
 use circles_domain::ids::{GroupId, InvitationId, PersonId, SessionId};
 use circles_domain::interval::Interval;
-use circles_domain::session::{DetailsInput, SessionDetails, SessionKind};
+use circles_domain::session::{DetailsInput, InvitationStatus, SessionDetails, SessionKind};
 use circles_domain::validation::Validator;
 use circles_store::model::{Approval, NewSession, Session, SessionPeople};
 use jiff::SignedDuration;
@@ -81,18 +81,43 @@ pub async fn create(
     if kind == SessionKind::Group && body.therapist_ids.is_empty() {
         v.reject("therapist_ids", "invite at least one of the group's facilitators");
     }
+    // A drop-in session is facilitated unless the group runs peer-led ones;
+    // a facilitator who starts one leads it.
+    let starter_facilitates = kind == SessionKind::Instant && relation.facilitator && body.therapist_ids.is_empty();
+    if kind == SessionKind::Instant
+        && body.therapist_ids.is_empty()
+        && !starter_facilitates
+        && settings.instant_needs_facilitator()
+    {
+        v.reject("therapist_ids", "name a facilitator of this group: its drop-in sessions are not peer-led");
+    }
     if !body.client_ids.is_empty() {
         v.reject("client_ids", "members take seats by joining the session");
     }
-    let therapists = distinct_people(&mut v, "therapist_ids", &body.therapist_ids);
+    let mut therapists = distinct_people(&mut v, "therapist_ids", &body.therapist_ids);
+    if starter_facilitates {
+        therapists.push(member.person_id);
+    }
     let timezone = parse_timezone(&mut v, body.timezone.as_deref(), &member.org.timezone);
     let interval = start.and_then(|s| Interval::starting_at(s, SignedDuration::from_mins(minutes)));
-    if let (Some(slot), Some(zone), SessionKind::Group) = (interval, &timezone, kind) {
+    if let (Some(slot), Some(zone)) = (interval, &timezone) {
         let zone = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        settings.check_timing(slot, &zone, now, &mut v, "starts_at");
+        match kind {
+            SessionKind::Group => settings.check_timing(slot, &zone, now, &mut v, "starts_at"),
+            // A drop-in session starts now: no notice, but the group's
+            // windows hold unless the group exempts drop-ins from them.
+            SessionKind::Instant if !settings.instant_ignores_windows => {
+                settings.check_windows(slot, &zone, &mut v, "starts_at")
+            }
+            _ => {}
+        }
     }
     let moderates = member.role == Role::Admin || relation.moderator;
-    let approval = if kind == SessionKind::Group && !moderates && settings.approval_required {
+    let approval = if circles_domain::group::proposal_needs_approval(
+        kind == SessionKind::Group,
+        moderates,
+        settings.approval_required,
+    ) {
         Approval::Pending
     } else {
         Approval::NotNeeded
@@ -188,6 +213,29 @@ pub async fn withdraw(
     Ok(axum::Json(session.into()))
 }
 
+/// A therapist withdraws from a group session they accepted, before it
+/// starts. Their time is free; a scheduled session left without an accepted
+/// therapist is proposed again; the group's moderators are told.
+#[utoipa::path(post, path = "/api/v1/orgs/{org_id}/sessions/{session_id}/withdraw", tag = "invitations",
+    params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path)),
+    responses((status = 200, body = SessionView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "not_accepted or withdrawal_closed")),
+    security(("bearer" = [])))]
+pub async fn withdraw_self(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
+) -> ApiResult<axum::Json<SessionView>> {
+    let id = SessionId(session_id);
+    let (people, relation) = standing(&state, &member, id).await?;
+    let visible = people.includes(member.person_id) || relation.moderator || relation.facilitator || relation.member;
+    member.authorize(Action::ViewSession { participant: visible })?;
+    let accepted = people.therapists.iter().any(|(t, s)| *t == member.person_id && *s == InvitationStatus::Accepted);
+    member.authorize(Action::WithdrawFacilitation { accepted })?;
+    let session = state.store.withdraw_facilitation(&member.ctx, member.org_id(), id, member.person_id).await?;
+    Ok(axum::Json(session.into()))
+}
+
 /// Approves a member's proposal: its therapists are invited.
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/sessions/{session_id}/approve", tag = "invitations",
     params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path)),
@@ -207,7 +255,7 @@ pub async fn approve(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, format = "text-line", max_length = 1000)]
     pub reason: String,
 }
 
@@ -228,4 +276,14 @@ pub async fn reject(
     moderated(&state, &member, id).await?;
     let session = state.store.reject_proposal(&member.ctx, member.org_id(), id, reason.into_string()).await?;
     Ok(axum::Json(session.into()))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(invite))
+        .routes(utoipa_axum::routes!(withdraw))
+        .routes(utoipa_axum::routes!(approve))
+        .routes(utoipa_axum::routes!(reject))
+        .routes(utoipa_axum::routes!(withdraw_self))
 }

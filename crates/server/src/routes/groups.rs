@@ -101,27 +101,37 @@ impl From<Group> for GroupView {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupBody {
+    /// Required when creating a group.
+    #[schema(format = "text-line", max_length = 200)]
     pub name: Option<String>,
+    #[schema(format = "free-text", max_length = 5000)]
     pub description: Option<String>,
     /// THERAPY, SUPPORT, EDUCATION, SKILLS or COMMUNITY (the default).
     #[serde(rename = "type")]
     pub group_type: Option<String>,
     pub open: Option<bool>,
     /// Most active members at once; null for no limit.
+    #[schema(minimum = 1, maximum = 500)]
     pub capacity: Option<i64>,
     pub requires_screening: Option<bool>,
+    #[schema(format = "text-line-or-blank", max_length = 200)]
     pub target_population: Option<String>,
+    #[schema(format = "text-line-or-blank", max_length = 50)]
     pub age_range: Option<String>,
     pub modality: Option<String>,
+    #[schema(format = "http-url", max_length = 2000)]
     pub virtual_link: Option<String>,
+    #[schema(format = "text-line", max_length = 200)]
     pub location: Option<String>,
+    #[schema(format = "text-line", max_length = 500)]
     pub address: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<super::body_docs::GroupSettingsChange>)]
     pub settings: Option<SettingsInput>,
-    /// `{"rrule", "start_date", "start_time", "timezone", "duration_minutes", "end_date", "exdates"}`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<super::body_docs::SeriesRecurrence>)]
     pub recurrence: Option<RecurrenceInput>,
+    /// Each a therapist of this organisation.
     pub facilitator_ids: Option<Vec<Uuid>>,
+    /// Each an admin or moderator of this organisation.
     pub moderator_ids: Option<Vec<Uuid>>,
 }
 
@@ -351,6 +361,9 @@ pub struct GroupMembershipView {
     pub id: Uuid,
     pub group_id: Uuid,
     pub client_id: Uuid,
+    /// The member's name; rosters reach only the group's staff and the member.
+    #[schema(example = "Sam Okafor")]
+    pub client_name: String,
     /// PENDING_SCREENING, ACTIVE, WAITLISTED, INACTIVE or GRADUATED.
     pub status: String,
     #[schema(format = Date)]
@@ -370,6 +383,7 @@ impl From<GroupMember> for GroupMembershipView {
             id: m.id.0,
             group_id: m.group_id.0,
             client_id: m.client_id.0,
+            client_name: m.client_name,
             status: m.status.wire().into(),
             join_date: m.join_date.to_string(),
             leave_date: m.leave_date.map(|d| d.to_string()),
@@ -388,12 +402,14 @@ impl From<GroupMember> for GroupMembershipView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrolRequest {
+    /// A client of this organisation.
     pub client_id: Uuid,
     /// `YYYY-MM-DD`; today in the organisation's zone by default.
     #[schema(format = Date)]
     pub join_date: Option<String>,
     /// An admin's reason for adding someone to a closed group that has
     /// already met (recorded in the audit trail).
+    #[schema(format = "text-line")]
     pub override_reason: Option<String>,
 }
 
@@ -451,4 +467,13 @@ pub async fn list_members(
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ViewRoster { relation })?;
     Ok(axum::Json(Items::of(state.store.members(&member.ctx, member.org_id(), group.id).await?)))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(create_group, list_groups))
+        .routes(utoipa_axum::routes!(get_group, update_group))
+        .routes(utoipa_axum::routes!(archive_group))
+        .routes(utoipa_axum::routes!(add_member, list_members))
 }

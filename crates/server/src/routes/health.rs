@@ -34,3 +34,11 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<axum::Json<Healt
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(healthz))
+        .routes(utoipa_axum::routes!(readyz))
+        .routes(utoipa_axum::routes!(metrics))
+}

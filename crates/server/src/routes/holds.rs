@@ -38,6 +38,11 @@ pub struct SlotBody {
     pub ends_at: String,
 }
 
+/// Rules between fields, which the schema cannot state: every slot starts
+/// in the future and ends after it starts, at most 24 hours later; send
+/// either occurrences or recurrence, not both; slots do not overlap one
+/// another; `client_id` differs from `therapist_id`. A VIRTUAL hold needs
+/// `virtual_link`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateHoldRequest {
@@ -50,6 +55,7 @@ pub struct CreateHoldRequest {
     pub ends_at: String,
     /// Every slot of a series; when given, it replaces `starts_at`/`ends_at`
     /// as the list of slots (which should include the first one).
+    #[schema(min_items = 1, max_items = 104)]
     pub occurrences: Option<Vec<SlotBody>>,
     /// A recurring series instead of a list: an RRULE such as
     /// `FREQ=WEEKLY;COUNT=12` repeating the first slot's local time in
@@ -58,19 +64,25 @@ pub struct CreateHoldRequest {
     /// Seconds until the hold lapses: 30 to 3600, 300 by default.
     #[schema(minimum = 30, maximum = 3600)]
     pub hold_seconds: Option<i64>,
+    #[schema(format = "text-line", max_length = 200)]
     pub title: Option<String>,
+    #[schema(format = "free-text", max_length = 5000)]
     pub description: Option<String>,
     pub modality: Option<String>,
+    #[schema(format = "http-url", max_length = 2000)]
     pub virtual_link: Option<String>,
+    #[schema(format = "text-line", max_length = 200)]
     pub location: Option<String>,
+    #[schema(format = "text-line", max_length = 500)]
     pub address: Option<String>,
+    #[schema(format = "time-zone")]
     pub timezone: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldRecurrence {
-    #[schema(min_length = 1, example = "FREQ=WEEKLY;COUNT=12")]
+    #[schema(min_length = 1, example = "FREQ=WEEKLY;COUNT=12", format = "rrule")]
     pub rrule: String,
     /// Last local date (inclusive), as an alternative to COUNT/UNTIL.
     #[schema(format = Date)]
@@ -162,7 +174,7 @@ fn expand(v: &mut Validator, first: Interval, zone: &str, rule: &HoldRecurrence)
     Some(occurrences.iter().filter_map(|o| Interval::new(o.starts_at, o.ends_at)).collect())
 }
 
-fn parse_hold(body: &CreateHoldRequest, org_zone: &str, now: Timestamp) -> Result<NewHold, ApiError> {
+pub(crate) fn parse_hold(body: &CreateHoldRequest, org_zone: &str, now: Timestamp) -> Result<NewHold, ApiError> {
     let mut v = Validator::default();
     let first = parse_slot(&mut v, "", &body.starts_at, &body.ends_at, now);
     let timezone = parse_timezone(&mut v, body.timezone.as_deref(), org_zone);
@@ -249,7 +261,7 @@ pub async fn create_hold(
     Ok((StatusCode::CREATED, axum::Json(hold.into())))
 }
 
-async fn hold_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Hold> {
+pub(crate) async fn hold_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Hold> {
     let hold = state.store.hold(member.org_id(), HoldId(id)).await?;
     let is_party = hold.therapist_id == member.person_id || hold.client_id == member.person_id;
     member.authorize(Action::ManageHold { is_party })?;
@@ -300,4 +312,12 @@ pub async fn release_hold(
     let hold = hold_for(&state, &member, hold_id).await?;
     state.store.release_hold(&member.ctx, member.org_id(), hold.id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(create_hold))
+        .routes(utoipa_axum::routes!(get_hold, release_hold))
+        .routes(utoipa_axum::routes!(confirm_hold))
 }

@@ -57,8 +57,10 @@ pub struct InvitationQuery {
     /// `group` or `instant`. One-on-one appointments are never invitations.
     pub kind: Option<String>,
     /// At most this many (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the page before.
+    #[param(pattern = "^-?[0-9]{1,17}\\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub cursor: Option<String>,
 }
 
@@ -92,6 +94,7 @@ pub struct RespondRequest {
     #[schema(pattern = "^(accept|decline)$")]
     pub action: String,
     /// Optional words to the moderator (a reason when declining).
+    #[schema(format = "free-text", max_length = 1000)]
     pub message: Option<String>,
 }
 
@@ -132,4 +135,9 @@ pub async fn respond(
         )
         .await?;
     Ok(axum::Json(invitation.into()))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(list)).routes(utoipa_axum::routes!(respond))
 }

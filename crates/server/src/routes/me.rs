@@ -21,6 +21,9 @@ use crate::state::AppState;
 pub struct MeResponse {
     pub account: AccountView,
     pub memberships: Vec<MembershipView>,
+    /// The IANA zone the person reads times in (pages and messages), set
+    /// with `PUT /api/v1/me/preferences`; null means each organisation's own.
+    pub timezone: Option<String>,
 }
 
 /// The signed-in account and the organisations it belongs to.
@@ -29,9 +32,11 @@ pub struct MeResponse {
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<MeResponse>> {
     let account = state.store.account(caller.principal.account_id).await?;
     let memberships = state.store.memberships(caller.principal.account_id).await?;
+    let timezone = state.store.preferences(caller.principal.account_id).await?.timezone;
     Ok(axum::Json(MeResponse {
         account: account.into(),
         memberships: memberships.into_iter().map(Into::into).collect(),
+        timezone,
     }))
 }
 
@@ -39,7 +44,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     /// What the token is for, e.g. "nightly export".
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, format = "text-line", max_length = 100)]
     pub name: String,
     /// Days until it expires; omit for a token that lasts until revoked.
     #[schema(minimum = 1, maximum = 3650)]
@@ -120,4 +125,12 @@ pub async fn revoke_token(
     state.store.revoke_token(&caller.ctx(), caller.principal.account_id, TokenId(token_id)).await?;
     state.auth_cache.forget_account_tokens(caller.principal.account_id);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(me))
+        .routes(utoipa_axum::routes!(create_token, list_tokens))
+        .routes(utoipa_axum::routes!(revoke_token))
 }

@@ -61,3 +61,8 @@ pub async fn my_memberships(
 ) -> ApiResult<axum::Json<Items<OwnMembershipView>>> {
     Ok(axum::Json(Items::of(state.store.account_memberships(caller.principal.account_id).await?)))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(my_memberships))
+}

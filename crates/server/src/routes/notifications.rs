@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::page::{Page, page_of, parse_time_cursor, time_cursor};
 use super::query::page_limit;
-use super::views::{Items, Problem};
+use super::views::Problem;
 use crate::auth::Member;
 use crate::http::error::ApiResult;
 use crate::http::extract::{Path, Query};
@@ -58,22 +59,26 @@ pub struct InboxQuery {
     /// At most this many (default 50, at most 500).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
 }
 
 /// The caller's notifications, newest first.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/notifications", tag = "notifications",
     params(("org_id" = Uuid, Path), InboxQuery),
-    responses((status = 200, body = Items<NotificationView>), (status = 400, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = Page<NotificationView>), (status = 400, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn inbox(
     State(state): State<AppState>,
     member: Member,
     Query(query): Query<InboxQuery>,
-) -> ApiResult<axum::Json<Items<NotificationView>>> {
+) -> ApiResult<axum::Json<Page<NotificationView>>> {
     let limit = page_limit(query.limit, 50, 500)?;
-    let items =
-        state.store.notifications(member.org_id(), member.person_id, query.unread.unwrap_or(false), limit).await?;
-    Ok(axum::Json(Items::of(items)))
+    let after = parse_time_cursor::<Uuid>(query.cursor.as_deref())?.map(|(at, id)| (at, NotificationId(id)));
+    let unread = query.unread.unwrap_or(false);
+    // One more than the page, to know whether another follows.
+    let items = state.store.notification_page(member.org_id(), member.person_id, unread, after, limit + 1).await?;
+    Ok(axum::Json(page_of(items, limit, |n| time_cursor(n.created_at, n.id.0))))
 }
 
 /// Marks one of the caller's notifications read.
@@ -102,4 +107,12 @@ pub struct MarkedRead {
 pub async fn mark_all_read(State(state): State<AppState>, member: Member) -> ApiResult<axum::Json<MarkedRead>> {
     let marked = state.store.mark_all_notifications_read(member.org_id(), member.person_id).await?;
     Ok(axum::Json(MarkedRead { marked }))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(inbox))
+        .routes(utoipa_axum::routes!(mark_read))
+        .routes(utoipa_axum::routes!(mark_all_read))
 }

@@ -24,6 +24,8 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
 
+/// Send either `session_id` (a seat) or `therapist_id` with `starts_at`
+/// and `ends_at` (a slot, which ends after it starts).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendOfferRequest {
@@ -34,9 +36,12 @@ pub struct SendOfferRequest {
     pub therapist_id: Option<Uuid>,
     /// …or a place in this full group, for a member waiting on its roster.
     pub group_id: Option<Uuid>,
+    #[schema(format = DateTime)]
     pub starts_at: Option<String>,
+    #[schema(format = DateTime)]
     pub ends_at: Option<String>,
     /// 5 minutes to 7 days; the organisation's default (2 hours) otherwise.
+    #[schema(minimum = 5, maximum = 10080)]
     pub expires_in_minutes: Option<i64>,
 }
 
@@ -179,6 +184,7 @@ pub async fn accept(
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct DeclineRequest {
+    #[schema(format = "free-text", max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -216,4 +222,14 @@ pub async fn withdraw(
     let offer = offer_for(&state, &member, offer_id).await?;
     member.authorize(Action::ManageWaitlist)?;
     Ok(view(&state, state.store.withdraw_offer(&member.ctx, member.org_id(), offer.id).await?))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(send_offer, list_offers))
+        .routes(utoipa_axum::routes!(get_offer))
+        .routes(utoipa_axum::routes!(accept))
+        .routes(utoipa_axum::routes!(decline))
+        .routes(utoipa_axum::routes!(withdraw))
 }

@@ -108,3 +108,11 @@ pub async fn decline(
 ) -> ApiResult<axum::Json<AnsweredOrgInvitation>> {
     Ok(axum::Json(answer(&state, &caller, id, false).await?))
 }
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(list))
+        .routes(utoipa_axum::routes!(accept))
+        .routes(utoipa_axum::routes!(decline))
+}

@@ -17,9 +17,9 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrgRequest {
-    #[schema(min_length = 1, example = "Riverside Counselling")]
+    #[schema(min_length = 1, example = "Riverside Counselling", format = "text-line", max_length = 200)]
     pub name: String,
-    #[schema(example = "America/New_York")]
+    #[schema(example = "America/New_York", format = "time-zone")]
     pub timezone: String,
 }
 
@@ -67,4 +67,11 @@ pub async fn create_org(
 pub async fn get_org(State(_state): State<AppState>, member: Member) -> ApiResult<axum::Json<OrganisationView>> {
     member.authorize(Action::ViewOrganisation)?;
     Ok(axum::Json(member.org.into()))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(create_org))
+        .routes(utoipa_axum::routes!(get_org))
 }

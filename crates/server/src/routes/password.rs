@@ -16,8 +16,11 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
+    /// The account's password now: any other is refused.
+    #[schema(min_length = 1)]
     pub current_password: String,
     /// At least 10 characters.
+    #[schema(format = "password-policy", min_length = 10, max_length = 1024)]
     pub new_password: String,
 }
 
@@ -63,4 +66,9 @@ pub async fn change_password(
     state.store.set_password(&caller.ctx(), &email, hash, false).await?;
     state.auth_cache.forget_account_tokens(account.id);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(change_password))
 }

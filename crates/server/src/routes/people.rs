@@ -23,7 +23,7 @@ use crate::state::AppState;
 pub struct AddPersonRequest {
     #[schema(format = Email)]
     pub email: String,
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, format = "text-line", max_length = 200)]
     pub name: String,
     /// admin, moderator, therapist or client.
     #[schema(pattern = "^(admin|moderator|therapist|client)$", example = "therapist")]
@@ -31,7 +31,7 @@ pub struct AddPersonRequest {
     /// At least 10 characters; only for a new account (an existing account
     /// keeps its own). Without one, the person cannot sign in until an
     /// operator sets a password.
-    #[schema(min_length = 10)]
+    #[schema(min_length = 10, format = "password-policy", max_length = 1024)]
     pub password: Option<String>,
 }
 
@@ -124,7 +124,13 @@ pub async fn get_person(
     member: Member,
     Path((_org_id, person_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<PersonView>> {
-    let person_id = PersonId(person_id);
+    Ok(axum::Json(read_person(&state, &member, PersonId(person_id)).await?.into()))
+}
+
+/// One person as `member` may read them (the JSON API's and FHIR's single
+/// reads): someone outside their scope is 404, and reading a client's
+/// record is audited.
+pub async fn read_person(state: &AppState, member: &Member, person_id: PersonId) -> ApiResult<Person> {
     let is_self = person_id == member.person_id;
     let scope = people_scope(member.role);
     // Decide before reading, so a refused read is not recorded as a read.
@@ -134,7 +140,7 @@ pub async fn get_person(
             PeopleScope::Everyone => state.store.invited_person(member.org_id(), person_id).await?,
             PeopleScope::StaffAndServedClients | PeopleScope::Members => None,
         };
-        return invited.map(|p| axum::Json(p.into())).ok_or_else(|| ApiError::not_found("person"));
+        return invited.ok_or_else(|| ApiError::not_found("person"));
     };
     let served = scope == PeopleScope::StaffAndServedClients
         && target_role == Role::Client
@@ -144,6 +150,48 @@ pub async fn get_person(
         return Err(ApiError::not_found("person"));
     }
     member.authorize(Action::ViewPerson { is_self, target_role })?;
-    let person = state.store.person(&member.ctx, member.org_id(), person_id).await?;
+    Ok(state.store.person(&member.ctx, member.org_id(), person_id).await?)
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(add_person, list_people))
+        .routes(utoipa_axum::routes!(get_person, change_role))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    /// admin, moderator, therapist or client.
+    #[schema(pattern = "^(admin|moderator|therapist|client)$", example = "moderator")]
+    pub role: String,
+}
+
+/// Gives a member another role (admins only, never their own). Their
+/// sessions, groups and history stay as they are.
+#[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/people/{person_id}", tag = "people", request_body = RoleChange,
+    params(("org_id" = Uuid, Path), ("person_id" = Uuid, Path)),
+    responses((status = 200, body = PersonView), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn change_role(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_org_id, person_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<RoleChange>,
+) -> ApiResult<axum::Json<PersonView>> {
+    let person_id = PersonId(person_id);
+    // Someone of another organisation is not found, whoever asks.
+    if state.store.person_role(member.org_id(), person_id).await?.is_none() {
+        return Err(ApiError::not_found("person"));
+    }
+    member.authorize(Action::ChangeRole { is_self: person_id == member.person_id })?;
+    let mut v = Validator::default();
+    let role = v.check("role", body.role.parse::<Role>());
+    let role = v.done(|| role)?;
+    let person = state.store.change_role(&member.ctx, member.org_id(), person_id, role).await?;
+    // This server's cached membership would keep the old role for a few seconds.
+    state.auth_cache.forget_membership(person.account_id, member.org_id());
     Ok(axum::Json(person.into()))
 }

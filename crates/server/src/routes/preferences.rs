@@ -57,6 +57,7 @@ impl From<Preferences> for PreferencesView {
 #[serde(deny_unknown_fields)]
 pub struct PreferencesRequest {
     /// An IANA zone such as Europe/Lisbon, or null for each session's own.
+    #[schema(format = "time-zone")]
     pub timezone: Option<String>,
     /// The choices to change; kinds left out go back to their default (on).
     #[serde(default)]
@@ -68,6 +69,9 @@ pub struct PreferencesRequest {
 pub struct ChannelChoiceRequest {
     pub kind: String,
     pub channel: String,
+    /// Messages that change where someone has to be (an invitation, a
+    /// session scheduled, booked, cancelled, rescheduled or reassigned)
+    /// cannot be turned off.
     pub enabled: bool,
 }
 
@@ -119,4 +123,9 @@ pub async fn put_preferences(
     })?;
     let prefs = Preferences { timezone: timezone.map(|z| z.to_string()), channels };
     Ok(axum::Json(state.store.set_preferences(&caller.ctx(), caller.principal.account_id, prefs).await?.into()))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(get_preferences, put_preferences))
 }

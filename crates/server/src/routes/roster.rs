@@ -27,8 +27,10 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ScreeningBody {
     /// `YYYY-MM-DD`; today by default.
+    #[schema(format = Date)]
     pub date: Option<String>,
     #[serde(default)]
+    #[schema(format = "free-text", max_length = 5000)]
     pub notes: String,
     pub approved: bool,
 }
@@ -42,6 +44,7 @@ pub struct MembershipPatch {
     /// cancelled with `cancel-future-seats`.
     #[schema(format = Date)]
     pub leave_date: Option<String>,
+    #[schema(format = "free-text", max_length = 1000)]
     pub exit_reason: Option<String>,
     pub screening: Option<ScreeningBody>,
 }
@@ -199,4 +202,14 @@ pub async fn group_stats(
     member.authorize(Action::ViewRoster { relation })?;
     let report = state.store.group_stats(member.org_id(), group.id).await?;
     Ok(axum::Json(GroupStatsView { stats: report.stats, members_by_status: report.members_by_status }))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(update_member))
+        .routes(utoipa_axum::routes!(cancel_future_seats))
+        .routes(utoipa_axum::routes!(seat_upcoming))
+        .routes(utoipa_axum::routes!(member_stats))
+        .routes(utoipa_axum::routes!(group_stats))
 }

@@ -91,7 +91,8 @@ pub struct ScheduleQuery {
     /// Start of the window (RFC 3339); now by default.
     #[param(format = DateTime)]
     pub from: Option<String>,
-    /// End of the window (RFC 3339); 30 days after `from` by default, at most 93.
+    /// End of the window (RFC 3339), after `from`; 30 days after `from` by
+    /// default, at most 93.
     #[param(format = DateTime)]
     pub to: Option<String>,
     /// Whose schedule (staff only); the caller's by default.
@@ -106,7 +107,8 @@ pub struct WindowQuery {
     /// Start of the window (RFC 3339); now by default.
     #[param(format = DateTime)]
     pub from: Option<String>,
-    /// End of the window (RFC 3339); 30 days after `from` by default, at most 93.
+    /// End of the window (RFC 3339), after `from`; 30 days after `from` by
+    /// default, at most 93.
     #[param(format = DateTime)]
     pub to: Option<String>,
     /// Whether cancelled sessions are listed (default true).
@@ -164,4 +166,11 @@ pub async fn my_schedule(
     let include_cancelled = query.include_cancelled.unwrap_or(true);
     let entries = state.store.account_schedule(caller.principal.account_id, from, to, include_cancelled).await?;
     Ok(axum::Json(Items::of(entries)))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(org_schedule))
+        .routes(utoipa_axum::routes!(my_schedule))
 }

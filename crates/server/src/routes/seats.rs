@@ -71,6 +71,7 @@ pub struct AttendanceLine {
     pub status: String,
     pub minutes_late: Option<i64>,
     pub minutes_left_early: Option<i64>,
+    #[schema(format = "free-text", max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -133,4 +134,12 @@ fn parse_sheet(lines: &[AttendanceLine]) -> Result<Vec<AttendanceMark>, ApiError
         }
     }
     Ok(v.done(|| Some(marks))?)
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(join))
+        .routes(utoipa_axum::routes!(leave))
+        .routes(utoipa_axum::routes!(attendance))
 }

@@ -7,7 +7,7 @@ use circles_domain::civil::{parse_date, parse_time};
 use circles_domain::ids::SessionId;
 use circles_domain::interval::Interval;
 use circles_domain::validation::Validator;
-use circles_store::model::{Generation, SeriesChange};
+use circles_store::model::{Generation, OutsideWorkingHours, SeriesChange, SkippedMemberSeat, SkippedOccurrence};
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -31,7 +31,8 @@ pub struct GenerateRequest {
     /// First local date, `YYYY-MM-DD`.
     #[schema(format = Date, min_length = 1)]
     pub from: String,
-    /// Last local date, inclusive.
+    /// Last local date, inclusive: not before `from`, and a generation covers
+    /// at most 366 days.
     #[schema(format = Date, min_length = 1)]
     pub to: String,
     /// Make what can be made and list the occurrences whose therapists are
@@ -40,13 +41,42 @@ pub struct GenerateRequest {
     pub skip_conflicts: bool,
 }
 
+/// What a generation made, each session in the same shape as `/sessions`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GenerationView {
+    pub created: Vec<SessionView>,
+    /// Occurrences in the range generated before (never made twice).
+    pub already_generated: i64,
+    /// Occurrences left out because a facilitator is busy then.
+    #[schema(value_type = Vec<Object>)]
+    pub skipped: Vec<SkippedOccurrence>,
+    /// Members left off a generated session because they are busy then.
+    #[schema(value_type = Vec<Object>)]
+    pub seats_skipped: Vec<SkippedMemberSeat>,
+    /// Generated sessions outside a facilitator's working hours.
+    #[schema(value_type = Vec<Object>)]
+    pub outside_working_hours: Vec<OutsideWorkingHours>,
+}
+
+impl From<Generation> for GenerationView {
+    fn from(g: Generation) -> Self {
+        Self {
+            created: g.created.into_iter().map(Into::into).collect(),
+            already_generated: g.already_generated,
+            skipped: g.skipped,
+            seats_skipped: g.seats_skipped,
+            outside_working_hours: g.outside_working_hours,
+        }
+    }
+}
+
 /// One session per occurrence of the group's recurrence in the range, each
 /// with a seat for every member active on that date. Generating the same
 /// range again makes nothing twice. Members busy at an occurrence are left
 /// off it and listed.
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/groups/{group_id}/sessions/generate", tag = "series",
     request_body = GenerateRequest, params(("org_id" = Uuid, Path), ("group_id" = Uuid, Path)),
-    responses((status = 200, body = Object, description = "created, already_generated, skipped, seats_skipped"),
+    responses((status = 200, body = GenerationView),
         (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "series_conflicts with the clashing `occurrences`, or no_recurrence"),
         (status = 422, body = Problem)),
@@ -56,7 +86,7 @@ pub async fn generate(
     member: Member,
     Path((_org_id, group_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<GenerateRequest>,
-) -> ApiResult<axum::Json<Generation>> {
+) -> ApiResult<axum::Json<GenerationView>> {
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
     let mut v = Validator::default();
@@ -73,9 +103,11 @@ pub async fn generate(
     let (from, to) = v.done(|| from.zip(to))?;
     let generation =
         state.store.generate_sessions(&member.ctx, member.org_id(), group.id, from, to, body.skip_conflicts).await?;
-    Ok(axum::Json(generation))
+    Ok(axum::Json(generation.into()))
 }
 
+/// Change at least one of `start_time`, `duration_minutes` and
+/// `facilitator_ids`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SplitRequest {
@@ -83,7 +115,9 @@ pub struct SplitRequest {
     #[schema(format = Date, min_length = 1)]
     pub from: String,
     /// New local start time, `HH:MM`.
+    #[schema(format = "clock-time")]
     pub start_time: Option<String>,
+    #[schema(minimum = 15, maximum = 180)]
     pub duration_minutes: Option<i64>,
     /// New facilitators from that date on.
     pub facilitator_ids: Option<Vec<Uuid>>,
@@ -169,10 +203,18 @@ pub async fn reschedule(
     let mut v = Validator::default();
     let start = parse_start(&mut v, "starts_at", &body.starts_at, state.clock.now());
     let minutes = body.duration_minutes.unwrap_or_else(|| people.ends_at.duration_since(people.starts_at).as_mins());
-    if !(15..=240).contains(&minutes) {
+    if !circles_domain::session::ONE_ON_ONE_MINUTES.contains(&minutes) {
         v.reject("duration_minutes", "must be between 15 and 240 minutes");
     }
     let to = v.done(|| Interval::starting_at(start?, SignedDuration::from_mins(minutes)))?;
     let moved = state.store.reschedule_session(&member.ctx, member.org_id(), id, to).await?;
     Ok(axum::Json(moved.into()))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(generate))
+        .routes(utoipa_axum::routes!(split))
+        .routes(utoipa_axum::routes!(reschedule))
 }

@@ -165,17 +165,26 @@ impl From<Session> for SessionView {
     }
 }
 
+/// Rules between fields, which the schema cannot state: `starts_at` is in
+/// the future. A one-on-one session has exactly one therapist, one client
+/// and one seat, belongs to no group and needs its `duration_minutes`. A group or instant session names
+/// its `group_id`, invites at least one of the group's facilitators, lists
+/// no `client_ids` (members take seats by joining) and has a capacity of 2
+/// to 50; an instant session starts now, so it leaves `starts_at` out. A
+/// VIRTUAL session needs `virtual_link`. Every id is listed once.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSessionRequest {
+    #[schema(format = "text-line", max_length = 200)]
     pub title: Option<String>,
+    #[schema(format = "free-text", max_length = 5000)]
     pub description: Option<String>,
     /// `one_on_one` (the default).
     pub kind: Option<String>,
     /// `VIRTUAL` (needs `virtual_link`) or `IN_PERSON` (the default).
     pub modality: Option<String>,
-    /// RFC 3339 with offset, e.g. `2027-03-01T14:00:00-05:00` (left out
-    /// for an instant session, which starts now).
+    /// RFC 3339 with offset, e.g. `2027-03-01T14:00:00-05:00`: required
+    /// unless the session is instant (left out: it starts now).
     #[serde(default)]
     #[schema(format = DateTime)]
     pub starts_at: String,
@@ -189,15 +198,19 @@ pub struct CreateSessionRequest {
     pub therapist_ids: Vec<Uuid>,
     #[serde(default)]
     pub client_ids: Vec<Uuid>,
+    #[schema(format = "http-url", max_length = 2000)]
     pub virtual_link: Option<String>,
+    #[schema(format = "text-line", max_length = 200)]
     pub location: Option<String>,
+    #[schema(format = "text-line", max_length = 500)]
     pub address: Option<String>,
     /// IANA zone the session is shown in; the organisation's by default.
+    #[schema(format = "time-zone")]
     pub timezone: Option<String>,
 }
 
-/// One-on-one appointments last between these bounds.
-pub const ONE_ON_ONE_MINUTES: std::ops::RangeInclusive<i64> = 15..=240;
+/// One-on-one appointments last between these bounds (a domain rule).
+pub use circles_domain::session::ONE_ON_ONE_MINUTES;
 
 pub fn parse_timezone(v: &mut Validator, raw: Option<&str>, org_zone: &str) -> Option<String> {
     v.check("timezone", TimeZoneName::parse(raw.unwrap_or(org_zone))).map(|z| z.as_str().to_owned())
@@ -342,6 +355,7 @@ pub struct SessionQuery {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the page before.
+    #[param(pattern = "^-?[0-9]{1,17}\\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub cursor: Option<String>,
 }
 
@@ -409,7 +423,7 @@ pub async fn get_session(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, format = "free-text-not-blank", max_length = 1000)]
     pub reason: String,
 }
 
@@ -431,14 +445,37 @@ pub async fn cancel_session(
         return Err(ApiError::field("reason", "is required"));
     }
     let id = SessionId(session_id);
-    let people = people_on(&state, &member, id).await?;
-    let is_therapist = people.therapists.iter().any(|(t, _)| *t == member.person_id);
-    let is_own_appointment = people.kind == SessionKind::OneOnOne && people.clients.contains(&member.person_id);
-    member.authorize(Action::CancelSession { is_therapist, is_own_appointment })?;
-    let by = if member.role == Role::Client { Canceller::Client(member.person_id) } else { Canceller::Provider };
+    let (people, relation) = super::group_sessions::standing(&state, &member, id).await?;
+    let in_group =
+        relation.moderator || relation.facilitator || (relation.member && people.status != SessionStatus::Proposed);
+    member.authorize(Action::ViewSession { participant: people.includes(member.person_id) || in_group })?;
+    // A whole group session is the group's: its moderators, an admin or its
+    // creator cancel it; a facilitator withdraws instead.
+    member.authorize(match people.group_id {
+        Some(_) => Action::CancelGroupSession { relation, is_creator: people.created_by == Some(member.person_id) },
+        None => Action::CancelSession {
+            is_therapist: people.therapists.iter().any(|(t, _)| *t == member.person_id),
+            is_own_appointment: people.kind == SessionKind::OneOnOne && people.clients.contains(&member.person_id),
+        },
+    })?;
+    // A member who ends the group session they started cancels it for
+    // everyone: the other members' seats are not their own cancellations.
+    let by = if member.role == Role::Client && people.group_id.is_none() {
+        Canceller::Client(member.person_id)
+    } else {
+        Canceller::Provider
+    };
     let mut cancelled = state.store.cancel_session(&member.ctx, member.org_id(), id, reason, by).await?;
     if let StoreView::Client(me) = view_for(&member) {
         cancelled.seats.retain(|seat| seat.client_id == me);
     }
     Ok(axum::Json(cancelled.into()))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(create_session, list_sessions))
+        .routes(utoipa_axum::routes!(get_session))
+        .routes(utoipa_axum::routes!(cancel_session))
 }

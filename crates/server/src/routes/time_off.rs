@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::page::{Page, page_of, parse_time_cursor, time_cursor};
 use super::query::{page_limit, query_parsed};
 use super::views::{Items, Problem};
 use crate::auth::Member;
@@ -27,18 +28,20 @@ use circles_domain::local_time::local_time;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeOffRequest {
-    /// Who is away; the caller by default.
+    /// Who is away, a therapist of this organisation; the caller by default.
     pub therapist_id: Option<Uuid>,
     /// VACATION, SICK, CONFERENCE, PERSONAL or OTHER.
     #[serde(rename = "type")]
     #[schema(pattern = "^(VACATION|SICK|CONFERENCE|PERSONAL|OTHER)$", example = "VACATION")]
     pub kind: String,
     /// Need not be detailed.
+    #[schema(format = "free-text")]
     pub reason: Option<String>,
     /// RFC 3339 with offset; may have begun already.
     #[schema(format = DateTime)]
     pub starts_at: String,
-    /// RFC 3339 with offset; in the future, at most 366 days after `starts_at`.
+    /// RFC 3339 with offset; after `starts_at`, in the future, at most 366
+    /// days after `starts_at`.
     #[schema(format = DateTime)]
     pub ends_at: String,
     /// On approval with a coverage therapist, move the affected sessions to them.
@@ -146,28 +149,33 @@ pub struct TimeOffQuery {
     /// At most this many (default 100, at most 500).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    pub cursor: Option<String>,
 }
 
 /// Time-off requests, latest start first. Admins and moderators see
 /// everyone's; a therapist sees their own.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/time-off", tag = "time off",
     params(("org_id" = Uuid, Path), TimeOffQuery),
-    responses((status = 200, body = Items<TimeOffView>), (status = 400, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = Page<TimeOffView>), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list_time_off(
     State(state): State<AppState>,
     member: Member,
     Query(query): Query<TimeOffQuery>,
-) -> ApiResult<axum::Json<Items<TimeOffView>>> {
+) -> ApiResult<axum::Json<Page<TimeOffView>>> {
     let status = query_parsed::<TimeOffStatus>("status", query.status.as_deref())?;
     let limit = page_limit(query.limit, 100, 500)?;
     // Asking for nobody in particular means "mine" unless one may see all.
     let sees_all = member.authorize(Action::ViewTimeOff { is_self: false }).is_ok();
     let therapist = query.therapist_id.map(PersonId).or((!sees_all).then_some(member.person_id));
     member.authorize(Action::ViewTimeOff { is_self: therapist == Some(member.person_id) })?;
-    let filter = TimeOffFilter { therapist, status, limit };
-    Ok(axum::Json(Items::of(state.store.list_time_off(member.org_id(), filter).await?)))
+    let after = parse_time_cursor::<Uuid>(query.cursor.as_deref())?.map(|(at, id)| (at, TimeOffId(id)));
+    // One more than the page, to know whether another follows.
+    let filter = TimeOffFilter { therapist, status, after, limit: limit + 1 };
+    let requests = state.store.list_time_off(member.org_id(), filter).await?;
+    Ok(axum::Json(page_of(requests, limit, |t| time_cursor(t.starts_at, t.id.0))))
 }
 
 /// The request, after checking the member may see it (404 before 403).
@@ -336,7 +344,7 @@ pub async fn approve(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, format = "free-text-not-blank")]
     pub reason: String,
 }
 
@@ -461,4 +469,18 @@ pub async fn cancel_affected(
     let reason = required_reason(&body.reason)?;
     let id = for_decision(&state, &member, id).await?;
     Ok(axum::Json(Items::of(state.store.cancel_affected(&member.ctx, member.org_id(), id, reason).await?)))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(request_time_off, list_time_off))
+        .routes(utoipa_axum::routes!(get_time_off))
+        .routes(utoipa_axum::routes!(affected))
+        .routes(utoipa_axum::routes!(approve))
+        .routes(utoipa_axum::routes!(deny))
+        .routes(utoipa_axum::routes!(cancel))
+        .routes(utoipa_axum::routes!(coverage))
+        .routes(utoipa_axum::routes!(reassign))
+        .routes(utoipa_axum::routes!(cancel_affected))
 }

@@ -33,29 +33,32 @@ const NOTES_MAX: usize = 4000;
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct WindowBody {
-    #[schema(example = "09:00")]
+    #[schema(example = "09:00", format = "clock-time")]
     pub start: String,
-    #[schema(example = "12:00")]
+    /// After `start`.
+    #[schema(example = "12:00", format = "clock-time")]
     pub end: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEntryRequest {
-    /// Who waits; the caller when a client asks for themself.
+    /// Who waits, a client of this organisation: the caller when a client
+    /// asks for themself, and required when staff put someone on a waitlist.
     pub client_id: Option<Uuid>,
     /// GROUP, GROUP_SESSION or ONE_ON_ONE.
     #[schema(example = "GROUP")]
     pub target: String,
-    /// For GROUP.
+    /// For GROUP, and required for it: a group of this organisation.
     pub group_id: Option<Uuid>,
-    /// For GROUP_SESSION.
+    /// For GROUP_SESSION, and required for it.
     pub session_id: Option<Uuid>,
     /// For ONE_ON_ONE: this therapist only (any therapist when absent).
     pub therapist_id: Option<Uuid>,
     /// For ONE_ON_ONE: VIRTUAL or IN_PERSON (either when absent).
     pub modality: Option<String>,
     /// For ONE_ON_ONE: 15 to 240 minutes.
+    #[schema(minimum = 15, maximum = 240)]
     pub duration_minutes: Option<i64>,
     /// LOW, MEDIUM (default), HIGH or URGENT.
     pub urgency: Option<String>,
@@ -67,11 +70,15 @@ pub struct CreateEntryRequest {
     #[serde(default)]
     pub windows: Vec<WindowBody>,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub earliest_date: Option<String>,
+    /// Not before `earliest_date`.
+    #[schema(format = Date)]
     pub latest_date: Option<String>,
     #[serde(default)]
     pub referral: bool,
     /// Clinical notes: staff only.
+    #[schema(format = "free-text", max_length = 4000)]
     pub notes: Option<String>,
     /// Whether freed places are offered automatically (default true).
     pub auto_match: Option<bool>,
@@ -84,12 +91,17 @@ pub struct UpdateEntryRequest {
     pub preferred_therapist_id: Option<Uuid>,
     pub weekdays: Option<Vec<String>>,
     pub windows: Option<Vec<WindowBody>>,
+    #[schema(format = Date)]
     pub earliest_date: Option<String>,
+    /// Not before `earliest_date`.
+    #[schema(format = Date)]
     pub latest_date: Option<String>,
     pub referral: Option<bool>,
+    #[schema(format = "free-text", max_length = 4000)]
     pub notes: Option<String>,
     pub auto_match: Option<bool>,
     /// Pin to the top with this reason (admins); an empty reason unpins.
+    #[schema(format = "free-text", max_length = 500)]
     pub pin_reason: Option<String>,
 }
 
@@ -109,6 +121,7 @@ pub struct TargetView {
     pub session_id: Option<Uuid>,
     pub therapist_id: Option<Uuid>,
     pub modality: Option<String>,
+    #[schema(minimum = 15, maximum = 240)]
     pub duration_minutes: Option<i64>,
     /// The group's or session's name, or the therapist's.
     pub name: Option<String>,
@@ -510,7 +523,7 @@ pub async fn get_settings(State(state): State<AppState>, member: Member) -> ApiR
 
 /// Replaces the organisation's waitlist settings (admins; audited).
 #[utoipa::path(put, path = "/api/v1/orgs/{org_id}/waitlist/settings", tag = "waitlist",
-    request_body = Object, params(("org_id" = Uuid, Path)),
+    request_body = super::body_docs::WaitlistSettingsBody, params(("org_id" = Uuid, Path)),
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -528,4 +541,15 @@ pub async fn put_settings(
     }
     v.done(|| Some(()))?;
     Ok(axum::Json(state.store.set_waitlist_settings(&member.ctx, member.org_id(), body).await?))
+}
+
+/// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(create_entry, list_entries))
+        .routes(utoipa_axum::routes!(stats))
+        .routes(utoipa_axum::routes!(get_settings, put_settings))
+        .routes(utoipa_axum::routes!(get_entry, update_entry, cancel_entry))
+        .routes(utoipa_axum::routes!(entry_suggestions))
+        .routes(utoipa_axum::routes!(freed_suggestions))
 }

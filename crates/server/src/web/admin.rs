@@ -7,7 +7,7 @@ use axum::response::Response;
 use circles_domain::Role;
 use circles_domain::authz::Action;
 use jiff::civil::Date;
-use maud::html;
+use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -20,7 +20,10 @@ use super::viewer::{Ctx, Flash, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
 use crate::routes::audit::{AuditFilter, list_events};
-use crate::routes::people::{AddPersonRequest, PeopleFilter, add_person, get_person, list_people};
+use crate::routes::people::{
+    AddPersonRequest, PeopleFilter, RoleChange, add_person, change_role as api_change_role, get_person, list_people,
+};
+use crate::routes::views::PersonView;
 use crate::state::AppState;
 
 async fn people_page(
@@ -43,7 +46,11 @@ async fn people_page(
                 thead { tr { th scope="col" { "Name" } th scope="col" { "Role" } th scope="col" { "E-mail" } } }
                 tbody { @for p in &people { tr {
                     td { a href=(ctx.path(&format!("/people/{}", p.id))) { (p.name) } }
-                    td { (p.role.as_str()) }
+                    td {
+                        @if ctx.role() == Role::Admin && p.id != ctx.member.person_id.0 && p.account_id.is_some() {
+                            (role_form(ctx, p))
+                        } @else { (p.role.as_str()) }
+                    }
                     td { (p.email) }
                 } } }
             } }
@@ -66,6 +73,43 @@ async fn people_page(
         }
     };
     Ok(page_with_status(ctx, status, "People", "People", body))
+}
+
+/// An admin's choice of someone's role, in their row of the table.
+fn role_form(ctx: &Ctx, p: &PersonView) -> Markup {
+    let action = ctx.path(&format!("/people/{}/role", p.id));
+    let id = format!("role-{}", p.id);
+    html! {
+        form.inline method="post" action=(action) {
+            (token_input(&ctx.viewer, &action))
+            label.visually-hidden for=(id) { "Role of " (p.name) }
+            select id=(id) name="role" {
+                @for r in Role::ALL { option value=(r.as_str()) selected[r == p.role] { (r.as_str()) } }
+            }
+            " "
+            button.secondary type="submit" aria-label={"Change the role of " (p.name)} { "Change" }
+        }
+    }
+}
+
+pub async fn change_role(
+    State(state): State<AppState>,
+    Path((org, id)): Path<(Uuid, Uuid)>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let back = format!("/orgs/{org}/people");
+    let member = match super::viewer::member_in(&state, &form.viewer.caller, org).await {
+        Ok(member) => member,
+        Err(e) => return refused(&back, &e),
+    };
+    let body = RoleChange { role: form.fields.get("role").unwrap_or_default().to_owned() };
+    match api_change_role(State(state.clone()), member, Path((org, id)), Json(body)).await {
+        Ok(changed) => Ok(redirect_with(
+            &back,
+            Flash::ok(format!("{} is now {}.", changed.0.name, changed.0.role.as_str())),
+        )),
+        Err(e) => refused(&back, &e),
+    }
 }
 
 pub async fn people(State(state): State<AppState>, viewer: Viewer, Path(org): Path<Uuid>) -> PageResult<Response> {

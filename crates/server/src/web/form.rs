@@ -136,11 +136,13 @@ pub struct Input<'a> {
     pub hint: Option<&'a str>,
     /// The API's name for this field when it differs from the input's.
     pub api_field: Option<&'a str>,
+    /// The id of a `datalist` of suggestions.
+    pub list: Option<&'a str>,
 }
 
 impl<'a> Input<'a> {
     pub fn new(name: &'a str, label: &'a str) -> Self {
-        Self { name, label, kind: "text", value: "", required: false, hint: None, api_field: None }
+        Self { name, label, kind: "text", value: "", required: false, hint: None, api_field: None, list: None }
     }
 
     pub fn kind(mut self, kind: &'a str) -> Self {
@@ -163,6 +165,17 @@ impl<'a> Input<'a> {
         self
     }
 
+    /// The API's name for this field (its errors are shown here).
+    pub fn api(mut self, field: &'a str) -> Self {
+        self.api_field = Some(field);
+        self
+    }
+
+    pub fn list(mut self, datalist: &'a str) -> Self {
+        self.list = Some(datalist);
+        self
+    }
+
     pub fn render(&self, errors: &Errors) -> Markup {
         let error = errors.field(self.api_field.unwrap_or(self.name));
         let id = format!("f-{}", self.name);
@@ -175,7 +188,7 @@ impl<'a> Input<'a> {
             div.field.invalid[error.is_some()] {
                 label for=(id) { (self.label) }
                 @if let Some(hint) = self.hint { span.hint id={(id) "-hint"} { (hint) } }
-                input id=(id) name=(self.name) type=(self.kind) value=(self.value) required[self.required]
+                input id=(id) name=(self.name) type=(self.kind) value=(self.value) required[self.required] list=[self.list]
                     aria-invalid=[error.map(|_| "true")] aria-describedby=[described];
                 @if let Some(error) = error { span.error id={(id) "-error"} { (error) } }
             }

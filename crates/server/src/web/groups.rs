@@ -36,6 +36,7 @@ pub async fn index(State(state): State<AppState>, viewer: Viewer, Path(org): Pat
     let title = if ctx.role() == Role::Client { "My groups" } else { "Groups and communities" };
     let body = html! {
         h1 { (title) }
+        @if matches!(ctx.role(), Role::Admin | Role::Moderator) { p { a.button href=(ctx.path("/groups/new")) { "New group" } } }
         @if groups.is_empty() { p.empty { "No groups yet." } }
         div.cards {
             @for g in &groups {
@@ -122,7 +123,7 @@ fn propose_form(ctx: &Ctx, g: &GroupView, names: &Names, draft: &Draft, errors: 
                 textarea #f-description name="description" { (draft.get("description")) }
             }
             (Input::new("starts_at", "Starts").kind("datetime-local").value(draft.get("starts_at")).required()
-                .hint(&format!("Local time, {}.", ctx.member.org.timezone)).render(errors))
+                .hint(&format!("Local time, {}.", ctx.zone)).render(errors))
             (Input::new("duration_minutes", "Length in minutes").kind("number").value(duration).required().render(errors))
             (Input::new("capacity", "Seats").kind("number").value(capacity).required().render(errors))
             div.field.invalid[errors.field("modality").is_some()] {
@@ -237,6 +238,10 @@ async fn render(
         p.muted { (kind(&g.group_type)) " · " (if g.open { "open to new members" } else { "closed" })
             @if g.requires_screening { " · screening before joining" } }
         p { (g.description) }
+        @if manages {
+            p { a href=(ctx.path(&format!("/groups/{}/settings", g.id))) { "Settings and rules" }
+                @if g.recurrence.is_some() { " · " a href=(ctx.path(&format!("/groups/{}/series", g.id))) { "The series" } } }
+        }
         div.two {
             div {
                 h2 { "Sessions in the next 60 days" }

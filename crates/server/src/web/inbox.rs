@@ -17,7 +17,7 @@ use crate::state::AppState;
 
 pub async fn inbox(State(state): State<AppState>, viewer: Viewer, Path(org): Path<Uuid>) -> PageResult<Response> {
     let ctx = Ctx::load(&state, viewer, org).await?;
-    let query = InboxQuery { unread: None, limit: Some(100) };
+    let query = InboxQuery { unread: None, limit: Some(100), cursor: None };
     let items = api_inbox(State(state.clone()), ctx.member.clone(), Query(query)).await?.0.items;
     let all_action = ctx.path("/notifications/read-all");
     let body = html! {

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use circles_domain::Role;
 use maud::{DOCTYPE, Markup, html};
 
-use super::assets::{SCRIPT_PATH, STYLE_PATH};
+use super::assets::{LIVE_SCRIPT_PATH, SCRIPT_PATH, STYLE_PATH};
 use super::form::token_input;
 use super::viewer::{Ctx, FLASH_COOKIE};
 
@@ -19,6 +19,7 @@ fn head(title: &str) -> Markup {
             title { (title) " · Circles" }
             link rel="stylesheet" href=(STYLE_PATH);
             script src=(SCRIPT_PATH) defer {}
+            script src=(LIVE_SCRIPT_PATH) defer {}
         }
     }
 }
@@ -44,6 +45,7 @@ fn links(ctx: &Ctx) -> Vec<(String, &'static str)> {
         Role::Client => {
             links.push((ctx.path("/join"), "Join a session"));
             links.push((ctx.path("/my-groups"), "My groups"));
+            links.push((ctx.path("/my-attendance"), "My attendance"));
         }
         Role::Therapist => {
             links.push((ctx.path("/invitations"), "Invitations"));
@@ -58,6 +60,7 @@ fn links(ctx: &Ctx) -> Vec<(String, &'static str)> {
             links.push((ctx.path("/people"), "People"));
             links.push((ctx.path("/time-off"), "Time off"));
             links.push((ctx.path("/audit"), "Audit log"));
+            links.push((ctx.path("/settings"), "Settings"));
         }
     }
     links
@@ -83,7 +86,8 @@ pub fn page_with_status(ctx: &Ctx, status: StatusCode, title: &str, current: &st
                 header.top {
                     div.brand { a href=(ctx.path("")) { "Circles" } span.org { (ctx.member.org.name) } }
                     div.who {
-                        a.inbox href=(ctx.path("/notifications")) aria-label=(unread_label) {
+                        a.inbox href=(ctx.path("/notifications")) aria-label=(unread_label)
+                            data-unread-from=(format!("/api/v1/orgs/{}/notifications?unread=true&limit=100", ctx.member.org_id().0)) {
                             "Notifications"
                             @if ctx.unread > 0 { span.badge aria-hidden="true" { (ctx.unread.min(99)) } }
                         }
@@ -122,7 +126,7 @@ pub fn page_with_status(ctx: &Ctx, status: StatusCode, title: &str, current: &st
                     }
                     (body)
                 }
-                footer.bottom { p { "Times in " (ctx.member.org.timezone) "." } }
+                footer.bottom { p { "Times in " (ctx.zone) "." } }
             }
         }
     };

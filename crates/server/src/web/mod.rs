@@ -9,18 +9,23 @@ pub mod assets;
 mod client;
 mod error;
 mod form;
+mod group_form;
 mod groups;
 mod home;
 mod hours;
 mod inbox;
 mod layout;
+mod my_statistics;
 mod names;
 mod offer_link;
+mod org_settings;
 mod profile;
 #[cfg(test)]
 mod render_tests;
+mod room;
 mod roster;
 mod schedule;
+mod series;
 mod session;
 mod signin;
 mod therapist;
@@ -62,6 +67,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(&assets::STYLE_FILE, get(assets::style))
         .route(&assets::SCRIPT_FILE, get(assets::script))
+        .route(&assets::LIVE_SCRIPT_FILE, get(assets::live_script))
         .route("/", get(signin::start))
         .route("/signin", post(signin::sign_in))
         .route("/signout", post(signin::sign_out))
@@ -77,12 +83,21 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/sessions/{session}/invitations", post(session::invite))
         .route("/orgs/{org}/sessions/{session}/invitations/{invitation}/withdraw", post(session::withdraw))
         .route("/orgs/{org}/sessions/{session}/attendance", get(therapist::attendance).post(therapist::mark))
+        .route("/orgs/{org}/sessions/{session}/room", get(room::room))
+        .route("/orgs/{org}/sessions/{session}/room/check-in", post(room::check_in))
+        .route("/orgs/{org}/sessions/{session}/room/confirm", post(room::confirm))
         .route("/orgs/{org}/sessions/{session}/approve", post(groups::approve))
         .route("/orgs/{org}/sessions/{session}/reject", post(groups::reject))
         .route("/orgs/{org}/join", get(client::joinable))
         .route("/orgs/{org}/my-groups", get(groups::index))
         .route("/orgs/{org}/groups", get(groups::index))
+        .route("/orgs/{org}/groups/new", get(group_form::new).post(group_form::create))
         .route("/orgs/{org}/groups/{group}", get(groups::show))
+        .route("/orgs/{org}/groups/{group}/settings", get(group_form::settings).post(group_form::save))
+        .route("/orgs/{org}/groups/{group}/series", get(series::show))
+        .route("/orgs/{org}/groups/{group}/series/split", post(series::change))
+        .route("/orgs/{org}/groups/{group}/series/generate", post(series::make))
+        .route("/orgs/{org}/groups/{group}/series/move/{session}", post(series::move_one))
         .route("/orgs/{org}/groups/{group}/propose", post(groups::propose))
         .route("/orgs/{org}/groups/{group}/members", post(roster::enrol))
         .route("/orgs/{org}/groups/{group}/members/{member}/screening", post(roster::screen))
@@ -97,13 +112,17 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/hours", get(hours::show).post(hours::save))
         .route("/orgs/{org}/people", get(admin::people).post(admin::add))
         .route("/orgs/{org}/people/{person}", get(admin::person))
+        .route("/orgs/{org}/people/{person}/role", post(admin::change_role))
         .route("/orgs/{org}/audit", get(admin::audit))
+        .route("/orgs/{org}/settings", get(org_settings::show).post(org_settings::save))
+        .route("/orgs/{org}/my-attendance", get(my_statistics::show))
         .route("/orgs/{org}/audit/verify", post(admin::verify))
         .route("/orgs/{org}/notifications", get(inbox::inbox))
         .route("/orgs/{org}/notifications/read-all", post(inbox::read_all))
         .route("/orgs/{org}/notifications/{notification}/read", post(inbox::read))
         .route("/orgs/{org}/profile", get(profile::profile))
         .route("/orgs/{org}/profile/password", post(profile::change_password))
+        .route("/orgs/{org}/profile/timezone", post(profile::set_timezone))
         .route("/orgs/{org}/profile/tokens", post(profile::create_token))
         .route("/orgs/{org}/profile/tokens/{token}/revoke", post(profile::revoke_token))
         .layer(middleware::from_fn(page_headers))

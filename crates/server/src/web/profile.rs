@@ -17,6 +17,7 @@ use crate::http::extract::{Json, Path};
 use crate::routes::me::{
     CreateTokenRequest, create_token as api_create_token, list_tokens, revoke_token as api_revoke,
 };
+use crate::routes::preferences::{ChannelChoiceRequest, PreferencesRequest, get_preferences, put_preferences};
 use crate::routes::password::{PasswordChange, change_password as api_change_password};
 use crate::state::AppState;
 
@@ -25,15 +26,21 @@ pub async fn redirect_home() -> Redirect {
     Redirect::to("/")
 }
 
-async fn render(
-    state: &AppState,
-    ctx: &Ctx,
-    status: StatusCode,
-    password_errors: &Errors,
-    token_errors: &Errors,
-    token_name: &str,
-    secret: Option<(&str, &str)>,
-) -> PageResult<Response> {
+/// What the profile page shows besides the stored facts: one form's
+/// refusal (with what was typed) or a new token's secret.
+#[derive(Default)]
+struct Shown<'a> {
+    password_errors: Errors,
+    token_errors: Errors,
+    token_name: &'a str,
+    secret: Option<(&'a str, &'a str)>,
+    zone_errors: Errors,
+    zone_typed: Option<&'a str>,
+}
+
+async fn render(state: &AppState, ctx: &Ctx, status: StatusCode, shown: Shown<'_>) -> PageResult<Response> {
+    let Shown { password_errors, token_errors, token_name, secret, zone_errors, zone_typed } = shown;
+    let (password_errors, token_errors) = (&password_errors, &token_errors);
     let tokens = list_tokens(State(state.clone()), ctx.viewer.caller.clone()).await?.0.items;
     let account = state
         .store
@@ -42,13 +49,15 @@ async fn render(
         .map_err(crate::http::error::ApiError::from)?;
     let password_action = ctx.path("/profile/password");
     let token_action = ctx.path("/profile/tokens");
+    let zone_action = ctx.path("/profile/timezone");
+    let own_zone = if ctx.own_zone { ctx.zone.as_str() } else { "" };
     let body = html! {
         h1 { "My profile" }
         div.card {
             dl.facts {
                 dt { "Name" } dd { (account.name) }
                 dt { "E-mail" } dd { (account.email) }
-                dt { "Time zone" } dd { (ctx.member.org.timezone) " (the organisation's)" }
+                dt { "Time zone" } dd { (ctx.zone) @if !ctx.own_zone { " (the organisation’s)" } }
                 dt { "Organisations" } dd {
                     @for (i, m) in ctx.memberships.iter().enumerate() {
                         @if i > 0 { ", " }
@@ -56,6 +65,17 @@ async fn render(
                     }
                 }
             }
+        }
+        h2 #timezone { "My time zone" }
+        p.muted { "Every page shows times in this zone. Leave it empty to use the organisation’s ("
+            (ctx.member.org.timezone) ")." }
+        (zone_errors.summary())
+        form.stack.card method="post" action=(zone_action) novalidate {
+            (token_input(&ctx.viewer, &zone_action))
+            (Input::new("timezone", "Time zone").value(zone_typed.unwrap_or(own_zone)).list("zones")
+                .hint("An IANA name such as Europe/Lisbon or America/Chicago.").render(&zone_errors))
+            datalist #zones { @for name in zone_names() { option value=(name) {} } }
+            div.actions { button type="submit" { "Save time zone" } }
         }
         h2 #password { "Change my password" }
         (password_errors.summary())
@@ -88,6 +108,14 @@ async fn render(
     Ok(page_with_status(ctx, status, "My profile", "", body))
 }
 
+/// The zone names a person may choose (the API accepts region/city names and UTC).
+fn zone_names() -> Vec<String> {
+    let mut names: Vec<String> =
+        jiff::tz::db().available().map(|n| n.to_string()).filter(|n| n.contains('/') && !n.starts_with("Etc/")).collect();
+    names.sort();
+    names
+}
+
 fn token_list(ctx: &Ctx, tokens: &[crate::routes::me::TokenView]) -> Markup {
     html! {
         @if tokens.is_empty() { p.empty { "No API tokens." } }
@@ -113,7 +141,7 @@ fn token_list(ctx: &Ctx, tokens: &[crate::routes::me::TokenView]) -> Markup {
 
 pub async fn profile(State(state): State<AppState>, viewer: Viewer, Path(org): Path<Uuid>) -> PageResult<Response> {
     let ctx = Ctx::load(&state, viewer, org).await?;
-    render(&state, &ctx, StatusCode::OK, &Errors::none(), &Errors::none(), "", None).await
+    render(&state, &ctx, StatusCode::OK, Shown::default()).await
 }
 
 pub async fn change_password(
@@ -136,7 +164,7 @@ pub async fn change_password(
         }
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::TOO_MANY_REQUESTS => {
             let ctx = Ctx::load(&state, viewer, org).await?;
-            render(&state, &ctx, e.status, &Errors::from_problem(&e), &Errors::none(), "", None).await
+            render(&state, &ctx, e.status, Shown { password_errors: Errors::from_problem(&e), ..Shown::default() }).await
         }
         Err(e) => refused(&format!("/orgs/{org}/profile"), &e),
     }
@@ -162,26 +190,20 @@ pub async fn create_token(
             "expires_in_days",
             "must be a whole number of days",
         ));
-        return render(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, &Errors::none(), &errors, &name, None).await;
+        let shown = Shown { token_errors: errors, token_name: &name, ..Shown::default() };
+        return render(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, shown).await;
     };
     let request = CreateTokenRequest { name: name.clone(), expires_in_days };
     match api_create_token(State(state.clone()), ctx.viewer.caller.clone(), Json(request)).await {
         // The secret exists only in this response: show it here, never store it.
         Ok((_, _, created)) => {
             let created = created.0;
-            render(
-                &state,
-                &ctx,
-                StatusCode::CREATED,
-                &Errors::none(),
-                &Errors::none(),
-                "",
-                Some((&created.info.name, &created.token)),
-            )
-            .await
+            let shown = Shown { secret: Some((&created.info.name, &created.token)), ..Shown::default() };
+            render(&state, &ctx, StatusCode::CREATED, shown).await
         }
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            render(&state, &ctx, e.status, &Errors::none(), &Errors::from_problem(&e), &name, None).await
+            let shown = Shown { token_errors: Errors::from_problem(&e), token_name: &name, ..Shown::default() };
+            render(&state, &ctx, e.status, shown).await
         }
         Err(e) => refused(&ctx.path("/profile"), &e),
     }
@@ -196,5 +218,40 @@ pub async fn revoke_token(
     match api_revoke(State(state.clone()), form.viewer.caller, Path(token)).await {
         Ok(_) => Ok(redirect_with(&back, Flash::ok("The token is revoked."))),
         Err(e) => refused(&back, &e),
+    }
+}
+
+/// Sets (or, left empty, clears) the viewer's own time zone: the API's
+/// delivery preferences carry it, so the channel choices are sent back as
+/// they are.
+pub async fn set_timezone(
+    State(state): State<AppState>,
+    Path(org): Path<Uuid>,
+    form: Submitted,
+) -> PageResult<Response> {
+    let Submitted { viewer, fields } = form;
+    let typed = fields.text("timezone");
+    let current = get_preferences(State(state.clone()), viewer.caller.clone()).await?.0;
+    let channels = current
+        .channels
+        .into_iter()
+        .filter(|c| !c.essential)
+        .map(|c| ChannelChoiceRequest { kind: c.kind, channel: c.channel, enabled: c.enabled })
+        .collect();
+    let request = PreferencesRequest { timezone: typed.clone(), channels };
+    match put_preferences(State(state.clone()), viewer.caller.clone(), Json(request)).await {
+        Ok(saved) => {
+            let text = match saved.0.timezone {
+                Some(zone) => format!("Times are now shown in {zone}."),
+                None => "Times are now shown in the organisation’s zone.".to_owned(),
+            };
+            Ok(redirect_with(&format!("/orgs/{org}/profile#timezone"), Flash::ok(text)))
+        }
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let ctx = Ctx::load(&state, viewer, org).await?;
+            let shown = Shown { zone_errors: Errors::from_problem(&e), zone_typed: typed.as_deref(), ..Shown::default() };
+            render(&state, &ctx, e.status, shown).await
+        }
+        Err(e) => refused(&format!("/orgs/{org}/profile"), &e),
     }
 }

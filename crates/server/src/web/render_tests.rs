@@ -38,6 +38,8 @@ fn ctx(role: Role, flash: Option<Flash>) -> Ctx {
         memberships: Vec::new(),
         unread: 3,
         tz: super::time::zone("America/New_York"),
+        zone: "America/New_York".into(),
+        own_zone: false,
         name: format!("Dr. {HOSTILE}"),
     }
 }
@@ -99,8 +101,10 @@ fn a_cancelled_session_is_marked_in_the_week() {
 async fn names_and_messages_in_the_frame_are_escaped_and_only_our_script_loads() {
     let ctx = ctx(Role::Admin, Some(Flash::error(HOSTILE)));
     let html = body(page(&ctx, HOSTILE, "Home", maud::html! { p { (HOSTILE) } })).await;
-    assert_eq!(html.matches("<script").count(), 1, "only the first-party file: {html}");
+    assert_eq!(html.matches("<script").count(), 2, "only the first-party files: {html}");
     assert!(html.contains(r#"<script src="/assets/site-"#), "{html}");
+    assert!(html.contains(r#"<script src="/assets/live-"#), "{html}");
+    assert_eq!(html.matches("<script src=\"/assets/").count(), 2, "both from our assets: {html}");
     assert_eq!(html.matches("&lt;script&gt;").count(), 5, "title, org, name, message and body: {html}");
     assert!(!html.contains(" style="), "no inline style: the policy forbids it");
 }

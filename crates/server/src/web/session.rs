@@ -156,6 +156,9 @@ fn actions(ctx: &Ctx, s: &SessionView) -> Markup {
                     button.secondary type="submit" { "Give up my seat" }
                 }
             }
+            @if group && s.status == "IN_PROGRESS" && (marks || seated) {
+                a.button href=(ctx.path(&format!("{base}/room"))) { "Live room" }
+            }
             @if marks && s.status != "CANCELLED" && s.status != "PROPOSED" {
                 a.button href=(ctx.path(&format!("{base}/attendance"))) { "Attendance sheet" }
             }

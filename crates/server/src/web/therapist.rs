@@ -146,6 +146,21 @@ async fn sheet(
     let names = Names::load(state, ctx).await?;
     let action = ctx.path(&format!("/sessions/{id}/attendance"));
     let seats: Vec<_> = session.seats.iter().filter(|s| !s.status.starts_with("CANCELLED")).collect();
+    // Filled in from the live room: who checked in attended, and how late.
+    let present = state
+        .store
+        .presence(&ctx.member.ctx, ctx.member.org_id(), circles_domain::ids::SessionId(id))
+        .await
+        .map_err(crate::http::error::ApiError::from)?;
+    let checked_in = |client: Uuid| present.iter().find(|p| p.person_id.0 == client);
+    let unmarked = |status: &str| status == "REGISTERED" || status == "CONFIRMED";
+    let prefilled = |seat: &&crate::routes::sessions::SeatView| match checked_in(seat.client_id) {
+        _ if !unmarked(&seat.status) => seat.status.clone(),
+        Some(_) => "ATTENDED".into(),
+        None if !present.is_empty() => "NO_SHOW".into(),
+        None => "ATTENDED".into(),
+    };
+    let late_from_room = |client: Uuid| checked_in(client).map(|p| p.minutes_late.to_string());
     let sent_value = |field: &str, i: usize| sent.and_then(|f| f.all(field).get(i).map(|v| v.to_string()));
     let body = html! {
         h1 { "Attendance: " (session.title) }
@@ -164,7 +179,7 @@ async fn sheet(
                     tbody {
                         @for (i, seat) in seats.iter().enumerate() {
                             @let name = names.of(seat.client_id);
-                            @let current = sent_value("status", i).unwrap_or_else(|| if seat.status == "REGISTERED" || seat.status == "CONFIRMED" { "ATTENDED".into() } else { seat.status.clone() });
+                            @let current = sent_value("status", i).unwrap_or_else(|| prefilled(seat));
                             tr {
                                 th scope="row" {
                                     (name)
@@ -179,7 +194,7 @@ async fn sheet(
                                 }
                                 td data-label="Minutes late" {
                                     input type="number" min="0" max="1440" name="minutes_late" aria-label={"Minutes " (name) " was late"}
-                                        value=(sent_value("minutes_late", i).unwrap_or_else(|| seat.minutes_late.map(|m| m.to_string()).unwrap_or_default()));
+                                        value=(sent_value("minutes_late", i).unwrap_or_else(|| seat.minutes_late.map(|m| m.to_string()).or_else(|| late_from_room(seat.client_id)).unwrap_or_default()));
                                     (row_error(errors, i, "minutes_late"))
                                 }
                                 td data-label="Minutes left early" {

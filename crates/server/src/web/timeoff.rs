@@ -46,7 +46,7 @@ async fn render(
     sent: Option<&Fields>,
     errors: &Errors,
 ) -> PageResult<Response> {
-    let query = TimeOffQuery { therapist_id: None, status: None, limit: Some(100) };
+    let query = TimeOffQuery { therapist_id: None, status: None, limit: Some(100), cursor: None };
     let requests = list_time_off(State(state.clone()), ctx.member.clone(), Query(query)).await?.0.items;
     let names = Names::therapists(state, ctx).await?;
     let action = ctx.path("/time-off");
@@ -64,7 +64,7 @@ async fn render(
                     label for="f-type" { "Kind" }
                     select #f-type name="type" { @for (v, l) in KINDS { option value=(v) selected[value("type") == v] { (l) } } }
                 }
-                (Input::new("starts_at", "From").kind("datetime-local").value(&starts).required().hint(&format!("Local time, {}.", ctx.member.org.timezone)).render(errors))
+                (Input::new("starts_at", "From").kind("datetime-local").value(&starts).required().hint(&format!("Local time, {}.", ctx.zone)).render(errors))
                 (Input::new("ends_at", "Until").kind("datetime-local").value(&ends).required().render(errors))
                 (Input::new("reason", "Reason (optional)").value(&reason).render(errors))
                 div.actions { button type="submit" { "Send the request" } }

@@ -131,6 +131,10 @@ pub struct Ctx {
     pub memberships: Vec<Membership>,
     pub unread: usize,
     pub tz: TimeZone,
+    /// The zone's name, said on pages next to times and inputs.
+    pub zone: String,
+    /// Whether the zone is the viewer's own choice (else the organisation's).
+    pub own_zone: bool,
     pub name: String,
 }
 
@@ -140,7 +144,7 @@ impl Ctx {
         let member = viewer.caller.member(state, OrgId(org)).await?;
         let account = viewer.caller.principal.account_id;
         let memberships = state.store.memberships(account).await.map_err(crate::http::error::ApiError::from)?;
-        let unread_query = InboxQuery { unread: Some(true), limit: Some(100) };
+        let unread_query = InboxQuery { unread: Some(true), limit: Some(100), cursor: None };
         let unread =
             inbox(axum::extract::State(state.clone()), member.clone(), crate::http::extract::Query(unread_query))
                 .await?
@@ -148,8 +152,12 @@ impl Ctx {
                 .items
                 .len();
         let name = state.store.account(account).await.map_err(crate::http::error::ApiError::from)?.name;
-        let tz = super::time::zone(&member.org.timezone);
-        Ok(Self { viewer, member, memberships, unread, tz, name })
+        // The viewer's own zone when they chose one, else the organisation's.
+        let chosen = state.store.preferences(account).await.map_err(crate::http::error::ApiError::from)?.timezone;
+        let own_zone = chosen.is_some();
+        let zone = chosen.unwrap_or_else(|| member.org.timezone.clone());
+        let tz = super::time::zone(&zone);
+        Ok(Self { viewer, member, memberships, unread, tz, zone, own_zone, name })
     }
 
     pub fn org(&self) -> Uuid {

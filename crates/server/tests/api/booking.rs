@@ -81,7 +81,13 @@ async fn a_clash_is_409_with_the_intervals_and_retry_hints(backend: Backend) {
     let conflict = conflicts[0].as_object().unwrap();
     let mut keys: Vec<_> = conflict.keys().cloned().collect();
     keys.sort();
-    assert_eq!(keys, ["ends_at", "kind", "person_id", "starts_at"], "times and kind only: {conflict:?}");
+    assert_eq!(
+        keys,
+        ["ends_at", "ends_at_local", "kind", "person_id", "person_name", "starts_at", "starts_at_local"],
+        "who and when only: {conflict:?}"
+    );
+    assert_eq!(conflict["person_name"], "A therapist");
+    assert!(problem["detail"].as_str().unwrap().starts_with("A therapist is busy then: another appointment, "));
     assert_eq!(conflict["person_id"], org.therapist.person_id.as_str(), "the busy party is one the caller asked for");
     assert!(!problem.to_string().contains(&org.client.person_id), "the other client is never named");
     let hints = problem["retry_hints"].as_array().unwrap();

@@ -310,7 +310,8 @@ async fn nobody_answers_someone_elses_invitation(backend: Backend) {
 async fn an_instant_session_is_in_progress_at_once_and_members_are_told(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let org = app.org("r").await;
-    let group = app.community(&org, json!({ "session_creation": "moderators", "allow_instant": true }), &[]).await;
+    let settings = json!({ "session_creation": "moderators", "allow_instant": true, "allow_peer_led": true });
+    let group = app.community(&org, settings, &[]).await;
     let other = app.person(&org.id, &org.admin.token, "c2@r.example", "client").await;
     app.enrol(&org, &group, &other.person_id).await;
     let started = app
@@ -333,7 +334,7 @@ async fn instant_sessions_can_be_turned_off(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let org = app.org("r").await;
     let group = app.community(&org, json!({ "allow_instant": false }), &[]).await;
-    let body = json!({ "kind": "instant", "group_id": group });
+    let body = json!({ "kind": "instant", "group_id": group, "therapist_ids": [org.therapist.person_id] });
     app.post(&sessions(&org), &org.client.token, body.clone()).await.problem(403, "forbidden");
     app.post(&sessions(&org), &org.moderator.token, body).await.expect(201);
 }

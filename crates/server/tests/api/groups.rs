@@ -26,6 +26,9 @@ async fn a_group_carries_its_rules_and_staff(backend: Backend) {
     assert_eq!(group["type"], "COMMUNITY");
     let mut expected = settings.clone();
     expected["refuse_outside_working_hours"] = json!(false);
+    expected["late_join_minutes"] = json!(0);
+    expected["allow_peer_led"] = json!(false);
+    expected["instant_ignores_windows"] = json!(false);
     assert_eq!(group["settings"], expected, "unset rules keep their defaults");
     assert_eq!(group["moderator_ids"], json!([org.moderator.person_id]));
     assert_eq!(group["facilitator_ids"], json!([org.therapist.person_id]));

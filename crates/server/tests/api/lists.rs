@@ -4,6 +4,7 @@
 use circles_testkit::{Backend, backend_tests};
 use serde_json::{Value, json};
 
+use crate::availability::app_at_now;
 use crate::booking::{booking, sessions_path};
 use crate::group_sessions::{proposal, sessions};
 use crate::support::TestApp;
@@ -12,6 +13,7 @@ backend_tests!(
     sessions_say_who_made_them_and_filter_by_it,
     a_long_session_list_pages_with_next_cursor,
     pending_invitations_are_the_ones_a_therapist_can_answer,
+    notifications_and_time_off_page_with_next_cursor,
 );
 
 fn ids(page: &Value) -> Vec<String> {
@@ -99,4 +101,57 @@ async fn pending_invitations_are_the_ones_a_therapist_can_answer(backend: Backen
     list("?kind=one_on_one").await.problem(400, "invalid_query");
     let paged = list("?limit=1").await.expect(200);
     assert!(paged["next_cursor"].is_string());
+}
+
+/// Reads every page of `path` (which takes `limit` and `cursor`) two items
+/// at a time; returns the pages' ids.
+async fn walk(app: &TestApp, path: &str, token: &str) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let at = match &cursor {
+            Some(c) => format!("{path}?limit=2&cursor={c}"),
+            None => format!("{path}?limit=2"),
+        };
+        let page = app.get(&at, token).await.expect(200);
+        pages.push(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return pages,
+        }
+        assert!(pages.len() < 10, "the pages end");
+    }
+}
+
+async fn notifications_and_time_off_page_with_next_cursor(backend: Backend) {
+    let (app, org) = app_at_now(backend).await;
+    // Three bookings tell the therapist three times, all at one instant:
+    // the cursor's id breaks the tie.
+    for day in 2..=4 {
+        let body = booking(&org, &format!("2027-03-{day:02}T10:00:00-05:00"), 50);
+        app.post(&sessions_path(&org), &org.admin.token, body).await.expect(201);
+    }
+    let inbox = format!("/api/v1/orgs/{}/notifications", org.id);
+    let everything = app.get(&inbox, &org.therapist.token).await.expect(200);
+    let all = ids(&everything);
+    assert_eq!(all.len(), 3, "{everything}");
+    let pages = walk(&app, &inbox, &org.therapist.token).await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+    assert_eq!(pages.concat(), all, "the pages are the list, in order, each item once");
+
+    let time_off = format!("/api/v1/orgs/{}/time-off", org.id);
+    for week in [2, 9, 16] {
+        let body = json!({
+            "therapist_id": org.therapist.person_id, "type": "VACATION", "reason": "Away",
+            "starts_at": format!("2027-03-{week:02}T00:00:00-05:00"),
+            "ends_at": format!("2027-03-{:02}T00:00:00-05:00", week + 3),
+        });
+        app.post(&time_off, &org.therapist.token, body).await.expect(201);
+    }
+    let listed = ids(&app.get(&time_off, &org.admin.token).await.expect(200));
+    assert_eq!(listed.len(), 3);
+    let pages = walk(&app, &time_off, &org.admin.token).await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
+    assert_eq!(pages.concat(), listed, "latest start first across pages");
+    app.get(&format!("{time_off}?cursor=soon"), &org.admin.token).await.problem(400, "invalid_query");
 }

@@ -50,7 +50,16 @@ async fn a_stranger_gets_404_on_every_route_whatever_the_body(backend: Backend) 
                 let res = TestApp::read(req.send().await.unwrap()).await;
                 let shown = String::from_utf8_lossy(&body).into_owned();
                 assert_eq!(res.status.as_u16(), 404, "{method} {template} with {shown:?} → {}", res.body);
-                res.problem(404, "not_found");
+                if template.starts_with("/fhir/") {
+                    // The FHIR API answers its errors as OperationOutcomes.
+                    let content_type =
+                        res.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                    assert_eq!(content_type, "application/fhir+json", "{method} {template}");
+                    assert_eq!(res.body["resourceType"], "OperationOutcome", "{method} {template}");
+                    assert_eq!(res.body["issue"][0]["code"], "not-found", "{method} {template}");
+                } else {
+                    res.problem(404, "not_found");
+                }
                 checked += 1;
             }
         }

@@ -63,6 +63,7 @@ async fn people_choose_their_zone_and_which_emails_they_get(backend: Backend) {
     let token = org.client.token.as_str();
     let defaults = app.get("/api/v1/me/preferences", token).await.expect(200);
     assert_eq!(defaults["timezone"], json!(null));
+    assert_eq!(app.get("/api/v1/me", token).await.expect(200)["timezone"], json!(null), "the organisation's zone");
     let reminder = defaults["channels"].as_array().unwrap().iter().find(|c| c["kind"] == "reminder").unwrap();
     assert_eq!(reminder, &json!({"kind": "reminder", "channel": "email", "enabled": true, "essential": false}));
 
@@ -74,6 +75,7 @@ async fn people_choose_their_zone_and_which_emails_they_get(backend: Backend) {
     .await
     .expect(200);
     assert_eq!(saved["timezone"], "Europe/Lisbon");
+    assert_eq!(app.get("/api/v1/me", token).await.expect(200)["timezone"], "Europe/Lisbon", "pages read it from /me");
     let read = app.get("/api/v1/me/preferences", token).await.expect(200);
     assert_eq!(read, saved);
     let off: Vec<_> = read["channels"].as_array().unwrap().iter().filter(|c| c["enabled"] == false).collect();

@@ -2,7 +2,8 @@ use circles_domain::Role;
 use circles_testkit::{Backend, backend_tests};
 use serde_json::json;
 
-use crate::support::TestApp;
+use crate::support::{Response, TestApp};
+use reqwest::Method;
 
 backend_tests!(
     an_admin_adds_people_of_every_role,
@@ -11,7 +12,41 @@ backend_tests!(
     reading_a_client_record_is_audited_with_request_id_and_ip,
     a_person_may_belong_to_several_organisations,
     a_therapist_finds_only_colleagues_and_the_clients_they_serve,
+    an_admin_changes_someone_elses_role_and_it_is_audited,
 );
+
+async fn an_admin_changes_someone_elses_role_and_it_is_audited(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("riverside").await;
+    let person = |login: &crate::support::Login| format!("/api/v1/orgs/{}/people/{}", org.id, login.person_id);
+    let change = |path: String, token: String, role: &'static str| {
+        let app = &app;
+        async move { app.request(Method::PATCH, &path, Some(&token), Some(json!({ "role": role }))).await }
+    };
+
+    change(person(&org.therapist), org.moderator.token.clone(), "admin").await.problem(403, "forbidden");
+    change(person(&org.admin), org.admin.token.clone(), "client").await.problem(403, "forbidden");
+    let refused = change(person(&org.therapist), org.admin.token.clone(), "boss").await.problem(422, "validation_failed");
+    assert_eq!(Response::fields(&refused), ["role"]);
+    let missing = format!("/api/v1/orgs/{}/people/{}", org.id, uuid::Uuid::new_v4());
+    change(missing, org.admin.token.clone(), "moderator").await.problem(404, "not_found");
+
+    let changed = change(person(&org.therapist), org.admin.token.clone(), "moderator").await.expect(200);
+    assert_eq!(changed["role"], "moderator");
+    // The next request of that person already has the new role's rights.
+    app.get(&format!("/api/v1/orgs/{}/audit", org.id), &org.therapist.token).await.problem(403, "forbidden");
+    let roles = app.get(&format!("/api/v1/orgs/{}/people?role=moderator", org.id), &org.admin.token).await.expect(200);
+    assert_eq!(roles["items"].as_array().unwrap().len(), 2);
+
+    // A client's record changing is audited with the client as its subject.
+    change(person(&org.client), org.admin.token.clone(), "therapist").await.expect(200);
+    let audit = app
+        .get(&format!("/api/v1/orgs/{}/audit?subject_id={}", org.id, org.client.person_id), &org.admin.token)
+        .await
+        .expect(200);
+    let event = audit["items"].as_array().unwrap().iter().find(|e| e["action"] == "person.role").expect("audited").clone();
+    assert_eq!((&event["details"]["from"], &event["details"]["to"]), (&json!("client"), &json!("therapist")));
+}
 
 async fn an_admin_adds_people_of_every_role(backend: Backend) {
     let app = TestApp::spawn(backend).await;

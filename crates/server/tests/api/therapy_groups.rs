@@ -123,6 +123,10 @@ async fn a_twelve_week_group_with_screened_members_attendance_and_graduation(bac
     assert!(listed["items"].as_array().unwrap().iter().all(|s| s["seats_taken"] == 5));
     let detail = app.get(&session_path(&org, &created[0]), &org.therapist.token).await.expect(200);
     assert_eq!(detail["seats"].as_array().unwrap().len(), 5);
+    let fields = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(fields(&created[0]), fields(&detail), "generated sessions read like /sessions");
+    assert_eq!(created[0]["status"], "SCHEDULED");
+    assert!(created[0]["starts_at_local"].as_str().unwrap().contains(':'), "{}", created[0]);
 
     // Three sessions are held; attendance is marked after each.
     for (week, session) in created.iter().take(3).enumerate() {

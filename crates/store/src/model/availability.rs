@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use circles_domain::availability::WeeklyAvailability;
-use circles_domain::ids::{GroupId, OrgId, PersonId, SessionId};
+use circles_domain::ids::{GroupId, OrgId, PersonId, SessionId, TimeOffId};
 use circles_domain::input::TimeZoneName;
 use circles_domain::interval::Interval;
 use circles_domain::session::{Modality, SessionKind, SessionStatus};
@@ -151,6 +151,9 @@ pub struct TimeOff {
 pub struct TimeOffFilter {
     pub therapist: Option<PersonId>,
     pub status: Option<TimeOffStatus>,
+    /// Only requests after this one in the list's order (start, newest
+    /// first, then id): the page after a cursor.
+    pub after: Option<(Timestamp, TimeOffId)>,
     pub limit: i64,
 }
 

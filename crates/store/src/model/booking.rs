@@ -165,6 +165,10 @@ pub struct BusyConflict {
     pub starts_at: Timestamp,
     pub ends_at: Timestamp,
     pub kind: BusyKind,
+    /// The session in the way, when it is one: read for its title and
+    /// therapist, never sent (another client's appointment is nobody's business).
+    #[serde(skip)]
+    pub session_id: Option<SessionId>,
 }
 
 #[derive(Debug, Clone)]
@@ -272,6 +276,8 @@ pub struct SessionPeople {
     pub therapists: Vec<(PersonId, InvitationStatus)>,
     /// Clients whose seat holds their time.
     pub clients: Vec<PersonId>,
+    /// Who created the session (a member's proposal or drop-in names them).
+    pub created_by: Option<PersonId>,
 }
 
 impl SessionPeople {

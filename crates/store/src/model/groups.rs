@@ -81,6 +81,8 @@ pub struct GroupMember {
     pub id: circles_domain::ids::MembershipId,
     pub group_id: GroupId,
     pub client_id: PersonId,
+    /// The client's name, for staff reading the roster (and the client).
+    pub client_name: String,
     pub status: MembershipStatus,
     pub join_date: Date,
     pub leave_date: Option<Date>,

@@ -5,51 +5,10 @@ use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
-use super::orgs::organisation_from_row;
+use super::rows::people::{account_from_row, insert_account, organisation_from_row};
 use super::{SqlStore, read_one, write_tx};
 use crate::model::{Account, AuditCtx, Credentials, Membership, NewAccount, PasswordReset, TokenKind};
 use crate::{AccountStore, Result, StoreError};
-
-pub(super) fn account_from_row(row: &impl Row) -> Result<Account> {
-    Ok(Account {
-        id: row.id("id")?,
-        email: row.text("email")?,
-        name: row.text("name")?,
-        created_at: row.time("created_at")?,
-    })
-}
-
-/// Inserts an account inside the caller's transaction, refusing an e-mail
-/// already in use. Returns the audit event to record wherever the caller
-/// records its own change.
-pub(super) async fn insert_account<E: Executor>(
-    tx: &mut E,
-    now: jiff::Timestamp,
-    input: &NewAccount,
-) -> Result<(Account, AuditDraft)> {
-    let taken = tx.fetch_optional(sql("SELECT id FROM accounts WHERE email = $1").bind(input.email.as_str())).await?;
-    if taken.is_some() {
-        return Err(StoreError::invalid("email", "is already in use"));
-    }
-    let account = Account {
-        id: AccountId::new(),
-        email: input.email.as_str().to_owned(),
-        name: input.name.as_str().to_owned(),
-        created_at: now,
-    };
-    tx.execute(
-        sql("INSERT INTO accounts (id, email, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
-            .bind(account.id)
-            .bind(&account.email)
-            .bind(&account.name)
-            .bind(input.password_hash.clone())
-            .bind(now),
-    )
-    .await?;
-    let draft = AuditDraft::new("account.create", "account", account.id)
-        .details(json!({ "email": account.email, "password_set": input.password_hash.is_some() }));
-    Ok((account, draft))
-}
 
 #[async_trait]
 impl<B: Backend> AccountStore for SqlStore<B> {

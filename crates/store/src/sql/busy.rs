@@ -22,8 +22,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
 use super::audit::AuditDraft;
-use super::availability::load_weeks;
 use super::db::{Dialect, Executor, Query, Row, Value, placeholders, sql};
+use super::rows::calendars::load_weeks;
 use crate::model::{BusyConflict, BusyKind};
 use crate::{Result, StoreError};
 
@@ -142,6 +142,7 @@ pub fn conflicts(claims: &[Claim], busy: &[Busy], now: Timestamp) -> Vec<BusyCon
                     starts_at: b.interval.start,
                     ends_at: b.interval.end,
                     kind: b.kind,
+                    session_id: b.session,
                 });
             }
         }
@@ -154,6 +155,10 @@ pub fn conflicts(claims: &[Claim], busy: &[Busy], now: Timestamp) -> Vec<BusyCon
                     kind: match other.owner {
                         Owner::Session(_) => BusyKind::Session,
                         Owner::Hold { .. } => BusyKind::Hold,
+                    },
+                    session_id: match other.owner {
+                        Owner::Session(id) => Some(id),
+                        Owner::Hold { .. } => None,
                     },
                 });
             }
@@ -235,6 +240,7 @@ pub fn conflict_error(conflicts: &[BusyConflict], hints: &[Timestamp]) -> StoreE
     if let StoreError::Conflict(c) = &mut error {
         c.details.insert("conflicts".into(), json!(conflicts));
         c.details.insert("retry_hints".into(), json!(hints));
+        c.clash_sessions = conflicts.iter().map(|c| c.session_id).collect();
     }
     error
 }
@@ -253,6 +259,11 @@ pub struct HintRequest {
 impl HintRequest {
     pub async fn find<E: Executor>(&self, tx: &mut E) -> Result<Vec<Timestamp>> {
         retry_hints(tx, self.org, &self.people, self.wanted, self.now, self.within).await
+    }
+
+    /// Puts names and local times into `error`'s clashes, read in `tx`.
+    pub async fn describe<E: Executor>(&self, tx: &mut E, error: &mut StoreError) -> Result<()> {
+        super::rows::conflict_words::describe(tx, self.org, error).await
     }
 
     /// `error`, which will carry the hints once they are found.
@@ -296,7 +307,9 @@ pub async fn check<E: Executor>(
         // No locks are held here: find the hints at once.
         Some((clashes, wanted)) => {
             let hints = retry_hints(tx, org, &people, wanted, now, within).await?;
-            Err(conflict_error(&clashes, &hints))
+            let mut error = conflict_error(&clashes, &hints);
+            super::rows::conflict_words::describe(tx, org, &mut error).await?;
+            Err(error)
         }
     }
 }
@@ -516,9 +529,9 @@ pub async fn lock_people_or<E: Executor>(
     org: OrgId,
     expected: &[(PersonId, circles_domain::Role, &str)],
     wait: LockWait,
-) -> Result<super::names::Names> {
+) -> Result<super::rows::names::Names> {
     if expected.is_empty() {
-        return Ok(super::names::Names::new());
+        return Ok(super::rows::names::Names::new());
     }
     let ids: Vec<PersonId> = expected.iter().map(|(id, ..)| *id).collect::<BTreeSet<_>>().into_iter().collect();
     let rows = tx
@@ -537,7 +550,7 @@ pub async fn lock_people_or<E: Executor>(
         )
         .await?;
     let mut found = Vec::with_capacity(rows.len());
-    let mut names = super::names::Names::with_capacity(rows.len());
+    let mut names = super::rows::names::Names::with_capacity(rows.len());
     for row in &rows {
         let id = row.id::<PersonId>("id")?;
         found.push((id, row.parsed::<circles_domain::Role>("role")?));
@@ -545,7 +558,17 @@ pub async fn lock_people_or<E: Executor>(
     }
     for (id, role, field) in expected {
         if !found.contains(&(*id, *role)) {
-            return Err(StoreError::invalid(field, format!("{id} is not a {role} of this organisation")));
+            // Someone of the organisation in the wrong place is named; an
+            // unknown id can only be repeated.
+            let reason = match (found.iter().find(|(p, _)| p == id), names.get(id)) {
+                (Some((_, actual)), Some(name)) => format!(
+                    "{name} is {}, not {}",
+                    circles_domain::spelling::with_article(actual.as_str()),
+                    circles_domain::spelling::with_article(role.as_str())
+                ),
+                _ => format!("{id} is not a {role} of this organisation"),
+            };
+            return Err(StoreError::invalid(field, reason));
         }
     }
     Ok(names)
@@ -650,7 +673,8 @@ fn first_clash(claims: &[Claim], busy: &[Busy], now: Timestamp) -> Option<BusyCo
             Some(_) => claim_reach.map(|(_, i)| (i, BusyKind::Session)),
         };
         if let Some((other, kind)) = clash {
-            return Some(BusyConflict { person_id: person, starts_at: other.start, ends_at: other.end, kind });
+            let (starts_at, ends_at) = (other.start, other.end);
+            return Some(BusyConflict { person_id: person, starts_at, ends_at, kind, session_id: None });
         }
         match kind {
             None if claimed.is_none_or(|(p, i)| p != person || i.end < interval.end) => {

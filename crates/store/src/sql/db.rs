@@ -298,3 +298,24 @@ pub trait Backend: Send + Sync + 'static {
     /// Applies this backend's migrations.
     fn migrate(&self) -> impl Future<Output = Result<(), DbError>> + Send;
 }
+
+/// One multi-row INSERT.
+pub async fn insert_rows<E: Executor>(
+    tx: &mut E,
+    table_and_columns: &str,
+    rows: impl Iterator<Item = Vec<Value>>,
+) -> Result<(), DbError> {
+    let mut values = Vec::new();
+    let mut args = Vec::new();
+    for row in rows {
+        values.push(format!("({})", placeholders(args.len() + 1, row.len())));
+        args.extend(row);
+    }
+    if values.is_empty() {
+        return Ok(());
+    }
+    let mut q = Query::new(format!("INSERT INTO {table_and_columns} VALUES {}", values.join(", ")));
+    q.args = args;
+    tx.execute(q).await?;
+    Ok(())
+}

@@ -13,226 +13,17 @@ use jiff::civil::Date;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
-use super::db::{Backend, DbError, Executor, Row, lock_row, placeholders, sql};
-use super::freed::{self, Cause};
-use super::sessions::insert_rows;
-use super::waitlist_rows::wait_for_group;
+use super::db::{Backend, Executor, Row, lock_row, placeholders, sql};
+use super::rows::groups::{
+    FIELD_COLUMNS, GROUP_COLUMNS, MEMBER_ROWS, attach_staff, bind_fields, check_staff, fetch_group, group_from_row, member_from_row,
+    replace_staff,
+};
+use super::rows::statuses::CURRENT_MEMBERSHIPS;
+use super::rows::freed::{self, Cause};
+use super::rows::waitlist::wait_for_group;
 use super::{SqlStore, read_tx, write_tx};
-use crate::model::{AuditCtx, Group, GroupFields, GroupMember, GroupStanding, GroupUpdate, NewGroup, Screening};
+use crate::model::{AuditCtx, Group, GroupFields, GroupMember, GroupStanding, GroupUpdate, NewGroup};
 use crate::{GroupStore, Result, StoreError};
-
-fn decode_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| DbError::Decode(format!("{what}: {e}")).into())
-}
-
-const GROUP_COLUMNS: &str = "g.*, \
-    (SELECT COUNT(*) FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id AND m.status = 'ACTIVE') \
-        AS active_members, \
-    (SELECT COUNT(*) FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id AND m.status = 'WAITLISTED') \
-        AS waitlisted_members, \
-    (SELECT COUNT(*) FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id \
-        AND m.status = 'PENDING_SCREENING') AS pending_screening";
-
-fn group_from_row(row: &impl Row) -> Result<Group> {
-    Ok(Group {
-        id: row.id("id")?,
-        org_id: row.id("org_id")?,
-        fields: fields_from_row(row)?,
-        status: row.parsed("status")?,
-        series_id: row.opt_id("series_id")?,
-        moderator_ids: Vec::new(),
-        facilitator_ids: Vec::new(),
-        active_members: row.int("active_members")?,
-        waitlisted_members: row.int("waitlisted_members")?,
-        pending_screening: row.int("pending_screening")?,
-        created_at: row.time("created_at")?,
-        archived_at: row.opt_time("archived_at")?,
-    })
-}
-
-/// Fills in each group's moderators and facilitators, one query in all.
-async fn attach_staff<E: Executor>(tx: &mut E, org: OrgId, groups: &mut [Group]) -> Result<()> {
-    if groups.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<GroupId> = groups.iter().map(|g| g.id).collect();
-    let rows = tx
-        .fetch_all(
-            sql(format!(
-                "SELECT group_id, person_id, role FROM group_staff WHERE org_id = $1 AND group_id IN ({}) \
-                 ORDER BY added_at, person_id",
-                placeholders(2, ids.len())
-            ))
-            .bind(org)
-            .bind_all(ids),
-        )
-        .await?;
-    for row in &rows {
-        let group_id: GroupId = row.id("group_id")?;
-        let person: PersonId = row.id("person_id")?;
-        let Some(group) = groups.iter_mut().find(|g| g.id == group_id) else { continue };
-        match row.text("role")?.as_str() {
-            "moderator" => group.moderator_ids.push(person),
-            _ => group.facilitator_ids.push(person),
-        }
-    }
-    Ok(())
-}
-
-pub(super) async fn fetch_group<E: Executor>(tx: &mut E, org: OrgId, id: GroupId) -> Result<Group> {
-    let row = tx
-        .fetch_optional(
-            sql(format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE g.org_id = $1 AND g.id = $2")).bind(org).bind(id),
-        )
-        .await?
-        .ok_or(StoreError::NotFound("group"))?;
-    let mut groups = [group_from_row(&row)?];
-    attach_staff(tx, org, &mut groups).await?;
-    let [group] = groups;
-    Ok(group)
-}
-
-/// Refuses staff whose org role does not fit: moderators must be admins or
-/// moderators, facilitators therapists.
-pub(super) async fn check_staff<E: Executor>(
-    tx: &mut E,
-    org: OrgId,
-    moderators: &[PersonId],
-    facilitators: &[PersonId],
-) -> Result<()> {
-    let everyone: Vec<PersonId> = moderators.iter().chain(facilitators).copied().collect();
-    if everyone.is_empty() {
-        return Ok(());
-    }
-    let rows = tx
-        .fetch_all(
-            sql(format!(
-                "SELECT id, role FROM people WHERE org_id = $1 AND id IN ({})",
-                placeholders(2, everyone.len())
-            ))
-            .bind(org)
-            .bind_all(everyone.iter().copied()),
-        )
-        .await?;
-    let role_of = |id: &PersonId| -> Option<Role> {
-        rows.iter().find(|r| r.id::<PersonId>("id").ok().as_ref() == Some(id)).and_then(|r| r.parsed("role").ok())
-    };
-    if let Some(bad) = moderators.iter().find(|m| !matches!(role_of(m), Some(Role::Admin | Role::Moderator))) {
-        return Err(StoreError::invalid(
-            "moderator_ids",
-            format!("{bad} is not an admin or moderator of this organisation"),
-        ));
-    }
-    if let Some(bad) = facilitators.iter().find(|f| role_of(f) != Some(Role::Therapist)) {
-        return Err(StoreError::invalid("facilitator_ids", format!("{bad} is not a therapist of this organisation")));
-    }
-    Ok(())
-}
-
-pub(super) async fn replace_staff<E: Executor>(
-    tx: &mut E,
-    org: OrgId,
-    group: GroupId,
-    role: &str,
-    people: &[PersonId],
-    now: Timestamp,
-) -> Result<()> {
-    tx.execute(
-        sql("DELETE FROM group_staff WHERE org_id = $1 AND group_id = $2 AND role = $3")
-            .bind(org)
-            .bind(group)
-            .bind(role),
-    )
-    .await?;
-    let mut unique = people.to_vec();
-    unique.sort();
-    unique.dedup();
-    insert_rows(
-        tx,
-        "group_staff (org_id, group_id, person_id, role, added_at)",
-        unique.iter().map(|p| vec![org.into(), group.into(), (*p).into(), role.into(), now.into()]),
-    )
-    .await
-}
-
-/// The stored columns of `GroupFields`, in this order, bound to `q`.
-const FIELD_COLUMNS: [&str; 14] = [
-    "name",
-    "description",
-    "group_type",
-    "open",
-    "capacity",
-    "requires_screening",
-    "target_population",
-    "age_range",
-    "modality",
-    "virtual_link",
-    "location",
-    "address",
-    "settings",
-    "recurrence",
-];
-
-/// `GroupFields` read back from the columns [`bind_fields`] writes.
-fn fields_from_row(row: &impl Row) -> Result<GroupFields> {
-    Ok(GroupFields {
-        name: row.text("name")?,
-        description: row.text("description")?,
-        group_type: row.parsed("group_type")?,
-        open: row.bool("open")?,
-        capacity: row.opt_int("capacity")?,
-        requires_screening: row.bool("requires_screening")?,
-        target_population: row.opt_text("target_population")?,
-        age_range: row.opt_text("age_range")?,
-        modality: row.opt_text("modality")?.map(|m| m.parse()).transpose().map_err(DbError::Decode)?,
-        virtual_link: row.opt_text("virtual_link")?,
-        location: row.opt_text("location")?,
-        address: row.opt_text("address")?,
-        settings: decode_json(&row.text("settings")?, "settings")?,
-        recurrence: row.opt_text("recurrence")?.map(|r| decode_json(&r, "recurrence")).transpose()?,
-    })
-}
-
-fn bind_fields(q: super::db::Query, f: &GroupFields) -> super::db::Query {
-    q.bind(&f.name)
-        .bind(&f.description)
-        .bind(f.group_type.as_str())
-        .bind(f.open)
-        .bind(f.capacity)
-        .bind(f.requires_screening)
-        .bind(f.target_population.clone())
-        .bind(f.age_range.clone())
-        .bind(f.modality.map(|m| m.as_str()))
-        .bind(f.virtual_link.clone())
-        .bind(f.location.clone())
-        .bind(f.address.clone())
-        .bind(serde_json::to_string(&f.settings).expect("settings serialise"))
-        .bind(f.recurrence.as_ref().map(|r| serde_json::to_string(r).expect("recurrence serialises")))
-}
-
-pub(super) fn member_from_row(row: &impl Row) -> Result<GroupMember> {
-    let screening = match row.opt_date("screening_date")? {
-        Some(date) => Some(Screening {
-            date,
-            notes: row.opt_text("screening_notes")?.unwrap_or_default(),
-            approved: row.bool("screening_approved").unwrap_or(false),
-            screened_by: row.opt_id("screened_by")?,
-        }),
-        None => None,
-    };
-    Ok(GroupMember {
-        id: row.id("id")?,
-        group_id: row.id("group_id")?,
-        client_id: row.id("client_id")?,
-        status: row.parsed("status")?,
-        join_date: row.date("join_date")?,
-        leave_date: row.opt_date("leave_date")?,
-        departs_as: row.opt_text("departs_as")?.map(|s| s.parse()).transpose().map_err(DbError::Decode)?,
-        exit_reason: row.opt_text("exit_reason")?,
-        screening,
-        created_at: row.time("created_at")?,
-    })
-}
 
 /// Refuses a new recurrence that would place occurrences elsewhere while
 /// sessions generated from the old one lie ahead: replacing it would leave
@@ -318,16 +109,14 @@ async fn raise_upcoming_capacity<E: Executor>(
 ) -> Result<()> {
     let raised = tx
         .fetch_all(
-            sql(format!(
-                "UPDATE sessions SET capacity = $4, updated_at = $5 WHERE org_id = $1 AND group_id = $2 \
-                 AND capacity = $3 AND status = '{}' AND starts_at > $5 RETURNING id",
-                SessionStatus::Scheduled.as_str()
-            ))
+            sql("UPDATE sessions SET capacity = $4, updated_at = $5 WHERE org_id = $1 AND group_id = $2 \
+                 AND capacity = $3 AND status = $6 AND starts_at > $5 RETURNING id")
             .bind(org)
             .bind(group)
             .bind(old)
             .bind(new)
-            .bind(now),
+            .bind(now)
+            .bind(SessionStatus::Scheduled.as_str()),
         )
         .await?;
     for row in &raised {
@@ -394,7 +183,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                            OR EXISTS (SELECT 1 FROM group_staff st WHERE st.org_id = g.org_id AND st.group_id = g.id \
                                       AND st.person_id = $3) \
                            OR EXISTS (SELECT 1 FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id \
-                                      AND m.client_id = $3 AND m.status IN ('PENDING_SCREENING', 'ACTIVE', 'WAITLISTED'))) \
+                                      AND m.client_id = $3 AND m.status IN ({CURRENT_MEMBERSHIPS}))) \
                          ORDER BY g.name, g.id"
                     ))
                     .bind(org)
@@ -478,11 +267,12 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                 .fetch_optional(
                     sql(
                         "SELECT 1 AS one FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND client_id = $3 \
-                         AND status = 'ACTIVE'",
+                         AND status = $4",
                     )
                     .bind(org)
                     .bind(id)
-                    .bind(person),
+                    .bind(person)
+                    .bind(MembershipStatus::Active.as_str()),
                 )
                 .await?
                 .is_some();
@@ -527,8 +317,10 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             super::busy::lock_people(&mut tx, dialect, org, &[(client, Role::Client, "client_id")]).await?;
             let existing = tx
                 .fetch_optional(
-                    sql("SELECT id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND client_id = $3 \
-                         AND status IN ('PENDING_SCREENING', 'ACTIVE', 'WAITLISTED')")
+                    sql(format!(
+                        "SELECT id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND client_id = $3 \
+                         AND status IN ({CURRENT_MEMBERSHIPS})"
+                    ))
                     .bind(org)
                     .bind(group)
                     .bind(client),
@@ -562,9 +354,8 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                 drafts.extend(wait_for_group(&mut tx, org, group, client, ctx.person_id, now).await?);
             }
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
-            let row = tx
-                .fetch_one(sql("SELECT * FROM group_memberships WHERE org_id = $1 AND id = $2").bind(org).bind(id))
-                .await?;
+            let row =
+                tx.fetch_one(sql(format!("{MEMBER_ROWS} WHERE org_id = $1 AND id = $2")).bind(org).bind(id)).await?;
             member_from_row(&row)?
         })
     }
@@ -575,7 +366,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             fetch_group(&mut tx, org, group).await?;
             let rows = tx
                 .fetch_all(
-                    sql("SELECT * FROM group_memberships WHERE org_id = $1 AND group_id = $2 ORDER BY created_at, id")
+                    sql(format!("{MEMBER_ROWS} WHERE org_id = $1 AND group_id = $2 ORDER BY created_at, id"))
                         .bind(org)
                         .bind(group),
                 )
@@ -598,22 +389,4 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             members
         })
     }
-}
-
-/// Whether `person` is an active member of the session's group.
-pub(super) async fn is_active_member<E: Executor>(
-    tx: &mut E,
-    org: OrgId,
-    group: GroupId,
-    person: PersonId,
-) -> Result<bool> {
-    Ok(tx
-        .fetch_optional(
-            sql("SELECT 1 AS one FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND client_id = $3 AND status = 'ACTIVE'")
-                .bind(org)
-                .bind(group)
-                .bind(person),
-        )
-        .await?
-        .is_some())
 }

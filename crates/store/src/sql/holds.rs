@@ -11,12 +11,13 @@ use circles_domain::session::{SessionDetails, SessionKind, SessionStatus};
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
-use super::availability::require_working_hours;
 use super::busy::{self, Claim, HintsWithin, Owner};
+use super::db::insert_rows;
 use super::db::{Backend, DbError, Executor, Row, placeholders, sql};
-use super::freed::{self, Cause};
-use super::names;
-use super::sessions::{insert_rows, insert_session};
+use super::rows::freed::{self, Cause};
+use super::rows::hours::require_working_hours;
+use super::rows::names;
+use super::rows::sessions::insert_session;
 use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{Approval, AuditCtx, Hold, HoldStatus, NewHold, NewSession, Session};
 use crate::{HoldStore, Result, StoreError};

@@ -16,8 +16,8 @@ use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
+use super::db::insert_rows;
 use super::db::{Backend, Value};
-use super::sessions::insert_rows;
 use super::{SqlStore, write_tx};
 use crate::model::{AuditCtx, ImportedAppointment};
 use crate::{ImportStore, Result};
@@ -158,5 +158,6 @@ async fn insert_sessions<E: super::db::Executor>(
             ]
         }),
     )
-    .await
+    .await?;
+    Ok(())
 }

@@ -10,15 +10,17 @@ use circles_domain::Role;
 use circles_domain::ids::{InvitationId, OrgId, PersonId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::{InvitationStatus, NotificationKind, SessionKind, SessionStatus};
+use circles_domain::spelling::with_article;
 use jiff::Timestamp;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
+use super::db::insert_rows;
 use super::db::{Backend, Executor, Row, sql};
-use super::names;
 use super::notify::{self, Notice};
-use super::sessions::{SESSION_COLUMNS, Seats, fetch, insert_rows, lock_session, session_from_row};
+use super::rows::names;
+use super::rows::sessions::{SESSION_COLUMNS, Seats, fetch, lock_session, session_from_row};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, Invitation, InvitationFilter, Response, Session};
 use crate::{InvitationStore, Result, StoreError};
@@ -86,6 +88,32 @@ async fn schedule_if_all_accepted<E: Executor>(
     Ok(true)
 }
 
+/// `person` is a therapist of the organisation; otherwise the refusal says
+/// who they are instead.
+async fn require_therapist<E: Executor>(tx: &mut E, org: OrgId, person: PersonId) -> Result<()> {
+    let row = tx
+        .fetch_optional(
+            sql("SELECT p.role, a.name FROM people p JOIN accounts a ON a.id = p.account_id \
+                 WHERE p.org_id = $1 AND p.id = $2")
+            .bind(org)
+            .bind(person),
+        )
+        .await?
+        .ok_or_else(|| StoreError::invalid("therapist_id", "is nobody in this organisation"))?;
+    let role: Role = row.parsed("role")?;
+    if role != Role::Therapist {
+        let name = row.text("name")?;
+        return Err(StoreError::invalid(
+            "therapist_id",
+            format!(
+                "{name} is {}, not a therapist; only therapists facilitate sessions",
+                with_article(&role.to_string())
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Who hears about changes to a proposal: its proposer and the group's moderators.
 async fn proposal_owners<E: Executor>(tx: &mut E, org: OrgId, session: &Session) -> Result<Vec<PersonId>> {
     let mut owners: Vec<PersonId> = session.created_by.into_iter().collect();
@@ -140,7 +168,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
                 )
                 .await?;
             let mut sessions = rows.iter().map(|r| session_from_row(r, now)).collect::<Result<Vec<_>>>()?;
-            super::sessions::attach(&mut tx, org, &mut sessions, Seats::None).await?;
+            super::rows::sessions::attach(&mut tx, org, &mut sessions, Seats::None).await?;
             sessions
                 .into_iter()
                 .filter_map(|session| {
@@ -187,7 +215,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             if row.text("status")? != InvitationStatus::Pending.as_str() {
                 return Err(StoreError::conflict("already_responded", "this invitation has been answered"));
             }
-            super::sessions::attach(&mut tx, org, std::slice::from_mut(&mut session), Seats::None).await?;
+            super::rows::sessions::attach(&mut tx, org, std::slice::from_mut(&mut session), Seats::None).await?;
             let mut drafts = Vec::new();
             let new_status = match response {
                 Response::Accept => {
@@ -257,10 +285,9 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             let group = session
                 .group_id
                 .ok_or_else(|| StoreError::conflict("not_a_group_session", "only group sessions invite"))?;
-            let facilitators = notify::group_people(&mut tx, org, group, "facilitator").await?;
-            if !facilitators.contains(&therapist) {
-                return Err(StoreError::invalid("therapist_id", format!("{therapist} does not facilitate this group")));
-            }
+            // Any therapist of the organisation may be invited; the group's
+            // facilitators are only the first suggestions.
+            require_therapist(&mut tx, org, therapist).await?;
             let invited = tx
                 .fetch_optional(
                     sql(
@@ -347,7 +374,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
                 .ok_or(StoreError::NotFound("invitation"))?;
             let therapist: PersonId = row.id("therapist_id")?;
             busy::release_session(&mut tx, org, session_id, Some(therapist)).await?;
-            super::sessions::attach(&mut tx, org, std::slice::from_mut(&mut session), Seats::None).await?;
+            super::rows::sessions::attach(&mut tx, org, std::slice::from_mut(&mut session), Seats::None).await?;
             let withdrawn = Notice {
                 kind: NotificationKind::InvitationWithdrawn,
                 title: "An invitation to facilitate was withdrawn",
@@ -380,7 +407,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
                     .bind(now),
             )
             .await?;
-            super::sessions::attach(&mut tx, org, std::slice::from_mut(&mut session), Seats::None).await?;
+            super::rows::sessions::attach(&mut tx, org, std::slice::from_mut(&mut session), Seats::None).await?;
             let invite = Notice {
                 kind: NotificationKind::Invitation,
                 title: "You are invited to facilitate a session",

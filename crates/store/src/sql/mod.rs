@@ -8,35 +8,31 @@ mod audit_chain;
 mod availability;
 mod busy;
 mod counted;
-mod coverage;
 mod deliveries;
-mod freed;
+mod event_log;
+mod events;
+mod facilitation;
 mod groups;
 mod health;
 mod holds;
 mod idempotency;
 mod import;
 mod invitations;
-mod matching;
-mod names;
 mod notify;
-mod offer_booking;
-mod offer_links;
 mod offers;
 mod org_invitations;
 mod orgs;
 mod outbox;
+mod presence;
 mod roster;
+mod rows;
+mod seat_control;
 mod seats;
 mod series;
 mod sessions;
 mod time_off;
-mod time_off_notices;
 mod tokens;
 mod waitlist;
-mod waitlist_pass;
-mod waitlist_rows;
-mod waitlist_stats;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,6 +65,9 @@ pub struct SqlStore<B> {
     freed: Notify,
     /// Raised after every committed write: deliveries may be waiting.
     outbox: Notify,
+    /// Raised after every committed write: live events may have been
+    /// written (this process's listeners read the log's heads).
+    events: Notify,
 }
 
 impl<B: Backend> SqlStore<B> {
@@ -89,6 +88,7 @@ impl<B: Backend> SqlStore<B> {
             unsealed: Notify::new(),
             freed: Notify::new(),
             outbox: Notify::new(),
+            events: Notify::new(),
         }
     }
 
@@ -139,6 +139,12 @@ impl<B: Backend> SqlStore<B> {
                 }
             };
             conflict.details.insert("retry_hints".into(), serde_json::json!(hints));
+            // Names and local times for the people reading the refusal.
+            let mut described = crate::StoreError::Conflict(conflict.clone());
+            match read_one!(self, |tx| request.describe(&mut tx, &mut described).await?) {
+                Ok(()) => return described,
+                Err(e) => tracing::warn!(error = %e, "describing a scheduling conflict failed"),
+            }
         }
         error
     }
@@ -176,6 +182,7 @@ macro_rules! write_tx {
                 $crate::sql::db::Transaction::commit($tx).await?;
                 $store.unsealed.notify_one();
                 $store.outbox.notify_one();
+                $store.events.notify_one();
                 Ok(value)
             }
             .await;

@@ -1,16 +1,20 @@
 //! The notifications inbox. Rows are written by the use case that causes
 //! them, in its transaction, so a change and its notices appear together;
-//! each row also fills the delivery outbox ([`super::outbox`]) there.
+//! each row also fills the delivery outbox ([`super::outbox`]) there, and
+//! writes one live event for its recipient ([`super::event_log`]).
 
 use async_trait::async_trait;
+use circles_domain::group::MembershipStatus;
 use circles_domain::ids::{GroupId, NotificationId, OrgId, PersonId, SessionId};
+use circles_domain::live::EventKind;
 use circles_domain::local_time::local_time;
-use circles_domain::session::NotificationKind;
+use circles_domain::session::{InvitationStatus, NotificationKind, SeatStatus};
 use jiff::{SignedDuration, Timestamp};
 
+use super::db::insert_rows;
 use super::db::{Backend, Executor, Row, Value, sql};
+use super::event_log::{self, Draft};
 use super::outbox::{self, Owed};
-use super::sessions::insert_rows;
 use super::{SqlStore, read_one, write_tx};
 use crate::model::Notification;
 use crate::{NotificationStore, Result};
@@ -38,7 +42,8 @@ pub async fn push<E: Executor>(
     let mut owed = Vec::new();
     add_rows(&mut rows, &mut owed, org, now, recipients.into_iter().collect(), actor, notice);
     insert(tx, rows).await?;
-    outbox::enqueue(tx, &owed).await
+    outbox::enqueue(tx, &owed).await?;
+    event_log::record(tx, org, now, vec![event_for(&owed, notice)]).await
 }
 
 /// [`push`] to an offer's client: the inbox entry names the offer, so the
@@ -63,7 +68,8 @@ pub async fn push_offer<E: Executor>(
         rows.into_iter(),
     )
     .await?;
-    outbox::enqueue(tx, &owed).await
+    outbox::enqueue(tx, &owed).await?;
+    event_log::record(tx, org, now, vec![event_for(&owed, notice)]).await
 }
 
 /// Puts each notice in its recipients' inboxes as [`push`] does, in as few
@@ -77,11 +83,31 @@ pub async fn push_all<E: Executor>(
 ) -> Result<()> {
     let mut rows = Vec::new();
     let mut owed = Vec::new();
+    let mut events = Vec::new();
     for (recipients, notice) in notices {
+        let first = owed.len();
         add_rows(&mut rows, &mut owed, org, now, recipients.clone(), actor, notice);
+        events.push(event_for(&owed[first..], notice));
     }
     insert(tx, rows).await?;
-    outbox::enqueue(tx, &owed).await
+    outbox::enqueue(tx, &owed).await?;
+    event_log::record(tx, org, now, events).await
+}
+
+/// One live event per notice, for everyone it went to: the kind and ids a
+/// page needs to refresh its unread count or the session it shows (each
+/// recipient's own inbox entry is read through the inbox).
+fn event_for(owed: &[Owed], notice: &Notice<'_>) -> Draft {
+    Draft {
+        kind: EventKind::Notification,
+        session: notice.session,
+        payload: serde_json::json!({
+            "notification_kind": notice.kind.as_str(),
+            "session_id": notice.session,
+            "group_id": notice.group,
+        }),
+        recipients: owed.iter().map(|entry| entry.recipient).collect(),
+    }
 }
 
 fn add_rows(
@@ -135,9 +161,10 @@ async fn insert<E: Executor>(tx: &mut E, mut rows: Vec<Vec<Value>>) -> Result<()
 /// client members (`member`).
 pub async fn group_people<E: Executor>(tx: &mut E, org: OrgId, group: GroupId, tie: &str) -> Result<Vec<PersonId>> {
     let q = if tie == "member" {
-        sql("SELECT client_id AS person_id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = 'ACTIVE'")
+        sql("SELECT client_id AS person_id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = $3")
             .bind(org)
             .bind(group)
+            .bind(MembershipStatus::Active.as_str())
     } else {
         sql("SELECT person_id FROM group_staff WHERE org_id = $1 AND group_id = $2 AND role = $3")
             .bind(org)
@@ -163,21 +190,25 @@ fn notification_from_row(row: &impl Row) -> Result<Notification> {
 
 #[async_trait]
 impl<B: Backend> NotificationStore for SqlStore<B> {
-    async fn notifications(
+    async fn notification_page(
         &self,
         org: OrgId,
         person: PersonId,
         unread_only: bool,
+        after: Option<(Timestamp, NotificationId)>,
         limit: i64,
     ) -> Result<Vec<Notification>> {
         let rows = read_one!(self, |tx| {
             tx.fetch_all(
                 sql("SELECT * FROM notifications WHERE org_id = $1 AND recipient_id = $2 AND ($3 = FALSE OR read_at IS NULL) \
+                     AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)) \
                      ORDER BY created_at DESC, id DESC LIMIT $4")
                 .bind(org)
                 .bind(person)
                 .bind(unread_only)
-                .bind(limit),
+                .bind(limit)
+                .bind(after.map(|(at, _)| at))
+                .bind(after.map(|(_, id)| id)),
             )
             .await?
         })?;
@@ -239,10 +270,13 @@ impl<B: Backend> NotificationStore for SqlStore<B> {
                 let people = tx
                     .fetch_all(
                         sql("SELECT therapist_id AS person_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 \
-                             AND status = 'ACCEPTED' UNION SELECT client_id FROM seats WHERE org_id = $1 AND session_id = $2 \
-                             AND status IN ('REGISTERED', 'CONFIRMED')")
+                             AND status = $5 UNION SELECT client_id FROM seats WHERE org_id = $1 AND session_id = $2 \
+                             AND status IN ($3, $4)")
                         .bind(org)
-                        .bind(session),
+                        .bind(session)
+                        .bind(SeatStatus::Registered.as_str())
+                        .bind(SeatStatus::Confirmed.as_str())
+                        .bind(InvitationStatus::Accepted.as_str()),
                     )
                     .await?
                     .iter()

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
-use super::orgs::{insert_person, organisation_from_row};
+use super::rows::people::{insert_person, organisation_from_row};
 use super::{SqlStore, read_one, write_tx};
 use crate::model::{AuditCtx, Membership, OrgInvitation};
 use crate::{OrgInvitationStore, Result, StoreError};

@@ -6,21 +6,12 @@ use circles_domain::org_invitation::{OrgInvitationStatus, PersonStatus};
 use circles_domain::session::InvitationStatus;
 use serde_json::json;
 
-use super::accounts::insert_account;
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
+use super::rows::people::{insert_account, insert_person, organisation_from_row};
 use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{AuditCtx, Membership, NewAccount, NewOrganisation, NewPerson, Organisation, Person};
 use crate::{OrgStore, Result, StoreError};
-
-pub(super) fn organisation_from_row(row: &impl Row) -> Result<Organisation> {
-    Ok(Organisation {
-        id: row.id("id")?,
-        name: row.text("name")?,
-        timezone: row.text("timezone")?,
-        created_at: row.time("created_at")?,
-    })
-}
 
 const PERSON_COLUMNS: &str = "p.org_id, p.id, p.account_id, a.email, a.name, p.role, p.created_at";
 
@@ -64,26 +55,6 @@ const SERVED_BY_THERAPIST: &str = "(EXISTS (SELECT 1 FROM session_therapists st 
     OR EXISTS (SELECT 1 FROM group_staff g \
         JOIN group_memberships m ON m.org_id = g.org_id AND m.group_id = g.group_id \
         WHERE g.org_id = p.org_id AND g.person_id = $3 AND g.role = 'facilitator' AND m.client_id = p.id))";
-
-pub(super) async fn insert_person<E: Executor>(
-    tx: &mut E,
-    now: jiff::Timestamp,
-    org: OrgId,
-    id: PersonId,
-    account: AccountId,
-    role: Role,
-) -> Result<PersonId> {
-    tx.execute(
-        sql("INSERT INTO people (org_id, id, account_id, role, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(org)
-            .bind(id)
-            .bind(account)
-            .bind(role)
-            .bind(now),
-    )
-    .await?;
-    Ok(id)
-}
 
 async fn fetch_person<E: Executor>(tx: &mut E, org: OrgId, id: PersonId) -> Result<Person> {
     let row = tx
@@ -211,6 +182,32 @@ impl<B: Backend> OrgStore for SqlStore<B> {
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             refuse
         })
+    }
+
+    async fn change_role(&self, ctx: &AuditCtx, org: OrgId, id: PersonId, role: Role) -> Result<Person> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let before = fetch_person(&mut tx, org, id).await?;
+            tx.execute(
+                sql("UPDATE people SET role = $3 WHERE org_id = $1 AND id = $2").bind(org).bind(id).bind(role.as_str()),
+            )
+            .await?;
+            let after = fetch_person(&mut tx, org, id).await?;
+            // A client before or after is a client's record being changed.
+            let subject = subject_if_client(&before).or(subject_if_client(&after));
+            let draft = AuditDraft::new("person.role", "person", id)
+                .subject(subject)
+                .details(json!({ "from": before.role.as_str(), "to": role.as_str() }));
+            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
+            after
+        })
+    }
+
+    async fn refuses_late_attendance(&self, org: OrgId) -> Result<bool> {
+        let row = read_one!(self, |tx| {
+            tx.fetch_optional(sql("SELECT refuse_late_attendance FROM organisations WHERE id = $1").bind(org)).await?
+        })?;
+        Ok(row.ok_or(StoreError::NotFound("organisation"))?.bool("refuse_late_attendance")?)
     }
 
     async fn organisation(&self, org: OrgId) -> Result<Organisation> {

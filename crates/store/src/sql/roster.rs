@@ -19,19 +19,18 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Backend, DbError, Executor, Row, lock_row, sql};
-use super::freed::{self, Cause};
-use super::groups::fetch_group;
 use super::notify::{self, Notice};
-use super::offers::withdraw_entry_offers;
-use super::waitlist_rows::wait_for_group;
+use super::rows::freed::{self, Cause};
+use super::rows::groups::fetch_group;
+use super::rows::offers::withdraw_entry_offers;
+use super::rows::statuses::HOLDING_SEATS;
+use super::rows::waitlist::wait_for_group;
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{
     AuditCtx, Group, GroupMember, GroupReport, MembershipChange, MembershipUpdate, OwnMembership, SeatingReport,
     SkippedSeat,
 };
 use crate::{Result, RosterStore, StoreError};
-
-const HOLDING: &str = "('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW')";
 
 /// Midnight at the start of `date` in the organisation's zone.
 pub(super) async fn local_midnight<E: Executor>(tx: &mut E, org: OrgId, date: Date) -> Result<Timestamp> {
@@ -48,14 +47,14 @@ pub(super) async fn org_zone<E: Executor>(tx: &mut E, org: OrgId) -> Result<jiff
 async fn fetch_member<E: Executor>(tx: &mut E, org: OrgId, group: GroupId, id: MembershipId) -> Result<GroupMember> {
     let row = tx
         .fetch_optional(
-            sql("SELECT * FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND id = $3")
+            sql(format!("{} WHERE org_id = $1 AND group_id = $2 AND id = $3", super::rows::groups::MEMBER_ROWS))
                 .bind(org)
                 .bind(group)
                 .bind(id),
         )
         .await?
         .ok_or(StoreError::NotFound("membership"))?;
-    super::groups::member_from_row(&row)
+    super::rows::groups::member_from_row(&row)
 }
 
 /// Seats `client` holds on the group's sessions starting at or after `from`.
@@ -71,7 +70,7 @@ async fn seats_from<E: Executor>(
             sql(format!(
                 "SELECT x.id, x.session_id FROM seats x JOIN sessions s ON s.org_id = x.org_id AND s.id = x.session_id \
                  WHERE x.org_id = $1 AND s.group_id = $2 AND x.client_id = $3 AND s.starts_at >= $4 \
-                 AND s.status <> 'cancelled' AND x.status IN {HOLDING}"
+                 AND s.status <> 'cancelled' AND x.status IN ({HOLDING_SEATS})"
             ))
             .bind(org)
             .bind(group)
@@ -345,16 +344,33 @@ impl<B: Backend> RosterStore for SqlStore<B> {
             })?;
             let from = local_midnight(&mut tx, org, leave_date).await?.max(now);
             let seats = seats_from(&mut tx, org, group, member.client_id, from).await?;
+            // Staff give these seats up for the member: the provider cancels them.
+            let status = SeatStatus::CancelledByProvider;
             for (seat, session) in &seats {
                 tx.execute(
-                    sql("UPDATE seats SET status = 'CANCELLED_BY_CLIENT', updated_at = $3 WHERE org_id = $1 AND id = $2")
+                    sql("UPDATE seats SET status = $3, updated_at = $4 WHERE org_id = $1 AND id = $2")
                         .bind(org)
                         .bind(*seat)
+                        .bind(status.as_str())
                         .bind(now),
                 )
                 .await?;
                 busy::release_session(&mut tx, org, *session, Some(member.client_id)).await?;
                 freed::record_seat(&mut tx, org, *session, Cause::MemberLeft, now).await?;
+            }
+            if !seats.is_empty() {
+                let notice = Notice {
+                    kind: NotificationKind::SeatCancelled,
+                    title: "Your seats in a group were cancelled",
+                    body: format!(
+                        "{} of your seats from {} on were cancelled as you leave the group",
+                        seats.len(),
+                        leave_date.strftime("%a %-d %b %Y")
+                    ),
+                    session: None,
+                    group: Some(group),
+                };
+                notify::push(&mut tx, org, now, [member.client_id], ctx.person_id, &notice).await?;
             }
             let draft = AuditDraft::new("membership.cancel_future_seats", "membership", member_id)
                 .subject(member.client_id)
@@ -391,12 +407,12 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 .fetch_all(
                     sql(format!(
                         "SELECT s.id, s.starts_at, s.ends_at, s.capacity, \
-                         (SELECT COUNT(*) FROM seats y WHERE y.org_id = s.org_id AND y.session_id = s.id AND y.status IN {HOLDING}) \
+                         (SELECT COUNT(*) FROM seats y WHERE y.org_id = s.org_id AND y.session_id = s.id AND y.status IN ({HOLDING_SEATS})) \
                            AS taken \
                          FROM sessions s WHERE s.org_id = $1 AND s.group_id = $2 AND s.status = 'scheduled' \
                          AND s.starts_at > $3 AND ($4 IS NULL OR s.starts_at < $4) \
                          AND NOT EXISTS (SELECT 1 FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id \
-                           AND x.client_id = $5 AND x.status IN {HOLDING}) ORDER BY s.starts_at"
+                           AND x.client_id = $5 AND x.status IN ({HOLDING_SEATS})) ORDER BY s.starts_at"
                     ))
                     .bind(org)
                     .bind(group)
@@ -445,13 +461,14 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 let seat = SeatId::new();
                 tx.execute(
                     sql("INSERT INTO seats (org_id, id, session_id, client_id, status, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, 'REGISTERED', $5, $5) \
-                         ON CONFLICT (org_id, session_id, client_id) DO UPDATE SET status = 'REGISTERED', updated_at = $5")
+                         VALUES ($1, $2, $3, $4, $6, $5, $5) \
+                         ON CONFLICT (org_id, session_id, client_id) DO UPDATE SET status = $6, updated_at = $5")
                     .bind(org)
                     .bind(seat)
                     .bind(session)
                     .bind(client)
-                    .bind(now),
+                    .bind(now)
+                    .bind(SeatStatus::Registered.as_str()),
                 )
                 .await?;
                 drafts.push(
@@ -532,7 +549,8 @@ impl<B: Backend> RosterStore for SqlStore<B> {
         read_tx!(self, |tx| {
             let rows = tx
                 .fetch_all(
-                    sql("SELECT m.*, g.name AS group_name, o.name AS org_name FROM group_memberships m \
+                    sql("SELECT m.*, g.name AS group_name, o.name AS org_name, \
+                         (SELECT a.name FROM accounts a WHERE a.id = p.account_id) AS client_name FROM group_memberships m \
                          JOIN people p ON p.org_id = m.org_id AND p.id = m.client_id \
                          JOIN groups g ON g.org_id = m.org_id AND g.id = m.group_id \
                          JOIN organisations o ON o.id = m.org_id \
@@ -544,7 +562,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 .await?;
             let mut own = Vec::with_capacity(rows.len());
             for row in &rows {
-                let mut member = super::groups::member_from_row(row)?;
+                let mut member = super::rows::groups::member_from_row(row)?;
                 let org: OrgId = row.id("org_id")?;
                 let today = org_today(&mut tx, org, now).await?;
                 member.status = status_on(member.status, member.leave_date, member.departs_as, today);

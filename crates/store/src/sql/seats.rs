@@ -2,20 +2,21 @@
 
 use async_trait::async_trait;
 use circles_domain::Role;
-use circles_domain::ids::{OrgId, PersonId, SeatId, SessionId};
+use circles_domain::ids::{OrgId, PersonId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::{NotificationKind, SessionStatus, client_cancellation, closed_to_seats};
 use circles_domain::spelling::with_article;
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, LockWait, Owner};
 use super::db::{Backend, Executor, Row, sql};
-use super::freed::{self, Cause};
-use super::names;
 use super::notify::{self, Notice};
-use super::sessions::{SEAT_ROWS, lock_session, seat_from_row};
+use super::rows::freed::{self, Cause};
+use super::rows::names;
+use super::rows::seats::{group_settings, register_seat, seat_of};
+use super::rows::sessions::lock_session;
 use super::{SqlStore, write_tx};
 use crate::model::{AttendanceMark, AuditCtx, Seat, Session};
 use crate::{Result, SeatStore, StoreError};
@@ -24,22 +25,11 @@ use crate::{Result, SeatStore, StoreError};
 /// entry: allowed, and flagged in the audit trail.
 pub const LATE_ENTRY_AFTER: SignedDuration = SignedDuration::from_hours(24 * 30);
 
-async fn seat_of<E: Executor>(tx: &mut E, org: OrgId, session: SessionId, client: PersonId) -> Result<Option<Seat>> {
-    let row = tx
-        .fetch_optional(
-            sql(format!("{SEAT_ROWS} WHERE y.org_id = $1 AND y.session_id = $2 AND y.client_id = $3"))
-                .bind(org)
-                .bind(session)
-                .bind(client),
-        )
-        .await?;
-    row.as_ref().map(seat_from_row).transpose()
-}
-
-/// Whether seats can be taken: a scheduled session before it starts, or a
-/// drop-in session while it runs; otherwise the refusal says why in words.
-fn open_for_seats(session: &Session) -> Result<()> {
-    match closed_to_seats(session.kind, session.status, session.starts_at, &session.timezone) {
+/// Whether seats can be taken: a scheduled session before it starts, a
+/// drop-in session while it runs, or a running group session within its
+/// group's late-join allowance; otherwise the refusal says why in words.
+fn open_for_seats(session: &Session, late_join: SignedDuration, now: Timestamp) -> Result<()> {
+    match closed_to_seats(session.kind, session.status, session.starts_at, &session.timezone, late_join, now) {
         Some(why) => Err(StoreError::conflict("session_not_open", why)),
         None => Ok(()),
     }
@@ -53,11 +43,11 @@ impl<B: Backend> SeatStore for SqlStore<B> {
         write_tx!(self, |tx| {
             // Locking the session serialises joins, so capacity holds.
             let session = lock_session(&mut tx, dialect, org, session_id, now).await?;
-            open_for_seats(&session)?;
             let group = session
                 .group_id
                 .ok_or_else(|| StoreError::conflict("session_not_open", "only group sessions take seats"))?;
-            if !super::groups::is_active_member(&mut tx, org, group, client).await? {
+            open_for_seats(&session, group_settings(&mut tx, org, group).await?.late_join(), now)?;
+            if !super::rows::groups::is_active_member(&mut tx, org, group, client).await? {
                 return Err(StoreError::NotFound("session"));
             }
             let existing = seat_of(&mut tx, org, session_id, client).await?;
@@ -86,34 +76,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
                 &mut drafts,
             )
             .await?;
-            let seat_id = match existing {
-                // Rejoining after leaving reuses the seat record; its history is in the audit trail.
-                Some(seat) => {
-                    tx.execute(
-                        sql("UPDATE seats SET status = 'REGISTERED', minutes_late = NULL, minutes_left_early = NULL, note = NULL, \
-                             marked_by = NULL, marked_at = NULL, updated_at = $3 WHERE org_id = $1 AND id = $2")
-                        .bind(org)
-                        .bind(seat.id)
-                        .bind(now),
-                    )
-                    .await?;
-                    seat.id
-                }
-                None => {
-                    let id = SeatId::new();
-                    tx.execute(
-                        sql("INSERT INTO seats (org_id, id, session_id, client_id, status, created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, 'REGISTERED', $5, $5)")
-                        .bind(org)
-                        .bind(id)
-                        .bind(session_id)
-                        .bind(client)
-                        .bind(now),
-                    )
-                    .await?;
-                    id
-                }
-            };
+            let seat_id = register_seat(&mut tx, org, session_id, client, existing.as_ref(), now).await?;
             let therapists = tx
                 .fetch_all(
                     sql("SELECT therapist_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 AND status = 'ACCEPTED'")

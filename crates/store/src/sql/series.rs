@@ -23,12 +23,13 @@ use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Batch, Claim, Owner};
+use super::db::insert_rows;
 use super::db::{Backend, DbError, Executor, Row, lock_row, sql};
-use super::freed;
-use super::groups::{fetch_group, member_from_row, replace_staff};
-use super::names;
+use super::rows::freed;
 use super::notify::{self, Notice};
-use super::sessions::{Seats, fetch, insert_rows, insert_session};
+use super::rows::groups::{fetch_group, member_from_row, occurrence_date, replace_staff};
+use super::rows::names;
+use super::rows::sessions::{Seats, fetch, insert_session};
 use super::{SqlStore, write_tx};
 use crate::model::{
     Approval, AuditCtx, BusyConflict, Generation, Group, GroupMember, NewSession, OutsideWorkingHours, SeriesChange,
@@ -50,14 +51,6 @@ fn midnight(date: Date, zone: &jiff::tz::TimeZone) -> Result<Timestamp> {
 
 fn recurrence_id(occurrence: &Occurrence) -> String {
     occurrence.recurrence_id.to_string()
-}
-
-/// The local date an occurrence belongs to.
-fn occurrence_date(recurrence_id: &str) -> Result<Date> {
-    recurrence_id
-        .get(..10)
-        .and_then(|d| d.parse().ok())
-        .ok_or_else(|| DbError::Decode(format!("recurrence id {recurrence_id}")).into())
 }
 
 /// The membership as series planning sees it.
@@ -168,30 +161,6 @@ fn participants(session: &Session) -> Vec<PersonId> {
     therapists.chain(clients).collect()
 }
 
-/// Adds an EXDATE for a cancelled generated occurrence, so the series says
-/// what happened to it.
-pub(super) async fn exclude_occurrence<E: Executor>(
-    tx: &mut E,
-    org: OrgId,
-    group: GroupId,
-    recurrence_id: &str,
-    now: Timestamp,
-) -> Result<()> {
-    let group = fetch_group(tx, org, group).await?;
-    let Some(input) = &group.fields.recurrence else { return Ok(()) };
-    let Ok(recurrence) = Recurrence::parse(input) else { return Ok(()) };
-    let updated = recurrence.with_exdate(occurrence_date(recurrence_id)?).to_input();
-    tx.execute(
-        sql("UPDATE groups SET recurrence = $3, updated_at = $4 WHERE org_id = $1 AND id = $2")
-            .bind(org)
-            .bind(group.id)
-            .bind(serde_json::to_string(&updated).expect("recurrence serialises"))
-            .bind(now),
-    )
-    .await?;
-    Ok(())
-}
-
 #[async_trait]
 impl<B: Backend> SeriesStore for SqlStore<B> {
     async fn generate_sessions(
@@ -223,7 +192,9 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
 
             let members: Vec<GroupMember> = tx
                 .fetch_all(
-                    sql("SELECT * FROM group_memberships WHERE org_id = $1 AND group_id = $2").bind(org).bind(group_id),
+                    sql(format!("{} WHERE org_id = $1 AND group_id = $2", super::rows::groups::MEMBER_ROWS))
+                        .bind(org)
+                        .bind(group_id),
                 )
                 .await?
                 .iter()
@@ -436,7 +407,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                 )
                 .map_err(StoreError::Invalid)?;
             let facilitators = change.facilitator_ids.clone().unwrap_or_else(|| group.facilitator_ids.clone());
-            super::groups::check_staff(&mut tx, org, &[], &facilitators).await?;
+            super::rows::groups::check_staff(&mut tx, org, &[], &facilitators).await?;
             let zone = recurrence.timezone().zone();
             let minutes = SignedDuration::from_mins(recurrence.duration_minutes());
 

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use circles_domain::Role;
-use circles_domain::group::GroupStatus;
-use circles_domain::ids::{AccountId, GroupId, InvitationId, OrgId, PersonId, SeatId, SeriesId, SessionId};
+use circles_domain::group::{GroupStatus, MembershipStatus};
+use circles_domain::ids::{AccountId, GroupId, OrgId, PersonId, SessionId};
 use circles_domain::session::{
     InvitationStatus, NotificationKind, SeatStatus, SessionKind, SessionStatus, client_cancellation,
 };
@@ -11,26 +11,21 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
-use super::availability::require_working_hours;
 use super::busy::{self, Claim, HintsWithin, LockWait, Owner};
 use super::db::{Executor, Query, Row, Value, placeholders, sql};
-use super::freed;
-use super::names;
 use super::notify::{self, Notice};
+use super::rows::freed;
+use super::rows::hours::require_working_hours;
+use super::rows::names;
+use super::rows::sessions::{
+    SESSION_COLUMNS, Seats, attach, cancelled_notice, decode, fetch, insert_session, session_from_row, sole_client,
+};
+use super::rows::statuses::{HOLDING_SEATS, Quoted};
 use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{
-    Approval, Assignment, AuditCtx, Canceller, NewSession, ScheduleEntry, Seat, Session, SessionFilter, SessionPeople,
-    SessionView,
+    AuditCtx, Canceller, NewSession, ScheduleEntry, Session, SessionFilter, SessionPeople, SessionView,
 };
 use crate::{Result, SessionStore, StoreError};
-
-pub(super) const SESSION_COLUMNS: &str = "s.org_id, s.id, s.kind, s.status, s.title, s.description, s.modality, \
-     s.virtual_link, s.location, s.address, s.starts_at, s.ends_at, s.timezone, s.capacity, s.group_id, s.series_id, \
-     s.recurrence_id, s.created_by, s.created_at, s.cancelled_at, s.cancel_reason, s.approval, \
-     (SELECT a.name FROM people c JOIN accounts a ON a.id = c.account_id \
-      WHERE c.org_id = s.org_id AND c.id = s.created_by) AS created_by_name, \
-     (SELECT COUNT(*) FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id \
-      AND x.status IN ('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW')) AS seats_taken";
 
 /// The stored status as the clock has it, in SQL (`$now` is the parameter).
 fn effective_status(now: &str) -> String {
@@ -40,328 +35,11 @@ fn effective_status(now: &str) -> String {
     )
 }
 
-fn decode<T: std::str::FromStr>(row: &impl Row, col: &str) -> Result<T> {
-    row.parsed(col).map_err(Into::into)
-}
-
-pub(super) fn session_from_row(row: &impl Row, now: Timestamp) -> Result<Session> {
-    let starts_at = row.time("starts_at")?;
-    let ends_at = row.time("ends_at")?;
-    let stored: SessionStatus = decode(row, "status")?;
-    Ok(Session {
-        id: row.id("id")?,
-        org_id: row.id("org_id")?,
-        kind: decode(row, "kind")?,
-        status: stored.at(starts_at, ends_at, now),
-        title: row.text("title")?,
-        description: row.text("description")?,
-        modality: decode(row, "modality")?,
-        virtual_link: row.opt_text("virtual_link")?,
-        location: row.opt_text("location")?,
-        address: row.opt_text("address")?,
-        starts_at,
-        ends_at,
-        timezone: row.text("timezone")?,
-        capacity: row.int("capacity")?,
-        group_id: row.opt_id("group_id")?,
-        series_id: row.opt_id("series_id")?,
-        recurrence_id: row.opt_text("recurrence_id")?,
-        created_by: row.opt_id("created_by")?,
-        created_by_name: row.opt_text("created_by_name")?,
-        created_at: row.time("created_at")?,
-        cancelled_at: row.opt_time("cancelled_at")?,
-        cancel_reason: row.opt_text("cancel_reason")?,
-        approval: row.opt_text("approval")?,
-        therapists: Vec::new(),
-        seats: Vec::new(),
-        seats_taken: row.int("seats_taken")?,
-    })
-}
-
-fn assignment_from_row(row: &impl Row) -> Result<Assignment> {
-    Ok(Assignment {
-        id: row.id("id")?,
-        session_id: row.id("session_id")?,
-        therapist_id: row.id("therapist_id")?,
-        therapist_name: row.text("therapist_name")?,
-        status: decode(row, "status")?,
-        message: row.opt_text("message")?,
-        invited_at: row.time("invited_at")?,
-        responded_at: row.opt_time("responded_at")?,
-    })
-}
-
-pub(super) fn seat_from_row(row: &impl Row) -> Result<Seat> {
-    Ok(Seat {
-        id: row.id("id")?,
-        client_id: row.id("client_id")?,
-        client_name: row.text("client_name")?,
-        status: decode(row, "status")?,
-        minutes_late: row.opt_int("minutes_late")?,
-        minutes_left_early: row.opt_int("minutes_left_early")?,
-        note: row.opt_text("note")?,
-        marked_by: row.opt_id("marked_by")?,
-        marked_at: row.opt_time("marked_at")?,
-        late_entry: row.bool("late_entry")?,
-    })
-}
-
-/// Seats with their clients' names (`y` is the seat).
-pub(super) const SEAT_ROWS: &str = "SELECT y.*, a.name AS client_name FROM seats y JOIN people p ON p.org_id = y.org_id AND p.id = y.client_id \
-     JOIN accounts a ON a.id = p.account_id";
-
-/// Which seats to attach when reading sessions.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Seats {
-    All,
-    Of(PersonId),
-    None,
-}
-
-/// Fills in therapists and seats for `sessions`, two queries in all.
-pub(super) async fn attach<E: Executor>(tx: &mut E, org: OrgId, sessions: &mut [Session], seats: Seats) -> Result<()> {
-    if sessions.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<SessionId> = sessions.iter().map(|s| s.id).collect();
-    let list = placeholders(2, ids.len());
-    let rows = tx
-        .fetch_all(
-            sql(format!(
-                "SELECT t.*, a.name AS therapist_name FROM session_therapists t \
-                 JOIN people p ON p.org_id = t.org_id AND p.id = t.therapist_id JOIN accounts a ON a.id = p.account_id \
-                 WHERE t.org_id = $1 AND t.session_id IN ({list}) ORDER BY t.invited_at, t.id"
-            ))
-            .bind(org)
-            .bind_all(ids.iter().copied()),
-        )
-        .await?;
-    for row in &rows {
-        let assignment = assignment_from_row(row)?;
-        if let Some(session) = sessions.iter_mut().find(|s| s.id == assignment.session_id) {
-            session.therapists.push(assignment);
-        }
-    }
-    let client = match seats {
-        Seats::None => return Ok(()),
-        Seats::All => None,
-        Seats::Of(person) => Some(person),
-    };
-    let rows = tx
-        .fetch_all(
-            sql(format!(
-                "{SEAT_ROWS} WHERE y.org_id = $1 AND y.session_id IN ({list}) \
-                 AND (${n} IS NULL OR y.client_id = ${n}) ORDER BY y.created_at, y.id",
-                n = ids.len() + 2
-            ))
-            .bind(org)
-            .bind_all(ids.iter().copied())
-            .bind(client),
-        )
-        .await?;
-    for row in &rows {
-        let session_id: SessionId = row.id("session_id")?;
-        if let Some(session) = sessions.iter_mut().find(|s| s.id == session_id) {
-            session.seats.push(seat_from_row(row)?);
-        }
-    }
-    Ok(())
-}
-
-/// Locks a session's row, then reads it (with its seat count) afresh.
-pub(super) async fn lock_session<E: Executor>(
-    tx: &mut E,
-    dialect: super::db::Dialect,
-    org: OrgId,
-    id: SessionId,
-    now: Timestamp,
-) -> Result<Session> {
-    if !super::db::lock_row(tx, dialect, "sessions", org, id).await? {
-        return Err(StoreError::NotFound("session"));
-    }
-    let row = tx
-        .fetch_one(
-            sql(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.org_id = $1 AND s.id = $2"))
-                .bind(org)
-                .bind(id),
-        )
-        .await?;
-    session_from_row(&row, now)
-}
-
-pub(super) async fn fetch<E: Executor>(
-    tx: &mut E,
-    org: OrgId,
-    id: SessionId,
-    seats: Seats,
-    now: Timestamp,
-) -> Result<Session> {
-    let row = tx
-        .fetch_optional(
-            sql(format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.org_id = $1 AND s.id = $2"))
-                .bind(org)
-                .bind(id),
-        )
-        .await?
-        .ok_or(StoreError::NotFound("session"))?;
-    let mut sessions = [session_from_row(&row, now)?];
-    attach(tx, org, &mut sessions, seats).await?;
-    let [session] = sessions;
-    Ok(session)
-}
-
-/// Writes one session with its therapists and seats (no busy time) and
-/// returns it as written, so callers need not read it back. Names are left
-/// blank: the caller names everyone at once (`names::fill` or `names::apply`).
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn insert_session<E: Executor>(
-    tx: &mut E,
-    org: OrgId,
-    id: SessionId,
-    input: &NewSession,
-    status: SessionStatus,
-    series: Option<(SeriesId, String)>,
-    created_by: Option<PersonId>,
-    now: Timestamp,
-) -> Result<Session> {
-    let d = &input.details;
-    let (series_id, recurrence_id) = series.map_or((None, None), |(s, r)| (Some(s), Some(r)));
-    tx.execute(
-        sql("INSERT INTO sessions (org_id, id, kind, status, title, description, modality, virtual_link, location, \
-             address, starts_at, ends_at, timezone, capacity, group_id, series_id, recurrence_id, created_by, created_at, \
-             updated_at, approval) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20)")
-        .bind(org)
-        .bind(id)
-        .bind(input.kind.as_str())
-        .bind(status.as_str())
-        .bind(d.title.as_str())
-        .bind(&d.description)
-        .bind(d.modality.as_str())
-        .bind(d.virtual_link.clone())
-        .bind(d.location.clone())
-        .bind(d.address.clone())
-        .bind(input.interval.start)
-        .bind(input.interval.end)
-        .bind(&input.timezone)
-        .bind(input.capacity)
-        .bind(input.group_id)
-        .bind(series_id)
-        .bind(recurrence_id.clone())
-        .bind(created_by)
-        .bind(now)
-        .bind(approval_text(input.approval)),
-    )
-    .await?;
-    let (therapist_status, responded_at) = if input.therapists_must_accept {
-        (InvitationStatus::Pending, None)
-    } else {
-        (InvitationStatus::Accepted, Some(now))
-    };
-    let therapists: Vec<Assignment> = input
-        .therapist_ids
-        .iter()
-        .map(|&therapist_id| Assignment {
-            id: InvitationId::new(),
-            session_id: id,
-            therapist_id,
-            therapist_name: String::new(),
-            status: therapist_status,
-            message: None,
-            invited_at: now,
-            responded_at,
-        })
-        .collect();
-    insert_rows(
-        tx,
-        "session_therapists (org_id, id, session_id, therapist_id, status, invited_at, responded_at)",
-        therapists.iter().map(|a| {
-            vec![
-                org.into(),
-                a.id.into(),
-                id.into(),
-                a.therapist_id.into(),
-                a.status.as_str().into(),
-                now.into(),
-                a.responded_at.into(),
-            ]
-        }),
-    )
-    .await?;
-    let seats: Vec<Seat> = input
-        .client_ids
-        .iter()
-        .map(|&client_id| Seat {
-            id: SeatId::new(),
-            client_id,
-            client_name: String::new(),
-            status: SeatStatus::Registered,
-            minutes_late: None,
-            minutes_left_early: None,
-            note: None,
-            marked_by: None,
-            marked_at: None,
-            late_entry: false,
-        })
-        .collect();
-    insert_rows(
-        tx,
-        "seats (org_id, id, session_id, client_id, status, created_at, updated_at)",
-        seats.iter().map(|seat| {
-            vec![
-                org.into(),
-                seat.id.into(),
-                id.into(),
-                seat.client_id.into(),
-                seat.status.as_str().into(),
-                now.into(),
-                now.into(),
-            ]
-        }),
-    )
-    .await?;
-    Ok(Session {
-        id,
-        org_id: org,
-        kind: input.kind,
-        status: status.at(input.interval.start, input.interval.end, now),
-        title: d.title.as_str().to_owned(),
-        description: d.description.clone(),
-        modality: d.modality,
-        virtual_link: d.virtual_link.clone(),
-        location: d.location.clone(),
-        address: d.address.clone(),
-        starts_at: input.interval.start,
-        ends_at: input.interval.end,
-        timezone: input.timezone.clone(),
-        capacity: input.capacity,
-        group_id: input.group_id,
-        series_id,
-        recurrence_id,
-        created_by,
-        created_by_name: None,
-        created_at: now,
-        cancelled_at: None,
-        cancel_reason: None,
-        approval: approval_text(input.approval).map(str::to_owned),
-        therapists,
-        seats_taken: seats.len() as i64,
-        seats,
-    })
-}
-
-fn approval_text(approval: Approval) -> Option<&'static str> {
-    match approval {
-        Approval::NotNeeded => None,
-        Approval::Pending => Some("pending"),
-    }
-}
-
 /// Checks a group session's group and therapists: the group is active, and
 /// every therapist facilitates it.
 async fn check_group_session<E: Executor>(tx: &mut E, org: OrgId, input: &NewSession) -> Result<GroupId> {
     let group_id = input.group_id.ok_or_else(|| StoreError::invalid("group_id", "a group session needs its group"))?;
-    let group = super::groups::fetch_group(tx, org, group_id).await.map_err(|e| match e {
+    let group = super::rows::groups::fetch_group(tx, org, group_id).await.map_err(|e| match e {
         StoreError::NotFound(_) => {
             StoreError::invalid("group_id", format!("{group_id} is not a group of this organisation"))
         }
@@ -370,8 +48,9 @@ async fn check_group_session<E: Executor>(tx: &mut E, org: OrgId, input: &NewSes
     if group.status == GroupStatus::Archived {
         return Err(StoreError::conflict("group_archived", "an archived group holds no new sessions"));
     }
-    if let Some(outsider) = input.therapist_ids.iter().find(|t| !group.facilitator_ids.contains(t)) {
-        return Err(StoreError::invalid("therapist_ids", format!("{outsider} does not facilitate this group")));
+    if let Some(&outsider) = input.therapist_ids.iter().find(|t| !group.facilitator_ids.contains(t)) {
+        let name = names::load(tx, org, [outsider]).await?.remove(&outsider).unwrap_or_else(|| outsider.to_string());
+        return Err(StoreError::invalid("therapist_ids", format!("{name} does not facilitate this group")));
     }
     Ok(group_id)
 }
@@ -399,11 +78,15 @@ async fn announce_new_session<E: Executor>(
             (NotificationKind::Invitation, therapists, "You are invited to facilitate a session")
         }
         (SessionKind::Instant, _) => {
-            let members = match group {
-                Some(g) => notify::group_people(tx, org, g, "member").await?,
-                None => Vec::new(),
-            };
-            (NotificationKind::InstantStarted, members, "A drop-in session has started")
+            // Members may join; the group's moderators and facilitators
+            // hear of it too, since a drop-in session runs under their care.
+            let mut told = Vec::new();
+            if let Some(g) = group {
+                for kind in ["member", "moderator", "facilitator"] {
+                    told.extend(notify::group_people(tx, org, g, kind).await?);
+                }
+            }
+            (NotificationKind::InstantStarted, told, "A drop-in session has started")
         }
         (SessionKind::OneOnOne, _) => {
             let people =
@@ -415,44 +98,6 @@ async fn announce_new_session<E: Executor>(
     notify::push(tx, org, now, recipients, actor, &notice).await
 }
 
-/// What the people of a cancelled session are told.
-pub(super) fn cancelled_notice(
-    title: &str,
-    when: String,
-    reason: &str,
-    id: SessionId,
-    group: Option<GroupId>,
-) -> Notice<'static> {
-    Notice {
-        kind: NotificationKind::SessionCancelled,
-        title: "A session was cancelled",
-        body: format!("{title} on {when} is cancelled: {reason}"),
-        session: Some(id),
-        group,
-    }
-}
-
-/// One multi-row INSERT.
-pub(super) async fn insert_rows<E: Executor>(
-    tx: &mut E,
-    table_and_columns: &str,
-    rows: impl Iterator<Item = Vec<Value>>,
-) -> Result<()> {
-    let mut values = Vec::new();
-    let mut args = Vec::new();
-    for row in rows {
-        values.push(format!("({})", placeholders(args.len() + 1, row.len())));
-        args.extend(row);
-    }
-    if values.is_empty() {
-        return Ok(());
-    }
-    let mut q = Query::new(format!("INSERT INTO {table_and_columns} VALUES {}", values.join(", ")));
-    q.args = args;
-    tx.execute(q).await?;
-    Ok(())
-}
-
 /// The busy time a new session occupies: clients always, therapists only
 /// once they have accepted.
 pub(super) fn claims_for(id: SessionId, input: &NewSession) -> Vec<Claim> {
@@ -462,14 +107,6 @@ pub(super) fn claims_for(id: SessionId, input: &NewSession) -> Vec<Claim> {
         .chain(&input.client_ids)
         .map(|&person| Claim { person, interval: input.interval, owner: Owner::Session(id) })
         .collect()
-}
-
-/// The audit subject of a session: its client, when it has exactly one.
-pub(super) fn sole_client(clients: &[PersonId]) -> Option<PersonId> {
-    match clients {
-        [one] => Some(*one),
-        _ => None,
-    }
 }
 
 /// A session being booked, as checked and written by [`SqlStore::book`].
@@ -583,7 +220,7 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             let row = tx
                 .fetch_optional(
                     sql(
-                        "SELECT kind, group_id, status, starts_at, ends_at FROM sessions WHERE org_id = $1 AND id = $2",
+                        "SELECT kind, group_id, status, starts_at, ends_at, created_by FROM sessions WHERE org_id = $1 AND id = $2",
                     )
                     .bind(org)
                     .bind(id),
@@ -602,8 +239,10 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
                 .collect::<Result<Vec<_>>>()?;
             let clients = tx
                 .fetch_all(
-                    sql("SELECT client_id FROM seats WHERE org_id = $1 AND session_id = $2 \
-                         AND status IN ('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW')")
+                    sql(format!(
+                        "SELECT client_id FROM seats WHERE org_id = $1 AND session_id = $2 \
+                         AND status IN ({HOLDING_SEATS})"
+                    ))
                     .bind(org)
                     .bind(id),
                 )
@@ -621,6 +260,7 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
                 group_id: row.opt_id("group_id")?,
                 therapists,
                 clients,
+                created_by: row.opt_id("created_by")?,
             }
         })
     }
@@ -639,9 +279,10 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
                OR EXISTS (SELECT 1 FROM group_staff g WHERE g.org_id = s.org_id AND g.group_id = s.group_id \
                   AND g.person_id = $6) \
                OR (s.status <> 'proposed' AND EXISTS (SELECT 1 FROM group_memberships m WHERE m.org_id = s.org_id \
-                  AND m.group_id = s.group_id AND m.client_id = $6 AND m.status = 'ACTIVE'))) \
+                  AND m.group_id = s.group_id AND m.client_id = $6 AND m.status = {active}))) \
              ORDER BY s.starts_at, s.id LIMIT $8",
-            status = effective_status("$7")
+            status = effective_status("$7"),
+            active = Quoted(MembershipStatus::Active.as_str()),
         ))
         .bind(org)
         .bind(filter.from)
@@ -734,7 +375,7 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
                 }
             }
             if let (Some(group), Some(recurrence_id)) = (session.group_id, &session.recurrence_id) {
-                super::series::exclude_occurrence(&mut tx, org, group, recurrence_id, now).await?;
+                super::rows::groups::exclude_occurrence(&mut tx, org, group, recurrence_id, now).await?;
             }
             let notice = cancelled_notice(&session.title, names::when(&session), &reason, id, session.group_id);
             // The seats were cancelled a moment ago; their clients still need telling.
@@ -824,7 +465,7 @@ fn schedule_query(who: &str) -> Query {
         "seats y JOIN sessions s ON s.org_id = y.org_id AND s.id = y.session_id \
          JOIN people p ON p.org_id = y.org_id AND p.id = y.client_id",
         &format!(
-            "(y.status IN ('REGISTERED', 'CONFIRMED', 'ATTENDED', 'NO_SHOW') \
+            "(y.status IN ({HOLDING_SEATS}) \
              OR (s.status = '{}' AND y.updated_at = s.cancelled_at))",
             SessionStatus::Cancelled.as_str()
         ),

@@ -8,9 +8,12 @@
 //! under the lock on the therapist's row (and PostgreSQL's exclusion
 //! constraint backs it).
 
+mod coverage;
+mod notices;
+
 use async_trait::async_trait;
 use circles_domain::Role;
-use circles_domain::ids::{InvitationId, OrgId, PersonId, SessionId, TimeOffId};
+use circles_domain::ids::{OrgId, PersonId, SessionId, TimeOffId};
 use circles_domain::interval::Interval;
 use circles_domain::session::{SeatStatus, SessionStatus};
 use circles_domain::time_off::{IllegalMove, TimeOffStatus};
@@ -20,31 +23,14 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Backend, Dialect, Executor, Row, Value, placeholders, sql};
-use super::freed::{self, Cause};
-use super::sessions::sole_client;
-use super::time_off_notices::{self as notices, Step};
+use super::rows::freed::{self, Cause};
+use super::rows::sessions::sole_client;
+use super::rows::statuses::HOLDING_SEATS;
+use super::rows::time_off::{affected_by_o, clients_of, clients_on, load_affected};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AffectedSession, AuditCtx, NewTimeOff, Reassignment, TimeOff, TimeOffApproval, TimeOffFilter};
 use crate::{Result, StoreError, TimeOffStore};
-
-/// A session therapist assignment `t` on session `s` is affected by time
-/// off `o`: not declined, not cancelled, not over at `now`, overlapping.
-fn affected_by_o(now: &str) -> String {
-    format!(
-        "t.status <> 'DECLINED' AND s.status <> 'cancelled' AND s.starts_at < o.ends_at AND s.ends_at > o.starts_at \
-         AND s.ends_at > {now}"
-    )
-}
-
-/// Seat statuses that hold a client's time, as an SQL list.
-fn holding_seats() -> String {
-    SeatStatus::ALL
-        .iter()
-        .filter(|s| s.holds_time())
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+use notices::Step;
 
 fn time_off_select(now: &str) -> String {
     format!(
@@ -111,96 +97,6 @@ async fn lock<E: Executor>(tx: &mut E, dialect: Dialect, org: OrgId, id: TimeOff
 
 fn illegal(e: IllegalMove) -> StoreError {
     StoreError::conflict("illegal_transition", e.to_string())
-}
-
-/// An affected session with the absent therapist's assignment on it.
-pub(super) struct Affected {
-    pub session: AffectedSession,
-    pub assignment: InvitationId,
-    /// Accepted (busy) rather than only invited.
-    pub accepted: bool,
-}
-
-impl Affected {
-    pub fn interval(&self) -> Interval {
-        Interval::new(self.session.starts_at, self.session.ends_at).expect("sessions end after they start")
-    }
-}
-
-/// The sessions time off `id` affects, in order. One statement.
-pub(super) async fn load_affected<E: Executor>(
-    tx: &mut E,
-    org: OrgId,
-    id: TimeOffId,
-    now: Timestamp,
-) -> Result<Vec<Affected>> {
-    let rows = tx
-        .fetch_all(
-            sql(format!(
-                "SELECT s.id, s.kind, s.status, s.title, s.starts_at, s.ends_at, s.timezone, s.modality, s.group_id, \
-                 t.id AS assignment_id, t.status AS assignment, \
-                 (SELECT COUNT(*) FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id \
-                  AND x.status IN ({holding})) AS seats_taken \
-                 FROM time_off o JOIN session_therapists t ON t.org_id = o.org_id AND t.therapist_id = o.therapist_id \
-                 JOIN sessions s ON s.org_id = t.org_id AND s.id = t.session_id \
-                 WHERE o.org_id = $1 AND o.id = $2 AND {affected} ORDER BY s.starts_at, s.id",
-                holding = holding_seats(),
-                affected = affected_by_o("$3"),
-            ))
-            .bind(org)
-            .bind(id)
-            .bind(now),
-        )
-        .await?;
-    rows.iter()
-        .map(|row| {
-            let (starts_at, ends_at) = (row.time("starts_at")?, row.time("ends_at")?);
-            let stored: SessionStatus = row.parsed("status")?;
-            Ok(Affected {
-                session: AffectedSession {
-                    session_id: row.id("id")?,
-                    kind: row.parsed("kind")?,
-                    status: stored.at(starts_at, ends_at, now),
-                    title: row.text("title")?,
-                    starts_at,
-                    ends_at,
-                    timezone: row.text("timezone")?,
-                    modality: row.parsed("modality")?,
-                    group_id: row.opt_id("group_id")?,
-                    seats_taken: row.int("seats_taken")?,
-                },
-                assignment: row.id("assignment_id")?,
-                accepted: row.text("assignment")? == "ACCEPTED",
-            })
-        })
-        .collect()
-}
-
-/// Clients seated on `sessions`, by session. One statement.
-pub(super) async fn clients_of<E: Executor>(
-    tx: &mut E,
-    org: OrgId,
-    sessions: &[SessionId],
-) -> Result<Vec<(SessionId, PersonId)>> {
-    if sessions.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = tx
-        .fetch_all(
-            sql(format!(
-                "SELECT session_id, client_id FROM seats WHERE org_id = $1 AND session_id IN ({}) AND status IN ({})",
-                placeholders(2, sessions.len()),
-                holding_seats()
-            ))
-            .bind(org)
-            .bind_all(sessions.iter().copied()),
-        )
-        .await?;
-    rows.iter().map(|r| Ok((r.id("session_id")?, r.id("client_id")?))).collect()
-}
-
-pub(super) fn clients_on(clients: &[(SessionId, PersonId)], session: SessionId) -> Vec<PersonId> {
-    clients.iter().filter(|(s, _)| *s == session).map(|(_, c)| *c).collect()
 }
 
 /// `UPDATE`/`DELETE … WHERE org_id = $1 AND <column> = $2 AND session_id IN (…)`, with
@@ -385,6 +281,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
         let now = self.clock.now();
         let q = sql(format!(
             "{} WHERE o.org_id = $1 AND ($2 IS NULL OR o.therapist_id = $2) AND ($3 IS NULL OR o.status = $3) \
+             AND ($6 IS NULL OR o.starts_at < $6 OR (o.starts_at = $6 AND o.id > $7)) \
              ORDER BY o.starts_at DESC, o.id LIMIT $5",
             time_off_select("$4")
         ))
@@ -392,7 +289,9 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
         .bind(filter.therapist)
         .bind(filter.status.map(TimeOffStatus::as_str))
         .bind(now)
-        .bind(filter.limit);
+        .bind(filter.limit)
+        .bind(filter.after.map(|(at, _)| at))
+        .bind(filter.after.map(|(_, id)| id));
         read_tx!(self, |tx| tx.fetch_all(q).await?)?.iter().map(time_off_from_row).collect()
     }
 
@@ -501,7 +400,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
     async fn coverage(&self, org: OrgId, id: TimeOffId) -> Result<Vec<crate::model::CoverageCandidate>> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
-        read_tx!(self, |tx| super::coverage::rank(&mut tx, dialect, org, id, now).await?)
+        read_tx!(self, |tx| coverage::rank(&mut tx, dialect, org, id, now).await?)
     }
 
     async fn reassign_affected(
@@ -568,7 +467,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                     sql(format!(
                         "UPDATE seats SET status = $3, updated_at = $2 WHERE org_id = $1 AND session_id IN ({list}) \
                          AND status IN ({})",
-                        holding_seats()
+                        HOLDING_SEATS
                     ))
                     .bind(org)
                     .bind(now)

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 
+mod stats;
+
 use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::ids::{OrgId, SessionId};
@@ -14,10 +16,10 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::busy;
 use super::db::{Backend, Executor, Row, sql};
-use super::freed;
-use super::matching::{self, PlaceInfo};
-use super::offers::withdraw_entry_offers;
-use super::waitlist_rows::{fetch_entries, fetch_entry, insert_entry, spelled};
+use super::rows::freed;
+use super::rows::matching::{self, PlaceInfo};
+use super::rows::offers::withdraw_entry_offers;
+use super::rows::waitlist::{fetch_entries, fetch_entry, insert_entry, spelled};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{
     AuditCtx, AvailabilitySearch, Entry, EntryFilter, EntryId, EntryMatch, EntryUpdate, NewEntry, Place, PlaceMatch,
@@ -382,7 +384,7 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
                     &opening,
                     now,
                 );
-                let names = super::waitlist_rows::names(&mut tx, org, &info.therapists).await?;
+                let names = super::rows::waitlist::names(&mut tx, org, &info.therapists).await?;
                 let place = match info.place {
                     Place::Slot { therapist, .. } => {
                         Place::Slot { therapist, starts_at: wanted.start, ends_at: wanted.end }
@@ -410,7 +412,7 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
         let now = self.clock.now();
         read_tx!(self, |tx| {
             let settings = freed::settings(&mut tx, org).await?;
-            let place = super::offers::freed_place(&mut tx, org, session).await?;
+            let place = super::rows::offers::freed_place(&mut tx, org, session).await?;
             let info = matching::place_info(&mut tx, org, place, None, now).await?;
             matching::candidates(&mut tx, org, &info, false, &BTreeSet::new(), &settings, now, limit).await?
         })
@@ -418,6 +420,6 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
 
     async fn waitlist_stats(&self, org: OrgId) -> Result<WaitlistStats> {
         let now = self.clock.now();
-        read_tx!(self, |tx| super::waitlist_stats::stats(&mut tx, org, now).await?)
+        read_tx!(self, |tx| stats::stats(&mut tx, org, now).await?)
     }
 }

@@ -16,7 +16,32 @@ backend_tests!(
     people_are_listed_by_role,
     another_organisations_people_are_not_found,
     reading_a_client_is_audited,
+    a_role_changes_in_one_organisation_only,
 );
+
+async fn a_role_changes_in_one_organisation_only(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let (a, admin) = h.org("a").await;
+    let (b, _) = h.org("b").await;
+    let in_a = h.person(a.id, "bea@example.org", Role::Client).await;
+    let in_b = h.person(b.id, "bea@example.org", Role::Client).await;
+    let ctx = AuditCtx { person_id: Some(admin.id), account_id: Some(admin.account_id), ..AuditCtx::default() };
+
+    let changed = h.store.change_role(&ctx, a.id, in_a.id, Role::Therapist).await.unwrap();
+    assert_eq!(changed.role, Role::Therapist);
+    assert_eq!(h.store.person_role(a.id, in_a.id).await.unwrap(), Some(Role::Therapist));
+    assert_eq!(h.store.person_role(b.id, in_b.id).await.unwrap(), Some(Role::Client), "b is untouched");
+    let events = h.store.audit_events(a.id, Some(in_a.id), 10).await.unwrap();
+    let change = events.iter().find(|e| e.action == "person.role").expect("audited with the client as subject");
+    assert_eq!(change.actor_person_id, Some(admin.id));
+
+    // Another organisation's person is not found through this one, and nothing is written.
+    let before = h.audit_count(a.id).await;
+    let elsewhere = h.store.change_role(&ctx, a.id, in_b.id, Role::Admin).await;
+    assert!(matches!(elsewhere, Err(StoreError::NotFound(_))), "{elsewhere:?}");
+    assert_eq!(h.audit_count(a.id).await, before);
+    assert_eq!(h.store.person_role(b.id, in_b.id).await.unwrap(), Some(Role::Client));
+}
 
 fn new_person(email: &str, role: Role) -> NewPerson {
     NewPerson { email: Email::parse(email).unwrap(), name: name("Bea"), role, password_hash: None }

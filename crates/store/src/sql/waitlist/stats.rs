@@ -8,9 +8,9 @@ use circles_domain::ids::{GroupId, OrgId, PersonId};
 use circles_domain::waitlist::{EntryStatus, OfferStatus};
 use jiff::Timestamp;
 
-use super::db::{Executor, Row, sql};
 use crate::Result;
 use crate::model::{WaitlistCounts, WaitlistStats};
+use crate::sql::db::{Executor, Row, sql};
 
 #[derive(Default)]
 struct Tally {

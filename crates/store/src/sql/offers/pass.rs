@@ -13,17 +13,17 @@ use circles_domain::session::SeatStatus;
 use circles_domain::waitlist::{EntryStatus, OfferStatus};
 use jiff::{SignedDuration, Timestamp};
 
-use super::audit;
-use super::busy;
-use super::db::Dialect;
-use super::db::{Backend, Executor, Row, Value, placeholders, sql};
-use super::freed::{self, Cause};
-use super::matching;
-use super::offers::{OpeningRow, close_offer, fetch_opening, offer_to};
-use super::waitlist_rows::fetch_offer;
-use super::{SqlStore, write_tx};
 use crate::Result;
 use crate::model::{AuditCtx, PassReport, Place};
+use crate::sql::audit;
+use crate::sql::busy;
+use crate::sql::db::Dialect;
+use crate::sql::db::{Backend, Executor, Row, Value, placeholders, sql};
+use crate::sql::rows::freed::{self, Cause};
+use crate::sql::rows::matching;
+use crate::sql::rows::offers::{OpeningRow, close_offer, fetch_opening, offer_to};
+use crate::sql::rows::waitlist::fetch_offer;
+use crate::sql::{SqlStore, write_tx};
 
 /// Openings and offers one pass handles at most; the next pass takes the rest.
 const BATCH: i64 = 1000;
@@ -44,7 +44,7 @@ pub async fn run<B: Backend>(store: &SqlStore<B>, grace: Option<SignedDuration>,
         Some(g) => ("created_at", now - g),
         None => ("ready_at", now),
     };
-    let ready = super::read_tx!(store, |tx| {
+    let ready = crate::sql::read_tx!(store, |tx| {
         tx.fetch_all(
             sql(format!(
                 "SELECT org_id, id FROM waitlist_openings WHERE status = 'WAITING' AND ({column} <= $1 OR ready_at <= $2) \
@@ -122,13 +122,13 @@ async fn process<E: Executor>(
     match opening.place {
         Place::Seat(session) => {
             // Serialises with joins and accepts on the same session.
-            if super::sessions::lock_session(tx, dialect, org, session, now).await.is_err() {
+            if crate::sql::rows::sessions::lock_session(tx, dialect, org, session, now).await.is_err() {
                 return lapse(tx, org, &opening, now).await;
             }
         }
         // Serialises with enrolments and accepts in the same group.
         Place::Membership(group) => {
-            super::db::lock_row(tx, dialect, "groups", org, group).await?;
+            crate::sql::db::lock_row(tx, dialect, "groups", org, group).await?;
         }
         Place::Slot { .. } => {}
     }

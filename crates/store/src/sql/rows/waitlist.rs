@@ -7,8 +7,8 @@ use circles_domain::waitlist::{PriorityFacts, Target, TargetKind, WaitlistSettin
 use circles_domain::waitlist_match::{Preferences, SpelledPreferences};
 use jiff::Timestamp;
 
-use super::db::{DbError, Executor, Row, Value, sql};
 use crate::model::{Entry, EntryFilter, Offer, OfferFilter, Pin, Place};
+use crate::sql::db::{DbError, Executor, Row, Value, sql};
 use crate::{Result, StoreError};
 
 pub const ENTRY_FROM: &str = "SELECT e.*, a.name AS client_name, o.timezone AS org_timezone, \
@@ -147,7 +147,7 @@ pub fn place_of(
         ("SEAT", Some(session), _) => Ok(Place::Seat(session)),
         ("SEAT", None, Some(group)) => Ok(Place::Membership(group)),
         ("SEAT", None, None) => {
-            Err(super::db::DbError::Decode("a seat opening without session or group".into()).into())
+            Err(crate::sql::db::DbError::Decode("a seat opening without session or group".into()).into())
         }
         _ => slot(),
     }
@@ -222,7 +222,7 @@ pub async fn names<E: Executor>(tx: &mut E, org: OrgId, people: &[PersonId]) -> 
             sql(format!(
                 "SELECT p.id, a.name FROM people p JOIN accounts a ON a.id = p.account_id \
                  WHERE p.org_id = $1 AND p.id IN ({})",
-                super::db::placeholders(2, people.len())
+                crate::sql::db::placeholders(2, people.len())
             ))
             .bind(org)
             .bind_all(people.iter().copied()),
@@ -294,7 +294,7 @@ pub async fn wait_for_group<E: Executor>(
     client: PersonId,
     created_by: Option<PersonId>,
     now: Timestamp,
-) -> Result<Option<super::audit::AuditDraft>> {
+) -> Result<Option<crate::sql::audit::AuditDraft>> {
     let target = Target::Group(group);
     let waiting = tx
         .fetch_optional(
@@ -322,7 +322,7 @@ pub async fn wait_for_group<E: Executor>(
     };
     let id = insert_entry(tx, org, &input, created_by, now).await?;
     Ok(Some(
-        super::audit::AuditDraft::new("waitlist.entry.create", "waitlist_entry", id)
+        crate::sql::audit::AuditDraft::new("waitlist.entry.create", "waitlist_entry", id)
             .subject(client)
             .details(serde_json::json!({ "target": target.key(), "urgency": input.urgency, "from_enrolment": true })),
     ))

@@ -9,11 +9,12 @@ use circles_domain::slots::Calendar;
 use circles_domain::time_off::{AffectedSlot, Candidate};
 use jiff::Timestamp;
 
-use super::availability::Calendars;
-use super::db::{Dialect, Executor, Row, placeholders, sql};
-use super::time_off::{clients_of, load_affected};
 use crate::Result;
 use crate::model::CoverageCandidate;
+use crate::sql::db::{Dialect, Executor, Row, placeholders, sql};
+use crate::sql::rows::calendars::Calendars;
+use crate::sql::rows::statuses::HOLDING_SEATS;
+use crate::sql::rows::time_off::{clients_of, load_affected};
 
 /// Ranks the organisation's other therapists as cover for time off `id`.
 pub(super) async fn rank<E: Executor>(
@@ -113,7 +114,7 @@ async fn shared_clients<E: Executor>(tx: &mut E, org: OrgId, sessions: &[Session
                  JOIN sessions s ON s.org_id = t.org_id AND s.id = t.session_id \
                  JOIN seats y ON y.org_id = s.org_id AND y.session_id = s.id \
                  WHERE t.org_id = $1 AND t.status = 'ACCEPTED' AND s.status <> 'cancelled' \
-                 AND y.status NOT IN ('CANCELLED_BY_CLIENT', 'CANCELLED_BY_PROVIDER', 'LATE_CANCELLED') \
+                 AND y.status IN ({HOLDING_SEATS}) \
                  AND y.client_id IN ({}) GROUP BY t.therapist_id",
                 placeholders(2, clients.len())
             ))

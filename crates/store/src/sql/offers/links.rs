@@ -9,11 +9,11 @@ use circles_domain::waitlist::{OfferEvent, OfferStatus};
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::audit::{self, AuditDraft};
-use super::db::{Backend, Executor, Row, sql};
-use super::offers::{accept_in, close_in};
-use super::waitlist_rows::fetch_offer;
-use super::{SqlStore, write_tx};
+use super::{accept_in, close_in};
+use crate::sql::audit::{self, AuditDraft};
+use crate::sql::db::{Backend, Dialect, Executor, Row, sql};
+use crate::sql::rows::waitlist::fetch_offer;
+use crate::sql::{SqlStore, write_tx};
 use crate::model::{Acceptance, AuditCtx, LinkAnswer, Offer};
 use crate::{OfferLinkStore, Result, StoreError};
 
@@ -25,7 +25,7 @@ fn by_link(client: PersonId) -> AuditCtx {
 /// The offer a usable link answers, the link row locked when `lock`.
 async fn linked_offer<E: Executor>(
     tx: &mut E,
-    dialect: super::db::Dialect,
+    dialect: Dialect,
     org: OrgId,
     token_hash: &str,
     lock: bool,

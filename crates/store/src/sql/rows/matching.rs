@@ -7,17 +7,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use circles_domain::group::{GroupStatus, MembershipStatus};
 use circles_domain::ids::{GroupId, OpeningId, OrgId, PersonId, SessionId};
 use circles_domain::interval::Interval;
-use circles_domain::session::{SeatStatus, SessionStatus};
+use circles_domain::session::SessionStatus;
 use circles_domain::waitlist::{EntryStatus, OfferStatus, WaitlistSettings};
 use circles_domain::waitlist_match::{Candidate, Opening, best_for};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::busy;
-use super::db::{Executor, Row, Value, placeholders, sql};
-use super::freed;
-use super::waitlist_rows::{ENTRY_FROM, entry_from_row};
 use crate::model::{Entry, EntryMatch, Place};
+use crate::sql::busy;
+use crate::sql::db::{Executor, Row, placeholders, sql};
+use crate::sql::rows::freed;
+use crate::sql::rows::statuses::{HOLDING_SEATS, Quoted};
+use crate::sql::rows::waitlist::{ENTRY_FROM, entry_from_row};
 use crate::{Result, StoreError};
 
 /// A place with what matching needs to know about it.
@@ -48,10 +49,6 @@ impl PlaceInfo {
     }
 }
 
-fn holding_seats() -> Vec<Value> {
-    SeatStatus::ALL.iter().filter(|s| s.holds_time()).map(|s| s.as_str().into()).collect()
-}
-
 /// Reads a place. A seat must be on a scheduled group session; `except`
 /// leaves one opening's own offers out of the held count.
 pub async fn place_info<E: Executor>(
@@ -63,7 +60,7 @@ pub async fn place_info<E: Executor>(
 ) -> Result<PlaceInfo> {
     match place {
         Place::Seat(session) => {
-            let holding = holding_seats();
+            let holding = HOLDING_SEATS.values();
             let mut q = sql(format!(
                 "SELECT s.title, s.starts_at, s.ends_at, s.timezone, s.modality, s.capacity, s.group_id, s.status, \
                  CASE WHEN g.requires_screening THEN 1 ELSE 0 END AS requires_screening, \
@@ -185,7 +182,7 @@ async fn waiting_for<E: Executor>(
     // Staff suggestions include entries that opted out of automatic offers.
     let q = match info.place {
         Place::Seat(session) => {
-            let holding = holding_seats();
+            let holding = HOLDING_SEATS.values();
             let mut q = sql(format!(
                 "{ENTRY_FROM} WHERE e.org_id = $1 AND e.status = $2 AND (e.auto_match OR $3) AND e.target_key IN ($4, $5) \
                  AND NOT EXISTS (SELECT 1 FROM seats x WHERE x.org_id = e.org_id AND x.session_id = $6 \
@@ -242,7 +239,9 @@ async fn screened<E: Executor>(
             .fetch_all(
                 sql(format!(
                     "SELECT client_id FROM group_memberships WHERE org_id = $1 AND group_id = $2 \
-                     AND status IN ('ACTIVE', 'WAITLISTED') AND screening_approved = $3 AND client_id IN ({})",
+                     AND status IN ({}, {}) AND screening_approved = $3 AND client_id IN ({})",
+                    Quoted(MembershipStatus::Active.as_str()),
+                    Quoted(MembershipStatus::Waitlisted.as_str()),
                     placeholders(4, chunk.len())
                 ))
                 .bind(org)

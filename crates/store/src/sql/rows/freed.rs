@@ -12,9 +12,9 @@ use circles_domain::interval::{self, Interval};
 use circles_domain::waitlist::{EntryStatus, OfferStatus, TargetKind, WaitlistSettings};
 use jiff::{SignedDuration, Timestamp};
 
-use super::busy;
-use super::db::{Executor, Row, sql};
+use crate::sql::busy;
 use crate::Result;
+use crate::sql::db::{Executor, Row, sql};
 
 /// What freed, and where.
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ pub async fn settings<E: Executor>(tx: &mut E, org: OrgId) -> Result<WaitlistSet
     let row = tx.fetch_optional(sql("SELECT settings FROM waitlist_settings WHERE org_id = $1").bind(org)).await?;
     match row {
         Some(row) => serde_json::from_str(&row.text("settings")?)
-            .map_err(|e| super::db::DbError::Decode(format!("waitlist settings: {e}")).into()),
+            .map_err(|e| crate::sql::db::DbError::Decode(format!("waitlist settings: {e}")).into()),
         None => Ok(WaitlistSettings::default()),
     }
 }
@@ -240,7 +240,7 @@ pub async fn record_free_time<E: Executor>(
         .await?
         .opt_int("longest")?;
     let Some(longest) = longest.filter(|m| *m > 0) else { return Ok(0) };
-    let week = super::availability::load_weeks(tx, org, &[therapist]).await?.remove(&therapist);
+    let week = crate::sql::rows::calendars::load_weeks(tx, org, &[therapist]).await?.remove(&therapist);
     let mut usable = ahead;
     if within_hours && let Some(week) = week.as_ref().filter(|w| !w.is_unrestricted()) {
         let offsets = ZoneOffsets::covering(week.zone(), span);

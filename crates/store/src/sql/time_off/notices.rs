@@ -1,5 +1,5 @@
 //! What the time-off workflow tells people. Each use case in
-//! [`super::time_off`] calls one of these after its change, in its
+//! [`super`] calls one of these after its change, in its
 //! transaction, so the notices commit with it or not at all. Every
 //! recipient is read within the organisation, and the actor is left out.
 
@@ -11,14 +11,14 @@ use jiff::Timestamp;
 use jiff::civil::Time;
 use jiff::tz::TimeZone;
 
-use super::db::{Executor, Row, placeholders, sql};
-use super::notify::{self, Notice};
+use crate::sql::db::{Executor, Row, placeholders, sql};
+use crate::sql::notify::{self, Notice};
 use circles_domain::local_time::local_time;
 
-use super::sessions::cancelled_notice;
-use super::time_off::{Affected, clients_of, clients_on, load_affected};
 use crate::Result;
 use crate::model::{AffectedSession, Reassignment, TimeOff};
+use crate::sql::rows::sessions::cancelled_notice;
+use crate::sql::rows::time_off::{Affected, clients_of, clients_on, load_affected};
 
 /// Where and when a step of the workflow happens, and who took it (left
 /// out of its notices).

@@ -13,15 +13,16 @@ use circles_domain::session::{
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::audit::AuditDraft;
-use super::busy::{self, Claim, Owner};
-use super::db::{Dialect, Executor, Row, Value, lock_row, placeholders, sql};
-use super::freed::{self, Cause, Opening, OpeningKind};
-use super::matching;
-use super::notify::{self, Notice};
-use super::offers::fetch_opening;
-use super::sessions::{insert_session, lock_session};
+use crate::sql::db::lock_row;
+use crate::sql::notify::{self, Notice};
 use crate::model::{Approval, NewSession, Offer, Place};
+use crate::sql::audit::AuditDraft;
+use crate::sql::busy::{self, Claim, Owner};
+use crate::sql::db::{Dialect, Executor, Row, Value, placeholders, sql};
+use crate::sql::rows::freed::{self, Cause, Opening, OpeningKind};
+use crate::sql::rows::matching;
+use crate::sql::rows::offers::fetch_opening;
+use crate::sql::rows::sessions::{insert_session, lock_session};
 use crate::{Result, StoreError};
 
 async fn hold_of<E: Executor>(tx: &mut E, org: OrgId, offer: &Offer) -> Result<HoldId> {
@@ -139,13 +140,13 @@ pub(super) async fn book<E: Executor>(
                 .opt_text("modality")?
                 .map(|m| m.parse::<Modality>())
                 .transpose()
-                .map_err(super::db::DbError::Decode)?
+                .map_err(crate::sql::db::DbError::Decode)?
                 .unwrap_or(Modality::Virtual);
             let session = SessionId::new();
             let input = NewSession {
                 kind: SessionKind::OneOnOne,
                 details: SessionDetails {
-                    title: Label::parse(&offer.title, 200).map_err(super::db::DbError::Decode)?,
+                    title: Label::parse(&offer.title, 200).map_err(crate::sql::db::DbError::Decode)?,
                     description: "Booked from the waitlist".into(),
                     modality,
                     virtual_link: None,

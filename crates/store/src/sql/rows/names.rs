@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use circles_domain::ids::{OrgId, PersonId};
 use circles_domain::local_time::local_time;
 
-use super::db::{Executor, Row, placeholders, sql};
 use crate::Result;
 use crate::model::Session;
+use crate::sql::db::{Executor, Row, placeholders, sql};
 
 /// Names by person, for the people one answer mentions.
 pub type Names = HashMap<PersonId, String>;

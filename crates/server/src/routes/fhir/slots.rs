@@ -1,0 +1,164 @@
+//! Slots: a therapist's free time as the free-slot search finds it, cut
+//! into slots of the asked length laid end to end from each working
+//! window's start. Nothing is stored; a slot's id names its therapist,
+//! start and length, and reading it runs the search for that start.
+
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use circles_domain::authz::Action;
+use circles_domain::fhir::params::{StartRange, reference_id};
+use circles_domain::fhir::resources::{self, SLOT_STATUS_CODES, SlotId};
+use circles_domain::ids::PersonId;
+use circles_domain::input::TimeZoneName;
+use circles_domain::search::{MAX_DAYS, days_spanned, therapists_per_page};
+use circles_store::model::AvailabilitySearch;
+use jiff::{SignedDuration, Timestamp};
+use uuid::Uuid;
+
+use super::{Fhir, SearchQuery, base_url};
+use crate::auth::Member;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::Path;
+use crate::routes::query::bad_query;
+use crate::state::AppState;
+
+/// Slot lengths accepted, in minutes, and the default (the free-slot
+/// search's own bounds).
+pub const MINUTES: std::ops::RangeInclusive<i64> = 5..=720;
+pub const DEFAULT_MINUTES: i64 = 60;
+/// The grid step never exceeds what the free-slot search accepts.
+const MAX_STEP_MINUTES: i64 = 240;
+/// Searched when no end is given.
+const DEFAULT_DAYS: i64 = 7;
+
+/// The free slots of `therapists` (every therapist when `None`) starting in
+/// `[from, to)`, `minutes` long, earliest first.
+pub async fn free_slots(
+    state: &AppState,
+    member: &Member,
+    therapists: Option<Vec<PersonId>>,
+    from: Timestamp,
+    to: Timestamp,
+    minutes: i64,
+) -> ApiResult<Vec<SlotId>> {
+    member.authorize(Action::SearchAvailability)?;
+    let zone = TimeZoneName::parse(&member.org.timezone).map_err(ApiError::internal)?;
+    let search = AvailabilitySearch {
+        therapists,
+        from,
+        to,
+        duration: SignedDuration::from_mins(minutes),
+        step: SignedDuration::from_mins(minutes.min(MAX_STEP_MINUTES)),
+        modality: None,
+        zone,
+        cursor: None,
+        page_size: therapists_per_page(days_spanned(from, to)),
+    };
+    let page = state.store.search_availability(member.org_id(), search).await?;
+    let mut slots: Vec<SlotId> = page
+        .into_free_starts()
+        .into_iter()
+        .flat_map(|free| {
+            free.starts.into_iter().map(move |start| SlotId { therapist: free.therapist_id.0, start, minutes })
+        })
+        .collect();
+    slots.sort_by_key(|s| (s.start, s.therapist));
+    Ok(slots)
+}
+
+/// Checks a search stretch: after its start, at most [`MAX_DAYS`] long.
+pub fn stretch(field: &str, from: Timestamp, to: Timestamp) -> ApiResult<()> {
+    if to <= from {
+        return Err(ApiError::field(field, "the end must be after the start"));
+    }
+    if to.duration_since(from) > SignedDuration::from_hours(24 * MAX_DAYS) {
+        return Err(ApiError::field(field, format!("a search spans at most {MAX_DAYS} days")));
+    }
+    Ok(())
+}
+
+/// A slot, if it is still free.
+#[utoipa::path(get, path = "/fhir/{org_id}/Slot/{id}", tag = "fhir",
+    params(("org_id" = Uuid, Path), ("id" = String, Path)),
+    responses((status = 200, description = "Slot", content_type = "application/fhir+json", body = Object),
+        (status = 404, description = "OperationOutcome: no such slot, or no longer free")),
+    security(("bearer" = [])))]
+pub async fn read_slot(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_org_id, id)): Path<(Uuid, String)>,
+) -> ApiResult<Fhir> {
+    let slot: SlotId = id.parse().map_err(|_| ApiError::not_found("Slot"))?;
+    let found = free_slots(
+        &state,
+        &member,
+        Some(vec![PersonId(slot.therapist)]),
+        slot.start,
+        slot.start + SignedDuration::from_secs(1),
+        slot.minutes,
+    )
+    .await
+    .map_err(|e| if e.status.as_u16() == 422 { ApiError::not_found("Slot") } else { e })?;
+    if !found.contains(&slot) {
+        return Err(ApiError::not_found("Slot"));
+    }
+    Ok(Fhir::ok(resources::slot(&slot, &member.org.timezone)))
+}
+
+/// A therapist's free slots (`schedule` required), a page at a time.
+#[utoipa::path(get, path = "/fhir/{org_id}/Slot", tag = "fhir",
+    params(("org_id" = Uuid, Path), ("schedule" = String, Query), ("start" = Option<String>, Query),
+        ("status" = Option<String>, Query), ("duration" = Option<u32>, Query), ("_count" = Option<u32>, Query)),
+    responses((status = 200, description = "searchset Bundle", content_type = "application/fhir+json", body = Object),
+        (status = 400, description = "OperationOutcome"), (status = 404, description = "OperationOutcome"),
+        (status = 422, description = "OperationOutcome")),
+    security(("bearer" = [])))]
+pub async fn search_slots(
+    State(state): State<AppState>,
+    member: Member,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Fhir> {
+    let query = SearchQuery::parse("Slot", raw.as_deref())?;
+    let count = query.count()?;
+    let schedule = query.one("schedule")?.ok_or_else(|| bad_query("schedule", "is required: Schedule/{id}"))?;
+    let therapist = reference_id(schedule, &["Schedule"]).map_err(|why| bad_query("schedule", why))?;
+    let mut range = StartRange::default();
+    for value in query.all("start") {
+        range.narrow(value, &member.org.timezone).map_err(|why| bad_query("start", why))?;
+    }
+    let minutes = match query.one("duration")? {
+        None => DEFAULT_MINUTES,
+        Some(raw) => raw.parse::<i64>().ok().filter(|m| MINUTES.contains(m)).ok_or_else(|| {
+            bad_query("duration", format!("must be {} to {} minutes", MINUTES.start(), MINUTES.end()))
+        })?,
+    };
+    let status = query.one("status")?;
+    if let Some(code) = status
+        && !SLOT_STATUS_CODES.contains(&code)
+    {
+        return Err(bad_query("status", format!("must be one of {}", SLOT_STATUS_CODES.join(", "))));
+    }
+    let now = state.clock.now();
+    let from = range.from.unwrap_or(now).max(now);
+    let to = range.to.unwrap_or(from + SignedDuration::from_hours(24 * DEFAULT_DAYS));
+    stretch("start", from, to)?;
+    // A derived slot is only ever free.
+    let mut slots = if status.is_none_or(|s| s == "free") {
+        free_slots(&state, &member, Some(vec![PersonId(therapist)]), from, to, minutes).await?
+    } else {
+        Vec::new()
+    };
+    let next = (slots.len() > count).then(|| format!("ge{}", slots[count].start));
+    slots.truncate(count);
+    let resources = slots.iter().map(|s| resources::slot(s, &member.org.timezone)).collect();
+    let base = base_url(&state, &headers, &member);
+    // The next page starts at the next slot; the search's end stays.
+    let next = next.map(|next| {
+        let mut pairs = query.pairs_without("start");
+        pairs.push(("start".into(), next));
+        pairs.push(("start".into(), format!("lt{to}")));
+        format!("{base}/Slot?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+    });
+    Ok(query.bundle_linking(&base, resources, next.as_deref(), None))
+}

@@ -1,0 +1,52 @@
+//! A client's own attendance: each membership (current and past) with the
+//! sessions offered, attended and missed, from `GET /me/memberships`.
+
+use axum::extract::State;
+use axum::response::Response;
+use maud::html;
+use uuid::Uuid;
+
+use super::error::PageResult;
+use super::layout::page;
+use super::viewer::{Ctx, Viewer};
+use crate::http::extract::Path;
+use crate::routes::my_groups::my_memberships;
+use crate::state::AppState;
+
+/// "2026-11-30" → "Mon 30 Nov".
+fn civil_day(raw: &str) -> String {
+    raw.parse().map(super::time::short_day).unwrap_or_else(|_| raw.to_owned())
+}
+
+fn percent(rate: f64) -> String {
+    format!("{:.0}%", rate * 100.0)
+}
+
+pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(org): Path<Uuid>) -> PageResult<Response> {
+    let ctx = Ctx::load(&state, viewer, org).await?;
+    let all = my_memberships(State(state.clone()), ctx.viewer.caller.clone()).await?.0.items;
+    // This organisation's groups only; the switcher leads to the others.
+    let mine: Vec<_> = all.iter().filter(|m| m.org_id == org).collect();
+    let body = html! {
+        h1 { "My attendance" }
+        p.muted { "Rates count only sessions whose attendance was recorded." }
+        @if mine.is_empty() { p.empty { "You are not in any group here yet." } }
+        @for m in &mine {
+            section.card aria-labelledby={"g-" (m.id)} {
+                h2 #{"g-" (m.id)} { a href=(ctx.path(&format!("/groups/{}", m.group_id))) { (m.group) } }
+                p.muted { (m.status.to_lowercase().replace('_', " ")) " · since " (civil_day(&m.join_date))
+                    @if let Some(left) = &m.leave_date { " until " (civil_day(left)) } }
+                dl.facts {
+                    dt { "Sessions held while a member" } dd { (m.stats.sessions_offered) }
+                    dt { "Attended" } dd { (m.stats.attended) }
+                    dt { "Missed" } dd { (m.stats.no_shows) }
+                    dt { "Cancelled late" } dd { (m.stats.late_cancellations) }
+                    dt { "Not yet recorded" } dd { (m.stats.unmarked) }
+                    dt { "Attendance rate" } dd { (percent(m.stats.attendance_rate)) }
+                    dt { "Sessions in a row" } dd { (m.stats.current_streak) }
+                }
+            }
+        }
+    };
+    Ok(page(&ctx, "My attendance", "My attendance", body))
+}

@@ -1,0 +1,65 @@
+//! An admin's page for the organisation's own rules: what
+//! `PATCH /orgs/{org}/settings` offers, with the current choice checked.
+
+use axum::extract::State;
+use axum::response::Response;
+use maud::html;
+use uuid::Uuid;
+
+use super::error::PageResult;
+use super::form::{Submitted, redirect_with, refused, token_input};
+use super::layout::page;
+use super::viewer::{Ctx, Flash, Viewer};
+use crate::http::extract::Json;
+use crate::http::extract::Path;
+use crate::routes::org_settings::{OrgSettingsBody, get_settings, update_settings};
+use crate::state::AppState;
+
+pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(org): Path<Uuid>) -> PageResult<Response> {
+    let ctx = Ctx::load(&state, viewer, org).await?;
+    let settings = get_settings(State(state.clone()), ctx.member.clone()).await?.0;
+    let action = ctx.path("/settings");
+    let body = html! {
+        h1 { "Organisation settings" }
+        div.card { dl.facts {
+            dt { "Name" } dd { (ctx.member.org.name) }
+            dt { "Time zone" } dd { (ctx.member.org.timezone) " (people may choose their own on their profile)" }
+        } }
+        h2 { "Attendance" }
+        form.stack.card method="post" action=(action) {
+            (token_input(&ctx.viewer, &action))
+            div.field.checks {
+                label for="f-refuse-late" {
+                    input #f-refuse-late type="checkbox" name="refuse_late_attendance" value="true"
+                        checked[settings.refuse_late_attendance] aria-describedby="f-refuse-late-hint";
+                    " Refuse attendance recorded more than 30 days after a session"
+                }
+                span.hint #f-refuse-late-hint { "When unchecked, late entries are accepted and flagged as late in the audit log." }
+            }
+            div.actions { button type="submit" { "Save settings" } }
+        }
+    };
+    Ok(page(&ctx, "Organisation settings", "Settings", body))
+}
+
+pub async fn save(State(state): State<AppState>, Path(org): Path<Uuid>, form: Submitted) -> PageResult<Response> {
+    let back = format!("/orgs/{org}/settings");
+    let member = match super::viewer::member_in(&state, &form.viewer.caller, org).await {
+        Ok(member) => member,
+        Err(e) => return refused(&back, &e),
+    };
+    // An unchecked box is simply absent from the form.
+    let refuse = form.fields.get("refuse_late_attendance") == Some("true");
+    let body = OrgSettingsBody { refuse_late_attendance: refuse };
+    match update_settings(State(state.clone()), member, Json(body)).await {
+        Ok(saved) => {
+            let text = if saved.0.refuse_late_attendance {
+                "Saved: attendance more than 30 days late is now refused."
+            } else {
+                "Saved: late attendance is accepted and flagged."
+            };
+            Ok(redirect_with(&back, Flash::ok(text)))
+        }
+        Err(e) => refused(&back, &e),
+    }
+}
