@@ -37,9 +37,11 @@ async fn session<E: Executor>(tx: &mut E, org: OrgId, session: SessionId, now: T
     Ok(Running { starts_at, status: status.at(starts_at, ends_at, now), group: row.opt_id("group_id")? })
 }
 
-/// The group's `late_join_minutes`, where its settings carry one: the
-/// limit on how late a member may still check in. Without it a member
-/// checks in at any time while the session runs.
+/// The group's `late_join_minutes`, where it allows late joins: the limit
+/// on how late a member may still check in. Every group's settings carry
+/// the field, and its default 0 means only that free seats close at the
+/// start; a member who holds a seat then checks in at any time while the
+/// session runs.
 async fn late_join_limit<E: Executor>(
     tx: &mut E,
     org: OrgId,
@@ -51,7 +53,8 @@ async fn late_join_limit<E: Executor>(
         .await?;
     let Some(row) = row else { return Ok(None) };
     let settings: serde_json::Value = serde_json::from_str(&row.text("settings")?).unwrap_or_default();
-    Ok(settings.get("late_join_minutes").and_then(serde_json::Value::as_i64).map(SignedDuration::from_mins))
+    let minutes = settings.get("late_join_minutes").and_then(serde_json::Value::as_i64);
+    Ok(minutes.filter(|m| *m > 0).map(SignedDuration::from_mins))
 }
 
 async fn therapists<E: Executor>(tx: &mut E, org: OrgId, session: SessionId) -> Result<Vec<PersonId>> {
