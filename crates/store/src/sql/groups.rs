@@ -14,12 +14,12 @@ use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, lock_row, placeholders, sql};
+use super::rows::freed::{self, Cause};
 use super::rows::groups::{
-    FIELD_COLUMNS, GROUP_COLUMNS, MEMBER_ROWS, attach_staff, bind_fields, check_staff, fetch_group, group_from_row, member_from_row,
-    replace_staff,
+    FIELD_COLUMNS, GROUP_COLUMNS, MEMBER_ROWS, attach_staff, bind_fields, check_staff, fetch_group, group_from_row,
+    member_from_row, replace_staff,
 };
 use super::rows::statuses::CURRENT_MEMBERSHIPS;
-use super::rows::freed::{self, Cause};
 use super::rows::waitlist::wait_for_group;
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, Group, GroupFields, GroupMember, GroupStanding, GroupUpdate, NewGroup};

@@ -13,12 +13,12 @@ use circles_domain::session::{
 use jiff::Timestamp;
 use serde_json::json;
 
-use crate::sql::db::lock_row;
-use crate::sql::notify::{self, Notice};
 use crate::model::{Approval, NewSession, Offer, Place};
 use crate::sql::audit::AuditDraft;
 use crate::sql::busy::{self, Claim, Owner};
+use crate::sql::db::lock_row;
 use crate::sql::db::{Dialect, Executor, Row, Value, placeholders, sql};
+use crate::sql::notify::{self, Notice};
 use crate::sql::rows::freed::{self, Cause, Opening, OpeningKind};
 use crate::sql::rows::matching;
 use crate::sql::rows::offers::fetch_opening;

@@ -10,11 +10,11 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use super::{accept_in, close_in};
+use crate::model::{Acceptance, AuditCtx, LinkAnswer, Offer};
 use crate::sql::audit::{self, AuditDraft};
 use crate::sql::db::{Backend, Dialect, Executor, Row, sql};
 use crate::sql::rows::waitlist::fetch_offer;
 use crate::sql::{SqlStore, write_tx};
-use crate::model::{Acceptance, AuditCtx, LinkAnswer, Offer};
 use crate::{OfferLinkStore, Result, StoreError};
 
 /// Who acts through a link: the offer's client, by the link itself.

@@ -12,8 +12,8 @@ use circles_domain::interval::{self, Interval};
 use circles_domain::waitlist::{EntryStatus, OfferStatus, TargetKind, WaitlistSettings};
 use jiff::{SignedDuration, Timestamp};
 
-use crate::sql::busy;
 use crate::Result;
+use crate::sql::busy;
 use crate::sql::db::{Executor, Row, sql};
 
 /// What freed, and where.
