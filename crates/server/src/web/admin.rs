@@ -104,10 +104,9 @@ pub async fn change_role(
     };
     let body = RoleChange { role: form.fields.get("role").unwrap_or_default().to_owned() };
     match api_change_role(State(state.clone()), member, Path((org, id)), Json(body)).await {
-        Ok(changed) => Ok(redirect_with(
-            &back,
-            Flash::ok(format!("{} is now {}.", changed.0.name, changed.0.role.as_str())),
-        )),
+        Ok(changed) => {
+            Ok(redirect_with(&back, Flash::ok(format!("{} is now {}.", changed.0.name, changed.0.role.as_str()))))
+        }
         Err(e) => refused(&back, &e),
     }
 }

@@ -81,7 +81,13 @@ fn check(name: &str, label: &str, on: bool, hint: Option<&str>) -> Markup {
     }
 }
 
-fn people_choice(legend: &str, name: &str, people: &[&crate::routes::views::PersonView], chosen: &[String], errors: &Errors) -> Markup {
+fn people_choice(
+    legend: &str,
+    name: &str,
+    people: &[&crate::routes::views::PersonView],
+    chosen: &[String],
+    errors: &Errors,
+) -> Markup {
     let error_id = format!("{name}-error");
     html! {
         fieldset.invalid[errors.field(name).is_some()] aria-describedby=[errors.field(name).map(|_| error_id.as_str())] {
@@ -294,7 +300,13 @@ fn body(ctx: &Ctx, fields: &Fields, creating: bool) -> Result<GroupBody, ApiErro
     })
 }
 
-async fn render_new(state: &AppState, ctx: &Ctx, status: StatusCode, sent: Option<&Fields>, errors: &Errors) -> PageResult<Response> {
+async fn render_new(
+    state: &AppState,
+    ctx: &Ctx,
+    status: StatusCode,
+    sent: Option<&Fields>,
+    errors: &Errors,
+) -> PageResult<Response> {
     let names = Names::load(state, ctx).await?;
     let action = ctx.path("/groups/new");
     let body = html! {

@@ -17,8 +17,8 @@ use crate::http::extract::{Json, Path};
 use crate::routes::me::{
     CreateTokenRequest, create_token as api_create_token, list_tokens, revoke_token as api_revoke,
 };
-use crate::routes::preferences::{ChannelChoiceRequest, PreferencesRequest, get_preferences, put_preferences};
 use crate::routes::password::{PasswordChange, change_password as api_change_password};
+use crate::routes::preferences::{ChannelChoiceRequest, PreferencesRequest, get_preferences, put_preferences};
 use crate::state::AppState;
 
 /// `/profile` without an organisation: the first one's profile.
@@ -110,8 +110,11 @@ async fn render(state: &AppState, ctx: &Ctx, status: StatusCode, shown: Shown<'_
 
 /// The zone names a person may choose (the API accepts region/city names and UTC).
 fn zone_names() -> Vec<String> {
-    let mut names: Vec<String> =
-        jiff::tz::db().available().map(|n| n.to_string()).filter(|n| n.contains('/') && !n.starts_with("Etc/")).collect();
+    let mut names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.to_string())
+        .filter(|n| n.contains('/') && !n.starts_with("Etc/"))
+        .collect();
     names.sort();
     names
 }
@@ -164,7 +167,8 @@ pub async fn change_password(
         }
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::TOO_MANY_REQUESTS => {
             let ctx = Ctx::load(&state, viewer, org).await?;
-            render(&state, &ctx, e.status, Shown { password_errors: Errors::from_problem(&e), ..Shown::default() }).await
+            render(&state, &ctx, e.status, Shown { password_errors: Errors::from_problem(&e), ..Shown::default() })
+                .await
         }
         Err(e) => refused(&format!("/orgs/{org}/profile"), &e),
     }
@@ -249,7 +253,8 @@ pub async fn set_timezone(
         }
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let ctx = Ctx::load(&state, viewer, org).await?;
-            let shown = Shown { zone_errors: Errors::from_problem(&e), zone_typed: typed.as_deref(), ..Shown::default() };
+            let shown =
+                Shown { zone_errors: Errors::from_problem(&e), zone_typed: typed.as_deref(), ..Shown::default() };
             render(&state, &ctx, e.status, shown).await
         }
         Err(e) => refused(&format!("/orgs/{org}/profile"), &e),

@@ -21,7 +21,9 @@ use super::viewer::{Ctx, Flash, Viewer, member_in};
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
 use crate::routes::groups::{GroupView, get_group};
-use crate::routes::series::{GenerateRequest, GenerationView, RescheduleRequest, SplitRequest, generate, reschedule, split};
+use crate::routes::series::{
+    GenerateRequest, GenerationView, RescheduleRequest, SplitRequest, generate, reschedule, split,
+};
 use crate::routes::sessions::{SessionQuery, SessionView, list_sessions};
 use crate::state::AppState;
 
@@ -340,7 +342,8 @@ pub async fn make(
         // is shown on this response rather than carried across a redirect.
         Ok(made) => render(&state, &ctx, group, StatusCode::OK, Forms::default(), Report::Generated(&made.0)).await,
         Err(e) if matches!(e.status.as_u16(), 409 | 422) => {
-            let forms = Forms { generate: Some(&fields), generate_errors: Errors::from_problem(&e), ..Forms::default() };
+            let forms =
+                Forms { generate: Some(&fields), generate_errors: Errors::from_problem(&e), ..Forms::default() };
             render(&state, &ctx, group, e.status, forms, Report::None).await
         }
         Err(e) => refused(&ctx.path(&format!("/groups/{group}/series")), &e),
@@ -380,7 +383,10 @@ mod tests {
     #[test]
     fn a_rule_reads_as_words() {
         assert_eq!(rule_in_words("FREQ=WEEKLY;BYDAY=TH"), "Every week on Thursday");
-        assert_eq!(rule_in_words("FREQ=WEEKLY;BYDAY=MO,WE,FR;INTERVAL=2"), "Every 2 weeks on Monday, Wednesday and Friday");
+        assert_eq!(
+            rule_in_words("FREQ=WEEKLY;BYDAY=MO,WE,FR;INTERVAL=2"),
+            "Every 2 weeks on Monday, Wednesday and Friday"
+        );
         assert_eq!(rule_in_words("FREQ=MONTHLY;BYDAY=2TU"), "Every month on the second Tuesday");
         assert_eq!(rule_in_words("FREQ=MONTHLY;BYMONTHDAY=15"), "Every month on day 15");
     }

@@ -26,7 +26,8 @@ async fn an_admin_changes_someone_elses_role_and_it_is_audited(backend: Backend)
 
     change(person(&org.therapist), org.moderator.token.clone(), "admin").await.problem(403, "forbidden");
     change(person(&org.admin), org.admin.token.clone(), "client").await.problem(403, "forbidden");
-    let refused = change(person(&org.therapist), org.admin.token.clone(), "boss").await.problem(422, "validation_failed");
+    let refused =
+        change(person(&org.therapist), org.admin.token.clone(), "boss").await.problem(422, "validation_failed");
     assert_eq!(Response::fields(&refused), ["role"]);
     let missing = format!("/api/v1/orgs/{}/people/{}", org.id, uuid::Uuid::new_v4());
     change(missing, org.admin.token.clone(), "moderator").await.problem(404, "not_found");
@@ -44,7 +45,8 @@ async fn an_admin_changes_someone_elses_role_and_it_is_audited(backend: Backend)
         .get(&format!("/api/v1/orgs/{}/audit?subject_id={}", org.id, org.client.person_id), &org.admin.token)
         .await
         .expect(200);
-    let event = audit["items"].as_array().unwrap().iter().find(|e| e["action"] == "person.role").expect("audited").clone();
+    let event =
+        audit["items"].as_array().unwrap().iter().find(|e| e["action"] == "person.role").expect("audited").clone();
     assert_eq!((&event["details"]["from"], &event["details"]["to"]), (&json!("client"), &json!("therapist")));
 }
 
