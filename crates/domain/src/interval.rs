@@ -52,6 +52,46 @@ pub fn merge(intervals: impl IntoIterator<Item = Interval>) -> Vec<Interval> {
     merged
 }
 
+/// The parts of `from` that none of `taken` covers, in order.
+pub fn subtract(from: impl IntoIterator<Item = Interval>, taken: impl IntoIterator<Item = Interval>) -> Vec<Interval> {
+    let taken = merge(taken);
+    let mut left = Vec::new();
+    for piece in merge(from) {
+        let mut start = piece.start;
+        for t in taken.iter().filter(|t| t.overlaps(&piece)) {
+            if let Some(gap) = Interval::new(start, t.start) {
+                left.push(gap);
+            }
+            start = start.max(t.end);
+        }
+        if let Some(rest) = Interval::new(start, piece.end) {
+            left.push(rest);
+        }
+    }
+    left
+}
+
+/// Back-to-back pieces of `length` cut from the start of each of `gaps`,
+/// at most `limit` of them; a gap's remainder shorter than `length` is
+/// left out.
+pub fn slices(gaps: &[Interval], length: SignedDuration, limit: usize) -> Vec<Interval> {
+    let mut pieces = Vec::new();
+    if length <= SignedDuration::ZERO {
+        return pieces;
+    }
+    for gap in gaps {
+        let mut start = gap.start;
+        while let Some(piece) = Interval::starting_at(start, length).filter(|p| p.end <= gap.end) {
+            if pieces.len() >= limit {
+                return pieces;
+            }
+            pieces.push(piece);
+            start = piece.end;
+        }
+    }
+    pieces
+}
+
 /// What to search for free start times.
 #[derive(Debug, Clone, Copy)]
 pub struct FreeSearch {
@@ -124,6 +164,21 @@ mod tests {
         assert!(!iv(0, 60).overlaps(&iv(60, 120)));
         assert!(iv(0, 61).overlaps(&iv(60, 120)));
         assert!(iv(10, 20).overlaps(&iv(0, 120)));
+    }
+
+    #[test]
+    fn subtracting_leaves_the_uncovered_parts() {
+        let left = subtract([iv(0, 240)], [iv(60, 90), iv(80, 120), iv(200, 300)]);
+        assert_eq!(left, vec![iv(0, 60), iv(120, 200)]);
+        assert_eq!(subtract([iv(0, 60)], [iv(0, 60)]), vec![]);
+        assert_eq!(subtract([iv(0, 60)], []), vec![iv(0, 60)]);
+    }
+
+    #[test]
+    fn slices_are_cut_back_to_back_and_capped() {
+        let cut = slices(&[iv(0, 130), iv(200, 250)], mins(50), 10);
+        assert_eq!(cut, vec![iv(0, 50), iv(50, 100), iv(200, 250)]);
+        assert_eq!(slices(&[iv(0, 500)], mins(50), 2), vec![iv(0, 50), iv(50, 100)]);
     }
 
     #[test]

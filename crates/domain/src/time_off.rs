@@ -52,9 +52,14 @@ impl TimeOffStatus {
         self.decide(TimeOffStatus::Denied, "denied")
     }
 
-    /// Withdrawn by the therapist (or an admin) before a decision.
+    /// Withdrawn by the therapist (or an admin): a request before its
+    /// decision, or approved time off when they come back to work after all
+    /// (the time is bookable again and waiting clients may be offered it).
     pub fn cancel(self) -> Result<TimeOffStatus, IllegalMove> {
-        self.decide(TimeOffStatus::Cancelled, "cancelled")
+        match self {
+            TimeOffStatus::Approved => Ok(TimeOffStatus::Cancelled),
+            other => other.decide(TimeOffStatus::Cancelled, "cancelled"),
+        }
     }
 
     /// Whether the request holds its range: one therapist's open requests
@@ -185,9 +190,10 @@ mod tests {
         for decided in [Approved, Denied, Cancelled] {
             assert!(decided.approve().is_err());
             assert!(decided.deny().is_err());
-            assert!(decided.cancel().is_err());
         }
-        assert_eq!(Approved.cancel().unwrap_err().to_string(), "a APPROVED time-off request cannot be cancelled");
+        assert_eq!(Approved.cancel(), Ok(Cancelled), "approved time off may be withdrawn");
+        assert!(Denied.cancel().is_err());
+        assert_eq!(Cancelled.cancel().unwrap_err().to_string(), "a CANCELLED time-off request cannot be cancelled");
         assert!(Approved.arrange_cover().is_ok());
         assert!(Pending.arrange_cover().is_err());
         assert_eq!([Pending, Approved, Denied, Cancelled].map(TimeOffStatus::is_open), [true, true, false, false]);

@@ -75,6 +75,7 @@ fn migrator() -> Migrator {
         migration(9, "departures", include_str!("../migrations/0009_departures.sql")),
         migration(13, "waitlist", include_str!("../migrations/0013_waitlist.sql")),
         migration(16, "reach", include_str!("../migrations/0016_reach.sql")),
+        migration(17, "offer links", include_str!("../migrations/0017_offer_links.sql")),
         migration(18, "events", include_str!("../migrations/0018_events.sql")),
     ])
 }

@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../migrations/0009_departures.sql")),
     (13, include_str!("../migrations/0013_waitlist.sql")),
     (16, include_str!("../migrations/0016_reach.sql")),
+    (17, include_str!("../migrations/0017_offer_links.sql")),
     (18, include_str!("../migrations/0018_events.sql")),
 ];
 

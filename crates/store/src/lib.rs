@@ -35,7 +35,7 @@ use jiff::{SignedDuration, Timestamp};
 pub use error::{Conflict, Result, StoreError};
 pub use feed_store::FeedStore;
 use model::*;
-pub use waitlist_store::{OfferStore, WaitlistStore};
+pub use waitlist_store::{OfferLinkStore, OfferStore, WaitlistStore};
 pub use webhook_store::WebhookStore;
 
 /// Everything Circles keeps.
@@ -62,6 +62,7 @@ pub trait Store:
     + OrgInvitationStore
     + WaitlistStore
     + OfferStore
+    + OfferLinkStore
     + DeliveryStore
     + EventStore
     + PresenceStore
@@ -93,6 +94,7 @@ impl<T> Store for T where
         + OrgInvitationStore
         + WaitlistStore
         + OfferStore
+        + OfferLinkStore
         + DeliveryStore
         + EventStore
         + PresenceStore
@@ -578,7 +580,7 @@ pub trait TimeOffStore: Send + Sync {
         coverage: Option<PersonId>,
     ) -> Result<TimeOffApproval>;
     async fn deny_time_off(&self, ctx: &AuditCtx, org: OrgId, id: TimeOffId, reason: String) -> Result<TimeOff>;
-    /// Withdraws a pending request.
+    /// Withdraws a pending request, or approved time off (its time is free again).
     async fn cancel_time_off(&self, ctx: &AuditCtx, org: OrgId, id: TimeOffId) -> Result<TimeOff>;
     /// Therapists who could cover the affected sessions, best first.
     async fn coverage(&self, org: OrgId, id: TimeOffId) -> Result<Vec<CoverageCandidate>>;

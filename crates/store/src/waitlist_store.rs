@@ -8,8 +8,8 @@ use jiff::SignedDuration;
 
 use crate::Result;
 use crate::model::{
-    Acceptance, AuditCtx, Entry, EntryFilter, EntryId, EntryMatch, EntryUpdate, NewEntry, NewOffer, Offer, OfferFilter,
-    PassReport, PlaceMatch, WaitlistStats,
+    Acceptance, AuditCtx, Entry, EntryFilter, EntryId, EntryMatch, EntryUpdate, LinkAnswer, NewEntry, NewOffer, Offer,
+    OfferFilter, PassReport, PlaceMatch, WaitlistStats,
 };
 
 #[async_trait]
@@ -58,4 +58,20 @@ pub trait OfferStore: Send + Sync {
     /// Resolves when a seat or slot has freed since the last call (on this
     /// server), so the worker can offer it without polling.
     async fn opening_recorded(&self);
+}
+
+/// One-time links in offer e-mails: they answer an offer without signing
+/// in. Only a hash of each link's token is stored; a link works once, and
+/// not after its offer closes or would have expired.
+#[async_trait]
+pub trait OfferLinkStore: Send + Sync {
+    /// Records a link to `offer` by its token's hash. `false` (nothing
+    /// recorded) when the offer is no longer live: the message goes without.
+    async fn create_offer_link(&self, org: OrgId, offer: OfferId, token_hash: &str) -> Result<bool>;
+    /// The offer a usable link answers (audited as a read of the client's
+    /// record); `NotFound` for an unknown, used or lapsed link.
+    async fn offer_by_link(&self, org: OrgId, token_hash: &str) -> Result<Offer>;
+    /// Answers the offer as its client and uses the link up, in one
+    /// transaction.
+    async fn answer_offer_link(&self, org: OrgId, token_hash: &str, answer: LinkAnswer) -> Result<Offer>;
 }

@@ -53,12 +53,15 @@ pub fn method_of(message: &OutboundMessage) -> Option<CalendarMethod> {
     calendar_method(message.kind, session.status == SessionStatus::Cancelled, session.recipient_on_session)
 }
 
-pub fn compose(sender: &Sender, message: &OutboundMessage) -> Result<Message, Unwritable> {
+/// The e-mail of `message`; `answer_link` is the one-time link for the
+/// waitlist offer it tells of, if any.
+pub fn compose(sender: &Sender, message: &OutboundMessage, answer_link: Option<&str>) -> Result<Message, Unwritable> {
     let to: Mailbox = format!("{} <{}>", message.recipient.name.replace(['<', '>', '"'], ""), message.recipient.email)
         .parse()
         .map_err(|e| Unwritable(format!("recipient address {:?}: {e}", message.recipient.email)))?;
     let method = method_of(message);
-    let wording = word(message, method);
+    let mut wording = word(message, method);
+    wording.answer_link = answer_link.map(str::to_owned);
     let alternative = MultiPart::alternative()
         .singlepart(SinglePart::plain(wording.text(&message.recipient.name)))
         .singlepart(SinglePart::html(wording.html(&message.recipient.name)));

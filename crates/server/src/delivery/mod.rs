@@ -35,6 +35,9 @@ const BATCH: u32 = 128;
 const IN_FLIGHT: usize = 16;
 /// The longest sleep between passes when nothing wakes the worker.
 const TICK: Duration = Duration::from_secs(5);
+/// Offer link tokens carry a prefix, so a leaked one is recognisable.
+pub const OFFER_LINK_PREFIX: &str = "cio_";
+
 /// The shortest sleep between passes, so a fault can never spin the worker.
 const MIN_PAUSE: Duration = Duration::from_millis(5);
 /// How long a wake lets other commits gather before the pass.
@@ -48,6 +51,8 @@ pub struct Worker {
     policy: RetryPolicy,
     coalesce: SignedDuration,
     lease: SignedDuration,
+    /// Where links in messages point: the public URL, or the listen address.
+    base_url: String,
 }
 
 impl Worker {
@@ -73,6 +78,12 @@ impl Worker {
             },
             coalesce: seconds(settings.delivery_coalesce_seconds),
             lease: seconds(settings.delivery_lease_seconds.max(1)),
+            base_url: settings
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", settings.listen))
+                .trim_end_matches('/')
+                .to_owned(),
         }))
     }
 
@@ -101,8 +112,23 @@ impl Worker {
         }
     }
 
+    /// A fresh one-time link answering the offer `message` tells of, while
+    /// the offer lives. Only the token's hash is stored; the token itself
+    /// exists in this message alone.
+    async fn answer_link(&self, message: &OutboundMessage) -> Result<Option<String>, StoreError> {
+        let Some(offer) = message.offer_id else { return Ok(None) };
+        let token = crate::auth::token::generate(OFFER_LINK_PREFIX);
+        let hash = hex::encode(crate::auth::token::hash(&token));
+        let created = self.store.create_offer_link(message.org_id, offer, &hash).await?;
+        Ok(created.then(|| format!("{}/offer-links/{}/{token}", self.base_url, message.org_id)))
+    }
+
     async fn deliver(&self, message: &OutboundMessage) -> DeliveryOutcome {
-        let email = match compose(&self.sender, message) {
+        let link = match self.answer_link(message).await {
+            Ok(link) => link,
+            Err(e) => return self.failed(message, e.to_string(), false),
+        };
+        let email = match compose(&self.sender, message, link.as_deref()) {
             Ok(email) => email,
             Err(e) => return self.failed(message, e.to_string(), true),
         };

@@ -17,6 +17,8 @@ pub struct Wording {
     pub facts: Vec<(&'static str, String)>,
     /// Further text: the inbox entry's, for messages without a session.
     pub note: Option<String>,
+    /// A one-time link that answers the waitlist offer the message tells of.
+    pub answer_link: Option<String>,
     pub signature: String,
 }
 
@@ -40,6 +42,7 @@ pub fn word(message: &OutboundMessage, method: Option<CalendarMethod>) -> Wordin
             headline: format!("{}.", message.title.trim_end_matches('.')),
             facts: Vec::new(),
             note: Some(message.body.clone()),
+            answer_link: None,
             signature,
         };
     };
@@ -105,7 +108,8 @@ pub fn word(message: &OutboundMessage, method: Option<CalendarMethod>) -> Wordin
     if !with.is_empty() {
         facts.push(("With", with.join(", ")));
     }
-    Wording { subject, headline, facts, note: None, signature }
+    let note = (message.kind == NotificationKind::WaitlistOffer).then(|| message.body.clone());
+    Wording { subject, headline, facts, note, answer_link: None, signature }
 }
 
 impl Wording {
@@ -119,6 +123,11 @@ impl Wording {
         }
         if let Some(note) = &self.note {
             out.push_str(&format!("\n{note}\n"));
+        }
+        if let Some(link) = &self.answer_link {
+            out.push_str(&format!(
+                "\nAccept or decline the offer here (the link works once, until it expires):\n{link}\n"
+            ));
         }
         out.push_str(&format!("\n{}\n", self.signature));
         out
@@ -139,6 +148,12 @@ impl Wording {
         }
         if let Some(note) = &self.note {
             out.push_str(&format!("<p>{}</p>\n", escape(note)));
+        }
+        if let Some(link) = &self.answer_link {
+            out.push_str(&format!(
+                "<p><a href=\"{}\">Accept or decline the offer</a> (the link works once, until it expires).</p>\n",
+                escape(link)
+            ));
         }
         out.push_str(&format!("<p>{}</p>\n</body></html>\n", escape(&self.signature)));
         out
@@ -193,6 +208,7 @@ mod tests {
                 }],
                 recipient_on_session: true,
             }),
+            offer_id: None,
         }
     }
 

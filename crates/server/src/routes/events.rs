@@ -102,6 +102,5 @@ pub async fn events(State(state): State<AppState>, caller: Caller, headers: Head
 }
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
-    utoipa_axum::router::OpenApiRouter::new()
-        .routes(utoipa_axum::routes!(events))
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(events))
 }

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::Role;
 use circles_domain::authz::Action;
-use circles_domain::ids::{OfferId, PersonId, SessionId, WaitlistEntryId};
+use circles_domain::ids::{GroupId, OfferId, PersonId, SessionId, WaitlistEntryId};
 use circles_domain::input::{free_text, instant};
 use circles_domain::validation::Validator;
 use circles_domain::waitlist::{OfferStatus, check_offer_minutes};
@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::query::query_parsed;
 use super::views::{Items, Problem};
-use super::waitlist_views::OfferView;
+use super::waitlist_views::{OfferView, visible_to};
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
@@ -32,8 +32,10 @@ pub struct SendOfferRequest {
     pub entry_id: Uuid,
     /// A seat on this group session…
     pub session_id: Option<Uuid>,
-    /// …or this therapist's slot from `starts_at` to `ends_at`.
+    /// …or this therapist's slot from `starts_at` to `ends_at`…
     pub therapist_id: Option<Uuid>,
+    /// …or a place in this full group, for a member waiting on its roster.
+    pub group_id: Option<Uuid>,
     #[schema(format = DateTime)]
     pub starts_at: Option<String>,
     #[schema(format = DateTime)]
@@ -45,9 +47,10 @@ pub struct SendOfferRequest {
 
 fn parse_offer(body: &SendOfferRequest) -> Result<NewOffer, ApiError> {
     let mut v = Validator::default();
-    let place = match (body.session_id, body.therapist_id) {
-        (Some(s), None) => Some(Place::Seat(SessionId(s))),
-        (None, Some(t)) => {
+    let place = match (body.session_id, body.therapist_id, body.group_id) {
+        (Some(s), None, None) => Some(Place::Seat(SessionId(s))),
+        (None, None, Some(g)) => Some(Place::Membership(GroupId(g))),
+        (None, Some(t), None) => {
             let start = v.check_opt("starts_at", body.starts_at.as_deref().map(instant)).flatten();
             let end = v.check_opt("ends_at", body.ends_at.as_deref().map(instant)).flatten();
             match (start, end) {
@@ -67,7 +70,8 @@ fn parse_offer(body: &SendOfferRequest) -> Result<NewOffer, ApiError> {
         _ => {
             v.reject(
                 "session_id",
-                "send either session_id (a seat) or therapist_id with starts_at and ends_at (a slot)",
+                "send one of session_id (a seat), group_id (a place in the group) or therapist_id with starts_at \
+                 and ends_at (a slot)",
             );
             None
         }
@@ -93,8 +97,7 @@ pub async fn send_offer(
 ) -> ApiResult<(StatusCode, axum::Json<OfferView>)> {
     member.authorize(Action::ManageWaitlist)?;
     let input = parse_offer(&body)?;
-    let offer = state.store.send_offer(&member.ctx, member.org_id(), input).await?;
-    Ok((StatusCode::CREATED, axum::Json(OfferView::new(offer, state.clock.now()))))
+    Ok((StatusCode::CREATED, view(&state, state.store.send_offer(&member.ctx, member.org_id(), input).await?)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -123,10 +126,20 @@ pub async fn list_offers(
 
 async fn offer_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Offer> {
     let offer = state.store.offer(member.org_id(), OfferId(id)).await?;
-    if member.role == Role::Client && offer.client_id != member.person_id {
-        return Err(circles_store::StoreError::NotFound("offer").into());
-    }
+    visible_to(member, offer.client_id, "offer")?;
     Ok(offer)
+}
+
+/// An offer the caller may answer: their own, or any for staff.
+async fn answerable(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Offer> {
+    let offer = offer_for(state, member, id).await?;
+    member.authorize(Action::WaitlistOwn { is_self: offer.client_id == member.person_id })?;
+    Ok(offer)
+}
+
+/// An offer as the caller sees it now.
+fn view(state: &AppState, offer: Offer) -> axum::Json<OfferView> {
+    axum::Json(OfferView::new(offer, state.clock.now()))
 }
 
 /// One offer, with the seconds it has left.
@@ -139,8 +152,7 @@ pub async fn get_offer(
     member: Member,
     Path((_org_id, offer_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<OfferView>> {
-    let offer = offer_for(&state, &member, offer_id).await?;
-    Ok(axum::Json(OfferView::new(offer, state.clock.now())))
+    Ok(view(&state, offer_for(&state, &member, offer_id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema, Default)]
@@ -164,11 +176,9 @@ pub async fn accept(
     Path((_org_id, offer_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<AcceptRequest>,
 ) -> ApiResult<axum::Json<OfferView>> {
-    let offer = offer_for(&state, &member, offer_id).await?;
-    member.authorize(Action::WaitlistOwn { is_self: offer.client_id == member.person_id })?;
+    let offer = answerable(&state, &member, offer_id).await?;
     let how = Acceptance { release: body.release_session_id.map(SessionId) };
-    let offer = state.store.accept_offer(&member.ctx, member.org_id(), offer.id, how).await?;
-    Ok(axum::Json(OfferView::new(offer, state.clock.now())))
+    Ok(view(&state, state.store.accept_offer(&member.ctx, member.org_id(), offer.id, how).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema, Default)]
@@ -191,13 +201,11 @@ pub async fn decline(
     Path((_org_id, offer_id)): Path<(Uuid, Uuid)>,
     Json(body): Json<DeclineRequest>,
 ) -> ApiResult<axum::Json<OfferView>> {
-    let offer = offer_for(&state, &member, offer_id).await?;
-    member.authorize(Action::WaitlistOwn { is_self: offer.client_id == member.person_id })?;
+    let offer = answerable(&state, &member, offer_id).await?;
     let mut v = Validator::default();
     let reason = v.check_opt("reason", body.reason.map(|r| free_text(&r, 500)));
     let reason = v.done(|| reason)?;
-    let offer = state.store.decline_offer(&member.ctx, member.org_id(), offer.id, reason).await?;
-    Ok(axum::Json(OfferView::new(offer, state.clock.now())))
+    Ok(view(&state, state.store.decline_offer(&member.ctx, member.org_id(), offer.id, reason).await?))
 }
 
 /// Withdraws a live offer (staff); the client stays on the waitlist.
@@ -213,8 +221,7 @@ pub async fn withdraw(
 ) -> ApiResult<axum::Json<OfferView>> {
     let offer = offer_for(&state, &member, offer_id).await?;
     member.authorize(Action::ManageWaitlist)?;
-    let offer = state.store.withdraw_offer(&member.ctx, member.org_id(), offer.id).await?;
-    Ok(axum::Json(OfferView::new(offer, state.clock.now())))
+    Ok(view(&state, state.store.withdraw_offer(&member.ctx, member.org_id(), offer.id).await?))
 }
 
 /// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).

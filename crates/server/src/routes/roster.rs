@@ -54,8 +54,10 @@ pub struct MembershipUpdateView {
     pub membership: GroupMembershipView,
     /// Seats still held on or after the leave date.
     pub future_seats: i64,
-    /// The waitlisted member who took the freed place.
-    pub promoted: Option<GroupMembershipView>,
+    /// Places this change freed in the group: each is offered, through the
+    /// waitlist, to the best-placed waiting member (who accepts to become
+    /// active).
+    pub freed_places: u64,
 }
 
 fn date(v: &mut Validator, field: &str, raw: &str) -> Option<Date> {
@@ -64,8 +66,8 @@ fn date(v: &mut Validator, field: &str, raw: &str) -> Option<Date> {
 
 /// Records screening, a leave date or a status change. A member who ends
 /// their membership keeps their future seats until `cancel-future-seats`;
-/// the answer says how many. A freed place goes to the longest-waiting
-/// member of the waitlist.
+/// the answer says how many. A freed place goes through the waitlist: the
+/// next pass offers it to the best-placed waiting member (`freed_places`).
 #[utoipa::path(patch, path = "/api/v1/orgs/{org_id}/groups/{group_id}/members/{member_id}", tag = "groups",
     request_body = MembershipPatch, params(("org_id" = Uuid, Path), ("group_id" = Uuid, Path), ("member_id" = Uuid, Path)),
     responses((status = 200, body = MembershipUpdateView), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -112,7 +114,7 @@ pub async fn update_member(
     Ok(axum::Json(MembershipUpdateView {
         membership: update.member.into(),
         future_seats: update.future_seats,
-        promoted: update.promoted.map(Into::into),
+        freed_places: update.freed_places,
     }))
 }
 

@@ -373,7 +373,7 @@ pub async fn deny(
     Ok(axum::Json(state.store.deny_time_off(&member.ctx, member.org_id(), id, reason).await?.into()))
 }
 
-/// Withdraws a pending request: the therapist's own, or any for an admin.
+/// Withdraws a pending request or approved time off: the therapist's own, or any for an admin.
 #[utoipa::path(post, path = "/api/v1/orgs/{org_id}/time-off/{time_off_id}/cancel", tag = "time off",
     params(("org_id" = Uuid, Path), ("time_off_id" = Uuid, Path)),
     responses((status = 200, body = TimeOffView), (status = 403, body = Problem), (status = 404, body = Problem),

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::query::query_parsed;
 use super::views::{Items, Problem};
-use super::waitlist_views::{EntryMatchView, PlaceMatchView, StatsView};
+use super::waitlist_views::{EntryMatchView, PlaceMatchView, StatsView, visible_to};
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
@@ -376,10 +376,7 @@ pub async fn list_entries(
 
 async fn entry_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Entry> {
     let entry = state.store.entry(&member.ctx, member.org_id(), WaitlistEntryId(id)).await?;
-    if !is_staff(member) && entry.client_id != member.person_id {
-        // Another client's entry does not exist for this caller.
-        return Err(circles_store::StoreError::NotFound("waitlist entry").into());
-    }
+    visible_to(member, entry.client_id, "waitlist entry")?;
     Ok(entry)
 }
 

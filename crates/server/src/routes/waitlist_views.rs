@@ -8,7 +8,20 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::waitlist::EntryView;
+use crate::auth::Member;
+use crate::http::error::ApiResult;
+use circles_domain::Role;
+use circles_domain::ids::PersonId;
 use circles_domain::local_time::local_time;
+
+/// Clients see their own waitlist records only: another client's entry or
+/// offer does not exist for them (404), whatever they ask of it.
+pub fn visible_to(member: &Member, client: PersonId, what: &'static str) -> ApiResult<()> {
+    if member.role == Role::Client && client != member.person_id {
+        return Err(circles_store::StoreError::NotFound(what).into());
+    }
+    Ok(())
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MatchView {
@@ -20,9 +33,12 @@ pub struct MatchView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlaceView {
-    /// SEAT (on a group session) or SLOT (a one-on-one appointment).
+    /// SEAT (on a group session), GROUP (a place in a full group: its
+    /// membership; the times are those of its next session) or SLOT (a
+    /// one-on-one appointment).
     pub kind: String,
     pub session_id: Option<Uuid>,
+    pub group_id: Option<Uuid>,
     pub therapist_id: Option<Uuid>,
     #[schema(value_type = String, format = DateTime)]
     pub starts_at: Timestamp,
@@ -34,13 +50,15 @@ pub struct PlaceView {
 }
 
 fn place_view(place: Place, starts_at: Timestamp, ends_at: Timestamp, timezone: &str) -> PlaceView {
-    let (kind, session_id, therapist_id) = match place {
-        Place::Seat(s) => ("SEAT", Some(s.0), None),
-        Place::Slot { therapist, .. } => ("SLOT", None, Some(therapist.0)),
+    let (kind, session_id, group_id, therapist_id) = match place {
+        Place::Seat(s) => ("SEAT", Some(s.0), None, None),
+        Place::Membership(g) => ("GROUP", None, Some(g.0), None),
+        Place::Slot { therapist, .. } => ("SLOT", None, None, Some(therapist.0)),
     };
     PlaceView {
         kind: kind.into(),
         session_id,
+        group_id,
         therapist_id,
         starts_at,
         ends_at,

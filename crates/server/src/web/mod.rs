@@ -17,6 +17,7 @@ mod inbox;
 mod layout;
 mod my_statistics;
 mod names;
+mod offer_link;
 mod org_settings;
 mod profile;
 #[cfg(test)]
@@ -70,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(signin::start))
         .route("/signin", post(signin::sign_in))
         .route("/signout", post(signin::sign_out))
+        .route("/offer-links/{org}/{token}", get(offer_link::show).post(offer_link::answer))
         .route("/switch", get(signin::switch))
         .route("/profile", get(profile::redirect_home))
         .route("/orgs/{org}", get(home::home))

@@ -21,7 +21,9 @@ use super::viewer::{Ctx, Flash, Viewer, member_in};
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
 use crate::routes::groups::{GroupView, get_group};
-use crate::routes::series::{GenerateRequest, GenerationView, RescheduleRequest, SplitRequest, generate, reschedule, split};
+use crate::routes::series::{
+    GenerateRequest, GenerationView, RescheduleRequest, SplitRequest, generate, reschedule, split,
+};
 use crate::routes::sessions::{SessionQuery, SessionView, list_sessions};
 use crate::state::AppState;
 

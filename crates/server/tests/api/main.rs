@@ -27,6 +27,7 @@ mod live;
 mod mail;
 mod membership_first;
 mod notices;
+mod offer_links;
 mod operations;
 mod org_invitations;
 mod outbox_routes;

@@ -305,6 +305,21 @@ impl TestApp {
         .expect(201)
     }
 
+    /// Runs a waitlist pass (without grace delay), then returns the live
+    /// offer `login` sees.
+    pub async fn live_offer(&self, org: &Org, login: &Login) -> Value {
+        self.store.waitlist_pass(Some(jiff::SignedDuration::ZERO), false).await.unwrap();
+        let path = format!("/api/v1/orgs/{}/offers?status=LIVE", org.id);
+        let live = self.get(&path, &login.token).await.expect(200);
+        live["items"].as_array().unwrap().first().cloned().expect("a live offer reached the client")
+    }
+
+    /// Accepts a waitlist offer as `login`.
+    pub async fn accept_offer(&self, org: &Org, login: &Login, offer: &Value) -> Value {
+        let id = offer["id"].as_str().unwrap();
+        self.post(&format!("/api/v1/orgs/{}/offers/{id}/accept", org.id), &login.token, json!({})).await.expect(200)
+    }
+
     /// The kinds of the unread notifications of `login`.
     pub async fn inbox(&self, org: &Org, login: &Login) -> Vec<String> {
         let inbox =

@@ -368,9 +368,27 @@ async fn a_leaving_member_frees_a_place_for_the_waitlist(backend: Backend) {
         )
         .await
         .expect(200);
-    assert_eq!(left["promoted"]["client_id"], members[2].person_id.as_str(), "first come, first served");
-    assert_eq!(left["promoted"]["status"], "ACTIVE");
-    assert_eq!(app.inbox(&org, &members[2]).await, ["membership_activated"]);
+    assert_eq!(left["freed_places"], 1);
+    // The place goes through the waitlist: the longest-waiting member (same
+    // urgency, so the earlier entry) is offered it and accepts.
+    let offer = app.live_offer(&org, &members[2]).await;
+    assert_eq!(
+        (offer["place"]["kind"].as_str(), offer["place"]["group_id"].as_str()),
+        (Some("GROUP"), Some(group.as_str()))
+    );
+    assert!(
+        app.get(&format!("/api/v1/orgs/{}/offers?status=LIVE", org.id), &members[3].token).await.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    app.accept_offer(&org, &members[2], &offer).await;
+    assert_eq!(app.inbox(&org, &members[2]).await, ["membership_activated", "waitlist_offer"], "newest first");
+    let roster = app.get(&format!("{}/{group}/members", groups(&org)), &org.moderator.token).await.expect(200);
+    let of = |who: &str| {
+        roster["items"].as_array().unwrap().iter().find(|m| m["client_id"] == who).unwrap()["status"].clone()
+    };
+    assert_eq!((of(&members[2].person_id), of(&members[3].person_id)), (json!("ACTIVE"), json!("WAITLISTED")));
     // Rejoining later is a new membership period; the old one stays.
     let again = app.enrol(&org, &group, &members[0].person_id).await;
     assert_eq!(again["status"], "WAITLISTED");

@@ -215,12 +215,19 @@ async fn approved_time_off_is_busy_time_and_illegal_moves_are_conflicts(backend:
         .expect(200);
     assert_eq!(free["items"], json!([]));
 
-    for (action, body) in [("approve", Some(json!({}))), ("deny", Some(json!({ "reason": "late" }))), ("cancel", None)]
-    {
-        let problem = app.request(Method::POST, &format!("{path}/{id}/{action}"), Some(&org.admin.token), body).await;
+    for (action, body) in [("approve", json!({})), ("deny", json!({ "reason": "late" }))] {
+        let problem =
+            app.request(Method::POST, &format!("{path}/{id}/{action}"), Some(&org.admin.token), Some(body)).await;
         let problem = problem.problem(409, "illegal_transition");
         assert!(problem["detail"].as_str().unwrap().starts_with("a APPROVED time-off request cannot be"), "{problem}");
     }
+    // Approved time off may be withdrawn (the therapist works after all), once.
+    let cancel = format!("{path}/{id}/cancel");
+    let withdrawn = app.request(Method::POST, &cancel, Some(&org.admin.token), None).await.expect(200);
+    assert_eq!(withdrawn["status"], "CANCELLED");
+    let problem =
+        app.request(Method::POST, &cancel, Some(&org.admin.token), None).await.problem(409, "illegal_transition");
+    assert!(problem["detail"].as_str().unwrap().starts_with("a CANCELLED time-off request cannot be"), "{problem}");
     app.get(&format!("{path}/{}", uuid::Uuid::now_v7()), &org.admin.token).await.problem(404, "not_found");
 }
 

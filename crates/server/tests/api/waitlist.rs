@@ -18,7 +18,7 @@ backend_tests!(
     the_demo_has_clients_waiting_with_differing_scores_and_one_live_offer,
 );
 
-fn waitlist(org: &Org) -> String {
+pub fn waitlist(org: &Org) -> String {
     format!("/api/v1/orgs/{}/waitlist", org.id)
 }
 
@@ -26,13 +26,13 @@ fn offers(org: &Org) -> String {
     format!("/api/v1/orgs/{}/offers", org.id)
 }
 
-async fn seat_action(app: &TestApp, org: &Org, session: &str, who: &Login, action: &str) -> Response {
+pub async fn seat_action(app: &TestApp, org: &Org, session: &str, who: &Login, action: &str) -> Response {
     app.request(Method::POST, &format!("{}/{session}/{action}", sessions(org)), Some(&who.token), None).await
 }
 
 /// A group session of two seats, both taken, three days ahead; and three
 /// more members.
-async fn full_session(app: &TestApp, org: &Org) -> (String, String, Vec<Login>) {
+pub async fn full_session(app: &TestApp, org: &Org) -> (String, String, Vec<Login>) {
     let group = app.community(org, json!({}), &[]).await;
     let mut members = Vec::new();
     for i in 0..3 {

@@ -48,6 +48,9 @@ pub struct OutboundMessage {
     pub body: String,
     pub recipient: Recipient,
     pub session: Option<SessionFacts>,
+    /// The waitlist offer the message tells of, if any: its e-mail carries
+    /// one-time links that answer it.
+    pub offer_id: Option<circles_domain::ids::OfferId>,
 }
 
 #[derive(Debug, Clone)]

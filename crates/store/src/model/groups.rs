@@ -167,8 +167,9 @@ pub struct MembershipUpdate {
     /// Seats the member still holds in sessions on or after their leave
     /// date (they are not cancelled automatically).
     pub future_seats: i64,
-    /// The waitlisted member who took the freed place, if any.
-    pub promoted: Option<GroupMember>,
+    /// Places the change freed for the waitlist: the next waitlist pass
+    /// offers each to the best-placed waiting member.
+    pub freed_places: u64,
 }
 
 /// A session a member could not be seated on, and why.

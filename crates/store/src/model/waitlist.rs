@@ -75,11 +75,12 @@ pub struct EntryFilter {
     pub group: Option<GroupId>,
 }
 
-/// A seat or slot to offer: a seat on a group session, or a therapist's
-/// slot (a one-on-one appointment).
+/// A seat or slot to offer: a seat on a group session, a place in a full
+/// group (its membership), or a therapist's slot (a one-on-one appointment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
     Seat(SessionId),
+    Membership(GroupId),
     Slot { therapist: PersonId, starts_at: Timestamp, ends_at: Timestamp },
 }
 
@@ -133,6 +134,13 @@ pub struct Offer {
     pub session_id: Option<SessionId>,
     pub created_at: Timestamp,
     pub answered_at: Option<Timestamp>,
+}
+
+/// What a client answers through an offer link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkAnswer {
+    Accept,
+    Decline { reason: Option<String> },
 }
 
 #[derive(Debug, Clone, Default)]

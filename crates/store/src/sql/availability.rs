@@ -8,10 +8,10 @@
 
 use async_trait::async_trait;
 use circles_domain::Role;
-use circles_domain::availability::WeeklyAvailability;
+use circles_domain::availability::{WeeklyAvailability, ZoneOffsets};
 use circles_domain::ids::{OrgId, PersonId};
 use circles_domain::input::TimeZoneName;
-use circles_domain::interval::Interval;
+use circles_domain::interval::{self, Interval};
 use circles_domain::session::{Modality, NotificationKind};
 use circles_domain::slots::{SlotFinder, SlotSearch, is_free};
 use jiff::Timestamp;
@@ -23,6 +23,7 @@ use super::db::insert_rows;
 use super::db::{Backend, Executor, Row, sql};
 use super::notify::{self, Notice};
 use super::rows::calendars::{Calendars, decode, load_weeks, page_of_therapists};
+use super::rows::freed::{self, Cause};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, AvailabilitySearch, SearchPage, TherapistWeek};
 use crate::{AvailabilityStore, Result, StoreError};
@@ -43,6 +44,23 @@ fn hours_changed(week: &WeeklyAvailability) -> Notice<'static> {
     }
 }
 
+/// The time ahead that `after` opens and `before` did not. A week without
+/// rules is open at any time, so widening from it adds nothing.
+fn widened_hours(before: Option<&WeeklyAvailability>, after: &WeeklyAvailability, now: Timestamp) -> Vec<Interval> {
+    let Some(span) = Interval::new(now, now + freed::FREED_AHEAD) else { return Vec::new() };
+    let windows = |week: &WeeklyAvailability| -> Vec<Interval> {
+        if week.is_unrestricted() {
+            return vec![span];
+        }
+        let offsets = ZoneOffsets::covering(week.zone(), span);
+        week.windows(span, &offsets).into_iter().map(|w| w.interval).collect()
+    };
+    match before {
+        Some(before) if !before.is_unrestricted() => interval::subtract(windows(after), windows(before)),
+        _ => Vec::new(),
+    }
+}
+
 /// Local midnight of `at`'s date in `zone`: where a grid without rules starts.
 fn local_midnight(at: Timestamp, zone: &TimeZoneName) -> Timestamp {
     let zoned = at.to_zoned(zone.zone());
@@ -60,8 +78,9 @@ impl<B: Backend> AvailabilityStore for SqlStore<B> {
     ) -> Result<TherapistWeek> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
-        write_tx!(self, |tx| {
+        self.after_freeing(write_tx!(self, |tx| {
             busy::lock_people(&mut tx, dialect, org, &[(therapist, Role::Therapist, "therapist_id")]).await?;
+            let before = load_weeks(&mut tx, org, &[therapist]).await?.remove(&therapist);
             tx.execute(
                 sql("INSERT INTO therapist_weeks (org_id, therapist_id, timezone, updated_by, updated_at) \
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id, therapist_id) DO UPDATE \
@@ -98,6 +117,8 @@ impl<B: Backend> AvailabilityStore for SqlStore<B> {
                 }),
             )
             .await?;
+            let added = widened_hours(before.as_ref(), &week, now);
+            freed::record_free_time(&mut tx, org, therapist, &added, false, Cause::HoursWidened, now).await?;
             if ctx.person_id != Some(therapist) {
                 notify::push(&mut tx, org, now, [therapist], ctx.person_id, &hours_changed(&week)).await?;
             }
@@ -105,7 +126,7 @@ impl<B: Backend> AvailabilityStore for SqlStore<B> {
                 .details(json!({ "timezone": week.timezone(), "rules": week.rules().len() }));
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             TherapistWeek { therapist_id: therapist, week: week.clone(), updated_at: Some(now) }
-        })
+        }))
     }
 
     async fn availability(&self, org: OrgId, therapist: PersonId) -> Result<TherapistWeek> {

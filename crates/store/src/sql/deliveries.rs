@@ -110,7 +110,7 @@ async fn load_claimed<E: Executor>(tx: &mut E, keys: &[(OrgId, DeliveryId)]) -> 
         .fetch_all(args.query(format!(
             "SELECT d.org_id, d.id, d.channel, d.kind, d.attempts, d.created_at, d.session_id, d.recipient_id, \
              o.name AS org_name, a.name AS recipient_name, a.email AS recipient_email, \
-             ns.timezone AS recipient_timezone, n.title, n.body, \
+             ns.timezone AS recipient_timezone, n.title, n.body, n.offer_id, \
              s.title AS session_title, s.status AS session_status, s.starts_at, s.ends_at, \
              s.timezone AS session_timezone, s.modality, s.location, s.virtual_link, \
              (SELECT COUNT(DISTINCT h.created_at) FROM notifications h WHERE h.org_id = d.org_id \
@@ -175,6 +175,7 @@ fn claimed_from_row(row: &impl Row) -> Result<Claimed> {
                 timezone: row.opt_text("recipient_timezone")?,
             },
             session: None,
+            offer_id: row.opt_id("offer_id")?,
         },
         session,
         around: Neighbours {

@@ -14,11 +14,13 @@ use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, lock_row, placeholders, sql};
+use super::rows::freed::{self, Cause};
 use super::rows::groups::{
-    FIELD_COLUMNS, GROUP_COLUMNS, MEMBER_ROWS, attach_staff, bind_fields, check_staff, fetch_group, group_from_row, member_from_row,
-    replace_staff,
+    FIELD_COLUMNS, GROUP_COLUMNS, MEMBER_ROWS, attach_staff, bind_fields, check_staff, fetch_group, group_from_row,
+    member_from_row, replace_staff,
 };
 use super::rows::statuses::CURRENT_MEMBERSHIPS;
+use super::rows::waitlist::wait_for_group;
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, Group, GroupFields, GroupMember, GroupStanding, GroupUpdate, NewGroup};
 use crate::{GroupStore, Result, StoreError};
@@ -94,13 +96,43 @@ async fn first_session_started<E: Executor>(
     Ok(Some(row.time("starts_at")?.to_zoned(zone).strftime("%a %-d %b %Y, %H:%M %Z").to_string()))
 }
 
+/// A raised group capacity reaches the group's sessions still to come that
+/// were made for the old one (sessions given their own capacity keep it),
+/// and each seat it adds is recorded as freed, so someone waiting is offered it.
+async fn raise_upcoming_capacity<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    old: i64,
+    new: i64,
+    now: Timestamp,
+) -> Result<()> {
+    let raised = tx
+        .fetch_all(
+            sql("UPDATE sessions SET capacity = $4, updated_at = $5 WHERE org_id = $1 AND group_id = $2 \
+                 AND capacity = $3 AND status = $6 AND starts_at > $5 RETURNING id")
+            .bind(org)
+            .bind(group)
+            .bind(old)
+            .bind(new)
+            .bind(now)
+            .bind(SessionStatus::Scheduled.as_str()),
+        )
+        .await?;
+    for row in &raised {
+        freed::record_new_seats(tx, org, row.id("id")?, new - old, Cause::CapacityRaised, now).await?;
+    }
+    Ok(())
+}
+
 /// The status a newly enrolled client starts in: screening first if the
 /// group requires it, the waitlist if the group is full, otherwise active.
-pub(super) fn enrolment_status(group: &Group) -> MembershipStatus {
+/// `held` places are held by live waitlist offers.
+pub(super) fn enrolment_status(group: &Group, held: i64) -> MembershipStatus {
     if group.fields.requires_screening {
         return MembershipStatus::PendingScreening;
     }
-    let full = group.fields.capacity.is_some_and(|capacity| group.active_members >= capacity);
+    let full = group.fields.capacity.is_some_and(|capacity| group.active_members + held >= capacity);
     if full { MembershipStatus::Waitlisted } else { MembershipStatus::Active }
 }
 
@@ -168,7 +200,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
     async fn update_group(&self, ctx: &AuditCtx, org: OrgId, id: GroupId, update: GroupUpdate) -> Result<Group> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
-        write_tx!(self, |tx| {
+        self.after_freeing(write_tx!(self, |tx| {
             lock_row(&mut tx, dialect, "groups", org, id).await?;
             let current = fetch_group(&mut tx, org, id).await?;
             if current.status == GroupStatus::Archived {
@@ -195,10 +227,16 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             if let Some(facilitators) = &update.facilitator_ids {
                 replace_staff(&mut tx, org, id, "facilitator", facilitators, now).await?;
             }
+            if let (Some(old), Some(new)) = (current.fields.capacity, f.capacity)
+                && new > old
+            {
+                raise_upcoming_capacity(&mut tx, org, id, old, new, now).await?;
+                freed::record_places(&mut tx, org, id, new - old, Cause::CapacityRaised, now).await?;
+            }
             let draft = AuditDraft::new("group.update", "group", id).details(json!({ "name": f.name }));
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             fetch_group(&mut tx, org, id).await?
-        })
+        }))
     }
 
     async fn archive_group(&self, ctx: &AuditCtx, org: OrgId, id: GroupId) -> Result<Group> {
@@ -291,7 +329,8 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             if existing.is_some() {
                 return Err(StoreError::conflict("already_member", "this client already has a current membership"));
             }
-            let status = enrolment_status(&current);
+            let held = freed::held_places(&mut tx, org, group, None, now).await?;
+            let status = enrolment_status(&current, held);
             let id = MembershipId::new();
             tx.execute(
                 sql("INSERT INTO group_memberships (org_id, id, group_id, client_id, status, join_date, created_at, updated_at) \
@@ -309,7 +348,12 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                 "group_id": group, "status": status, "join_date": join_date,
                 "closed_group_override": admin_override.filter(|_| !current.fields.open && started.is_some()),
             }));
-            audit::append(&mut tx, now, ctx, org, &[draft]).await?;
+            let mut drafts = vec![draft];
+            // A full group's next place goes through the waitlist.
+            if status == MembershipStatus::Waitlisted {
+                drafts.extend(wait_for_group(&mut tx, org, group, client, ctx.person_id, now).await?);
+            }
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
             let row =
                 tx.fetch_one(sql(format!("{MEMBER_ROWS} WHERE org_id = $1 AND id = $2")).bind(org).bind(id)).await?;
             member_from_row(&row)?

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use circles_domain::Role;
-use circles_domain::ids::{HoldId, OrgId, SeriesId, SessionId};
+use circles_domain::ids::{HoldId, OrgId, PersonId, SeriesId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::{SessionDetails, SessionKind, SessionStatus};
 use serde_json::json;
@@ -13,7 +13,8 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, HintsWithin, Owner};
 use super::db::insert_rows;
-use super::db::{Backend, DbError, Executor, Row, sql};
+use super::db::{Backend, DbError, Executor, Row, placeholders, sql};
+use super::rows::freed::{self, Cause};
 use super::rows::hours::require_working_hours;
 use super::rows::names;
 use super::rows::sessions::insert_session;
@@ -83,6 +84,33 @@ async fn fetch_hold<E: Executor>(
         created_at: row.time("created_at")?,
     };
     Ok(StoredHold { hold, details, timezone: row.text("timezone")? })
+}
+
+/// The therapists' time that `holds` keep, by therapist.
+async fn held_therapist_time<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    holds: &[HoldId],
+) -> Result<BTreeMap<PersonId, Vec<Interval>>> {
+    let rows = tx
+        .fetch_all(
+            sql(format!(
+                "SELECT b.person_id, b.starts_at, b.ends_at FROM busy_intervals b \
+                 JOIN holds h ON h.org_id = b.org_id AND h.id = b.hold_id AND h.therapist_id = b.person_id \
+                 WHERE b.org_id = $1 AND b.hold_id IN ({})",
+                placeholders(2, holds.len())
+            ))
+            .bind(org)
+            .bind_all(holds.iter().copied()),
+        )
+        .await?;
+    let mut time: BTreeMap<PersonId, Vec<Interval>> = BTreeMap::new();
+    for row in &rows {
+        if let Some(interval) = Interval::new(row.time("starts_at")?, row.time("ends_at")?) {
+            time.entry(row.id("person_id")?).or_default().push(interval);
+        }
+    }
+    Ok(time)
 }
 
 #[async_trait]
@@ -260,7 +288,7 @@ impl<B: Backend> HoldStore for SqlStore<B> {
     async fn expire_holds(&self) -> Result<u64> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
-        write_tx!(self, |tx| {
+        self.after_freeing(write_tx!(self, |tx| {
             let rows = tx
                 .fetch_all(
                     sql(format!(
@@ -279,10 +307,15 @@ impl<B: Backend> HoldStore for SqlStore<B> {
             let ctx = AuditCtx { request_id: Some("job:expire-holds".into()), ..AuditCtx::default() };
             for (org, holds) in &by_org {
                 let mut drafts = Vec::new();
+                let therapist_time = held_therapist_time(&mut tx, *org, holds).await?;
                 busy::retire_holds(&mut tx, *org, holds, "expired", now, &mut drafts).await?;
+                // The therapist's held time is free again: someone waiting may take it.
+                for (therapist, freed) in &therapist_time {
+                    freed::record_free_time(&mut tx, *org, *therapist, freed, true, Cause::HoldExpired, now).await?;
+                }
                 audit::append(&mut tx, now, &ctx, *org, &drafts).await?;
             }
             rows.len() as u64
-        })
+        }))
     }
 }

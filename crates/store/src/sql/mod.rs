@@ -73,6 +73,15 @@ pub struct SqlStore<B> {
 }
 
 impl<B: Backend> SqlStore<B> {
+    /// Wakes the waitlist worker after a use case that may have recorded a
+    /// freed seat or slot has committed.
+    fn after_freeing<T>(&self, result: crate::Result<T>) -> crate::Result<T> {
+        if result.is_ok() {
+            self.freed.notify_one();
+        }
+        result
+    }
+
     pub fn new(backend: B, clock: Arc<dyn Clock>) -> Self {
         Self {
             backend,

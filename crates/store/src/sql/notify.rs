@@ -46,6 +46,32 @@ pub async fn push<E: Executor>(
     event_log::record(tx, org, now, vec![event_for(&owed, notice)]).await
 }
 
+/// [`push`] to an offer's client: the inbox entry names the offer, so the
+/// e-mail it owes can carry links that answer it.
+pub async fn push_offer<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    now: Timestamp,
+    client: PersonId,
+    offer: circles_domain::ids::OfferId,
+    notice: &Notice<'_>,
+) -> Result<()> {
+    let mut rows = Vec::new();
+    let mut owed = Vec::new();
+    add_rows(&mut rows, &mut owed, org, now, vec![client], None, notice);
+    for row in &mut rows {
+        row.push(offer.into());
+    }
+    insert_rows(
+        tx,
+        "notifications (org_id, id, recipient_id, kind, title, body, session_id, group_id, created_at, offer_id)",
+        rows.into_iter(),
+    )
+    .await?;
+    outbox::enqueue(tx, &owed).await?;
+    event_log::record(tx, org, now, vec![event_for(&owed, notice)]).await
+}
+
 /// Puts each notice in its recipients' inboxes as [`push`] does, in as few
 /// statements as the backends' parameter limits allow.
 pub async fn push_all<E: Executor>(

@@ -6,6 +6,7 @@
 //! entry matched.
 
 mod booking;
+mod links;
 mod pass;
 
 use async_trait::async_trait;
@@ -43,6 +44,96 @@ fn refuse(offer: &Offer, event: OfferEvent) -> Result<()> {
     offer.status.after(event).map(|_| ()).map_err(|(code, message)| StoreError::conflict(code, message))
 }
 
+/// Accepts live offer `id` in the caller's transaction: books what it
+/// holds, marks the entry matched and the opening filled, and withdraws
+/// the other offers of the same place. The caller audits `drafts`.
+#[allow(clippy::too_many_arguments)]
+async fn accept_in<E: Executor>(
+    tx: &mut E,
+    dialect: super::db::Dialect,
+    org: OrgId,
+    id: OfferId,
+    how: &Acceptance,
+    now: Timestamp,
+    drafts: &mut Vec<AuditDraft>,
+) -> Result<Offer> {
+    let offer = lock_offer(tx, dialect, org, id, now).await?;
+    refuse(&offer, OfferEvent::Accept)?;
+    if let Some(later) = how.release {
+        release_later(tx, dialect, org, &offer, later, now, drafts).await?;
+    }
+    let session = book(tx, dialect, org, &offer, now, drafts).await?;
+    tx.execute(
+        sql("UPDATE waitlist_offers SET status = $3, session_id = $4, answered_at = $5 WHERE org_id = $1 AND id = $2")
+            .bind(org)
+            .bind(id)
+            .bind(OfferStatus::Accepted.as_str())
+            .bind(session)
+            .bind(now),
+    )
+    .await?;
+    tx.execute(
+        sql("UPDATE waitlist_entries SET status = $3, matched_session_id = $4, matched_at = $5, closed_at = $5, \
+             updated_at = $5 WHERE org_id = $1 AND id = $2")
+        .bind(org)
+        .bind(offer.entry_id)
+        .bind(EntryStatus::Matched.as_str())
+        .bind(session)
+        .bind(now),
+    )
+    .await?;
+    tx.execute(
+        sql("UPDATE waitlist_openings SET status = 'FILLED', closed_at = $3 WHERE org_id = $1 AND id = $2")
+            .bind(org)
+            .bind(offer.opening_id)
+            .bind(now),
+    )
+    .await?;
+    // First to accept wins: the others' offers of this seat go at once.
+    let others = tx
+        .fetch_all(
+            sql("SELECT id FROM waitlist_offers WHERE org_id = $1 AND opening_id = $2 AND status = $3 AND id <> $4")
+                .bind(org)
+                .bind(offer.opening_id)
+                .bind(OfferStatus::Live.as_str())
+                .bind(id),
+        )
+        .await?
+        .iter()
+        .map(|r| r.id("id"))
+        .collect::<Result<Vec<OfferId>, _>>()?;
+    for other in others {
+        let other = fetch_offer(tx, org, other, now).await?;
+        let status = if other.status == OfferStatus::Expired { OfferStatus::Expired } else { OfferStatus::Withdrawn };
+        close_offer(tx, org, &other, status, Some("another client took the place".into()), now, drafts).await?;
+    }
+    drafts.push(
+        AuditDraft::new("waitlist.offer.accept", "offer", id)
+            .subject(offer.client_id)
+            .details(json!({ "entry": offer.entry_id, "session": session, "released": how.release })),
+    );
+    fetch_offer(tx, org, id, now).await
+}
+
+/// Declines or withdraws live offer `id` in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+async fn close_in<E: Executor>(
+    tx: &mut E,
+    dialect: super::db::Dialect,
+    org: OrgId,
+    id: OfferId,
+    event: OfferEvent,
+    reason: Option<String>,
+    now: Timestamp,
+    drafts: &mut Vec<AuditDraft>,
+) -> Result<Offer> {
+    let offer = lock_offer(tx, dialect, org, id, now).await?;
+    refuse(&offer, event)?;
+    let status = offer.status.after(event).expect("a live offer closes");
+    close_offer(tx, org, &offer, status, reason, now, drafts).await?;
+    fetch_offer(tx, org, id, now).await
+}
+
 #[async_trait]
 impl<B: Backend> OfferStore for SqlStore<B> {
     async fn send_offer(&self, ctx: &AuditCtx, org: OrgId, input: NewOffer) -> Result<Offer> {
@@ -60,8 +151,14 @@ impl<B: Backend> OfferStore for SqlStore<B> {
                     format!("the entry is {}; only an active entry can be offered a place", entry.status),
                 ));
             }
-            if let Place::Seat(s) = input.place {
-                super::rows::sessions::lock_session(&mut tx, dialect, org, s, now).await?;
+            match input.place {
+                Place::Seat(s) => {
+                    super::rows::sessions::lock_session(&mut tx, dialect, org, s, now).await?;
+                }
+                Place::Membership(g) => {
+                    super::db::lock_row(&mut tx, dialect, "groups", org, g).await?;
+                }
+                Place::Slot { .. } => {}
             }
             let info = matching::place_info(&mut tx, org, input.place, None, now).await?;
             if info.free <= 0 {
@@ -70,6 +167,9 @@ impl<B: Backend> OfferStore for SqlStore<B> {
             let fits = match (input.place, entry.target) {
                 (Place::Seat(s), circles_domain::waitlist::Target::GroupSession(t)) => s == t,
                 (Place::Seat(_), circles_domain::waitlist::Target::Group(g)) => info.group == Some(g),
+                (Place::Membership(p), circles_domain::waitlist::Target::Group(g)) => {
+                    p == g && matching::waits_on_roster(&mut tx, org, g, entry.client_id).await?
+                }
                 (Place::Slot { .. }, circles_domain::waitlist::Target::OneOnOne { therapist, .. }) => {
                     therapist.is_none_or(|t| info.therapists.contains(&t))
                 }
@@ -89,6 +189,7 @@ impl<B: Backend> OfferStore for SqlStore<B> {
                 kind: match input.place {
                     Place::Seat(session) => OpeningKind::Seat { session, group: info.group },
                     Place::Slot { therapist, .. } => OpeningKind::Slot { therapist },
+                    Place::Membership(group) => OpeningKind::Membership { group },
                 },
                 interval: info.interval,
                 timezone: info.timezone.clone(),
@@ -131,78 +232,13 @@ impl<B: Backend> OfferStore for SqlStore<B> {
     async fn accept_offer(&self, ctx: &AuditCtx, org: OrgId, id: OfferId, how: Acceptance) -> Result<Offer> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
-        let outcome = write_tx!(self, |tx| {
-            let offer = lock_offer(&mut tx, dialect, org, id, now).await?;
-            refuse(&offer, OfferEvent::Accept)?;
+        let offer = write_tx!(self, |tx| {
             let mut drafts = Vec::new();
-            if let Some(later) = how.release {
-                release_later(&mut tx, dialect, org, &offer, later, now, &mut drafts).await?;
-            }
-            let session = book(&mut tx, dialect, org, &offer, now, &mut drafts).await?;
-            tx.execute(
-                sql("UPDATE waitlist_offers SET status = $3, session_id = $4, answered_at = $5 WHERE org_id = $1 AND id = $2")
-                    .bind(org)
-                    .bind(id)
-                    .bind(OfferStatus::Accepted.as_str())
-                    .bind(session)
-                    .bind(now),
-            )
-            .await?;
-            tx.execute(
-                sql("UPDATE waitlist_entries SET status = $3, matched_session_id = $4, matched_at = $5, closed_at = $5, \
-                     updated_at = $5 WHERE org_id = $1 AND id = $2")
-                .bind(org)
-                .bind(offer.entry_id)
-                .bind(EntryStatus::Matched.as_str())
-                .bind(session)
-                .bind(now),
-            )
-            .await?;
-            tx.execute(
-                sql("UPDATE waitlist_openings SET status = 'FILLED', closed_at = $3 WHERE org_id = $1 AND id = $2")
-                    .bind(org)
-                    .bind(offer.opening_id)
-                    .bind(now),
-            )
-            .await?;
-            // First to accept wins: the others' offers of this seat go at once.
-            let others = tx
-                .fetch_all(
-                    sql("SELECT id FROM waitlist_offers WHERE org_id = $1 AND opening_id = $2 AND status = $3 AND id <> $4")
-                        .bind(org)
-                        .bind(offer.opening_id)
-                        .bind(OfferStatus::Live.as_str())
-                        .bind(id),
-                )
-                .await?
-                .iter()
-                .map(|r| r.id("id"))
-                .collect::<Result<Vec<OfferId>, _>>()?;
-            for other in others {
-                let other = fetch_offer(&mut tx, org, other, now).await?;
-                let status =
-                    if other.status == OfferStatus::Expired { OfferStatus::Expired } else { OfferStatus::Withdrawn };
-                close_offer(
-                    &mut tx,
-                    org,
-                    &other,
-                    status,
-                    Some("another client took the place".into()),
-                    now,
-                    &mut drafts,
-                )
-                .await?;
-            }
-            drafts.push(
-                AuditDraft::new("waitlist.offer.accept", "offer", id)
-                    .subject(offer.client_id)
-                    .details(json!({ "entry": offer.entry_id, "session": session, "released": how.release })),
-            );
+            let offer = accept_in(&mut tx, dialect, org, id, &how, now, &mut drafts).await?;
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
-            (fetch_offer(&mut tx, org, id, now).await?, how.release.is_some())
-        });
-        let (offer, released) = outcome?;
-        if released {
+            offer
+        })?;
+        if how.release.is_some() {
             self.freed.notify_one();
         }
         Ok(offer)
@@ -237,13 +273,10 @@ impl<B: Backend> SqlStore<B> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
         let offer = write_tx!(self, |tx| {
-            let offer = lock_offer(&mut tx, dialect, org, id, now).await?;
-            refuse(&offer, event)?;
-            let status = offer.status.after(event).expect("a live offer closes");
             let mut drafts = Vec::new();
-            close_offer(&mut tx, org, &offer, status, reason.clone(), now, &mut drafts).await?;
+            let offer = close_in(&mut tx, dialect, org, id, event, reason.clone(), now, &mut drafts).await?;
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
-            fetch_offer(&mut tx, org, id, now).await?
+            offer
         })?;
         self.freed.notify_one();
         Ok(offer)

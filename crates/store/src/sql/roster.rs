@@ -7,10 +7,11 @@ use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::attendance::{GroupStats, HeldSession, MemberStats, Offered, group_stats, member_stats};
 use circles_domain::group::{MembershipStatus, departure_waits, screening_leave_date, status_on};
-use circles_domain::ids::{AccountId, GroupId, MembershipId, OrgId, PersonId, SeatId, SessionId};
+use circles_domain::ids::{AccountId, GroupId, MembershipId, OrgId, PersonId, SeatId, SessionId, WaitlistEntryId};
 use circles_domain::interval::Interval;
 use circles_domain::session::{NotificationKind, SeatStatus};
 use circles_domain::spelling::with_article;
+use circles_domain::waitlist::EntryStatus;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::json;
@@ -19,8 +20,11 @@ use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Backend, DbError, Executor, Row, lock_row, sql};
 use super::notify::{self, Notice};
+use super::rows::freed::{self, Cause};
 use super::rows::groups::fetch_group;
+use super::rows::offers::withdraw_entry_offers;
 use super::rows::statuses::HOLDING_SEATS;
+use super::rows::waitlist::wait_for_group;
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{
     AuditCtx, Group, GroupMember, GroupReport, MembershipChange, MembershipUpdate, OwnMembership, SeatingReport,
@@ -77,48 +81,47 @@ async fn seats_from<E: Executor>(
     rows.iter().map(|r| Ok((r.id("id")?, r.id("session_id")?))).collect()
 }
 
-/// Gives a freed place to the longest-waiting member, if the group has
-/// room; returns them.
-async fn promote_from_waitlist<E: Executor>(
+/// Closes the entry `client` has for a place in `group` once they no longer
+/// wait on its roster (made active by staff, or gone): a live offer of a
+/// place is withdrawn (the place moves on) and the entry is cancelled.
+async fn stop_waiting_for_group<E: Executor>(
     tx: &mut E,
     org: OrgId,
-    group: &Group,
+    group: GroupId,
+    client: PersonId,
     now: Timestamp,
-) -> Result<Option<GroupMember>> {
-    let active = tx
-        .fetch_one(
-            sql("SELECT COUNT(*) AS n FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = $3")
+    drafts: &mut Vec<AuditDraft>,
+) -> Result<()> {
+    let key = circles_domain::waitlist::Target::Group(group).key();
+    let rows = tx
+        .fetch_all(
+            sql("SELECT id FROM waitlist_entries WHERE org_id = $1 AND client_id = $2 AND target_key = $3 \
+                 AND status IN ($4, $5)")
+            .bind(org)
+            .bind(client)
+            .bind(key.as_str())
+            .bind(EntryStatus::Active.as_str())
+            .bind(EntryStatus::Offered.as_str()),
+        )
+        .await?;
+    for row in &rows {
+        let entry: WaitlistEntryId = row.id("id")?;
+        withdraw_entry_offers(tx, org, entry, now, drafts).await?;
+        tx.execute(
+            sql("UPDATE waitlist_entries SET status = $3, closed_at = $4, updated_at = $4 WHERE org_id = $1 AND id = $2")
                 .bind(org)
-                .bind(group.id)
-                .bind(MembershipStatus::Active.as_str()),
+                .bind(entry)
+                .bind(EntryStatus::Cancelled.as_str())
+                .bind(now),
         )
-        .await?
-        .int("n")?;
-    if group.fields.capacity.is_some_and(|capacity| active >= capacity) {
-        return Ok(None);
+        .await?;
+        drafts.push(
+            AuditDraft::new("waitlist.entry.cancel", "waitlist_entry", entry)
+                .subject(client)
+                .details(json!({ "reason": "no longer waiting on the group roster" })),
+        );
     }
-    let Some(next) = tx
-        .fetch_optional(
-            sql("SELECT id FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND status = $3 \
-                 ORDER BY created_at, id LIMIT 1")
-            .bind(org)
-            .bind(group.id)
-            .bind(MembershipStatus::Waitlisted.as_str()),
-        )
-        .await?
-    else {
-        return Ok(None);
-    };
-    let id: MembershipId = next.id("id")?;
-    tx.execute(
-        sql("UPDATE group_memberships SET status = $4, updated_at = $3 WHERE org_id = $1 AND id = $2")
-            .bind(org)
-            .bind(id)
-            .bind(now)
-            .bind(MembershipStatus::Active.as_str()),
-    )
-    .await?;
-    Ok(Some(fetch_member(tx, org, group.id, id).await?))
+    Ok(())
 }
 
 /// Today's date in the organisation's zone.
@@ -127,16 +130,14 @@ async fn org_today<E: Executor>(tx: &mut E, org: OrgId, now: Timestamp) -> Resul
 }
 
 /// Applies the departures of `group` whose leave date has come (their
-/// members take the status they leave with) and gives each freed place to
-/// the longest-waiting member. Returns how many left; promotions go into
-/// `drafts` and the promoted are told.
+/// members take the status they leave with) and records each freed place
+/// for the waitlist pass to offer. Returns how many left.
 async fn settle_departures<E: Executor>(
     tx: &mut E,
     org: OrgId,
     group: GroupId,
     today: Date,
     now: Timestamp,
-    drafts: &mut Vec<AuditDraft>,
 ) -> Result<u64> {
     let departed = tx
         .execute(
@@ -154,16 +155,7 @@ async fn settle_departures<E: Executor>(
     if departed == 0 {
         return Ok(0);
     }
-    let group = fetch_group(tx, org, group).await?;
-    for _ in 0..departed {
-        let Some(promoted) = promote_from_waitlist(tx, org, &group, now).await? else { break };
-        tell_activated(tx, org, &group, &promoted, now).await?;
-        drafts.push(
-            AuditDraft::new("membership.promote", "membership", promoted.id)
-                .subject(promoted.client_id)
-                .details(json!({ "from": MembershipStatus::Waitlisted })),
-        );
-    }
+    freed::record_places(tx, org, group, departed as i64, Cause::MemberLeft, now).await?;
     Ok(departed)
 }
 
@@ -228,13 +220,15 @@ impl<B: Backend> RosterStore for SqlStore<B> {
     ) -> Result<MembershipUpdate> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
-        write_tx!(self, |tx| {
+        self.after_freeing(write_tx!(self, |tx| {
             lock_row(&mut tx, dialect, "groups", org, group_id).await?;
             let today = org_today(&mut tx, org, now).await?;
+            settle_departures(&mut tx, org, group_id, today, now).await?;
             let mut drafts = Vec::new();
-            settle_departures(&mut tx, org, group_id, today, now, &mut drafts).await?;
             let group = fetch_group(&mut tx, org, group_id).await?;
             let current = fetch_member(&mut tx, org, group_id, member_id).await?;
+            // Places held by live waitlist offers are taken.
+            let held = freed::held_places(&mut tx, org, group_id, None, now).await?;
             let mut leave_date = change.leave_date;
             let mut exit_reason = change.exit_reason.clone();
             let target = match (&change.screening, change.status) {
@@ -246,7 +240,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                         ));
                     }
                     if screening.approved {
-                        let full = group.fields.capacity.is_some_and(|c| group.active_members >= c);
+                        let full = group.fields.capacity.is_some_and(|c| group.active_members + held >= c);
                         if full { MembershipStatus::Waitlisted } else { MembershipStatus::Active }
                     } else {
                         leave_date = leave_date.or(Some(screening_leave_date(screening.date, current.join_date)));
@@ -264,7 +258,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                     format!("{} membership cannot become {}", with_article(&current.status.words()), target.words()),
                 ));
             }
-            let full = group.fields.capacity.is_some_and(|c| group.active_members >= c);
+            let full = group.fields.capacity.is_some_and(|c| group.active_members + held >= c);
             if target == MembershipStatus::Active && current.status == MembershipStatus::Waitlisted && full {
                 return Err(StoreError::conflict("group_full", "the group has no free place"));
             }
@@ -303,16 +297,18 @@ impl<B: Backend> RosterStore for SqlStore<B> {
             if target == MembershipStatus::Active && current.status != MembershipStatus::Active {
                 tell_activated(&mut tx, org, &group, &member, now).await?;
             }
-            let promoted = if leaving && !waits && current.status == MembershipStatus::Active {
-                let refreshed = fetch_group(&mut tx, org, group_id).await?;
-                let promoted = promote_from_waitlist(&mut tx, org, &refreshed, now).await?;
-                if let Some(p) = &promoted {
-                    tell_activated(&mut tx, org, &group, p, now).await?;
-                }
-                promoted
+            // A freed place goes through the waitlist: offered to the best-placed waiting member.
+            let freed_places = if leaving && !waits && current.status == MembershipStatus::Active {
+                freed::record_places(&mut tx, org, group_id, 1, Cause::MemberLeft, now).await?
             } else {
-                None
+                0
             };
+            if stored == MembershipStatus::Waitlisted && current.status != MembershipStatus::Waitlisted {
+                drafts.extend(wait_for_group(&mut tx, org, group_id, member.client_id, ctx.person_id, now).await?);
+            }
+            if current.status == MembershipStatus::Waitlisted && stored != MembershipStatus::Waitlisted {
+                stop_waiting_for_group(&mut tx, org, group_id, member.client_id, now, &mut drafts).await?;
+            }
             let future_seats = match member.leave_date {
                 Some(date) => {
                     let from = local_midnight(&mut tx, org, date).await?.max(now);
@@ -328,16 +324,9 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                     }),
                 ),
             );
-            if let Some(p) = &promoted {
-                drafts.push(
-                    AuditDraft::new("membership.promote", "membership", p.id)
-                        .subject(p.client_id)
-                        .details(json!({ "from": "WAITLISTED" })),
-                );
-            }
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
-            MembershipUpdate { member, future_seats, promoted }
-        })
+            MembershipUpdate { member, future_seats, freed_places }
+        }))
     }
 
     async fn cancel_future_seats(
@@ -348,7 +337,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
         member_id: MembershipId,
     ) -> Result<u64> {
         let now = self.clock.now();
-        write_tx!(self, |tx| {
+        self.after_freeing(write_tx!(self, |tx| {
             let member = fetch_member(&mut tx, org, group, member_id).await?;
             let leave_date = member.leave_date.ok_or_else(|| {
                 StoreError::conflict("no_leave_date", "set a leave date before cancelling future seats")
@@ -367,6 +356,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 )
                 .await?;
                 busy::release_session(&mut tx, org, *session, Some(member.client_id)).await?;
+                freed::record_seat(&mut tx, org, *session, Cause::MemberLeft, now).await?;
             }
             if !seats.is_empty() {
                 let notice = Notice {
@@ -387,7 +377,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 .details(json!({ "seats": seats.len() }));
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             seats.len() as u64
-        })
+        }))
     }
 
     async fn seat_in_upcoming(
@@ -500,7 +490,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
         // No zone is more than a day ahead of UTC: later dates are not due anywhere.
         let latest =
             now.to_zoned(jiff::tz::TimeZone::UTC).date().tomorrow().map_err(|e| DbError::Decode(e.to_string()))?;
-        write_tx!(self, |tx| {
+        self.after_freeing(write_tx!(self, |tx| {
             let rows = tx
                 .fetch_all(
                     sql(format!(
@@ -513,18 +503,15 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                     .bind(latest),
                 )
                 .await?;
-            let ctx = AuditCtx { request_id: Some("job:settle-departures".into()), ..AuditCtx::default() };
             let mut departed = 0;
             for row in &rows {
                 let (org, group): (OrgId, GroupId) = (row.id("org_id")?, row.id("group_id")?);
                 lock_row(&mut tx, dialect, "groups", org, group).await?;
                 let today = org_today(&mut tx, org, now).await?;
-                let mut drafts = Vec::new();
-                departed += settle_departures(&mut tx, org, group, today, now, &mut drafts).await?;
-                audit::append(&mut tx, now, &ctx, org, &drafts).await?;
+                departed += settle_departures(&mut tx, org, group, today, now).await?;
             }
             departed
-        })
+        }))
     }
 
     async fn member_client(&self, org: OrgId, group: GroupId, member_id: MembershipId) -> Result<PersonId> {

@@ -26,6 +26,7 @@ use super::busy::{self, Batch, Claim, Owner};
 use super::db::insert_rows;
 use super::db::{Backend, DbError, Executor, Row, lock_row, sql};
 use super::notify::{self, Notice};
+use super::rows::freed;
 use super::rows::groups::{fetch_group, member_from_row, occurrence_date, replace_staff};
 use super::rows::names;
 use super::rows::sessions::{Seats, fetch, insert_session};
@@ -173,7 +174,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
     ) -> Result<Generation> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
-        write_tx!(self, |tx| {
+        self.after_freeing(write_tx!(self, |tx| {
             lock_row(&mut tx, dialect, "groups", org, group_id).await?;
             let group = fetch_group(&mut tx, org, group_id).await?;
             if group.status == GroupStatus::Archived {
@@ -296,6 +297,8 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                     now,
                 )
                 .await?;
+                let free = session.capacity - session.seats_taken;
+                freed::record_new_seats(&mut tx, org, id, free, freed::Cause::SessionCreated, now).await?;
                 drafts.push(
                     AuditDraft::new("session.create", "session", id)
                         .details(json!({ "group_id": group_id, "generated": true })),
@@ -318,7 +321,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
             names::fill(&mut tx, org, &mut created).await?;
             Generation { created, already_generated, skipped, seats_skipped, outside_working_hours: outside }
-        })
+        }))
     }
 
     async fn reschedule_session(

@@ -124,7 +124,7 @@ impl<B: super::db::Backend> SqlStore<B> {
     /// One attempt at writing `booking`, in one transaction.
     async fn book(&self, ctx: &AuditCtx, org: OrgId, booking: &Booking<'_>, wait: LockWait) -> Result<Session> {
         let Booking { id, input, claims, people, status, within, now } = *booking;
-        write_tx!(self, |tx| {
+        self.after_freeing(write_tx!(self, |tx| {
             let group = match input.kind {
                 SessionKind::OneOnOne => None,
                 SessionKind::Group | SessionKind::Instant => Some(check_group_session(&mut tx, org, input).await?),
@@ -142,6 +142,10 @@ impl<B: super::db::Backend> SqlStore<B> {
             }
             names::apply(&mut session, &names);
             announce_new_session(&mut tx, org, &session, group, ctx.person_id, now).await?;
+            if group.is_some() {
+                let free = input.capacity - input.client_ids.len() as i64;
+                freed::record_new_seats(&mut tx, org, id, free, freed::Cause::SessionCreated, now).await?;
+            }
             drafts.push(
                 AuditDraft::new("session.create", "session", id)
                     .subject(sole_client(&input.client_ids))
@@ -149,7 +153,7 @@ impl<B: super::db::Backend> SqlStore<B> {
             );
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
             session
-        })
+        }))
     }
 }
 

@@ -23,6 +23,7 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Backend, Dialect, Executor, Row, Value, placeholders, sql};
+use super::rows::freed::{self, Cause};
 use super::rows::sessions::sole_client;
 use super::rows::statuses::HOLDING_SEATS;
 use super::rows::time_off::{affected_by_o, clients_of, clients_on, load_affected};
@@ -371,7 +372,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
     async fn cancel_time_off(&self, ctx: &AuditCtx, org: OrgId, id: TimeOffId) -> Result<TimeOff> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
-        write_tx!(self, |tx| {
+        self.after_freeing(write_tx!(self, |tx| {
             let away = lock(&mut tx, dialect, org, id).await?;
             away.status.cancel().map_err(illegal)?;
             tx.execute(
@@ -384,10 +385,16 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             let draft =
                 AuditDraft::new("time_off.cancel", "time_off", id).details(json!({ "therapist_id": away.therapist }));
             let withdrawn = fetch(&mut tx, org, id, now).await?;
+            if away.status == TimeOffStatus::Approved {
+                // The therapist is back at work then: someone waiting may take that time.
+                let freed: Vec<Interval> = Interval::new(withdrawn.starts_at, withdrawn.ends_at).into_iter().collect();
+                freed::record_free_time(&mut tx, org, away.therapist, &freed, true, Cause::TimeOffCancelled, now)
+                    .await?;
+            }
             notices::withdrawn(&mut tx, Step { org, now, actor: ctx.person_id }, &withdrawn).await?;
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
             withdrawn
-        })
+        }))
     }
 
     async fn coverage(&self, org: OrgId, id: TimeOffId) -> Result<Vec<crate::model::CoverageCandidate>> {

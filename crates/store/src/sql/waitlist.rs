@@ -7,7 +7,7 @@ mod stats;
 
 use async_trait::async_trait;
 use circles_domain::Role;
-use circles_domain::ids::{OrgId, PersonId, SessionId};
+use circles_domain::ids::{OrgId, SessionId};
 use circles_domain::input::TimeZoneName;
 use circles_domain::waitlist::{EntryStatus, Target, WaitlistSettings};
 use jiff::{SignedDuration, Timestamp};
@@ -19,7 +19,7 @@ use super::db::{Backend, Executor, Row, sql};
 use super::rows::freed;
 use super::rows::matching::{self, PlaceInfo};
 use super::rows::offers::withdraw_entry_offers;
-use super::rows::waitlist::{fetch_entries, fetch_entry};
+use super::rows::waitlist::{fetch_entries, fetch_entry, insert_entry, spelled};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{
     AuditCtx, AvailabilitySearch, Entry, EntryFilter, EntryId, EntryMatch, EntryUpdate, NewEntry, Place, PlaceMatch,
@@ -73,18 +73,6 @@ async fn check_target<E: Executor>(tx: &mut E, org: OrgId, target: &Target, now:
         }
         Target::OneOnOne { therapist: None, .. } => Ok(()),
     }
-}
-
-fn target_columns(target: &Target) -> (Option<circles_domain::ids::GroupId>, Option<SessionId>, Option<PersonId>) {
-    match *target {
-        Target::Group(g) => (Some(g), None, None),
-        Target::GroupSession(s) => (None, Some(s), None),
-        Target::OneOnOne { therapist, .. } => (None, None, therapist),
-    }
-}
-
-fn spelled(entry_prefs: &circles_domain::waitlist_match::Preferences) -> String {
-    serde_json::to_string(&entry_prefs.spelled()).expect("preferences serialise")
 }
 
 #[async_trait]
@@ -158,40 +146,7 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
                     format!("the client is already waiting for this (entry {existing})"),
                 ));
             }
-            let id = EntryId::new();
-            let (group, session, therapist) = target_columns(&input.target);
-            let (modality, duration) = match input.target {
-                Target::OneOnOne { modality, duration_minutes, .. } => {
-                    (modality.map(|m| m.as_str()), Some(duration_minutes))
-                }
-                _ => (None, None),
-            };
-            tx.execute(
-                sql("INSERT INTO waitlist_entries (org_id, id, client_id, target_kind, target_key, group_id, session_id, \
-                     therapist_id, modality, duration_minutes, urgency, preferred_therapist_id, preferences, referral, notes, \
-                     auto_match, status, added_at, decline_count, offer_count, created_by, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 0, 0, $19, $18)")
-                .bind(org)
-                .bind(id)
-                .bind(input.client_id)
-                .bind(input.target.kind().as_str())
-                .bind(key.as_str())
-                .bind(group)
-                .bind(session)
-                .bind(therapist)
-                .bind(modality)
-                .bind(duration)
-                .bind(input.urgency.as_str())
-                .bind(input.preferences.therapist)
-                .bind(spelled(&input.preferences))
-                .bind(input.referral)
-                .bind(input.notes.clone())
-                .bind(input.auto_match)
-                .bind(EntryStatus::Active.as_str())
-                .bind(now)
-                .bind(ctx.person_id),
-            )
-            .await?;
+            let id = insert_entry(&mut tx, org, &input, ctx.person_id, now).await?;
             let draft = AuditDraft::new("waitlist.entry.create", "waitlist_entry", id)
                 .subject(input.client_id)
                 .details(json!({ "target": key, "urgency": input.urgency, "referral": input.referral }));

@@ -20,4 +20,7 @@ mod time_off;
 mod time_off_notices;
 mod tokens;
 mod waitlist;
+mod waitlist_events;
+mod waitlist_groups;
+mod waitlist_links;
 mod waitlist_races;

@@ -19,7 +19,7 @@ use crate::support::{Clinic, Harness, at, conflict_code, one_on_one, slot};
 backend_tests!(
     a_request_counts_its_affected_sessions_and_refuses_overlapping_requests,
     approved_time_off_blocks_new_bookings_but_never_its_own_sessions,
-    only_pending_requests_are_decided_or_withdrawn,
+    only_pending_requests_are_decided_and_only_open_ones_withdrawn,
     cover_ranks_free_therapists_first_then_by_sessions_then_by_shared_clients,
     approving_with_auto_reassign_moves_every_session_to_the_coverage_therapist,
     reassigning_is_all_or_nothing,
@@ -142,7 +142,7 @@ async fn approved_time_off_blocks_new_bookings_but_never_its_own_sessions(backen
     assert_eq!(h.db.scalar("SELECT COUNT(*) FROM busy_intervals WHERE kind NOT IN ('session', 'hold')").await, 0);
 }
 
-async fn only_pending_requests_are_decided_or_withdrawn(backend: Backend) {
+async fn only_pending_requests_are_decided_and_only_open_ones_withdrawn(backend: Backend) {
     let h = Harness::new(backend).await;
     let c = h.clinic("r", 1).await;
     let ctx = AuditCtx::operator();
@@ -162,8 +162,8 @@ async fn only_pending_requests_are_decided_or_withdrawn(backend: Backend) {
             conflict_code(&h.store.deny_time_off(&ctx, c.org, id, "no".into()).await),
             Some("illegal_transition")
         );
-        assert_eq!(conflict_code(&h.store.cancel_time_off(&ctx, c.org, id).await), Some("illegal_transition"));
     }
+    assert_eq!(conflict_code(&h.store.cancel_time_off(&ctx, c.org, cancelled.id).await), Some("illegal_transition"));
     let other = h.person(c.org, "t2@r.example", Role::Therapist).await.id;
     let early = h.store.reassign_affected(&ctx, c.org, pending.id, other).await;
     assert_eq!(conflict_code(&early), Some("illegal_transition"), "cover is arranged once approved");

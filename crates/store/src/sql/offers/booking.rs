@@ -3,17 +3,22 @@
 //! booking it gives up, which frees in turn.
 
 use circles_domain::Role;
-use circles_domain::ids::{HoldId, OrgId, SeatId, SessionId};
+use circles_domain::group::MembershipStatus;
+use circles_domain::ids::{HoldId, MembershipId, OrgId, SeatId, SessionId};
 use circles_domain::input::Label;
 use circles_domain::interval::Interval;
-use circles_domain::session::{Modality, SeatStatus, SessionDetails, SessionKind, SessionStatus, client_cancellation};
+use circles_domain::session::{
+    Modality, NotificationKind, SeatStatus, SessionDetails, SessionKind, SessionStatus, client_cancellation,
+};
 use jiff::Timestamp;
 use serde_json::json;
 
 use crate::model::{Approval, NewSession, Offer, Place};
 use crate::sql::audit::AuditDraft;
 use crate::sql::busy::{self, Claim, Owner};
+use crate::sql::db::lock_row;
 use crate::sql::db::{Dialect, Executor, Row, Value, placeholders, sql};
+use crate::sql::notify::{self, Notice};
 use crate::sql::rows::freed::{self, Cause, Opening, OpeningKind};
 use crate::sql::rows::matching;
 use crate::sql::rows::offers::fetch_opening;
@@ -28,7 +33,8 @@ async fn hold_of<E: Executor>(tx: &mut E, org: OrgId, offer: &Offer) -> Result<H
 }
 
 /// Books what `offer` holds, its holds making way for the booking. Returns
-/// the session booked (or seated on).
+/// the session booked (or seated on); a place in a group makes the client
+/// an active member instead, and books no session.
 pub(super) async fn book<E: Executor>(
     tx: &mut E,
     dialect: Dialect,
@@ -36,7 +42,7 @@ pub(super) async fn book<E: Executor>(
     offer: &Offer,
     now: Timestamp,
     drafts: &mut Vec<AuditDraft>,
-) -> Result<SessionId> {
+) -> Result<Option<SessionId>> {
     let interval = Interval::new(offer.starts_at, offer.ends_at).expect("an offer has length");
     let hold = hold_of(tx, org, offer).await?;
     match offer.place {
@@ -69,7 +75,44 @@ pub(super) async fn book<E: Executor>(
                     .subject(offer.client_id)
                     .details(json!({ "from_offer": offer.id })),
             );
-            Ok(session)
+            Ok(Some(session))
+        }
+        Place::Membership(group) => {
+            lock_row(tx, dialect, "groups", org, group).await?;
+            let info = matching::place_info(tx, org, offer.place, Some(offer.opening_id), now).await?;
+            if info.free <= 0 {
+                return Err(StoreError::conflict("group_full", "the group has no free place"));
+            }
+            let promoted = tx
+                .fetch_optional(
+                    sql(
+                        "UPDATE group_memberships SET status = $4, updated_at = $6 WHERE org_id = $1 AND group_id = $2 \
+                         AND client_id = $3 AND status = $5 RETURNING id",
+                    )
+                    .bind(org)
+                    .bind(group)
+                    .bind(offer.client_id)
+                    .bind(MembershipStatus::Active.as_str())
+                    .bind(MembershipStatus::Waitlisted.as_str())
+                    .bind(now),
+                )
+                .await?
+                .ok_or_else(|| StoreError::conflict("not_waitlisted", "the client no longer waits for this group"))?;
+            let membership: MembershipId = promoted.id("id")?;
+            let notice = Notice {
+                kind: NotificationKind::MembershipActivated,
+                title: "You are now an active member",
+                body: format!("Welcome to {}", info.title),
+                session: None,
+                group: Some(group),
+            };
+            notify::push(tx, org, now, [offer.client_id], None, &notice).await?;
+            drafts.push(
+                AuditDraft::new("membership.promote", "membership", membership)
+                    .subject(offer.client_id)
+                    .details(json!({ "from": MembershipStatus::Waitlisted, "from_offer": offer.id })),
+            );
+            Ok(None)
         }
         Place::Slot { therapist, .. } => {
             let opening = fetch_opening(tx, org, offer.opening_id).await?;
@@ -128,7 +171,7 @@ pub(super) async fn book<E: Executor>(
                     .subject(offer.client_id)
                     .details(json!({ "from_offer": offer.id, "starts_at": interval.start })),
             );
-            Ok(session)
+            Ok(Some(session))
         }
     }
 }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use circles_domain::group::{GroupStatus, MembershipStatus};
 use circles_domain::ids::{OfferId, OpeningId, OrgId};
 use circles_domain::session::SeatStatus;
 use circles_domain::waitlist::{EntryStatus, OfferStatus};
@@ -118,11 +119,18 @@ async fn process<E: Executor>(
     }
     let opening = fetch_opening(tx, org, id).await?;
     let settings = freed::settings(tx, org).await?;
-    if let Place::Seat(session) = opening.place {
-        // Serialises with joins and accepts on the same session.
-        if crate::sql::rows::sessions::lock_session(tx, dialect, org, session, now).await.is_err() {
-            return lapse(tx, org, &opening, now).await;
+    match opening.place {
+        Place::Seat(session) => {
+            // Serialises with joins and accepts on the same session.
+            if crate::sql::rows::sessions::lock_session(tx, dialect, org, session, now).await.is_err() {
+                return lapse(tx, org, &opening, now).await;
+            }
         }
+        // Serialises with enrolments and accepts in the same group.
+        Place::Membership(group) => {
+            crate::sql::db::lock_row(tx, dialect, "groups", org, group).await?;
+        }
+        Place::Slot { .. } => {}
     }
     let info = match matching::place_info(tx, org, opening.place, Some(opening.id), now).await {
         Ok(info) => info,
@@ -192,6 +200,38 @@ async fn expire<B: Backend>(store: &SqlStore<B>) -> Result<u64> {
     })
 }
 
+/// Records an opening for every free place in a group that members wait
+/// for on its roster and no opening covers yet.
+async fn find_free_places<E: Executor>(tx: &mut E, now: Timestamp) -> Result<u64> {
+    let rows = tx
+        .fetch_all(
+            sql(format!(
+                "SELECT g.org_id, g.id, g.capacity - \
+                   (SELECT COUNT(*) FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id \
+                      AND m.status = $1) - \
+                   (SELECT COUNT(*) FROM waitlist_openings o WHERE o.org_id = g.org_id AND o.group_id = g.id \
+                      AND o.session_id IS NULL AND o.kind = 'SEAT' AND o.status IN ('WAITING', 'OFFERING')) AS uncovered \
+                 FROM groups g /* spans organisations: the sweep for free group places in every clinic */ \
+                 WHERE g.capacity IS NOT NULL AND g.status = $2 AND EXISTS (SELECT 1 FROM group_memberships w \
+                   WHERE w.org_id = g.org_id AND w.group_id = g.id AND w.status = $3) \
+                 ORDER BY g.org_id, g.id LIMIT {BATCH}"
+            ))
+            .bind(MembershipStatus::Active.as_str())
+            .bind(GroupStatus::Active.as_str())
+            .bind(MembershipStatus::Waitlisted.as_str()),
+        )
+        .await?;
+    let mut found = 0;
+    for row in &rows {
+        let uncovered = row.int("uncovered")?;
+        if uncovered > 0 {
+            found +=
+                freed::record_places(tx, row.id("org_id")?, row.id("id")?, uncovered, Cause::FoundFree, now).await?;
+        }
+    }
+    Ok(found)
+}
+
 /// Records an opening for every free seat on an upcoming group session that
 /// someone waits for and no opening covers yet: what events missed.
 async fn find_free_seats<B: Backend>(store: &SqlStore<B>) -> Result<u64> {
@@ -225,6 +265,7 @@ async fn find_free_seats<B: Backend>(store: &SqlStore<B>) -> Result<u64> {
                 found += 1;
             }
         }
+        found += find_free_places(&mut tx, now).await?;
         // Found late already: no grace delay.
         tx.execute(
             sql("UPDATE waitlist_openings SET ready_at = created_at WHERE status = 'WAITING' AND cause = $1 AND created_at = $2 \

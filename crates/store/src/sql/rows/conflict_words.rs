@@ -11,8 +11,8 @@ use circles_domain::session::{InvitationStatus, SessionKind};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use crate::sql::db::{Executor, Row, placeholders, sql};
 use super::names;
+use crate::sql::db::{Executor, Row, placeholders, sql};
 use crate::{Result, StoreError};
 
 /// What one clashing session shows: its title, kind, zone and first accepted therapist.

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use circles_domain::group::MembershipStatus;
+use circles_domain::group::{GroupStatus, MembershipStatus};
 use circles_domain::ids::{GroupId, OpeningId, OrgId, PersonId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::SessionStatus;
@@ -107,6 +107,38 @@ pub async fn place_info<E: Executor>(
                 requires_screening: row.int("requires_screening")? == 1,
             })
         }
+        Place::Membership(group) => {
+            let row = tx
+                .fetch_optional(
+                    sql("SELECT g.name, g.capacity, g.status, (SELECT COUNT(*) FROM group_memberships m \
+                           WHERE m.org_id = g.org_id AND m.group_id = g.id AND m.status = $3) AS active \
+                         FROM groups g WHERE g.org_id = $1 AND g.id = $2")
+                    .bind(org)
+                    .bind(group)
+                    .bind(MembershipStatus::Active.as_str()),
+                )
+                .await?
+                .ok_or(StoreError::NotFound("group"))?;
+            if row.parsed::<GroupStatus>("status")? == GroupStatus::Archived {
+                return Err(StoreError::conflict("not_offerable", "an archived group takes no new members"));
+            }
+            let held = freed::held_places(tx, org, group, except, now).await?;
+            // A group without a capacity always has room.
+            let active = row.int("active")?;
+            let free = row.opt_int("capacity")?.map_or(1, |capacity| capacity - active - held);
+            let (interval, timezone) = freed::membership_interval(tx, org, group, now).await?;
+            Ok(PlaceInfo {
+                place,
+                group: Some(group),
+                title: row.text("name")?,
+                interval,
+                timezone,
+                modality: None,
+                therapists: Vec::new(),
+                free,
+                requires_screening: false,
+            })
+        }
         Place::Slot { therapist, starts_at, ends_at } => {
             let interval = Interval::new(starts_at, ends_at)
                 .ok_or_else(|| StoreError::invalid("ends_at", "must be after starts_at"))?;
@@ -166,6 +198,18 @@ async fn waiting_for<E: Executor>(
             q.args.extend(holding);
             q
         }
+        // A place in the group goes to members waiting on its roster.
+        Place::Membership(group) => sql(format!(
+            "{ENTRY_FROM} WHERE e.org_id = $1 AND e.status = $2 AND (e.auto_match OR $3) AND e.target_key = $4 \
+             AND EXISTS (SELECT 1 FROM group_memberships m WHERE m.org_id = e.org_id AND m.group_id = $5 \
+               AND m.client_id = e.client_id AND m.status = $6)"
+        ))
+        .bind(org)
+        .bind(EntryStatus::Active.as_str())
+        .bind(!automatic)
+        .bind(format!("group:{group}"))
+        .bind(group)
+        .bind(MembershipStatus::Waitlisted.as_str()),
         Place::Slot { therapist, .. } => sql(format!(
             "{ENTRY_FROM} WHERE e.org_id = $1 AND e.status = $2 AND (e.auto_match OR $3) AND e.target_kind = $4 \
              AND (e.therapist_id IS NULL OR e.therapist_id = $5) AND e.duration_minutes <= $6"
@@ -211,6 +255,21 @@ async fn screened<E: Executor>(
         }
     }
     Ok(found)
+}
+
+/// Whether `client` waits on `group`'s roster for a place.
+pub async fn waits_on_roster<E: Executor>(tx: &mut E, org: OrgId, group: GroupId, client: PersonId) -> Result<bool> {
+    let row = tx
+        .fetch_optional(
+            sql("SELECT 1 AS one FROM group_memberships WHERE org_id = $1 AND group_id = $2 AND client_id = $3 \
+                 AND status = $4")
+            .bind(org)
+            .bind(group)
+            .bind(client)
+            .bind(MembershipStatus::Waitlisted.as_str()),
+        )
+        .await?;
+    Ok(row.is_some())
 }
 
 /// The interval an entry would occupy in a place: the whole session, or
@@ -276,9 +335,11 @@ pub async fn candidates<E: Executor>(
             let entry = &entries[r.key];
             let wanted = booked_interval(info, entry);
             let own_seat = |b: &&busy::Busy| matches!(info.place, Place::Seat(s) if b.session == Some(s));
-            let free = by_client
-                .get(&entry.client_id)
-                .is_none_or(|rows| !rows.iter().filter(|b| !own_seat(b)).any(|b| b.interval.overlaps(&wanted)));
+            // A place in a group takes none of the client's time.
+            let free = matches!(info.place, Place::Membership(_))
+                || by_client
+                    .get(&entry.client_id)
+                    .is_none_or(|rows| !rows.iter().filter(|b| !own_seat(b)).any(|b| b.interval.overlaps(&wanted)));
             if free {
                 chosen.push(EntryMatch { entry: entry.clone(), matched: r.matched.clone() });
                 if chosen.len() >= limit {
@@ -320,6 +381,6 @@ pub async fn offered_already<E: Executor>(
 pub fn seat_session(place: Place) -> Option<SessionId> {
     match place {
         Place::Seat(s) => Some(s),
-        Place::Slot { .. } => None,
+        Place::Slot { .. } | Place::Membership(_) => None,
     }
 }

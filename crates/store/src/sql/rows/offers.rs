@@ -15,7 +15,7 @@ use crate::sql::busy::{self, Claim, Owner};
 use crate::sql::db::{Executor, Row, sql};
 use crate::sql::notify::{self, Notice};
 use crate::sql::rows::matching::{self, PlaceInfo};
-use crate::sql::rows::waitlist::fetch_offer;
+use crate::sql::rows::waitlist::{fetch_offer, place_of};
 use crate::{Result, StoreError};
 
 /// A stored opening, as the offer use cases need it.
@@ -30,15 +30,13 @@ pub(crate) struct OpeningRow {
 pub(crate) async fn fetch_opening<E: Executor>(tx: &mut E, org: OrgId, id: OpeningId) -> Result<OpeningRow> {
     let row =
         tx.fetch_one(sql("SELECT * FROM waitlist_openings WHERE org_id = $1 AND id = $2").bind(org).bind(id)).await?;
-    let place = if row.text("kind")? == "SEAT" {
-        Place::Seat(row.id("session_id")?)
-    } else {
-        Place::Slot {
+    let place = place_of(&row.text("kind")?, row.opt_id("session_id")?, row.opt_id("group_id")?, || {
+        Ok(Place::Slot {
             therapist: row.id("therapist_id")?,
             starts_at: row.time("starts_at")?,
             ends_at: row.time("ends_at")?,
-        }
-    };
+        })
+    })?;
     Ok(OpeningRow { id, place, hold: row.id("hold_id")?, status: row.text("status")? })
 }
 
@@ -90,8 +88,13 @@ pub(crate) async fn offer_to<E: Executor>(
     let id = OfferId::new();
     let hold = HoldId::new();
     let interval = matching::booked_interval(info, entry);
-    let mut people = vec![(entry.client_id, Role::Client, "client_id")];
-    let mut claims = vec![Claim { person: entry.client_id, interval, owner: Owner::Hold { hold, expires_at } }];
+    let mut people = Vec::new();
+    let mut claims = Vec::new();
+    // A place in a group holds none of the client's time; a seat or slot does.
+    if !matches!(opening.place, Place::Membership(_)) {
+        people.push((entry.client_id, Role::Client, "client_id"));
+        claims.push(Claim { person: entry.client_id, interval, owner: Owner::Hold { hold, expires_at } });
+    }
     if let Place::Slot { therapist, .. } = opening.place {
         people.push((therapist, Role::Therapist, "therapist_id"));
         // Parallel offers of one slot share the therapist's hold, which
@@ -116,8 +119,10 @@ pub(crate) async fn offer_to<E: Executor>(
             owner: Owner::Hold { hold: opening.hold, expires_at: until },
         });
     }
-    busy::lock_people(tx, dialect, org, &people).await?;
-    busy::claim(tx, org, &claims, now, drafts).await?;
+    if !claims.is_empty() {
+        busy::lock_people(tx, dialect, org, &people).await?;
+        busy::claim(tx, org, &claims, now, drafts).await?;
+    }
     tx.execute(
         sql("INSERT INTO waitlist_offers (org_id, id, entry_id, opening_id, client_id, hold_id, starts_at, ends_at, \
              status, expires_at, match_score, reasons, created_by, created_at) \
@@ -165,7 +170,7 @@ pub(crate) async fn offer_to<E: Executor>(
         session: matching::seat_session(info.place),
         group: info.group,
     };
-    notify::push(tx, org, now, [entry.client_id], None, &notice).await?;
+    notify::push_offer(tx, org, now, entry.client_id, id, &notice).await?;
     drafts.push(AuditDraft::new("waitlist.offer.send", "offer", id).subject(entry.client_id).details(json!({
         "entry": entry.id,
         "opening": opening.id,

@@ -7,10 +7,10 @@ use circles_domain::ids::{GroupId, OrgId, PersonId, SeatId, SessionId};
 use circles_domain::session::SeatStatus;
 use jiff::Timestamp;
 
-use crate::sql::db::{DbError, Executor, Row, sql};
 use super::sessions::{SEAT_ROWS, seat_from_row};
 use crate::Result;
 use crate::model::Seat;
+use crate::sql::db::{DbError, Executor, Row, sql};
 
 /// One client's seat on one session, whatever its status.
 pub(crate) async fn seat_of<E: Executor>(

@@ -1,7 +1,7 @@
 //! Reading waitlist entries and offers: row decoding, the priority each
 //! entry has at the moment it is read, and the order of a list.
 
-use circles_domain::ids::{OfferId, OrgId, PersonId, WaitlistEntryId};
+use circles_domain::ids::{GroupId, OfferId, OrgId, PersonId, SessionId, WaitlistEntryId};
 use circles_domain::session::Modality;
 use circles_domain::waitlist::{PriorityFacts, Target, TargetKind, WaitlistSettings, priority, rank};
 use circles_domain::waitlist_match::{Preferences, SpelledPreferences};
@@ -124,24 +124,41 @@ pub async fn fetch_entries<E: Executor>(
 }
 
 pub const OFFER_FROM: &str = "SELECT f.*, a.name AS client_name, o.kind AS place_kind, o.session_id AS place_session, \
-     o.therapist_id AS place_therapist, o.timezone, \
-     COALESCE(s.title, 'One-on-one with ' || ta.name) AS title \
+     o.group_id AS place_group, o.therapist_id AS place_therapist, o.timezone, \
+     COALESCE(s.title, g.name, 'One-on-one with ' || ta.name) AS title \
      FROM waitlist_offers f \
      JOIN waitlist_openings o ON o.org_id = f.org_id AND o.id = f.opening_id \
      JOIN people p ON p.org_id = f.org_id AND p.id = f.client_id \
      JOIN accounts a ON a.id = p.account_id \
      LEFT JOIN sessions s ON s.org_id = o.org_id AND s.id = o.session_id \
+     LEFT JOIN groups g ON g.org_id = o.org_id AND g.id = o.group_id AND o.session_id IS NULL \
      LEFT JOIN people tp ON tp.org_id = o.org_id AND tp.id = o.therapist_id \
      LEFT JOIN accounts ta ON ta.id = tp.account_id";
+
+/// The place an opening stands for. A seat with no session is a seat in the
+/// group itself: its membership.
+pub fn place_of(
+    kind: &str,
+    session: Option<SessionId>,
+    group: Option<GroupId>,
+    slot: impl FnOnce() -> Result<Place>,
+) -> Result<Place> {
+    match (kind, session, group) {
+        ("SEAT", Some(session), _) => Ok(Place::Seat(session)),
+        ("SEAT", None, Some(group)) => Ok(Place::Membership(group)),
+        ("SEAT", None, None) => {
+            Err(crate::sql::db::DbError::Decode("a seat opening without session or group".into()).into())
+        }
+        _ => slot(),
+    }
+}
 
 pub fn offer_from_row(row: &impl Row, now: Timestamp) -> Result<Offer> {
     let starts_at = row.time("starts_at")?;
     let ends_at = row.time("ends_at")?;
-    let place = if row.text("place_kind")? == "SEAT" {
-        Place::Seat(row.id("place_session")?)
-    } else {
-        Place::Slot { therapist: row.id("place_therapist")?, starts_at, ends_at }
-    };
+    let place = place_of(&row.text("place_kind")?, row.opt_id("place_session")?, row.opt_id("place_group")?, || {
+        Ok(Place::Slot { therapist: row.id("place_therapist")?, starts_at, ends_at })
+    })?;
     let stored: circles_domain::waitlist::OfferStatus = decode(row, "status")?;
     let expires_at = row.time("expires_at")?;
     Ok(Offer {
@@ -212,4 +229,101 @@ pub async fn names<E: Executor>(tx: &mut E, org: OrgId, people: &[PersonId]) -> 
         )
         .await?;
     rows.iter().map(|r| Ok((r.id("id")?, r.text("name")?))).collect()
+}
+
+/// Stores a new entry, active from `now`; the caller has checked its target
+/// and that the client does not wait for it already.
+pub async fn insert_entry<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    input: &crate::model::NewEntry,
+    created_by: Option<PersonId>,
+    now: Timestamp,
+) -> Result<WaitlistEntryId> {
+    let id = WaitlistEntryId::new();
+    let (group, session, therapist) = match input.target {
+        Target::Group(g) => (Some(g), None, None),
+        Target::GroupSession(s) => (None, Some(s), None),
+        Target::OneOnOne { therapist, .. } => (None, None, therapist),
+    };
+    let (modality, duration) = match input.target {
+        Target::OneOnOne { modality, duration_minutes, .. } => (modality.map(|m| m.as_str()), Some(duration_minutes)),
+        _ => (None, None),
+    };
+    tx.execute(
+        sql("INSERT INTO waitlist_entries (org_id, id, client_id, target_kind, target_key, group_id, session_id, \
+             therapist_id, modality, duration_minutes, urgency, preferred_therapist_id, preferences, referral, notes, \
+             auto_match, status, added_at, decline_count, offer_count, created_by, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 0, 0, $19, $18)")
+        .bind(org)
+        .bind(id)
+        .bind(input.client_id)
+        .bind(input.target.kind().as_str())
+        .bind(input.target.key().as_str())
+        .bind(group)
+        .bind(session)
+        .bind(therapist)
+        .bind(modality)
+        .bind(duration)
+        .bind(input.urgency.as_str())
+        .bind(input.preferences.therapist)
+        .bind(spelled(&input.preferences))
+        .bind(input.referral)
+        .bind(input.notes.clone())
+        .bind(input.auto_match)
+        .bind(circles_domain::waitlist::EntryStatus::Active.as_str())
+        .bind(now)
+        .bind(created_by),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Preferences as stored: spelled out.
+pub fn spelled(prefs: &Preferences) -> String {
+    serde_json::to_string(&prefs.spelled()).expect("preferences serialise")
+}
+
+/// Puts `client` on the waitlist for a place in `group` (they enrolled in
+/// it while it was full), unless they wait for it already. Returns the
+/// audit record of the new entry.
+pub async fn wait_for_group<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    group: GroupId,
+    client: PersonId,
+    created_by: Option<PersonId>,
+    now: Timestamp,
+) -> Result<Option<crate::sql::audit::AuditDraft>> {
+    let target = Target::Group(group);
+    let waiting = tx
+        .fetch_optional(
+            sql("SELECT id FROM waitlist_entries WHERE org_id = $1 AND client_id = $2 AND target_key = $3 \
+                 AND status IN ($4, $5)")
+            .bind(org)
+            .bind(client)
+            .bind(target.key().as_str())
+            .bind(circles_domain::waitlist::EntryStatus::Active.as_str())
+            .bind(circles_domain::waitlist::EntryStatus::Offered.as_str()),
+        )
+        .await?;
+    if waiting.is_some() {
+        return Ok(None);
+    }
+    let input = crate::model::NewEntry {
+        client_id: client,
+        target,
+        urgency: circles_domain::waitlist::Urgency::Medium,
+        preferences: Preferences::default(),
+        referral: false,
+        notes: None,
+        auto_match: true,
+        by_client: false,
+    };
+    let id = insert_entry(tx, org, &input, created_by, now).await?;
+    Ok(Some(
+        crate::sql::audit::AuditDraft::new("waitlist.entry.create", "waitlist_entry", id)
+            .subject(client)
+            .details(serde_json::json!({ "target": target.key(), "urgency": input.urgency, "from_enrolment": true })),
+    ))
 }
