@@ -8,8 +8,8 @@ use crate::auth::cache::AuthCache;
 use crate::auth::password::PasswordHashing;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Settings;
-use crate::live::Hub;
 use crate::delivery::feed::FeedLimiter;
+use crate::live::Hub;
 
 /// What every request handler can reach.
 #[derive(Clone)]

@@ -10,9 +10,9 @@ use circles_domain::ids::{OrgId, SessionId, WebhookMessageId};
 use jiff::Timestamp;
 use serde_json::json;
 
-use crate::sql::db::{Executor, Query, Row, Value, placeholders, sql};
 use super::Owed;
 use crate::Result;
+use crate::sql::db::{Executor, Query, Row, Value, placeholders, sql};
 
 /// Parameters per message row.
 const COLUMNS: usize = 10;
