@@ -83,15 +83,18 @@ pub(super) async fn waitlists(
     let blake = store.create_entry(ctx, org, blake).await?;
     store.create_entry(ctx, org, waiting(c[2], hannah, Urgency::Medium, true)).await?;
     let dana = store.create_entry(ctx, org, waiting(c[3], hannah, Urgency::High, false)).await?;
-    let slots = store.entry_suggestions(org, blake.id, 5).await?;
-    if let [first, second, ..] = slots.as_slice() {
+    // Each offer is one of the slots suggested for that client's own entry,
+    // so it fits their calendar as well as Dr. Okafor's.
+    if let Some(slot) = store.entry_suggestions(org, dana.id, 1).await?.first() {
         // Dana was offered a time and could not make it: the penalty shows.
         let offered =
-            store.send_offer(ctx, org, NewOffer { entry_id: dana.id, place: second.place, expires_in: None }).await?;
+            store.send_offer(ctx, org, NewOffer { entry_id: dana.id, place: slot.place, expires_in: None }).await?;
         store.decline_offer(ctx, org, offered.id, Some("I work at that time".into())).await?;
+    }
+    if let Some(slot) = store.entry_suggestions(org, blake.id, 1).await?.first() {
         // Blake has a day to answer.
         let expires_in = Some(SignedDuration::from_hours(24));
-        store.send_offer(ctx, org, NewOffer { entry_id: blake.id, place: first.place, expires_in }).await?;
+        store.send_offer(ctx, org, NewOffer { entry_id: blake.id, place: slot.place, expires_in }).await?;
     }
     Ok(())
 }
