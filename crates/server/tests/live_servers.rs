@@ -4,48 +4,19 @@
 //! connection is killed still delivers every event; a listener that moves
 //! to another server resumes exactly where it stopped.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use circles_testkit::{Backend, TestDatabase};
 use serde_json::{Value, json};
 
+#[path = "support/server.rs"]
+mod server;
+
+use server::Server;
+
 const CIRCLES: &str = env!("CARGO_BIN_EXE_circles");
 const PASSWORD: &str = "three servers, one stream";
-
-/// A `circles serve` child process, killed when dropped.
-struct Server {
-    base: String,
-    child: Child,
-}
-
-impl Server {
-    async fn start(database_url: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(CIRCLES)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", database_url])
-            .env("CIRCLES_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP", "10000")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start circles serve");
-        let server = Self { base: format!("http://127.0.0.1:{port}"), child };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !reqwest::get(format!("{}/readyz", server.base)).await.is_ok_and(|r| r.status().is_success()) {
-            assert!(Instant::now() < deadline, "{} did not become ready", server.base);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        server
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One server-sent event: its id and data.
 struct Frame {

@@ -4,7 +4,7 @@
 //! no acknowledged write lost when a server is killed mid-load.
 
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -21,56 +21,13 @@ use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+#[path = "support/server.rs"]
+mod server;
+
+use server::Server;
+
 const CIRCLES: &str = env!("CARGO_BIN_EXE_circles");
 const PASSWORD: &str = "three servers, one database";
-
-/// A `circles serve` child process, killed when dropped.
-struct Server {
-    base: String,
-    child: Child,
-}
-
-impl Server {
-    async fn start(database_url: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(CIRCLES)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", database_url])
-            .env("CIRCLES_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP", "10000")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start circles serve");
-        let server = Self { base: format!("http://127.0.0.1:{port}"), child };
-        server.wait_ready().await;
-        server
-    }
-
-    async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(res) = reqwest::get(format!("{}/readyz", self.base)).await
-                && res.status().is_success()
-            {
-                return;
-            }
-            assert!(Instant::now() < deadline, "{} did not become ready", self.base);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn kill(&mut self) {
-        // SIGKILL: no graceful shutdown, no flushing.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// One organisation, seen through three servers.
 struct Cluster {

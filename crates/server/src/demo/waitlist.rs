@@ -76,13 +76,17 @@ pub(super) async fn waitlists(
 
     // One-on-one time with Dr. Okafor.
     let hannah = Target::OneOnOne { therapist: Some(people.therapists[0]), modality: None, duration_minutes: 50 };
-    // Blake's offered time is two days out, so the demo's live offer never
-    // holds the next hours of Dr. Okafor's calendar that a newcomer tries first.
-    let mut blake = waiting(c[1], hannah, Urgency::High, false);
-    blake.preferences.earliest = Some(days_after(today, 2));
-    let blake = store.create_entry(ctx, org, blake).await?;
-    store.create_entry(ctx, org, waiting(c[2], hannah, Urgency::Medium, true)).await?;
-    let dana = store.create_entry(ctx, org, waiting(c[3], hannah, Urgency::High, false)).await?;
+    // Waiting from two days out: offers (the demo's own and any the waitlist
+    // pass sends) never hold the next hours of Dr. Okafor's calendar, which
+    // a newcomer trying the demo books first.
+    let from_two_days = |client| {
+        let mut entry = waiting(client, hannah, Urgency::Medium, false);
+        entry.preferences.earliest = Some(days_after(today, 2));
+        entry
+    };
+    let blake = store.create_entry(ctx, org, NewEntry { urgency: Urgency::High, ..from_two_days(c[1]) }).await?;
+    store.create_entry(ctx, org, NewEntry { referral: true, ..from_two_days(c[2]) }).await?;
+    let dana = store.create_entry(ctx, org, NewEntry { urgency: Urgency::High, ..from_two_days(c[3]) }).await?;
     // Each offer is one of the slots suggested for that client's own entry,
     // so it fits their calendar as well as Dr. Okafor's.
     if let Some(slot) = store.entry_suggestions(org, dana.id, 1).await?.first() {

@@ -657,31 +657,35 @@ pub async fn claim_many<E: Executor>(
 /// Busy rows may overlap among themselves (approved time off over sessions
 /// already booked); only an overlap that involves a claim counts.
 fn first_clash(claims: &[Claim], busy: &[Busy], now: Timestamp) -> Option<BusyConflict> {
-    let mut all: Vec<(PersonId, Interval, Option<BusyKind>)> =
-        claims.iter().map(|c| (c.person, c.interval, None)).collect();
-    all.extend(busy.iter().filter(|b| b.is_live(now)).map(|b| (b.person, b.interval, Some(b.kind))));
-    all.sort_by_key(|(person, interval, _)| (*person, interval.start));
+    let claim_session = |c: &Claim| match c.owner {
+        Owner::Session(id) => Some(id),
+        Owner::Hold { .. } => None,
+    };
+    let mut all: Vec<(PersonId, Interval, Option<BusyKind>, Option<SessionId>)> =
+        claims.iter().map(|c| (c.person, c.interval, None, claim_session(c))).collect();
+    all.extend(busy.iter().filter(|b| b.is_live(now)).map(|b| (b.person, b.interval, Some(b.kind), b.session)));
+    all.sort_by_key(|(person, interval, _, _)| (*person, interval.start));
     // Per person: the latest end so far among claims and among busy rows,
-    // with the interval that reached it.
-    let mut claimed: Option<(PersonId, Interval)> = None;
-    let mut taken: Option<(PersonId, Interval, BusyKind)> = None;
-    for (person, interval, kind) in all {
-        let claim_reach = claimed.filter(|(p, i)| *p == person && i.end > interval.start);
-        let busy_reach = taken.filter(|(p, i, _)| *p == person && i.end > interval.start);
+    // with the interval (and session) that reached it.
+    let mut claimed: Option<(PersonId, Interval, Option<SessionId>)> = None;
+    let mut taken: Option<(PersonId, Interval, BusyKind, Option<SessionId>)> = None;
+    for (person, interval, kind, session) in all {
+        let claim_reach = claimed.filter(|(p, i, _)| *p == person && i.end > interval.start);
+        let busy_reach = taken.filter(|(p, i, _, _)| *p == person && i.end > interval.start);
         let clash = match kind {
-            None => busy_reach.map(|(_, i, k)| (i, k)).or(claim_reach.map(|(_, i)| (i, BusyKind::Session))),
-            Some(_) => claim_reach.map(|(_, i)| (i, BusyKind::Session)),
+            None => busy_reach.map(|(_, i, k, s)| (i, k, s)).or(claim_reach.map(|(_, i, s)| (i, BusyKind::Session, s))),
+            Some(_) => claim_reach.map(|(_, i, s)| (i, BusyKind::Session, s)),
         };
-        if let Some((other, kind)) = clash {
+        if let Some((other, kind, session_id)) = clash {
             let (starts_at, ends_at) = (other.start, other.end);
-            return Some(BusyConflict { person_id: person, starts_at, ends_at, kind, session_id: None });
+            return Some(BusyConflict { person_id: person, starts_at, ends_at, kind, session_id });
         }
         match kind {
-            None if claimed.is_none_or(|(p, i)| p != person || i.end < interval.end) => {
-                claimed = Some((person, interval));
+            None if claimed.is_none_or(|(p, i, _)| p != person || i.end < interval.end) => {
+                claimed = Some((person, interval, session));
             }
-            Some(kind) if taken.is_none_or(|(p, i, _)| p != person || i.end < interval.end) => {
-                taken = Some((person, interval, kind));
+            Some(kind) if taken.is_none_or(|(p, i, _, _)| p != person || i.end < interval.end) => {
+                taken = Some((person, interval, kind, session));
             }
             _ => {}
         }

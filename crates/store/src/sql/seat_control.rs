@@ -19,7 +19,7 @@ use super::db::Backend;
 use super::notify::{self, Notice};
 use super::rows::freed::{self, Cause};
 use super::rows::names;
-use super::rows::seats::{register_seat, seat_of, set_seat_status};
+use super::rows::seats::{lock_group_session, register_seat, seat_of, set_seat_status};
 use super::rows::sessions::lock_session;
 use super::{SqlStore, write_tx};
 use crate::model::{AuditCtx, Seat, Session};
@@ -60,11 +60,7 @@ impl<B: Backend> SeatControlStore for SqlStore<B> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
         write_tx!(self, |tx| {
-            // Locking the session serialises seat changes, so capacity holds.
-            let session = lock_session(&mut tx, dialect, org, session_id, now).await?;
-            let group = session
-                .group_id
-                .ok_or_else(|| StoreError::conflict("session_not_open", "only group sessions take seats"))?;
+            let (session, group) = lock_group_session(&mut tx, dialect, org, session_id, now).await?;
             open_to_staff(&session)?;
             let people = [(client, Role::Client, "client_id")];
             let names = busy::lock_people_or(&mut tx, dialect, org, &people, LockWait::Queue).await?;

@@ -15,7 +15,7 @@ use super::db::{Backend, Executor, Row, sql};
 use super::notify::{self, Notice};
 use super::rows::freed::{self, Cause};
 use super::rows::names;
-use super::rows::seats::{group_settings, register_seat, seat_of};
+use super::rows::seats::{group_settings, lock_group_session, register_seat, seat_of};
 use super::rows::sessions::lock_session;
 use super::{SqlStore, write_tx};
 use crate::model::{AttendanceMark, AuditCtx, Seat, Session};
@@ -41,11 +41,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
         write_tx!(self, |tx| {
-            // Locking the session serialises joins, so capacity holds.
-            let session = lock_session(&mut tx, dialect, org, session_id, now).await?;
-            let group = session
-                .group_id
-                .ok_or_else(|| StoreError::conflict("session_not_open", "only group sessions take seats"))?;
+            let (session, group) = lock_group_session(&mut tx, dialect, org, session_id, now).await?;
             open_for_seats(&session, group_settings(&mut tx, org, group).await?.late_join(), now)?;
             if !super::rows::groups::is_active_member(&mut tx, org, group, client).await? {
                 return Err(StoreError::NotFound("session"));

@@ -97,3 +97,20 @@ pub(crate) async fn group_settings<E: Executor>(tx: &mut E, org: OrgId, group: G
     let text = row.text("settings")?;
     serde_json::from_str(&text).map_err(|e| DbError::Decode(format!("settings: {e}")).into())
 }
+
+/// Locks a group session for a change of seats (the lock serialises seat
+/// changes, so capacity holds) and names its group; other sessions take no
+/// seats.
+pub(crate) async fn lock_group_session<E: Executor>(
+    tx: &mut E,
+    dialect: crate::sql::db::Dialect,
+    org: OrgId,
+    session: SessionId,
+    now: Timestamp,
+) -> Result<(crate::model::Session, GroupId)> {
+    let session = super::sessions::lock_session(tx, dialect, org, session, now).await?;
+    let group = session
+        .group_id
+        .ok_or_else(|| crate::StoreError::conflict("session_not_open", "only group sessions take seats"))?;
+    Ok((session, group))
+}
