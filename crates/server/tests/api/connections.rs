@@ -68,5 +68,8 @@ async fn idle_and_partial_header_connections_are_closed_and_the_server_keeps_ans
     assert!(fastest(&silent_closed) >= IDLE_TIMEOUT, "silence is idleness, not a started head");
     assert!(slowest(&silent_closed) < IDLE_TIMEOUT + SLACK, "silent: {:?}", slowest(&silent_closed));
     assert!(kept_closed >= IDLE_TIMEOUT && kept_closed < IDLE_TIMEOUT + SLACK, "kept alive: {kept_closed:?}");
-    app.request(Method::GET, "/healthz", None, None).await.expect(200);
+    // A new connection: the test client's pooled ones have idled past the
+    // server's timeout too, and reusing one races its close.
+    let after = reqwest::get(format!("{}/healthz", app.base)).await.expect("a new connection is answered");
+    assert_eq!(after.status(), reqwest::StatusCode::OK);
 }
