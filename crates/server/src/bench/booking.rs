@@ -4,16 +4,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use circles_domain::ids::PersonId;
-use circles_domain::input::Label;
-use circles_domain::interval::Interval;
-use circles_domain::session::{Modality, SessionDetails, SessionKind};
 use circles_store::Store;
-use circles_store::model::{Approval, AuditCtx, NewSession};
+use circles_store::model::AuditCtx;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::json;
 
-use super::harness::{Clinic, FreshDatabase, Latencies, RunningServer, client, median, warm_up};
+use super::harness::{self, Clinic, FreshDatabase, Latencies, RunningServer, client, median, warm_up};
 use super::{BookingArgs, Machine};
 
 const HOT_SLOT_CONCURRENCY: usize = 1_000;
@@ -199,25 +196,7 @@ async fn book_history(store: &Arc<dyn Store>, clinic: &Clinic, from: Timestamp) 
         tokio::spawn(async move {
             for (day, client) in (1..=HISTORY_DAYS).zip(clients) {
                 let start = from + SignedDuration::from_hours(24 * day);
-                let session = NewSession {
-                    kind: SessionKind::OneOnOne,
-                    details: SessionDetails {
-                        title: Label::parse("Check-in", 200).expect("valid"),
-                        description: String::new(),
-                        modality: Modality::Virtual,
-                        virtual_link: Some("https://meet.example/bench".into()),
-                        location: None,
-                        address: None,
-                    },
-                    interval: Interval::starting_at(start, SignedDuration::from_mins(50)).expect("positive"),
-                    timezone: "America/New_York".into(),
-                    capacity: 1,
-                    group_id: None,
-                    therapist_ids: vec![therapist],
-                    client_ids: vec![client],
-                    therapists_must_accept: false,
-                    approval: Approval::NotNeeded,
-                };
+                let session = harness::check_in(therapist, client, start);
                 store.create_session(&AuditCtx::operator(), org, session).await?;
             }
             anyhow::Ok(())

@@ -5,14 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use circles_domain::clock::SystemClock;
-use circles_domain::input::Label;
-use circles_domain::interval::Interval;
-use circles_domain::session::{Modality, SessionDetails, SessionKind};
-use circles_store::model::{Approval, AuditCtx, DeliveryFilter, NewSession};
+use circles_store::model::{AuditCtx, DeliveryFilter};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use super::harness::{Clinic, FreshDatabase, Latencies};
+use super::harness::{self, Clinic, FreshDatabase, Latencies};
 use super::{DeliveryArgs, Machine};
 use crate::config::Settings;
 use crate::delivery::Worker;
@@ -59,25 +56,7 @@ async fn measure(args: &DeliveryArgs, database: &FreshDatabase) -> anyhow::Resul
         let therapist = clinic.therapists[i % clinic.therapists.len()];
         let client = clinic.clients[i % clinic.clients.len()];
         let start = first + SignedDuration::from_hours(i64::try_from(i)?);
-        let session = NewSession {
-            kind: SessionKind::OneOnOne,
-            details: SessionDetails {
-                title: Label::parse("Check-in", 200).expect("valid"),
-                description: String::new(),
-                modality: Modality::Virtual,
-                virtual_link: Some("https://meet.example/bench".into()),
-                location: None,
-                address: None,
-            },
-            interval: Interval::starting_at(start, SignedDuration::from_mins(50)).expect("positive"),
-            timezone: "America/New_York".into(),
-            capacity: 1,
-            group_id: None,
-            therapist_ids: vec![therapist],
-            client_ids: vec![client],
-            therapists_must_accept: false,
-            approval: Approval::NotNeeded,
-        };
+        let session = harness::check_in(therapist, client, start);
         let began = Instant::now();
         store.create_session(&AuditCtx::operator(), clinic.org, session).await?;
         samples.push(began.elapsed());

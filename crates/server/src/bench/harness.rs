@@ -8,9 +8,14 @@ use anyhow::Context;
 use circles_domain::Role;
 use circles_domain::clock::SystemClock;
 use circles_domain::ids::{OrgId, PersonId};
+use circles_domain::input::Label;
 use circles_domain::input::{Email, OrgName, PersonName, TimeZoneName};
+use circles_domain::interval::Interval;
+use circles_domain::session::{Modality, SessionDetails, SessionKind};
 use circles_store::Store;
-use circles_store::model::{AuditCtx, NewAccount, NewOrganisation, NewPerson, NewToken, TokenKind};
+use circles_store::model::{
+    Approval, AuditCtx, NewAccount, NewOrganisation, NewPerson, NewSession, NewToken, TokenKind,
+};
 use serde::Serialize;
 
 use crate::auth::token;
@@ -193,6 +198,30 @@ impl Latencies {
             millis(samples[index])
         };
         Self { count: samples.len(), p50_ms: at(0.50), p95_ms: at(0.95), p99_ms: at(0.99), max_ms: at(1.0) }
+    }
+}
+
+/// A 50-minute virtual one-on-one check-in from `start`, the appointment
+/// the benchmarks fill calendars with.
+pub fn check_in(therapist: PersonId, client: PersonId, start: jiff::Timestamp) -> NewSession {
+    NewSession {
+        kind: SessionKind::OneOnOne,
+        details: SessionDetails {
+            title: Label::parse("Check-in", 200).expect("valid"),
+            description: String::new(),
+            modality: Modality::Virtual,
+            virtual_link: Some("https://meet.example/bench".into()),
+            location: None,
+            address: None,
+        },
+        interval: Interval::starting_at(start, jiff::SignedDuration::from_mins(50)).expect("positive"),
+        timezone: "America/New_York".into(),
+        capacity: 1,
+        group_id: None,
+        therapist_ids: vec![therapist],
+        client_ids: vec![client],
+        therapists_must_accept: false,
+        approval: Approval::NotNeeded,
     }
 }
 
