@@ -60,7 +60,7 @@ pub struct InvitationQuery {
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the page before.
-    #[param(pattern = "^-?[0-9]{1,17}\\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    #[param(format = "time-cursor")]
     pub cursor: Option<String>,
 }
 

@@ -60,6 +60,7 @@ pub struct InboxQuery {
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the page before.
+    #[param(format = "time-cursor")]
     pub cursor: Option<String>,
 }
 

@@ -15,6 +15,7 @@
 //! - `clock-time`, `clock-hh-mm`, `clock-hh-mm-or-24`: times of day;
 //! - `password-policy`: not only white space;
 //! - `rrule`: a recurrence rule;
+//! - `time-cursor`: a list's `next_cursor` (`routes::page::time_cursor`);
 //! - `time-zone`: one of the IANA names of the `TimeZoneName` schema, the
 //!   zones this server knows.
 //!
@@ -55,6 +56,9 @@ pub const RRULE: &str = concat!(
     r"(;INTERVAL=([1-9]|[1-4][0-9]|5[0-2]))?",
     r"(;COUNT=([1-9]|[1-9][0-9]|[1-6][0-9][0-9]|7[0-2][0-9]|730))?$"
 );
+/// `page::time_cursor`: microseconds since the epoch, a dot, an id.
+pub const TIME_CURSOR: &str =
+    r"^-?[0-9]{1,17}\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 /// `input::Password`: something other than white space (its length is
 /// `minLength`/`maxLength`).
 pub const PASSWORD_POLICY: &str = r"\S";
@@ -140,6 +144,7 @@ fn apply(schema: &mut RefOr<Schema>) {
                         "clock-hh-mm-or-24" => CLOCK_HH_MM_OR_24,
                         "password-policy" => PASSWORD_POLICY,
                         "rrule" => RRULE,
+                        "time-cursor" => TIME_CURSOR,
                         other => panic!("unknown text rule `{other}` in the OpenAPI document"),
                     };
                     object.format = None;

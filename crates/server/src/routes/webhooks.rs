@@ -137,6 +137,7 @@ pub struct UpdateWebhookRequest {
 #[serde(deny_unknown_fields)]
 pub struct WebhookLogQuery {
     /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

@@ -161,7 +161,7 @@ impl Wanted {
 #[utoipa::path(get, path = "/fhir/{org_id}/Appointment", tag = "fhir",
     params(("org_id" = Uuid, Path), ("date" = Option<String>, Query), ("actor" = Option<String>, Query),
         ("patient" = Option<String>, Query), ("practitioner" = Option<String>, Query), ("status" = Option<String>, Query),
-        ("_count" = Option<u32>, Query), ("_cursor" = Option<String>, Query)),
+        ("_count" = Option<u32>, Query, minimum = 1, maximum = 100), ("_cursor" = Option<String>, Query)),
     responses((status = 200, description = "searchset Bundle", content_type = "application/fhir+json", body = Object),
         (status = 400, description = "OperationOutcome"), (status = 404, description = "OperationOutcome")),
     security(("bearer" = [])))]

@@ -79,7 +79,7 @@ pub async fn read_practitioner(
 
 /// The organisation's therapists.
 #[utoipa::path(get, path = "/fhir/{org_id}/Practitioner", tag = "fhir",
-    params(("org_id" = Uuid, Path), ("_count" = Option<u32>, Query), ("_cursor" = Option<String>, Query)),
+    params(("org_id" = Uuid, Path), ("_count" = Option<u32>, Query, minimum = 1, maximum = 100), ("_cursor" = Option<String>, Query)),
     responses((status = 200, description = "searchset Bundle", content_type = "application/fhir+json", body = Object),
         (status = 400, description = "OperationOutcome"), (status = 404, description = "OperationOutcome")),
     security(("bearer" = [])))]
@@ -111,7 +111,7 @@ pub async fn read_patient(
 
 /// The clients the caller finds (staff; a therapist only those they serve).
 #[utoipa::path(get, path = "/fhir/{org_id}/Patient", tag = "fhir",
-    params(("org_id" = Uuid, Path), ("_count" = Option<u32>, Query), ("_cursor" = Option<String>, Query)),
+    params(("org_id" = Uuid, Path), ("_count" = Option<u32>, Query, minimum = 1, maximum = 100), ("_cursor" = Option<String>, Query)),
     responses((status = 200, description = "searchset Bundle", content_type = "application/fhir+json", body = Object),
         (status = 400, description = "OperationOutcome"), (status = 403, description = "OperationOutcome"),
         (status = 404, description = "OperationOutcome")),
@@ -143,7 +143,7 @@ pub async fn read_schedule(
 
 /// One schedule per therapist; `actor` picks one therapist's.
 #[utoipa::path(get, path = "/fhir/{org_id}/Schedule", tag = "fhir",
-    params(("org_id" = Uuid, Path), ("actor" = Option<String>, Query), ("_count" = Option<u32>, Query),
+    params(("org_id" = Uuid, Path), ("actor" = Option<String>, Query), ("_count" = Option<u32>, Query, minimum = 1, maximum = 100),
         ("_cursor" = Option<String>, Query)),
     responses((status = 200, description = "searchset Bundle", content_type = "application/fhir+json", body = Object),
         (status = 400, description = "OperationOutcome"), (status = 404, description = "OperationOutcome")),
@@ -212,7 +212,7 @@ pub async fn read_group(
 
 /// The groups the caller sees (members listed for those who manage all).
 #[utoipa::path(get, path = "/fhir/{org_id}/Group", tag = "fhir",
-    params(("org_id" = Uuid, Path), ("_count" = Option<u32>, Query), ("_cursor" = Option<String>, Query)),
+    params(("org_id" = Uuid, Path), ("_count" = Option<u32>, Query, minimum = 1, maximum = 100), ("_cursor" = Option<String>, Query)),
     responses((status = 200, description = "searchset Bundle", content_type = "application/fhir+json", body = Object),
         (status = 400, description = "OperationOutcome"), (status = 404, description = "OperationOutcome")),
     security(("bearer" = [])))]

@@ -108,7 +108,7 @@ pub async fn read_slot(
 /// A therapist's free slots (`schedule` required), a page at a time.
 #[utoipa::path(get, path = "/fhir/{org_id}/Slot", tag = "fhir",
     params(("org_id" = Uuid, Path), ("schedule" = String, Query), ("start" = Option<String>, Query),
-        ("status" = Option<String>, Query), ("duration" = Option<u32>, Query), ("_count" = Option<u32>, Query)),
+        ("status" = Option<String>, Query), ("duration" = Option<u32>, Query, minimum = 5, maximum = 720), ("_count" = Option<u32>, Query, minimum = 1, maximum = 100)),
     responses((status = 200, description = "searchset Bundle", content_type = "application/fhir+json", body = Object),
         (status = 400, description = "OperationOutcome"), (status = 404, description = "OperationOutcome"),
         (status = 422, description = "OperationOutcome")),
