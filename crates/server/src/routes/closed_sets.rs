@@ -10,6 +10,7 @@
 use circles_domain::civil::WEEKDAYS;
 use circles_domain::delivery::{DeliveryState, OUTBOX_CHANNELS};
 use circles_domain::feed::FeedPrivacy;
+use circles_domain::fhir::appointment::STATUS_CODES as APPOINTMENT_STATUS_CODES;
 use circles_domain::fhir::resources::SLOT_STATUS_CODES;
 use circles_domain::group::{GroupType, MembershipStatus, SessionCreation};
 use circles_domain::session::{InvitationStatus, Modality, NotificationKind, SeatStatus, SessionKind, SessionStatus};
@@ -40,6 +41,7 @@ fn query_sets() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("/api/v1/orgs/{org_id}/availability", "modality", modalities.clone()),
         ("/api/v1/orgs/{org_id}/availability/free-at", "modality", modalities),
         ("/fhir/{org_id}/Slot", "status", SLOT_STATUS_CODES.to_vec()),
+        ("/fhir/{org_id}/Appointment", "status", APPOINTMENT_STATUS_CODES.to_vec()),
     ]
 }
 

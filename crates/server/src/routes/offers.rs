@@ -24,8 +24,9 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
 
-/// Send either `session_id` (a seat) or `therapist_id` with `starts_at`
-/// and `ends_at` (a slot, which ends after it starts).
+/// Send exactly one of `session_id` (a seat), `group_id` (a place in the
+/// group) or `therapist_id` with `starts_at` and `ends_at` (a slot, which
+/// ends after it starts).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendOfferRequest {

@@ -16,6 +16,10 @@
 //! - `password-policy`: not only white space;
 //! - `rrule`: a recurrence rule;
 //! - `time-cursor`: a list's `next_cursor` (`routes::page::time_cursor`);
+//! - `fhir-date`: a FHIR `date` search value, its prefix and a date or a
+//!   date-time with its offset (`fhir::params::StartRange::narrow`);
+//! - `fhir-practitioner`, `fhir-patient`, `fhir-person`, `fhir-schedule`:
+//!   a reference to one (`fhir::params::reference_id`), relative or bare;
 //! - `time-zone`: one of the IANA names of the `TimeZoneName` schema, the
 //!   zones this server knows.
 //!
@@ -59,6 +63,19 @@ pub const RRULE: &str = concat!(
 /// `page::time_cursor`: microseconds since the epoch, a dot, an id.
 pub const TIME_CURSOR: &str =
     r"^-?[0-9]{1,17}\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+/// A FHIR `date` search value between the years 1900 and 2999 (the
+/// server also refuses a day the calendar lacks, such as 30 February).
+pub const FHIR_DATE: &str = concat!(
+    r"^(eq|ge|gt|le|lt)?(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])",
+    r"(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-](0[0-9]|1[0-4]):[0-5][0-9]))?$"
+);
+const UUID: &str = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
+
+/// A reference to one of `types` (`Practitioner/{id}`), or the bare id.
+fn fhir_reference(types: &str) -> String {
+    format!("^(({types})/)?{UUID}$")
+}
+
 /// `input::Password`: something other than white space (its length is
 /// `minLength`/`maxLength`).
 pub const PASSWORD_POLICY: &str = r"\S";
@@ -132,6 +149,17 @@ fn apply(schema: &mut RefOr<Schema>) {
                     };
                     return;
                 }
+                Some(name) if name.starts_with("fhir-") && name != "fhir-date" => {
+                    let types = match name {
+                        "fhir-practitioner" => "Practitioner",
+                        "fhir-patient" => "Patient",
+                        "fhir-person" => "Practitioner|Patient",
+                        "fhir-schedule" => "Schedule",
+                        other => panic!("unknown FHIR reference rule `{other}` in the OpenAPI document"),
+                    };
+                    object.format = None;
+                    object.pattern = Some(fhir_reference(types));
+                }
                 Some(name) => {
                     let pattern = match name {
                         "text-line" => TEXT_LINE,
@@ -145,6 +173,7 @@ fn apply(schema: &mut RefOr<Schema>) {
                         "password-policy" => PASSWORD_POLICY,
                         "rrule" => RRULE,
                         "time-cursor" => TIME_CURSOR,
+                        "fhir-date" => FHIR_DATE,
                         other => panic!("unknown text rule `{other}` in the OpenAPI document"),
                     };
                     object.format = None;

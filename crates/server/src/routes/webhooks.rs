@@ -116,10 +116,13 @@ impl WebhookMessageView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookRequest {
-    /// An https:// (or http://) address on the public internet.
+    /// An https:// (or http://) URL, as RFC 3986 writes one, on the public
+    /// internet: its host resolves, and to no loopback or private-network
+    /// address.
     #[schema(format = "http-url", max_length = 2000)]
     pub url: String,
     /// Notification kinds to receive; at least one.
+    #[schema(min_items = 1)]
     pub event_types: Vec<String>,
     #[serde(default)]
     #[schema(format = "text-line-or-blank", max_length = 500)]

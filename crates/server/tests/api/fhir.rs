@@ -186,6 +186,11 @@ async fn slots_are_the_free_slot_search_a_page_at_a_time(backend: Backend) {
     let busy =
         fhir.get(&format!("Slot?schedule=Schedule/{therapist}&status=busy"), &org.client.token).await.expect(200);
     assert!(entries(&busy).is_empty(), "a derived slot is only ever free");
+    // A schedule nobody keeps matches no slot, like any search for a
+    // reference to nothing.
+    let nobody = uuid::Uuid::now_v7();
+    let none = fhir.get(&format!("Slot?schedule=Schedule/{nobody}"), &org.client.token).await.expect(200);
+    assert!(entries(&none).is_empty());
     outcome(fhir.get("Slot", &org.client.token).await, 400, "invalid");
     fhir.validate();
 }

@@ -27,6 +27,7 @@ backend_tests!(
     group_parts_have_schemas_the_domain_reads,
     waitlist_settings_have_a_schema_the_domain_reads,
     rules_between_fields_are_stated_where_they_are_enforced,
+    fhir_errors_are_documented_as_operation_outcomes,
 );
 
 async fn document(app: &TestApp) -> Value {
@@ -106,6 +107,8 @@ async fn text_fields_state_their_rule_and_the_server_keeps_it(backend: Backend) 
 /// pattern, a set of values or a shared schema), except these, which take
 /// any text.
 const FREE_FORM: &[&str] = &[
+    // FHIR's any-text value; each FHIR operation says what it reads from it.
+    "FhirParameter.valueString",
     // The server compares them with the stored hash, whatever they are.
     "LoginRequest.password",
     "PasswordChange.current_password",
@@ -339,4 +342,35 @@ async fn waitlist_settings_have_a_schema_the_domain_reads(backend: Backend) {
     let saved = put(json!({ "offer_expiry_minutes": 60, "mode": { "mode": "PARALLEL", "k": 3 } })).await.expect(200);
     assert_eq!(saved["offer_expiry_minutes"], 60);
     assert_eq!(saved["mode"]["k"], 3);
+}
+
+/// Under `/fhir/` every error is an `OperationOutcome` in
+/// `application/fhir+json`, and the document says so; everywhere else it is
+/// a problem document.
+async fn fhir_errors_are_documented_as_operation_outcomes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let doc = document(&app).await;
+    let mut fhir_errors = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().into_iter().flatten() {
+                if !(status.starts_with('4') || status.starts_with('5')) {
+                    continue;
+                }
+                let types: Vec<&String> =
+                    response["content"].as_object().map(|c| c.keys().collect()).unwrap_or_default();
+                let (wanted, schema) = if path.starts_with("/fhir/") {
+                    fhir_errors += 1;
+                    ("application/fhir+json", "#/components/schemas/OperationOutcome")
+                } else {
+                    ("application/problem+json", "#/components/schemas/Problem")
+                };
+                assert_eq!(types, [wanted], "{method} {path} {status}");
+                assert_eq!(response["content"][wanted]["schema"]["$ref"], schema, "{method} {path} {status}");
+            }
+        }
+    }
+    assert!(fhir_errors > 20, "the FHIR routes' errors were checked");
+    let outcome = &doc["components"]["schemas"]["OperationOutcome"];
+    assert_eq!(outcome["properties"]["resourceType"]["enum"], json!(["OperationOutcome"]));
 }

@@ -159,9 +159,15 @@ impl Wanted {
 
 /// Appointments the caller may see, sorted by start, a page at a time.
 #[utoipa::path(get, path = "/fhir/{org_id}/Appointment", tag = "fhir",
-    params(("org_id" = Uuid, Path), ("date" = Option<String>, Query), ("actor" = Option<String>, Query),
-        ("patient" = Option<String>, Query), ("practitioner" = Option<String>, Query), ("status" = Option<String>, Query),
-        ("_count" = Option<u32>, Query, minimum = 1, maximum = 100), ("_cursor" = Option<String>, Query)),
+    params(("org_id" = Uuid, Path),
+        ("date" = Option<String>, Query, format = "fhir-date",
+            description = "A prefix (eq, ge, gt, le, lt) and a real calendar date or a date-time with its offset; repeatable, the values leave a range whose end is after its start"),
+        ("actor" = Option<String>, Query, format = "fhir-person"),
+        ("patient" = Option<String>, Query, format = "fhir-patient"),
+        ("practitioner" = Option<String>, Query, format = "fhir-practitioner"),
+        ("status" = Option<String>, Query),
+        ("_count" = Option<u32>, Query, minimum = 1, maximum = 100),
+        ("_cursor" = Option<String>, Query, format = "time-cursor")),
     responses((status = 200, description = "searchset Bundle", content_type = "application/fhir+json", body = Object),
         (status = 400, description = "OperationOutcome"), (status = 404, description = "OperationOutcome")),
     security(("bearer" = [])))]

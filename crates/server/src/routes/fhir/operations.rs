@@ -16,7 +16,9 @@ use circles_domain::fhir::bundle::{self, Entry};
 use circles_domain::fhir::params::{self, MAX_COUNT, reference_id};
 use circles_domain::ids::PersonId;
 use circles_domain::validation::Validator;
+use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::appointments::{from_hold, from_session};
@@ -27,6 +29,62 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
 use crate::routes::holds::{CreateHoldRequest, hold_for, parse_hold};
 use crate::state::AppState;
+
+/// The input of an operation: a FHIR `Parameters` resource, each input
+/// named in `parameter`. JSON Schema cannot say which names an operation
+/// needs (each operation's description does); it states the resource's shape.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = FhirParameters)]
+#[allow(dead_code)] // documents the body; handlers read it as JSON
+pub struct ParametersDoc {
+    resource_type: ParametersType,
+    parameter: Vec<ParameterDoc>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+enum ParametersType {
+    Parameters,
+}
+
+/// The inputs the operations read; `$find` the first six, `$hold` and
+/// `$book` `appointment`.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+enum ParameterName {
+    #[serde(rename = "start")]
+    Start,
+    #[serde(rename = "end")]
+    End,
+    #[serde(rename = "practitioner")]
+    Practitioner,
+    #[serde(rename = "patient")]
+    Patient,
+    #[serde(rename = "minutesDuration")]
+    MinutesDuration,
+    #[serde(rename = "_count")]
+    Count,
+    #[serde(rename = "appointment")]
+    Appointment,
+}
+
+/// One named input, with its value in the `value[x]` the operation names.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = FhirParameter)]
+#[allow(dead_code)]
+struct ParameterDoc {
+    name: ParameterName,
+    #[schema(format = DateTime)]
+    value_date_time: Option<String>,
+    value_integer: Option<i64>,
+    value_string: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    value_reference: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    resource: Option<Value>,
+}
 
 fn parameters(body: &Value) -> ApiResult<&Value> {
     if params::is_parameters(body) {
@@ -103,11 +161,16 @@ fn parse_find(p: &Value) -> ApiResult<Find> {
     })?)
 }
 
-/// Proposed appointments in free slots (ITI-115): `start` and `end`
-/// (required), `practitioner` (repeatable; every therapist by default),
-/// `patient`, `minutesDuration` (60 by default) and `_count`.
+/// Proposed appointments in free slots (ITI-115), from the `Parameters`
+/// named `start` and `end` (required; each a `valueDateTime` with its
+/// offset), `practitioner` (repeatable; every therapist by default; each a
+/// therapist of this organisation) and `patient` (each a `Practitioner` or
+/// `Patient` reference or id),
+/// `minutesDuration` (5 to 720 minutes, 60 by default) and `_count` (1 to
+/// 100). `start` and `end` leave a range whose end is after its start, and
+/// a search spans at most 62 days.
 #[utoipa::path(post, path = "/fhir/{org_id}/Appointment/$find", tag = "fhir",
-    params(("org_id" = Uuid, Path)), request_body(content = Object, content_type = "application/fhir+json",
+    params(("org_id" = Uuid, Path)), request_body(content = ParametersDoc, content_type = "application/fhir+json",
         description = "Parameters"),
     responses((status = 200, description = "searchset Bundle of proposed Appointments", content_type = "application/fhir+json", body = Object),
         (status = 403, description = "OperationOutcome"), (status = 404, description = "OperationOutcome"),
@@ -123,16 +186,8 @@ pub async fn find(
     let now = state.clock.now();
     let from = find.from.max(now);
     stretch("end", from, find.to)?;
-    let mut slots =
-        free_slots(&state, &member, find.practitioners, from, find.to, find.minutes).await.map_err(|mut e| {
-            // The search names its therapists `therapist_ids`; here they are practitioners.
-            for field in &mut e.errors {
-                if field.field.starts_with("therapist_ids") {
-                    field.field = "practitioner".into();
-                }
-            }
-            e
-        })?;
+    let practitioners = ("practitioner", find.practitioners);
+    let mut slots = free_slots(&state, &member, practitioners, from, find.to, find.minutes).await?;
     slots.truncate(find.count);
     let therapists = all_therapist_names(&state, &member).await?;
     let zone = &member.org.timezone;
@@ -211,7 +266,7 @@ fn fhir_field(field: &str) -> String {
 /// Patient: a Circles hold, lapsing after five minutes unless booked. A
 /// clash is 409 with the next free starts as retry hints.
 #[utoipa::path(post, path = "/fhir/{org_id}/Appointment/$hold", tag = "fhir",
-    params(("org_id" = Uuid, Path)), request_body(content = Object, content_type = "application/fhir+json",
+    params(("org_id" = Uuid, Path)), request_body(content = ParametersDoc, content_type = "application/fhir+json",
         description = "Parameters with `appointment`: a proposed Appointment from $find"),
     responses((status = 200, description = "the pending Appointment (its id is the hold's)", content_type = "application/fhir+json", body = Object),
         (status = 403, description = "OperationOutcome"), (status = 404, description = "OperationOutcome"),
@@ -270,7 +325,7 @@ pub async fn hold(State(state): State<AppState>, member: Member, Json(body): Jso
 /// which is the booked Appointment returned. An expired, released or
 /// already booked hold is 409.
 #[utoipa::path(post, path = "/fhir/{org_id}/Appointment/$book", tag = "fhir",
-    params(("org_id" = Uuid, Path)), request_body(content = Object, content_type = "application/fhir+json",
+    params(("org_id" = Uuid, Path)), request_body(content = ParametersDoc, content_type = "application/fhir+json",
         description = "Parameters with `appointment`: the pending Appointment from $hold (or a reference to it)"),
     responses((status = 200, description = "the booked Appointment", content_type = "application/fhir+json", body = Object),
         (status = 403, description = "OperationOutcome"), (status = 404, description = "OperationOutcome"),

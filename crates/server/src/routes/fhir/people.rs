@@ -143,7 +143,7 @@ pub async fn read_schedule(
 
 /// One schedule per therapist; `actor` picks one therapist's.
 #[utoipa::path(get, path = "/fhir/{org_id}/Schedule", tag = "fhir",
-    params(("org_id" = Uuid, Path), ("actor" = Option<String>, Query), ("_count" = Option<u32>, Query, minimum = 1, maximum = 100),
+    params(("org_id" = Uuid, Path), ("actor" = Option<String>, Query, format = "fhir-practitioner"), ("_count" = Option<u32>, Query, minimum = 1, maximum = 100),
         ("_cursor" = Option<String>, Query)),
     responses((status = 200, description = "searchset Bundle", content_type = "application/fhir+json", body = Object),
         (status = 400, description = "OperationOutcome"), (status = 404, description = "OperationOutcome")),

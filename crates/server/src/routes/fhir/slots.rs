@@ -32,11 +32,12 @@ const MAX_STEP_MINUTES: i64 = 240;
 const DEFAULT_DAYS: i64 = 7;
 
 /// The free slots of `therapists` (every therapist when `None`) starting in
-/// `[from, to)`, `minutes` long, earliest first.
+/// `[from, to)`, `minutes` long, earliest first. A refused therapist is
+/// named as the caller's `field` (the search calls them `therapist_ids`).
 pub async fn free_slots(
     state: &AppState,
     member: &Member,
-    therapists: Option<Vec<PersonId>>,
+    (field, therapists): (&str, Option<Vec<PersonId>>),
     from: Timestamp,
     to: Timestamp,
     minutes: i64,
@@ -54,7 +55,15 @@ pub async fn free_slots(
         cursor: None,
         page_size: therapists_per_page(days_spanned(from, to)),
     };
-    let page = state.store.search_availability(member.org_id(), search).await?;
+    let page = state.store.search_availability(member.org_id(), search).await.map_err(|e| {
+        let mut e = ApiError::from(e);
+        for refused in &mut e.errors {
+            if refused.field.starts_with("therapist_ids") {
+                refused.field = field.into();
+            }
+        }
+        e
+    })?;
     let mut slots: Vec<SlotId> = page
         .into_free_starts()
         .into_iter()
@@ -92,7 +101,7 @@ pub async fn read_slot(
     let found = free_slots(
         &state,
         &member,
-        Some(vec![PersonId(slot.therapist)]),
+        ("id", Some(vec![PersonId(slot.therapist)])),
         slot.start,
         slot.start + SignedDuration::from_secs(1),
         slot.minutes,
@@ -107,7 +116,9 @@ pub async fn read_slot(
 
 /// A therapist's free slots (`schedule` required), a page at a time.
 #[utoipa::path(get, path = "/fhir/{org_id}/Slot", tag = "fhir",
-    params(("org_id" = Uuid, Path), ("schedule" = String, Query), ("start" = Option<String>, Query),
+    params(("org_id" = Uuid, Path), ("schedule" = String, Query, format = "fhir-schedule"),
+        ("start" = Option<String>, Query, format = "fhir-date",
+            description = "A prefix (eq, ge, gt, le, lt) and a real calendar date or a date-time with its offset; repeatable, the values leave a range whose end is after its start; a search spans at most 62 days"),
         ("status" = Option<String>, Query), ("duration" = Option<u32>, Query, minimum = 5, maximum = 720), ("_count" = Option<u32>, Query, minimum = 1, maximum = 100)),
     responses((status = 200, description = "searchset Bundle", content_type = "application/fhir+json", body = Object),
         (status = 400, description = "OperationOutcome"), (status = 404, description = "OperationOutcome"),
@@ -145,7 +156,13 @@ pub async fn search_slots(
     stretch("start", from, to)?;
     // A derived slot is only ever free.
     let mut slots = if status.is_none_or(|s| s == "free") {
-        free_slots(&state, &member, Some(vec![PersonId(therapist)]), from, to, minutes).await?
+        let schedule = ("schedule", Some(vec![PersonId(therapist)]));
+        match free_slots(&state, &member, schedule, from, to, minutes).await {
+            // A schedule nobody keeps matches no slot, as any search for a
+            // reference to nothing matches nothing.
+            Err(e) if e.errors.iter().any(|refused| refused.field == "schedule") => Vec::new(),
+            found => found?,
+        }
     } else {
         Vec::new()
     };
