@@ -46,6 +46,7 @@ fn links(ctx: &Ctx) -> Vec<(String, &'static str)> {
             links.push((ctx.path("/join"), "Join a session"));
             links.push((ctx.path("/my-groups"), "My groups"));
             links.push((ctx.path("/my-attendance"), "My attendance"));
+            links.push((ctx.path("/waitlist"), "Waitlist"));
         }
         Role::Therapist => {
             links.push((ctx.path("/invitations"), "Invitations"));
@@ -54,9 +55,11 @@ fn links(ctx: &Ctx) -> Vec<(String, &'static str)> {
         }
         Role::Moderator => {
             links.push((ctx.path("/groups"), "Groups"));
+            links.push((ctx.path("/waitlist"), "Waitlist"));
         }
         Role::Admin => {
             links.push((ctx.path("/groups"), "Groups"));
+            links.push((ctx.path("/waitlist"), "Waitlist"));
             links.push((ctx.path("/people"), "People"));
             links.push((ctx.path("/time-off"), "Time off"));
             links.push((ctx.path("/audit"), "Audit log"));

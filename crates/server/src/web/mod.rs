@@ -32,6 +32,7 @@ mod therapist;
 pub mod time;
 mod timeoff;
 mod viewer;
+mod waitlist;
 
 use axum::Router;
 use axum::extract::Request;
@@ -116,6 +117,12 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/audit", get(admin::audit))
         .route("/orgs/{org}/settings", get(org_settings::show).post(org_settings::save))
         .route("/orgs/{org}/my-attendance", get(my_statistics::show))
+        .route("/orgs/{org}/waitlist", get(waitlist::index))
+        .route("/orgs/{org}/waitlist/{entry}", get(waitlist::entry))
+        .route("/orgs/{org}/waitlist/{entry}/offer", post(waitlist::offer))
+        .route("/orgs/{org}/waitlist/{entry}/pin", post(waitlist::pin))
+        .route("/orgs/{org}/waitlist/{entry}/leave", post(waitlist::leave))
+        .route("/orgs/{org}/waitlist/offers/{offer}/{answer}", post(waitlist::answer))
         .route("/orgs/{org}/audit/verify", post(admin::verify))
         .route("/orgs/{org}/notifications", get(inbox::inbox))
         .route("/orgs/{org}/notifications/read-all", post(inbox::read_all))
