@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::error::PageResult;
 use super::form::{Errors, Fields, Input, Submitted, redirect_with, refused, token_input};
 use super::layout::{page, page_with_status};
+use super::group_form::day_label;
 use super::my_statistics::rate;
 use super::names::Names;
 use super::schedule::{modality, status_tag};
@@ -86,8 +87,9 @@ fn kind(raw: &str) -> &'static str {
     }
 }
 
-/// The group's rules in words, shown next to the proposal form.
-fn rules(g: &GroupView) -> Markup {
+/// The group's rules in words, shown next to the proposal form; windows
+/// are read in `zone`, the organisation's.
+pub fn rules(g: &GroupView, zone: &str) -> Markup {
     let s = &g.settings;
     html! {
         ul {
@@ -100,11 +102,12 @@ fn rules(g: &GroupView) -> Markup {
             @else { li { "Sessions may be proposed at short notice." } }
             @if s.allowed_time_windows.is_empty() { li { "Any day and time." } }
             @else {
-                li { "Only in these hours: "
+                li { "Only within these hours (" (zone) "): "
                     @for (i, w) in s.allowed_time_windows.iter().enumerate() {
                         @if i > 0 { "; " }
-                        (format!("{:?}", w.weekday)) " " (w.start.strftime("%H:%M")) "–" (w.end.strftime("%H:%M"))
+                        (day_label(w.weekday)) "s " (w.start.strftime("%H:%M")) "–" (w.end.strftime("%H:%M"))
                     }
+                    "."
                 }
             }
             li { "Capacity " (s.default_capacity) " unless you choose otherwise (2–50); 15 to 180 minutes." }
@@ -290,7 +293,7 @@ async fn render(
             }
             div {
                 h2 { "The group's rules" }
-                div.card { (rules(&g)) }
+                div.card { (rules(&g, &ctx.member.org.timezone)) }
                 @if may_propose {
                     h2 #propose { "Propose a session" }
                     div.card { (propose_form(ctx, &g, &names, &draft, errors)) }
