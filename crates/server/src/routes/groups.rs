@@ -252,7 +252,11 @@ fn parse_fields(body: &GroupBody, current: Option<&Group>, v: &mut Validator) ->
         target_population: target_population?,
         age_range: age_range?,
         modality: modality?,
-        virtual_link: kept(&body.virtual_link, details.virtual_link, current.and_then(|g| g.fields.virtual_link.clone())),
+        virtual_link: kept(
+            &body.virtual_link,
+            details.virtual_link,
+            current.and_then(|g| g.fields.virtual_link.clone()),
+        ),
         location: kept(&body.location, details.location, current.and_then(|g| g.fields.location.clone())),
         address: kept(&body.address, details.address, current.and_then(|g| g.fields.address.clone())),
         settings: settings?,

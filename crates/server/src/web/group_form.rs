@@ -53,10 +53,10 @@ const SPARE_WINDOWS: usize = 2;
 
 /// One row of the time-window fields: day, start and end, as typed.
 #[derive(Debug, Default, Clone, PartialEq)]
-struct WindowRow {
-    day: String,
-    start: String,
-    end: String,
+pub(super) struct WindowRow {
+    pub day: String,
+    pub start: String,
+    pub end: String,
 }
 
 impl WindowRow {
@@ -263,7 +263,7 @@ fn form(ctx: &Ctx, action: &str, values: &Values, names: &Names, errors: &Errors
 /// The allowed time windows: one fieldset per row (day, from, until), each
 /// error beside its input. The API numbers only the rows that were filled
 /// in, so a row's errors are found under that number.
-fn window_fields(ctx: &Ctx, rows: &[WindowRow], errors: &Errors) -> Markup {
+pub(super) fn window_fields(ctx: &Ctx, rows: &[WindowRow], errors: &Errors) -> Markup {
     let mut filled = 0;
     let numbered: Vec<(usize, Option<usize>, &WindowRow)> = rows
         .iter()

@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::error::PageResult;
 use super::form::{Errors, Fields, Input, Submitted, redirect_with, refused, token_input};
-use super::layout::{page, page_with_status};
 use super::group_form::day_label;
+use super::layout::{page, page_with_status};
 use super::my_statistics::rate;
 use super::names::Names;
 use super::schedule::{modality, status_tag};

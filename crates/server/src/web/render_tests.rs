@@ -179,3 +179,27 @@ fn group_rates_show_a_dash_until_a_seat_is_marked() {
     assert!(marked.contains("<dt>Attendance rate</dt><dd>50%</dd>"), "{marked}");
     assert!(marked.contains("<dt>No-show rate</dt><dd>50%</dd>"), "{marked}");
 }
+
+#[test]
+fn window_rows_are_labelled_and_an_error_sits_by_the_row_the_api_numbered() {
+    use super::form::Errors;
+    use super::group_form::{WindowRow, window_fields};
+    let row = |day: &str, start: &str, end: &str| WindowRow { day: day.into(), start: start.into(), end: end.into() };
+    let rows = [row("wednesday", "18:00", "20:00"), row("", "", ""), row("friday", "11:00", "10:00")];
+    // The API counts filled rows only: its second window is the form's third row.
+    let refused =
+        crate::http::error::ApiError::field("settings.allowed_time_windows[1].end_time", "must be after start_time");
+    let html = window_fields(&ctx(Role::Moderator, None), &rows, &Errors::from_problem(&refused)).into_string();
+    assert_eq!(html.matches("<fieldset class=\"window\"><legend>Window ").count(), 3, "{html}");
+    for part in ["day", "start", "end"] {
+        assert_eq!(
+            html.matches(&format!(r#"<label for="f-win-0-{part}">"#)).count(),
+            1,
+            "every input is labelled: {html}"
+        );
+    }
+    assert!(html.contains(r#"<span class="error" id="f-win-2-end-error">"#), "{html}");
+    assert!(!html.contains("f-win-1-end-error"), "the empty row has no error: {html}");
+    assert!(html.contains(r#"<option value="friday" selected>Friday</option>"#), "{html}");
+    assert!(html.contains("Times are in America/New_York."), "{html}");
+}
