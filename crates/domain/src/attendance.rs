@@ -24,9 +24,13 @@ pub struct MemberStats {
     pub marked: i64,
     /// Seats of held sessions whose attendance nobody has marked yet.
     pub unmarked: i64,
-    /// attended / marked, 0 when nothing was marked.
+    /// Held sessions the member held no seat in: never took one, or gave it
+    /// up (or the clinic cancelled it) in time. With `attended`, `no_shows`,
+    /// `late_cancellations` and `unmarked` it adds up to `sessions_offered`.
+    pub without_seat: i64,
+    /// attended / marked, 0 when nothing was marked (see `marked`).
     pub attendance_rate: f64,
-    /// no_shows / marked, 0 when nothing was marked.
+    /// no_shows / marked, 0 when nothing was marked (see `marked`).
     pub no_show_rate: f64,
     /// Consecutive attended sessions, counting back from the latest.
     pub current_streak: i64,
@@ -46,6 +50,12 @@ fn is_unmarked(status: SeatStatus) -> bool {
     matches!(status, SeatStatus::Registered | SeatStatus::Confirmed)
 }
 
+/// Whether a held session found the member without a seat: none taken, or
+/// one cancelled before the late-cancellation window.
+fn is_without_seat(seat: Option<SeatStatus>) -> bool {
+    matches!(seat, None | Some(SeatStatus::CancelledByClient | SeatStatus::CancelledByProvider))
+}
+
 /// Statistics over `offered`, oldest first.
 pub fn member_stats(offered: &[Offered]) -> MemberStats {
     let seats: Vec<SeatStatus> = offered.iter().filter_map(|o| o.seat).collect();
@@ -61,6 +71,7 @@ pub fn member_stats(offered: &[Offered]) -> MemberStats {
         late_cancellations: count(SeatStatus::LateCancelled),
         marked,
         unmarked: seats.iter().filter(|&&s| is_unmarked(s)).count() as i64,
+        without_seat: offered.iter().filter(|o| is_without_seat(o.seat)).count() as i64,
         attendance_rate: ratio(attended, marked),
         no_show_rate: ratio(no_shows, marked),
         current_streak,
@@ -127,6 +138,32 @@ mod tests {
         assert_eq!(stats.attendance_rate, 0.75, "3 of 4 marked seats");
         assert_eq!(stats.no_show_rate, 0.25, "1 of the same 4");
         assert_eq!(stats.current_streak, 0, "the latest session is not marked as attended");
+    }
+
+    #[test]
+    fn sessions_without_a_seat_are_counted_so_the_rows_add_up() {
+        let history = offered(&[
+            None,
+            Some(CancelledByClient),
+            Some(CancelledByProvider),
+            Some(Attended),
+            Some(NoShow),
+            Some(LateCancelled),
+            Some(Confirmed),
+        ]);
+        let stats = member_stats(&history);
+        assert_eq!(stats.without_seat, 3, "never taken, given up in time, cancelled by the clinic");
+        assert_eq!(
+            stats.attended + stats.no_shows + stats.late_cancellations + stats.unmarked + stats.without_seat,
+            stats.sessions_offered
+        );
+    }
+
+    #[test]
+    fn one_session_offered_without_a_seat_marks_nothing() {
+        let stats = member_stats(&offered(&[None]));
+        assert_eq!((stats.sessions_offered, stats.without_seat, stats.marked), (1, 1, 0));
+        assert_eq!((stats.attended, stats.no_shows, stats.late_cancellations, stats.unmarked), (0, 0, 0, 0));
     }
 
     #[test]

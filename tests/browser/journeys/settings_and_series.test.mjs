@@ -129,6 +129,13 @@ async function journey(javaScript) {
     assert.equal(await page.getByLabel("Who proposes sessions").inputValue(), "ALL_MEMBERS");
     await page.getByLabel("Seats in a session unless chosen otherwise").fill("10");
     assert.equal(await page.getByLabel("Seats in a session unless chosen otherwise").inputValue(), "10");
+    // Sessions only on Thursday and Friday evenings: one row per window.
+    for (const [row, day] of [["Window 1", "thursday"], ["Window 2", "friday"]]) {
+      const window = page.getByRole("group", { name: row });
+      await window.getByLabel("Day").selectOption(day);
+      await window.getByLabel("From").fill("17:00");
+      await window.getByLabel("Until").fill("22:00");
+    }
     await page.getByRole("button", { name: "Save the settings" }).click();
     await page.waitForURL(`${server.base}${groupPath}`, { timeout: 5000 }).catch(async (e) => {
       throw new Error(`not saved: ${await main()}`);
@@ -136,6 +143,7 @@ async function journey(javaScript) {
     assert.match(await notice(page), /are saved/);
     assert.match(await main(), /Any member may propose a session/);
     assert.match(await main(), /Capacity 10/);
+    assert.match(await main(), /Thursdays 17:00–22:00; Fridays 17:00–22:00/);
 
     // The series: generate four weeks and read the report.
     await page.getByRole("link", { name: "The series" }).click();

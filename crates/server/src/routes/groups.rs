@@ -110,20 +110,26 @@ pub struct GroupBody {
     #[serde(rename = "type")]
     pub group_type: Option<String>,
     pub open: Option<bool>,
-    /// Most active members at once; null for no limit.
-    #[schema(minimum = 1, maximum = 500)]
-    pub capacity: Option<i64>,
+    /// Most active members at once. Left out, it stays as it is; null
+    /// clears it (no limit).
+    #[serde(default, deserialize_with = "present_or_null")]
+    #[schema(value_type = Option<i64>, nullable, minimum = 1, maximum = 500)]
+    pub capacity: Option<Option<i64>>,
     pub requires_screening: Option<bool>,
     #[schema(format = "text-line-or-blank", max_length = 200)]
     pub target_population: Option<String>,
     #[schema(format = "text-line-or-blank", max_length = 50)]
     pub age_range: Option<String>,
+    /// VIRTUAL or IN_PERSON; blank clears it.
     pub modality: Option<String>,
-    #[schema(format = "http-url", max_length = 2000)]
+    /// Blank clears it.
+    #[schema(format = "http-url-or-blank", max_length = 2000)]
     pub virtual_link: Option<String>,
-    #[schema(format = "text-line", max_length = 200)]
+    /// Blank clears it.
+    #[schema(format = "text-line-or-blank", max_length = 200)]
     pub location: Option<String>,
-    #[schema(format = "text-line", max_length = 500)]
+    /// Blank clears it.
+    #[schema(format = "text-line-or-blank", max_length = 500)]
     pub address: Option<String>,
     #[schema(value_type = Option<super::body_docs::GroupSettingsChange>)]
     pub settings: Option<SettingsInput>,
@@ -133,6 +139,22 @@ pub struct GroupBody {
     pub facilitator_ids: Option<Vec<Uuid>>,
     /// Each an admin or moderator of this organisation.
     pub moderator_ids: Option<Vec<Uuid>>,
+}
+
+/// A field sent as null is `Some(None)` (clear it); one left out stays
+/// `None` through `#[serde(default)]` (keep it).
+fn present_or_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A text field as sent, unless blank.
+fn sent(raw: &Option<String>) -> Option<&str> {
+    raw.as_deref().filter(|text| !text.trim().is_empty())
+}
+
+/// A text field sent blank: the group's value is cleared.
+fn blank(raw: &Option<String>) -> bool {
+    raw.as_deref().is_some_and(|text| text.trim().is_empty())
 }
 
 fn optional_label(
@@ -168,23 +190,24 @@ fn parse_fields(body: &GroupBody, current: Option<&Group>, v: &mut Validator) ->
         None => Some(current.map_or(GroupType::Community, |g| g.fields.group_type)),
     };
     let capacity = match (body.capacity, current) {
-        (Some(c), _) if !(1..=500).contains(&c) => {
+        (Some(Some(c)), _) if !(1..=500).contains(&c) => {
             v.reject("capacity", "must be between 1 and 500");
             None
         }
-        (Some(c), _) => Some(Some(c)),
+        (Some(c), _) => Some(c),
         (None, group) => Some(group.and_then(|g| g.fields.capacity)),
     };
     let modality = match &body.modality {
+        _ if blank(&body.modality) => Some(None),
         Some(m) => v.check("modality", m.parse::<Modality>()).map(Some),
         None => Some(current.and_then(|g| g.fields.modality)),
     };
-    // Link and location are checked as a session's would be.
+    // Link and location are checked as a session's would be; blank ones clear.
     let details = DetailsInput {
         title: Some("group"),
-        virtual_link: body.virtual_link.as_deref(),
-        location: body.location.as_deref(),
-        address: body.address.as_deref(),
+        virtual_link: sent(&body.virtual_link),
+        location: sent(&body.location),
+        address: sent(&body.address),
         ..DetailsInput::default()
     };
     let mut details_v = Validator::default();
@@ -229,12 +252,21 @@ fn parse_fields(body: &GroupBody, current: Option<&Group>, v: &mut Validator) ->
         target_population: target_population?,
         age_range: age_range?,
         modality: modality?,
-        virtual_link: details.virtual_link.or(current.and_then(|g| g.fields.virtual_link.clone())),
-        location: details.location.or(current.and_then(|g| g.fields.location.clone())),
-        address: details.address.or(current.and_then(|g| g.fields.address.clone())),
+        virtual_link: kept(
+            &body.virtual_link,
+            details.virtual_link,
+            current.and_then(|g| g.fields.virtual_link.clone()),
+        ),
+        location: kept(&body.location, details.location, current.and_then(|g| g.fields.location.clone())),
+        address: kept(&body.address, details.address, current.and_then(|g| g.fields.address.clone())),
         settings: settings?,
         recurrence: recurrence?,
     })
+}
+
+/// A detail as sent (checked), cleared when sent blank, else as it was.
+fn kept(raw: &Option<String>, checked: Option<String>, current: Option<String>) -> Option<String> {
+    if blank(raw) { None } else { checked.or(current) }
 }
 
 fn people(v: &mut Validator, field: &str, ids: &Option<Vec<Uuid>>) -> Option<Vec<PersonId>> {

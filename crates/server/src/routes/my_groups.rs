@@ -26,8 +26,10 @@ pub struct OwnMembershipView {
     pub join_date: String,
     pub leave_date: Option<String>,
     pub exit_reason: Option<String>,
-    /// Sessions offered, attended, no-shows, the marked and unmarked seats,
-    /// and both rates over the marked seats.
+    /// Sessions offered, attended, no-shows, late cancellations, unmarked
+    /// seats and sessions held without a seat (these five add up to the
+    /// sessions offered), the marked seats, and both rates over them (0 while
+    /// nothing is marked).
     #[schema(value_type = Object)]
     pub stats: MemberStats,
 }

@@ -46,6 +46,8 @@ pub const FREE_TEXT_NOT_BLANK: &str =
 /// document asks for printable ASCII (percent-encode the rest), so that
 /// `maxLength` counts the bytes the server limits.
 pub const HTTP_URL: &str = r"^https?://[!-~]+$";
+/// [`HTTP_URL`], or blank (spaces only) to clear a stored link.
+pub const HTTP_URL_OR_BLANK: &str = r"^(https?://[!-~]+| *)$";
 /// `civil::parse_time`: `HH:MM` or `HH:MM:SS` on a 24-hour clock.
 pub const CLOCK_TIME: &str = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$";
 /// `availability::WallClock` where a window starts: `00:00` to `23:59`.
@@ -167,6 +169,7 @@ fn apply(schema: &mut RefOr<Schema>) {
                         "free-text" => FREE_TEXT,
                         "free-text-not-blank" => FREE_TEXT_NOT_BLANK,
                         "http-url" => HTTP_URL,
+                        "http-url-or-blank" => HTTP_URL_OR_BLANK,
                         "clock-time" => CLOCK_TIME,
                         "clock-hh-mm" => CLOCK_HH_MM,
                         "clock-hh-mm-or-24" => CLOCK_HH_MM_OR_24,

@@ -6,7 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use circles_domain::Role;
-use circles_domain::group::{SessionCreation, SettingsInput};
+use circles_domain::civil::weekday_name;
+use circles_domain::group::{SessionCreation, SettingsInput, WindowInput};
 use circles_domain::recurrence::RecurrenceInput;
 use maud::{Markup, html};
 use uuid::Uuid;
@@ -40,6 +41,49 @@ pub const DAYS: [(&str, &str); 7] = [
     ("SU", "Sunday"),
 ];
 
+/// A day as people read it, from the API's lower-case weekday name.
+pub fn day_label(weekday: jiff::civil::Weekday) -> &'static str {
+    let name = weekday_name(weekday);
+    DAYS.iter().find(|(_, label)| label.eq_ignore_ascii_case(name)).map_or(name, |(_, label)| label)
+}
+
+/// Empty window rows offered below the stored ones, for adding windows
+/// without script.
+const SPARE_WINDOWS: usize = 2;
+
+/// One row of the time-window fields: day, start and end, as typed.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(super) struct WindowRow {
+    pub day: String,
+    pub start: String,
+    pub end: String,
+}
+
+impl WindowRow {
+    fn is_blank(&self) -> bool {
+        [&self.day, &self.start, &self.end].iter().all(|v| v.trim().is_empty())
+    }
+}
+
+/// The window rows a form sent, in order (each row sends all three fields).
+fn sent_windows(fields: &Fields) -> Vec<WindowRow> {
+    let (days, starts, ends) = (fields.all("win_day"), fields.all("win_start"), fields.all("win_end"));
+    let at = |list: &[&str], i: usize| list.get(i).map(|v| v.trim().to_owned()).unwrap_or_default();
+    (0..days.len().max(starts.len()).max(ends.len()))
+        .map(|i| WindowRow { day: at(&days, i), start: at(&starts, i), end: at(&ends, i) })
+        .collect()
+}
+
+/// The API's windows: every row with something in it, blank rows skipped,
+/// so clearing every row clears the windows.
+fn windows_input(fields: &Fields) -> Vec<WindowInput> {
+    sent_windows(fields)
+        .into_iter()
+        .filter(|row| !row.is_blank())
+        .map(|row| WindowInput { weekday: row.day, start_time: row.start, end_time: row.end })
+        .collect()
+}
+
 /// What the form shows: a refused submission as typed, else the group as stored.
 struct Values<'a> {
     sent: Option<&'a Fields>,
@@ -60,6 +104,23 @@ impl Values<'_> {
             (None, Some(group)) => stored(group),
             (None, None) => default,
         }
+    }
+
+    /// The rows as sent, else the stored windows and a few empty rows.
+    fn windows(&self) -> Vec<WindowRow> {
+        if let Some(fields) = self.sent {
+            return sent_windows(fields);
+        }
+        let stored = self.group.map(|g| g.settings.allowed_time_windows.as_slice()).unwrap_or_default();
+        stored
+            .iter()
+            .map(|w| WindowRow {
+                day: weekday_name(w.weekday).to_owned(),
+                start: w.start.strftime("%H:%M").to_string(),
+                end: w.end.strftime("%H:%M").to_string(),
+            })
+            .chain(std::iter::repeat_n(WindowRow::default(), SPARE_WINDOWS))
+            .collect()
     }
 
     fn chosen(&self, name: &str, stored: impl FnOnce(&GroupView) -> Vec<Uuid>) -> Vec<String> {
@@ -192,8 +253,62 @@ fn form(ctx: &Ctx, action: &str, values: &Values, names: &Names, errors: &Errors
                     v.checked("refuse_outside_working_hours", |g| g.settings.refuse_outside_working_hours, false),
                     Some("Otherwise they are generated and the report warns.")))
             }
+            (window_fields(ctx, &v.windows(), errors))
             @if creating { (recurrence_fields(ctx, v, errors)) }
             div.actions { button type="submit" { @if creating { "Create the group" } @else { "Save the settings" } } }
+        }
+    }
+}
+
+/// The allowed time windows: one fieldset per row (day, from, until), each
+/// error beside its input. The API numbers only the rows that were filled
+/// in, so a row's errors are found under that number.
+pub(super) fn window_fields(ctx: &Ctx, rows: &[WindowRow], errors: &Errors) -> Markup {
+    let mut filled = 0;
+    let numbered: Vec<(usize, Option<usize>, &WindowRow)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let api = (!row.is_blank()).then(|| {
+                filled += 1;
+                filled - 1
+            });
+            (i, api, row)
+        })
+        .collect();
+    html! {
+        fieldset.windows {
+            legend { "When sessions may take place (optional)" }
+            p.hint { "A session must lie inside one of these windows; with none, any day and time is allowed. "
+                "Empty a row to remove it. Times are in " (ctx.member.org.timezone) "." }
+            @for (i, api, row) in numbered {
+                @let error_of = |part: &str| api.and_then(|j| errors.field(&format!("settings.allowed_time_windows[{j}].{part}")));
+                @let (day_error, start_error, end_error) = (error_of("weekday"), error_of("start_time"), error_of("end_time"));
+                @let id = |part: &str| format!("f-win-{i}-{part}");
+                fieldset.window {
+                    legend { "Window " (i + 1) }
+                    div.field.invalid[day_error.is_some()] {
+                        label for=(id("day")) { "Day" }
+                        select id=(id("day")) name="win_day" aria-invalid=[day_error.map(|_| "true")]
+                            aria-describedby=[day_error.map(|_| id("day-error"))] {
+                            option value="" selected[row.day.is_empty()] { "None" }
+                            @for (_, label) in DAYS {
+                                @let value = label.to_ascii_lowercase();
+                                option value=(value) selected[row.day.eq_ignore_ascii_case(&value)] { (label) }
+                            }
+                        }
+                        @if let Some(e) = day_error { span.error id=(id("day-error")) { (e) } }
+                    }
+                    @for (part, label, value, error) in [("start", "From", &row.start, start_error), ("end", "Until", &row.end, end_error)] {
+                        div.field.invalid[error.is_some()] {
+                            label for=(id(part)) { (label) }
+                            input id=(id(part)) name={"win_" (part)} type="time" value=(value)
+                                aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| id(&format!("{part}-error")))];
+                            @if let Some(e) = error { span.error id=(id(&format!("{part}-error"))) { (e) } }
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -237,6 +352,20 @@ fn number(fields: &Fields, name: &str, api: &str) -> Result<Option<i64>, ApiErro
     }
 }
 
+/// A number every group has: blank keeps the default when creating, and is
+/// refused when editing (there is nothing to clear it to).
+fn setting(fields: &Fields, name: &str, api: &str, creating: bool) -> Result<Option<i64>, ApiError> {
+    match number(fields, name, api)? {
+        None if !creating => Err(ApiError::field(api, "is required")),
+        found => Ok(found),
+    }
+}
+
+/// An optional text field as sent: blank clears the stored value.
+fn cleared_when_blank(fields: &Fields, name: &str) -> Option<String> {
+    Some(fields.get(name).unwrap_or_default().trim().to_owned())
+}
+
 fn ids(fields: &Fields, name: &str) -> Vec<Uuid> {
     fields.all(name).iter().filter_map(|id| id.parse().ok()).collect()
 }
@@ -269,12 +398,12 @@ fn body(ctx: &Ctx, fields: &Fields, creating: bool) -> Result<GroupBody, ApiErro
     let settings = SettingsInput {
         session_creation: fields.text("session_creation"),
         approval_required: Some(fields.get("approval_required").is_some()),
-        advance_notice_hours: number(fields, "advance_notice_hours", "settings.advance_notice_hours")?,
-        allowed_time_windows: None,
-        default_capacity: number(fields, "default_capacity", "settings.default_capacity")?,
+        advance_notice_hours: setting(fields, "advance_notice_hours", "settings.advance_notice_hours", creating)?,
+        allowed_time_windows: Some(windows_input(fields)),
+        default_capacity: setting(fields, "default_capacity", "settings.default_capacity", creating)?,
         allow_instant: Some(fields.get("allow_instant").is_some()),
         refuse_outside_working_hours: Some(fields.get("refuse_outside_working_hours").is_some()),
-        late_join_minutes: number(fields, "late_join_minutes", "settings.late_join_minutes")?,
+        late_join_minutes: setting(fields, "late_join_minutes", "settings.late_join_minutes", creating)?,
         allow_peer_led: Some(fields.get("allow_peer_led").is_some()),
         instant_ignores_windows: Some(fields.get("instant_ignores_windows").is_some()),
     };
@@ -283,14 +412,15 @@ fn body(ctx: &Ctx, fields: &Fields, creating: bool) -> Result<GroupBody, ApiErro
         description: Some(fields.get("description").unwrap_or_default().to_owned()),
         group_type: fields.text("type"),
         open: Some(fields.get("open").is_some()),
-        capacity: number(fields, "capacity", "capacity")?,
+        // Blank is no limit: sent as null, which clears a stored limit.
+        capacity: Some(number(fields, "capacity", "capacity")?),
         requires_screening: Some(fields.get("requires_screening").is_some()),
-        // Sent empty, an optional label is cleared.
-        target_population: Some(fields.get("target_population").unwrap_or_default().to_owned()),
+        // Sent blank, an optional field is cleared.
+        target_population: cleared_when_blank(fields, "target_population"),
         age_range: None,
-        modality: fields.text("modality"),
-        virtual_link: fields.text("virtual_link"),
-        location: fields.text("location"),
+        modality: cleared_when_blank(fields, "modality"),
+        virtual_link: cleared_when_blank(fields, "virtual_link"),
+        location: cleared_when_blank(fields, "location"),
         address: None,
         settings: Some(settings),
         recurrence,

@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use super::error::PageResult;
 use super::form::{Errors, Fields, Input, Submitted, redirect_with, refused, token_input};
+use super::group_form::day_label;
 use super::layout::{page, page_with_status};
+use super::my_statistics::rate;
 use super::names::Names;
 use super::schedule::{modality, status_tag};
 use super::time;
@@ -23,9 +25,26 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
 use crate::routes::group_sessions::{RejectRequest, approve as api_approve, reject as api_reject};
 use crate::routes::groups::{GroupQuery, GroupView, get_group, list_groups, list_members};
-use crate::routes::roster::group_stats;
+use crate::routes::roster::{GroupStatsView, group_stats};
 use crate::routes::sessions::{CreateSessionRequest, SessionQuery, SessionView, create_session, list_sessions};
 use crate::state::AppState;
+
+/// A group's attendance in words; the rates show a dash until a seat is marked.
+pub fn stats_facts(stats: &GroupStatsView) -> Markup {
+    let s = &stats.stats;
+    html! {
+        dl.facts.card {
+            dt { "Sessions held" } dd { (s.sessions_held) }
+            dt { "Average attendance" } dd { (format!("{:.1}", s.average_attendance)) " members" }
+            dt { "Not yet recorded" } dd { (s.unmarked) }
+            dt { "Attendance rate" } dd { (rate(s.attendance_rate, s.marked)) }
+            dt { "No-show rate" } dd { (rate(s.no_show_rate, s.marked)) }
+            @for (status, count) in &stats.members_by_status {
+                dt { "Members " (status.to_lowercase().replace('_', " ")) } dd { (count) }
+            }
+        }
+    }
+}
 
 pub async fn index(State(state): State<AppState>, viewer: Viewer, Path(org): Path<Uuid>) -> PageResult<Response> {
     let ctx = Ctx::load(&state, viewer, org).await?;
@@ -68,8 +87,9 @@ fn kind(raw: &str) -> &'static str {
     }
 }
 
-/// The group's rules in words, shown next to the proposal form.
-fn rules(g: &GroupView) -> Markup {
+/// The group's rules in words, shown next to the proposal form; windows
+/// are read in `zone`, the organisation's.
+pub fn rules(g: &GroupView, zone: &str) -> Markup {
     let s = &g.settings;
     html! {
         ul {
@@ -82,11 +102,12 @@ fn rules(g: &GroupView) -> Markup {
             @else { li { "Sessions may be proposed at short notice." } }
             @if s.allowed_time_windows.is_empty() { li { "Any day and time." } }
             @else {
-                li { "Only in these hours: "
+                li { "Only within these hours (" (zone) "): "
                     @for (i, w) in s.allowed_time_windows.iter().enumerate() {
                         @if i > 0 { "; " }
-                        (format!("{:?}", w.weekday)) " " (w.start.strftime("%H:%M")) "–" (w.end.strftime("%H:%M"))
+                        (day_label(w.weekday)) "s " (w.start.strftime("%H:%M")) "–" (w.end.strftime("%H:%M"))
                     }
+                    "."
                 }
             }
             li { "Capacity " (s.default_capacity) " unless you choose otherwise (2–50); 15 to 180 minutes." }
@@ -248,15 +269,7 @@ async fn render(
                 (sessions_list(ctx, &sessions, &names))
                 @if let Some(stats) = &stats {
                     h2 #stats { "Attendance" }
-                    dl.facts.card {
-                        dt { "Sessions held" } dd { (stats.stats.sessions_held) }
-                        dt { "Average attendance" } dd { (format!("{:.1}", stats.stats.average_attendance)) " members" }
-                        dt { "Attendance rate" } dd { (format!("{:.0}", stats.stats.attendance_rate * 100.0)) "%" }
-                        dt { "No-show rate" } dd { (format!("{:.0}", stats.stats.no_show_rate * 100.0)) "%" }
-                        @for (status, count) in &stats.members_by_status {
-                            dt { "Members " (status.to_lowercase().replace('_', " ")) } dd { (count) }
-                        }
-                    }
+                    (stats_facts(stats))
                 }
                 @if let Some(members) = &members {
                     h2 { "Members" }
@@ -280,7 +293,7 @@ async fn render(
             }
             div {
                 h2 { "The group's rules" }
-                div.card { (rules(&g)) }
+                div.card { (rules(&g, &ctx.member.org.timezone)) }
                 @if may_propose {
                     h2 #propose { "Propose a session" }
                     div.card { (propose_form(ctx, &g, &names, &draft, errors)) }

@@ -11,7 +11,6 @@ use uuid::Uuid;
 use super::error::{PageResult, sentence};
 use super::form::{Errors, Fields, Submitted, redirect_with, refused, token_input};
 use super::layout::{page, page_with_status};
-use super::names::Names;
 use super::schedule::{modality, status_tag};
 use super::session::{invitation_words, load, seat_words};
 use super::time;
@@ -142,8 +141,9 @@ async fn sheet(
     sent: Option<&Fields>,
     errors: &Errors,
 ) -> PageResult<Response> {
+    // Seats carry their clients' names, so the sheet needs no list of people
+    // (a second audited read on every request).
     let session = load(state, ctx, id).await?;
-    let names = Names::load(state, ctx).await?;
     let action = ctx.path(&format!("/sessions/{id}/attendance"));
     let seats: Vec<_> = session.seats.iter().filter(|s| !s.status.starts_with("CANCELLED")).collect();
     // Filled in from the live room: who checked in attended, and how late.
@@ -178,7 +178,7 @@ async fn sheet(
                     } }
                     tbody {
                         @for (i, seat) in seats.iter().enumerate() {
-                            @let name = names.of(seat.client_id);
+                            @let name = seat.client_name.as_str();
                             @let current = sent_value("status", i).unwrap_or_else(|| prefilled(seat));
                             tr {
                                 th scope="row" {

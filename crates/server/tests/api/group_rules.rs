@@ -13,6 +13,7 @@ backend_tests!(
     a_closed_group_takes_members_until_it_meets_and_then_only_by_an_admin_s_exception,
     an_open_group_takes_members_after_it_has_met,
     rates_share_their_base_and_a_graduate_reads_their_own_record,
+    a_session_held_without_the_member_s_seat_is_counted_apart,
     sessions_outside_the_facilitator_s_hours_are_reported_or_refused,
     a_member_leaving_later_keeps_the_place_until_the_date_and_the_waitlist_moves_up_then,
     late_attendance_is_flagged_on_the_sheet_and_in_the_audit_or_refused,
@@ -191,6 +192,30 @@ async fn rates_share_their_base_and_a_graduate_reads_their_own_record(backend: B
     assert_eq!((stats["attendance_rate"].as_f64(), stats["no_show_rate"].as_f64()), (Some(0.667), Some(0.333)));
     let others = app.get("/api/v1/me/memberships", &org.therapist.token).await.expect(200);
     assert!(others["items"].as_array().unwrap().is_empty(), "only a person's own memberships");
+}
+
+async fn a_session_held_without_the_member_s_seat_is_counted_apart(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let (group, first) = weekly_group(&app, &org, json!({ "open": true })).await;
+    // The session is generated before the client joins, so it holds no seat of theirs.
+    let generated = generate(&app, &org, &group, first, 1).await;
+    let membership = app.enrol(&org, &group, &org.client.person_id).await["id"].as_str().unwrap().to_owned();
+    let start: jiff::Timestamp = generated["created"][0]["starts_at"].as_str().unwrap().parse().unwrap();
+    app.clock.set(start + SignedDuration::from_hours(2));
+
+    let own = app.get("/api/v1/me/memberships", &org.client.token).await.expect(200);
+    let stats = &own["items"][0]["stats"];
+    assert_eq!((stats["sessions_offered"].as_i64(), stats["without_seat"].as_i64()), (Some(1), Some(1)), "{own}");
+    assert_eq!(
+        (stats["attended"].as_i64(), stats["no_shows"].as_i64(), stats["unmarked"].as_i64(), stats["marked"].as_i64()),
+        (Some(0), Some(0), Some(0), Some(0))
+    );
+    let member = app
+        .get(&format!("{}/{group}/members/{membership}/stats", groups(&org)), &org.moderator.token)
+        .await
+        .expect(200);
+    assert_eq!((member["without_seat"].as_i64(), member["marked"].as_i64()), (Some(1), Some(0)));
 }
 
 async fn sessions_outside_the_facilitator_s_hours_are_reported_or_refused(backend: Backend) {

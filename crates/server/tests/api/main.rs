@@ -17,6 +17,7 @@ mod feeds;
 mod fhir;
 mod fhir_operations;
 mod fhir_validate;
+mod group_form;
 mod group_rules;
 mod group_sessions;
 mod groups;

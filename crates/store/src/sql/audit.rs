@@ -34,6 +34,43 @@ impl AuditDraft {
         self.details = details;
         self
     }
+
+    /// One read of several clients' records (a session's seats, who came
+    /// to it) as one event, or none when it showed nobody's record.
+    ///
+    /// Why one event and not one per client: every event is a link the
+    /// sealer hashes into the chain and a row written in the reader's
+    /// transaction, so a twelve-seat sheet read twelve times a day cost
+    /// twelve links each time. The audit model has one subject column, so a
+    /// read of exactly one client keeps it there (and the filter by client
+    /// finds it by index); a read of several leaves it empty and lists them
+    /// under `details.subjects`, which the filter by client also searches
+    /// ([`AuditStore::audit_events`]).
+    pub fn read_of(
+        action: &'static str,
+        record_type: &'static str,
+        record_id: impl ToString,
+        clients: impl IntoIterator<Item = PersonId>,
+    ) -> Option<Self> {
+        let mut clients: Vec<PersonId> = clients.into_iter().collect();
+        clients.sort();
+        clients.dedup();
+        let draft = Self::new(action, record_type, record_id);
+        match clients.as_slice() {
+            [] => None,
+            [only] => Some(draft.subject(*only)),
+            several => Some(draft.details(serde_json::json!({ SUBJECTS: several }))),
+        }
+    }
+}
+
+/// The key of `details` that lists the clients an event of several reads.
+const SUBJECTS: &str = "subjects";
+
+/// A `LIKE` pattern matching `details` that list `client` among their
+/// subjects (ids are hyphenated hex, with no `LIKE` wildcards in them).
+fn listed_subject(client: PersonId) -> String {
+    format!("%\"{SUBJECTS}\":%\"{client}\"%")
 }
 
 /// Records `drafts` inside the caller's transaction, unsealed: they commit
@@ -114,10 +151,12 @@ impl<B: Backend> AuditStore for SqlStore<B> {
             tx.fetch_all(
                 sql("SELECT seq, occurred_at, actor_account_id, actor_person_id, subject_person_id, action, \
                      record_type, record_id, request_id, ip, details FROM audit_events \
-                     WHERE org_id = $1 AND ($2 IS NULL OR subject_person_id = $2) ORDER BY arrival DESC LIMIT $3")
+                     WHERE org_id = $1 AND ($2 IS NULL OR subject_person_id = $2 \
+                     OR (subject_person_id IS NULL AND details LIKE $4)) ORDER BY arrival DESC LIMIT $3")
                 .bind(org)
                 .bind(subject)
-                .bind(limit),
+                .bind(limit)
+                .bind(subject.map(listed_subject)),
             )
             .await?
         })?;

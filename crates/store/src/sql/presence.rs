@@ -12,7 +12,7 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
 use super::event_log::{self, Draft};
-use super::{SqlStore, write_tx};
+use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, Presence};
 use crate::{PresenceStore, Result, StoreError};
 
@@ -135,15 +135,22 @@ impl<B: Backend> PresenceStore for SqlStore<B> {
     async fn presence(&self, ctx: &AuditCtx, org: OrgId, session_id: SessionId) -> Result<Vec<Presence>> {
         let now = self.clock.now();
         // Who came to a therapy session is part of each client's record:
-        // the read is audited, so it runs as a write.
+        // the read is audited, so it runs as a write. Before anyone checks in
+        // (every sheet filled in ahead of the session) there is nothing to
+        // audit, and a read transaction answers without queueing for the
+        // writer.
+        let nobody = read_tx!(self, |tx| {
+            let running = session(&mut tx, org, session_id, now).await?;
+            present(&mut tx, org, session_id, running.starts_at).await?.is_empty()
+        })?;
+        if nobody {
+            return Ok(Vec::new());
+        }
         write_tx!(self, |tx| {
             let running = session(&mut tx, org, session_id, now).await?;
             let all = present(&mut tx, org, session_id, running.starts_at).await?;
-            let drafts: Vec<AuditDraft> = all
-                .iter()
-                .map(|p| AuditDraft::new("presence.read", "session", session_id).subject(p.person_id))
-                .collect();
-            audit::append(&mut tx, now, ctx, org, &drafts).await?;
+            let read = AuditDraft::read_of("presence.read", "session", session_id, all.iter().map(|p| p.person_id));
+            audit::append(&mut tx, now, ctx, org, read.as_slice()).await?;
             all
         })
     }

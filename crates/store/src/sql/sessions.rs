@@ -205,12 +205,8 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
         write_tx!(self, |tx| {
             let session = fetch(&mut tx, org, id, seats, now).await?;
             // Seats are clinical records: note who read whose.
-            let drafts: Vec<AuditDraft> = session
-                .seats
-                .iter()
-                .map(|seat| AuditDraft::new("session.read", "session", id).subject(seat.client_id))
-                .collect();
-            audit::append(&mut tx, now, ctx, org, &drafts).await?;
+            let read = AuditDraft::read_of("session.read", "session", id, session.seats.iter().map(|s| s.client_id));
+            audit::append(&mut tx, now, ctx, org, read.as_slice()).await?;
             session
         })
     }
