@@ -3,7 +3,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use circles_domain::ids::SessionId;
+use circles_domain::ids::{SessionId, WaitlistEntryId};
+use circles_store::model::ServingKey;
 use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -64,23 +65,14 @@ pub fn parse_arrival_cursor(raw: Option<&str>) -> ApiResult<Option<i64>> {
 
 /// Where a list in serving order (pinned first, then by score, then who
 /// joined earlier, then id) left off: `<pinned>.<score µpoints>.<joined µs>.<id>`.
-pub fn rank_cursor(key: &RankKey) -> String {
-    format!("{}.{}.{}.{}", u8::from(key.pinned), key.score_micros, key.joined.as_microsecond(), key.id)
-}
-
-/// A place in serving order (see [`rank_cursor`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RankKey {
-    pub pinned: bool,
-    /// The score in millionths of a point: scores are compared to six
-    /// decimals, so this is the score exactly.
-    pub score_micros: i64,
-    pub joined: Timestamp,
-    pub id: uuid::Uuid,
+/// Scores are compared to six decimals, so millionths carry them exactly.
+pub fn rank_cursor(key: &ServingKey) -> String {
+    let score = (key.score * 1e6).round() as i64;
+    format!("{}.{}.{}.{}", u8::from(key.pinned), score, key.added_at.as_microsecond(), key.id.0)
 }
 
 /// Reads a cursor written by [`rank_cursor`].
-pub fn parse_rank_cursor(raw: Option<&str>) -> ApiResult<Option<RankKey>> {
+pub fn parse_rank_cursor(raw: Option<&str>) -> ApiResult<Option<ServingKey>> {
     let Some(raw) = raw else { return Ok(None) };
     let parts: Vec<&str> = raw.split('.').collect();
     let [pinned, score, joined, id] = parts[..] else { return Err(refused()) };
@@ -89,10 +81,10 @@ pub fn parse_rank_cursor(raw: Option<&str>) -> ApiResult<Option<RankKey>> {
         "1" => true,
         _ => return Err(refused()),
     };
-    let score_micros = score.parse::<i64>().map_err(|_| refused())?;
-    let joined = joined.parse::<i64>().ok().and_then(|m| Timestamp::from_microsecond(m).ok()).ok_or_else(refused)?;
-    let id = id.parse::<uuid::Uuid>().map_err(|_| refused())?;
-    Ok(Some(RankKey { pinned, score_micros, joined, id }))
+    let score = score.parse::<i64>().map_err(|_| refused())? as f64 / 1e6;
+    let added_at = joined.parse::<i64>().ok().and_then(|m| Timestamp::from_microsecond(m).ok()).ok_or_else(refused)?;
+    let id = WaitlistEntryId(id.parse::<uuid::Uuid>().map_err(|_| refused())?);
+    Ok(Some(ServingKey { pinned, score, added_at, id }))
 }
 
 fn refused() -> crate::http::error::ApiError {
