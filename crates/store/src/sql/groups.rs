@@ -23,6 +23,7 @@ use super::rows::statuses::CURRENT_MEMBERSHIPS;
 use super::rows::waitlist::wait_for_group;
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, Group, GroupFields, GroupMember, GroupStanding, GroupUpdate, Keyset, NewGroup};
+use crate::sql::rows::statuses::{GROUP_ACTIVE, GROUP_ARCHIVED};
 use crate::{GroupStore, Result, StoreError};
 
 /// Refuses a new recurrence that would place occurrences elsewhere while
@@ -146,7 +147,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             let f = &input.fields;
             let insert = sql(format!(
                 "INSERT INTO groups (org_id, id, status, created_by, created_at, updated_at, {}) \
-                 VALUES ($1, $2, 'active', $3, $4, $4, {})",
+                 VALUES ($1, $2, {GROUP_ACTIVE}, $3, $4, $4, {})",
                 FIELD_COLUMNS.join(", "),
                 placeholders(5, FIELD_COLUMNS.len())
             ))
@@ -251,8 +252,10 @@ impl<B: Backend> GroupStore for SqlStore<B> {
         write_tx!(self, |tx| {
             let changed = tx
                 .execute(
-                    sql("UPDATE groups SET status = 'archived', archived_at = $3, updated_at = $3 \
-                         WHERE org_id = $1 AND id = $2 AND status = 'active'")
+                    sql(format!(
+                        "UPDATE groups SET status = {GROUP_ARCHIVED}, archived_at = $3, updated_at = $3 \
+                         WHERE org_id = $1 AND id = $2 AND status = {GROUP_ACTIVE}"
+                    ))
                     .bind(org)
                     .bind(id)
                     .bind(now),

@@ -29,6 +29,9 @@ use super::rows::statuses::HOLDING_SEATS;
 use super::rows::time_off::{affected_by_o, clients_of, clients_on, load_affected};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AffectedSession, AuditCtx, NewTimeOff, Reassignment, TimeOff, TimeOffApproval, TimeOffFilter};
+use crate::sql::rows::statuses::{
+    SESSION_CANCELLED, TIME_OFF_APPROVED, TIME_OFF_CANCELLED, TIME_OFF_DENIED, TIME_OFF_PENDING,
+};
 use crate::{Result, StoreError, TimeOffStore};
 use notices::Step;
 
@@ -226,9 +229,11 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             busy::lock_people(&mut tx, dialect, org, &[(input.therapist_id, Role::Therapist, "therapist_id")]).await?;
             let overlapping = tx
                 .fetch_optional(
-                    sql("SELECT id FROM time_off WHERE org_id = $1 AND therapist_id = $2 \
-                         AND status IN ('PENDING', 'APPROVED') AND starts_at < $3 AND ends_at > $4 \
-                         ORDER BY starts_at LIMIT 1")
+                    sql(format!(
+                        "SELECT id FROM time_off WHERE org_id = $1 AND therapist_id = $2 \
+                         AND status IN ({TIME_OFF_PENDING}, {TIME_OFF_APPROVED}) AND starts_at < $3 AND ends_at > $4 \
+                         ORDER BY starts_at LIMIT 1"
+                    ))
                     .bind(org)
                     .bind(input.therapist_id)
                     .bind(input.range.end)
@@ -246,9 +251,11 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                 return Err(error);
             }
             tx.execute(
-                sql("INSERT INTO time_off (org_id, id, therapist_id, kind, reason, starts_at, ends_at, status, \
+                sql(format!(
+                    "INSERT INTO time_off (org_id, id, therapist_id, kind, reason, starts_at, ends_at, status, \
                      auto_reassign, requested_by, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', $8, $9, $10, $10)")
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, {TIME_OFF_PENDING}, $8, $9, $10, $10)"
+                ))
                 .bind(org)
                 .bind(id)
                 .bind(input.therapist_id)
@@ -317,8 +324,8 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             away.status.approve().map_err(illegal)?;
             lock_with_coverage(&mut tx, dialect, org, &away, coverage).await?;
             tx.execute(
-                sql("UPDATE time_off SET status = 'APPROVED', decided_by = $3, decided_at = $4, updated_at = $4, \
-                     coverage_therapist_id = $5 WHERE org_id = $1 AND id = $2")
+                sql(format!("UPDATE time_off SET status = {TIME_OFF_APPROVED}, decided_by = $3, decided_at = $4, updated_at = $4, \
+                     coverage_therapist_id = $5 WHERE org_id = $1 AND id = $2"))
                 .bind(org)
                 .bind(id)
                 .bind(ctx.person_id)
@@ -351,8 +358,8 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             let away = lock(&mut tx, dialect, org, id).await?;
             away.status.deny().map_err(illegal)?;
             tx.execute(
-                sql("UPDATE time_off SET status = 'DENIED', decided_by = $3, decided_at = $4, updated_at = $4, \
-                     decision_reason = $5 WHERE org_id = $1 AND id = $2")
+                sql(format!("UPDATE time_off SET status = {TIME_OFF_DENIED}, decided_by = $3, decided_at = $4, updated_at = $4, \
+                     decision_reason = $5 WHERE org_id = $1 AND id = $2"))
                 .bind(org)
                 .bind(id)
                 .bind(ctx.person_id)
@@ -376,10 +383,12 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             let away = lock(&mut tx, dialect, org, id).await?;
             away.status.cancel().map_err(illegal)?;
             tx.execute(
-                sql("UPDATE time_off SET status = 'CANCELLED', updated_at = $3 WHERE org_id = $1 AND id = $2")
-                    .bind(org)
-                    .bind(id)
-                    .bind(now),
+                sql(format!(
+                    "UPDATE time_off SET status = {TIME_OFF_CANCELLED}, updated_at = $3 WHERE org_id = $1 AND id = $2"
+                ))
+                .bind(org)
+                .bind(id)
+                .bind(now),
             )
             .await?;
             let draft =
@@ -454,7 +463,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                 let list = placeholders(4, ids.len());
                 tx.execute(
                     sql(format!(
-                        "UPDATE sessions SET status = 'cancelled', cancelled_at = $2, cancel_reason = $3, \
+                        "UPDATE sessions SET status = {SESSION_CANCELLED}, cancelled_at = $2, cancel_reason = $3, \
                          updated_at = $2 WHERE org_id = $1 AND id IN ({list})"
                     ))
                     .bind(org)

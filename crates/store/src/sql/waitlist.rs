@@ -25,6 +25,7 @@ use crate::model::{
     AuditCtx, AvailabilitySearch, Entry, EntryFilter, EntryId, EntryMatch, EntryUpdate, Keyset, NewEntry, Place,
     PlaceMatch, ServingKey, WaitlistStats,
 };
+use crate::sql::rows::statuses::SESSION_SCHEDULED;
 use crate::{AvailabilityStore, Result, StoreError, WaitlistStore};
 
 /// How far ahead suggestions for an entry look.
@@ -303,8 +304,8 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
                 Target::GroupSession(s) => vec![Place::Seat(s)],
                 Target::Group(g) => tx
                     .fetch_all(
-                        sql("SELECT id FROM sessions WHERE org_id = $1 AND group_id = $2 AND status = 'scheduled' \
-                             AND starts_at > $3 AND starts_at < $4 ORDER BY starts_at LIMIT 200")
+                        sql(format!("SELECT id FROM sessions WHERE org_id = $1 AND group_id = $2 AND status = {SESSION_SCHEDULED} \
+                             AND starts_at > $3 AND starts_at < $4 ORDER BY starts_at LIMIT 200"))
                         .bind(org)
                         .bind(g)
                         .bind(now)
