@@ -8,7 +8,10 @@ use serde_json::{Value, json};
 
 use crate::support::TestApp;
 
-backend_tests!(people_groups_members_waitlist_offers_deliveries_and_audit_page_with_next_cursor);
+backend_tests!(
+    people_groups_members_waitlist_offers_deliveries_and_audit_page_with_next_cursor,
+    every_listing_states_its_page_bounds_and_cursor_form,
+);
 
 /// The values of `key` on one page.
 fn keys(page: &Value, key: &str) -> Vec<String> {
@@ -80,4 +83,31 @@ async fn people_groups_members_waitlist_offers_deliveries_and_audit_page_with_ne
     let clients = app.get(&format!("{org}/people?role=client&limit=1"), &token).await.expect(200);
     let client = clients["items"][0]["id"].as_str().unwrap();
     walks_whole(&app, &token, &format!("{org}/audit?subject_id={client}"), "seq", 2).await;
+}
+
+/// Every `limit` is bounded and every `cursor` has its form stated, on each
+/// of the lists this file walks and on any other.
+async fn every_listing_states_its_page_bounds_and_cursor_form(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let doc = app.request(Method::GET, "/api/openapi.json", None, None).await.expect(200);
+    let mut cursors = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(params) = item["get"]["parameters"].as_array() else { continue };
+        for param in params {
+            let schema = &param["schema"];
+            match param["name"].as_str().unwrap() {
+                "limit" => {
+                    assert!(schema["minimum"].is_number() && schema["maximum"].is_number(), "{path}: {param}");
+                }
+                "cursor" if path.starts_with("/api/v1/orgs") => {
+                    cursors += 1;
+                    let stated = schema["pattern"].is_string() || schema["format"] == "uuid";
+                    assert!(stated, "{path}: the cursor's form is stated: {param}");
+                    assert!(param["description"].is_string(), "{path}: {param}");
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(cursors >= 10, "the org lists page with cursors ({cursors})");
 }

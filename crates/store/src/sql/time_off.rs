@@ -36,11 +36,25 @@ use crate::{Result, StoreError, TimeOffStore};
 use notices::Step;
 
 fn time_off_select(now: &str) -> String {
+    // People read a request: each person it mentions comes with a name, and
+    // its times with the organisation's clock.
+    let name_of = |column: &str| {
+        format!(
+            "(SELECT a.name FROM people p JOIN accounts a ON a.id = p.account_id \
+             WHERE p.org_id = o.org_id AND p.id = o.{column}) AS {}",
+            column.replace("_id", "_name").replace("_by", "_by_name")
+        )
+    };
     format!(
         "SELECT o.*, (SELECT COUNT(*) FROM session_therapists t JOIN sessions s ON s.org_id = t.org_id \
          AND s.id = t.session_id WHERE t.org_id = o.org_id AND t.therapist_id = o.therapist_id AND {}) \
-         AS affected_sessions FROM time_off o",
-        affected_by_o(now)
+         AS affected_sessions, {}, {}, {}, {}, \
+         (SELECT z.timezone FROM organisations z WHERE z.id = o.org_id) AS org_timezone FROM time_off o",
+        affected_by_o(now),
+        name_of("therapist_id"),
+        name_of("coverage_therapist_id"),
+        name_of("requested_by"),
+        name_of("decided_by"),
     )
 }
 
@@ -49,6 +63,7 @@ fn time_off_from_row(row: &impl Row) -> Result<TimeOff> {
         id: row.id("id")?,
         org_id: row.id("org_id")?,
         therapist_id: row.id("therapist_id")?,
+        therapist_name: row.opt_text("therapist_name")?.unwrap_or_default(),
         kind: row.parsed("kind")?,
         reason: row.text("reason")?,
         starts_at: row.time("starts_at")?,
@@ -56,12 +71,16 @@ fn time_off_from_row(row: &impl Row) -> Result<TimeOff> {
         status: row.parsed("status")?,
         auto_reassign: row.bool("auto_reassign")?,
         coverage_therapist_id: row.opt_id("coverage_therapist_id")?,
+        coverage_therapist_name: row.opt_text("coverage_therapist_name")?,
         requested_by: row.opt_id("requested_by")?,
+        requested_by_name: row.opt_text("requested_by_name")?,
         decided_by: row.opt_id("decided_by")?,
+        decided_by_name: row.opt_text("decided_by_name")?,
         decided_at: row.opt_time("decided_at")?,
         decision_reason: row.opt_text("decision_reason")?,
         affected_sessions: row.int("affected_sessions")?,
         created_at: row.time("created_at")?,
+        timezone: row.text("org_timezone")?,
     })
 }
 
