@@ -275,6 +275,17 @@ spelled_enum!(
     }
 );
 
+spelled_enum!(
+    /// A freed seat or slot on its way to the waitlist: waiting for an
+    /// offer, offered to someone, taken, or gone unoffered.
+    OpeningStatus {
+        Waiting = "WAITING",
+        Offering = "OFFERING",
+        Filled = "FILLED",
+        Lapsed = "LAPSED",
+    }
+);
+
 /// What can happen to an offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OfferEvent {

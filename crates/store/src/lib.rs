@@ -157,6 +157,18 @@ pub trait OrgStore: Send + Sync {
         role: Option<Role>,
         scope: PeopleScope,
         viewer: PersonId,
+    ) -> Result<Vec<Person>> {
+        self.people_page(ctx, org, role, scope, viewer, Keyset::all()).await
+    }
+    /// A page of [`OrgStore::list_people`], by name (bytewise) then id.
+    async fn people_page(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        role: Option<Role>,
+        scope: PeopleScope,
+        viewer: PersonId,
+        page: Keyset<(String, PersonId)>,
     ) -> Result<Vec<Person>>;
     /// An invitation not (yet) accepted, shown as the person it invites.
     async fn invited_person(&self, org: OrgId, id: PersonId) -> Result<Option<Person>>;
@@ -220,7 +232,12 @@ pub trait AuditStore: Send + Sync {
     /// first broken link of each.
     async fn verify_audit(&self, org: Option<OrgId>) -> Result<Vec<ChainReport>>;
     /// Recent events of an organisation, newest first.
-    async fn audit_events(&self, org: OrgId, subject: Option<PersonId>, limit: i64) -> Result<Vec<AuditEntry>>;
+    async fn audit_events(&self, org: OrgId, subject: Option<PersonId>, limit: i64) -> Result<Vec<AuditEntry>> {
+        self.audit_page(org, subject, Keyset::first(limit)).await
+    }
+    /// A page of an organisation's events, newest first: those that
+    /// arrived before `page.after`.
+    async fn audit_page(&self, org: OrgId, subject: Option<PersonId>, page: Keyset<i64>) -> Result<Vec<AuditEntry>>;
     /// Links every event waiting for it into its organisation's chain;
     /// returns how many. Use cases record events unsealed so that writers
     /// never queue for a chain head; this runs right after them.
@@ -306,8 +323,22 @@ pub trait GroupStore: Send + Sync {
     async fn group(&self, org: OrgId, id: GroupId) -> Result<Group>;
     /// Groups of the organisation; with `visible_to`, only those the person
     /// is staff of or a current member of.
-    async fn list_groups(&self, org: OrgId, visible_to: Option<PersonId>, include_archived: bool)
-    -> Result<Vec<Group>>;
+    async fn list_groups(
+        &self,
+        org: OrgId,
+        visible_to: Option<PersonId>,
+        include_archived: bool,
+    ) -> Result<Vec<Group>> {
+        self.groups_page(org, visible_to, include_archived, Keyset::all()).await
+    }
+    /// A page of [`GroupStore::list_groups`], by name (bytewise) then id.
+    async fn groups_page(
+        &self,
+        org: OrgId,
+        visible_to: Option<PersonId>,
+        include_archived: bool,
+        page: Keyset<(String, GroupId)>,
+    ) -> Result<Vec<Group>>;
     async fn update_group(&self, ctx: &AuditCtx, org: OrgId, id: GroupId, update: GroupUpdate) -> Result<Group>;
     /// Archives a group (clinical data is never deleted).
     async fn archive_group(&self, ctx: &AuditCtx, org: OrgId, id: GroupId) -> Result<Group>;
@@ -326,7 +357,18 @@ pub trait GroupStore: Send + Sync {
         admin_override: Option<&str>,
     ) -> Result<GroupMember>;
     /// Every membership of the group, past and current (an audited read).
-    async fn members(&self, ctx: &AuditCtx, org: OrgId, group: GroupId) -> Result<Vec<GroupMember>>;
+    async fn members(&self, ctx: &AuditCtx, org: OrgId, group: GroupId) -> Result<Vec<GroupMember>> {
+        self.members_page(ctx, org, group, Keyset::all()).await
+    }
+    /// A page of [`GroupStore::members`], oldest membership first; only the
+    /// memberships on the page are audited as read.
+    async fn members_page(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group: GroupId,
+        page: Keyset<(Timestamp, MembershipId)>,
+    ) -> Result<Vec<GroupMember>>;
 }
 
 #[async_trait]

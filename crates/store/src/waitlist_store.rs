@@ -4,12 +4,12 @@
 use async_trait::async_trait;
 use circles_domain::ids::{OfferId, OrgId, SessionId};
 use circles_domain::waitlist::WaitlistSettings;
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::Result;
 use crate::model::{
-    Acceptance, AuditCtx, Entry, EntryFilter, EntryId, EntryMatch, EntryUpdate, LinkAnswer, NewEntry, NewOffer, Offer,
-    OfferFilter, PassReport, PlaceMatch, WaitlistStats,
+    Acceptance, AuditCtx, Entry, EntryFilter, EntryId, EntryMatch, EntryUpdate, Keyset, LinkAnswer, NewEntry, NewOffer,
+    Offer, OfferFilter, PassReport, PlaceMatch, ServingKey, WaitlistStats,
 };
 
 #[async_trait]
@@ -26,7 +26,18 @@ pub trait WaitlistStore: Send + Sync {
     /// target is `duplicate_entry`.
     async fn create_entry(&self, ctx: &AuditCtx, org: OrgId, input: NewEntry) -> Result<Entry>;
     /// Entries in priority order (pins, score, earlier entry).
-    async fn entries(&self, ctx: &AuditCtx, org: OrgId, filter: EntryFilter) -> Result<Vec<Entry>>;
+    /// Entries in serving order.
+    async fn entries(&self, ctx: &AuditCtx, org: OrgId, filter: EntryFilter) -> Result<Vec<Entry>> {
+        self.entries_page(ctx, org, filter, Keyset::all()).await
+    }
+    /// A page of [`WaitlistStore::entries`]: those served after `page.after`.
+    async fn entries_page(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        filter: EntryFilter,
+        page: Keyset<ServingKey>,
+    ) -> Result<Vec<Entry>>;
     async fn entry(&self, ctx: &AuditCtx, org: OrgId, id: EntryId) -> Result<Entry>;
     async fn update_entry(&self, ctx: &AuditCtx, org: OrgId, id: EntryId, update: EntryUpdate) -> Result<Entry>;
     /// Takes the client off the list; a live offer of theirs is withdrawn.
@@ -44,7 +55,17 @@ pub trait OfferStore: Send + Sync {
     /// Offers a seat or slot to an entry's client: holds it for them alone
     /// until it is answered or lapses.
     async fn send_offer(&self, ctx: &AuditCtx, org: OrgId, input: NewOffer) -> Result<Offer>;
-    async fn offers(&self, org: OrgId, filter: OfferFilter) -> Result<Vec<Offer>>;
+    /// Offers, newest first.
+    async fn offers(&self, org: OrgId, filter: OfferFilter) -> Result<Vec<Offer>> {
+        self.offers_page(org, filter, Keyset::all()).await
+    }
+    /// A page of [`OfferStore::offers`]: newest first, then by id.
+    async fn offers_page(
+        &self,
+        org: OrgId,
+        filter: OfferFilter,
+        page: Keyset<(Timestamp, OfferId)>,
+    ) -> Result<Vec<Offer>>;
     async fn offer(&self, org: OrgId, id: OfferId) -> Result<Offer>;
     /// Books the seat or slot and marks the entry matched, in one
     /// transaction; withdraws the other offers of the same seat.

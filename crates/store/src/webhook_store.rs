@@ -3,10 +3,10 @@
 
 use async_trait::async_trait;
 use circles_domain::ids::{OrgId, WebhookId, WebhookMessageId};
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::Result;
-use crate::model::{AuditCtx, NewWebhook, OutboundWebhook, WebhookEndpoint, WebhookMessage, WebhookOutcome};
+use crate::model::{AuditCtx, Keyset, NewWebhook, OutboundWebhook, WebhookEndpoint, WebhookMessage, WebhookOutcome};
 
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
@@ -32,7 +32,16 @@ pub trait WebhookStore: Send + Sync {
         secret: String,
     ) -> Result<WebhookEndpoint>;
     /// An endpoint's delivery log, newest first.
-    async fn webhook_messages(&self, org: OrgId, id: WebhookId, limit: i64) -> Result<Vec<WebhookMessage>>;
+    async fn webhook_messages(&self, org: OrgId, id: WebhookId, limit: i64) -> Result<Vec<WebhookMessage>> {
+        self.webhook_messages_page(org, id, Keyset::first(limit)).await
+    }
+    /// A page of an endpoint's log, newest first, then by id.
+    async fn webhook_messages_page(
+        &self,
+        org: OrgId,
+        id: WebhookId,
+        page: Keyset<(Timestamp, WebhookMessageId)>,
+    ) -> Result<Vec<WebhookMessage>>;
     /// Sends one message again, with the same webhook-id and fresh attempts.
     async fn redeliver_webhook(
         &self,

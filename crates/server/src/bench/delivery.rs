@@ -76,7 +76,11 @@ async fn measure(args: &DeliveryArgs, database: &FreshDatabase) -> anyhow::Resul
     let sent = store
         .deliveries(
             clinic.org,
-            DeliveryFilter { state: Some(circles_domain::delivery::DeliveryState::Sent), limit: 1_000_000 },
+            DeliveryFilter {
+                state: Some(circles_domain::delivery::DeliveryState::Sent),
+                limit: 1_000_000,
+                after: None,
+            },
         )
         .await?
         .len();

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::page::{Page, page_mapped, parse_time_cursor, time_cursor};
 use super::query::{page_limit, query_parsed};
-use super::views::{Items, Problem};
+use super::views::Problem;
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Path, Query};
@@ -75,27 +76,32 @@ pub struct DeliveryQuery {
     /// At most this many (default 100, at most 1000).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    #[param(format = "time-cursor")]
+    pub cursor: Option<String>,
 }
 
 /// The organisation's outgoing messages, newest first (admins only).
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/deliveries", tag = "deliveries",
     params(("org_id" = Uuid, Path), DeliveryQuery),
-    responses((status = 200, body = Items<DeliveryView>), (status = 400, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = Page<DeliveryView>), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list_deliveries(
     State(state): State<AppState>,
     member: Member,
     Query(query): Query<DeliveryQuery>,
-) -> ApiResult<axum::Json<Items<DeliveryView>>> {
+) -> ApiResult<axum::Json<Page<DeliveryView>>> {
     member.authorize(Action::ManageDeliveries)?;
     let wanted = query.state.map(|s| s.to_ascii_lowercase());
-    let filter = DeliveryFilter {
-        state: query_parsed::<DeliveryState>("state", wanted.as_deref())?,
-        limit: page_limit(query.limit, 100, 1000)?,
-    };
+    let limit = page_limit(query.limit, 100, 1000)?;
+    let after = parse_time_cursor::<Uuid>(query.cursor.as_deref())?.map(|(at, id)| (at, DeliveryId(id)));
+    let state_filter = query_parsed::<DeliveryState>("state", wanted.as_deref())?;
+    // One more than the page, to know whether another follows.
+    let filter = DeliveryFilter { state: state_filter, after, limit: limit + 1 };
     let found = state.store.deliveries(member.org_id(), filter).await?;
-    Ok(axum::Json(Items { items: found.into_iter().map(|d| DeliveryView::new(d, &member.org.timezone)).collect() }))
+    let zone = &member.org.timezone;
+    Ok(axum::Json(page_mapped(found, limit, |d| time_cursor(d.created_at, d.id.0), |d| DeliveryView::new(d, zone))))
 }
 
 /// Sends a failed message again, with a fresh round of attempts (admins only).

@@ -6,19 +6,21 @@ use circles_domain::Role;
 use circles_domain::authz::{Action, GroupRelation};
 use circles_domain::civil::parse_date;
 use circles_domain::group::{GroupSettings, GroupType, SettingsInput};
-use circles_domain::ids::{GroupId, PersonId};
+use circles_domain::ids::{GroupId, MembershipId, PersonId};
 use circles_domain::input::{Label, free_text};
 use circles_domain::recurrence::{Recurrence, RecurrenceInput};
 use circles_domain::session::{DetailsInput, Modality};
 use circles_domain::validation::Validator;
-use circles_store::model::{Group, GroupFields, GroupMember, GroupUpdate, NewGroup};
+use circles_store::model::{Group, GroupFields, GroupMember, GroupUpdate, Keyset, NewGroup};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::page::{Page, name_cursor, page_of, parse_name_cursor, parse_time_cursor, time_cursor};
+use super::query::page_limit;
 use super::sessions::distinct_people;
-use super::views::{Items, Problem};
+use super::views::Problem;
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
@@ -303,22 +305,34 @@ pub async fn create_group(
 pub struct GroupQuery {
     /// Include archived groups.
     pub include_archived: Option<bool>,
+    /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    #[param(format = "name-cursor")]
+    pub cursor: Option<String>,
 }
 
-/// Groups: every group for admins and moderators; for others, the groups
-/// they facilitate or belong to.
+/// Groups by name: every group for admins and moderators; for others, the
+/// groups they facilitate or belong to.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/groups", tag = "groups",
     params(("org_id" = Uuid, Path), GroupQuery),
-    responses((status = 200, body = Items<GroupView>), (status = 404, body = Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = Page<GroupView>), (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
 pub async fn list_groups(
     State(state): State<AppState>,
     member: Member,
     Query(query): Query<GroupQuery>,
-) -> ApiResult<axum::Json<Items<GroupView>>> {
+) -> ApiResult<axum::Json<Page<GroupView>>> {
+    let limit = page_limit(query.limit, 100, 1000)?;
+    let after = parse_name_cursor::<GroupId>(query.cursor.as_deref())?;
     let sees_all = member.authorize(Action::ViewGroup { relation: GroupRelation::default() }).is_ok();
     let visible_to = (!sees_all).then_some(member.person_id);
-    let groups = state.store.list_groups(member.org_id(), visible_to, query.include_archived.unwrap_or(false)).await?;
-    Ok(axum::Json(Items::of(groups)))
+    let archived = query.include_archived.unwrap_or(false);
+    // One more than the page, to know whether another follows.
+    let page = Keyset { after, limit: limit + 1 };
+    let groups = state.store.groups_page(member.org_id(), visible_to, archived, page).await?;
+    Ok(axum::Json(page_of(groups, limit, |g| name_cursor(&g.fields.name, g.id.0))))
 }
 
 /// The group and the caller's standing in it, after checking they may see it.
@@ -485,20 +499,39 @@ pub fn today(state: &AppState, member: &Member) -> jiff::civil::Date {
     state.clock.now().to_zoned(zone).date()
 }
 
-/// Every membership of the group, past and current (its moderators,
-/// facilitators and admins; an audited read of each client's record).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MemberQuery {
+    /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    #[param(format = "time-cursor")]
+    pub cursor: Option<String>,
+}
+
+/// Every membership of the group, past and current, oldest first (its
+/// moderators, facilitators and admins; an audited read of each client's
+/// record on the page).
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/groups/{group_id}/members", tag = "groups",
-    params(("org_id" = Uuid, Path), ("group_id" = Uuid, Path)),
-    responses((status = 200, body = Items<GroupMembershipView>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    params(("org_id" = Uuid, Path), ("group_id" = Uuid, Path), MemberQuery),
+    responses((status = 200, body = Page<GroupMembershipView>), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list_members(
     State(state): State<AppState>,
     member: Member,
     Path((_org_id, group_id)): Path<(Uuid, Uuid)>,
-) -> ApiResult<axum::Json<Items<GroupMembershipView>>> {
+    Query(query): Query<MemberQuery>,
+) -> ApiResult<axum::Json<Page<GroupMembershipView>>> {
+    let limit = page_limit(query.limit, 100, 1000)?;
+    let after = parse_time_cursor::<Uuid>(query.cursor.as_deref())?.map(|(at, id)| (at, MembershipId(id)));
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ViewRoster { relation })?;
-    Ok(axum::Json(Items::of(state.store.members(&member.ctx, member.org_id(), group.id).await?)))
+    // One more than the page, to know whether another follows.
+    let page = Keyset { after, limit: limit + 1 };
+    let members = state.store.members_page(&member.ctx, member.org_id(), group.id, page).await?;
+    Ok(axum::Json(page_of(members, limit, |m| time_cursor(m.created_at, m.id.0))))
 }
 
 /// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).

@@ -2,12 +2,13 @@
 
 use axum::extract::State;
 use circles_domain::ids::NotificationId;
+use circles_domain::local_time::local_time;
 use circles_store::model::Notification;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::page::{Page, page_of, parse_time_cursor, time_cursor};
+use super::page::{Page, page_mapped, parse_time_cursor, time_cursor};
 use super::query::page_limit;
 use super::views::Problem;
 use crate::auth::Member;
@@ -32,12 +33,14 @@ pub struct NotificationView {
     pub session_id: Option<Uuid>,
     pub group_id: Option<Uuid>,
     pub read: bool,
+    /// When it arrived, on the organisation's clock ("Thu 10 Dec, 18:00 EST").
+    pub created_at_local: String,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: jiff::Timestamp,
 }
 
-impl From<Notification> for NotificationView {
-    fn from(n: Notification) -> Self {
+impl NotificationView {
+    fn new(n: Notification, zone: &str) -> Self {
         Self {
             id: n.id.0,
             kind: n.kind,
@@ -46,6 +49,7 @@ impl From<Notification> for NotificationView {
             session_id: n.session_id.map(|s| s.0),
             group_id: n.group_id.map(|g| g.0),
             read: n.read_at.is_some(),
+            created_at_local: local_time(n.created_at, zone),
             created_at: n.created_at,
         }
     }
@@ -79,7 +83,9 @@ pub async fn inbox(
     let unread = query.unread.unwrap_or(false);
     // One more than the page, to know whether another follows.
     let items = state.store.notification_page(member.org_id(), member.person_id, unread, after, limit + 1).await?;
-    Ok(axum::Json(page_of(items, limit, |n| time_cursor(n.created_at, n.id.0))))
+    let zone = &member.org.timezone;
+    let cursor = |n: &Notification| time_cursor(n.created_at, n.id.0);
+    Ok(axum::Json(page_mapped(items, limit, cursor, |n| NotificationView::new(n, zone))))
 }
 
 /// Marks one of the caller's notifications read.
@@ -93,7 +99,7 @@ pub async fn mark_read(
 ) -> ApiResult<axum::Json<NotificationView>> {
     let read =
         state.store.mark_notification_read(member.org_id(), member.person_id, NotificationId(notification_id)).await?;
-    Ok(axum::Json(read.into()))
+    Ok(axum::Json(NotificationView::new(read, &member.org.timezone)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

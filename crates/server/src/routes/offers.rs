@@ -10,14 +10,15 @@ use circles_domain::ids::{GroupId, OfferId, PersonId, SessionId, WaitlistEntryId
 use circles_domain::input::{free_text, instant};
 use circles_domain::validation::Validator;
 use circles_domain::waitlist::{OfferStatus, check_offer_minutes};
-use circles_store::model::{Acceptance, NewOffer, Offer, OfferFilter, Place};
+use circles_store::model::{Acceptance, Keyset, NewOffer, Offer, OfferFilter, Place};
 use jiff::SignedDuration;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::query::query_parsed;
-use super::views::{Items, Problem};
+use super::page::{Page, page_mapped, parse_time_cursor, time_cursor};
+use super::query::{page_limit, query_parsed};
+use super::views::Problem;
 use super::waitlist_views::{OfferView, visible_to};
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
@@ -106,23 +107,33 @@ pub async fn send_offer(
 pub struct OfferQuery {
     /// LIVE, ACCEPTED, DECLINED, EXPIRED or WITHDRAWN.
     pub status: Option<String>,
+    /// At most this many (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    #[param(format = "time-cursor")]
+    pub cursor: Option<String>,
 }
 
 /// Offers, newest first. Clients see their own.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/offers", tag = "waitlist",
     params(("org_id" = Uuid, Path), OfferQuery),
-    responses((status = 200, body = Items<OfferView>), (status = 404, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = Page<OfferView>), (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list_offers(
     State(state): State<AppState>,
     member: Member,
     Query(query): Query<OfferQuery>,
-) -> ApiResult<axum::Json<Items<OfferView>>> {
+) -> ApiResult<axum::Json<Page<OfferView>>> {
     let status = query_parsed::<OfferStatus>("status", query.status.as_deref())?;
+    let limit = page_limit(query.limit, 100, 500)?;
+    let after = parse_time_cursor::<Uuid>(query.cursor.as_deref())?.map(|(at, id)| (at, OfferId(id)));
     let client = (member.role == Role::Client).then_some(member.person_id);
-    let offers = state.store.offers(member.org_id(), OfferFilter { status, client }).await?;
+    // One more than the page, to know whether another follows.
+    let page = Keyset { after, limit: limit + 1 };
+    let offers = state.store.offers_page(member.org_id(), OfferFilter { status, client }, page).await?;
     let now = state.clock.now();
-    Ok(axum::Json(Items { items: offers.into_iter().map(|o| OfferView::new(o, now)).collect() }))
+    Ok(axum::Json(page_mapped(offers, limit, |o| time_cursor(o.created_at, o.id.0), |o| OfferView::new(o, now))))
 }
 
 async fn offer_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Offer> {

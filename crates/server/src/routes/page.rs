@@ -1,7 +1,10 @@
 //! Cursor pagination: a list answers one page and, when more follow, the
 //! `next_cursor` to pass back as `cursor` for the next one.
 
-use circles_domain::ids::SessionId;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use circles_domain::ids::{SessionId, WaitlistEntryId};
+use circles_store::model::ServingKey;
 use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -28,11 +31,64 @@ pub fn time_cursor(at: Timestamp, id: uuid::Uuid) -> String {
 /// Reads a cursor written by [`time_cursor`], as the list's own id type.
 pub fn parse_time_cursor<I: From<uuid::Uuid>>(raw: Option<&str>) -> ApiResult<Option<(Timestamp, I)>> {
     let Some(raw) = raw else { return Ok(None) };
-    let refused = || bad_query("cursor", "is not a cursor this list gave out");
     let (micros, id) = raw.split_once('.').ok_or_else(refused)?;
     let at = micros.parse::<i64>().ok().and_then(|m| Timestamp::from_microsecond(m).ok()).ok_or_else(refused)?;
     let id = id.parse::<uuid::Uuid>().map_err(|_| refused())?;
     Ok(Some((at, I::from(id))))
+}
+
+/// Where a list sorted by name (then id) left off: `<name>.<id>`, the name
+/// in URL-safe base64 so that any name travels in a query string.
+pub fn name_cursor(name: &str, id: uuid::Uuid) -> String {
+    format!("{}.{}", URL_SAFE_NO_PAD.encode(name), id)
+}
+
+/// Reads a cursor written by [`name_cursor`], as the list's own id type.
+pub fn parse_name_cursor<I: From<uuid::Uuid>>(raw: Option<&str>) -> ApiResult<Option<(String, I)>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let (name, id) = raw.split_once('.').ok_or_else(refused)?;
+    let name = URL_SAFE_NO_PAD.decode(name).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(refused)?;
+    let id = id.parse::<uuid::Uuid>().map_err(|_| refused())?;
+    Ok(Some((name, I::from(id))))
+}
+
+/// Where a list sorted by arrival (the audit trail) left off: the position
+/// of its last event.
+pub fn arrival_cursor(arrival: i64) -> String {
+    arrival.to_string()
+}
+
+/// Reads a cursor written by [`arrival_cursor`].
+pub fn parse_arrival_cursor(raw: Option<&str>) -> ApiResult<Option<i64>> {
+    raw.map(|r| r.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(refused)).transpose()
+}
+
+/// Where a list in serving order (pinned first, then by score, then who
+/// joined earlier, then id) left off: `<pinned>.<score µpoints>.<joined µs>.<id>`.
+/// Scores are compared to six decimals, so millionths carry them exactly.
+pub fn rank_cursor(key: &ServingKey) -> String {
+    let score = (key.score * 1e6).round() as i64;
+    format!("{}.{}.{}.{}", u8::from(key.pinned), score, key.added_at.as_microsecond(), key.id.0)
+}
+
+/// Reads a cursor written by [`rank_cursor`].
+pub fn parse_rank_cursor(raw: Option<&str>) -> ApiResult<Option<ServingKey>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let parts: Vec<&str> = raw.split('.').collect();
+    let [pinned, score, joined, id] = parts[..] else { return Err(refused()) };
+    let pinned = match pinned {
+        "0" => false,
+        "1" => true,
+        _ => return Err(refused()),
+    };
+    let score = score.parse::<i64>().map_err(|_| refused())? as f64 / 1e6;
+    let added_at = joined.parse::<i64>().ok().and_then(|m| Timestamp::from_microsecond(m).ok()).ok_or_else(refused)?;
+    let id = WaitlistEntryId(id.parse::<uuid::Uuid>().map_err(|_| refused())?);
+    Ok(Some(ServingKey { pinned, score, added_at, id }))
+}
+
+fn refused() -> crate::http::error::ApiError {
+    bad_query("cursor", "is not a cursor this list gave out")
 }
 
 /// Where a list sorted by start (then id) left off.
@@ -47,9 +103,20 @@ pub fn parse_session_cursor(raw: Option<&str>) -> ApiResult<Option<(Timestamp, S
 
 /// The page of `fetched` (read with one row more than `limit`) and the
 /// cursor after its last item when more rows follow.
-pub fn page_of<S, T: From<S>>(mut fetched: Vec<S>, limit: i64, key: impl Fn(&S) -> String) -> Page<T> {
+pub fn page_of<S, T: From<S>>(fetched: Vec<S>, limit: i64, key: impl Fn(&S) -> String) -> Page<T> {
+    page_mapped(fetched, limit, key, Into::into)
+}
+
+/// [`page_of`] for views built with more than the row (a time zone, the
+/// reader's standing).
+pub fn page_mapped<S, T>(
+    mut fetched: Vec<S>,
+    limit: i64,
+    key: impl Fn(&S) -> String,
+    view: impl FnMut(S) -> T,
+) -> Page<T> {
     let more = fetched.len() as i64 > limit;
     fetched.truncate(limit as usize);
     let next_cursor = if more { fetched.last().map(key) } else { None };
-    Page { items: fetched.into_iter().map(Into::into).collect(), next_cursor }
+    Page { items: fetched.into_iter().map(view).collect(), next_cursor }
 }

@@ -5,14 +5,15 @@ use circles_domain::authz::{Action, PeopleScope, PersonFacts, finds_person, peop
 use circles_domain::ids::PersonId;
 use circles_domain::input::{Email, Password, PersonName};
 use circles_domain::validation::Validator;
-use circles_store::model::{NewPerson, Person};
+use circles_store::model::{Keyset, NewPerson, Person};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::query::query_parsed;
-use super::views::{Items, PersonView, Problem};
+use super::page::{Page, name_cursor, page_of, parse_name_cursor};
+use super::query::{page_limit, query_parsed};
+use super::views::{PersonView, Problem};
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
@@ -91,25 +92,35 @@ pub struct PeopleFilter {
     /// Only people with this role.
     #[param(pattern = "^(admin|moderator|therapist|client)$")]
     pub role: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    #[param(format = "name-cursor")]
+    pub cursor: Option<String>,
 }
 
-/// People of the organisation, optionally of one role. Admins and moderators
+/// People of the organisation by name, optionally of one role. Admins and moderators
 /// also see who is invited and has not answered (`status: pending`); a
 /// therapist sees the staff and the clients they serve.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/people", tag = "people",
     params(("org_id" = Uuid, Path), PeopleFilter),
-    responses((status = 200, body = Items<PersonView>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = Page<PersonView>), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list_people(
     State(state): State<AppState>,
     member: Member,
     Query(filter): Query<PeopleFilter>,
-) -> ApiResult<axum::Json<Items<PersonView>>> {
+) -> ApiResult<axum::Json<Page<PersonView>>> {
     let role = query_parsed::<Role>("role", filter.role.as_deref())?;
+    let limit = page_limit(filter.limit, 100, 1000)?;
+    let after = parse_name_cursor::<PersonId>(filter.cursor.as_deref())?;
     member.authorize(Action::ListPeople { role_filter: role })?;
     let scope = people_scope(member.role);
-    let people = state.store.list_people(&member.ctx, member.org_id(), role, scope, member.person_id).await?;
-    Ok(axum::Json(Items::of(people)))
+    // One more than the page, to know whether another follows.
+    let page = Keyset { after, limit: limit + 1 };
+    let people = state.store.people_page(&member.ctx, member.org_id(), role, scope, member.person_id, page).await?;
+    Ok(axum::Json(page_of(people, limit, |p| name_cursor(&p.name, p.id.0))))
 }
 
 /// One person. Reading a client's record is audited. A therapist finds only

@@ -78,6 +78,14 @@ fn fhir_reference(types: &str) -> String {
     format!("^(({types})/)?{UUID}$")
 }
 
+/// `page::name_cursor`: a name in URL-safe base64 (no padding), a dot, an id.
+pub const NAME_CURSOR: &str =
+    r"^[A-Za-z0-9_-]*\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+/// `page::arrival_cursor`: the position of an event in the order it arrived.
+pub const ARRIVAL_CURSOR: &str = r"^[0-9]{1,19}$";
+/// `page::rank_cursor`: pinned (0 or 1), the score in millionths of a
+/// point, microseconds since the epoch of joining the list, and an id, dotted.
+pub const RANK_CURSOR: &str = r"^[01]\.-?[0-9]{1,17}\.-?[0-9]{1,17}\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 /// `input::Password`: something other than white space (its length is
 /// `minLength`/`maxLength`).
 pub const PASSWORD_POLICY: &str = r"\S";
@@ -177,6 +185,9 @@ fn apply(schema: &mut RefOr<Schema>) {
                         "rrule" => RRULE,
                         "time-cursor" => TIME_CURSOR,
                         "fhir-date" => FHIR_DATE,
+                        "name-cursor" => NAME_CURSOR,
+                        "arrival-cursor" => ARRIVAL_CURSOR,
+                        "rank-cursor" => RANK_CURSOR,
                         other => panic!("unknown text rule `{other}` in the OpenAPI document"),
                     };
                     object.format = None;

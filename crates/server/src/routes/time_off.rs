@@ -53,12 +53,16 @@ pub struct TimeOffRequest {
 pub struct TimeOffView {
     pub id: Uuid,
     pub therapist_id: Uuid,
+    pub therapist_name: String,
     #[serde(rename = "type")]
     #[schema(example = "VACATION")]
     pub kind: String,
     pub reason: String,
+    /// The start on the organisation's clock ("Thu 10 Dec, 18:00 EST").
+    pub starts_at_local: String,
     #[schema(value_type = String, format = DateTime)]
     pub starts_at: Timestamp,
+    pub ends_at_local: String,
     #[schema(value_type = String, format = DateTime)]
     pub ends_at: Timestamp,
     /// PENDING, APPROVED, DENIED or CANCELLED.
@@ -66,35 +70,49 @@ pub struct TimeOffView {
     pub status: String,
     pub auto_reassign: bool,
     pub coverage_therapist_id: Option<Uuid>,
+    pub coverage_therapist_name: Option<String>,
     pub requested_by: Option<Uuid>,
+    pub requested_by_name: Option<String>,
     pub decided_by: Option<Uuid>,
+    pub decided_by_name: Option<String>,
+    pub decided_at_local: Option<String>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub decided_at: Option<Timestamp>,
     /// Why it was denied.
     pub decision_reason: Option<String>,
     /// Sessions the therapist is still on in the range: what needs cover.
     pub affected_sessions: i64,
+    pub created_at_local: String,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
 impl From<TimeOff> for TimeOffView {
     fn from(t: TimeOff) -> Self {
+        let local = |at: Timestamp| local_time(at, &t.timezone);
         Self {
             id: t.id.0,
             therapist_id: t.therapist_id.0,
+            therapist_name: t.therapist_name,
             kind: t.kind.as_str().into(),
             reason: t.reason,
+            starts_at_local: local(t.starts_at),
             starts_at: t.starts_at,
+            ends_at_local: local(t.ends_at),
             ends_at: t.ends_at,
             status: t.status.wire().into(),
             auto_reassign: t.auto_reassign,
             coverage_therapist_id: t.coverage_therapist_id.map(|p| p.0),
+            coverage_therapist_name: t.coverage_therapist_name,
             requested_by: t.requested_by.map(|p| p.0),
+            requested_by_name: t.requested_by_name,
             decided_by: t.decided_by.map(|p| p.0),
+            decided_by_name: t.decided_by_name,
+            decided_at_local: t.decided_at.map(local),
             decided_at: t.decided_at,
             decision_reason: t.decision_reason,
             affected_sessions: t.affected_sessions,
+            created_at_local: local(t.created_at),
             created_at: t.created_at,
         }
     }

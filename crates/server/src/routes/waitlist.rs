@@ -12,13 +12,14 @@ use circles_domain::session::Modality;
 use circles_domain::validation::Validator;
 use circles_domain::waitlist::{EntryStatus, Target, TargetKind, Urgency, WaitlistSettings};
 use circles_domain::waitlist_match::{Preferences, SpelledPreferences, SpelledWindow};
-use circles_store::model::{Entry, EntryFilter, EntryUpdate, NewEntry};
+use circles_store::model::{Entry, EntryFilter, EntryUpdate, Keyset, NewEntry, ServingKey};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::query::query_parsed;
+use super::page::{Page, page_mapped, parse_rank_cursor, rank_cursor};
+use super::query::{page_limit, query_parsed};
 use super::views::{Items, Problem};
 use super::waitlist_views::{EntryMatchView, PlaceMatchView, StatsView, visible_to};
 use crate::auth::Member;
@@ -353,25 +354,37 @@ pub struct EntryQuery {
     pub group_id: Option<Uuid>,
     /// One client's entries (clients always see only their own).
     pub client_id: Option<Uuid>,
+    /// At most this many (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the page before: the entries served after it,
+    /// as priorities stand when the page is read.
+    #[param(format = "rank-cursor")]
+    pub cursor: Option<String>,
 }
 
 /// The waitlist in serving order: pinned entries, then by score, then the
 /// earlier entry. Clients see their own entries.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/waitlist", tag = "waitlist",
     params(("org_id" = Uuid, Path), EntryQuery),
-    responses((status = 200, body = Items<EntryView>), (status = 404, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = Page<EntryView>), (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list_entries(
     State(state): State<AppState>,
     member: Member,
     Query(query): Query<EntryQuery>,
-) -> ApiResult<axum::Json<Items<EntryView>>> {
+) -> ApiResult<axum::Json<Page<EntryView>>> {
     let status = query_parsed::<EntryStatus>("status", query.status.as_deref())?;
+    let limit = page_limit(query.limit, 100, 500)?;
+    let after = parse_rank_cursor(query.cursor.as_deref())?;
     let client = if is_staff(&member) { query.client_id.map(PersonId) } else { Some(member.person_id) };
     let filter = EntryFilter { client, status, group: query.group_id.map(GroupId) };
-    let entries = state.store.entries(&member.ctx, member.org_id(), filter).await?;
+    // One more than the page, to know whether another follows.
+    let page = Keyset { after, limit: limit + 1 };
+    let entries = state.store.entries_page(&member.ctx, member.org_id(), filter, page).await?;
     let staff = is_staff(&member);
-    Ok(axum::Json(Items { items: entries.into_iter().map(|e| EntryView::new(e, staff)).collect() }))
+    let cursor = |e: &Entry| rank_cursor(&ServingKey::of(e));
+    Ok(axum::Json(page_mapped(entries, limit, cursor, |e| EntryView::new(e, staff))))
 }
 
 async fn entry_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Entry> {

@@ -12,12 +12,13 @@ use circles_domain::local_time::local_time;
 use circles_domain::session::NotificationKind;
 use circles_domain::validation::Validator;
 use circles_domain::webhook::subscribable;
-use circles_store::model::{NewWebhook, WebhookEndpoint, WebhookMessage};
+use circles_store::model::{Keyset, NewWebhook, WebhookEndpoint, WebhookMessage};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::page::{Page, page_mapped, parse_time_cursor, time_cursor};
 use super::query::page_limit;
 use super::views::{Items, Problem};
 use crate::auth::Member;
@@ -142,6 +143,9 @@ pub struct WebhookLogQuery {
     /// At most this many (default 100, at most 1000).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    #[param(format = "time-cursor")]
+    pub cursor: Option<String>,
 }
 
 fn admin(member: &Member) -> ApiResult<()> {
@@ -244,18 +248,23 @@ pub async fn rotate_secret(
 /// An endpoint's delivery log, newest first.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/webhooks/{webhook_id}/deliveries", tag = "deliveries",
     params(("org_id" = Uuid, Path), ("webhook_id" = Uuid, Path), WebhookLogQuery),
-    responses((status = 200, body = Items<WebhookMessageView>), (status = 404, body = Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = Page<WebhookMessageView>), (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
 pub async fn webhook_log(
     State(state): State<AppState>,
     member: Member,
     Path((_org, id)): Path<(Uuid, Uuid)>,
     Query(query): Query<WebhookLogQuery>,
-) -> ApiResult<axum::Json<Items<WebhookMessageView>>> {
+) -> ApiResult<axum::Json<Page<WebhookMessageView>>> {
     admin(&member)?;
     let limit = page_limit(query.limit, 100, 1000)?;
-    let found = state.store.webhook_messages(member.org_id(), WebhookId(id), limit).await?;
+    let after = parse_time_cursor::<Uuid>(query.cursor.as_deref())?.map(|(at, m)| (at, WebhookMessageId(m)));
+    // One more than the page, to know whether another follows.
+    let page = Keyset { after, limit: limit + 1 };
+    let found = state.store.webhook_messages_page(member.org_id(), WebhookId(id), page).await?;
     let zone = &member.org.timezone;
-    Ok(axum::Json(Items { items: found.into_iter().map(|m| WebhookMessageView::new(m, zone)).collect() }))
+    let cursor = |m: &WebhookMessage| time_cursor(m.created_at, m.id.0);
+    Ok(axum::Json(page_mapped(found, limit, cursor, |m| WebhookMessageView::new(m, zone))))
 }
 
 /// Sends one message again, with the same webhook-id and fresh attempts.

@@ -33,8 +33,14 @@ async fn people_page(
     sent: Option<&Fields>,
     errors: &Errors,
 ) -> PageResult<Response> {
-    let people =
-        list_people(State(state.clone()), ctx.member.clone(), Query(PeopleFilter { role: None })).await?.0.items;
+    let people = list_people(
+        State(state.clone()),
+        ctx.member.clone(),
+        Query(PeopleFilter { role: None, limit: Some(1000), cursor: None }),
+    )
+    .await?
+    .0
+    .items;
     let action = ctx.path("/people");
     let value = |name: &str| sent.and_then(|f| f.get(name)).unwrap_or_default().to_owned();
     let (name, email, role) = (value("name"), value("email"), value("role"));
@@ -178,7 +184,7 @@ pub async fn audit(
 ) -> PageResult<Response> {
     let ctx = Ctx::load(&state, viewer, org).await?;
     let subject = query.subject.as_deref().filter(|s| !s.is_empty()).and_then(|s| s.parse::<Uuid>().ok());
-    let filter = AuditFilter { subject_id: subject, limit: Some(1000) };
+    let filter = AuditFilter { subject_id: subject, limit: Some(1000), cursor: None };
     let events = list_events(State(state.clone()), ctx.member.clone(), Query(filter)).await?.0.items;
     let names = Names::load(&state, &ctx).await?;
     let action = query.action.clone().unwrap_or_default();

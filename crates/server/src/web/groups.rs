@@ -24,7 +24,7 @@ use super::viewer::{Ctx, Flash, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
 use crate::routes::group_sessions::{RejectRequest, approve as api_approve, reject as api_reject};
-use crate::routes::groups::{GroupQuery, GroupView, get_group, list_groups, list_members};
+use crate::routes::groups::{GroupQuery, GroupView, MemberQuery, get_group, list_groups, list_members};
 use crate::routes::roster::{GroupStatsView, group_stats};
 use crate::routes::sessions::{CreateSessionRequest, SessionQuery, SessionView, create_session, list_sessions};
 use crate::state::AppState;
@@ -48,10 +48,14 @@ pub fn stats_facts(stats: &GroupStatsView) -> Markup {
 
 pub async fn index(State(state): State<AppState>, viewer: Viewer, Path(org): Path<Uuid>) -> PageResult<Response> {
     let ctx = Ctx::load(&state, viewer, org).await?;
-    let groups = list_groups(State(state.clone()), ctx.member.clone(), Query(GroupQuery { include_archived: None }))
-        .await?
-        .0
-        .items;
+    let groups = list_groups(
+        State(state.clone()),
+        ctx.member.clone(),
+        Query(GroupQuery { include_archived: None, limit: Some(1000), cursor: None }),
+    )
+    .await?
+    .0
+    .items;
     let title = if ctx.role() == Role::Client { "My groups" } else { "Groups and communities" };
     let body = html! {
         h1 { (title) }
@@ -243,7 +247,15 @@ async fn render(
     // Statistics and the roster are for the group's staff; others simply do not see them.
     let stats = group_stats(State(state.clone()), ctx.member.clone(), Path((ctx.org(), group))).await.ok().map(|s| s.0);
     let members = if ctx.is_staff() {
-        list_members(State(state.clone()), ctx.member.clone(), Path((ctx.org(), group))).await.ok().map(|m| m.0.items)
+        list_members(
+            State(state.clone()),
+            ctx.member.clone(),
+            Path((ctx.org(), group)),
+            Query(MemberQuery { limit: Some(1000), cursor: None }),
+        )
+        .await
+        .ok()
+        .map(|m| m.0.items)
     } else {
         None
     };

@@ -31,10 +31,14 @@ impl Names {
     }
 
     async fn of_role(state: &AppState, ctx: &Ctx, role: Option<String>) -> PageResult<Self> {
-        let found = list_people(axum::extract::State(state.clone()), ctx.member.clone(), Query(PeopleFilter { role }))
-            .await?
-            .0
-            .items;
+        let found = list_people(
+            axum::extract::State(state.clone()),
+            ctx.member.clone(),
+            Query(PeopleFilter { role, limit: Some(1000), cursor: None }),
+        )
+        .await?
+        .0
+        .items;
         Ok(Self { people: found.into_iter().map(|p| (p.id, p)).collect() })
     }
 

@@ -53,12 +53,18 @@ fn waits_for(e: &EntryView) -> String {
 }
 
 async fn offers(state: &AppState, ctx: &Ctx, status: OfferStatus) -> PageResult<Vec<OfferView>> {
-    let query = OfferQuery { status: Some(status.wire().into()) };
+    let query = OfferQuery { status: Some(status.wire().into()), limit: Some(500), cursor: None };
     Ok(list_offers(State(state.clone()), ctx.member.clone(), Query(query)).await?.0.items)
 }
 
 async fn entries(state: &AppState, ctx: &Ctx, status: EntryStatus) -> PageResult<Vec<EntryView>> {
-    let query = EntryQuery { status: Some(status.wire().into()), group_id: None, client_id: None };
+    let query = EntryQuery {
+        status: Some(status.wire().into()),
+        group_id: None,
+        client_id: None,
+        limit: Some(500),
+        cursor: None,
+    };
     Ok(list_entries(State(state.clone()), ctx.member.clone(), Query(query)).await?.0.items)
 }
 

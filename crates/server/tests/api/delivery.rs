@@ -43,7 +43,7 @@ fn worker(app: &TestApp) -> Worker {
 
 async fn deliveries(app: &TestApp, org: &Org) -> Vec<Delivery> {
     let org = OrgId(org.id.parse().unwrap());
-    app.store.deliveries(org, DeliveryFilter { state: None, limit: 100 }).await.unwrap()
+    app.store.deliveries(org, DeliveryFilter { state: None, limit: 100, after: None }).await.unwrap()
 }
 
 /// The one message of `messages` sent to `email`.

@@ -238,6 +238,7 @@ async fn sessions_outside_the_facilitator_s_hours_are_reported_or_refused(backen
     let warnings = generated["outside_working_hours"].as_array().unwrap();
     assert_eq!(warnings.len(), 2, "{generated}");
     assert_eq!(warnings[0]["therapist_id"], org.therapist.person_id.as_str());
+    assert_eq!(warnings[0]["therapist_name"], "A therapist");
     assert!(warnings[0]["starts_at_local"].as_str().unwrap().contains("18:00 E"), "{warnings:?}");
 
     // A group that refuses such sessions generates none of them.

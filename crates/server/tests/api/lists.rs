@@ -135,6 +135,7 @@ async fn notifications_and_time_off_page_with_next_cursor(backend: Backend) {
     let everything = app.get(&inbox, &org.therapist.token).await.expect(200);
     let all = ids(&everything);
     assert_eq!(all.len(), 3, "{everything}");
+    assert!(everything["items"][0]["created_at_local"].as_str().unwrap().ends_with(" EST"), "{everything}");
     let pages = walk(&app, &inbox, &org.therapist.token).await;
     assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
     assert_eq!(pages.concat(), all, "the pages are the list, in order, each item once");
@@ -148,7 +149,13 @@ async fn notifications_and_time_off_page_with_next_cursor(backend: Backend) {
         });
         app.post(&time_off, &org.therapist.token, body).await.expect(201);
     }
-    let listed = ids(&app.get(&time_off, &org.admin.token).await.expect(200));
+    let requests = app.get(&time_off, &org.admin.token).await.expect(200);
+    // Staff read whose request it is and when, on the organisation's clock.
+    assert_eq!(requests["items"][0]["therapist_name"], "A therapist");
+    assert_eq!(requests["items"][0]["requested_by_name"], "A therapist");
+    assert_eq!(requests["items"][0]["starts_at_local"], "Tue 16 Mar, 01:00 EDT");
+    assert_eq!(requests["items"][2]["ends_at_local"], "Fri 5 Mar, 00:00 EST");
+    let listed = ids(&requests);
     assert_eq!(listed.len(), 3);
     let pages = walk(&app, &time_off, &org.admin.token).await;
     assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);

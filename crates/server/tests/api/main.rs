@@ -23,6 +23,7 @@ mod group_sessions;
 mod groups;
 mod holds;
 mod idempotency;
+mod list_pages;
 mod lists;
 mod live;
 mod mail;

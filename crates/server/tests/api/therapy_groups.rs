@@ -259,10 +259,16 @@ async fn a_busy_facilitator_refuses_the_range_unless_conflicts_are_skipped(backe
     assert_eq!(occurrences.len(), 1);
     assert_eq!(occurrences[0]["recurrence_id"], format!("{week_two}T14:00:00"));
     assert_eq!(occurrences[0]["conflicts"][0]["kind"], "session");
+    // Staff read who is busy, by name, and when on the series' clock.
+    assert_eq!(occurrences[0]["conflicts"][0]["person_name"], "A therapist");
+    assert!(occurrences[0]["conflicts"][0]["starts_at_local"].as_str().unwrap().contains("14:30 E"), "{refused}");
+    assert!(occurrences[0]["starts_at_local"].as_str().unwrap().contains("14:00 E"), "{refused}");
     assert_eq!(app.db.scalar("SELECT COUNT(*) FROM sessions WHERE group_id IS NOT NULL").await, 0, "all or nothing");
     let partial = generate(&app, &org, &group, first, 4, true).await.expect(200);
     assert_eq!(partial["created"].as_array().unwrap().len(), 3);
     assert_eq!(partial["skipped"][0]["recurrence_id"], format!("{week_two}T14:00:00"));
+    assert_eq!(partial["skipped"][0]["conflicts"][0]["person_name"], "A therapist");
+    assert!(partial["skipped"][0]["ends_at_local"].as_str().unwrap().contains("15:30 E"), "{partial}");
 }
 
 async fn a_busy_member_is_left_off_one_occurrence(backend: Backend) {
@@ -282,7 +288,12 @@ async fn a_busy_member_is_left_off_one_occurrence(backend: Backend) {
     let created = generated["created"].as_array().unwrap();
     assert_eq!(created[0]["seats"].as_array().unwrap().len(), 0, "busy that week");
     assert_eq!(created[1]["seats"].as_array().unwrap().len(), 1);
-    assert_eq!(generated["seats_skipped"][0]["client_id"], org.client.person_id.as_str());
+    let left_off = &generated["seats_skipped"][0];
+    assert_eq!(left_off["client_id"], org.client.person_id.as_str());
+    assert_eq!(left_off["client_name"], "A client", "the id comes with the name staff read");
+    assert!(left_off["starts_at_local"].as_str().unwrap().contains("14:00 E"), "{left_off}");
+    assert_eq!(left_off["conflicts"][0]["person_name"], "A client");
+    assert!(left_off["conflicts"][0]["starts_at_local"].as_str().unwrap().contains("14:00 E"), "{left_off}");
 }
 
 async fn the_facilitator_is_never_double_booked_between_individual_and_group(backend: Backend) {

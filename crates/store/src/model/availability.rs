@@ -129,6 +129,7 @@ pub struct TimeOff {
     pub id: circles_domain::ids::TimeOffId,
     pub org_id: OrgId,
     pub therapist_id: PersonId,
+    pub therapist_name: String,
     pub kind: TimeOffKind,
     pub reason: String,
     pub starts_at: Timestamp,
@@ -136,8 +137,11 @@ pub struct TimeOff {
     pub status: TimeOffStatus,
     pub auto_reassign: bool,
     pub coverage_therapist_id: Option<PersonId>,
+    pub coverage_therapist_name: Option<String>,
     pub requested_by: Option<PersonId>,
+    pub requested_by_name: Option<String>,
     pub decided_by: Option<PersonId>,
+    pub decided_by_name: Option<String>,
     pub decided_at: Option<Timestamp>,
     /// Why it was denied.
     pub decision_reason: Option<String>,
@@ -145,6 +149,8 @@ pub struct TimeOff {
     /// over, invitation not declined): what needs cover.
     pub affected_sessions: i64,
     pub created_at: Timestamp,
+    /// The organisation's zone, the clock its people read the request on.
+    pub timezone: String,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -28,6 +28,9 @@ pub struct Delivery {
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryFilter {
     pub state: Option<DeliveryState>,
+    /// Only deliveries after this one in the list's order (newest first,
+    /// then id): the page after a cursor.
+    pub after: Option<(Timestamp, DeliveryId)>,
     pub limit: i64,
 }
 

@@ -193,8 +193,11 @@ pub struct SeatingReport {
 pub struct SkippedOccurrence {
     pub recurrence_id: String,
     pub starts_at: Timestamp,
+    /// On the series' clock, e.g. "Wed 3 Mar, 18:00 EST".
+    pub starts_at_local: String,
     pub ends_at: Timestamp,
-    pub conflicts: Vec<super::BusyConflict>,
+    pub ends_at_local: String,
+    pub conflicts: Vec<NamedConflict>,
 }
 
 /// A member left off one generated session because they are busy then.
@@ -202,7 +205,24 @@ pub struct SkippedOccurrence {
 pub struct SkippedMemberSeat {
     pub recurrence_id: String,
     pub client_id: PersonId,
-    pub conflicts: Vec<super::BusyConflict>,
+    /// Staff read the report: they see their clients' names.
+    pub client_name: String,
+    pub starts_at: Timestamp,
+    pub starts_at_local: String,
+    pub conflicts: Vec<NamedConflict>,
+}
+
+/// What is in the way of one occurrence: who is busy, by name, and when on
+/// the series' clock.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NamedConflict {
+    pub person_id: PersonId,
+    pub person_name: String,
+    pub starts_at: Timestamp,
+    pub starts_at_local: String,
+    pub ends_at: Timestamp,
+    pub ends_at_local: String,
+    pub kind: super::BusyKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -224,6 +244,7 @@ pub struct OutsideWorkingHours {
     /// The start in the series' zone, e.g. "Wed 3 Mar 2027, 18:00 EST".
     pub starts_at_local: String,
     pub therapist_id: PersonId,
+    pub therapist_name: String,
 }
 
 /// A change to a group's series from one date on.

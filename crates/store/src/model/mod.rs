@@ -214,12 +214,18 @@ pub struct ChainReport {
 /// An audit event as shown to admins.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
+    /// Its place in the order events arrived: the list's sort key.
+    pub arrival: i64,
     /// Its place in the chain; `None` for the moment before it is sealed.
     pub seq: Option<i64>,
     pub occurred_at: Timestamp,
     pub actor_account_id: Option<AccountId>,
+    /// The account's name, when the event was someone's act.
+    pub actor_name: Option<String>,
     pub actor_person_id: Option<PersonId>,
     pub subject_person_id: Option<PersonId>,
+    /// The name of the client the event is about, if any.
+    pub subject_name: Option<String>,
     pub action: String,
     pub record_type: String,
     pub record_id: String,
@@ -247,3 +253,23 @@ pub use import::*;
 pub use live::*;
 pub use waitlist::*;
 pub use webhook::*;
+
+/// One page of a list read in its own order: the rows after `after` (the
+/// sort key of the last row of the page before), at most `limit` of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keyset<K> {
+    pub after: Option<K>,
+    pub limit: i64,
+}
+
+impl<K> Keyset<K> {
+    /// The first `limit` rows.
+    pub fn first(limit: i64) -> Self {
+        Self { after: None, limit }
+    }
+
+    /// Every row: for readers that need the whole list at once.
+    pub fn all() -> Self {
+        Self { after: None, limit: i64::MAX }
+    }
+}

@@ -68,6 +68,28 @@ pub struct EntryUpdate {
     pub pin: Option<Option<String>>,
 }
 
+/// Where an entry stands in serving order: pinned or not, its score (to six
+/// decimals, as scores are compared), when it joined the list, and its id.
+/// A page of the list starts after one of these.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServingKey {
+    pub pinned: bool,
+    pub score: f64,
+    pub added_at: Timestamp,
+    pub id: EntryId,
+}
+
+impl ServingKey {
+    pub fn of(entry: &Entry) -> Self {
+        Self {
+            pinned: entry.priority.pinned.is_some(),
+            score: entry.priority.score,
+            added_at: entry.added_at,
+            id: entry.id,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct EntryFilter {
     pub client: Option<PersonId>,

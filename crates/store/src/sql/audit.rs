@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use super::db::{Backend, Executor, Row, placeholders, sql};
 use super::{SqlStore, read_one, read_tx};
-use crate::model::{AuditCtx, AuditEntry, ChainReport};
+use crate::model::{AuditCtx, AuditEntry, ChainReport, Keyset};
 use crate::{AuditStore, Result};
 
 /// An event to append: what happened to which record.
@@ -143,19 +143,25 @@ impl<B: Backend> AuditStore for SqlStore<B> {
         Ok(reports)
     }
 
-    async fn audit_events(&self, org: OrgId, subject: Option<PersonId>, limit: i64) -> Result<Vec<AuditEntry>> {
+    async fn audit_page(&self, org: OrgId, subject: Option<PersonId>, page: Keyset<i64>) -> Result<Vec<AuditEntry>> {
         // Sealing first shows a reader the sequence numbers of everything
         // that committed before they asked.
         self.seal_org(org).await?;
         let rows = read_one!(self, |tx| {
             tx.fetch_all(
-                sql("SELECT seq, occurred_at, actor_account_id, actor_person_id, subject_person_id, action, \
-                     record_type, record_id, request_id, ip, details FROM audit_events \
-                     WHERE org_id = $1 AND ($2 IS NULL OR subject_person_id = $2 \
-                     OR (subject_person_id IS NULL AND details LIKE $4)) ORDER BY arrival DESC LIMIT $3")
+                sql("SELECT e.arrival, e.seq, e.occurred_at, e.actor_account_id, actor.name AS actor_name, \
+                     e.actor_person_id, e.subject_person_id, subject.name AS subject_name, e.action, \
+                     e.record_type, e.record_id, e.request_id, e.ip, e.details FROM audit_events e \
+                     LEFT JOIN accounts actor ON actor.id = e.actor_account_id \
+                     LEFT JOIN people sp ON sp.org_id = e.org_id AND sp.id = e.subject_person_id \
+                     LEFT JOIN accounts subject ON subject.id = sp.account_id \
+                     WHERE e.org_id = $1 AND ($2 IS NULL OR e.subject_person_id = $2 \
+                     OR (e.subject_person_id IS NULL AND e.details LIKE $5)) \
+                     AND ($4 IS NULL OR e.arrival < $4) ORDER BY e.arrival DESC LIMIT $3")
                 .bind(org)
                 .bind(subject)
-                .bind(limit)
+                .bind(page.limit)
+                .bind(page.after)
                 .bind(subject.map(listed_subject)),
             )
             .await?
@@ -163,11 +169,14 @@ impl<B: Backend> AuditStore for SqlStore<B> {
         rows.iter()
             .map(|r| {
                 Ok(AuditEntry {
+                    arrival: r.int("arrival")?,
                     seq: r.opt_int("seq")?,
                     occurred_at: r.time("occurred_at")?,
                     actor_account_id: r.opt_id("actor_account_id")?,
+                    actor_name: r.opt_text("actor_name")?,
                     actor_person_id: r.opt_id("actor_person_id")?,
                     subject_person_id: r.opt_id("subject_person_id")?,
+                    subject_name: r.opt_text("subject_name")?,
                     action: r.text("action")?,
                     record_type: r.text("record_type")?,
                     record_id: r.text("record_id")?,

@@ -26,6 +26,7 @@ use super::rows::calendars::{Calendars, decode, load_weeks, page_of_therapists};
 use super::rows::freed::{self, Cause};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, AvailabilitySearch, SearchPage, TherapistWeek};
+use crate::sql::rows::statuses::TIME_OFF_APPROVED;
 use crate::{AvailabilityStore, Result, StoreError};
 
 /// What a therapist is told when someone else replaces their week.
@@ -162,8 +163,16 @@ impl<B: Backend> AvailabilityStore for SqlStore<B> {
         let (therapists, next_therapist, calendars) = read_tx!(self, |tx| {
             let (therapists, next) =
                 page_of_therapists(&mut tx, org, search.therapists.as_deref(), search.cursor, search.page_size).await?;
-            let calendars =
-                Calendars::of_therapists(&mut tx, dialect, org, therapists.clone(), window, "'APPROVED'", now).await?;
+            let calendars = Calendars::of_therapists(
+                &mut tx,
+                dialect,
+                org,
+                therapists.clone(),
+                window,
+                &TIME_OFF_APPROVED.to_string(),
+                now,
+            )
+            .await?;
             (therapists, next, calendars)
         })?;
         let slots = SlotSearch {
@@ -183,8 +192,16 @@ impl<B: Backend> AvailabilityStore for SqlStore<B> {
     async fn free_at(&self, org: OrgId, slot: Interval, modality: Option<Modality>) -> Result<Vec<PersonId>> {
         let now = self.clock.now();
         let dialect = self.backend.dialect();
-        let calendars =
-            read_tx!(self, |tx| Calendars::load(&mut tx, dialect, org, None, slot, "'APPROVED'", now).await?)?;
+        let calendars = read_tx!(self, |tx| Calendars::load(
+            &mut tx,
+            dialect,
+            org,
+            None,
+            slot,
+            &TIME_OFF_APPROVED.to_string(),
+            now
+        )
+        .await?)?;
         Ok(calendars.therapists.iter().copied().filter(|&t| is_free(&calendars.of(t), slot, modality)).collect())
     }
 }

@@ -25,6 +25,7 @@ use super::audit::AuditDraft;
 use super::db::{Dialect, Executor, Query, Row, Value, placeholders, sql};
 use super::rows::calendars::load_weeks;
 use crate::model::{BusyConflict, BusyKind};
+use crate::sql::rows::statuses::TIME_OFF_APPROVED;
 use crate::{Result, StoreError};
 
 /// How far ahead retry hints look, and on what grid.
@@ -102,7 +103,7 @@ pub async fn load<E: Executor>(tx: &mut E, org: OrgId, people: &[PersonId], wind
          WHERE org_id = $1 AND starts_at < $2 AND starts_at >= $3 AND ends_at > $4 AND person_id IN ({list}) \
          UNION ALL \
          SELECT therapist_id, starts_at, ends_at, 'time_off', NULL, NULL, NULL FROM time_off \
-         WHERE org_id = $1 AND status = 'APPROVED' AND starts_at < $2 AND ends_at > $4 AND therapist_id IN ({list})"
+         WHERE org_id = $1 AND status = {TIME_OFF_APPROVED} AND starts_at < $2 AND ends_at > $4 AND therapist_id IN ({list})"
     ))
     .bind(org)
     .bind(window.end)

@@ -250,6 +250,16 @@ impl Dialect {
         }
     }
 
+    /// A text column compared byte by byte, as Rust compares strings, so
+    /// that a list sorted by name pages the same way on both backends
+    /// (SQLite compares bytes already; PostgreSQL follows its locale).
+    pub fn bytewise(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => column.to_owned(),
+            Dialect::Postgres => format!("{column} COLLATE \"C\""),
+        }
+    }
+
     /// An instant column as whole microseconds since the Unix epoch, which
     /// is how SQLite stores it already.
     pub fn micros(self, column: &str) -> String {

@@ -394,11 +394,14 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
             tx.fetch_all(
                 sql(format!(
                     "SELECT {DELIVERY_COLUMNS} {DELIVERY_JOINS} WHERE d.org_id = $1 AND ($2 IS NULL OR d.state = $2) \
+                     AND ($4 IS NULL OR d.created_at < $4 OR (d.created_at = $4 AND d.id < $5)) \
                      ORDER BY d.created_at DESC, d.id DESC LIMIT $3"
                 ))
                 .bind(org)
                 .bind(filter.state.map(|s| s.as_str()))
-                .bind(filter.limit),
+                .bind(filter.limit)
+                .bind(filter.after.map(|(at, _)| at))
+                .bind(filter.after.map(|(_, id)| id)),
             )
             .await?
         })?;

@@ -22,7 +22,8 @@ use super::rows::groups::{
 use super::rows::statuses::CURRENT_MEMBERSHIPS;
 use super::rows::waitlist::wait_for_group;
 use super::{SqlStore, read_tx, write_tx};
-use crate::model::{AuditCtx, Group, GroupFields, GroupMember, GroupStanding, GroupUpdate, NewGroup};
+use crate::model::{AuditCtx, Group, GroupFields, GroupMember, GroupStanding, GroupUpdate, Keyset, NewGroup};
+use crate::sql::rows::statuses::{GROUP_ACTIVE, GROUP_ARCHIVED};
 use crate::{GroupStore, Result, StoreError};
 
 /// Refuses a new recurrence that would place occurrences elsewhere while
@@ -146,7 +147,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             let f = &input.fields;
             let insert = sql(format!(
                 "INSERT INTO groups (org_id, id, status, created_by, created_at, updated_at, {}) \
-                 VALUES ($1, $2, 'active', $3, $4, $4, {})",
+                 VALUES ($1, $2, {GROUP_ACTIVE}, $3, $4, $4, {})",
                 FIELD_COLUMNS.join(", "),
                 placeholders(5, FIELD_COLUMNS.len())
             ))
@@ -168,27 +169,34 @@ impl<B: Backend> GroupStore for SqlStore<B> {
         read_tx!(self, |tx| fetch_group(&mut tx, org, id).await?)
     }
 
-    async fn list_groups(
+    async fn groups_page(
         &self,
         org: OrgId,
         visible_to: Option<PersonId>,
         include_archived: bool,
+        page: Keyset<(String, GroupId)>,
     ) -> Result<Vec<Group>> {
+        let name = self.backend.dialect().bytewise("g.name");
         read_tx!(self, |tx| {
             let rows = tx
                 .fetch_all(
                     sql(format!(
-                        "SELECT {GROUP_COLUMNS} FROM groups g WHERE g.org_id = $1 AND ($2 = TRUE OR g.status = 'active') \
+                        "SELECT {GROUP_COLUMNS} FROM groups g WHERE g.org_id = $1 AND ($2 = TRUE OR g.status = $4) \
                          AND ($3 IS NULL \
                            OR EXISTS (SELECT 1 FROM group_staff st WHERE st.org_id = g.org_id AND st.group_id = g.id \
                                       AND st.person_id = $3) \
                            OR EXISTS (SELECT 1 FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id \
                                       AND m.client_id = $3 AND m.status IN ({CURRENT_MEMBERSHIPS}))) \
-                         ORDER BY g.name, g.id"
+                         AND ($5 IS NULL OR {name} > $5 OR ({name} = $5 AND g.id > $6)) \
+                         ORDER BY {name}, g.id LIMIT $7"
                     ))
                     .bind(org)
                     .bind(include_archived)
-                    .bind(visible_to),
+                    .bind(visible_to)
+                    .bind(GroupStatus::Active.as_str())
+                    .bind(page.after.as_ref().map(|(name, _)| name.clone()))
+                    .bind(page.after.as_ref().map(|(_, id)| *id))
+                    .bind(page.limit),
                 )
                 .await?;
             let mut groups = rows.iter().map(group_from_row).collect::<Result<Vec<_>>>()?;
@@ -244,8 +252,10 @@ impl<B: Backend> GroupStore for SqlStore<B> {
         write_tx!(self, |tx| {
             let changed = tx
                 .execute(
-                    sql("UPDATE groups SET status = 'archived', archived_at = $3, updated_at = $3 \
-                         WHERE org_id = $1 AND id = $2 AND status = 'active'")
+                    sql(format!(
+                        "UPDATE groups SET status = {GROUP_ARCHIVED}, archived_at = $3, updated_at = $3 \
+                         WHERE org_id = $1 AND id = $2 AND status = {GROUP_ACTIVE}"
+                    ))
                     .bind(org)
                     .bind(id)
                     .bind(now),
@@ -360,15 +370,28 @@ impl<B: Backend> GroupStore for SqlStore<B> {
         })
     }
 
-    async fn members(&self, ctx: &AuditCtx, org: OrgId, group: GroupId) -> Result<Vec<GroupMember>> {
+    async fn members_page(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        group: GroupId,
+        page: Keyset<(Timestamp, MembershipId)>,
+    ) -> Result<Vec<GroupMember>> {
         let now = self.clock.now();
         write_tx!(self, |tx| {
             fetch_group(&mut tx, org, group).await?;
             let rows = tx
                 .fetch_all(
-                    sql(format!("{MEMBER_ROWS} WHERE org_id = $1 AND group_id = $2 ORDER BY created_at, id"))
-                        .bind(org)
-                        .bind(group),
+                    sql(format!(
+                        "{MEMBER_ROWS} WHERE org_id = $1 AND group_id = $2 \
+                         AND ($3 IS NULL OR created_at > $3 OR (created_at = $3 AND id > $4)) \
+                         ORDER BY created_at, id LIMIT $5"
+                    ))
+                    .bind(org)
+                    .bind(group)
+                    .bind(page.after.map(|(at, _)| at))
+                    .bind(page.after.map(|(_, id)| id))
+                    .bind(page.limit),
                 )
                 .await?;
             let mut members = rows.iter().map(member_from_row).collect::<Result<Vec<_>>>()?;

@@ -10,6 +10,11 @@ use super::{SqlStore, write_tx};
 use crate::model::{IdempotencyStart, StoredResponse};
 use crate::{IdempotencyStore, Result};
 
+/// A key's states: a request holding it is running, or its answer is kept.
+/// (Spelled once here: they are the table's own, not a domain status.)
+const IN_PROGRESS: &str = "in_progress";
+const DONE: &str = "done";
+
 /// Keys are honoured for at least this long.
 pub const RETENTION: SignedDuration = SignedDuration::from_hours(24);
 
@@ -30,8 +35,10 @@ impl<B: Backend> IdempotencyStore for SqlStore<B> {
         write_tx!(self, |tx| {
             let claimed = tx
                 .execute(
-                    sql("INSERT INTO idempotency_keys (account_id, key, fingerprint, state, locked_at, created_at) \
-                         VALUES ($1, $2, $3, 'in_progress', $4, $4) ON CONFLICT (account_id, key) DO NOTHING")
+                    sql(format!(
+                        "INSERT INTO idempotency_keys (account_id, key, fingerprint, state, locked_at, created_at) \
+                         VALUES ($1, $2, $3, '{IN_PROGRESS}', $4, $4) ON CONFLICT (account_id, key) DO NOTHING"
+                    ))
                     .bind(account)
                     .bind(key)
                     .bind(fingerprint)
@@ -56,13 +63,15 @@ impl<B: Backend> IdempotencyStore for SqlStore<B> {
                 let expired = row.time("created_at")? < now - RETENTION;
                 let stale = row.time("locked_at")? < now - IN_FLIGHT_LEASE;
                 let same_request = row.bytes("fingerprint")? == fingerprint;
-                let done = row.text("state")? == "done";
+                let done = row.text("state")? == DONE;
                 if expired || (!done && stale && same_request) {
                     tx.execute(
-                        sql("UPDATE idempotency_keys SET fingerprint = $3, state = 'in_progress', locked_at = $4, \
+                        sql(format!(
+                            "UPDATE idempotency_keys SET fingerprint = $3, state = '{IN_PROGRESS}', locked_at = $4, \
                              created_at = CASE WHEN created_at < $5 THEN $4 ELSE created_at END, \
                              response_status = NULL, response_content_type = NULL, response_body = NULL \
-                             WHERE account_id = $1 AND key = $2")
+                             WHERE account_id = $1 AND key = $2"
+                        ))
                         .bind(account)
                         .bind(key)
                         .bind(fingerprint)
@@ -89,8 +98,10 @@ impl<B: Backend> IdempotencyStore for SqlStore<B> {
     async fn idempotency_finish(&self, account: AccountId, key: &str, response: StoredResponse) -> Result<()> {
         write_tx!(self, |tx| {
             tx.execute(
-                sql("UPDATE idempotency_keys SET state = 'done', response_status = $3, response_content_type = $4, \
-                     response_body = $5 WHERE account_id = $1 AND key = $2")
+                sql(format!(
+                    "UPDATE idempotency_keys SET state = '{DONE}', response_status = $3, response_content_type = $4, \
+                     response_body = $5 WHERE account_id = $1 AND key = $2"
+                ))
                 .bind(account)
                 .bind(key)
                 .bind(i64::from(response.status))
@@ -104,9 +115,11 @@ impl<B: Backend> IdempotencyStore for SqlStore<B> {
     async fn idempotency_release(&self, account: AccountId, key: &str) -> Result<()> {
         write_tx!(self, |tx| {
             tx.execute(
-                sql("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2 AND state = 'in_progress'")
-                    .bind(account)
-                    .bind(key),
+                sql(format!(
+                    "DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2 AND state = '{IN_PROGRESS}'"
+                ))
+                .bind(account)
+                .bind(key),
             )
             .await?;
         })

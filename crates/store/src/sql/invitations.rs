@@ -23,6 +23,7 @@ use super::rows::names;
 use super::rows::sessions::{SESSION_COLUMNS, Seats, fetch, lock_session, session_from_row};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, Invitation, InvitationFilter, Response, Session};
+use crate::sql::rows::statuses::{INVITATION_DECLINED, SESSION_CANCELLED, SESSION_SCHEDULED};
 use crate::{InvitationStore, Result, StoreError};
 
 fn require_proposed(session: &Session) -> Result<()> {
@@ -66,7 +67,7 @@ async fn schedule_if_all_accepted<E: Executor>(
         return Ok(false);
     }
     tx.execute(
-        sql("UPDATE sessions SET status = 'scheduled', updated_at = $3 WHERE org_id = $1 AND id = $2")
+        sql(format!("UPDATE sessions SET status = {SESSION_SCHEDULED}, updated_at = $3 WHERE org_id = $1 AND id = $2"))
             .bind(org)
             .bind(session.id)
             .bind(now),
@@ -305,7 +306,7 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
             if let Some(old) = replaces {
                 let removed = tx
                     .execute(
-                        sql("DELETE FROM session_therapists WHERE org_id = $1 AND session_id = $2 AND id = $3 AND status = 'DECLINED'")
+                        sql(format!("DELETE FROM session_therapists WHERE org_id = $1 AND session_id = $2 AND id = $3 AND status = {INVITATION_DECLINED}"))
                             .bind(org)
                             .bind(session_id)
                             .bind(old),
@@ -447,8 +448,8 @@ impl<B: Backend> InvitationStore for SqlStore<B> {
                 return Err(StoreError::conflict("not_awaiting_approval", "this proposal does not need approval"));
             }
             tx.execute(
-                sql("UPDATE sessions SET approval = 'rejected', status = 'cancelled', cancelled_at = $3, cancel_reason = $4, \
-                     updated_at = $3 WHERE org_id = $1 AND id = $2")
+                sql(format!("UPDATE sessions SET approval = 'rejected', status = {SESSION_CANCELLED}, cancelled_at = $3, cancel_reason = $4, \
+                     updated_at = $3 WHERE org_id = $1 AND id = $2"))
                 .bind(org)
                 .bind(session_id)
                 .bind(now)

@@ -17,6 +17,7 @@ use super::event_log::{self, Draft};
 use super::outbox::{self, Owed};
 use super::{SqlStore, read_one, write_tx};
 use crate::model::Notification;
+use crate::sql::rows::statuses::SESSION_SCHEDULED;
 use crate::{NotificationStore, Result};
 
 /// One message to several people.
@@ -254,7 +255,7 @@ impl<B: Backend> NotificationStore for SqlStore<B> {
             let due = tx
                 .fetch_all(
                     sql(format!(
-                        "SELECT org_id, id, title, starts_at, timezone FROM sessions WHERE status = 'scheduled' \
+                        "SELECT org_id, id, title, starts_at, timezone FROM sessions WHERE status = {SESSION_SCHEDULED} \
                          AND reminded_at IS NULL AND starts_at > $1 AND starts_at <= $2 \
                          /* spans organisations: the reminder job sweeps every clinic */ \
                          ORDER BY starts_at LIMIT 200{}",

@@ -22,7 +22,8 @@ use super::rows::matching::{self};
 use super::rows::offers::{close_offer, fetch_opening, offer_to};
 use super::rows::waitlist::{fetch_entry, fetch_offer, fetch_offers};
 use super::{SqlStore, read_tx, write_tx};
-use crate::model::{Acceptance, AuditCtx, EntryMatch, NewOffer, Offer, OfferFilter, PassReport, Place};
+use crate::model::{Acceptance, AuditCtx, EntryMatch, Keyset, NewOffer, Offer, OfferFilter, PassReport, Place};
+use crate::sql::rows::statuses::OPENING_FILLED;
 use crate::{OfferStore, Result, StoreError};
 use booking::{book, release_later};
 
@@ -83,10 +84,12 @@ async fn accept_in<E: Executor>(
     )
     .await?;
     tx.execute(
-        sql("UPDATE waitlist_openings SET status = 'FILLED', closed_at = $3 WHERE org_id = $1 AND id = $2")
-            .bind(org)
-            .bind(offer.opening_id)
-            .bind(now),
+        sql(format!(
+            "UPDATE waitlist_openings SET status = {OPENING_FILLED}, closed_at = $3 WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org)
+        .bind(offer.opening_id)
+        .bind(now),
     )
     .await?;
     // First to accept wins: the others' offers of this seat go at once.
@@ -219,9 +222,14 @@ impl<B: Backend> OfferStore for SqlStore<B> {
         })
     }
 
-    async fn offers(&self, org: OrgId, filter: OfferFilter) -> Result<Vec<Offer>> {
+    async fn offers_page(
+        &self,
+        org: OrgId,
+        filter: OfferFilter,
+        page: Keyset<(Timestamp, OfferId)>,
+    ) -> Result<Vec<Offer>> {
         let now = self.clock.now();
-        read_tx!(self, |tx| fetch_offers(&mut tx, org, &filter, now).await?)
+        read_tx!(self, |tx| fetch_offers(&mut tx, org, &filter, &page, now).await?)
     }
 
     async fn offer(&self, org: OrgId, id: OfferId) -> Result<Offer> {

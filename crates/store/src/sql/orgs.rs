@@ -10,7 +10,7 @@ use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
 use super::rows::people::{insert_account, insert_person, organisation_from_row};
 use super::{SqlStore, read_one, read_tx, write_tx};
-use crate::model::{AuditCtx, Membership, NewAccount, NewOrganisation, NewPerson, Organisation, Person};
+use crate::model::{AuditCtx, Keyset, Membership, NewAccount, NewOrganisation, NewPerson, Organisation, Person};
 use crate::{OrgStore, Result, StoreError};
 
 const PERSON_COLUMNS: &str = "p.org_id, p.id, p.account_id, a.email, a.name, p.role, p.created_at";
@@ -320,20 +320,33 @@ impl<B: Backend> OrgStore for SqlStore<B> {
         })
     }
 
-    async fn list_people(
+    async fn people_page(
         &self,
         ctx: &AuditCtx,
         org: OrgId,
         role: Option<Role>,
         scope: PeopleScope,
         viewer: PersonId,
+        page: Keyset<(String, PersonId)>,
     ) -> Result<Vec<Person>> {
         let now = self.clock.now();
+        let dialect = self.backend.dialect();
+        // Members and invitations are two tables in one order: each gives its
+        // first `limit` after the cursor, and the merge keeps the first `limit`.
+        let after_name = page.after.as_ref().map(|(name, _)| name.clone());
+        let after_id = page.after.as_ref().map(|(_, id)| *id);
+        let (member_name, invited_name) = (dialect.bytewise("a.name"), dialect.bytewise("i.name"));
+        let after = |first: usize| {
+            let (name, id) = (format!("${first}"), format!("${}", first + 1));
+            format!("({name} IS NULL OR {member_name} > {name} OR ({member_name} = {name} AND p.id > {id}))")
+        };
         let members = match scope {
             PeopleScope::StaffAndServedClients => sql(format!(
                 "SELECT {PERSON_COLUMNS} FROM people p JOIN accounts a ON a.id = p.account_id \
                  WHERE p.org_id = $1 AND ($2 IS NULL OR p.role = $2) \
-                 AND (p.role <> $5 OR p.id = $3 OR {SERVED_BY_THERAPIST})"
+                 AND (p.role <> $5 OR p.id = $3 OR {SERVED_BY_THERAPIST}) \
+                 AND {} ORDER BY {member_name}, p.id LIMIT $8",
+                after(6)
             ))
             .bind(org)
             .bind(role)
@@ -342,19 +355,29 @@ impl<B: Backend> OrgStore for SqlStore<B> {
             .bind(Role::Client),
             PeopleScope::Everyone | PeopleScope::Members => sql(format!(
                 "SELECT {PERSON_COLUMNS} FROM people p JOIN accounts a ON a.id = p.account_id \
-                 WHERE p.org_id = $1 AND ($2 IS NULL OR p.role = $2)"
+                 WHERE p.org_id = $1 AND ($2 IS NULL OR p.role = $2) \
+                 AND {} ORDER BY {member_name}, p.id LIMIT $5",
+                after(3)
             ))
             .bind(org)
             .bind(role),
-        };
+        }
+        .bind(after_name.clone())
+        .bind(after_id)
+        .bind(page.limit);
         let invited = (scope == PeopleScope::Everyone).then(|| {
             sql(format!(
                 "SELECT {INVITED_COLUMNS} FROM org_invitations i \
-                 WHERE i.org_id = $1 AND ($2 IS NULL OR i.role = $2) AND i.status = $3"
+                 WHERE i.org_id = $1 AND ($2 IS NULL OR i.role = $2) AND i.status = $3 \
+                 AND ($4 IS NULL OR {invited_name} > $4 OR ({invited_name} = $4 AND i.id > $5)) \
+                 ORDER BY {invited_name}, i.id LIMIT $6"
             ))
             .bind(org)
             .bind(role)
             .bind(OrgInvitationStatus::Pending.as_str())
+            .bind(after_name)
+            .bind(after_id)
+            .bind(page.limit)
         });
         // A list that can include clients reveals client records: audit it.
         let mut people = if matches!(role, None | Some(Role::Client)) {
@@ -383,6 +406,7 @@ impl<B: Backend> OrgStore for SqlStore<B> {
             })?
         };
         people.sort_by(|a, b| (&a.name, a.id.0).cmp(&(&b.name, b.id.0)));
+        people.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
         Ok(people)
     }
 

@@ -30,6 +30,7 @@ use crate::model::{
     AuditCtx, Group, GroupMember, GroupReport, MembershipChange, MembershipUpdate, OwnMembership, SeatingReport,
     SkippedSeat,
 };
+use crate::sql::rows::statuses::{SESSION_CANCELLED, SESSION_SCHEDULED};
 use crate::{Result, RosterStore, StoreError};
 
 /// Midnight at the start of `date` in the organisation's zone.
@@ -70,7 +71,7 @@ async fn seats_from<E: Executor>(
             sql(format!(
                 "SELECT x.id, x.session_id FROM seats x JOIN sessions s ON s.org_id = x.org_id AND s.id = x.session_id \
                  WHERE x.org_id = $1 AND s.group_id = $2 AND x.client_id = $3 AND s.starts_at >= $4 \
-                 AND s.status <> 'cancelled' AND x.status IN ({HOLDING_SEATS})"
+                 AND s.status <> {SESSION_CANCELLED} AND x.status IN ({HOLDING_SEATS})"
             ))
             .bind(org)
             .bind(group)
@@ -186,10 +187,12 @@ async fn stats_of<E: Executor>(tx: &mut E, org: OrgId, member: &GroupMember, now
     };
     let rows = tx
         .fetch_all(
-            sql("SELECT s.starts_at, x.status FROM sessions s LEFT JOIN seats x ON x.org_id = s.org_id \
+            sql(format!(
+                "SELECT s.starts_at, x.status FROM sessions s LEFT JOIN seats x ON x.org_id = s.org_id \
                  AND x.session_id = s.id AND x.client_id = $3 \
-                 WHERE s.org_id = $1 AND s.group_id = $2 AND s.status <> 'cancelled' \
-                 AND s.starts_at >= $4 AND s.starts_at < $5 ORDER BY s.starts_at")
+                 WHERE s.org_id = $1 AND s.group_id = $2 AND s.status <> {SESSION_CANCELLED} \
+                 AND s.starts_at >= $4 AND s.starts_at < $5 ORDER BY s.starts_at"
+            ))
             .bind(org)
             .bind(member.group_id)
             .bind(member.client_id)
@@ -409,7 +412,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                         "SELECT s.id, s.starts_at, s.ends_at, s.capacity, \
                          (SELECT COUNT(*) FROM seats y WHERE y.org_id = s.org_id AND y.session_id = s.id AND y.status IN ({HOLDING_SEATS})) \
                            AS taken \
-                         FROM sessions s WHERE s.org_id = $1 AND s.group_id = $2 AND s.status = 'scheduled' \
+                         FROM sessions s WHERE s.org_id = $1 AND s.group_id = $2 AND s.status = {SESSION_SCHEDULED} \
                          AND s.starts_at > $3 AND ($4 IS NULL OR s.starts_at < $4) \
                          AND NOT EXISTS (SELECT 1 FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id \
                            AND x.client_id = $5 AND x.status IN ({HOLDING_SEATS})) ORDER BY s.starts_at"
@@ -585,9 +588,9 @@ impl<B: Backend> RosterStore for SqlStore<B> {
             fetch_group(&mut tx, org, group).await?;
             let rows = tx
                 .fetch_all(
-                    sql("SELECT s.id, x.status FROM sessions s LEFT JOIN seats x ON x.org_id = s.org_id AND x.session_id = s.id \
-                         WHERE s.org_id = $1 AND s.group_id = $2 AND s.status <> 'cancelled' AND s.starts_at <= $3 \
-                         ORDER BY s.starts_at, s.id")
+                    sql(format!("SELECT s.id, x.status FROM sessions s LEFT JOIN seats x ON x.org_id = s.org_id AND x.session_id = s.id \
+                         WHERE s.org_id = $1 AND s.group_id = $2 AND s.status <> {SESSION_CANCELLED} AND s.starts_at <= $3 \
+                         ORDER BY s.starts_at, s.id"))
                     .bind(org)
                     .bind(group)
                     .bind(now),

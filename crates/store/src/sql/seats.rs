@@ -19,6 +19,7 @@ use super::rows::seats::{group_settings, lock_group_session, register_seat, seat
 use super::rows::sessions::lock_session;
 use super::{SqlStore, write_tx};
 use crate::model::{AttendanceMark, AuditCtx, Seat, Session};
+use crate::sql::rows::statuses::INVITATION_ACCEPTED;
 use crate::{Result, SeatStore, StoreError};
 
 /// Attendance recorded more than this long after a session ended is a late
@@ -75,7 +76,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
             let seat_id = register_seat(&mut tx, org, session_id, client, existing.as_ref(), now).await?;
             let therapists = tx
                 .fetch_all(
-                    sql("SELECT therapist_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 AND status = 'ACCEPTED'")
+                    sql(format!("SELECT therapist_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 AND status = {INVITATION_ACCEPTED}"))
                         .bind(org)
                         .bind(session_id),
                 )

@@ -35,7 +35,11 @@ use crate::model::{
     Approval, AuditCtx, BusyConflict, Generation, Group, GroupMember, NewSession, OutsideWorkingHours, SeriesChange,
     Session, SkippedMemberSeat, SkippedOccurrence, SplitOutcome,
 };
+use crate::sql::rows::statuses::SESSION_SCHEDULED;
 use crate::{Result, SeriesStore, StoreError};
+use report::{Clash, SeatClash};
+
+mod report;
 
 fn recurrence_of(group: &Group) -> Result<Recurrence> {
     let input = group.fields.recurrence.as_ref().ok_or_else(|| {
@@ -87,6 +91,7 @@ async fn outside_hours<'a, E: Executor>(
     org: OrgId,
     group: &Group,
     zone: &jiff::tz::TimeZone,
+    names: &names::Names,
     planned: impl Iterator<Item = (&'a Occurrence, Interval)>,
 ) -> Result<Vec<OutsideWorkingHours>> {
     let weeks = busy::working_weeks(tx, org, &group.facilitator_ids).await?;
@@ -102,6 +107,7 @@ async fn outside_hours<'a, E: Executor>(
                     starts_at: interval.start,
                     starts_at_local: local.strftime("%a %-d %b %Y, %H:%M %Z").to_string(),
                     therapist_id: therapist,
+                    therapist_name: names.get(&therapist).cloned().unwrap_or_default(),
                 });
             }
         }
@@ -224,12 +230,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                     .collect();
                 let clashes = batch.conflicts(&facilitators);
                 if !clashes.is_empty() {
-                    skipped.push(SkippedOccurrence {
-                        recurrence_id: recurrence_id(occurrence),
-                        starts_at: interval.start,
-                        ends_at: interval.end,
-                        conflicts: clashes,
-                    });
+                    skipped.push(Clash { recurrence_id: recurrence_id(occurrence), interval, conflicts: clashes });
                     continue;
                 }
                 let date = occurrence.recurrence_id.date();
@@ -240,9 +241,10 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                     if clashes.is_empty() {
                         seated.push(member.client_id);
                     } else {
-                        seats_skipped.push(SkippedMemberSeat {
+                        seats_skipped.push(SeatClash {
                             recurrence_id: recurrence_id(occurrence),
-                            client_id: member.client_id,
+                            client: member.client_id,
+                            interval,
                             conflicts: clashes,
                         });
                     }
@@ -251,10 +253,18 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                 batch.reserve(seated.iter().map(|&person| Claim { person, interval, owner: Owner::Session(id) }));
                 plan.push((id, occurrence, interval, seated));
             }
+            let staff = group.facilitator_ids.iter().copied();
+            let names = report::names_in(&mut tx, org, &skipped, &seats_skipped, staff).await?;
+            let clock = recurrence.timezone().as_str();
+            let skipped: Vec<SkippedOccurrence> =
+                skipped.into_iter().map(|c| report::occurrence(c, &names, clock)).collect();
+            let seats_skipped: Vec<SkippedMemberSeat> =
+                seats_skipped.into_iter().map(|c| report::seat(c, &names, clock)).collect();
             if !skipped.is_empty() && !skip_conflicts {
                 return Err(series_conflict(&skipped));
             }
-            let outside = outside_hours(&mut tx, org, &group, &zone, plan.iter().map(|(_, o, i, _)| (*o, *i))).await?;
+            let planned = plan.iter().map(|(_, o, i, _)| (*o, *i));
+            let outside = outside_hours(&mut tx, org, &group, &zone, &names, planned).await?;
             if !outside.is_empty() && group.fields.settings.refuse_outside_working_hours {
                 let mut error = StoreError::conflict(
                     "outside_working_hours",
@@ -414,8 +424,8 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
             // Later occurrences already generated and not yet started move.
             let rows = tx
                 .fetch_all(
-                    sql("SELECT id, recurrence_id FROM sessions WHERE org_id = $1 AND group_id = $2 AND status = 'scheduled' \
-                         AND recurrence_id IS NOT NULL AND recurrence_id >= $3 AND starts_at > $4 ORDER BY starts_at")
+                    sql(format!("SELECT id, recurrence_id FROM sessions WHERE org_id = $1 AND group_id = $2 AND status = {SESSION_SCHEDULED} \
+                         AND recurrence_id IS NOT NULL AND recurrence_id >= $3 AND starts_at > $4 ORDER BY starts_at"))
                     .bind(org)
                     .bind(group_id)
                     .bind(change.from.to_string())
@@ -449,6 +459,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
             let window = span(moving.iter().map(|(_, i, _)| *i));
             let mut batch = Batch::load(&mut tx, org, &everyone, window, now).await?;
             let mut clashes = Vec::new();
+            let mut clocks = Vec::new();
             let mut plans = Vec::with_capacity(moving.len());
             for (session, interval, new_id) in &moving {
                 let claims: Vec<Claim> = facilitators
@@ -459,18 +470,18 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
                     .collect();
                 let found = batch.conflicts(&claims);
                 if !found.is_empty() {
-                    clashes.push(SkippedOccurrence {
-                        recurrence_id: session.recurrence_id.clone().unwrap_or_default(),
-                        starts_at: interval.start,
-                        ends_at: interval.end,
-                        conflicts: found,
-                    });
+                    let recurrence_id = session.recurrence_id.clone().unwrap_or_default();
+                    clashes.push(Clash { recurrence_id, interval: *interval, conflicts: found });
+                    clocks.push(session.timezone.clone());
                 }
                 batch.reserve(claims);
                 plans.push((session, *interval, new_id));
             }
             if !clashes.is_empty() {
-                return Err(series_conflict(&clashes));
+                let names = report::names_in(&mut tx, org, &clashes, &[], []).await?;
+                let named: Vec<SkippedOccurrence> =
+                    clashes.into_iter().zip(&clocks).map(|(c, clock)| report::occurrence(c, &names, clock)).collect();
+                return Err(series_conflict(&named));
             }
             let series = SeriesId::new();
             let mut drafts = Vec::new();

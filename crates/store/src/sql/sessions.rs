@@ -25,13 +25,16 @@ use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{
     AuditCtx, Canceller, NewSession, ScheduleEntry, Session, SessionFilter, SessionPeople, SessionView,
 };
+use crate::sql::rows::statuses::{
+    INVITATION_DECLINED, SESSION_CANCELLED, SESSION_COMPLETED, SESSION_IN_PROGRESS, SESSION_PROPOSED, SESSION_SCHEDULED,
+};
 use crate::{Result, SessionStore, StoreError};
 
 /// The stored status as the clock has it, in SQL (`$now` is the parameter).
 fn effective_status(now: &str) -> String {
     format!(
-        "CASE WHEN s.status IN ('scheduled', 'in_progress') AND s.ends_at <= {now} THEN 'completed' \
-         WHEN s.status = 'scheduled' AND s.starts_at <= {now} THEN 'in_progress' ELSE s.status END"
+        "CASE WHEN s.status IN ({SESSION_SCHEDULED}, {SESSION_IN_PROGRESS}) AND s.ends_at <= {now} THEN {SESSION_COMPLETED} \
+         WHEN s.status = {SESSION_SCHEDULED} AND s.starts_at <= {now} THEN {SESSION_IN_PROGRESS} ELSE s.status END"
     )
 }
 
@@ -274,7 +277,7 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
                OR EXISTS (SELECT 1 FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id AND x.client_id = $6) \
                OR EXISTS (SELECT 1 FROM group_staff g WHERE g.org_id = s.org_id AND g.group_id = s.group_id \
                   AND g.person_id = $6) \
-               OR (s.status <> 'proposed' AND EXISTS (SELECT 1 FROM group_memberships m WHERE m.org_id = s.org_id \
+               OR (s.status <> {SESSION_PROPOSED} AND EXISTS (SELECT 1 FROM group_memberships m WHERE m.org_id = s.org_id \
                   AND m.group_id = s.group_id AND m.client_id = $6 AND m.status = {active}))) \
              ORDER BY s.starts_at, s.id LIMIT $8",
             status = effective_status("$7"),
@@ -334,8 +337,8 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             };
             tx.execute(
                 sql(
-                    "UPDATE sessions SET status = 'cancelled', cancelled_at = $3, cancel_reason = $4, updated_at = $3 \
-                     WHERE org_id = $1 AND id = $2",
+                    format!("UPDATE sessions SET status = {SESSION_CANCELLED}, cancelled_at = $3, cancel_reason = $4, updated_at = $3 \
+                     WHERE org_id = $1 AND id = $2"),
                 )
                 .bind(org)
                 .bind(id)
@@ -450,7 +453,7 @@ fn schedule_query(who: &str) -> Query {
         "therapist",
         "session_therapists t JOIN sessions s ON s.org_id = t.org_id AND s.id = t.session_id \
          JOIN people p ON p.org_id = t.org_id AND p.id = t.therapist_id",
-        "t.status <> 'DECLINED'",
+        &format!("t.status <> {INVITATION_DECLINED}"),
         "t.status",
         "SELECT n.name FROM seats z JOIN people o ON o.org_id = z.org_id AND o.id = z.client_id \
          JOIN accounts n ON n.id = o.account_id \

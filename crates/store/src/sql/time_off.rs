@@ -29,15 +29,32 @@ use super::rows::statuses::HOLDING_SEATS;
 use super::rows::time_off::{affected_by_o, clients_of, clients_on, load_affected};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AffectedSession, AuditCtx, NewTimeOff, Reassignment, TimeOff, TimeOffApproval, TimeOffFilter};
+use crate::sql::rows::statuses::{
+    SESSION_CANCELLED, TIME_OFF_APPROVED, TIME_OFF_CANCELLED, TIME_OFF_DENIED, TIME_OFF_PENDING,
+};
 use crate::{Result, StoreError, TimeOffStore};
 use notices::Step;
 
 fn time_off_select(now: &str) -> String {
+    // People read a request: each person it mentions comes with a name, and
+    // its times with the organisation's clock.
+    let name_of = |column: &str| {
+        format!(
+            "(SELECT a.name FROM people p JOIN accounts a ON a.id = p.account_id \
+             WHERE p.org_id = o.org_id AND p.id = o.{column}) AS {}",
+            column.replace("_id", "_name").replace("_by", "_by_name")
+        )
+    };
     format!(
         "SELECT o.*, (SELECT COUNT(*) FROM session_therapists t JOIN sessions s ON s.org_id = t.org_id \
          AND s.id = t.session_id WHERE t.org_id = o.org_id AND t.therapist_id = o.therapist_id AND {}) \
-         AS affected_sessions FROM time_off o",
-        affected_by_o(now)
+         AS affected_sessions, {}, {}, {}, {}, \
+         (SELECT z.timezone FROM organisations z WHERE z.id = o.org_id) AS org_timezone FROM time_off o",
+        affected_by_o(now),
+        name_of("therapist_id"),
+        name_of("coverage_therapist_id"),
+        name_of("requested_by"),
+        name_of("decided_by"),
     )
 }
 
@@ -46,6 +63,7 @@ fn time_off_from_row(row: &impl Row) -> Result<TimeOff> {
         id: row.id("id")?,
         org_id: row.id("org_id")?,
         therapist_id: row.id("therapist_id")?,
+        therapist_name: row.opt_text("therapist_name")?.unwrap_or_default(),
         kind: row.parsed("kind")?,
         reason: row.text("reason")?,
         starts_at: row.time("starts_at")?,
@@ -53,12 +71,16 @@ fn time_off_from_row(row: &impl Row) -> Result<TimeOff> {
         status: row.parsed("status")?,
         auto_reassign: row.bool("auto_reassign")?,
         coverage_therapist_id: row.opt_id("coverage_therapist_id")?,
+        coverage_therapist_name: row.opt_text("coverage_therapist_name")?,
         requested_by: row.opt_id("requested_by")?,
+        requested_by_name: row.opt_text("requested_by_name")?,
         decided_by: row.opt_id("decided_by")?,
+        decided_by_name: row.opt_text("decided_by_name")?,
         decided_at: row.opt_time("decided_at")?,
         decision_reason: row.opt_text("decision_reason")?,
         affected_sessions: row.int("affected_sessions")?,
         created_at: row.time("created_at")?,
+        timezone: row.text("org_timezone")?,
     })
 }
 
@@ -226,9 +248,11 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             busy::lock_people(&mut tx, dialect, org, &[(input.therapist_id, Role::Therapist, "therapist_id")]).await?;
             let overlapping = tx
                 .fetch_optional(
-                    sql("SELECT id FROM time_off WHERE org_id = $1 AND therapist_id = $2 \
-                         AND status IN ('PENDING', 'APPROVED') AND starts_at < $3 AND ends_at > $4 \
-                         ORDER BY starts_at LIMIT 1")
+                    sql(format!(
+                        "SELECT id FROM time_off WHERE org_id = $1 AND therapist_id = $2 \
+                         AND status IN ({TIME_OFF_PENDING}, {TIME_OFF_APPROVED}) AND starts_at < $3 AND ends_at > $4 \
+                         ORDER BY starts_at LIMIT 1"
+                    ))
                     .bind(org)
                     .bind(input.therapist_id)
                     .bind(input.range.end)
@@ -246,9 +270,11 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                 return Err(error);
             }
             tx.execute(
-                sql("INSERT INTO time_off (org_id, id, therapist_id, kind, reason, starts_at, ends_at, status, \
+                sql(format!(
+                    "INSERT INTO time_off (org_id, id, therapist_id, kind, reason, starts_at, ends_at, status, \
                      auto_reassign, requested_by, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', $8, $9, $10, $10)")
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, {TIME_OFF_PENDING}, $8, $9, $10, $10)"
+                ))
                 .bind(org)
                 .bind(id)
                 .bind(input.therapist_id)
@@ -317,8 +343,8 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             away.status.approve().map_err(illegal)?;
             lock_with_coverage(&mut tx, dialect, org, &away, coverage).await?;
             tx.execute(
-                sql("UPDATE time_off SET status = 'APPROVED', decided_by = $3, decided_at = $4, updated_at = $4, \
-                     coverage_therapist_id = $5 WHERE org_id = $1 AND id = $2")
+                sql(format!("UPDATE time_off SET status = {TIME_OFF_APPROVED}, decided_by = $3, decided_at = $4, updated_at = $4, \
+                     coverage_therapist_id = $5 WHERE org_id = $1 AND id = $2"))
                 .bind(org)
                 .bind(id)
                 .bind(ctx.person_id)
@@ -351,8 +377,8 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             let away = lock(&mut tx, dialect, org, id).await?;
             away.status.deny().map_err(illegal)?;
             tx.execute(
-                sql("UPDATE time_off SET status = 'DENIED', decided_by = $3, decided_at = $4, updated_at = $4, \
-                     decision_reason = $5 WHERE org_id = $1 AND id = $2")
+                sql(format!("UPDATE time_off SET status = {TIME_OFF_DENIED}, decided_by = $3, decided_at = $4, updated_at = $4, \
+                     decision_reason = $5 WHERE org_id = $1 AND id = $2"))
                 .bind(org)
                 .bind(id)
                 .bind(ctx.person_id)
@@ -376,10 +402,12 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             let away = lock(&mut tx, dialect, org, id).await?;
             away.status.cancel().map_err(illegal)?;
             tx.execute(
-                sql("UPDATE time_off SET status = 'CANCELLED', updated_at = $3 WHERE org_id = $1 AND id = $2")
-                    .bind(org)
-                    .bind(id)
-                    .bind(now),
+                sql(format!(
+                    "UPDATE time_off SET status = {TIME_OFF_CANCELLED}, updated_at = $3 WHERE org_id = $1 AND id = $2"
+                ))
+                .bind(org)
+                .bind(id)
+                .bind(now),
             )
             .await?;
             let draft =
@@ -454,7 +482,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                 let list = placeholders(4, ids.len());
                 tx.execute(
                     sql(format!(
-                        "UPDATE sessions SET status = 'cancelled', cancelled_at = $2, cancel_reason = $3, \
+                        "UPDATE sessions SET status = {SESSION_CANCELLED}, cancelled_at = $2, cancel_reason = $3, \
                          updated_at = $2 WHERE org_id = $1 AND id IN ({list})"
                     ))
                     .bind(org)

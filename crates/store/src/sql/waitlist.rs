@@ -19,12 +19,13 @@ use super::db::{Backend, Executor, Row, sql};
 use super::rows::freed;
 use super::rows::matching::{self, PlaceInfo};
 use super::rows::offers::withdraw_entry_offers;
-use super::rows::waitlist::{fetch_entries, fetch_entry, insert_entry, spelled};
+use super::rows::waitlist::{self as waitlist_rows, fetch_entries, fetch_entry, insert_entry, spelled};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{
-    AuditCtx, AvailabilitySearch, Entry, EntryFilter, EntryId, EntryMatch, EntryUpdate, NewEntry, Place, PlaceMatch,
-    WaitlistStats,
+    AuditCtx, AvailabilitySearch, Entry, EntryFilter, EntryId, EntryMatch, EntryUpdate, Keyset, NewEntry, Place,
+    PlaceMatch, ServingKey, WaitlistStats,
 };
+use crate::sql::rows::statuses::SESSION_SCHEDULED;
 use crate::{AvailabilityStore, Result, StoreError, WaitlistStore};
 
 /// How far ahead suggestions for an entry look.
@@ -156,11 +157,17 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
         })
     }
 
-    async fn entries(&self, _ctx: &AuditCtx, org: OrgId, filter: EntryFilter) -> Result<Vec<Entry>> {
+    async fn entries_page(
+        &self,
+        _ctx: &AuditCtx,
+        org: OrgId,
+        filter: EntryFilter,
+        page: Keyset<ServingKey>,
+    ) -> Result<Vec<Entry>> {
         let now = self.clock.now();
         read_tx!(self, |tx| {
             let settings = freed::settings(&mut tx, org).await?;
-            fetch_entries(&mut tx, org, &filter, "", &settings, now).await?
+            waitlist_rows::page_of(fetch_entries(&mut tx, org, &filter, "", &settings, now).await?, &page)
         })
     }
 
@@ -297,8 +304,8 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
                 Target::GroupSession(s) => vec![Place::Seat(s)],
                 Target::Group(g) => tx
                     .fetch_all(
-                        sql("SELECT id FROM sessions WHERE org_id = $1 AND group_id = $2 AND status = 'scheduled' \
-                             AND starts_at > $3 AND starts_at < $4 ORDER BY starts_at LIMIT 200")
+                        sql(format!("SELECT id FROM sessions WHERE org_id = $1 AND group_id = $2 AND status = {SESSION_SCHEDULED} \
+                             AND starts_at > $3 AND starts_at < $4 ORDER BY starts_at LIMIT 200"))
                         .bind(org)
                         .bind(g)
                         .bind(now)

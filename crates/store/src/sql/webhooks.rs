@@ -18,7 +18,7 @@ use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Query, Row, Value, placeholders, sql};
 use super::notify::{self, Notice};
 use super::{SqlStore, read_one, write_tx};
-use crate::model::{AuditCtx, NewWebhook, OutboundWebhook, WebhookEndpoint, WebhookMessage, WebhookOutcome};
+use crate::model::{AuditCtx, Keyset, NewWebhook, OutboundWebhook, WebhookEndpoint, WebhookMessage, WebhookOutcome};
 use crate::{Result, StoreError, WebhookStore};
 
 const ENDPOINT_COLUMNS: &str =
@@ -245,17 +245,25 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         })
     }
 
-    async fn webhook_messages(&self, org: OrgId, id: WebhookId, limit: i64) -> Result<Vec<WebhookMessage>> {
+    async fn webhook_messages_page(
+        &self,
+        org: OrgId,
+        id: WebhookId,
+        page: Keyset<(Timestamp, WebhookMessageId)>,
+    ) -> Result<Vec<WebhookMessage>> {
         let rows = read_one!(self, |tx| {
             endpoint(&mut tx, org, id).await?;
             tx.fetch_all(
                 sql(format!(
                     "SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE org_id = $1 AND endpoint_id = $2 \
+                     AND ($4 IS NULL OR created_at < $4 OR (created_at = $4 AND id < $5)) \
                      ORDER BY created_at DESC, id DESC LIMIT $3"
                 ))
                 .bind(org)
                 .bind(id)
-                .bind(limit),
+                .bind(page.limit)
+                .bind(page.after.map(|(at, _)| at))
+                .bind(page.after.map(|(_, message)| message)),
             )
             .await?
         })?;

@@ -85,7 +85,7 @@ async fn a_claimed_delivery_is_claimed_again_only_after_its_lease_with_the_same_
     assert_eq!(ids(&again), ids(&first), "the same messages, with the same ids");
     assert!(again.iter().all(|m| m.attempt == 2));
     finish(h.store.as_ref(), &again, DeliveryOutcome::Sent).await;
-    let all = h.store.deliveries(c.org, DeliveryFilter { state: None, limit: 10 }).await.unwrap();
+    let all = h.store.deliveries(c.org, DeliveryFilter { state: None, limit: 10, after: None }).await.unwrap();
     assert!(all.iter().all(|d| d.state == DeliveryState::Sent && d.sent_at == Some(h.clock.now())));
     assert_eq!(h.store.next_delivery_due(SignedDuration::ZERO).await.unwrap(), None);
 }
@@ -107,8 +107,11 @@ async fn failed_attempts_wait_then_fail_and_an_admin_retries_one(backend: Backen
     let retried = claim(&h, SignedDuration::ZERO).await;
     assert_eq!((retried.len(), retried[0].id, retried[0].attempt), (1, messages[0].id, 2));
 
-    let failed =
-        h.store.deliveries(c.org, DeliveryFilter { state: Some(DeliveryState::Failed), limit: 10 }).await.unwrap();
+    let failed = h
+        .store
+        .deliveries(c.org, DeliveryFilter { state: Some(DeliveryState::Failed), limit: 10, after: None })
+        .await
+        .unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!((failed[0].id, failed[0].attempts), (messages[1].id, 1));
     assert_eq!(failed[0].last_error.as_deref(), Some("550 no such user"));
@@ -144,8 +147,11 @@ async fn a_person_who_turned_email_off_gets_a_suppressed_delivery(backend: Backe
     let messages = claim(&h, SignedDuration::ZERO).await;
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].recipient.person_id, c.therapist);
-    let suppressed =
-        h.store.deliveries(c.org, DeliveryFilter { state: Some(DeliveryState::Suppressed), limit: 10 }).await.unwrap();
+    let suppressed = h
+        .store
+        .deliveries(c.org, DeliveryFilter { state: Some(DeliveryState::Suppressed), limit: 10, after: None })
+        .await
+        .unwrap();
     assert_eq!(suppressed.len(), 1);
     assert_eq!(suppressed[0].recipient_id, c.clients[0]);
 }
@@ -173,8 +179,11 @@ async fn changes_within_the_window_go_out_as_the_latest_one(backend: Backend) {
         assert_eq!(facts.sequence, 1, "the second version of the session");
         assert_eq!(facts.starts_at, "2027-03-02T17:00:00Z".parse().unwrap());
     }
-    let folded =
-        h.store.deliveries(c.org, DeliveryFilter { state: Some(DeliveryState::Suppressed), limit: 10 }).await.unwrap();
+    let folded = h
+        .store
+        .deliveries(c.org, DeliveryFilter { state: Some(DeliveryState::Suppressed), limit: 10, after: None })
+        .await
+        .unwrap();
     assert_eq!(folded.len(), 2);
     assert!(folded.iter().all(|d| d.kind == NotificationKind::SessionBooked));
 }
@@ -194,7 +203,7 @@ async fn booking_moving_and_cancelling_within_the_window_sends_nothing(backend: 
     h.store.cancel_session(&ctx, c.org, session.id, "no longer needed".into(), Canceller::Provider).await.unwrap();
     h.clock.advance(WINDOW);
     assert!(claim(&h, WINDOW).await.is_empty());
-    let all = h.store.deliveries(c.org, DeliveryFilter { state: None, limit: 20 }).await.unwrap();
+    let all = h.store.deliveries(c.org, DeliveryFilter { state: None, limit: 20, after: None }).await.unwrap();
     assert_eq!(all.len(), 6);
     assert!(all.iter().all(|d| d.state == DeliveryState::Suppressed), "{all:#?}");
     assert_eq!(h.store.next_delivery_due(WINDOW).await.unwrap(), None);

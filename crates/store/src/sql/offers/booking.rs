@@ -23,6 +23,7 @@ use crate::sql::rows::freed::{self, Cause, Opening, OpeningKind};
 use crate::sql::rows::matching;
 use crate::sql::rows::offers::fetch_opening;
 use crate::sql::rows::sessions::{insert_session, lock_session};
+use crate::sql::rows::statuses::{INVITATION_ACCEPTED, SESSION_CANCELLED};
 use crate::{Result, StoreError};
 
 async fn hold_of<E: Executor>(tx: &mut E, org: OrgId, offer: &Offer) -> Result<HoldId> {
@@ -223,8 +224,8 @@ pub(super) async fn release_later<E: Executor>(
         );
     } else {
         tx.execute(
-            sql("UPDATE sessions SET status = 'cancelled', cancelled_at = $3, cancel_reason = $4, updated_at = $3 \
-                 WHERE org_id = $1 AND id = $2")
+            sql(format!("UPDATE sessions SET status = {SESSION_CANCELLED}, cancelled_at = $3, cancel_reason = $4, updated_at = $3 \
+                 WHERE org_id = $1 AND id = $2"))
             .bind(org)
             .bind(later)
             .bind(now)
@@ -234,7 +235,7 @@ pub(super) async fn release_later<E: Executor>(
         busy::release_session(tx, org, later, None).await?;
         let therapists = tx
             .fetch_all(
-                sql("SELECT therapist_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 AND status = 'ACCEPTED'")
+                sql(format!("SELECT therapist_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 AND status = {INVITATION_ACCEPTED}"))
                     .bind(org)
                     .bind(later),
             )

@@ -22,6 +22,7 @@ use crate::sql::db::{Backend, Executor, Row, Value, placeholders, sql};
 use crate::sql::rows::freed::{self, Cause};
 use crate::sql::rows::matching;
 use crate::sql::rows::offers::{OpeningRow, close_offer, fetch_opening, offer_to};
+use crate::sql::rows::statuses::{OPENING_LAPSED, OPENING_OFFERING, OPENING_WAITING, SESSION_SCHEDULED};
 use crate::sql::rows::waitlist::fetch_offer;
 use crate::sql::{SqlStore, write_tx};
 
@@ -47,7 +48,7 @@ pub async fn run<B: Backend>(store: &SqlStore<B>, grace: Option<SignedDuration>,
     let ready = crate::sql::read_tx!(store, |tx| {
         tx.fetch_all(
             sql(format!(
-                "SELECT org_id, id FROM waitlist_openings WHERE status = 'WAITING' AND ({column} <= $1 OR ready_at <= $2) \
+                "SELECT org_id, id FROM waitlist_openings WHERE status = {OPENING_WAITING} AND ({column} <= $1 OR ready_at <= $2) \
                  /* spans organisations: the waitlist pass sweeps every clinic */ \
                  ORDER BY ready_at, id LIMIT {BATCH}"
             ))
@@ -81,10 +82,12 @@ async fn lapse<E: Executor>(tx: &mut E, org: OrgId, opening: &OpeningRow, now: T
     tx.execute(sql("DELETE FROM busy_intervals WHERE org_id = $1 AND hold_id = $2").bind(org).bind(opening.hold))
         .await?;
     tx.execute(
-        sql("UPDATE waitlist_openings SET status = 'LAPSED', closed_at = $3 WHERE org_id = $1 AND id = $2")
-            .bind(org)
-            .bind(opening.id)
-            .bind(now),
+        sql(format!(
+            "UPDATE waitlist_openings SET status = {OPENING_LAPSED}, closed_at = $3 WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org)
+        .bind(opening.id)
+        .bind(now),
     )
     .await?;
     Ok(Outcome::Lapsed)
@@ -107,7 +110,7 @@ async fn process<E: Executor>(
     let claimed = tx
         .fetch_optional(
             sql(format!(
-                "SELECT id FROM waitlist_openings WHERE org_id = $1 AND id = $2 AND status = 'WAITING'{}",
+                "SELECT id FROM waitlist_openings WHERE org_id = $1 AND id = $2 AND status = {OPENING_WAITING}{}",
                 dialect.for_update_skip_locked()
             ))
             .bind(org)
@@ -210,7 +213,7 @@ async fn find_free_places<E: Executor>(tx: &mut E, now: Timestamp) -> Result<u64
                    (SELECT COUNT(*) FROM group_memberships m WHERE m.org_id = g.org_id AND m.group_id = g.id \
                       AND m.status = $1) - \
                    (SELECT COUNT(*) FROM waitlist_openings o WHERE o.org_id = g.org_id AND o.group_id = g.id \
-                      AND o.session_id IS NULL AND o.kind = 'SEAT' AND o.status IN ('WAITING', 'OFFERING')) AS uncovered \
+                      AND o.session_id IS NULL AND o.kind = 'SEAT' AND o.status IN ({OPENING_WAITING}, {OPENING_OFFERING})) AS uncovered \
                  FROM groups g /* spans organisations: the sweep for free group places in every clinic */ \
                  WHERE g.capacity IS NOT NULL AND g.status = $2 AND EXISTS (SELECT 1 FROM group_memberships w \
                    WHERE w.org_id = g.org_id AND w.group_id = g.id AND w.status = $3) \
@@ -243,9 +246,9 @@ async fn find_free_seats<B: Backend>(store: &SqlStore<B>) -> Result<u64> {
             "SELECT s.org_id, s.id, s.capacity - \
                (SELECT COUNT(*) FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id AND x.status IN ({list})) - \
                (SELECT COUNT(*) FROM waitlist_openings o WHERE o.org_id = s.org_id AND o.session_id = s.id \
-                  AND o.status IN ('WAITING', 'OFFERING')) AS uncovered \
+                  AND o.status IN ({OPENING_WAITING}, {OPENING_OFFERING})) AS uncovered \
              FROM sessions s /* spans organisations: the sweep for free seats in every clinic */ \
-             WHERE s.group_id IS NOT NULL AND s.status = 'scheduled' AND s.starts_at > $1 AND s.starts_at < $2 \
+             WHERE s.group_id IS NOT NULL AND s.status = {SESSION_SCHEDULED} AND s.starts_at > $1 AND s.starts_at < $2 \
              AND EXISTS (SELECT 1 FROM waitlist_entries e WHERE e.org_id = s.org_id AND e.status = $3 AND e.auto_match = $4 \
                AND (e.target_key = 'group:' || s.group_id OR e.target_key = 'session:' || s.id)) \
              ORDER BY s.starts_at LIMIT {BATCH}",
@@ -268,8 +271,8 @@ async fn find_free_seats<B: Backend>(store: &SqlStore<B>) -> Result<u64> {
         found += find_free_places(&mut tx, now).await?;
         // Found late already: no grace delay.
         tx.execute(
-            sql("UPDATE waitlist_openings SET ready_at = created_at WHERE status = 'WAITING' AND cause = $1 AND created_at = $2 \
-                 /* spans organisations: what the sweep just found, in every clinic */")
+            sql(format!("UPDATE waitlist_openings SET ready_at = created_at WHERE status = {OPENING_WAITING} AND cause = $1 AND created_at = $2 \
+                 /* spans organisations: what the sweep just found, in every clinic */"))
                 .bind(Cause::FoundFree.as_str())
                 .bind(now),
         )

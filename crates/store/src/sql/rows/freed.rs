@@ -15,6 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::Result;
 use crate::sql::busy;
 use crate::sql::db::{Executor, Row, sql};
+use crate::sql::rows::statuses::{OPENING_WAITING, SESSION_SCHEDULED};
 
 /// What freed, and where.
 #[derive(Debug, Clone)]
@@ -101,11 +102,11 @@ pub async fn record<E: Executor>(
         OpeningKind::Membership { group } => ("SEAT", None, Some(group), None),
     };
     tx.execute(
-        sql(
+        sql(format!(
             "INSERT INTO waitlist_openings (org_id, id, kind, session_id, group_id, therapist_id, starts_at, ends_at, \
              timezone, modality, cause, status, hold_id, ready_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'WAITING', $12, $13, $14)",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, {OPENING_WAITING}, $12, $13, $14)"
+        ))
         .bind(org)
         .bind(id)
         .bind(kind)
@@ -140,8 +141,8 @@ async fn seat_opening<E: Executor>(
 ) -> Result<Option<Opening>> {
     let row = tx
         .fetch_optional(
-            sql("SELECT group_id, starts_at, ends_at, timezone, modality FROM sessions \
-                 WHERE org_id = $1 AND id = $2 AND group_id IS NOT NULL AND status = 'scheduled' AND starts_at > $3")
+            sql(format!("SELECT group_id, starts_at, ends_at, timezone, modality FROM sessions \
+                 WHERE org_id = $1 AND id = $2 AND group_id IS NOT NULL AND status = {SESSION_SCHEDULED} AND starts_at > $3"))
             .bind(org)
             .bind(session)
             .bind(now),
@@ -278,8 +279,10 @@ pub async fn membership_interval<E: Executor>(
 ) -> Result<(Interval, String)> {
     let next = tx
         .fetch_optional(
-            sql("SELECT starts_at, ends_at, timezone FROM sessions WHERE org_id = $1 AND group_id = $2 \
-                 AND status = 'scheduled' AND starts_at > $3 ORDER BY starts_at LIMIT 1")
+            sql(format!(
+                "SELECT starts_at, ends_at, timezone FROM sessions WHERE org_id = $1 AND group_id = $2 \
+                 AND status = {SESSION_SCHEDULED} AND starts_at > $3 ORDER BY starts_at LIMIT 1"
+            ))
             .bind(org)
             .bind(group)
             .bind(now),

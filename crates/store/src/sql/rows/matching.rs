@@ -17,6 +17,7 @@ use crate::model::{Entry, EntryMatch, Place};
 use crate::sql::busy;
 use crate::sql::db::{Executor, Row, placeholders, sql};
 use crate::sql::rows::freed;
+use crate::sql::rows::statuses::INVITATION_ACCEPTED;
 use crate::sql::rows::statuses::{HOLDING_SEATS, Quoted};
 use crate::sql::rows::waitlist::{ENTRY_FROM, entry_from_row};
 use crate::{Result, StoreError};
@@ -86,8 +87,10 @@ pub async fn place_info<E: Executor>(
             let held = freed::held_seats(tx, org, session, except, now).await?;
             let therapists = tx
                 .fetch_all(
-                    sql("SELECT therapist_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 \
-                         AND status = 'ACCEPTED' ORDER BY therapist_id")
+                    sql(format!(
+                        "SELECT therapist_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 \
+                         AND status = {INVITATION_ACCEPTED} ORDER BY therapist_id"
+                    ))
                     .bind(org)
                     .bind(session),
                 )

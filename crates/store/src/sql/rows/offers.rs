@@ -15,6 +15,7 @@ use crate::sql::busy::{self, Claim, Owner};
 use crate::sql::db::{Executor, Row, sql};
 use crate::sql::notify::{self, Notice};
 use crate::sql::rows::matching::{self, PlaceInfo};
+use crate::sql::rows::statuses::{OPENING_OFFERING, OPENING_WAITING};
 use crate::sql::rows::waitlist::{fetch_offer, place_of};
 use crate::{Result, StoreError};
 
@@ -153,7 +154,7 @@ pub(crate) async fn offer_to<E: Executor>(
     )
     .await?;
     tx.execute(
-        sql("UPDATE waitlist_openings SET status = 'OFFERING' WHERE org_id = $1 AND id = $2")
+        sql(format!("UPDATE waitlist_openings SET status = {OPENING_OFFERING} WHERE org_id = $1 AND id = $2"))
             .bind(org)
             .bind(opening.id),
     )
@@ -237,10 +238,12 @@ pub(crate) async fn close_offer<E: Executor>(
             .await?;
         // Moves on at once: the grace delay was for the first freeing only.
         tx.execute(
-            sql("UPDATE waitlist_openings SET status = 'WAITING', ready_at = $3 WHERE org_id = $1 AND id = $2")
-                .bind(org)
-                .bind(opening.id)
-                .bind(now),
+            sql(format!(
+                "UPDATE waitlist_openings SET status = {OPENING_WAITING}, ready_at = $3 WHERE org_id = $1 AND id = $2"
+            ))
+            .bind(org)
+            .bind(opening.id)
+            .bind(now),
         )
         .await?;
     }

@@ -4,8 +4,10 @@
 
 use std::fmt;
 
-use circles_domain::group::MembershipStatus;
-use circles_domain::session::SeatStatus;
+use circles_domain::group::{GroupStatus, MembershipStatus};
+use circles_domain::session::{InvitationStatus, SeatStatus, SessionStatus};
+use circles_domain::time_off::TimeOffStatus;
+use circles_domain::waitlist::OpeningStatus;
 
 use crate::sql::db::Value;
 
@@ -63,6 +65,40 @@ impl fmt::Display for Quoted {
     }
 }
 
+/// A status of the domain's, written in a statement as the text the
+/// database stores (`'scheduled'`): `format!("… status = {SESSION_SCHEDULED}")`.
+pub(crate) struct Stored<T>(pub T);
+
+macro_rules! stored_as_str {
+    ($($status:ty),+) => {$(
+        impl fmt::Display for Stored<$status> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "'{}'", self.0.as_str())
+            }
+        }
+    )+};
+}
+
+stored_as_str!(SessionStatus, TimeOffStatus, InvitationStatus, GroupStatus, OpeningStatus);
+
+pub(crate) const SESSION_PROPOSED: Stored<SessionStatus> = Stored(SessionStatus::Proposed);
+pub(crate) const SESSION_SCHEDULED: Stored<SessionStatus> = Stored(SessionStatus::Scheduled);
+pub(crate) const SESSION_IN_PROGRESS: Stored<SessionStatus> = Stored(SessionStatus::InProgress);
+pub(crate) const SESSION_COMPLETED: Stored<SessionStatus> = Stored(SessionStatus::Completed);
+pub(crate) const SESSION_CANCELLED: Stored<SessionStatus> = Stored(SessionStatus::Cancelled);
+pub(crate) const TIME_OFF_PENDING: Stored<TimeOffStatus> = Stored(TimeOffStatus::Pending);
+pub(crate) const TIME_OFF_APPROVED: Stored<TimeOffStatus> = Stored(TimeOffStatus::Approved);
+pub(crate) const TIME_OFF_DENIED: Stored<TimeOffStatus> = Stored(TimeOffStatus::Denied);
+pub(crate) const TIME_OFF_CANCELLED: Stored<TimeOffStatus> = Stored(TimeOffStatus::Cancelled);
+pub(crate) const INVITATION_ACCEPTED: Stored<InvitationStatus> = Stored(InvitationStatus::Accepted);
+pub(crate) const INVITATION_DECLINED: Stored<InvitationStatus> = Stored(InvitationStatus::Declined);
+pub(crate) const GROUP_ACTIVE: Stored<GroupStatus> = Stored(GroupStatus::Active);
+pub(crate) const GROUP_ARCHIVED: Stored<GroupStatus> = Stored(GroupStatus::Archived);
+pub(crate) const OPENING_WAITING: Stored<OpeningStatus> = Stored(OpeningStatus::Waiting);
+pub(crate) const OPENING_OFFERING: Stored<OpeningStatus> = Stored(OpeningStatus::Offering);
+pub(crate) const OPENING_FILLED: Stored<OpeningStatus> = Stored(OpeningStatus::Filled);
+pub(crate) const OPENING_LAPSED: Stored<OpeningStatus> = Stored(OpeningStatus::Lapsed);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +109,7 @@ mod tests {
         assert_eq!(HOLDING_SEATS.values().len(), SeatStatus::holding_time().count());
         assert_eq!(CURRENT_MEMBERSHIPS.to_string(), "'PENDING_SCREENING', 'ACTIVE', 'WAITLISTED'");
         assert_eq!(Quoted(MembershipStatus::Active.as_str()).to_string(), "'ACTIVE'");
+        assert_eq!(SESSION_IN_PROGRESS.to_string(), "'in_progress'");
+        assert_eq!(TIME_OFF_APPROVED.to_string(), "'APPROVED'");
     }
 }

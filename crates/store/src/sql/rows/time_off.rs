@@ -10,12 +10,13 @@ use crate::Result;
 use crate::model::AffectedSession;
 use crate::sql::db::{Executor, Row, placeholders, sql};
 use crate::sql::rows::statuses::HOLDING_SEATS;
+use crate::sql::rows::statuses::{INVITATION_DECLINED, SESSION_CANCELLED};
 
 /// A session therapist assignment `t` on session `s` is affected by time
 /// off `o`: not declined, not cancelled, not over at `now`, overlapping.
 pub(crate) fn affected_by_o(now: &str) -> String {
     format!(
-        "t.status <> 'DECLINED' AND s.status <> 'cancelled' AND s.starts_at < o.ends_at AND s.ends_at > o.starts_at \
+        "t.status <> {INVITATION_DECLINED} AND s.status <> {SESSION_CANCELLED} AND s.starts_at < o.ends_at AND s.ends_at > o.starts_at \
          AND s.ends_at > {now}"
     )
 }

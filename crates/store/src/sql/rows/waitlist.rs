@@ -3,11 +3,13 @@
 
 use circles_domain::ids::{GroupId, OfferId, OrgId, PersonId, SessionId, WaitlistEntryId};
 use circles_domain::session::Modality;
-use circles_domain::waitlist::{PriorityFacts, Target, TargetKind, WaitlistSettings, priority, rank};
+use circles_domain::waitlist::{
+    OfferStatus, Priority, PriorityFacts, Target, TargetKind, WaitlistSettings, priority, rank,
+};
 use circles_domain::waitlist_match::{Preferences, SpelledPreferences};
 use jiff::Timestamp;
 
-use crate::model::{Entry, EntryFilter, Offer, OfferFilter, Pin, Place};
+use crate::model::{Entry, EntryFilter, Keyset, Offer, OfferFilter, Pin, Place, ServingKey};
 use crate::sql::db::{DbError, Executor, Row, Value, sql};
 use crate::{Result, StoreError};
 
@@ -80,7 +82,25 @@ pub fn entry_from_row(row: &impl Row, settings: &WaitlistSettings, now: Timestam
 
 /// Sorts entries into the order they are served in.
 pub fn sort(entries: &mut [Entry]) {
-    entries.sort_by(|a, b| rank((&a.priority, a.added_at), (&b.priority, b.added_at)).then(a.id.cmp(&b.id)));
+    entries.sort_by(|a, b| serving_order(&ServingKey::of(a), &ServingKey::of(b)));
+}
+
+/// The domain's serving order ([`rank`]), then id: one order for sorting a
+/// list and for finding where a page of it left off.
+fn serving_order(a: &ServingKey, b: &ServingKey) -> std::cmp::Ordering {
+    let priority = |k: &ServingKey| Priority { score: k.score, parts: Vec::new(), pinned: k.pinned.then(String::new) };
+    rank((&priority(a), a.added_at), (&priority(b), b.added_at)).then(a.id.cmp(&b.id))
+}
+
+/// The entries served after `page.after`, at most `page.limit` of them.
+/// Priority is the domain's function of the moment it is read, so the
+/// page is cut after ranking rather than in SQL.
+pub fn page_of(mut entries: Vec<Entry>, page: &Keyset<ServingKey>) -> Vec<Entry> {
+    if let Some(after) = &page.after {
+        entries.retain(|e| serving_order(&ServingKey::of(e), after).is_gt());
+    }
+    entries.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+    entries
 }
 
 pub async fn fetch_entry<E: Executor>(
@@ -197,19 +217,31 @@ pub async fn fetch_offers<E: Executor>(
     tx: &mut E,
     org: OrgId,
     filter: &OfferFilter,
+    page: &Keyset<(Timestamp, OfferId)>,
     now: Timestamp,
 ) -> Result<Vec<Offer>> {
+    // The status filter reads the status as the clock has it
+    // (`OfferStatus::at`): a live offer past its expiry counts as expired.
     let rows = tx
         .fetch_all(
             sql(format!(
-                "{OFFER_FROM} WHERE f.org_id = $1 AND ($2 IS NULL OR f.client_id = $2) ORDER BY f.created_at DESC, f.id"
+                "{OFFER_FROM} WHERE f.org_id = $1 AND ($2 IS NULL OR f.client_id = $2) \
+                 AND ($3 IS NULL OR (CASE WHEN f.status = $4 AND f.expires_at <= $5 THEN $6 ELSE f.status END) = $3) \
+                 AND ($7 IS NULL OR f.created_at < $7 OR (f.created_at = $7 AND f.id > $8)) \
+                 ORDER BY f.created_at DESC, f.id LIMIT $9"
             ))
             .bind(org)
-            .bind(filter.client),
+            .bind(filter.client)
+            .bind(Value::Text(filter.status.map(|s| s.as_str().to_owned())))
+            .bind(OfferStatus::Live.as_str())
+            .bind(now)
+            .bind(OfferStatus::Expired.as_str())
+            .bind(page.after.map(|(at, _)| at))
+            .bind(page.after.map(|(_, id)| id))
+            .bind(page.limit),
         )
         .await?;
-    let offers = rows.iter().map(|r| offer_from_row(r, now)).collect::<Result<Vec<_>>>()?;
-    Ok(offers.into_iter().filter(|o| filter.status.is_none_or(|s| o.status == s)).collect())
+    rows.iter().map(|r| offer_from_row(r, now)).collect()
 }
 
 /// The names of people, by id, in one statement.

@@ -14,6 +14,9 @@ use crate::model::CoverageCandidate;
 use crate::sql::db::{Dialect, Executor, Row, placeholders, sql};
 use crate::sql::rows::calendars::Calendars;
 use crate::sql::rows::statuses::HOLDING_SEATS;
+use crate::sql::rows::statuses::{
+    INVITATION_ACCEPTED, INVITATION_DECLINED, SESSION_CANCELLED, TIME_OFF_APPROVED, TIME_OFF_PENDING,
+};
 use crate::sql::rows::time_off::{clients_of, load_affected};
 
 /// Ranks the organisation's other therapists as cover for time off `id`.
@@ -57,13 +60,13 @@ pub(super) async fn rank<E: Executor>(
     {
         let span = Interval::new(start, end).expect("sessions end after they start");
         // Someone who asked for that time off is no cover, approved or not.
-        let away = "'PENDING', 'APPROVED'";
-        calendars = Some(Calendars::of_therapists(tx, dialect, org, therapists.clone(), span, away, now).await?);
+        let away = format!("{TIME_OFF_PENDING}, {TIME_OFF_APPROVED}");
+        calendars = Some(Calendars::of_therapists(tx, dialect, org, therapists.clone(), span, &away, now).await?);
         let on = tx
             .fetch_all(
                 sql(format!(
                     "SELECT session_id, therapist_id FROM session_therapists WHERE org_id = $1 \
-                     AND status <> 'DECLINED' AND session_id IN ({})",
+                     AND status <> {INVITATION_DECLINED} AND session_id IN ({})",
                     placeholders(2, sessions.len())
                 ))
                 .bind(org)
@@ -113,7 +116,7 @@ async fn shared_clients<E: Executor>(tx: &mut E, org: OrgId, sessions: &[Session
                 "SELECT t.therapist_id, COUNT(DISTINCT y.client_id) AS shared FROM session_therapists t \
                  JOIN sessions s ON s.org_id = t.org_id AND s.id = t.session_id \
                  JOIN seats y ON y.org_id = s.org_id AND y.session_id = s.id \
-                 WHERE t.org_id = $1 AND t.status = 'ACCEPTED' AND s.status <> 'cancelled' \
+                 WHERE t.org_id = $1 AND t.status = {INVITATION_ACCEPTED} AND s.status <> {SESSION_CANCELLED} \
                  AND y.status IN ({HOLDING_SEATS}) \
                  AND y.client_id IN ({}) GROUP BY t.therapist_id",
                 placeholders(2, clients.len())

@@ -18,6 +18,7 @@ use circles_domain::local_time::local_time;
 use crate::Result;
 use crate::model::{AffectedSession, Reassignment, TimeOff};
 use crate::sql::rows::sessions::cancelled_notice;
+use crate::sql::rows::statuses::INVITATION_DECLINED;
 use crate::sql::rows::time_off::{Affected, clients_of, clients_on, load_affected};
 
 /// Where and when a step of the workflow happens, and who took it (left
@@ -305,7 +306,7 @@ pub(super) async fn cancelled<E: Executor>(
         .fetch_all(
             sql(format!(
                 "SELECT session_id, therapist_id FROM session_therapists WHERE org_id = $1 AND therapist_id <> $2 \
-                 AND status <> 'DECLINED' AND session_id IN ({})",
+                 AND status <> {INVITATION_DECLINED} AND session_id IN ({})",
                 placeholders(3, cancelled.len())
             ))
             .bind(step.org)

@@ -1,0 +1,113 @@
+//! Every list reads in pages: a small `limit` walks the whole list, each
+//! item once and in the list's order, by following `next_cursor`; a cursor
+//! the list never gave out is refused by name.
+
+use circles_testkit::{Backend, backend_tests};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+
+backend_tests!(
+    people_groups_members_waitlist_offers_deliveries_and_audit_page_with_next_cursor,
+    every_listing_states_its_page_bounds_and_cursor_form,
+);
+
+/// The values of `key` on one page.
+fn keys(page: &Value, key: &str) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(|item| item[key].to_string()).collect()
+}
+
+/// `path` (which may carry a query already) with `more` added to its query.
+fn with(path: &str, more: &str) -> String {
+    let joint = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{joint}{more}")
+}
+
+/// Reads every page of `path`, `limit` items at a time, and checks the
+/// pages against the list read at once: every item once, in order, over
+/// more than one page.
+async fn walks_whole(app: &TestApp, token: &str, path: &str, key: &str, limit: usize) {
+    let whole = keys(&app.get(&with(path, "limit=500"), token).await.expect(200), key);
+    assert!(whole.len() > limit, "{path} holds more than a page: {whole:?}");
+    let mut walked = Vec::new();
+    let mut pages = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let at = match &cursor {
+            Some(c) => with(path, &format!("limit={limit}&cursor={c}")),
+            None => with(path, &format!("limit={limit}")),
+        };
+        let page = app.get(&at, token).await.expect(200);
+        let found = keys(&page, key);
+        assert!(found.len() <= limit, "{at}: a page holds at most the limit");
+        walked.extend(found);
+        pages += 1;
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+        assert!(pages <= whole.len(), "{path}: the pages end");
+    }
+    assert!(pages > 1, "{path} took more than one page");
+    assert_eq!(walked, whole, "{path}: the pages are the list, in order, each item once");
+    app.get(&with(path, "cursor=not.a-cursor"), token).await.problem(400, "invalid_query");
+}
+
+async fn people_groups_members_waitlist_offers_deliveries_and_audit_page_with_next_cursor(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let loaded = circles_server::demo::load(&app.store, &app.state.passwords).await.expect("demo loads");
+    let body = json!({ "email": circles_server::demo::ADMIN_EMAIL, "password": circles_server::demo::PASSWORD });
+    let session = app.request(Method::POST, "/api/v1/auth/login", None, Some(body)).await.expect(200);
+    let token = session["token"].as_str().unwrap().to_owned();
+    let org = format!("/api/v1/orgs/{}", loaded.org_id);
+
+    walks_whole(&app, &token, &format!("{org}/people"), "id", 4).await;
+    walks_whole(&app, &token, &format!("{org}/people?role=client"), "id", 3).await;
+    walks_whole(&app, &token, &format!("{org}/groups"), "id", 1).await;
+    let groups = app.get(&format!("{org}/groups"), &token).await.expect(200);
+    let mut rostered = None;
+    for group in groups["items"].as_array().unwrap() {
+        let members = format!("{org}/groups/{}/members", group["id"].as_str().unwrap());
+        if app.get(&members, &token).await.expect(200)["items"].as_array().unwrap().len() > 2 {
+            rostered = Some(members);
+            break;
+        }
+    }
+    walks_whole(&app, &token, &rostered.expect("a group with a roster"), "id", 2).await;
+    walks_whole(&app, &token, &format!("{org}/waitlist"), "id", 2).await;
+    walks_whole(&app, &token, &format!("{org}/offers"), "id", 1).await;
+    walks_whole(&app, &token, &format!("{org}/deliveries"), "id", 3).await;
+    // Reading the audit trail records nothing, so it stands still while it
+    // is walked; one client's events keep the walk short.
+    let clients = app.get(&format!("{org}/people?role=client&limit=1"), &token).await.expect(200);
+    let client = clients["items"][0]["id"].as_str().unwrap();
+    walks_whole(&app, &token, &format!("{org}/audit?subject_id={client}"), "seq", 2).await;
+}
+
+/// Every `limit` is bounded and every `cursor` has its form stated, on each
+/// of the lists this file walks and on any other.
+async fn every_listing_states_its_page_bounds_and_cursor_form(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let doc = app.request(Method::GET, "/api/openapi.json", None, None).await.expect(200);
+    let mut cursors = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(params) = item["get"]["parameters"].as_array() else { continue };
+        for param in params {
+            let schema = &param["schema"];
+            match param["name"].as_str().unwrap() {
+                "limit" => {
+                    assert!(schema["minimum"].is_number() && schema["maximum"].is_number(), "{path}: {param}");
+                }
+                "cursor" if path.starts_with("/api/v1/orgs") => {
+                    cursors += 1;
+                    let stated = schema["pattern"].is_string() || schema["format"] == "uuid";
+                    assert!(stated, "{path}: the cursor's form is stated: {param}");
+                    assert!(param["description"].is_string(), "{path}: {param}");
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(cursors >= 10, "the org lists page with cursors ({cursors})");
+}
