@@ -91,13 +91,19 @@ pub fn reference_id(raw: &str, types: &[&str]) -> Result<Uuid, String> {
         Some((head, id)) => {
             let resource_type = head.rsplit('/').next().unwrap_or(head);
             if !types.contains(&resource_type) {
-                return Err(format!("must refer to a {}", types.join(" or a ")));
+                return Err(format!("must refer to {}", any_of(types)));
             }
             id
         }
         None => raw,
     };
-    Uuid::parse_str(id).map_err(|_| format!("`{raw}` does not name a {}", types.join(" or a ")))
+    Uuid::parse_str(id).map_err(|_| format!("`{raw}` does not name {}", any_of(types)))
+}
+
+/// "a Practitioner or a Patient", "an Appointment".
+fn any_of(types: &[&str]) -> String {
+    let one = |t: &&str| if t.starts_with(['A', 'E', 'I', 'O', 'U']) { format!("an {t}") } else { format!("a {t}") };
+    types.iter().map(one).collect::<Vec<_>>().join(" or ")
 }
 
 /// The parameter called `name` in a `Parameters` resource.

@@ -165,10 +165,10 @@ fn parse_find(p: &Value) -> ApiResult<Find> {
 /// named `start` and `end` (required; each a `valueDateTime` with its
 /// offset), `practitioner` (repeatable; every therapist by default; each a
 /// therapist of this organisation) and `patient` (each a `Practitioner` or
-/// `Patient` reference or id),
-/// `minutesDuration` (5 to 720 minutes, 60 by default) and `_count` (1 to
-/// 100). `start` and `end` leave a range whose end is after its start, and
-/// a search spans at most 62 days.
+/// `Patient` reference or id, as a `valueReference`), `minutesDuration` (a
+/// `valueInteger` of 5 to 720 minutes, 60 by default) and `_count` (a
+/// `valueInteger` of 1 to 100). `start` and `end` leave a range whose end
+/// is after its start, and a search spans at most 62 days.
 #[utoipa::path(post, path = "/fhir/{org_id}/Appointment/$find", tag = "fhir",
     params(("org_id" = Uuid, Path)), request_body(content = ParametersDoc, content_type = "application/fhir+json",
         description = "Parameters"),
@@ -267,7 +267,8 @@ fn fhir_field(field: &str) -> String {
 /// clash is 409 with the next free starts as retry hints.
 #[utoipa::path(post, path = "/fhir/{org_id}/Appointment/$hold", tag = "fhir",
     params(("org_id" = Uuid, Path)), request_body(content = ParametersDoc, content_type = "application/fhir+json",
-        description = "Parameters with `appointment`: a proposed Appointment from $find"),
+        description = "Parameters with `appointment`: a proposed Appointment from $find, as $find proposed it \
+            (its `start` and `end`, and exactly one Practitioner and one Patient among its participants)"),
     responses((status = 200, description = "the pending Appointment (its id is the hold's)", content_type = "application/fhir+json", body = Object),
         (status = 403, description = "OperationOutcome"), (status = 404, description = "OperationOutcome"),
         (status = 409, description = "OperationOutcome with retry hints"), (status = 422, description = "OperationOutcome")),
