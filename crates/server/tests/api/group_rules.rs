@@ -14,6 +14,7 @@ backend_tests!(
     an_open_group_takes_members_after_it_has_met,
     rates_share_their_base_and_a_graduate_reads_their_own_record,
     a_session_held_without_the_member_s_seat_is_counted_apart,
+    a_staff_read_of_a_group_session_is_one_audit_event_each_client_finds,
     sessions_outside_the_facilitator_s_hours_are_reported_or_refused,
     a_member_leaving_later_keeps_the_place_until_the_date_and_the_waitlist_moves_up_then,
     late_attendance_is_flagged_on_the_sheet_and_in_the_audit_or_refused,
@@ -216,6 +217,48 @@ async fn a_session_held_without_the_member_s_seat_is_counted_apart(backend: Back
         .await
         .expect(200);
     assert_eq!((member["without_seat"].as_i64(), member["marked"].as_i64()), (Some(1), Some(0)));
+}
+
+async fn a_staff_read_of_a_group_session_is_one_audit_event_each_client_finds(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let other = app.person(&org.id, &org.admin.token, "c2@r.example", "client").await;
+    let (group, first) = weekly_group(&app, &org, json!({})).await;
+    for client in [&org.client, &other] {
+        app.enrol(&org, &group, &client.person_id).await;
+    }
+    let generated = generate(&app, &org, &group, first, 1).await;
+    let session = generated["created"][0]["id"].as_str().unwrap().to_owned();
+    let read = app.get(&format!("/api/v1/orgs/{}/sessions/{session}", org.id), &org.therapist.token).await.expect(200);
+    assert_eq!(read["seats"].as_array().unwrap().len(), 2);
+
+    let reads_of = |audit: &Value| -> Vec<Value> {
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "session.read" && e["record_id"] == session.as_str())
+            .cloned()
+            .collect()
+    };
+    let all = app.get(&format!("/api/v1/orgs/{}/audit", org.id), &org.admin.token).await.expect(200);
+    let events = reads_of(&all);
+    assert_eq!(events.len(), 1, "one event for the read, not one per seat: {all}");
+    assert_eq!(events[0]["details"]["subjects"].as_array().unwrap().len(), 2, "{}", events[0]);
+    for client in [&org.client, &other] {
+        let theirs = app
+            .get(&format!("/api/v1/orgs/{}/audit?subject_id={}", org.id, client.person_id), &org.admin.token)
+            .await
+            .expect(200);
+        assert_eq!(reads_of(&theirs).len(), 1, "the filter by client finds the read: {theirs}");
+    }
+    let strangers = app
+        .get(&format!("/api/v1/orgs/{}/audit?subject_id={}", org.id, org.therapist.person_id), &org.admin.token)
+        .await
+        .expect(200);
+    assert!(reads_of(&strangers).is_empty(), "{strangers}");
+    let chains = app.store.verify_audit(None).await.unwrap();
+    assert!(chains.iter().all(|c| c.error.is_none()), "the chain holds: {chains:?}");
 }
 
 async fn sessions_outside_the_facilitator_s_hours_are_reported_or_refused(backend: Backend) {
