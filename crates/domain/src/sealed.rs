@@ -66,6 +66,30 @@ impl ClinicalField {
     }
 }
 
+/// Whether an organisation's data key seals new values (one active key per
+/// organisation) or only opens values sealed before a rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Active,
+    Retired,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Active => "active",
+            KeyState::Retired => "retired",
+        }
+    }
+}
+
+/// Whether stored text is in the sealed form at all. Text written before
+/// clinical text was sealed is not, and reads as it is until a rotation
+/// seals it.
+pub fn is_sealed(stored: &str) -> bool {
+    stored.starts_with(FORMAT) && stored.as_bytes().get(FORMAT.len()) == Some(&b':')
+}
+
 /// Where a sealed value lives: what its associated data binds it to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Place {

@@ -11,6 +11,7 @@
 
 pub mod error;
 mod feed_store;
+pub mod keyring;
 pub mod model;
 pub mod sql;
 mod unique;

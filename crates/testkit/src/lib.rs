@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 use std::sync::{Arc, Mutex};
 
 use circles_domain::Clock;
+use circles_domain::sealed::Key;
 use circles_store::Store;
 use circles_store::sql::SqlStore;
 use circles_store_postgres::{PostgresBackend, PostgresOptions};
@@ -33,6 +34,11 @@ pub struct TestDatabase {
     /// The PostgreSQL stores opened here, which keep every statement they
     /// run: on drop, each must route to one organisation (`shard_key`).
     postgres_stores: Mutex<Vec<Arc<SqlStore<PostgresBackend>>>>,
+}
+
+/// The master key every test store seals clinical text under.
+pub fn test_master_key() -> Key {
+    Key::from_bytes(*b"circles test master key, 32 byte")
 }
 
 pub fn postgres_admin_url() -> String {
@@ -105,7 +111,7 @@ impl TestDatabase {
         match self.backend {
             Backend::Sqlite => {
                 let backend = SqliteBackend::connect(&self.url, &SqliteOptions::default()).await.expect("open SQLite");
-                let store = SqlStore::new(backend, clock);
+                let store = SqlStore::new(backend, clock).with_master_key(test_master_key());
                 store.migrate().await.expect("migrate SQLite");
                 Arc::new(store)
             }
@@ -113,7 +119,8 @@ impl TestDatabase {
                 let backend = PostgresBackend::connect(&self.url, &PostgresOptions { max_connections: 32 })
                     .await
                     .expect("open PostgreSQL");
-                let store = Arc::new(SqlStore::new(backend, clock).logging_statements());
+                let store =
+                    Arc::new(SqlStore::new(backend, clock).with_master_key(test_master_key()).logging_statements());
                 store.migrate().await.expect("migrate PostgreSQL");
                 self.postgres_stores.lock().expect("stores").push(store.clone());
                 store
