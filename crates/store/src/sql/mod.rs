@@ -8,6 +8,7 @@ mod audit_chain;
 mod availability;
 mod busy;
 mod counted;
+mod data_keys;
 mod deliveries;
 mod event_log;
 mod events;
