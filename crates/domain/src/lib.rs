@@ -23,6 +23,7 @@ pub mod local_time;
 pub mod org_invitation;
 pub mod recurrence;
 pub mod role;
+pub mod sealed;
 pub mod search;
 pub mod series;
 pub mod session;

@@ -84,6 +84,11 @@ pub struct Settings {
     /// Let webhooks call loopback and private-network addresses. Off: a
     /// webhook could otherwise reach services that trust this server.
     pub allow_private_webhooks: bool,
+    /// A file holding the master key (32 random bytes as 64 hex digits or
+    /// base64) that every organisation's data key is wrapped under, so
+    /// clinical text is sealed at rest. Keep it outside the database and
+    /// its backups: without it clinical text cannot be read.
+    pub master_key_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -144,6 +149,7 @@ impl Default for Settings {
             delivery_lease_seconds: 300,
             feed_fetches_per_minute: 30,
             allow_private_webhooks: false,
+            master_key_file: None,
         }
     }
 }

@@ -78,7 +78,7 @@ impl Cluster {
         let org = printed.split(['(', ')']).nth(1).expect("the organisation id").to_owned();
         let mut servers = Vec::new();
         for _ in 0..3 {
-            servers.push(Server::start(&db.url).await);
+            servers.push(Server::start(&db).await);
         }
         let admin = login(&servers[0].base, "admin@live.example").await;
         let person = reqwest::Client::new()

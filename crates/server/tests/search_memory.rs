@@ -129,10 +129,11 @@ struct Server {
 }
 
 impl Server {
-    async fn start(database_url: &str) -> Server {
+    async fn start(db: &TestDatabase) -> Server {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(env!("CARGO_BIN_EXE_circles"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", database_url])
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &db.url])
+            .env("CIRCLES_MASTER_KEY_FILE", db.master_key_file())
             .env_remove("CIRCLES_CONFIG")
             .env("CIRCLES_RUN_JOBS", "false")
             .env("RUST_LOG", "warn")
@@ -207,7 +208,7 @@ async fn the_largest_accepted_search_stays_under_100_mb_even_eight_at_once(backe
     let store = db.store(Arc::new(SystemClock)).await;
     let seeded = seed(&store).await;
     drop(store);
-    let server = Server::start(&db.url).await;
+    let server = Server::start(&db).await;
     let to = seeded.from + SignedDuration::from_hours(24 * DAYS);
     let url = format!(
         "{}/api/v1/orgs/{}/availability?from={}&to={to}&duration_minutes=5&step_minutes=5",

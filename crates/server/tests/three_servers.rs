@@ -66,7 +66,7 @@ impl Cluster {
             .unwrap_or_else(|| panic!("no organisation id in {printed:?}"));
         let mut servers = Vec::new();
         for _ in 0..3 {
-            servers.push(Server::start(&db.url).await);
+            servers.push(Server::start(&db).await);
         }
         let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
         let login = client

@@ -11,6 +11,8 @@
 
 pub mod error;
 mod feed_store;
+mod key_store;
+pub mod keyring;
 pub mod model;
 pub mod sql;
 mod unique;
@@ -34,6 +36,7 @@ use jiff::{SignedDuration, Timestamp};
 
 pub use error::{Conflict, Result, StoreError};
 pub use feed_store::FeedStore;
+pub use key_store::{KeyStore, RotationReport};
 use model::*;
 pub use waitlist_store::{OfferLinkStore, OfferStore, WaitlistStore};
 pub use webhook_store::WebhookStore;
@@ -68,6 +71,7 @@ pub trait Store:
     + PresenceStore
     + FeedStore
     + WebhookStore
+    + KeyStore
 {
 }
 
@@ -100,6 +104,7 @@ impl<T> Store for T where
         + PresenceStore
         + FeedStore
         + WebhookStore
+        + KeyStore
 {
 }
 

@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 use std::sync::{Arc, Mutex};
 
 use circles_domain::Clock;
+use circles_domain::sealed::Key;
 use circles_store::Store;
 use circles_store::sql::SqlStore;
 use circles_store_postgres::{PostgresBackend, PostgresOptions};
@@ -33,6 +34,20 @@ pub struct TestDatabase {
     /// The PostgreSQL stores opened here, which keep every statement they
     /// run: on drop, each must route to one organisation (`shard_key`).
     postgres_stores: Mutex<Vec<Arc<SqlStore<PostgresBackend>>>>,
+    /// Holds a file with [`test_master_key`], for `circles` processes a
+    /// test starts on this database.
+    key_dir: tempfile::TempDir,
+}
+
+/// The master key every test store seals clinical text under.
+pub fn test_master_key() -> Key {
+    Key::from_bytes(*b"circles test master key, 32 byte")
+}
+
+fn key_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(dir.path().join("master.key"), test_master_key().to_hex()).expect("writing the test master key");
+    dir
 }
 
 pub fn postgres_admin_url() -> String {
@@ -85,7 +100,14 @@ impl TestDatabase {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
                 let url = format!("sqlite://{}", dir.path().join("circles.db").display());
-                Self { backend, url, _sqlite_dir: Some(dir), postgres_name: None, postgres_stores: Mutex::default() }
+                Self {
+                    backend,
+                    url,
+                    _sqlite_dir: Some(dir),
+                    postgres_name: None,
+                    postgres_stores: Mutex::default(),
+                    key_dir: key_dir(),
+                }
             }
             Backend::Postgres => {
                 let name = format!("circles_test_{}", uuid::Uuid::now_v7().simple());
@@ -95,9 +117,22 @@ impl TestDatabase {
                     .await
                     .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
                 let url = with_database(&postgres_admin_url(), &name);
-                Self { backend, url, _sqlite_dir: None, postgres_name: Some(name), postgres_stores: Mutex::default() }
+                Self {
+                    backend,
+                    url,
+                    _sqlite_dir: None,
+                    postgres_name: Some(name),
+                    postgres_stores: Mutex::default(),
+                    key_dir: key_dir(),
+                }
             }
         }
+    }
+
+    /// A file holding [`test_master_key`]: what `master_key_file` names for
+    /// a `circles` process a test starts on this database.
+    pub fn master_key_file(&self) -> std::path::PathBuf {
+        self.key_dir.path().join("master.key")
     }
 
     /// Opens a migrated store on this database.
@@ -105,7 +140,7 @@ impl TestDatabase {
         match self.backend {
             Backend::Sqlite => {
                 let backend = SqliteBackend::connect(&self.url, &SqliteOptions::default()).await.expect("open SQLite");
-                let store = SqlStore::new(backend, clock);
+                let store = SqlStore::new(backend, clock).with_master_key(test_master_key());
                 store.migrate().await.expect("migrate SQLite");
                 Arc::new(store)
             }
@@ -113,7 +148,8 @@ impl TestDatabase {
                 let backend = PostgresBackend::connect(&self.url, &PostgresOptions { max_connections: 32 })
                     .await
                     .expect("open PostgreSQL");
-                let store = Arc::new(SqlStore::new(backend, clock).logging_statements());
+                let store =
+                    Arc::new(SqlStore::new(backend, clock).with_master_key(test_master_key()).logging_statements());
                 store.migrate().await.expect("migrate PostgreSQL");
                 self.postgres_stores.lock().expect("stores").push(store.clone());
                 store

@@ -140,7 +140,7 @@ async fn measure(args: &AvailabilityArgs, database: &FreshDatabase) -> anyhow::R
             sqlite_synchronous: SqliteSynchronous::Normal,
             ..Settings::default()
         };
-        let store = crate::storage::open(&settings, Arc::new(circles_domain::clock::SystemClock)).await?;
+        let store = super::harness::open_store(&settings, Arc::new(circles_domain::clock::SystemClock)).await?;
         let seeded = seed(&store, monday, args.seed_by_booking).await?;
         // Link the seeding's audit events now, as a server in service would
         // have done long ago, not while searches are being measured.

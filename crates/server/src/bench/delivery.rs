@@ -45,7 +45,7 @@ async fn measure(args: &DeliveryArgs, database: &FreshDatabase) -> anyhow::Resul
         ..Settings::default()
     };
     let clock = Arc::new(SystemClock);
-    let store = crate::storage::open(&settings, clock.clone()).await?;
+    let store = super::harness::open_store(&settings, clock.clone()).await?;
     let clinic = Clinic::seed(&store, 10, 100).await?;
 
     // Each booking owes two e-mails: its therapist's and its client's.

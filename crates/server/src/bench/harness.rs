@@ -91,7 +91,7 @@ impl RunningServer {
         };
         adjust(&mut settings);
         let clock = Arc::new(SystemClock);
-        let store = crate::storage::open(&settings, clock.clone()).await?;
+        let store = open_store(&settings, clock.clone()).await?;
         let state = AppState::new(store.clone(), clock, settings)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
@@ -255,4 +255,17 @@ pub async fn warm_up(client: &reqwest::Client, base: &str, concurrency: usize) {
     for response in futures::future::join_all(requests).await {
         let _ = response.map(|r| r.status());
     }
+}
+
+/// The store a benchmark runs on, sealing clinical text as a server does,
+/// under a master key made for this run.
+pub async fn open_store(
+    settings: &Settings,
+    clock: Arc<dyn circles_domain::Clock>,
+) -> anyhow::Result<Arc<dyn circles_store::Store>> {
+    use rand::RngCore;
+    let mut bytes = [0u8; circles_domain::sealed::KEY_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let key = circles_domain::sealed::Key::from_bytes(bytes);
+    crate::storage::open_with_key(settings, clock, Some(key)).await
 }

@@ -32,6 +32,95 @@ pub struct PagesReport {
     /// GET /orgs/{org}/sessions/{id}/attendance with 12 seats.
     pub attendance_sheet: Latencies,
     pub attendance_sheet_html_bytes: usize,
+    /// A 12-seat session that has run, its sheet written and read with a
+    /// note on every seat (sealed) and with none.
+    pub clinical_notes: NotesReport,
+}
+
+/// What sealed clinical notes cost on the attendance sheet. Sealing adds no
+/// more than the difference between the runs with notes and without (which
+/// also includes storing and rendering the notes themselves).
+#[derive(Debug, Serialize)]
+pub struct NotesReport {
+    /// PUT /api/v1/orgs/{org}/sessions/{id}/attendance, 12 marks.
+    pub write_with_notes: Latencies,
+    pub write_without_notes: Latencies,
+    /// GET /orgs/{org}/sessions/{id}/attendance (the sheet page).
+    pub read_with_notes: Latencies,
+    pub read_without_notes: Latencies,
+    /// The cipher alone: sealing and opening 12 notes of this length, in
+    /// process (mean of 1,000 rounds), microseconds.
+    pub seal_and_open_12_notes_us: f64,
+}
+
+/// A therapist's note of a typical length.
+const NOTE: &str = "Engaged throughout; shared a setback at work and used the grounding exercise. \
+                    Follow up on sleep next week.";
+
+async fn clinical_notes(
+    http: &reqwest::Client,
+    server: &RunningServer,
+    clinic: &Clinic,
+    session: uuid::Uuid,
+    secret: &str,
+    cookie: &str,
+    requests: usize,
+) -> anyhow::Result<NotesReport> {
+    let org = clinic.org.0;
+    let write_url = format!("{}/api/v1/orgs/{org}/sessions/{session}/attendance", server.base);
+    let read_url = format!("{}/orgs/{org}/sessions/{session}/attendance", server.base);
+    let sheet = |note: Option<&str>| {
+        let marks: Vec<serde_json::Value> = clinic
+            .clients
+            .iter()
+            .map(|c| serde_json::json!({ "client_id": c.0, "status": "ATTENDED", "note": note }))
+            .collect();
+        serde_json::Value::Array(marks)
+    };
+    let (with, without) = (sheet(Some(NOTE)), sheet(None));
+    let mut samples: [Vec<Duration>; 4] = Default::default();
+    // Alternating, so drift on a shared machine falls on both alike.
+    for round in 0..requests + 5 {
+        for (i, body) in [&with, &without].into_iter().enumerate() {
+            let started = Instant::now();
+            let response = http.put(&write_url).bearer_auth(secret).json(body).send().await?;
+            anyhow::ensure!(response.status().is_success(), "{write_url} answered {}", response.status());
+            response.bytes().await?;
+            let wrote = started.elapsed();
+            let (read, _) = measure(http, &read_url, cookie, 1).await?;
+            if round >= 5 {
+                samples[i].push(wrote);
+                samples[2 + i].push(Duration::from_secs_f64(read.p50_ms / 1000.0));
+            }
+        }
+    }
+    let [write_with, write_without, read_with, read_without] = samples.map(Latencies::of);
+    Ok(NotesReport {
+        write_with_notes: write_with,
+        write_without_notes: write_without,
+        read_with_notes: read_with,
+        read_without_notes: read_without,
+        seal_and_open_12_notes_us: cipher_alone(),
+    })
+}
+
+fn cipher_alone() -> f64 {
+    use circles_domain::sealed::{ClinicalField, DataKey, Key, Place, open, seal};
+    let key = DataKey { version: 1, key: Key::from_bytes([7; 32]) };
+    let rounds = 1_000;
+    let started = Instant::now();
+    for round in 0..rounds {
+        for seat in 0..12u128 {
+            let place = Place {
+                org: uuid::Uuid::from_u128(1),
+                field: ClinicalField::AttendanceNote,
+                row: uuid::Uuid::from_u128(seat),
+            };
+            let sealed = seal(&key, &place, [round as u8; 24], NOTE);
+            std::hint::black_box(open(&key, &place, &sealed).expect("opens"));
+        }
+    }
+    started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds)
 }
 
 fn details(title: &str) -> SessionDetails {
@@ -147,6 +236,14 @@ pub async fn run(args: &PagesArgs) -> anyhow::Result<PagesReport> {
     store.create_token(&ctx, new_token).await?;
     let cookie = format!("{SESSION_COOKIE}={secret}");
 
+    // The same 12 clients' session that ran two hours ago, for the sheet's writes.
+    let ran =
+        Interval::starting_at(jiff::Timestamp::now() - SignedDuration::from_hours(2), SignedDuration::from_mins(90))
+            .expect("positive");
+    let mut input = session(SessionKind::Group, "Skills group", ran, therapist, clinic.clients.clone());
+    input.group_id = Some(group_id);
+    let ran = store.create_session(&ctx, clinic.org, input).await?;
+
     let http = client(1);
     let org = clinic.org.0;
     let week_url = format!("{}/orgs/{org}/schedule?week={monday}", server.base);
@@ -156,6 +253,7 @@ pub async fn run(args: &PagesArgs) -> anyhow::Result<PagesReport> {
     measure(&http, &sheet_url, &cookie, 5).await?;
     let (therapist_week, week_bytes) = measure(&http, &week_url, &cookie, args.requests).await?;
     let (attendance_sheet, sheet_bytes) = measure(&http, &sheet_url, &cookie, args.requests).await?;
+    let clinical_notes = clinical_notes(&http, &server, &clinic, ran.id.0, &secret, &cookie, args.requests).await?;
     server.stop();
     tokio::time::sleep(Duration::from_millis(100)).await;
     db.remove().await;
@@ -167,5 +265,6 @@ pub async fn run(args: &PagesArgs) -> anyhow::Result<PagesReport> {
         schedule_page_total_bytes: week_bytes + STYLE.len() + SCRIPT.len(),
         attendance_sheet,
         attendance_sheet_html_bytes: sheet_bytes,
+        clinical_notes,
     })
 }

@@ -65,6 +65,31 @@ pub enum AdminCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Give every organisation a new data key and re-seal its clinical text
+    /// under it, in batches, while the server keeps running (needs the
+    /// master key). Safe to stop and run again.
+    RotateKeys {
+        /// Rows re-sealed per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// Finish an interrupted rotation without making new keys.
+        #[arg(long)]
+        resume: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Destroy an organisation's data keys: all its clinical text (notes,
+    /// reasons) becomes unreadable for good, in the database and in every
+    /// backup. Running servers stop reading it within 30 seconds.
+    ShredOrgKey {
+        #[arg(long)]
+        org: OrgId,
+        /// Required: says you mean to destroy this organisation's clinical text.
+        #[arg(long)]
+        yes_destroy_clinical_text: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Recompute every audit hash chain and report the first broken link.
     AuditVerify {
         /// Only this organisation's chain.
@@ -96,6 +121,18 @@ fn reset_summary(email: &Email, reset: &PasswordReset, revoke_api_tokens: bool) 
         "API tokens kept (use --revoke-api-tokens to revoke them)".to_owned()
     };
     format!("password set for {email}; {} login session(s) ended; {tokens}", reset.sessions_ended)
+}
+
+/// What `rotate-keys` tells the operator it did.
+fn rotation_summary(report: &circles_store::RotationReport) -> String {
+    let fields: Vec<String> = report.resealed.iter().map(|(field, n)| format!("{field}: {n}")).collect();
+    format!(
+        "{} organisation(s) given a new data key; re-sealed in {} batch(es): {}; {} value(s) unreadable, left as they are",
+        report.new_keys,
+        report.batches,
+        fields.join(", "),
+        report.unreadable
+    )
 }
 
 fn parse<T, E: std::fmt::Display>(what: &str, parsed: Result<T, E>) -> anyhow::Result<T> {
@@ -151,6 +188,28 @@ pub async fn run(command: AdminCommand, config: Option<&Path>) -> anyhow::Result
             let reset = store.set_password(&ctx, &email, hash, revoke_api_tokens).await?;
             store.seal_audit().await?;
             println!("{}", reset_summary(&email, &reset, revoke_api_tokens));
+        }
+        AdminCommand::RotateKeys { batch, resume, database } => {
+            let settings = Settings::load(config, &database.overrides())?;
+            let key = storage::require_master_key(&settings)?;
+            let store = storage::open_with_key(&settings, Arc::new(SystemClock), Some(key)).await?;
+            let report = store.rotate_data_keys(&ctx, resume, batch).await?;
+            store.seal_audit().await?;
+            println!("{}", rotation_summary(&report));
+        }
+        AdminCommand::ShredOrgKey { org, yes_destroy_clinical_text, database } => {
+            if !yes_destroy_clinical_text {
+                anyhow::bail!(
+                    "shred-org-key makes every clinical note and reason of organisation {org} unreadable for good; \
+                     run it again with --yes-destroy-clinical-text if that is what you mean"
+                );
+            }
+            let (store, _) = open(config, &database).await?;
+            let deleted = store.shred_org_keys(&ctx, org).await?;
+            store.seal_audit().await?;
+            println!(
+                "{deleted} data key(s) of organisation {org} destroyed: its clinical text now reads as unreadable"
+            );
         }
         AdminCommand::AuditVerify { org, database } => {
             let (store, _) = open(config, &database).await?;

@@ -103,6 +103,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if settings.smtp_url.is_none() && settings.mail_dir.is_none() {
                 settings.mail_dir = Some(demo::mail_dir(&settings.database_url));
             }
+            if settings.master_key_file.is_none() {
+                settings.master_key_file = Some(demo::master_key_file(&settings.database_url)?);
+            }
             init_logging(settings.log_format);
             serve(settings, Some(())).await?;
         }
@@ -110,7 +113,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::load(config, &args.overrides())?;
             init_logging(settings.log_format);
             let clock = Arc::new(SystemClock);
-            let store = storage::open(&settings, clock.clone()).await?;
+            let key = storage::require_master_key(&settings)?;
+            let store = storage::open_with_key(&settings, clock.clone(), Some(key)).await?;
             let state = AppState::new(store, clock, settings)?;
             let delivery = crate::jobs::spawn_delivery(&state)?;
             let webhooks = crate::delivery::webhooks::spawn(crate::delivery::webhooks::WebhookWorker::new(&state));
@@ -140,7 +144,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn serve(settings: Settings, demo: Option<()>) -> anyhow::Result<()> {
     let clock = Arc::new(SystemClock);
-    let store = storage::open(&settings, clock.clone()).await?;
+    let key = storage::require_master_key(&settings)?;
+    let store = storage::open_with_key(&settings, clock.clone(), Some(key)).await?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -184,6 +189,10 @@ fn print_demo(settings: &Settings, demo: &demo::Demo, addr: std::net::SocketAddr
     println!();
     println!("  Every demo account's password is: {}", demo::PASSWORD);
     println!();
+    if let Some(key) = &settings.master_key_file {
+        println!("  Clinical notes are sealed under the master key in {}", key.display());
+        println!();
+    }
     if let (None, Some(dir)) = (&settings.smtp_url, &settings.mail_dir) {
         println!("  E-mail is written into {} (open the .eml files; invitations carry .ics)", dir.display());
         println!();

@@ -151,6 +151,31 @@ pub fn mail_dir(database_url: &str) -> std::path::PathBuf {
     }
 }
 
+/// The demo's master key file, beside its database: made on first run
+/// (readable by this user only), kept for every later run so the demo's
+/// clinical notes stay readable.
+pub fn master_key_file(database_url: &str) -> anyhow::Result<std::path::PathBuf> {
+    let path = database_url.strip_prefix("sqlite://").map(std::path::Path::new);
+    let file = match path.and_then(|p| Some((p.parent()?, p.file_stem()?))) {
+        Some((dir, stem)) => dir.join(format!("{}-master.key", stem.to_string_lossy())),
+        None => std::path::PathBuf::from("circles-demo-master.key"),
+    };
+    if !file.exists() {
+        use rand::RngCore;
+        let mut bytes = [0u8; circles_domain::sealed::KEY_BYTES];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let text = format!("{}\n", circles_domain::sealed::Key::from_bytes(bytes).to_hex());
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut out =
+            options.open(&file).with_context(|| format!("creating the demo's master key {}", file.display()))?;
+        std::io::Write::write_all(&mut out, text.as_bytes())?;
+    }
+    Ok(file)
+}
+
 fn days_after(date: Date, days: i64) -> Date {
     date.checked_add(jiff::Span::new().days(days)).expect("the demo's dates are near today")
 }

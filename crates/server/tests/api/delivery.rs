@@ -200,6 +200,7 @@ async fn a_worker_killed_mid_send_sends_again_once_with_the_same_message_id(back
     let mut process = std::process::Command::new(env!("CARGO_BIN_EXE_circles"))
         .arg("worker")
         .env("CIRCLES_DATABASE_URL", &app.db.url)
+        .env("CIRCLES_MASTER_KEY_FILE", app.db.master_key_file())
         .env("CIRCLES_SMTP_URL", sink.url())
         .env("CIRCLES_MAIL_FROM", "Clinic <care@clinic.example>")
         .env("CIRCLES_DELIVERY_COALESCE_SECONDS", "0")

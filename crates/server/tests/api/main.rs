@@ -8,6 +8,7 @@ mod bad_input;
 mod booking;
 mod booking_races;
 mod cli;
+mod clinical_text;
 mod connections;
 mod cross_org;
 mod csrf;

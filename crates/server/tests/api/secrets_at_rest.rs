@@ -17,7 +17,7 @@ async fn post_with_key(app: &TestApp, path: &str, token: &str, key: &str, body: 
 
 /// Every byte the database holds: the SQLite file with its write-ahead log,
 /// or a PostgreSQL dump of the whole database.
-fn database_bytes(app: &TestApp) -> Vec<u8> {
+pub(crate) fn database_bytes(app: &TestApp) -> Vec<u8> {
     let url = &app.db.url;
     if let Some(path) = url.strip_prefix("sqlite://") {
         let mut bytes = std::fs::read(path).expect("database file");
@@ -36,7 +36,7 @@ fn database_bytes(app: &TestApp) -> Vec<u8> {
 
 /// Occurrences of `secret` in `haystack`, as text or as the hex that
 /// binary columns are dumped in.
-fn occurrences(haystack: &[u8], secret: &str) -> usize {
+pub(crate) fn occurrences(haystack: &[u8], secret: &str) -> usize {
     let hex = hex::encode(secret);
     let text = String::from_utf8_lossy(haystack).to_lowercase();
     [secret.to_lowercase(), hex].iter().map(|needle| text.matches(needle.as_str()).count()).sum()

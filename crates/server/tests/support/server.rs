@@ -15,10 +15,11 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn start(database_url: &str) -> Self {
+    pub async fn start(db: &circles_testkit::TestDatabase) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(CIRCLES)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", database_url])
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &db.url])
+            .env("CIRCLES_MASTER_KEY_FILE", db.master_key_file())
             .env("CIRCLES_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP", "10000")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::db::{DbError, Executor, Query, Transaction};
+use crate::keyring::Keyring;
 
 /// What a store's transactions report about the statements they run.
 #[derive(Default)]
@@ -54,19 +55,26 @@ struct StatementLog {
 }
 
 /// A transaction that reports every statement it runs to a shared [`Meter`].
+/// It also carries the store's keyring, so clinical text can be sealed and
+/// opened wherever a row is written or read.
 pub struct Counted<T> {
     inner: T,
     meter: Arc<Meter>,
+    keyring: Option<Arc<Keyring>>,
 }
 
 impl<T> Counted<T> {
-    pub fn new(inner: T, meter: &Arc<Meter>) -> Self {
-        Self { inner, meter: meter.clone() }
+    pub fn new(inner: T, meter: &Arc<Meter>, keyring: Option<&Arc<Keyring>>) -> Self {
+        Self { inner, meter: meter.clone(), keyring: keyring.cloned() }
     }
 }
 
 impl<T: Executor> Executor for Counted<T> {
     type Row = T::Row;
+
+    fn keyring(&self) -> Option<&Keyring> {
+        self.keyring.as_deref()
+    }
 
     async fn execute(&mut self, q: Query) -> Result<u64, DbError> {
         self.meter.observe(&q);

@@ -184,6 +184,13 @@ pub trait Executor: Send {
     fn fetch_all(&mut self, q: Query) -> impl Future<Output = Result<Vec<Self::Row>, DbError>> + Send;
     fn fetch_optional(&mut self, q: Query) -> impl Future<Output = Result<Option<Self::Row>, DbError>> + Send;
 
+    /// The store's keys, for sealing and opening clinical text inside this
+    /// transaction (`rows::sealed`). `None` where the store was opened
+    /// without a master key, and on a backend's own transactions.
+    fn keyring(&self) -> Option<&crate::keyring::Keyring> {
+        None
+    }
+
     fn fetch_one(&mut self, q: Query) -> impl Future<Output = Result<Self::Row, DbError>> + Send {
         async move {
             let text = q.sql.clone();

@@ -8,6 +8,7 @@ mod audit_chain;
 mod availability;
 mod busy;
 mod counted;
+mod data_keys;
 mod deliveries;
 mod event_log;
 mod events;
@@ -49,7 +50,10 @@ use circles_domain::ids::{
 };
 use circles_domain::ids::{OfferId, OpeningId, WaitlistEntryId};
 
+use circles_domain::sealed::Key;
 use counted::{Counted, Meter};
+
+use crate::keyring::Keyring;
 use db::{Backend, DbError, Value};
 
 pub use audit::AuditDraft;
@@ -70,6 +74,9 @@ pub struct SqlStore<B> {
     /// Raised after every committed write: live events may have been
     /// written (this process's listeners read the log's heads).
     events: Notify,
+    /// The master key and the data keys unwrapped so far; without it,
+    /// clinical text can be neither written nor read.
+    keyring: Option<Arc<Keyring>>,
 }
 
 impl<B: Backend> SqlStore<B> {
@@ -91,7 +98,14 @@ impl<B: Backend> SqlStore<B> {
             freed: Notify::new(),
             outbox: Notify::new(),
             events: Notify::new(),
+            keyring: None,
         }
+    }
+
+    /// Seals and opens clinical text with data keys wrapped under `master`.
+    pub fn with_master_key(mut self, master: Key) -> Self {
+        self.keyring = Some(Arc::new(Keyring::new(master)));
+        self
     }
 
     /// Keeps the text of every distinct statement this store runs, for tests
@@ -115,15 +129,15 @@ impl<B: Backend> SqlStore<B> {
     }
 
     async fn begin_write(&self) -> Result<Counted<B::Tx>, DbError> {
-        Ok(Counted::new(self.backend.begin_write().await?, &self.meter))
+        Ok(Counted::new(self.backend.begin_write().await?, &self.meter, self.keyring.as_ref()))
     }
 
     async fn begin_read(&self) -> Result<Counted<B::Tx>, DbError> {
-        Ok(Counted::new(self.backend.begin_read().await?, &self.meter))
+        Ok(Counted::new(self.backend.begin_read().await?, &self.meter, self.keyring.as_ref()))
     }
 
     async fn read_single(&self) -> Result<Counted<B::Tx>, DbError> {
-        Ok(Counted::new(self.backend.read_single().await?, &self.meter))
+        Ok(Counted::new(self.backend.read_single().await?, &self.meter, self.keyring.as_ref()))
     }
 
     /// Completes a conflict found under row locks with its retry hints, now

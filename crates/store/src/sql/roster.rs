@@ -9,6 +9,7 @@ use circles_domain::attendance::{GroupStats, HeldSession, MemberStats, Offered, 
 use circles_domain::group::{MembershipStatus, departure_waits, screening_leave_date, status_on};
 use circles_domain::ids::{AccountId, GroupId, MembershipId, OrgId, PersonId, SeatId, SessionId, WaitlistEntryId};
 use circles_domain::interval::Interval;
+use circles_domain::sealed::ClinicalField;
 use circles_domain::session::{NotificationKind, SeatStatus};
 use circles_domain::spelling::with_article;
 use circles_domain::waitlist::EntryStatus;
@@ -23,6 +24,7 @@ use super::notify::{self, Notice};
 use super::rows::freed::{self, Cause};
 use super::rows::groups::fetch_group;
 use super::rows::offers::withdraw_entry_offers;
+use super::rows::sealed;
 use super::rows::statuses::HOLDING_SEATS;
 use super::rows::waitlist::wait_for_group;
 use super::{SqlStore, read_tx, write_tx};
@@ -55,7 +57,10 @@ async fn fetch_member<E: Executor>(tx: &mut E, org: OrgId, group: GroupId, id: M
         )
         .await?
         .ok_or(StoreError::NotFound("membership"))?;
-    super::rows::groups::member_from_row(&row)
+    let mut member = [super::rows::groups::member_from_row(&row)?];
+    super::rows::groups::open_screening_notes(tx, org, &mut member).await?;
+    let [member] = member;
+    Ok(member)
 }
 
 /// Seats `client` holds on the group's sessions starting at or after `from`.
@@ -278,6 +283,8 @@ impl<B: Backend> RosterStore for SqlStore<B> {
             let waits = leaving && leave_date.is_some_and(|date| departure_waits(current.status, date, today));
             let (stored, departs_as) = if waits { (current.status, Some(target)) } else { (target, None) };
             let screening = change.screening.as_ref();
+            let notes = screening.map(|s| s.notes.as_str());
+            let notes = sealed::seal(&mut tx, org, ClinicalField::ScreeningNotes, member_id.0, notes).await?;
             tx.execute(
                 sql("UPDATE group_memberships SET status = $3, leave_date = $4, exit_reason = $5, \
                      screening_date = COALESCE($6, screening_date), screening_notes = COALESCE($7, screening_notes), \
@@ -289,7 +296,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 .bind(leave_date.or(current.leave_date))
                 .bind(exit_reason.or(current.exit_reason.clone()))
                 .bind(screening.map(|s| s.date))
-                .bind(screening.map(|s| s.notes.clone()))
+                .bind(notes)
                 .bind(screening.map(|s| s.approved))
                 .bind(screening.and(ctx.person_id))
                 .bind(now)
@@ -567,6 +574,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
             for row in &rows {
                 let mut member = super::rows::groups::member_from_row(row)?;
                 let org: OrgId = row.id("org_id")?;
+                super::rows::groups::open_screening_notes(&mut tx, org, std::slice::from_mut(&mut member)).await?;
                 let today = org_today(&mut tx, org, now).await?;
                 member.status = status_on(member.status, member.leave_date, member.departs_as, today);
                 let stats = stats_of(&mut tx, org, &member, now).await?;

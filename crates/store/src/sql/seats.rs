@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::ids::{OrgId, PersonId, SessionId};
 use circles_domain::interval::Interval;
+use circles_domain::sealed::ClinicalField;
 use circles_domain::session::{NotificationKind, SessionStatus, client_cancellation, closed_to_seats};
 use circles_domain::spelling::with_article;
 use jiff::{SignedDuration, Timestamp};
@@ -15,6 +16,7 @@ use super::db::{Backend, Executor, Row, sql};
 use super::notify::{self, Notice};
 use super::rows::freed::{self, Cause};
 use super::rows::names;
+use super::rows::sealed;
 use super::rows::seats::{group_settings, lock_group_session, register_seat, seat_of};
 use super::rows::sessions::lock_session;
 use super::{SqlStore, write_tx};
@@ -211,6 +213,8 @@ impl<B: Backend> SeatStore for SqlStore<B> {
                 let seat = seat_of(&mut tx, org, session_id, mark.client_id)
                     .await?
                     .ok_or_else(|| StoreError::invalid(&format!("[{i}].client_id"), "has no seat on this session"))?;
+                let note =
+                    sealed::seal(&mut tx, org, ClinicalField::AttendanceNote, seat.id.0, mark.note.as_deref()).await?;
                 tx.execute(
                     sql("UPDATE seats SET status = $3, minutes_late = $4, minutes_left_early = $5, note = $6, marked_by = $7, \
                          marked_at = $8, updated_at = $8, late_entry = $9 WHERE org_id = $1 AND id = $2")
@@ -219,7 +223,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
                     .bind(mark.status.as_str())
                     .bind(mark.minutes_late)
                     .bind(mark.minutes_left_early)
-                    .bind(mark.note.clone())
+                    .bind(note)
                     .bind(ctx.person_id)
                     .bind(now)
                     .bind(late_entry),

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::ids::{OrgId, PersonId, SessionId, TimeOffId};
 use circles_domain::interval::Interval;
+use circles_domain::sealed::ClinicalField;
 use circles_domain::session::{SeatStatus, SessionStatus};
 use circles_domain::time_off::{IllegalMove, TimeOffStatus};
 use jiff::Timestamp;
@@ -24,6 +25,7 @@ use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Backend, Dialect, Executor, Row, Value, placeholders, sql};
 use super::rows::freed::{self, Cause};
+use super::rows::sealed;
 use super::rows::sessions::sole_client;
 use super::rows::statuses::HOLDING_SEATS;
 use super::rows::time_off::{affected_by_o, clients_of, clients_on, load_affected};
@@ -84,9 +86,18 @@ fn time_off_from_row(row: &impl Row) -> Result<TimeOff> {
     })
 }
 
+/// Opens the reasons of requests read with [`time_off_from_row`], which
+/// leaves them as stored.
+async fn open_reasons<E: Executor>(tx: &mut E, org: OrgId, requests: &mut [TimeOff]) -> Result<()> {
+    let reasons = requests.iter_mut().map(|t| (t.id.0, &mut t.reason));
+    sealed::open_each(tx, org, ClinicalField::TimeOffReason, reasons).await
+}
+
 async fn fetch<E: Executor>(tx: &mut E, org: OrgId, id: TimeOffId, now: Timestamp) -> Result<TimeOff> {
     let q = sql(format!("{} WHERE o.org_id = $1 AND o.id = $2", time_off_select("$3"))).bind(org).bind(id).bind(now);
-    time_off_from_row(&tx.fetch_optional(q).await?.ok_or(StoreError::NotFound("time off"))?)
+    let mut away = time_off_from_row(&tx.fetch_optional(q).await?.ok_or(StoreError::NotFound("time off"))?)?;
+    open_reasons(tx, org, std::slice::from_mut(&mut away)).await?;
+    Ok(away)
 }
 
 /// The parts of a request a decision needs, its row locked.
@@ -269,6 +280,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                 }
                 return Err(error);
             }
+            let reason = sealed::seal(&mut tx, org, ClinicalField::TimeOffReason, id.0, Some(&input.reason)).await?;
             tx.execute(
                 sql(format!(
                     "INSERT INTO time_off (org_id, id, therapist_id, kind, reason, starts_at, ends_at, status, \
@@ -279,7 +291,7 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
                 .bind(id)
                 .bind(input.therapist_id)
                 .bind(input.kind.as_str())
-                .bind(&input.reason)
+                .bind(reason)
                 .bind(input.range.start)
                 .bind(input.range.end)
                 .bind(input.auto_reassign)
@@ -318,7 +330,11 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
         .bind(filter.limit)
         .bind(filter.after.map(|(at, _)| at))
         .bind(filter.after.map(|(_, id)| id));
-        read_tx!(self, |tx| tx.fetch_all(q).await?)?.iter().map(time_off_from_row).collect()
+        read_tx!(self, |tx| {
+            let mut list = tx.fetch_all(q).await?.iter().map(time_off_from_row).collect::<Result<Vec<_>>>()?;
+            open_reasons(&mut tx, org, &mut list).await?;
+            list
+        })
     }
 
     async fn affected_sessions(&self, org: OrgId, id: TimeOffId) -> Result<Vec<AffectedSession>> {

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::ids::{OrgId, SessionId};
 use circles_domain::input::TimeZoneName;
+use circles_domain::sealed::ClinicalField;
 use circles_domain::waitlist::{EntryStatus, Target, WaitlistSettings};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -19,6 +20,7 @@ use super::db::{Backend, Executor, Row, sql};
 use super::rows::freed;
 use super::rows::matching::{self, PlaceInfo};
 use super::rows::offers::withdraw_entry_offers;
+use super::rows::sealed;
 use super::rows::waitlist::{self as waitlist_rows, fetch_entries, fetch_entry, insert_entry, spelled};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{
@@ -159,15 +161,24 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
 
     async fn entries_page(
         &self,
-        _ctx: &AuditCtx,
+        ctx: &AuditCtx,
         org: OrgId,
         filter: EntryFilter,
         page: Keyset<ServingKey>,
     ) -> Result<Vec<Entry>> {
         let now = self.clock.now();
-        read_tx!(self, |tx| {
+        write_tx!(self, |tx| {
             let settings = freed::settings(&mut tx, org).await?;
-            waitlist_rows::page_of(fetch_entries(&mut tx, org, &filter, "", &settings, now).await?, &page)
+            let entries =
+                waitlist_rows::page_of(fetch_entries(&mut tx, org, &filter, "", &settings, now).await?, &page);
+            // Notes are clinical text: listing an entry with notes reads that client's record.
+            let drafts: Vec<AuditDraft> = entries
+                .iter()
+                .filter(|e| e.notes.is_some())
+                .map(|e| AuditDraft::new("waitlist.entry.view", "waitlist_entry", e.id).subject(e.client_id))
+                .collect();
+            audit::append(&mut tx, now, ctx, org, &drafts).await?;
+            entries
         })
     }
 
@@ -199,7 +210,11 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
                 ));
             }
             let prefs = update.preferences.clone().unwrap_or_else(|| before.preferences.clone());
-            let notes = update.notes.clone().unwrap_or_else(|| before.notes.clone());
+            // Notes not being changed stay as stored, never sealed afresh from what was read.
+            let notes = match &update.notes {
+                Some(notes) => sealed::seal(&mut tx, org, ClinicalField::WaitlistNotes, id.0, notes.as_deref()).await?,
+                None => None,
+            };
             let mut drafts = Vec::new();
             let mut changed = Vec::new();
             if update.urgency.is_some() {
@@ -219,7 +234,8 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
             }
             tx.execute(
                 sql("UPDATE waitlist_entries SET urgency = $3, preferred_therapist_id = $4, preferences = $5, referral = $6, \
-                     notes = $7, auto_match = $8, updated_at = $9 WHERE org_id = $1 AND id = $2")
+                     notes = CASE WHEN $10 THEN $7 ELSE notes END, auto_match = $8, updated_at = $9 \
+                     WHERE org_id = $1 AND id = $2")
                 .bind(org)
                 .bind(id)
                 .bind(update.urgency.unwrap_or(before.urgency).as_str())
@@ -228,7 +244,8 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
                 .bind(update.referral.unwrap_or(before.referral))
                 .bind(notes)
                 .bind(update.auto_match.unwrap_or(before.auto_match))
-                .bind(now),
+                .bind(now)
+                .bind(update.notes.is_some()),
             )
             .await?;
             if !changed.is_empty() {

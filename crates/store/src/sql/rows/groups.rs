@@ -6,11 +6,13 @@ use circles_domain::Role;
 use circles_domain::group::MembershipStatus;
 use circles_domain::ids::{GroupId, OrgId, PersonId};
 use circles_domain::recurrence::Recurrence;
+use circles_domain::sealed::ClinicalField;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::model::{Group, GroupFields, GroupMember, Screening};
 use crate::sql::db::{DbError, Executor, Query, Row, insert_rows, placeholders, sql};
+use crate::sql::rows::sealed;
 use crate::sql::rows::statuses::Quoted;
 use crate::{Result, StoreError};
 
@@ -226,6 +228,19 @@ pub(crate) fn bind_fields(q: Query, f: &GroupFields) -> Query {
 pub(crate) const MEMBER_ROWS: &str = "SELECT m.*, (SELECT a.name FROM people p JOIN accounts a ON a.id = p.account_id \
      WHERE p.org_id = m.org_id AND p.id = m.client_id) AS client_name FROM group_memberships m";
 
+/// Opens the screening notes of members read with [`member_from_row`],
+/// which leaves them as stored.
+pub(crate) async fn open_screening_notes<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    members: &mut [GroupMember],
+) -> Result<()> {
+    let notes = members.iter_mut().filter_map(|m| m.screening.as_mut().map(|s| (m.id.0, &mut s.notes)));
+    sealed::open_each(tx, org, ClinicalField::ScreeningNotes, notes).await
+}
+
+/// A membership as stored: its screening notes still sealed (see
+/// [`open_screening_notes`]).
 pub(crate) fn member_from_row(row: &impl Row) -> Result<GroupMember> {
     let screening = match row.opt_date("screening_date")? {
         Some(date) => Some(Screening {

@@ -225,6 +225,7 @@ async fn waiting_for<E: Executor>(
         .bind(info.interval.length().as_mins()),
     };
     let rows = tx.fetch_all(q).await?;
+    // Only who waits and for what: the entries' notes stay sealed.
     rows.iter().map(|r| entry_from_row(r, settings, now)).collect()
 }
 

@@ -13,6 +13,7 @@ pub(crate) mod matching;
 pub(crate) mod names;
 pub(crate) mod offers;
 pub(crate) mod people;
+pub(crate) mod sealed;
 pub(crate) mod seats;
 pub(crate) mod sessions;
 pub(crate) mod statuses;

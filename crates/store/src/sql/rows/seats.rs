@@ -4,9 +4,11 @@
 
 use circles_domain::group::GroupSettings;
 use circles_domain::ids::{GroupId, OrgId, PersonId, SeatId, SessionId};
+use circles_domain::sealed::ClinicalField;
 use circles_domain::session::SeatStatus;
 use jiff::Timestamp;
 
+use super::sealed;
 use super::sessions::{SEAT_ROWS, seat_from_row};
 use crate::Result;
 use crate::model::Seat;
@@ -27,7 +29,11 @@ pub(crate) async fn seat_of<E: Executor>(
                 .bind(client),
         )
         .await?;
-    row.as_ref().map(seat_from_row).transpose()
+    let mut seat = row.as_ref().map(seat_from_row).transpose()?;
+    if let Some(seat) = &mut seat {
+        seat.note = sealed::open(tx, org, ClinicalField::AttendanceNote, seat.id.0, seat.note.take()).await?;
+    }
+    Ok(seat)
 }
 
 /// Writes a `REGISTERED` seat for `client` (no busy time: the caller claims

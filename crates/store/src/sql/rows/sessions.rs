@@ -2,9 +2,11 @@
 //! therapists and seats. Shared by every use case that touches sessions.
 
 use circles_domain::ids::{GroupId, InvitationId, OrgId, PersonId, SeatId, SeriesId, SessionId};
+use circles_domain::sealed::ClinicalField;
 use circles_domain::session::{InvitationStatus, NotificationKind, SeatStatus, SessionStatus};
 use jiff::Timestamp;
 
+use super::sealed;
 use crate::model::{Approval, Assignment, NewSession, Seat, Session};
 use crate::sql::db::{Dialect, Executor, Row, insert_rows, lock_row, placeholders, sql};
 use crate::sql::notify::Notice;
@@ -157,7 +159,11 @@ pub(crate) async fn attach<E: Executor>(tx: &mut E, org: OrgId, sessions: &mut [
             session.seats.push(seat_from_row(row)?);
         }
     }
-    Ok(())
+    let notes = sessions
+        .iter_mut()
+        .flat_map(|s| s.seats.iter_mut())
+        .filter_map(|seat| seat.note.as_mut().map(|note| (seat.id.0, note)));
+    sealed::open_each(tx, org, ClinicalField::AttendanceNote, notes).await
 }
 
 /// Locks a session's row, then reads it (with its seat count) afresh.

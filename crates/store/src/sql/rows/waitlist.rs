@@ -2,6 +2,7 @@
 //! entry has at the moment it is read, and the order of a list.
 
 use circles_domain::ids::{GroupId, OfferId, OrgId, PersonId, SessionId, WaitlistEntryId};
+use circles_domain::sealed::ClinicalField;
 use circles_domain::session::Modality;
 use circles_domain::waitlist::{
     OfferStatus, Priority, PriorityFacts, Target, TargetKind, WaitlistSettings, priority, rank,
@@ -11,6 +12,7 @@ use jiff::Timestamp;
 
 use crate::model::{Entry, EntryFilter, Keyset, Offer, OfferFilter, Pin, Place, ServingKey};
 use crate::sql::db::{DbError, Executor, Row, Value, sql};
+use crate::sql::rows::sealed;
 use crate::{Result, StoreError};
 
 pub const ENTRY_FROM: &str = "SELECT e.*, a.name AS client_name, o.timezone AS org_timezone, \
@@ -114,7 +116,16 @@ pub async fn fetch_entry<E: Executor>(
         .fetch_optional(sql(format!("{ENTRY_FROM} WHERE e.org_id = $1 AND e.id = $2")).bind(org).bind(id))
         .await?
         .ok_or(StoreError::NotFound("waitlist entry"))?;
-    entry_from_row(&row, settings, now)
+    let mut entry = entry_from_row(&row, settings, now)?;
+    open_notes(tx, org, std::slice::from_mut(&mut entry)).await?;
+    Ok(entry)
+}
+
+/// Opens the notes of entries read with [`entry_from_row`], which leaves
+/// them as stored.
+pub async fn open_notes<E: Executor>(tx: &mut E, org: OrgId, entries: &mut [Entry]) -> Result<()> {
+    let notes = entries.iter_mut().filter_map(|e| e.notes.as_mut().map(|n| (e.id.0, n)));
+    sealed::open_each(tx, org, ClinicalField::WaitlistNotes, notes).await
 }
 
 /// Entries matching `filter`, in serving order.
@@ -139,6 +150,7 @@ pub async fn fetch_entries<E: Executor>(
         )
         .await?;
     let mut entries = rows.iter().map(|r| entry_from_row(r, settings, now)).collect::<Result<Vec<_>>>()?;
+    open_notes(tx, org, &mut entries).await?;
     sort(&mut entries);
     Ok(entries)
 }
@@ -282,6 +294,7 @@ pub async fn insert_entry<E: Executor>(
         Target::OneOnOne { modality, duration_minutes, .. } => (modality.map(|m| m.as_str()), Some(duration_minutes)),
         _ => (None, None),
     };
+    let notes = sealed::seal(tx, org, ClinicalField::WaitlistNotes, id.0, input.notes.as_deref()).await?;
     tx.execute(
         sql("INSERT INTO waitlist_entries (org_id, id, client_id, target_kind, target_key, group_id, session_id, \
              therapist_id, modality, duration_minutes, urgency, preferred_therapist_id, preferences, referral, notes, \
@@ -301,7 +314,7 @@ pub async fn insert_entry<E: Executor>(
         .bind(input.preferences.therapist)
         .bind(spelled(&input.preferences))
         .bind(input.referral)
-        .bind(input.notes.clone())
+        .bind(notes)
         .bind(input.auto_match)
         .bind(circles_domain::waitlist::EntryStatus::Active.as_str())
         .bind(now)
