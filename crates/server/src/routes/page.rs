@@ -2,7 +2,9 @@
 //! `next_cursor` to pass back as `cursor` for the next one.
 
 use base64::Engine;
+use base64::alphabet::URL_SAFE;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use circles_domain::ids::{SessionId, WaitlistEntryId};
 use circles_store::model::ServingKey;
 use jiff::Timestamp;
@@ -43,11 +45,25 @@ pub fn name_cursor(name: &str, id: uuid::Uuid) -> String {
     format!("{}.{}", URL_SAFE_NO_PAD.encode(name), id)
 }
 
+/// Reads names in cursors leniently: any bytes under any trailing bits still
+/// name a place in the order, so every cursor of the documented form is
+/// answered (the page after that place), not only the ones written here.
+const NAME_READER: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+);
+
 /// Reads a cursor written by [`name_cursor`], as the list's own id type.
 pub fn parse_name_cursor<I: From<uuid::Uuid>>(raw: Option<&str>) -> ApiResult<Option<(String, I)>> {
     let Some(raw) = raw else { return Ok(None) };
     let (name, id) = raw.split_once('.').ok_or_else(refused)?;
-    let name = URL_SAFE_NO_PAD.decode(name).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(refused)?;
+    // A NUL cannot be bound as text on PostgreSQL; it sorts first anyway.
+    let name = NAME_READER
+        .decode(name)
+        .map(|bytes| String::from_utf8_lossy(&bytes).replace('\0', "\u{FFFD}"))
+        .map_err(|_| refused())?;
     let id = id.parse::<uuid::Uuid>().map_err(|_| refused())?;
     Ok(Some((name, I::from(id))))
 }

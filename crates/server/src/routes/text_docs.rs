@@ -79,10 +79,9 @@ fn fhir_reference(types: &str) -> String {
 }
 
 /// `page::name_cursor`: a name in URL-safe base64 (no padding), a dot, an id.
-pub const NAME_CURSOR: &str =
-    r"^[A-Za-z0-9_-]*\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+pub const NAME_CURSOR: &str = r"^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2,3})?\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 /// `page::arrival_cursor`: the position of an event in the order it arrived.
-pub const ARRIVAL_CURSOR: &str = r"^[0-9]{1,19}$";
+pub const ARRIVAL_CURSOR: &str = r"^[0-9]{1,18}$";
 /// `page::rank_cursor`: pinned (0 or 1), the score in millionths of a
 /// point, microseconds since the epoch of joining the list, and an id, dotted.
 pub const RANK_CURSOR: &str = r"^[01]\.-?[0-9]{1,17}\.-?[0-9]{1,17}\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";

@@ -83,6 +83,17 @@ async fn people_groups_members_waitlist_offers_deliveries_and_audit_page_with_ne
     let clients = app.get(&format!("{org}/people?role=client&limit=1"), &token).await.expect(200);
     let client = clients["items"][0]["id"].as_str().unwrap();
     walks_whole(&app, &token, &format!("{org}/audit?subject_id={client}"), "seq", 2).await;
+
+    // A name cursor of the documented form that this server never wrote
+    // (bytes that are no UTF-8, stray trailing bits, a NUL) still names a
+    // place in the order: the page after it, never a refusal or a 500.
+    let id = uuid::Uuid::nil();
+    for name in ["04S7", "0A", "AAA", ""] {
+        let people = app.get(&format!("{org}/people?cursor={name}.{id}"), &token).await.expect(200);
+        assert!(people["items"].is_array(), "{name}: {people}");
+    }
+    let after_z = app.get(&format!("{org}/people?cursor={}.{id}", "_w"), &token).await.expect(200);
+    assert_eq!(after_z["items"], json!([]), "a byte that is no UTF-8 reads as U+FFFD, after every name of the demo");
 }
 
 /// Every `limit` is bounded and every `cursor` has its form stated, on each
