@@ -46,6 +46,27 @@ pub fn stats_facts(stats: &GroupStatsView) -> Markup {
     }
 }
 
+/// The group's sessions from now over the next `days`, at most `limit`.
+pub async fn upcoming_sessions(
+    state: &AppState,
+    ctx: &Ctx,
+    group: Uuid,
+    days: i64,
+    limit: i64,
+) -> PageResult<Vec<SessionView>> {
+    let now = state.clock.now();
+    let query = SessionQuery {
+        status: None,
+        from: Some(now.to_string()),
+        to: Some((now + SignedDuration::from_hours(24 * days)).to_string()),
+        group_id: Some(group),
+        created_by: None,
+        cursor: None,
+        limit: Some(limit),
+    };
+    Ok(list_sessions(State(state.clone()), ctx.member.clone(), Query(query)).await?.0.items)
+}
+
 pub async fn index(State(state): State<AppState>, viewer: Viewer, Path(org): Path<Uuid>) -> PageResult<Response> {
     let ctx = Ctx::load(&state, viewer, org).await?;
     let groups = list_groups(
@@ -233,17 +254,7 @@ async fn render(
 ) -> PageResult<Response> {
     let g = get_group(State(state.clone()), ctx.member.clone(), Path((ctx.org(), group))).await?.0;
     let names = Names::load(state, ctx).await?;
-    let now = state.clock.now();
-    let query = SessionQuery {
-        status: None,
-        from: Some(now.to_string()),
-        to: Some((now + SignedDuration::from_hours(24 * 60)).to_string()),
-        group_id: Some(group),
-        created_by: None,
-        cursor: None,
-        limit: Some(50),
-    };
-    let sessions = list_sessions(State(state.clone()), ctx.member.clone(), Query(query)).await?.0.items;
+    let sessions = upcoming_sessions(state, ctx, group, 60, 50).await?;
     // Statistics and the roster are for the group's staff; others simply do not see them.
     let stats = group_stats(State(state.clone()), ctx.member.clone(), Path((ctx.org(), group))).await.ok().map(|s| s.0);
     let members = if ctx.is_staff() {

@@ -5,7 +5,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use jiff::SignedDuration;
 use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -13,18 +12,19 @@ use uuid::Uuid;
 use super::error::PageResult;
 use super::form::{Errors, Fields, Input, Submitted, redirect_with, refused, token_input};
 use super::group_form::DAYS;
+use super::groups::upcoming_sessions;
 use super::layout::page_with_status;
 use super::names::Names;
 use super::schedule::status_tag;
 use super::time;
 use super::viewer::{Ctx, Flash, Viewer, member_in};
 use crate::http::error::ApiError;
-use crate::http::extract::{Json, Path, Query};
+use crate::http::extract::{Json, Path};
 use crate::routes::groups::{GroupView, get_group};
 use crate::routes::series::{
     GenerateRequest, GenerationView, RescheduleRequest, SplitRequest, generate, reschedule, split,
 };
-use crate::routes::sessions::{SessionQuery, SessionView, list_sessions};
+use crate::routes::sessions::SessionView;
 use crate::state::AppState;
 
 /// "FREQ=WEEKLY;BYDAY=MO,TH;INTERVAL=2" → "Every 2 weeks on Monday and Thursday".
@@ -165,17 +165,7 @@ async fn render(
 ) -> PageResult<Response> {
     let g: GroupView = get_group(State(state.clone()), ctx.member.clone(), Path((ctx.org(), group))).await?.0;
     let names = Names::load(state, ctx).await?;
-    let now = state.clock.now();
-    let query = SessionQuery {
-        status: None,
-        from: Some(now.to_string()),
-        to: Some((now + SignedDuration::from_hours(24 * 90)).to_string()),
-        group_id: Some(group),
-        created_by: None,
-        cursor: None,
-        limit: Some(100),
-    };
-    let sessions = list_sessions(State(state.clone()), ctx.member.clone(), Query(query)).await?.0.items;
+    let sessions = upcoming_sessions(state, ctx, group, 90, 100).await?;
     let occurrences: Vec<_> = sessions.iter().filter(|s| s.recurrence_id.is_some()).collect();
     let split_action = ctx.path(&format!("/groups/{group}/series/split"));
     let generate_action = ctx.path(&format!("/groups/{group}/series/generate"));

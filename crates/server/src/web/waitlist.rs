@@ -57,15 +57,21 @@ async fn offers(state: &AppState, ctx: &Ctx, status: OfferStatus) -> PageResult<
     Ok(list_offers(State(state.clone()), ctx.member.clone(), Query(query)).await?.0.items)
 }
 
-async fn entries(state: &AppState, ctx: &Ctx, status: EntryStatus) -> PageResult<Vec<EntryView>> {
-    let query = EntryQuery {
-        status: Some(status.wire().into()),
-        group_id: None,
-        client_id: None,
-        limit: Some(500),
-        cursor: None,
-    };
-    Ok(list_entries(State(state.clone()), ctx.member.clone(), Query(query)).await?.0.items)
+/// The entries still waiting (with or without an offer out), as the
+/// caller may see them: a client's own, or everyone's for staff.
+async fn waiting(state: &AppState, ctx: &Ctx) -> PageResult<Vec<EntryView>> {
+    let mut found = Vec::new();
+    for status in EntryStatus::WAITING {
+        let query = EntryQuery {
+            status: Some(status.wire().into()),
+            group_id: None,
+            client_id: None,
+            limit: Some(500),
+            cursor: None,
+        };
+        found.extend(list_entries(State(state.clone()), ctx.member.clone(), Query(query)).await?.0.items);
+    }
+    Ok(found)
 }
 
 /// An offer as its client reads it, with the form to answer it.
@@ -103,8 +109,7 @@ fn offer_card(ctx: &Ctx, o: &OfferView) -> Markup {
 
 async fn client_page(state: &AppState, ctx: &Ctx) -> PageResult<Markup> {
     let live = offers(state, ctx, OfferStatus::Live).await?;
-    let mut waiting = entries(state, ctx, EntryStatus::Active).await?;
-    waiting.extend(entries(state, ctx, EntryStatus::Offered).await?);
+    let mut waiting = waiting(state, ctx).await?;
     waiting.sort_by_key(|e| e.added_at);
     Ok(html! {
         h1 { "My waitlist" }
@@ -129,8 +134,7 @@ async fn client_page(state: &AppState, ctx: &Ctx) -> PageResult<Markup> {
 }
 
 async fn staff_page(state: &AppState, ctx: &Ctx) -> PageResult<Markup> {
-    let mut waiting = entries(state, ctx, EntryStatus::Active).await?;
-    waiting.extend(entries(state, ctx, EntryStatus::Offered).await?);
+    let mut waiting = waiting(state, ctx).await?;
     waiting.sort_by(|a, b| b.priority.score.total_cmp(&a.priority.score).then(a.added_at.cmp(&b.added_at)));
     let live = offers(state, ctx, OfferStatus::Live).await?;
     Ok(html! {
