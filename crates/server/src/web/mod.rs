@@ -15,10 +15,12 @@ mod home;
 mod hours;
 mod inbox;
 mod layout;
+mod messages;
 mod my_statistics;
 mod names;
 mod offer_link;
 mod org_settings;
+mod outbox;
 mod profile;
 #[cfg(test)]
 mod render_tests;
@@ -132,5 +134,16 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/profile/timezone", post(profile::set_timezone))
         .route("/orgs/{org}/profile/tokens", post(profile::create_token))
         .route("/orgs/{org}/profile/tokens/{token}/revoke", post(profile::revoke_token))
+        .route("/orgs/{org}/profile/messages", get(messages::show).post(messages::save))
+        .route("/orgs/{org}/profile/feeds", post(messages::create))
+        .route("/orgs/{org}/profile/feeds/{feed}/rotate", post(messages::rotate))
+        .route("/orgs/{org}/profile/feeds/{feed}/revoke", post(messages::revoke))
+        .route("/orgs/{org}/deliveries", get(outbox::deliveries))
+        .route("/orgs/{org}/deliveries/{delivery}/retry", post(outbox::retry))
+        .route("/orgs/{org}/webhooks", get(outbox::webhooks).post(outbox::add_webhook))
+        .route("/orgs/{org}/webhooks/{hook}", get(outbox::log))
+        .route("/orgs/{org}/webhooks/{hook}/switch", post(outbox::switch))
+        .route("/orgs/{org}/webhooks/{hook}/rotate", post(outbox::rotate))
+        .route("/orgs/{org}/webhooks/{hook}/messages/{message}/redeliver", post(outbox::send_again))
         .layer(middleware::from_fn(page_headers))
 }
