@@ -33,6 +33,7 @@ mod signin;
 mod therapist;
 pub mod time;
 mod timeoff;
+mod unsubscribe;
 mod viewer;
 mod waitlist;
 
@@ -75,6 +76,7 @@ pub fn router() -> Router<AppState> {
         .route("/signin", post(signin::sign_in))
         .route("/signout", post(signin::sign_out))
         .route("/offer-links/{org}/{token}", get(offer_link::show).post(offer_link::answer))
+        .route("/unsubscribe/{token}", get(unsubscribe::show).post(unsubscribe::confirm))
         .route("/switch", get(signin::switch))
         .route("/profile", get(profile::redirect_home))
         .route("/orgs/{org}", get(home::home))
