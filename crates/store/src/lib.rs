@@ -30,7 +30,7 @@ use circles_domain::ids::{
 };
 use circles_domain::input::Email;
 use circles_domain::interval::Interval;
-use circles_domain::session::Modality;
+use circles_domain::session::{Modality, NotificationKind};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
@@ -680,6 +680,22 @@ pub trait DeliveryStore: Send + Sync {
     async fn preferences(&self, account: AccountId) -> Result<Preferences>;
     /// Replaces a person's delivery choices.
     async fn set_preferences(&self, ctx: &AuditCtx, account: AccountId, prefs: Preferences) -> Result<Preferences>;
+    /// Records a one-click unsubscribe link (only its token's hash) that
+    /// turns e-mail of `kind` off for `person`'s account; `false` (nothing
+    /// recorded) when the person has no account to hold the choice.
+    async fn create_unsubscribe_link(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        kind: NotificationKind,
+        token_hash: [u8; 32],
+    ) -> Result<bool>;
+    /// The kind of e-mail a link turns off, changing nothing; `NotFound`
+    /// for an unknown link.
+    async fn unsubscribe_link_kind(&self, token_hash: [u8; 32]) -> Result<NotificationKind>;
+    /// Turns e-mail of the link's kind off for its account (audited) and
+    /// returns the kind; `NotFound` for an unknown link.
+    async fn unsubscribe(&self, token_hash: [u8; 32]) -> Result<NotificationKind>;
 }
 
 /// The live event log (see `sql::event_log` for how events are written).

@@ -50,6 +50,9 @@ pub trait WebhookStore: Send + Sync {
         id: WebhookId,
         message: WebhookMessageId,
     ) -> Result<WebhookMessage>;
+    /// Resolves once a write has committed since the last call: webhook
+    /// calls may be waiting.
+    async fn webhooks_waiting(&self);
     /// Claims due calls for one worker until `lease` runs out.
     async fn claim_webhooks(&self, limit: u32, lease: SignedDuration) -> Result<Vec<OutboundWebhook>>;
     /// Records how calls went; endpoints failing for days are disabled and

@@ -28,15 +28,16 @@ function freePort() {
   });
 }
 
-/** Starts `circles demo` on a fresh SQLite file; resolves once it serves. */
-export async function startServer() {
+/** Starts `circles demo` on a fresh SQLite file, with any extra settings
+ * in `env`; resolves once it serves. */
+export async function startServer({ env = {} } = {}) {
   assert.ok(existsSync(BINARY), `${BINARY} is missing: run \`cargo build -p circles-server\` first`);
   const dir = mkdtempSync(join(tmpdir(), "circles-journey-"));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(BINARY, ["demo", "--listen", `127.0.0.1:${port}`, "--database-url", `sqlite://${join(dir, "demo.db")}`], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, RUST_LOG: "warn" },
+    env: { ...process.env, RUST_LOG: "warn", ...env },
   });
   let output = "";
   child.stdout.on("data", (d) => (output += d));

@@ -9,7 +9,7 @@ use circles_domain::session::{InvitationStatus, SessionStatus};
 use circles_store::model::{OutboundMessage, SessionFacts};
 use jiff::tz::TimeZone;
 use lettre::Message;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
 use super::wording::word;
@@ -53,23 +53,72 @@ pub fn method_of(message: &OutboundMessage) -> Option<CalendarMethod> {
     calendar_method(message.kind, session.status == SessionStatus::Cancelled, session.recipient_on_session)
 }
 
-/// The e-mail of `message`; `answer_link` is the one-time link for the
-/// waitlist offer it tells of, if any.
-pub fn compose(sender: &Sender, message: &OutboundMessage, answer_link: Option<&str>) -> Result<Message, Unwritable> {
+/// The links one e-mail carries besides its facts.
+#[derive(Debug, Default)]
+pub struct Links {
+    /// The one-time link for the waitlist offer the message tells of.
+    pub answer: Option<String>,
+    /// The one-click link that turns this kind of e-mail off (RFC 8058).
+    pub unsubscribe: Option<String>,
+}
+
+/// `List-Unsubscribe`: where a mail program unsubscribes the reader.
+#[derive(Debug, Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.trim().trim_start_matches('<').trim_end_matches('>').to_owned()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click`: the mail program
+/// may unsubscribe with one POST, without opening a page (RFC 8058).
+#[derive(Debug, Clone)]
+struct OneClick;
+
+impl Header for OneClick {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
+}
+
+/// The e-mail of `message`, carrying `links`.
+pub fn compose(sender: &Sender, message: &OutboundMessage, links: Links) -> Result<Message, Unwritable> {
     let to: Mailbox = format!("{} <{}>", message.recipient.name.replace(['<', '>', '"'], ""), message.recipient.email)
         .parse()
         .map_err(|e| Unwritable(format!("recipient address {:?}: {e}", message.recipient.email)))?;
     let method = method_of(message);
     let mut wording = word(message, method);
-    wording.answer_link = answer_link.map(str::to_owned);
+    wording.answer_link = links.answer;
+    wording.unsubscribe_link = links.unsubscribe.clone();
     let alternative = MultiPart::alternative()
         .singlepart(SinglePart::plain(wording.text(&message.recipient.name)))
         .singlepart(SinglePart::html(wording.html(&message.recipient.name)));
-    let builder = Message::builder()
+    let mut builder = Message::builder()
         .message_id(Some(sender.message_id(message)))
         .from(sender.mailbox.clone())
         .to(to)
         .subject(wording.subject);
+    if let Some(link) = links.unsubscribe {
+        builder = builder.header(ListUnsubscribe(link)).header(OneClick);
+    }
     let built = match (method, &message.session) {
         (Some(method), Some(session)) => {
             let ics = invitation(sender, message, session, method).to_ics();

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use circles_domain::Clock;
-use circles_domain::delivery::{AfterFailure, RetryPolicy};
+use circles_domain::delivery::{AfterFailure, RetryPolicy, is_essential};
 use circles_store::model::{DeliveryOutcome, OutboundMessage};
 use circles_store::{Store, StoreError};
 use futures::StreamExt;
@@ -26,7 +26,7 @@ use jiff::SignedDuration;
 use tokio::task::JoinHandle;
 
 use crate::config::Settings;
-use compose::{Sender, compose};
+use compose::{Links, Sender, compose};
 use mailer::Mailer;
 
 /// Deliveries claimed at once.
@@ -37,6 +37,8 @@ const IN_FLIGHT: usize = 16;
 const TICK: Duration = Duration::from_secs(5);
 /// Offer link tokens carry a prefix, so a leaked one is recognisable.
 pub const OFFER_LINK_PREFIX: &str = "cio_";
+/// Unsubscribe link tokens, likewise.
+pub const UNSUBSCRIBE_PREFIX: &str = "ciu_";
 
 /// The shortest sleep between passes, so a fault can never spin the worker.
 const MIN_PAUSE: Duration = Duration::from_millis(5);
@@ -123,12 +125,25 @@ impl Worker {
         Ok(created.then(|| format!("{}/offer-links/{}/{token}", self.base_url, message.org_id)))
     }
 
+    /// A fresh link that turns e-mail of the message's kind off, for kinds a
+    /// person may refuse. Only the token's hash is stored.
+    async fn unsubscribe_link(&self, message: &OutboundMessage) -> Result<Option<String>, StoreError> {
+        if is_essential(message.kind) {
+            return Ok(None);
+        }
+        let token = crate::auth::token::generate(UNSUBSCRIBE_PREFIX);
+        let hash = crate::auth::token::hash(&token);
+        let created =
+            self.store.create_unsubscribe_link(message.org_id, message.recipient.person_id, message.kind, hash).await?;
+        Ok(created.then(|| format!("{}/unsubscribe/{token}", self.base_url)))
+    }
+
     async fn deliver(&self, message: &OutboundMessage) -> DeliveryOutcome {
-        let link = match self.answer_link(message).await {
-            Ok(link) => link,
-            Err(e) => return self.failed(message, e.to_string(), false),
+        let links = match (self.answer_link(message).await, self.unsubscribe_link(message).await) {
+            (Ok(answer), Ok(unsubscribe)) => Links { answer, unsubscribe },
+            (Err(e), _) | (_, Err(e)) => return self.failed(message, e.to_string(), false),
         };
-        let email = match compose(&self.sender, message, link.as_deref()) {
+        let email = match compose(&self.sender, message, links) {
             Ok(email) => email,
             Err(e) => return self.failed(message, e.to_string(), true),
         };

@@ -33,8 +33,10 @@ const IN_FLIGHT: usize = 16;
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long a worker holds a claimed call: well above the call timeout.
 const LEASE: SignedDuration = SignedDuration::from_secs(120);
-/// How often the worker looks for due calls.
-const TICK: Duration = Duration::from_secs(1);
+/// How often the worker looks for due calls when no commit wakes it.
+const IDLE: Duration = Duration::from_secs(5);
+/// How long a wake lets other commits gather before the pass.
+const GATHER: Duration = Duration::from_millis(10);
 
 /// Signing secrets carry Standard Webhooks' prefix.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -159,12 +161,22 @@ impl WebhookWorker {
 
 /// Runs the worker until the handle is aborted.
 pub fn spawn(worker: WebhookWorker) -> JoinHandle<()> {
+    spawn_idling(worker, IDLE)
+}
+
+/// Runs the worker, which passes as soon as a write commits on this server
+/// and otherwise every `idle` (for calls written on other servers, and
+/// retries falling due).
+pub fn spawn_idling(worker: WebhookWorker, idle: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             if let Err(e) = worker.drain().await {
                 tracing::warn!(error = %e, "calling webhooks failed");
             }
-            tokio::time::sleep(TICK).await;
+            tokio::select! {
+                () = worker.store.webhooks_waiting() => tokio::time::sleep(GATHER).await,
+                () = tokio::time::sleep(idle) => {}
+            }
         }
     })
 }

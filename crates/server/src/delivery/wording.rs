@@ -19,6 +19,8 @@ pub struct Wording {
     pub note: Option<String>,
     /// A one-time link that answers the waitlist offer the message tells of.
     pub answer_link: Option<String>,
+    /// A link that turns this kind of e-mail off (kinds a person may refuse).
+    pub unsubscribe_link: Option<String>,
     pub signature: String,
 }
 
@@ -43,6 +45,7 @@ pub fn word(message: &OutboundMessage, method: Option<CalendarMethod>) -> Wordin
             facts: Vec::new(),
             note: Some(message.body.clone()),
             answer_link: None,
+            unsubscribe_link: None,
             signature,
         };
     };
@@ -109,7 +112,7 @@ pub fn word(message: &OutboundMessage, method: Option<CalendarMethod>) -> Wordin
         facts.push(("With", with.join(", ")));
     }
     let note = (message.kind == NotificationKind::WaitlistOffer).then(|| message.body.clone());
-    Wording { subject, headline, facts, note, answer_link: None, signature }
+    Wording { subject, headline, facts, note, answer_link: None, unsubscribe_link: None, signature }
 }
 
 impl Wording {
@@ -130,6 +133,9 @@ impl Wording {
             ));
         }
         out.push_str(&format!("\n{}\n", self.signature));
+        if let Some(link) = &self.unsubscribe_link {
+            out.push_str(&format!("\nTo stop e-mails like this one: {link}\n"));
+        }
         out
     }
 
@@ -155,7 +161,14 @@ impl Wording {
                 escape(link)
             ));
         }
-        out.push_str(&format!("<p>{}</p>\n</body></html>\n", escape(&self.signature)));
+        out.push_str(&format!("<p>{}</p>\n", escape(&self.signature)));
+        if let Some(link) = &self.unsubscribe_link {
+            out.push_str(&format!(
+                "<p style=\"font-size:smaller\"><a href=\"{}\">Stop e-mails like this one</a></p>\n",
+                escape(link)
+            ));
+        }
+        out.push_str("</body></html>\n");
         out
     }
 }

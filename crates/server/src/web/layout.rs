@@ -63,6 +63,7 @@ fn links(ctx: &Ctx) -> Vec<(String, &'static str)> {
             links.push((ctx.path("/people"), "People"));
             links.push((ctx.path("/time-off"), "Time off"));
             links.push((ctx.path("/audit"), "Audit log"));
+            links.push((ctx.path("/deliveries"), "Messages sent"));
             links.push((ctx.path("/settings"), "Settings"));
         }
     }

@@ -15,10 +15,12 @@ mod home;
 mod hours;
 mod inbox;
 mod layout;
+mod messages;
 mod my_statistics;
 mod names;
 mod offer_link;
 mod org_settings;
+mod outbox;
 mod profile;
 #[cfg(test)]
 mod render_tests;
@@ -31,6 +33,7 @@ mod signin;
 mod therapist;
 pub mod time;
 mod timeoff;
+mod unsubscribe;
 mod viewer;
 mod waitlist;
 
@@ -73,6 +76,7 @@ pub fn router() -> Router<AppState> {
         .route("/signin", post(signin::sign_in))
         .route("/signout", post(signin::sign_out))
         .route("/offer-links/{org}/{token}", get(offer_link::show).post(offer_link::answer))
+        .route("/unsubscribe/{token}", get(unsubscribe::show).post(unsubscribe::confirm))
         .route("/switch", get(signin::switch))
         .route("/profile", get(profile::redirect_home))
         .route("/orgs/{org}", get(home::home))
@@ -132,5 +136,16 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/profile/timezone", post(profile::set_timezone))
         .route("/orgs/{org}/profile/tokens", post(profile::create_token))
         .route("/orgs/{org}/profile/tokens/{token}/revoke", post(profile::revoke_token))
+        .route("/orgs/{org}/profile/messages", get(messages::show).post(messages::save))
+        .route("/orgs/{org}/profile/feeds", post(messages::create))
+        .route("/orgs/{org}/profile/feeds/{feed}/rotate", post(messages::rotate))
+        .route("/orgs/{org}/profile/feeds/{feed}/revoke", post(messages::revoke))
+        .route("/orgs/{org}/deliveries", get(outbox::deliveries))
+        .route("/orgs/{org}/deliveries/{delivery}/retry", post(outbox::retry))
+        .route("/orgs/{org}/webhooks", get(outbox::webhooks).post(outbox::add_webhook))
+        .route("/orgs/{org}/webhooks/{hook}", get(outbox::log))
+        .route("/orgs/{org}/webhooks/{hook}/switch", post(outbox::switch))
+        .route("/orgs/{org}/webhooks/{hook}/rotate", post(outbox::rotate))
+        .route("/orgs/{org}/webhooks/{hook}/messages/{message}/redeliver", post(outbox::send_again))
         .layer(middleware::from_fn(page_headers))
 }

@@ -66,6 +66,7 @@ async fn render(state: &AppState, ctx: &Ctx, status: StatusCode, shown: Shown<'_
                 }
             }
         }
+        p { a href=(ctx.path("/profile/messages")) { "Messages and calendar" } ": what reaches you by e-mail, and calendar feed links." }
         h2 #timezone { "My time zone" }
         p.muted { "Every page shows times in this zone. Leave it empty to use the organisation’s ("
             (ctx.member.org.timezone) ")." }

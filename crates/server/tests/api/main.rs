@@ -45,6 +45,7 @@ mod staff_seats;
 mod support;
 mod therapy_groups;
 mod time_off;
+mod unsubscribe;
 mod views;
 mod waitlist;
 mod webhooks;

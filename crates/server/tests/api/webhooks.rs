@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use circles_server::delivery::webhooks::WebhookWorker;
+use circles_server::delivery::webhooks::{WebhookWorker, spawn_idling};
 use circles_testkit::{Backend, backend_tests};
 use jiff::SignedDuration;
 use reqwest::Method;
@@ -19,6 +19,7 @@ use crate::support::{Org, Response, TestApp};
 
 backend_tests!(
     webhooks_are_signed_retried_rotated_redelivered_and_disabled_after_days_of_failure,
+    a_commit_wakes_the_webhook_worker_at_once,
     webhook_targets_and_input_are_checked_and_only_admins_see_webhooks,
 );
 
@@ -89,6 +90,33 @@ async fn log(app: &TestApp, org: &Org, hook: &str) -> Vec<Value> {
         .as_array()
         .unwrap()
         .clone()
+}
+
+/// A worker that would otherwise sleep for an hour calls the endpoint as
+/// soon as the booking that owes the call commits.
+async fn a_commit_wakes_the_webhook_worker_at_once(backend: Backend) {
+    let receiver = Receiver::start();
+    let app = TestApp::spawn_with(backend, |s| s.allow_private_webhooks = true).await;
+    let org = app.org("wake").await;
+    let body = json!({ "url": receiver.url(), "event_types": ["session_booked"], "description": "" });
+    let created = app.post(&hooks(&org), &org.admin.token, body).await.expect(201);
+    receiver.trust(&[created["secret"].as_str().unwrap()]);
+    let worker = spawn_idling(WebhookWorker::new(&app.state), std::time::Duration::from_secs(3600));
+    // Its first pass finds nothing; from then on only a commit wakes it.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(receiver.calls().is_empty());
+    app.post(&sessions_path(&org), &org.admin.token, booking(&org, "2027-03-18T22:00:00Z", 50)).await.expect(201);
+    let mut calls = Vec::new();
+    for _ in 0..200 {
+        calls = receiver.calls();
+        if !calls.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    worker.abort();
+    assert_eq!(calls.len(), 1, "the booking's call was made without waiting for the hour");
+    assert_eq!(calls[0]["verified"], json!([true]), "standardwebhooks verifies the signature");
 }
 
 async fn webhooks_are_signed_retried_rotated_redelivered_and_disabled_after_days_of_failure(backend: Backend) {

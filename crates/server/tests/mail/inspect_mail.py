@@ -73,6 +73,8 @@ def main():
         "from": message["From"],
         "to": message["To"],
         "subject": message["Subject"],
+        "list_unsubscribe": message["List-Unsubscribe"],
+        "list_unsubscribe_post": message["List-Unsubscribe-Post"],
         "structure": structure(message),
         "text": text.get_content() if text else None,
         "calendars": calendars,

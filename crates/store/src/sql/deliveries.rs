@@ -464,6 +464,84 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
             load_preferences(&mut tx, account).await?
         })
     }
+
+    async fn create_unsubscribe_link(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        kind: NotificationKind,
+        token_hash: [u8; 32],
+    ) -> Result<bool> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let found = tx
+                .fetch_optional(
+                    sql("SELECT account_id FROM people WHERE org_id = $1 AND id = $2").bind(org).bind(person),
+                )
+                .await?;
+            match found.map(|row| row.opt_id::<AccountId>("account_id")).transpose()?.flatten() {
+                None => false,
+                Some(account) => {
+                    tx.execute(
+                        sql("INSERT INTO unsubscribe_links (token_hash, account_id, kind, created_at) \
+                             VALUES ($1, $2, $3, $4)")
+                        .bind(token_hash)
+                        .bind(account)
+                        .bind(kind.as_str())
+                        .bind(now),
+                    )
+                    .await?;
+                    true
+                }
+            }
+        })
+    }
+
+    async fn unsubscribe_link_kind(&self, token_hash: [u8; 32]) -> Result<NotificationKind> {
+        read_one!(self, |tx| linked(&mut tx, token_hash).await?.1)
+    }
+
+    async fn unsubscribe(&self, token_hash: [u8; 32]) -> Result<NotificationKind> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let (account, kind) = linked(&mut tx, token_hash).await?;
+            // Unsubscribing is one choice among the account's others: only
+            // the e-mail of this kind changes.
+            let choice = |q: &'static str| sql(q).bind(account).bind(kind.as_str()).bind(Channel::Email.as_str());
+            tx.execute(choice(
+                "DELETE FROM notification_preferences WHERE account_id = $1 AND kind = $2 AND channel = $3",
+            ))
+            .await?;
+            if enabled_by_default(kind, Channel::Email) {
+                tx.execute(
+                    choice(
+                        "INSERT INTO notification_preferences (account_id, kind, channel, enabled) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(false),
+                )
+                .await?;
+            }
+            tx.execute(
+                sql("UPDATE unsubscribe_links SET used_at = $2 WHERE token_hash = $1").bind(token_hash).bind(now),
+            )
+            .await?;
+            let ctx = AuditCtx { request_id: Some("link:unsubscribe".into()), ..AuditCtx::default() };
+            let draft = AuditDraft::new("preferences.unsubscribe", "account", account)
+                .details(serde_json::json!({ "kind": kind.as_str(), "channel": Channel::Email.as_str() }));
+            audit::append(&mut tx, now, &ctx, OrgId::PLATFORM, &[draft]).await?;
+            kind
+        })
+    }
+}
+
+/// The account and kind an unsubscribe link names.
+async fn linked<E: Executor>(tx: &mut E, token_hash: [u8; 32]) -> Result<(AccountId, NotificationKind)> {
+    let row = tx
+        .fetch_optional(sql("SELECT account_id, kind FROM unsubscribe_links WHERE token_hash = $1").bind(token_hash))
+        .await?
+        .ok_or(StoreError::NotFound("unsubscribe link"))?;
+    Ok((row.id("account_id")?, row.parsed("kind")?))
 }
 
 /// Every kind and channel with its effective choice, and the zone.

@@ -71,6 +71,8 @@ pub struct SqlStore<B> {
     freed: Notify,
     /// Raised after every committed write: deliveries may be waiting.
     outbox: Notify,
+    /// Raised after every committed write: webhook calls may be waiting.
+    webhooks: Notify,
     /// Raised after every committed write: live events may have been
     /// written (this process's listeners read the log's heads).
     events: Notify,
@@ -97,6 +99,7 @@ impl<B: Backend> SqlStore<B> {
             unsealed: Notify::new(),
             freed: Notify::new(),
             outbox: Notify::new(),
+            webhooks: Notify::new(),
             events: Notify::new(),
             keyring: None,
         }
@@ -198,6 +201,7 @@ macro_rules! write_tx {
                 $crate::sql::db::Transaction::commit($tx).await?;
                 $store.unsealed.notify_one();
                 $store.outbox.notify_one();
+                $store.webhooks.notify_one();
                 $store.events.notify_one();
                 Ok(value)
             }

@@ -295,6 +295,10 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         })
     }
 
+    async fn webhooks_waiting(&self) {
+        self.webhooks.notified().await;
+    }
+
     async fn claim_webhooks(&self, limit: u32, lease: SignedDuration) -> Result<Vec<OutboundWebhook>> {
         let now = self.clock.now();
         let lock = self.backend.dialect().for_update_skip_locked();
