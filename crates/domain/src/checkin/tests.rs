@@ -104,7 +104,8 @@ fn custom_questionnaires_take_scale_choice_and_short_text_items() {
     let answers = answers.unwrap();
     assert_eq!(answers.texts["q3"], "tired");
     assert_eq!(q.score(&answers).total, Some(5));
-    let too_long = BTreeMap::from([("q1".into(), json!(1)), ("q2".into(), json!(2)), ("q3".into(), json!("x".repeat(21)))]);
+    let too_long =
+        BTreeMap::from([("q1".into(), json!(1)), ("q2".into(), json!(2)), ("q3".into(), json!("x".repeat(21)))]);
     let fields: Vec<String> = q.validate(&too_long).unwrap_err().0.into_iter().map(|e| e.field).collect();
     assert_eq!(fields, ["answers.q2", "answers.q3"]);
     let skipped = q.validate(&BTreeMap::from([("q1".into(), json!(1)), ("q2".into(), json!(0))])).unwrap();
