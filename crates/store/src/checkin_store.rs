@@ -11,9 +11,7 @@ use crate::model::{
     AuditCtx, CheckIn, CheckInAnswers, CheckInNumbers, CheckInResponse, NewCheckIn, SessionCheckIn, TrendPoint,
 };
 
-/// Check-in questionnaires, their answers and what the group results are
-/// computed from. Answers are clinical records: every read and write of
-/// them is audited.
+/// Check-in questionnaires and where they are attached.
 #[async_trait]
 pub trait CheckInStore: Send + Sync {
     /// The built-in questionnaires, then the organisation's own by title.
@@ -58,8 +56,15 @@ pub trait CheckInAnswerStore: Send + Sync {
         check_in: CheckInId,
         only: Option<PersonId>,
     ) -> Result<CheckInAnswers>;
-    /// The numbers group results are computed from (never free text).
-    async fn check_in_numbers(&self, org: OrgId, session: SessionId, check_in: CheckInId) -> Result<CheckInNumbers>;
+    /// The numbers group results are computed from (never free text), with
+    /// the check-in as `reader` sees it.
+    async fn check_in_numbers(
+        &self,
+        org: OrgId,
+        session: SessionId,
+        check_in: CheckInId,
+        reader: PersonId,
+    ) -> Result<CheckInNumbers>;
     /// `member`'s totals for a questionnaire across their sessions, oldest
     /// first (an audited read).
     async fn check_in_trend(

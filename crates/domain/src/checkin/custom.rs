@@ -15,6 +15,8 @@ pub const PROMPT_MAX: usize = 300;
 pub const OPTIONS_MAX: usize = 12;
 pub const SCALE_LIMIT: i32 = 100;
 pub const TEXT_MAX: usize = 500;
+/// The kinds of item a questionnaire may hold, as a request names them.
+pub const ITEM_KINDS: [&str; 3] = ["scale", "choice", "text"];
 
 /// A questionnaire as a client sends it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -114,7 +116,7 @@ impl ItemInput {
                 ItemKind::Text { max_chars }
             }
             _ => {
-                v.reject(&field("kind"), "must be one of scale, choice, text");
+                v.reject(&field("kind"), format!("must be one of {}", ITEM_KINDS.join(", ")));
                 ItemKind::Text { max_chars: TEXT_MAX }
             }
         };

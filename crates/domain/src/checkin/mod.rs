@@ -8,6 +8,7 @@
 //! here against the questionnaire; [`aggregate`] holds the privacy rules of
 //! group results.
 
+pub mod access;
 pub mod aggregate;
 mod custom;
 mod instruments;
@@ -21,7 +22,7 @@ use crate::ids::QuestionnaireId;
 use crate::spelling::spelled_enum;
 use crate::validation::{Invalid, Validator};
 
-pub use custom::{CustomInput, ItemInput, OptionInput};
+pub use custom::{CustomInput, ITEM_KINDS, ItemInput, OptionInput};
 pub use instruments::{builtin, builtins};
 
 spelled_enum!(

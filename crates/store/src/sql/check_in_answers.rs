@@ -271,9 +271,15 @@ impl<B: Backend> CheckInAnswerStore for SqlStore<B> {
         })
     }
 
-    async fn check_in_numbers(&self, org: OrgId, session: SessionId, check_in: CheckInId) -> Result<CheckInNumbers> {
+    async fn check_in_numbers(
+        &self,
+        org: OrgId,
+        session: SessionId,
+        check_in: CheckInId,
+        reader: PersonId,
+    ) -> Result<CheckInNumbers> {
         read_tx!(self, |tx| {
-            let (_, found) = rows::one(&mut tx, org, session, check_in, None).await?;
+            let (_, found) = rows::one(&mut tx, org, session, check_in, Some(reader)).await?;
             let q = rows::questionnaire(&mut tx, org, found.check_in.questionnaire).await?;
             let k = tx
                 .fetch_one(sql("SELECT check_in_k FROM organisations WHERE id = $1").bind(org))

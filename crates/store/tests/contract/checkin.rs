@@ -235,9 +235,10 @@ async fn checkin_group_numbers_carry_no_text_and_k_stays_in_bounds(backend: Back
     for (i, client) in c.clients.iter().enumerate() {
         answer(&h, c.org, s, ci, *client, mood(i as i64 + 5)).await.unwrap();
     }
-    let numbers = h.store.check_in_numbers(c.org, s, ci).await.unwrap();
+    let numbers = h.store.check_in_numbers(c.org, s, ci, c.clients[0]).await.unwrap();
     assert_eq!(numbers.k, 5);
     assert_eq!(numbers.responses.len(), 3);
+    assert!(numbers.check_in.answered, "as the reader sees it");
     assert!(numbers.responses.iter().all(|(_, a)| a.texts.is_empty()));
     let too_small = h.store.set_check_in_k(&AuditCtx::operator(), c.org, 2).await;
     assert!(matches!(too_small, Err(StoreError::Invalid(ref i)) if i.0[0].field == "check_in_k"));
