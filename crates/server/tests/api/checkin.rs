@@ -274,6 +274,16 @@ async fn checkin_members_get_no_group_results_below_k_answers_or_while_the_windo
         .map(|c| c["count"].as_i64().unwrap())
         .sum();
     assert_eq!(counts, 5);
+
+    // k is the organisation's: lowered to 4, the mood results show.
+    let settings = format!("/api/v1/orgs/{}/settings", r.org.id);
+    let low = app.request(Method::PATCH, &settings, Some(&r.org.admin.token), Some(json!({ "check_in_k": 2 }))).await;
+    assert_eq!(crate::support::Response::fields(&low.problem(422, "validation_failed")), ["check_in_k"]);
+    let four = json!({ "check_in_k": 4 });
+    let saved = app.request(Method::PATCH, &settings, Some(&r.org.admin.token), Some(four)).await.expect(200);
+    assert_eq!((saved["check_in_k"].as_i64(), saved["refuse_late_attendance"].as_bool()), (Some(4), Some(false)));
+    let now_shown = app.get(&r.results(&mood), &r.org.client.token).await.expect(200);
+    assert_eq!((now_shown["shown"].as_bool(), now_shown["total"]["own"].as_i64()), (Some(true), Some(3)));
 }
 
 async fn checkin_routes_refuse_outsiders_bad_input_and_other_organisations(backend: Backend) {
