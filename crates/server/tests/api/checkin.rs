@@ -9,6 +9,7 @@ use circles_testkit::{Backend, backend_tests};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::group_form::Browser;
 use crate::group_sessions::{proposal, respond, sessions};
 use crate::live::Listener;
 use crate::support::{Login, Org, TestApp};
@@ -19,6 +20,7 @@ backend_tests!(
     checkin_the_safety_alert_reaches_the_clinicians_and_no_one_else,
     checkin_members_get_no_group_results_below_k_answers_or_while_the_window_is_open,
     checkin_routes_refuse_outsiders_bad_input_and_other_organisations,
+    checkin_pages_let_a_member_answer_and_the_facilitator_read_the_answers,
 );
 
 /// A group session two hours from now, run by the org's therapist, with
@@ -319,4 +321,37 @@ async fn checkin_routes_refuse_outsiders_bad_input_and_other_organisations(backe
     let foreign = r.answers(&phq).replace(&r.org.id, &elsewhere.id);
     app.get(&foreign, &elsewhere.admin.token).await.problem(404, "not_found");
     app.get(&r.answers(&phq), &elsewhere.admin.token).await.problem(404, "not_found");
+}
+
+async fn checkin_pages_let_a_member_answer_and_the_facilitator_read_the_answers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let r = room(&app, "w", 0).await;
+    let phq = r.attach(&app, "phq9").await;
+    let page = format!("/orgs/{}/sessions/{}/check-ins/{phq}", r.org.id, r.session);
+    let member = Browser::sign_in(&app, &r.org.client).await;
+    let list = member.page(&format!("/orgs/{}/sessions/{}/check-ins", r.org.id, r.session)).await;
+    assert!(list.contains("PHQ-9") && list.contains("open until"), "{list}");
+    let form = member.page(&page).await;
+    assert!(form.contains("Little interest or pleasure in doing things") && form.contains("Nearly every day"));
+    let answers = [
+        ("q1", "3"),
+        ("q2", "2"),
+        ("q3", "2"),
+        ("q4", "1"),
+        ("q5", "1"),
+        ("q6", "0"),
+        ("q7", "0"),
+        ("q8", "0"),
+        ("q9", "0"),
+    ];
+    let (status, _) = member.submit(&page, &answers).await;
+    assert_eq!(status, 303);
+    let after = member.page(&page).await;
+    assert!(after.contains("Your total: 9 (mild)"), "{after}");
+    assert!(after.contains("too few members answered") || after.contains("once the answer window has closed"));
+
+    let facilitator = Browser::sign_in(&app, &r.org.therapist).await;
+    let sheet = facilitator.page(&page).await;
+    assert!(sheet.contains("A client") && sheet.contains("9 (mild)"), "{sheet}");
+    assert!(!sheet.contains("Send my answers"), "clinicians read, they do not answer");
 }
