@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::response::Response;
+use circles_domain::checkin::access::Standing;
+use circles_domain::ids::SessionId;
 use maud::{Markup, html};
 use serde_json::Value;
 use uuid::Uuid;
@@ -25,7 +27,7 @@ use crate::routes::check_in_answers::{
 use crate::routes::check_in_views::{
     AnswersView, ItemView, QuestionnaireView, ResponseView, ResultsView, SessionCheckInView, SummaryView,
 };
-use crate::routes::check_ins::{list_questionnaires, session_check_ins};
+use crate::routes::check_ins::{list_questionnaires, session_check_ins, session_role};
 use crate::state::AppState;
 
 /// The questionnaire a session's check-in asks.
@@ -112,14 +114,14 @@ pub async fn show(
     let path = Path((org, session, check_in));
     let answers = api_answers(State(state.clone()), ctx.member.clone(), Path(path.0)).await?.0;
     let results = api_results(State(state.clone()), ctx.member.clone(), path).await?.0;
-    let staff = answers.responses.iter().any(|r| r.safety_alert.is_some());
+    let staff = session_role(&state, &ctx.member, SessionId(session)).await? == Standing::Clinician;
     let mine = answers.responses.iter().find(|r| r.person_id == ctx.member.person_id.0);
     let action = ctx.path(&format!("/sessions/{session}/check-ins/{check_in}"));
     let body = html! {
         h1 { (q.title) }
         p.muted { (c.session_title) " · " (window_words(&c, &ctx)) }
         @if !q.instructions.is_empty() { p { (q.instructions) } }
-        @if c.window == "OPEN" && !staff && ctx.role() == circles_domain::Role::Client {
+        @if c.window == "OPEN" && !staff {
             form.stack.card method="post" action=(action) {
                 (token_input(&ctx.viewer, &action))
                 @for item in &q.items { (field(item, mine)) }
