@@ -159,3 +159,16 @@ impl OrgId {
     /// organisation (account creation, logins, API tokens).
     pub const PLATFORM: OrgId = OrgId(Uuid::nil());
 }
+id_type!(
+    /// An organisation's own check-in questionnaire (the built-in ones are
+    /// named by key, not id).
+    QuestionnaireId
+);
+id_type!(
+    /// A questionnaire attached to one session or to every session of a group.
+    CheckInId
+);
+id_type!(
+    /// One member's answers to one check-in in one session.
+    CheckInResponseId
+);

@@ -8,6 +8,7 @@ pub mod attendance;
 pub mod audit;
 pub mod authz;
 pub mod availability;
+pub mod checkin;
 pub mod civil;
 pub mod clock;
 pub mod delivery;

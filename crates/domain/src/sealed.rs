@@ -37,14 +37,17 @@ pub enum ClinicalField {
     WaitlistNotes,
     /// Why a therapist is away.
     TimeOffReason,
+    /// A member's short-text answers to a check-in.
+    CheckInText,
 }
 
 impl ClinicalField {
-    pub const ALL: [ClinicalField; 4] = [
+    pub const ALL: [ClinicalField; 5] = [
         ClinicalField::ScreeningNotes,
         ClinicalField::AttendanceNote,
         ClinicalField::WaitlistNotes,
         ClinicalField::TimeOffReason,
+        ClinicalField::CheckInText,
     ];
 
     pub fn table(self) -> &'static str {
@@ -53,6 +56,7 @@ impl ClinicalField {
             ClinicalField::AttendanceNote => "seats",
             ClinicalField::WaitlistNotes => "waitlist_entries",
             ClinicalField::TimeOffReason => "time_off",
+            ClinicalField::CheckInText => "check_in_responses",
         }
     }
 
@@ -62,6 +66,7 @@ impl ClinicalField {
             ClinicalField::AttendanceNote => "note",
             ClinicalField::WaitlistNotes => "notes",
             ClinicalField::TimeOffReason => "reason",
+            ClinicalField::CheckInText => "text_answers",
         }
     }
 }

@@ -432,5 +432,8 @@ spelled_enum!(
         WaitlistOfferClosed = "waitlist_offer_closed",
         /// A webhook endpoint kept failing for days and was switched off.
         WebhookDisabled = "webhook_disabled",
+        /// A member's check-in answer needs a clinician now (PHQ-9 item 9 above 0):
+        /// to the session's facilitators and the organisation's admins only.
+        CheckInAlert = "check_in_alert",
     }
 );

@@ -30,9 +30,10 @@ pub const DISABLE_AFTER: SignedDuration = SignedDuration::from_hours(5 * 24);
 pub const OLD_SECRET_GRACE: SignedDuration = SignedDuration::from_hours(24);
 
 /// Whether a webhook may subscribe to `kind`: everything but the notice
-/// that a webhook was switched off, which goes to admins only.
+/// that a webhook was switched off, which goes to admins only, and a
+/// check-in safety alert, which is for the clinicians and nobody else.
 pub fn subscribable(kind: NotificationKind) -> bool {
-    kind != NotificationKind::WebhookDisabled
+    !matches!(kind, NotificationKind::WebhookDisabled | NotificationKind::CheckInAlert)
 }
 
 /// After the `attempts`-th call of one message failed at `now`.

@@ -9,6 +9,7 @@
 //! SQL over the [`sql::db::Backend`] seam; the `circles-store-sqlite` and
 //! `circles-store-postgres` crates provide the two backends.
 
+mod checkin_store;
 pub mod error;
 mod feed_store;
 mod key_store;
@@ -34,6 +35,7 @@ use circles_domain::session::{Modality, NotificationKind};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
+pub use checkin_store::{CheckInAnswerStore, CheckInStore};
 pub use error::{Conflict, Result, StoreError};
 pub use feed_store::FeedStore;
 pub use key_store::{KeyStore, RotationReport};
@@ -69,6 +71,8 @@ pub trait Store:
     + DeliveryStore
     + EventStore
     + PresenceStore
+    + CheckInStore
+    + CheckInAnswerStore
     + FeedStore
     + WebhookStore
     + KeyStore
@@ -102,6 +106,8 @@ impl<T> Store for T where
         + DeliveryStore
         + EventStore
         + PresenceStore
+        + CheckInStore
+        + CheckInAnswerStore
         + FeedStore
         + WebhookStore
         + KeyStore

@@ -7,6 +7,7 @@
 //! Also here: a query parameter is never `null` (it is absent or has a
 //! value), whatever `Option<T>` derives to.
 
+use circles_domain::checkin::{ITEM_KINDS, Phase};
 use circles_domain::civil::WEEKDAYS;
 use circles_domain::delivery::{DeliveryState, OUTBOX_CHANNELS};
 use circles_domain::feed::FeedPrivacy;
@@ -77,6 +78,8 @@ fn body_sets() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("CreateHoldRequest", "modality", modalities.clone()),
         ("CreateSessionRequest", "modality", modalities),
         ("CreateSessionRequest", "kind", spelled(SessionKind::ALL, SessionKind::wire)),
+        ("ItemBody", "kind", ITEM_KINDS.to_vec()),
+        ("AttachRequest", "phase", spelled(Phase::ALL, Phase::wire)),
     ]
 }
 

@@ -6,6 +6,9 @@ pub mod auth;
 pub mod availability;
 mod availability_search;
 mod body_docs;
+pub mod check_in_answers;
+pub mod check_in_views;
+pub mod check_ins;
 mod closed_sets;
 pub mod deliveries;
 mod error_docs;
@@ -112,6 +115,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(preferences::routes())
         .merge(events::routes())
         .merge(presence::routes())
+        .merge(check_ins::routes())
+        .merge(check_in_answers::routes())
         .merge(fhir::routes())
         .merge(feeds::routes())
         .merge(webhooks::routes())

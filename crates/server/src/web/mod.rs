@@ -6,6 +6,7 @@
 
 mod admin;
 pub mod assets;
+mod check_ins;
 mod client;
 mod error;
 mod form;
@@ -89,6 +90,8 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/sessions/{session}/invitations/{invitation}/withdraw", post(session::withdraw))
         .route("/orgs/{org}/sessions/{session}/attendance", get(therapist::attendance).post(therapist::mark))
         .route("/orgs/{org}/sessions/{session}/room", get(room::room))
+        .route("/orgs/{org}/sessions/{session}/check-ins", get(check_ins::index))
+        .route("/orgs/{org}/sessions/{session}/check-ins/{check_in}", get(check_ins::show).post(check_ins::save))
         .route("/orgs/{org}/sessions/{session}/room/check-in", post(room::check_in))
         .route("/orgs/{org}/sessions/{session}/room/confirm", post(room::confirm))
         .route("/orgs/{org}/sessions/{session}/approve", post(groups::approve))

@@ -10,6 +10,7 @@ use super::error::PageResult;
 use super::form::{Submitted, redirect_with, refused, token_input};
 use super::layout::page;
 use super::viewer::{Ctx, Flash, Viewer};
+use crate::http::error::ApiError;
 use crate::http::extract::Json;
 use crate::http::extract::Path;
 use crate::routes::org_settings::{OrgSettingsBody, get_settings, update_settings};
@@ -36,6 +37,15 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(org): Path
                 }
                 span.hint #f-refuse-late-hint { "When unchecked, late entries are accepted and flagged as late in the audit log." }
             }
+            h2 { "Check-ins" }
+            div.field {
+                label for="f-check-in-k" { "Fewest answers before members see group results" }
+                input #f-check-in-k type="number" name="check_in_k" min="3" max="50" required
+                    value=(settings.check_in_k) aria-describedby="f-check-in-k-hint";
+                span.hint #f-check-in-k-hint {
+                    "Below this many answers, members see only their own; staff always see the group's."
+                }
+            }
             div.actions { button type="submit" { "Save settings" } }
         }
     };
@@ -50,7 +60,12 @@ pub async fn save(State(state): State<AppState>, Path(org): Path<Uuid>, form: Su
     };
     // An unchecked box is simply absent from the form.
     let refuse = form.fields.get("refuse_late_attendance") == Some("true");
-    let body = OrgSettingsBody { refuse_late_attendance: refuse };
+    let k = match form.fields.get("check_in_k").map(|k| k.trim().parse::<i64>()) {
+        None => None,
+        Some(Ok(k)) => Some(k),
+        Some(Err(_)) => return refused(&back, &ApiError::field("check_in_k", "must be a whole number")),
+    };
+    let body = OrgSettingsBody { refuse_late_attendance: Some(refuse), check_in_k: k };
     match update_settings(State(state.clone()), member, Json(body)).await {
         Ok(saved) => {
             let text = if saved.0.refuse_late_attendance {

@@ -162,6 +162,9 @@ fn actions(ctx: &Ctx, s: &SessionView) -> Markup {
             @if marks && s.status != "CANCELLED" && s.status != "PROPOSED" {
                 a.button href=(ctx.path(&format!("{base}/attendance"))) { "Attendance sheet" }
             }
+            @if group && (marks || seated) && s.status != "CANCELLED" {
+                a.button href=(ctx.path(&format!("{base}/check-ins"))) { "Check-ins" }
+            }
         }
         @if s.status != "CANCELLED" && s.status != "COMPLETED" && (ctx.is_staff() || s.kind == "one_on_one") {
             details {

@@ -128,6 +128,32 @@ fn tenant_routes(b: &Org, start: &str, end: &str) -> Vec<(Method, &'static str, 
         ),
         (Method::POST, "/api/v1/orgs/{org_id}/time-off/{time_off_id}/cancel-affected", Some(json!({ "reason": "x" }))),
         (Method::GET, "/api/v1/orgs/{org_id}/settings", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/questionnaires", None),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/questionnaires",
+            Some(json!({ "title": "Intruders", "items": [{ "prompt": "How?", "kind": "scale" }] })),
+        ),
+        (Method::GET, "/api/v1/orgs/{org_id}/sessions/{session_id}/check-ins", None),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/sessions/{session_id}/check-ins",
+            Some(json!({ "questionnaire_id": "mood", "phase": "BEFORE" })),
+        ),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/groups/{group_id}/check-ins",
+            Some(json!({ "questionnaire_id": "mood", "phase": "BEFORE" })),
+        ),
+        (Method::GET, "/api/v1/orgs/{org_id}/me/check-ins", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/me/check-ins/trend", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/sessions/{session_id}/check-ins/{check_in_id}/answers", None),
+        (
+            Method::POST,
+            "/api/v1/orgs/{org_id}/sessions/{session_id}/check-ins/{check_in_id}/answers",
+            Some(json!({ "answers": { "q1": 5 } })),
+        ),
+        (Method::GET, "/api/v1/orgs/{org_id}/sessions/{session_id}/check-ins/{check_in_id}/results", None),
         (Method::PATCH, "/api/v1/orgs/{org_id}/people/{person_id}", Some(json!({ "role": "moderator" }))),
         (Method::PATCH, "/api/v1/orgs/{org_id}/settings", Some(json!({ "refuse_late_attendance": true }))),
         (
@@ -230,6 +256,7 @@ struct Targets {
     offer_id: String,
     webhook_id: String,
     message_id: String,
+    check_in_id: String,
 }
 
 fn fill(template: &str, org_id: &str, t: &Targets) -> String {
@@ -259,6 +286,7 @@ fn fill(template: &str, org_id: &str, t: &Targets) -> String {
         .replace("{offer_id}", &t.offer_id)
         .replace("{webhook_id}", &t.webhook_id)
         .replace("{message_id}", &t.message_id)
+        .replace("{check_in_id}", &t.check_in_id)
 }
 
 async fn every_tenant_route_hides_other_organisations(backend: Backend) {
@@ -323,7 +351,16 @@ async fn every_tenant_route_hides_other_organisations(backend: Backend) {
         )
         .await
         .expect(201);
+    let b_check_in = app
+        .post(
+            &format!("/api/v1/orgs/{}/sessions/{}/check-ins", b.id, b_session["id"].as_str().unwrap()),
+            &b.admin.token,
+            json!({ "questionnaire_id": "mood", "phase": "BEFORE" }),
+        )
+        .await
+        .expect(201);
     let targets = Targets {
+        check_in_id: b_check_in["id"].as_str().unwrap().to_owned(),
         person_id: b.client.person_id.clone(),
         session_id: b_session["id"].as_str().unwrap().to_owned(),
         hold_id: b_hold["hold_id"].as_str().unwrap().to_owned(),

@@ -12,14 +12,14 @@ backend_tests!(
 );
 
 /// A browser of one person: their session cookie, redirects not followed.
-struct Browser {
+pub struct Browser {
     client: reqwest::Client,
     cookie: String,
     base: String,
 }
 
 impl Browser {
-    async fn sign_in(app: &TestApp, who: &Login) -> Self {
+    pub async fn sign_in(app: &TestApp, who: &Login) -> Self {
         let res = app
             .client
             .post(format!("{}/api/v1/auth/login", app.base))
@@ -32,7 +32,7 @@ impl Browser {
         Self { client, cookie, base: app.base.clone() }
     }
 
-    async fn page(&self, path: &str) -> String {
+    pub async fn page(&self, path: &str) -> String {
         let res = self.client.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
         res.text().await.unwrap()
@@ -40,7 +40,7 @@ impl Browser {
 
     /// Posts `fields` with the form token the page at `path` carries;
     /// returns the status and the page sent back.
-    async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
         let page = self.page(path).await;
         // The page's other forms (signing out) carry tokens of their own.
         let form = &page[page.find(&format!(r#"action="{path}""#)).expect("the page has the form")..];

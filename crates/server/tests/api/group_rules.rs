@@ -393,13 +393,15 @@ async fn late_attendance_is_flagged_on_the_sheet_and_in_the_audit_or_refused(bac
 
     let settings = format!("/api/v1/orgs/{}/settings", org.id);
     let body = json!({ "refuse_late_attendance": true });
-    assert_eq!(app.get(&settings, &org.admin.token).await.expect(200), json!({ "refuse_late_attendance": false }));
+    let before = json!({ "refuse_late_attendance": false, "check_in_k": 5 });
+    assert_eq!(app.get(&settings, &org.admin.token).await.expect(200), before);
     app.get(&settings, &org.moderator.token).await.problem(403, "forbidden");
     app.request(Method::PATCH, &settings, Some(&org.moderator.token), Some(body.clone()))
         .await
         .problem(403, "forbidden");
     app.request(Method::PATCH, &settings, Some(&org.admin.token), Some(body.clone())).await.expect(200);
-    assert_eq!(app.get(&settings, &org.admin.token).await.expect(200), body, "the change is read back");
+    let after = json!({ "refuse_late_attendance": true, "check_in_k": 5 });
+    assert_eq!(app.get(&settings, &org.admin.token).await.expect(200), after, "the change is read back");
     app.request(Method::PUT, &format!("{}/attendance", session(1)), Some(&org.therapist.token), Some(sheet))
         .await
         .problem(409, "late_attendance_refused");

@@ -237,6 +237,7 @@ pub struct AuditEntry {
 
 mod availability;
 mod booking;
+mod checkin;
 mod delivery;
 mod feed;
 mod groups;
@@ -246,6 +247,7 @@ mod waitlist;
 mod webhook;
 pub use availability::*;
 pub use booking::*;
+pub use checkin::*;
 pub use delivery::*;
 pub use feed::*;
 pub use groups::*;

@@ -7,6 +7,8 @@ mod audit;
 mod audit_chain;
 mod availability;
 mod busy;
+mod check_in_answers;
+mod check_ins;
 mod counted;
 mod data_keys;
 mod deliveries;
@@ -284,6 +286,11 @@ id_values!(
 );
 id_values!(WaitlistEntryId, OpeningId, OfferId);
 id_values!(circles_domain::ids::FeedId, circles_domain::ids::WebhookId, circles_domain::ids::WebhookMessageId);
+id_values!(
+    circles_domain::ids::QuestionnaireId,
+    circles_domain::ids::CheckInId,
+    circles_domain::ids::CheckInResponseId
+);
 
 impl From<Role> for Value {
     fn from(role: Role) -> Self {

@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod availability;
 mod booking;
+mod checkin;
 mod group_sessions;
 mod holds;
 mod idempotency;

@@ -5,6 +5,7 @@
 //! use-case file (`crates/store/tests/layers.rs` holds the rule).
 
 pub(crate) mod calendars;
+pub(crate) mod check_ins;
 pub(crate) mod conflict_words;
 pub(crate) mod freed;
 pub(crate) mod groups;
