@@ -53,21 +53,22 @@ pub fn enabled_by_default(_kind: NotificationKind, channel: Channel) -> bool {
     }
 }
 
-/// Messages a person cannot turn off: they change where the person has to
-/// be. Everything else may be unsubscribed from.
+/// Messages a person cannot turn off: those that change where the person
+/// has to be, and a check-in's safety alert, which a clinician must not miss.
+/// Everything else may be unsubscribed from.
 pub fn is_essential(kind: NotificationKind) -> bool {
-    use NotificationKind::*;
-    matches!(
-        kind,
-        Invitation | SessionScheduled | SessionBooked | SessionCancelled | SessionRescheduled | SessionReassigned
-    )
+    changes_calendar(kind) || kind == NotificationKind::CheckInAlert
 }
 
 /// Kinds that change a session on the recipient's calendar, so their e-mail
 /// carries an invitation or a cancellation (iMIP), and which fold together
 /// within the coalescing window.
 pub fn changes_calendar(kind: NotificationKind) -> bool {
-    is_essential(kind)
+    use NotificationKind::*;
+    matches!(
+        kind,
+        Invitation | SessionScheduled | SessionBooked | SessionCancelled | SessionRescheduled | SessionReassigned
+    )
 }
 
 spelled_enum!(
@@ -240,5 +241,11 @@ mod tests {
         assert!(is_essential(NotificationKind::SessionCancelled));
         assert!(!is_essential(NotificationKind::Reminder));
         assert!(!is_essential(NotificationKind::MemberJoined));
+    }
+
+    #[test]
+    fn a_safety_alert_cannot_be_turned_off_and_carries_no_calendar() {
+        assert!(is_essential(NotificationKind::CheckInAlert));
+        assert_eq!(calendar_method(NotificationKind::CheckInAlert, false, true), None);
     }
 }
