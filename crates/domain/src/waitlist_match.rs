@@ -228,7 +228,13 @@ fn total(points: &[f64; 5]) -> f64 {
 /// The match score of `opening` for an entry whose priority score is
 /// `priority`, without the reasons: the number [`score`] gives, for ranking
 /// many entries cheaply.
-pub fn score_value(weights: &MatchWeights, prefs: &Preferences, priority: f64, opening: &Opening, now: Timestamp) -> f64 {
+pub fn score_value(
+    weights: &MatchWeights,
+    prefs: &Preferences,
+    priority: f64,
+    opening: &Opening,
+    now: Timestamp,
+) -> f64 {
     total(&verdicts(weights, prefs, opening, now).points(weights, priority))
 }
 

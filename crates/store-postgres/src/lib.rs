@@ -78,6 +78,7 @@ fn migrator() -> Migrator {
         migration(17, "offer links", include_str!("../migrations/0017_offer_links.sql")),
         migration(18, "events", include_str!("../migrations/0018_events.sql")),
         migration(19, "data keys", include_str!("../migrations/0019_data_keys.sql")),
+        migration(21, "waitlist versions", include_str!("../migrations/0021_waitlist_versions.sql")),
     ])
 }
 

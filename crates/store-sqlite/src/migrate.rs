@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (17, include_str!("../migrations/0017_offer_links.sql")),
     (18, include_str!("../migrations/0018_events.sql")),
     (19, include_str!("../migrations/0019_data_keys.sql")),
+    (21, include_str!("../migrations/0021_waitlist_versions.sql")),
 ];
 
 /// Applies every migration above the database's version, each in its own

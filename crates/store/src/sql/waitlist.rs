@@ -257,13 +257,18 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
             }
             if let Some(pin) = &update.pin {
                 tx.execute(
-                    sql("UPDATE waitlist_entries SET pin_reason = $3, pinned_by = $4, pinned_at = $5 \
-                         WHERE org_id = $1 AND id = $2")
+                    // `updated_at` moves too: a pass's shared candidate list
+                    // notices the changed order by it.
+                    sql(
+                        "UPDATE waitlist_entries SET pin_reason = $3, pinned_by = $4, pinned_at = $5, updated_at = $6 \
+                         WHERE org_id = $1 AND id = $2",
+                    )
                     .bind(org)
                     .bind(id)
                     .bind(pin.clone())
                     .bind(pin.as_ref().and(ctx.person_id))
-                    .bind(pin.as_ref().map(|_| now)),
+                    .bind(pin.as_ref().map(|_| now))
+                    .bind(now),
                 )
                 .await?;
                 let (action, score_before) = match pin {
