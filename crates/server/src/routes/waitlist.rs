@@ -512,9 +512,9 @@ pub async fn freed_suggestions(
     Ok(axum::Json(Items { items: found.into_iter().map(EntryMatchView::from).collect() }))
 }
 
-/// Freed seats and slots no offer went out for, still free and to come,
-/// soonest first (at most ten), each with the five waiting entries that
-/// suit it best. In manual mode every freed place waits here for staff to
+/// Freed seats and slots no offer went out for, still free and to come and
+/// suiting someone waiting, soonest first (at most ten), each with the five
+/// waiting entries that suit it best. In manual mode every freed place waits here for staff to
 /// send an offer (`POST /offers`); otherwise those nobody fitted do.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/waitlist/freed", tag = "waitlist",
     params(("org_id" = Uuid, Path)),

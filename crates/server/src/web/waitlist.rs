@@ -150,8 +150,7 @@ fn freed_card(ctx: &Ctx, f: &FreedPlaceView) -> Markup {
     html! {
         section.card aria-labelledby=(heading) {
             h3 #(heading) { (f.title) " — " (f.place.starts_at_local) }
-            p.muted { (f.free) " free · " (if f.free == 1 { "it is" } else { "they are" }) " offered only when staff send an offer" }
-            @if f.suggestions.is_empty() { p.empty { "Nobody waiting suits it." } }
+            p.muted { (f.free) " free · no offer is out for " (if f.free == 1 { "it" } else { "them" }) "; the best suited first:" }
             ol {
                 @for m in &f.suggestions {
                     @let send = ctx.path(&format!("/waitlist/{}/offer", m.entry.id));
@@ -209,6 +208,7 @@ async fn staff_page(state: &AppState, ctx: &Ctx) -> PageResult<Markup> {
             }
         }
         h2 { "Freed places waiting for an offer" }
+        p.muted { "Freed seats and slots no offer went out for — in manual mode, every one — that someone waiting suits." }
         @if freed.is_empty() { p.empty { "No freed place waits for staff." } }
         @for f in &freed { (freed_card(ctx, f)) }
         h2 { "Offers waiting for an answer" }

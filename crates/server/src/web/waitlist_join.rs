@@ -135,6 +135,37 @@ pub async fn join(State(state): State<AppState>, Path(org): Path<Uuid>, form: Su
             &back,
             Flash::ok("You are on the waitlist. When a place frees up, it is held here for you."),
         )),
-        Err(e) => refused(&back, &e),
+        Err(e) => match e.errors.first().and_then(|f| label_of(&f.field).map(|l| (l, &f.reason))) {
+            // A refused field is named as the form labels it.
+            Some((label, reason)) => Ok(redirect_with(&back, Flash::error(format!("{label}: {reason}.")))),
+            None => refused(&back, &e),
+        },
+    }
+}
+
+/// The form's label for a field the API names.
+fn label_of(field: &str) -> Option<&'static str> {
+    Some(match field {
+        f if f.starts_with("weekdays") => "Days that suit me",
+        f if f.ends_with(".start") => "From",
+        f if f.ends_with(".end") => "Until",
+        "duration_minutes" => "Length of a one-on-one appointment",
+        "therapist_id" => "With",
+        "preferred_therapist_id" => "Therapist I would prefer",
+        "group_id" => "I would like",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label_of;
+
+    #[test]
+    fn refused_fields_are_named_as_the_form_labels_them() {
+        assert_eq!(label_of("windows[0].end"), Some("Until"));
+        assert_eq!(label_of("windows[0].start"), Some("From"));
+        assert_eq!(label_of("weekdays[2]"), Some("Days that suit me"));
+        assert_eq!(label_of("notes"), None);
     }
 }

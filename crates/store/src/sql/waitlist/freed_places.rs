@@ -1,6 +1,7 @@
 //! Freed places that no offer went out for — in manual mode every freed
-//! seat or slot, otherwise those nobody fitted — still free and still to
-//! come, each with the entries that suit it best, for staff to offer.
+//! seat or slot, otherwise those nobody fitted when they freed — still free
+//! and still to come, that some waiting entry suits now, each with the
+//! entries that suit it best, for staff to offer.
 
 use std::collections::BTreeSet;
 
@@ -62,6 +63,10 @@ pub async fn list<E: Executor>(
         }
         let suggestions =
             matching::candidates(tx, org, &info, false, &BTreeSet::new(), settings, now, per_place).await?;
+        // A place nobody waiting suits gives staff nothing to do.
+        if suggestions.is_empty() {
+            continue;
+        }
         found.push(FreedPlace {
             place,
             title: info.title,
