@@ -204,13 +204,27 @@ fn plural(n: i64, one: &str) -> String {
     if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") }
 }
 
-/// The priority of an entry at `now`.
-pub fn priority(weights: &PriorityWeights, facts: &PriorityFacts, now: Timestamp) -> Priority {
+/// The four parts of a priority, as numbers: days waited, and the wait,
+/// urgency, referral and decline points.
+fn priority_points(weights: &PriorityWeights, facts: &PriorityFacts, now: Timestamp) -> (i64, [f64; 4]) {
     let waited = (now.as_second() - facts.added_at.as_second()).max(0) / 86_400;
     let wait = waited.min(weights.wait_cap_days) as f64 / weights.wait_cap_days as f64 * weights.wait;
     let urgency = facts.urgency.level() * weights.urgency;
     let referral = if facts.referral { weights.referral } else { 0.0 };
     let decline = (facts.decline_count.max(0) as f64 * weights.decline_step).min(weights.decline_cap);
+    (waited, [wait, urgency, referral, decline])
+}
+
+/// The priority score of an entry at `now` without its breakdown in words:
+/// the same number [`priority`] gives, for ranking many entries cheaply.
+pub fn priority_score(weights: &PriorityWeights, facts: &PriorityFacts, now: Timestamp) -> f64 {
+    let (_, [wait, urgency, referral, decline]) = priority_points(weights, facts, now);
+    round((wait + urgency + referral - decline).clamp(0.0, 1.0))
+}
+
+/// The priority of an entry at `now`.
+pub fn priority(weights: &PriorityWeights, facts: &PriorityFacts, now: Timestamp) -> Priority {
+    let (waited, [wait, urgency, referral, decline]) = priority_points(weights, facts, now);
     let mut parts = vec![
         ScorePart {
             factor: "wait",
@@ -235,8 +249,7 @@ pub fn priority(weights: &PriorityWeights, facts: &PriorityFacts, now: Timestamp
             points: round(-decline),
         });
     }
-    let score = round((wait + urgency + referral - decline).clamp(0.0, 1.0));
-    Priority { score, parts, pinned: facts.pinned.clone() }
+    Priority { score: priority_score(weights, facts, now), parts, pinned: facts.pinned.clone() }
 }
 
 impl Priority {

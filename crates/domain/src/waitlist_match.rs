@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::civil::{parse_date, parse_time, parse_weekday, weekday_name};
 use crate::ids::PersonId;
-use crate::waitlist::{Priority, rank};
+use crate::waitlist::{Priority, PriorityFacts, PriorityWeights, priority_score, rank};
 
 /// How an organisation weighs a match. The defaults are the published
 /// components: provider 30%, day 20%, time 20%, sooner 15%, priority 15%.
@@ -182,6 +182,62 @@ fn round(value: f64) -> f64 {
     (value * 1e6).round() / 1e6
 }
 
+/// How an opening meets each preference: `None` where the entry has no
+/// preference, else whether it is met; and how near the opening is (1 now,
+/// 0 at the horizon or later).
+struct Verdicts {
+    provider: Option<bool>,
+    day: Option<bool>,
+    time: Option<bool>,
+    nearness: f64,
+}
+
+fn verdicts(weights: &MatchWeights, prefs: &Preferences, opening: &Opening, now: Timestamp) -> Verdicts {
+    let day = opening.local_start.weekday();
+    let (start, end) = (opening.local_start.time(), opening.local_end.time());
+    let same_day = opening.local_end.date() == opening.local_start.date();
+    let lead = opening.starts_at.duration_since(now).max(SignedDuration::ZERO);
+    let horizon = SignedDuration::from_hours(24 * weights.horizon_days);
+    Verdicts {
+        provider: prefs.therapist.map(|t| opening.therapists.contains(&t)),
+        day: (!prefs.weekdays.is_empty()).then(|| prefs.weekdays.contains(&day)),
+        time: (!prefs.windows.is_empty())
+            .then(|| prefs.windows.iter().any(|w| w.start <= start && same_day && end <= w.end)),
+        nearness: 1.0 - (lead.as_secs_f64() / horizon.as_secs_f64()).min(1.0),
+    }
+}
+
+impl Verdicts {
+    /// The points of each component, in the order they are added and shown.
+    fn points(&self, weights: &MatchWeights, priority: f64) -> [f64; 5] {
+        let earned = |verdict: Option<bool>, weight: f64| if verdict == Some(false) { 0.0 } else { weight };
+        [
+            earned(self.provider, weights.provider),
+            earned(self.day, weights.day),
+            earned(self.time, weights.time),
+            weights.sooner * self.nearness,
+            weights.priority * priority,
+        ]
+    }
+}
+
+fn total(points: &[f64; 5]) -> f64 {
+    round(points.iter().fold(0.0, |sum, p| sum + p).clamp(0.0, 1.0))
+}
+
+/// The match score of `opening` for an entry whose priority score is
+/// `priority`, without the reasons: the number [`score`] gives, for ranking
+/// many entries cheaply.
+pub fn score_value(
+    weights: &MatchWeights,
+    prefs: &Preferences,
+    priority: f64,
+    opening: &Opening,
+    now: Timestamp,
+) -> f64 {
+    total(&verdicts(weights, prefs, opening, now).points(weights, priority))
+}
+
 /// The match score of `opening` for an entry with `prefs` and `priority`.
 pub fn score(
     weights: &MatchWeights,
@@ -190,42 +246,32 @@ pub fn score(
     opening: &Opening,
     now: Timestamp,
 ) -> MatchScore {
-    let mut reasons = Vec::with_capacity(5);
-    let mut total = 0.0;
-    let mut part = |points: f64, reason: String| {
-        total += points;
-        reasons.push(format!("{reason}: {}", round(points)));
-    };
-    match prefs.therapist {
-        None => part(weights.provider, "any therapist will do".into()),
-        Some(t) if opening.therapists.contains(&t) => part(weights.provider, "with the preferred therapist".into()),
-        Some(_) => part(0.0, "not the preferred therapist".into()),
-    }
-    let day = opening.local_start.weekday();
-    if prefs.weekdays.is_empty() {
-        part(weights.day, "any day will do".into());
-    } else if prefs.weekdays.contains(&day) {
-        part(weights.day, format!("on a preferred day ({})", weekday_name(day)));
-    } else {
-        part(0.0, format!("not on a preferred day ({})", weekday_name(day)));
-    }
-    let (start, end) = (opening.local_start.time(), opening.local_end.time());
-    let same_day = opening.local_end.date() == opening.local_start.date();
-    let spelled = start.strftime("%H:%M");
-    if prefs.windows.is_empty() {
-        part(weights.time, "any time will do".into());
-    } else if prefs.windows.iter().any(|w| w.start <= start && same_day && end <= w.end) {
-        part(weights.time, format!("at a preferred time ({spelled})"));
-    } else {
-        part(0.0, format!("not at a preferred time ({spelled})"));
-    }
-    let lead = opening.starts_at.duration_since(now).max(SignedDuration::ZERO);
-    let horizon = SignedDuration::from_hours(24 * weights.horizon_days);
-    let nearness = 1.0 - (lead.as_secs_f64() / horizon.as_secs_f64()).min(1.0);
-    let days = lead.as_secs() / 86_400;
-    part(weights.sooner * nearness, format!("in {} day{}", days, if days == 1 { "" } else { "s" }));
-    part(weights.priority * priority.score, format!("priority {}", priority.score));
-    MatchScore { score: round(total.clamp(0.0, 1.0)), reasons }
+    let v = verdicts(weights, prefs, opening, now);
+    let points = v.points(weights, priority.score);
+    let day = weekday_name(opening.local_start.weekday());
+    let time = opening.local_start.time().strftime("%H:%M");
+    let days = opening.starts_at.duration_since(now).max(SignedDuration::ZERO).as_secs() / 86_400;
+    let words = [
+        match v.provider {
+            None => "any therapist will do".to_owned(),
+            Some(true) => "with the preferred therapist".to_owned(),
+            Some(false) => "not the preferred therapist".to_owned(),
+        },
+        match v.day {
+            None => "any day will do".to_owned(),
+            Some(true) => format!("on a preferred day ({day})"),
+            Some(false) => format!("not on a preferred day ({day})"),
+        },
+        match v.time {
+            None => "any time will do".to_owned(),
+            Some(true) => format!("at a preferred time ({time})"),
+            Some(false) => format!("not at a preferred time ({time})"),
+        },
+        format!("in {} day{}", days, if days == 1 { "" } else { "s" }),
+        format!("priority {}", priority.score),
+    ];
+    let reasons = words.iter().zip(points).map(|(w, p)| format!("{w}: {}", round(p))).collect();
+    MatchScore { score: total(&points), reasons }
 }
 
 /// One waiting entry as the offer chooser sees it.
@@ -274,6 +320,63 @@ fn order<K>(a: &Candidate<K>, ma: &MatchScore, b: &Candidate<K>, mb: &MatchScore
         .cmp(&a.priority.pinned.is_some())
         .then_with(|| mb.score.total_cmp(&ma.score))
         .then_with(|| rank((&a.priority, a.added_at), (&b.priority, b.added_at)))
+}
+
+/// One waiting entry, borrowed, as the fast ranking reads it.
+#[derive(Debug, Clone)]
+pub struct Waiting<'a, K> {
+    pub key: K,
+    pub facts: &'a PriorityFacts,
+    pub prefs: &'a Preferences,
+}
+
+/// An entry that fits an opening, with its match score as a number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit<K> {
+    pub key: K,
+    pub score: f64,
+}
+
+/// Every entry that fits `opening`, in the order [`best_for`] gives, with
+/// scores computed as numbers only: priorities and reasons in words are
+/// left for the few that are offered ([`score`] gives them the same
+/// number). This is what keeps a freed seat with thousands of waiting
+/// entries cheap to rank.
+pub fn fitting_in_order<K: Clone>(
+    weights: &MatchWeights,
+    priority_weights: &PriorityWeights,
+    opening: &Opening,
+    waiting: &[Waiting<'_, K>],
+    now: Timestamp,
+) -> Vec<Fit<K>> {
+    struct Keyed<'w, 'a, K> {
+        entry: &'w Waiting<'a, K>,
+        pinned: bool,
+        priority: f64,
+        score: f64,
+    }
+    let mut fitting: Vec<Keyed<'_, '_, K>> = waiting
+        .iter()
+        .filter(|w| misfit(w.prefs, opening, now).is_none())
+        .map(|w| {
+            let priority = priority_score(priority_weights, w.facts, now);
+            Keyed {
+                entry: w,
+                pinned: w.facts.pinned.is_some(),
+                priority,
+                score: score_value(weights, w.prefs, priority, opening, now),
+            }
+        })
+        .collect();
+    // The order of [`order`] and [`rank`], spelled over the numbers.
+    fitting.sort_by(|a, b| {
+        b.pinned
+            .cmp(&a.pinned)
+            .then_with(|| b.score.total_cmp(&a.score))
+            .then_with(|| b.priority.total_cmp(&a.priority))
+            .then_with(|| a.entry.facts.added_at.cmp(&b.entry.facts.added_at))
+    });
+    fitting.into_iter().map(|k| Fit { key: k.entry.key.clone(), score: k.score }).collect()
 }
 
 #[cfg(test)]

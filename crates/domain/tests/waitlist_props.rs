@@ -2,7 +2,9 @@
 
 use circles_domain::ids::PersonId;
 use circles_domain::waitlist::{PriorityFacts, PriorityWeights, Urgency, priority, rank};
-use circles_domain::waitlist_match::{Candidate, MatchWeights, Opening, Preferences, best_for, score};
+use circles_domain::waitlist_match::{
+    Candidate, MatchWeights, Opening, Preferences, Waiting, best_for, fitting_in_order, score,
+};
 use jiff::civil::{DateTime, Weekday};
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
@@ -108,6 +110,24 @@ proptest! {
             prop_assert!((0.0..=1.0).contains(&r.matched.score));
             prop_assert_eq!(r.matched.reasons.len(), 5);
         }
+        // The fast ranking the store uses for long waitlists gives the same
+        // entries in the same order, with the same scores.
+        let facts: Vec<PriorityFacts> = entries.iter().map(|e| PriorityFacts {
+            added_at: now() - SignedDuration::from_mins(e.minutes_ago),
+            urgency: URGENCIES[e.urgency],
+            referral: e.referral,
+            decline_count: e.declines,
+            pinned: e.pinned.then(|| "staff decision".to_owned()),
+        }).collect();
+        let waiting: Vec<Waiting<'_, usize>> = candidates
+            .iter()
+            .filter(|c| c.available)
+            .map(|c| Waiting { key: c.key, facts: &facts[c.key], prefs: &c.prefs })
+            .collect();
+        let fast = fitting_in_order(&weights, &PriorityWeights::default(), &opening, &waiting, now());
+        let fast: Vec<(usize, f64)> = fast.iter().map(|f| (f.key, f.score)).collect();
+        let slow: Vec<(usize, f64)> = ranked.iter().map(|r| (r.key, r.matched.score)).collect();
+        prop_assert_eq!(fast, slow);
     }
 
     /// Waiting longer never lowers a score; declining never raises it.

@@ -79,6 +79,7 @@ fn migrator() -> Migrator {
         migration(18, "events", include_str!("../migrations/0018_events.sql")),
         migration(19, "data keys", include_str!("../migrations/0019_data_keys.sql")),
         migration(20, "check-ins", include_str!("../migrations/0020_check_ins.sql")),
+        migration(21, "waitlist versions", include_str!("../migrations/0021_waitlist_versions.sql")),
         migration(24, "unsubscribe links", include_str!("../migrations/0024_unsubscribe_links.sql")),
     ])
 }

@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (18, include_str!("../migrations/0018_events.sql")),
     (19, include_str!("../migrations/0019_data_keys.sql")),
     (20, include_str!("../migrations/0020_check_ins.sql")),
+    (21, include_str!("../migrations/0021_waitlist_versions.sql")),
     (24, include_str!("../migrations/0024_unsubscribe_links.sql")),
 ];
 

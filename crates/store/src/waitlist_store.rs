@@ -8,8 +8,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::Result;
 use crate::model::{
-    Acceptance, AuditCtx, Entry, EntryFilter, EntryId, EntryMatch, EntryUpdate, Keyset, LinkAnswer, NewEntry, NewOffer,
-    Offer, OfferFilter, PassReport, PlaceMatch, ServingKey, WaitlistStats,
+    Acceptance, AuditCtx, Entry, EntryFilter, EntryId, EntryMatch, EntryUpdate, FreedPlace, Keyset, LinkAnswer,
+    NewEntry, NewOffer, Offer, OfferFilter, PassReport, PlaceMatch, ServingKey, WaitlistStats,
 };
 
 #[async_trait]
@@ -47,6 +47,11 @@ pub trait WaitlistStore: Send + Sync {
     /// The best `limit` waiting entries for a free seat on `session` (a
     /// group session) or for the slot a cancelled one-on-one `session` left.
     async fn freed_suggestions(&self, org: OrgId, session: SessionId, limit: usize) -> Result<Vec<EntryMatch>>;
+    /// Freed seats and slots no offer went out for (every one in manual
+    /// mode), still free and to come and suiting someone waiting, soonest
+    /// first — at most `limit`, each with its best `per_place` waiting
+    /// entries — for staff to offer.
+    async fn freed_places(&self, org: OrgId, limit: usize, per_place: usize) -> Result<Vec<FreedPlace>>;
     async fn waitlist_stats(&self, org: OrgId) -> Result<WaitlistStats>;
 }
 

@@ -1,7 +1,10 @@
 // The waitlist in pages: the admin reads the board (best first, with the
-// score's reasons), opens an entry and offers one of its suggested places;
-// the client sees the place held for them with the time left and accepts;
-// another client declines hers with a reason; the board shows who answered.
+// score's reasons) and the statistics page it links to, opens an entry and
+// offers one of its suggested places; the client sees the place held for
+// them with the time left (counting down with the script, as rendered
+// without it) and accepts, then joins a waitlist again with her days, hours
+// and therapist; another client declines hers with a reason; the board
+// shows who answered.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, launch, person, visit, screenshots, notice } from "../lib/support.mjs";
@@ -33,7 +36,26 @@ async function journey(javaScript) {
     assert.match(rows.join("\n"), /waited \d+ days?/);
     const offers = await admin.page.locator("main li").allTextContents();
     assert.ok(offers.some((o) => /Avery Brooks — Mindful Skills Group/.test(o)), `Avery's offer is out: ${offers}`);
+    assert.ok(await admin.page.getByRole("heading", { name: "Freed places waiting for an offer" }).isVisible());
     if (javaScript) await screenshots(admin.page, "admin-waitlist");
+
+    // The statistics, linked from the board: per organisation, group and
+    // therapist, by name.
+    await admin.page.getByRole("link", { name: "Waitlist statistics" }).click();
+    await admin.page.waitForURL(/\/waitlist\/stats$/);
+    await visit(admin.page, new URL(admin.page.url()).pathname);
+    assert.equal(await admin.page.locator("h1").textContent(), "Waitlist statistics");
+    const org = await admin.page.locator("#stats-org tbody tr").textContent();
+    assert.match(org, /Riverside/);
+    const headers = await admin.page.locator("#stats-org thead th").allTextContents();
+    for (const h of ["Mean time to match", "Offers sent", "Accepted", "Declined", "Expired", "Refilled", "Mean time to refill"]) {
+      assert.ok(headers.includes(h), `the statistics show ${h}: ${headers}`);
+    }
+    const groups = (await admin.page.locator("#stats-groups tbody th").allTextContents()).join("\n");
+    assert.match(groups, /Mindful Skills Group/);
+    assert.doesNotMatch(await admin.page.locator("main").textContent(), /[0-9a-f]{8}-[0-9a-f]{4}-/, "names, not ids");
+    if (javaScript) await screenshots(admin.page, "admin-waitlist-stats");
+    await visit(admin.page, `${admin.orgPath}/waitlist`);
 
     // Dana's entry: the score's parts and the places that suit her best; the
     // admin offers the first.
@@ -51,12 +73,46 @@ async function journey(javaScript) {
     // Dana sees the place held for her, with the time she has left, and takes it.
     await visit(dana.page, `${dana.orgPath}/waitlist`);
     const held = dana.page.locator("section.card").filter({ hasText: "One-on-one with Dr. Hannah Okafor" });
-    assert.match(await held.textContent(), /Held for you until\s*\w{3} \d+ \w{3}, \d\d:\d\d E[SD]T \(in (\d+ h)?( ?\d+ min)?\)/);
+    const timer = held.getByRole("timer");
+    if (javaScript) {
+      // The time left counts down, by the second.
+      const first = await timer.textContent();
+      assert.match(first, /^in (\d+ h )?(\d+ min )?\d+ s$/);
+      await dana.page.waitForFunction((before) => document.querySelector("[role=timer]").textContent !== before, first);
+      assert.match(await held.textContent(), /Held for you until\s*\w{3} \d+ \w{3}, \d\d:\d\d E[SD]T \(in (\d+ h )?(\d+ min )?\d+ s\)/);
+    } else {
+      // Without the script, the time left stands as the server counted it.
+      assert.match(await held.textContent(), /Held for you until\s*\w{3} \d+ \w{3}, \d\d:\d\d E[SD]T \(in (\d+ h)?( ?\d+ min)?\)/);
+    }
     if (javaScript) await screenshots(dana.page, "client-waitlist");
     await held.getByRole("button", { name: "Accept the place" }).click();
     await dana.page.waitForURL(/\/waitlist$/);
     assert.match(await notice(dana.page), /One-on-one with Dr\. Hannah Okafor is yours: it is in your schedule\./);
     assert.doesNotMatch(await dana.page.locator("main").textContent(), /Held for you until/);
+
+    // Dana puts herself on a waitlist again, with the days, hours and
+    // therapist that suit her; a window ending before it starts is refused
+    // by name.
+    const joinForm = dana.page.locator("form").filter({ hasText: "Join a waitlist" });
+    await joinForm.getByLabel("I would like").selectOption({ label: "a one-on-one appointment" });
+    await joinForm.getByLabel("Monday").check();
+    await joinForm.getByLabel("Thursday").check();
+    await joinForm.getByLabel("From").fill("12:00");
+    await joinForm.getByLabel("Until").fill("09:00");
+    await joinForm.getByRole("button", { name: "Join the waitlist" }).click();
+    await dana.page.waitForURL(/\/waitlist$/);
+    assert.equal(await notice(dana.page), "Until: must be after start.");
+    const again = dana.page.locator("form").filter({ hasText: "Join a waitlist" });
+    await again.getByLabel("Monday").check();
+    await again.getByLabel("Thursday").check();
+    await again.getByLabel("From").fill("09:00");
+    await again.getByLabel("Until").fill("12:00");
+    await again.getByLabel("Therapist I would prefer (optional)").selectOption({ label: "Dr. Hannah Okafor" });
+    if (javaScript) await screenshots(dana.page, "client-waitlist-join");
+    await again.getByRole("button", { name: "Join the waitlist" }).click();
+    await dana.page.waitForURL(/\/waitlist$/);
+    assert.equal(await notice(dana.page), "You are on the waitlist. When a place frees up, it is held here for you.");
+    assert.match(await dana.page.locator("main ul.plain").textContent(), /a one-on-one appointment with any therapist — since/);
 
     // Avery declines the group place held for her, saying why.
     await visit(avery.page, `${avery.orgPath}/waitlist`);

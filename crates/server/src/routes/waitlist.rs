@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::page::{Page, page_mapped, parse_rank_cursor, rank_cursor};
 use super::query::{page_limit, query_parsed};
 use super::views::{Items, Problem};
-use super::waitlist_views::{EntryMatchView, PlaceMatchView, StatsView, visible_to};
+use super::waitlist_views::{EntryMatchView, FreedPlaceView, PlaceMatchView, StatsView, visible_to};
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
@@ -512,6 +512,23 @@ pub async fn freed_suggestions(
     Ok(axum::Json(Items { items: found.into_iter().map(EntryMatchView::from).collect() }))
 }
 
+/// Freed seats and slots no offer went out for, still free and to come and
+/// suiting someone waiting, soonest first (at most ten), each with the five
+/// waiting entries that suit it best. In manual mode every freed place waits here for staff to
+/// send an offer (`POST /offers`); otherwise those nobody fitted do.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/waitlist/freed", tag = "waitlist",
+    params(("org_id" = Uuid, Path)),
+    responses((status = 200, body = Items<FreedPlaceView>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn freed_places(
+    State(state): State<AppState>,
+    member: Member,
+) -> ApiResult<axum::Json<Items<FreedPlaceView>>> {
+    member.authorize(Action::ManageWaitlist)?;
+    let found = state.store.freed_places(member.org_id(), 10, 5).await?;
+    Ok(axum::Json(Items { items: found.into_iter().map(FreedPlaceView::from).collect() }))
+}
+
 /// Time to match, offers sent, accepted, declined and expired, and freed
 /// seats refilled (and how fast), for the organisation, per group and per
 /// therapist.
@@ -562,6 +579,7 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
     utoipa_axum::router::OpenApiRouter::new()
         .routes(utoipa_axum::routes!(create_entry, list_entries))
         .routes(utoipa_axum::routes!(stats))
+        .routes(utoipa_axum::routes!(freed_places))
         .routes(utoipa_axum::routes!(get_settings, put_settings))
         .routes(utoipa_axum::routes!(get_entry, update_entry, cancel_entry))
         .routes(utoipa_axum::routes!(entry_suggestions))

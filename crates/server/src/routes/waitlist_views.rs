@@ -1,7 +1,7 @@
 //! What waitlist suggestions, offers and statistics look like over HTTP:
 //! names and local times with their zone next to every id and instant.
 
-use circles_store::model::{EntryMatch, Offer, Place, PlaceMatch, WaitlistCounts, WaitlistStats};
+use circles_store::model::{EntryMatch, FreedPlace, Offer, Place, PlaceMatch, WaitlistCounts, WaitlistStats};
 use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -100,6 +100,29 @@ impl From<EntryMatch> for EntryMatchView {
         Self {
             entry: EntryView::new(m.entry, true),
             matched: MatchView { score: m.matched.score, reasons: m.matched.reasons },
+        }
+    }
+}
+
+/// A freed seat or slot no offer went out for (every one in manual mode),
+/// with the waiting entries that suit it best, best first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FreedPlaceView {
+    pub title: String,
+    pub place: PlaceView,
+    /// Seats (or 1 for a slot) still free.
+    pub free: i64,
+    /// At most five.
+    pub suggestions: Vec<EntryMatchView>,
+}
+
+impl From<FreedPlace> for FreedPlaceView {
+    fn from(f: FreedPlace) -> Self {
+        Self {
+            place: place_view(f.place, f.starts_at, f.ends_at, &f.timezone),
+            title: f.title,
+            free: f.free,
+            suggestions: f.suggestions.into_iter().map(EntryMatchView::from).collect(),
         }
     }
 }

@@ -37,6 +37,8 @@ mod timeoff;
 mod unsubscribe;
 mod viewer;
 mod waitlist;
+mod waitlist_join;
+mod waitlist_stats;
 
 use axum::Router;
 use axum::extract::Request;
@@ -125,6 +127,8 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/settings", get(org_settings::show).post(org_settings::save))
         .route("/orgs/{org}/my-attendance", get(my_statistics::show))
         .route("/orgs/{org}/waitlist", get(waitlist::index))
+        .route("/orgs/{org}/waitlist/stats", get(waitlist_stats::show))
+        .route("/orgs/{org}/waitlist/join", post(waitlist_join::join))
         .route("/orgs/{org}/waitlist/{entry}", get(waitlist::entry))
         .route("/orgs/{org}/waitlist/{entry}/offer", post(waitlist::offer))
         .route("/orgs/{org}/waitlist/{entry}/pin", post(waitlist::pin))

@@ -22,9 +22,10 @@ use crate::routes::offers::{
     list_offers, send_offer, withdraw as api_withdraw,
 };
 use crate::routes::waitlist::{
-    EntryQuery, EntryView, UpdateEntryRequest, cancel_entry, entry_suggestions, get_entry, list_entries, update_entry,
+    EntryQuery, EntryView, UpdateEntryRequest, cancel_entry, entry_suggestions, freed_places, get_entry, list_entries,
+    update_entry,
 };
-use crate::routes::waitlist_views::{OfferView, PlaceMatchView};
+use crate::routes::waitlist_views::{FreedPlaceView, OfferView, PlaceMatchView};
 use crate::state::AppState;
 
 /// "in 1 h 12 min", "in 4 min", "now".
@@ -86,7 +87,10 @@ fn offer_card(ctx: &Ctx, o: &OfferView) -> Markup {
             dl.facts {
                 dt { "When" } dd { (o.place.starts_at_local) }
                 dt { "Held for you until" } dd {
-                    time datetime=(o.expires_at) { (o.expires_at_local) } " (" (time_left(o.seconds_left)) ")"
+                    time datetime=(o.expires_at) { (o.expires_at_local) } " ("
+                    // The script counts this down from the server's own
+                    // reckoning; without it the figure stands as rendered.
+                    span.countdown role="timer" data-seconds-left=(o.seconds_left) { (time_left(o.seconds_left)) } ")"
                 }
             }
             div.actions {
@@ -111,6 +115,7 @@ async fn client_page(state: &AppState, ctx: &Ctx) -> PageResult<Markup> {
     let live = offers(state, ctx, OfferStatus::Live).await?;
     let mut waiting = waiting(state, ctx).await?;
     waiting.sort_by_key(|e| e.added_at);
+    let join = super::waitlist_join::form(state, ctx).await?;
     Ok(html! {
         h1 { "My waitlist" }
         h2 { "Places held for me" }
@@ -130,15 +135,55 @@ async fn client_page(state: &AppState, ctx: &Ctx) -> PageResult<Markup> {
                 }
             }
         }
+        (join)
     })
+}
+
+/// A freed place staff may offer, with the entries that suit it best and
+/// a button to offer it to each.
+fn freed_card(ctx: &Ctx, f: &FreedPlaceView) -> Markup {
+    let heading = format!(
+        "f-{}-{}",
+        f.place.session_id.or(f.place.therapist_id).or(f.place.group_id).unwrap_or_default(),
+        f.place.starts_at.as_second()
+    );
+    html! {
+        section.card aria-labelledby=(heading) {
+            h3 #(heading) { (f.title) " — " (f.place.starts_at_local) }
+            p.muted { (f.free) " free · no offer is out for " (if f.free == 1 { "it" } else { "them" }) "; the best suited first:" }
+            ol {
+                @for m in &f.suggestions {
+                    @let send = ctx.path(&format!("/waitlist/{}/offer", m.entry.id));
+                    li {
+                        strong { (m.entry.client_name) } " — match " (format!("{:.2}", m.matched.score))
+                        br;
+                        span.muted { (m.matched.reasons.join("; ")) }
+                        form.inline method="post" action=(send) {
+                            (token_input(&ctx.viewer, &send))
+                            @if let Some(session) = f.place.session_id { input type="hidden" name="session_id" value=(session); }
+                            @if let Some(group) = f.place.group_id { input type="hidden" name="group_id" value=(group); }
+                            @if let Some(therapist) = f.place.therapist_id {
+                                input type="hidden" name="therapist_id" value=(therapist);
+                                input type="hidden" name="starts_at" value=(f.place.starts_at);
+                                input type="hidden" name="ends_at" value=(f.place.ends_at);
+                            }
+                            button type="submit" aria-label={"Offer " (f.title) " to " (m.entry.client_name)} { "Send offer" }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 async fn staff_page(state: &AppState, ctx: &Ctx) -> PageResult<Markup> {
     let mut waiting = waiting(state, ctx).await?;
     waiting.sort_by(|a, b| b.priority.score.total_cmp(&a.priority.score).then(a.added_at.cmp(&b.added_at)));
     let live = offers(state, ctx, OfferStatus::Live).await?;
+    let freed = freed_places(State(state.clone()), ctx.member.clone()).await?.0.items;
     Ok(html! {
         h1 { "Waitlist" }
+        p { a href=(ctx.path("/waitlist/stats")) { "Waitlist statistics" } ": time to match, offers answered, freed seats refilled" }
         h2 { "Waiting, best first" }
         @if waiting.is_empty() { p.empty { "Nobody is waiting." } }
         @else {
@@ -162,6 +207,10 @@ async fn staff_page(state: &AppState, ctx: &Ctx) -> PageResult<Markup> {
                 }
             }
         }
+        h2 { "Freed places waiting for an offer" }
+        p.muted { "Freed seats and slots no offer went out for — in manual mode, every one — that someone waiting suits." }
+        @if freed.is_empty() { p.empty { "No freed place waits for staff." } }
+        @for f in &freed { (freed_card(ctx, f)) }
         h2 { "Offers waiting for an answer" }
         @if live.is_empty() { p.empty { "No offer is out." } }
         ul.plain {

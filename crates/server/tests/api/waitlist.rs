@@ -16,6 +16,7 @@ backend_tests!(
     a_cancelled_seat_reaches_the_best_waiting_client_within_one_worker_pass,
     entries_refuse_bad_input_duplicates_and_strangers,
     the_demo_has_clients_waiting_with_differing_scores_and_one_live_offer,
+    in_manual_mode_a_freed_seat_waits_for_staff_with_the_best_suggestions_first,
 );
 
 pub fn waitlist(org: &Org) -> String {
@@ -190,4 +191,66 @@ async fn the_demo_has_clients_waiting_with_differing_scores_and_one_live_offer(b
     assert_eq!(live["items"][0]["client_name"], "Blake Carter");
     let board = app.get(&format!("/api/v1/orgs/{org}/waitlist?status=OFFERED"), &token).await.expect(200);
     assert_eq!(board["items"][0]["client_name"], "Blake Carter");
+}
+
+async fn in_manual_mode_a_freed_seat_waits_for_staff_with_the_best_suggestions_first(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.offer_grace_seconds = Some(0)).await;
+    let org = app.org("m").await;
+    let (group, session, members) = full_session(&app, &org).await;
+    let settings = format!("{}/settings", waitlist(&org));
+    app.request(Method::PUT, &settings, Some(&org.admin.token), Some(json!({ "mode": { "mode": "MANUAL" } })))
+        .await
+        .expect(200);
+    let low = app
+        .post(&waitlist(&org), &members[1].token, json!({ "target": "GROUP", "group_id": group, "urgency": "LOW" }))
+        .await
+        .expect(201);
+    let urgent = app
+        .post(
+            &waitlist(&org),
+            &members[2].token,
+            json!({ "target": "GROUP_SESSION", "session_id": session, "urgency": "URGENT" }),
+        )
+        .await
+        .expect(201);
+    let freed = format!("{}/freed", waitlist(&org));
+    let nothing = app.get(&freed, &org.moderator.token).await.expect(200);
+    assert_eq!(nothing["items"], json!([]), "no seat has freed yet");
+
+    // A seat frees; a pass runs and sends nothing, the seat waits for staff.
+    seat_action(&app, &org, &session, &org.client, "leave").await.expect(200);
+    let report = app.store.waitlist_pass(Some(jiff::SignedDuration::ZERO), false).await.expect("the pass runs");
+    assert_eq!(report.offers_sent, 0);
+    let live = app.get(&format!("{}?status=LIVE", offers(&org)), &org.moderator.token).await.expect(200);
+    assert_eq!(live["items"], json!([]));
+    let listed = app.get(&freed, &org.moderator.token).await.expect(200);
+    let places = listed["items"].as_array().unwrap();
+    assert_eq!(places.len(), 1, "{listed}");
+    assert_eq!(places[0]["place"]["session_id"], session.as_str());
+    assert_eq!(places[0]["free"], 1);
+    let suggested: Vec<&str> =
+        places[0]["suggestions"].as_array().unwrap().iter().map(|m| m["entry"]["id"].as_str().unwrap()).collect();
+    assert_eq!(suggested, [urgent["id"].as_str().unwrap(), low["id"].as_str().unwrap()], "best first");
+    assert_eq!(places[0]["suggestions"][0]["entry"]["client_id"], members[2].person_id.as_str());
+    assert_eq!(places[0]["suggestions"][0]["match"]["reasons"].as_array().unwrap().len(), 5);
+    app.get(&freed, &members[1].token).await.problem(403, "forbidden");
+
+    // Staff send the top suggestion an offer: it is live, and the seat no
+    // longer waits for staff while it is held.
+    let sent = app
+        .post(&offers(&org), &org.moderator.token, json!({ "entry_id": urgent["id"], "session_id": session }))
+        .await
+        .expect(201);
+    assert_eq!(sent["status"], "LIVE");
+    assert_eq!(sent["client_id"], members[2].person_id.as_str());
+    let listed = app.get(&freed, &org.moderator.token).await.expect(200);
+    assert_eq!(listed["items"], json!([]), "{listed}");
+
+    // Declined, the seat is not offered on by itself: it waits for staff again.
+    let id = sent["id"].as_str().unwrap();
+    app.post(&format!("{}/{id}/decline", offers(&org)), &members[2].token, json!({})).await.expect(200);
+    let report = app.store.waitlist_pass(Some(jiff::SignedDuration::ZERO), false).await.expect("the pass runs");
+    assert_eq!(report.offers_sent, 0);
+    let listed = app.get(&freed, &org.moderator.token).await.expect(200);
+    assert_eq!(listed["items"][0]["place"]["session_id"], session.as_str(), "{listed}");
 }

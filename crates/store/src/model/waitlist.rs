@@ -126,6 +126,20 @@ pub struct PlaceMatch {
     pub matched: MatchScore,
 }
 
+/// A freed seat or slot waiting for staff to offer it, with the entries
+/// that suit it best.
+#[derive(Debug, Clone)]
+pub struct FreedPlace {
+    pub place: Place,
+    pub title: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub timezone: String,
+    /// Seats (or 1 for a slot) still free.
+    pub free: i64,
+    pub suggestions: Vec<EntryMatch>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewOffer {
     pub entry_id: EntryId,

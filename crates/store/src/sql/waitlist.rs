@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+mod freed_places;
 mod stats;
 
 use async_trait::async_trait;
@@ -24,8 +25,8 @@ use super::rows::sealed;
 use super::rows::waitlist::{self as waitlist_rows, fetch_entries, fetch_entry, insert_entry, spelled};
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{
-    AuditCtx, AvailabilitySearch, Entry, EntryFilter, EntryId, EntryMatch, EntryUpdate, Keyset, NewEntry, Place,
-    PlaceMatch, ServingKey, WaitlistStats,
+    AuditCtx, AvailabilitySearch, Entry, EntryFilter, EntryId, EntryMatch, EntryUpdate, FreedPlace, Keyset, NewEntry,
+    Place, PlaceMatch, ServingKey, WaitlistStats,
 };
 use crate::sql::rows::statuses::SESSION_SCHEDULED;
 use crate::{AvailabilityStore, Result, StoreError, WaitlistStore};
@@ -257,13 +258,18 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
             }
             if let Some(pin) = &update.pin {
                 tx.execute(
-                    sql("UPDATE waitlist_entries SET pin_reason = $3, pinned_by = $4, pinned_at = $5 \
-                         WHERE org_id = $1 AND id = $2")
+                    // `updated_at` moves too: a pass's shared candidate list
+                    // notices the changed order by it.
+                    sql(
+                        "UPDATE waitlist_entries SET pin_reason = $3, pinned_by = $4, pinned_at = $5, updated_at = $6 \
+                         WHERE org_id = $1 AND id = $2",
+                    )
                     .bind(org)
                     .bind(id)
                     .bind(pin.clone())
                     .bind(pin.as_ref().and(ctx.person_id))
-                    .bind(pin.as_ref().map(|_| now)),
+                    .bind(pin.as_ref().map(|_| now))
+                    .bind(now),
                 )
                 .await?;
                 let (action, score_before) = match pin {
@@ -439,6 +445,14 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
             let place = super::rows::offers::freed_place(&mut tx, org, session).await?;
             let info = matching::place_info(&mut tx, org, place, None, now).await?;
             matching::candidates(&mut tx, org, &info, false, &BTreeSet::new(), &settings, now, limit).await?
+        })
+    }
+
+    async fn freed_places(&self, org: OrgId, limit: usize, per_place: usize) -> Result<Vec<FreedPlace>> {
+        let now = self.clock.now();
+        read_tx!(self, |tx| {
+            let settings = freed::settings(&mut tx, org).await?;
+            freed_places::list(&mut tx, org, &settings, limit, per_place, now).await?
         })
     }
 

@@ -14,6 +14,32 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // A held place's time left counts down. It starts from the seconds the
+  // server counted when it drew the page, so a wrong clock on this device
+  // cannot shorten or stretch it; at zero the offer has lapsed.
+  const countdowns = [...document.querySelectorAll("[data-seconds-left]")].map((node) => ({
+    node,
+    ends: performance.now() + Number(node.dataset.secondsLeft) * 1000,
+  }));
+  const remaining = (seconds) => {
+    if (seconds <= 0) return "time is up: this place is no longer held";
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = seconds % 60;
+    if (h > 0) return `in ${h} h ${m} min ${s} s`;
+    if (m > 0) return `in ${m} min ${s} s`;
+    return `in ${s} s`;
+  };
+  const tick = () => {
+    for (const c of countdowns) {
+      c.node.textContent = remaining(Math.max(0, Math.ceil((c.ends - performance.now()) / 1000)));
+    }
+  };
+  if (countdowns.length > 0) {
+    tick();
+    setInterval(tick, 1000);
+  }
+
   // A new API token can be copied with one press.
   for (const button of document.querySelectorAll("button[data-copy]")) {
     button.hidden = false;

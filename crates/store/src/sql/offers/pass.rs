@@ -60,8 +60,10 @@ pub async fn run<B: Backend>(store: &SqlStore<B>, grace: Option<SignedDuration>,
         .map(|r| Ok((r.id("org_id")?, r.id("id")?)))
         .collect::<Result<Vec<(OrgId, OpeningId)>>>()?
     })?;
+    // The pass's openings share what they read of long group waitlists.
+    let mut pool = matching::Pool::default();
     for (org, opening) in ready {
-        match offer_opening(store, org, opening).await {
+        match offer_opening(store, &mut pool, org, opening).await {
             Ok(Outcome::Offered(n)) => report.offers_sent += n,
             Ok(Outcome::Lapsed) => report.openings_lapsed += 1,
             Ok(Outcome::Skipped) => {}
@@ -93,20 +95,35 @@ async fn lapse<E: Executor>(tx: &mut E, org: OrgId, opening: &OpeningRow, now: T
     Ok(Outcome::Lapsed)
 }
 
-async fn offer_opening<B: Backend>(store: &SqlStore<B>, org: OrgId, id: OpeningId) -> Result<Outcome> {
+async fn offer_opening<B: Backend>(
+    store: &SqlStore<B>,
+    pool: &mut matching::Pool,
+    org: OrgId,
+    id: OpeningId,
+) -> Result<Outcome> {
     let now = store.clock.now();
     let dialect = store.backend.dialect();
-    write_tx!(store, |tx| process(&mut tx, dialect, org, id, now).await?)
+    let mut offered = Vec::new();
+    let outcome = write_tx!(store, |tx| process(&mut tx, pool, dialect, org, id, now, &mut offered).await?)?;
+    // Only once committed are the offered entries out of the pool.
+    for entry in &offered {
+        pool.offered(org, entry);
+    }
+    Ok(outcome)
 }
 
 /// Offers one opening, or lets it lapse; the caller commits either way.
 async fn process<E: Executor>(
     tx: &mut E,
+    pool: &mut matching::Pool,
     dialect: Dialect,
     org: OrgId,
     id: OpeningId,
     now: Timestamp,
+    offered: &mut Vec<crate::model::Entry>,
 ) -> Result<Outcome> {
+    // A retried transaction starts over.
+    offered.clear();
     let claimed = tx
         .fetch_optional(
             sql(format!(
@@ -157,7 +174,7 @@ async fn process<E: Executor>(
     if wanted == 0 {
         return if live == 0 { lapse(tx, org, &opening, now).await } else { Ok(Outcome::Skipped) };
     }
-    let chosen = matching::candidates(tx, org, &info, true, &skip, &settings, now, wanted).await?;
+    let chosen = matching::pooled_candidates(tx, pool, org, &info, &skip, &settings, now, wanted).await?;
     if chosen.is_empty() {
         return if live == 0 { lapse(tx, org, &opening, now).await } else { Ok(Outcome::Skipped) };
     }
@@ -165,6 +182,7 @@ async fn process<E: Executor>(
     let mut drafts = Vec::new();
     for candidate in &chosen {
         offer_to(tx, dialect, org, &opening, &info, candidate, expires_at, None, now, &mut drafts).await?;
+        offered.push(candidate.entry.clone());
     }
     audit::append(tx, now, &job(), org, &drafts).await?;
     Ok(Outcome::Offered(chosen.len() as u64))

@@ -2,14 +2,14 @@
 //! whose wanted dates include it, whose client is free then and screened
 //! where the group asks for it — ranked by the domain's match score.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use circles_domain::group::{GroupStatus, MembershipStatus};
 use circles_domain::ids::{GroupId, OpeningId, OrgId, PersonId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::SessionStatus;
-use circles_domain::waitlist::{EntryStatus, OfferStatus, WaitlistSettings};
-use circles_domain::waitlist_match::{Candidate, Opening, best_for};
+use circles_domain::waitlist::{EntryStatus, OfferStatus, PriorityFacts, WaitlistSettings, priority};
+use circles_domain::waitlist_match::{Opening, Waiting, fitting_in_order, score};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -290,8 +290,7 @@ pub fn booked_interval(info: &PlaceInfo, entry: &Entry) -> Interval {
 
 /// The best `limit` entries for `info`, each checked against its client's
 /// calendar. `skip` leaves out clients (those already offered this
-/// opening). Calendars are read a batch at a time, best candidates first,
-/// so a long list costs a few statements.
+/// opening).
 #[allow(clippy::too_many_arguments)]
 pub async fn candidates<E: Executor>(
     tx: &mut E,
@@ -303,7 +302,155 @@ pub async fn candidates<E: Executor>(
     now: Timestamp,
     limit: usize,
 ) -> Result<Vec<EntryMatch>> {
-    let mut entries = waiting_for(tx, org, info, automatic, settings, now).await?;
+    let entries = waiting_for(tx, org, info, automatic, settings, now).await?;
+    choose(tx, org, info, entries.iter().collect(), skip, settings, now, limit).await
+}
+
+/// The waiting entries of whole groups that one matching pass has read,
+/// shared by the pass's openings: a group with thousands of waiting entries
+/// and hundreds of freed seats is read once, not once per seat. Each list
+/// carries the version it was read at (how many entries wait, and the
+/// latest change among them); an opening that finds another version reads
+/// the list again, so an entry added, edited, pinned or waiting again since
+/// is never missed.
+#[derive(Default)]
+pub struct Pool {
+    groups: HashMap<(OrgId, GroupId), Pooled>,
+}
+
+struct Pooled {
+    entries: Vec<Entry>,
+    version: Version,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Version {
+    waiting: i64,
+    latest: Option<Timestamp>,
+}
+
+async fn group_version<E: Executor>(tx: &mut E, org: OrgId, group: GroupId) -> Result<Version> {
+    let row = tx
+        .fetch_one(
+            sql("SELECT COUNT(*) AS waiting, MAX(updated_at) AS latest FROM waitlist_entries \
+                 WHERE org_id = $1 AND target_key = $2 AND status = $3")
+            .bind(org)
+            .bind(format!("group:{group}"))
+            .bind(EntryStatus::Active.as_str()),
+        )
+        .await?;
+    Ok(Version { waiting: row.int("waiting")?, latest: row.opt_time("latest")? })
+}
+
+impl Pool {
+    /// The entries waiting automatically for `group`, read again if the
+    /// list changed since it was read.
+    async fn group<E: Executor>(
+        &mut self,
+        tx: &mut E,
+        org: OrgId,
+        group: GroupId,
+        settings: &WaitlistSettings,
+        now: Timestamp,
+    ) -> Result<&[Entry]> {
+        let version = group_version(tx, org, group).await?;
+        let fresh = self.groups.get(&(org, group)).is_some_and(|p| p.version == version);
+        if !fresh {
+            let rows = tx
+                .fetch_all(
+                    sql(format!(
+                        "{ENTRY_FROM} WHERE e.org_id = $1 AND e.status = $2 AND e.auto_match = $3 AND e.target_key = $4"
+                    ))
+                    .bind(org)
+                    .bind(EntryStatus::Active.as_str())
+                    .bind(true)
+                    .bind(format!("group:{group}")),
+                )
+                .await?;
+            let entries = rows.iter().map(|r| entry_from_row(r, settings, now)).collect::<Result<Vec<_>>>()?;
+            self.groups.insert((org, group), Pooled { entries, version });
+        }
+        Ok(&self.groups[&(org, group)].entries)
+    }
+
+    /// Notes that the pass offered `entry` a place: it waits no longer, one
+    /// fewer waits. (Should its change have been the list's latest, the
+    /// versions differ next time and the list is read again.)
+    pub fn offered(&mut self, org: OrgId, entry: &Entry) {
+        let circles_domain::waitlist::Target::Group(group) = entry.target else { return };
+        if let Some(pooled) = self.groups.get_mut(&(org, group)) {
+            let before = pooled.entries.len();
+            pooled.entries.retain(|e| e.id != entry.id);
+            if pooled.entries.len() < before {
+                pooled.version.waiting -= 1;
+            }
+        }
+    }
+}
+
+/// [`candidates`] for the matching pass: a seat's group waiters come from
+/// the pass's `pool`, the few who wait for that one session are read
+/// directly.
+#[allow(clippy::too_many_arguments)]
+pub async fn pooled_candidates<E: Executor>(
+    tx: &mut E,
+    pool: &mut Pool,
+    org: OrgId,
+    info: &PlaceInfo,
+    skip: &BTreeSet<PersonId>,
+    settings: &WaitlistSettings,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Vec<EntryMatch>> {
+    let (Place::Seat(session), Some(group)) = (info.place, info.group) else {
+        return candidates(tx, org, info, true, skip, settings, now, limit).await;
+    };
+    let holding = HOLDING_SEATS.values();
+    let mut q = sql(format!(
+        "SELECT client_id FROM seats WHERE org_id = $1 AND session_id = $2 AND status IN ({})",
+        placeholders(3, holding.len())
+    ))
+    .bind(org)
+    .bind(session);
+    q.args.extend(holding);
+    let seated: BTreeSet<PersonId> =
+        tx.fetch_all(q).await?.iter().map(|r| r.id("client_id")).collect::<Result<_, _>>()?;
+    let for_session = tx
+        .fetch_all(
+            sql(format!(
+                "{ENTRY_FROM} WHERE e.org_id = $1 AND e.status = $2 AND e.auto_match = $3 AND e.target_key = $4"
+            ))
+            .bind(org)
+            .bind(EntryStatus::Active.as_str())
+            .bind(true)
+            .bind(format!("session:{session}")),
+        )
+        .await?
+        .iter()
+        .map(|r| entry_from_row(r, settings, now))
+        .collect::<Result<Vec<_>>>()?;
+    let for_group = pool.group(tx, org, group, settings, now).await?;
+    let entries: Vec<&Entry> =
+        for_group.iter().chain(&for_session).filter(|e| !seated.contains(&e.client_id)).collect();
+    choose(tx, org, info, entries, skip, settings, now, limit).await
+}
+
+/// The best `limit` of `entries` for `info`, each checked against its
+/// client's calendar. Entries are ranked by their scores as numbers;
+/// calendars are then read a batch at a time, best candidates first, so a
+/// long list costs a few statements, and only the chosen get their
+/// priority and match explained in words.
+#[allow(clippy::too_many_arguments)]
+async fn choose<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    info: &PlaceInfo,
+    mut entries: Vec<&Entry>,
+    skip: &BTreeSet<PersonId>,
+    settings: &WaitlistSettings,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Vec<EntryMatch>> {
     entries.retain(|e| !skip.contains(&e.client_id) && !info.therapists.contains(&e.client_id));
     if info.requires_screening
         && let Some(group) = info.group
@@ -313,18 +460,14 @@ pub async fn candidates<E: Executor>(
         entries.retain(|e| ok.contains(&e.client_id));
     }
     let opening = info.opening();
-    let pool: Vec<Candidate<usize>> = entries
+    let facts: Vec<PriorityFacts> = entries.iter().map(|e| facts_of(e)).collect();
+    let waiting: Vec<Waiting<'_, usize>> = entries
         .iter()
+        .zip(&facts)
         .enumerate()
-        .map(|(i, e)| Candidate {
-            key: i,
-            added_at: e.added_at,
-            priority: e.priority.clone(),
-            prefs: e.preferences.clone(),
-            available: true,
-        })
+        .map(|(i, (e, facts))| Waiting { key: i, facts, prefs: &e.preferences })
         .collect();
-    let ranked = best_for(&settings.matching, &opening, &pool, now, pool.len());
+    let ranked = fitting_in_order(&settings.matching, &settings.priority, &opening, &waiting, now);
     let mut chosen = Vec::new();
     const BATCH: usize = 50;
     for batch in ranked.chunks(BATCH) {
@@ -336,7 +479,7 @@ pub async fn candidates<E: Executor>(
             by_client.entry(b.person).or_default().push(b);
         }
         for r in batch {
-            let entry = &entries[r.key];
+            let entry = entries[r.key];
             let wanted = booked_interval(info, entry);
             let own_seat = |b: &&busy::Busy| matches!(info.place, Place::Seat(s) if b.session == Some(s));
             // A place in a group takes none of the client's time.
@@ -345,7 +488,11 @@ pub async fn candidates<E: Executor>(
                     .get(&entry.client_id)
                     .is_none_or(|rows| !rows.iter().filter(|b| !own_seat(b)).any(|b| b.interval.overlaps(&wanted)));
             if free {
-                chosen.push(EntryMatch { entry: entry.clone(), matched: r.matched.clone() });
+                let mut entry = entry.clone();
+                entry.priority = priority(&settings.priority, &facts[r.key], now);
+                let matched = score(&settings.matching, &entry.preferences, &entry.priority, &opening, now);
+                debug_assert_eq!(matched.score, r.score, "the fast ranking scores as the explained score does");
+                chosen.push(EntryMatch { entry, matched });
                 if chosen.len() >= limit {
                     return Ok(chosen);
                 }
@@ -353,6 +500,16 @@ pub async fn candidates<E: Executor>(
         }
     }
     Ok(chosen)
+}
+
+fn facts_of(entry: &Entry) -> PriorityFacts {
+    PriorityFacts {
+        added_at: entry.added_at,
+        urgency: entry.urgency,
+        referral: entry.referral,
+        decline_count: entry.decline_count,
+        pinned: entry.pin.as_ref().map(|p| p.reason.clone()),
+    }
 }
 
 /// Clients who were already offered `opening` (whatever became of it).
