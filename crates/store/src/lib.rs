@@ -69,6 +69,7 @@ pub trait Store:
     + DeliveryStore
     + EventStore
     + PresenceStore
+    + LabelStore
     + FeedStore
     + WebhookStore
     + KeyStore
@@ -102,6 +103,7 @@ impl<T> Store for T where
         + DeliveryStore
         + EventStore
         + PresenceStore
+        + LabelStore
         + FeedStore
         + WebhookStore
         + KeyStore
@@ -701,6 +703,16 @@ pub trait EventStore: Send + Sync {
     /// Resolves after a write through this store commits (it may have
     /// written events).
     async fn write_committed(&self);
+}
+
+/// The words beside ids in what a person reads.
+#[async_trait]
+pub trait LabelStore: Send + Sync {
+    /// The names of the people and groups and the titles of the sessions
+    /// `mentions` holds, of organisation `org` only, in one read: views whose
+    /// rows carry ids (holds, invitations, offers, free time, coverage) name
+    /// them with one batch, never a look-up per row.
+    async fn labels(&self, org: OrgId, mentions: Mentions) -> Result<Labels>;
 }
 
 /// Members present in a running session.

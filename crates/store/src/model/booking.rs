@@ -24,6 +24,8 @@ pub struct Session {
     pub timezone: String,
     pub capacity: i64,
     pub group_id: Option<GroupId>,
+    /// The group's name, for a group session.
+    pub group_name: Option<String>,
     pub series_id: Option<SeriesId>,
     pub recurrence_id: Option<String>,
     pub created_by: Option<PersonId>,

@@ -40,7 +40,7 @@ fn effective_status(now: &str) -> String {
 
 /// Checks a group session's group and therapists: the group is active, and
 /// every therapist facilitates it.
-async fn check_group_session<E: Executor>(tx: &mut E, org: OrgId, input: &NewSession) -> Result<GroupId> {
+async fn check_group_session<E: Executor>(tx: &mut E, org: OrgId, input: &NewSession) -> Result<(GroupId, String)> {
     let group_id = input.group_id.ok_or_else(|| StoreError::invalid("group_id", "a group session needs its group"))?;
     let group = super::rows::groups::fetch_group(tx, org, group_id).await.map_err(|e| match e {
         StoreError::NotFound(_) => {
@@ -55,7 +55,7 @@ async fn check_group_session<E: Executor>(tx: &mut E, org: OrgId, input: &NewSes
         let name = names::load(tx, org, [outsider]).await?.remove(&outsider).unwrap_or_else(|| outsider.to_string());
         return Err(StoreError::invalid("therapist_ids", format!("{name} does not facilitate this group")));
     }
-    Ok(group_id)
+    Ok((group_id, group.fields.name))
 }
 
 /// Tells the people a new session concerns.
@@ -144,6 +144,8 @@ impl<B: super::db::Backend> SqlStore<B> {
                 names.extend(names::load(&mut tx, org, [creator]).await?);
             }
             names::apply(&mut session, &names);
+            let (group, group_name) = group.unzip();
+            session.group_name = group_name;
             announce_new_session(&mut tx, org, &session, group, ctx.person_id, now).await?;
             if group.is_some() {
                 let free = input.capacity - input.client_ids.len() as i64;
