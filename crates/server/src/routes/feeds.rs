@@ -46,6 +46,7 @@ pub struct FeedView {
     pub last_fetched_at_local: Option<String>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub rotated_at: Option<Timestamp>,
+    pub rotated_at_local: Option<String>,
 }
 
 impl FeedView {
@@ -57,6 +58,7 @@ impl FeedView {
             created_at: feed.created_at,
             last_fetched_at_local: feed.last_fetched_at.map(|t| local_time(t, zone)),
             last_fetched_at: feed.last_fetched_at,
+            rotated_at_local: feed.rotated_at.map(|t| local_time(t, zone)),
             rotated_at: feed.rotated_at,
         }
     }
@@ -101,8 +103,7 @@ fn link(state: &AppState, headers: &HeaderMap, feed: Feed, secret: String, zone:
 
 /// The zone the person reads times in.
 async fn zone(state: &AppState, caller: &Caller) -> ApiResult<String> {
-    let prefs = state.store.preferences(caller.principal.account_id).await?;
-    Ok(prefs.timezone.unwrap_or_else(|| "UTC".to_owned()))
+    super::me::own_zone(state, caller.principal.account_id).await
 }
 
 /// Creates a calendar feed link; the token is shown only in this response.

@@ -20,7 +20,8 @@ pub struct OwnMembershipView {
     pub org_id: Uuid,
     pub organisation: String,
     pub group_id: Uuid,
-    pub group: String,
+    #[schema(example = "Wednesday Grief Group")]
+    pub group_name: String,
     /// PENDING_SCREENING, ACTIVE, WAITLISTED, INACTIVE or GRADUATED.
     pub status: String,
     pub join_date: String,
@@ -42,7 +43,7 @@ impl From<OwnMembership> for OwnMembershipView {
             org_id: own.org_id.0,
             organisation: own.org_name,
             group_id: m.group_id.0,
-            group: own.group_name,
+            group_name: own.group_name,
             status: m.status.as_str().into(),
             join_date: m.join_date.to_string(),
             leave_date: m.leave_date.map(|d| d.to_string()),

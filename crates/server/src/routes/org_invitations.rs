@@ -39,6 +39,7 @@ pub struct OrgInvitationView {
     pub invited_at_local: String,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub responded_at: Option<Timestamp>,
+    pub responded_at_local: Option<String>,
 }
 
 impl From<OrgInvitation> for OrgInvitationView {
@@ -47,6 +48,7 @@ impl From<OrgInvitation> for OrgInvitationView {
             id: i.id.0,
             org_id: i.org.id.0,
             invited_at_local: local_time(i.created_at, &i.org.timezone),
+            responded_at_local: i.responded_at.map(|t| local_time(t, &i.org.timezone)),
             org_name: i.org.name,
             timezone: i.org.timezone,
             role: i.role,
@@ -76,7 +78,11 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<ax
 async fn answer(state: &AppState, caller: &Caller, id: Uuid, accept: bool) -> ApiResult<AnsweredOrgInvitation> {
     let (invitation, membership) =
         state.store.answer_org_invitation(&caller.ctx(), caller.principal.account_id, PersonId(id), accept).await?;
-    Ok(AnsweredOrgInvitation { invitation: invitation.into(), membership: membership.map(Into::into) })
+    let membership = match membership {
+        Some(m) => Some(MembershipView::new(m, &state.store.account(caller.principal.account_id).await?.name)),
+        None => None,
+    };
+    Ok(AnsweredOrgInvitation { invitation: invitation.into(), membership })
 }
 
 /// Joins the organisation with the invited role.

@@ -94,6 +94,7 @@ pub struct WebhookMessageView {
     pub created_at_local: String,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub sent_at: Option<Timestamp>,
+    pub sent_at_local: Option<String>,
 }
 
 impl WebhookMessageView {
@@ -109,6 +110,7 @@ impl WebhookMessageView {
             next_attempt_at: m.next_attempt_at,
             created_at_local: local_time(m.created_at, zone),
             created_at: m.created_at,
+            sent_at_local: m.sent_at.map(|t| local_time(t, zone)),
             sent_at: m.sent_at,
         }
     }

@@ -29,7 +29,7 @@ pub fn membership_card(ctx: &Ctx, m: &OwnMembershipView) -> Markup {
     let s = &m.stats;
     html! {
         section.card aria-labelledby={"g-" (m.id)} {
-            h2 #{"g-" (m.id)} { a href=(ctx.path(&format!("/groups/{}", m.group_id))) { (m.group) } }
+            h2 #{"g-" (m.id)} { a href=(ctx.path(&format!("/groups/{}", m.group_id))) { (m.group_name) } }
             p.muted { (m.status.to_lowercase().replace('_', " ")) " · since " (civil_day(&m.join_date))
                 @if let Some(left) = &m.leave_date { " until " (civil_day(left)) } }
             dl.facts {

@@ -115,7 +115,7 @@ fn membership(stats: circles_domain::attendance::MemberStats) -> crate::routes::
         org_id: Uuid::nil(),
         organisation: "Clinic".into(),
         group_id: Uuid::nil(),
-        group: "Wednesday Grief Group".into(),
+        group_name: "Wednesday Grief Group".into(),
         status: "ACTIVE".into(),
         join_date: "2026-11-02".into(),
         leave_date: None,

@@ -444,7 +444,8 @@ fn schedule_query(who: &str) -> Query {
     let one_on_one = SessionKind::OneOnOne.as_str();
     let part = |role: &str, join: &str, status_filter: &str, status_col: &str, other: &str| {
         format!(
-            "SELECT {SESSION_COLUMNS}, p.id AS person_id, '{role}' AS role, {status_col} AS participation, \
+            "SELECT {SESSION_COLUMNS}, p.id AS person_id, \
+             (SELECT pa.name FROM accounts pa WHERE pa.id = p.account_id) AS person_name, '{role}' AS role, {status_col} AS participation, \
              CASE WHEN s.kind = '{one_on_one}' THEN ({other}) END AS with_name \
              FROM {join} WHERE {who} AND {status_filter} AND ($5 OR s.status <> '{cancelled}') \
              AND s.starts_at < $4 AND s.ends_at > $3",
@@ -483,6 +484,7 @@ fn schedule_entry(row: &impl Row, now: Timestamp) -> Result<ScheduleEntry> {
     Ok(ScheduleEntry {
         org_id: session.org_id,
         person_id: row.id("person_id")?,
+        person_name: row.text("person_name")?,
         session_id: session.id,
         kind: session.kind,
         status: session.status,
@@ -495,6 +497,7 @@ fn schedule_entry(row: &impl Row, now: Timestamp) -> Result<ScheduleEntry> {
         address: session.address,
         virtual_link: session.virtual_link,
         group_id: session.group_id,
+        group_name: session.group_name,
         with_name: row.opt_text("with_name")?,
         role: row.text("role")?,
         participation: row.text("participation")?,
