@@ -199,7 +199,11 @@ pub trait OrgStore: Send + Sync {
 #[async_trait]
 pub trait OrgInvitationStore: Send + Sync {
     /// The account's invitations waiting for an answer.
-    async fn org_invitations(&self, account: AccountId) -> Result<Vec<OrgInvitation>>;
+    async fn org_invitations(
+        &self,
+        account: AccountId,
+        page: Keyset<(Timestamp, PersonId)>,
+    ) -> Result<Vec<OrgInvitation>>;
     /// Accepts (the account joins with the invited role) or declines one of
     /// the account's pending invitations; audited in the organisation.
     async fn answer_org_invitation(
@@ -216,7 +220,7 @@ pub trait TokenStore: Send + Sync {
     async fn create_token(&self, ctx: &AuditCtx, input: NewToken) -> Result<TokenInfo>;
     /// The live token with this hash, if any.
     async fn authenticate(&self, token_hash: [u8; 32], now: Timestamp) -> Result<Option<Principal>>;
-    async fn list_tokens(&self, account: AccountId) -> Result<Vec<TokenInfo>>;
+    async fn list_tokens(&self, account: AccountId, page: Keyset<(Timestamp, TokenId)>) -> Result<Vec<TokenInfo>>;
     async fn revoke_token(&self, ctx: &AuditCtx, account: AccountId, token: TokenId) -> Result<()>;
 }
 
@@ -534,7 +538,11 @@ pub trait RosterStore: Send + Sync {
     /// Every membership period of the account's client records across
     /// organisations, past ones included, each with its statistics: what a
     /// client reads about themselves.
-    async fn account_memberships(&self, account: AccountId) -> Result<Vec<OwnMembership>>;
+    async fn account_memberships(
+        &self,
+        account: AccountId,
+        page: Keyset<(Timestamp, MembershipId)>,
+    ) -> Result<Vec<OwnMembership>>;
     /// Applies departures whose leave date has come, in every organisation,
     /// and gives the freed places to waitlisted members; returns how many
     /// members left. Run by the frequent job; roster changes do the same

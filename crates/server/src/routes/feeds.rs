@@ -18,12 +18,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::views::{Items, Problem};
+use super::page::{Page, PageQuery, page_mapped, time_cursor};
+use super::views::Problem;
 use crate::auth::{Caller, RequestMeta, token};
 use crate::delivery::compose::Sender;
 use crate::delivery::feed::{etag, feed_calendar, matches};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::http::idempotency::CarriesSecret;
 use crate::state::AppState;
 
@@ -128,11 +129,18 @@ pub async fn create_feed(
 
 /// The caller's live feed links (never their tokens).
 #[utoipa::path(get, path = "/api/v1/me/feeds", tag = "me",
-    responses((status = 200, body = Items<FeedView>), (status = 401, body = Problem)), security(("bearer" = [])))]
-pub async fn list_feeds(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Items<FeedView>>> {
+    params(PageQuery), responses((status = 200, body = Page<FeedView>), (status = 400, body = Problem),
+        (status = 401, body = Problem)), security(("bearer" = [])))]
+pub async fn list_feeds(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<axum::Json<Page<FeedView>>> {
+    let (limit, page) = query.keyset()?;
     let zone = zone(&state, &caller).await?;
-    let feeds = state.store.feeds(caller.principal.account_id).await?;
-    Ok(axum::Json(Items { items: feeds.into_iter().map(|f| FeedView::new(f, &zone)).collect() }))
+    let feeds = state.store.feeds(caller.principal.account_id, page).await?;
+    let cursor = |f: &Feed| time_cursor(f.created_at, f.id.0);
+    Ok(axum::Json(page_mapped(feeds, limit, cursor, |f| FeedView::new(f, &zone))))
 }
 
 /// Gives a feed a new link; the old one answers 404 from now on.

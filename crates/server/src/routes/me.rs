@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::views::{AccountView, Items, MembershipView, Problem};
+use super::page::{Page, PageQuery, page_mapped, time_cursor};
+use super::views::{AccountView, MembershipView, Problem};
 use crate::auth::{Caller, token};
 use crate::http::error::ApiResult;
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::http::idempotency::CarriesSecret;
 use crate::state::AppState;
 
@@ -135,11 +136,18 @@ pub async fn create_token(
 
 /// The account's API tokens (never their secrets).
 #[utoipa::path(get, path = "/api/v1/me/tokens", tag = "me",
-    responses((status = 200, body = Items<TokenView>)), security(("bearer" = [])))]
-pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Items<TokenView>>> {
+    params(PageQuery), responses((status = 200, body = Page<TokenView>), (status = 400, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<axum::Json<Page<TokenView>>> {
+    let (limit, page) = query.keyset()?;
     let zone = own_zone(&state, caller.principal.account_id).await?;
-    let tokens = state.store.list_tokens(caller.principal.account_id).await?;
-    Ok(axum::Json(Items { items: tokens.into_iter().map(|t| TokenView::new(t, &zone)).collect() }))
+    let tokens = state.store.list_tokens(caller.principal.account_id, page).await?;
+    let cursor = |t: &TokenInfo| time_cursor(t.created_at, t.id.0);
+    Ok(axum::Json(page_mapped(tokens, limit, cursor, |t| TokenView::new(t, &zone))))
 }
 
 /// Revokes one of the account's tokens.

@@ -92,7 +92,6 @@ pub struct CreateEntryRequest {
 pub struct UpdateEntryRequest {
     pub urgency: Option<String>,
     pub preferred_therapist_id: Option<Uuid>,
-    pub preferred_therapist_name: Option<String>,
     pub weekdays: Option<Vec<String>>,
     pub windows: Option<Vec<WindowBody>>,
     #[schema(format = Date)]
