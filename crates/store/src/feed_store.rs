@@ -1,5 +1,6 @@
 //! Calendar subscription feeds: each person's secret links, kept as hashes.
 
+use crate::model::Keyset;
 use async_trait::async_trait;
 use circles_domain::feed::FeedPrivacy;
 use circles_domain::ids::{AccountId, FeedId};
@@ -20,7 +21,7 @@ pub trait FeedStore: Send + Sync {
         token_hash: [u8; 32],
     ) -> Result<Feed>;
     /// The account's live feed links, newest first.
-    async fn feeds(&self, account: AccountId) -> Result<Vec<Feed>>;
+    async fn feeds(&self, account: AccountId, page: Keyset<(Timestamp, FeedId)>) -> Result<Vec<Feed>>;
     /// Gives a live feed a new token; the old link stops working at once.
     async fn rotate_feed(&self, ctx: &AuditCtx, account: AccountId, id: FeedId, token_hash: [u8; 32]) -> Result<Feed>;
     /// Ends a feed link.

@@ -73,6 +73,7 @@ pub trait Store:
     + PresenceStore
     + CheckInStore
     + CheckInAnswerStore
+    + LabelStore
     + FeedStore
     + WebhookStore
     + KeyStore
@@ -108,6 +109,7 @@ impl<T> Store for T where
         + PresenceStore
         + CheckInStore
         + CheckInAnswerStore
+        + LabelStore
         + FeedStore
         + WebhookStore
         + KeyStore
@@ -203,7 +205,11 @@ pub trait OrgStore: Send + Sync {
 #[async_trait]
 pub trait OrgInvitationStore: Send + Sync {
     /// The account's invitations waiting for an answer.
-    async fn org_invitations(&self, account: AccountId) -> Result<Vec<OrgInvitation>>;
+    async fn org_invitations(
+        &self,
+        account: AccountId,
+        page: Keyset<(Timestamp, PersonId)>,
+    ) -> Result<Vec<OrgInvitation>>;
     /// Accepts (the account joins with the invited role) or declines one of
     /// the account's pending invitations; audited in the organisation.
     async fn answer_org_invitation(
@@ -220,7 +226,7 @@ pub trait TokenStore: Send + Sync {
     async fn create_token(&self, ctx: &AuditCtx, input: NewToken) -> Result<TokenInfo>;
     /// The live token with this hash, if any.
     async fn authenticate(&self, token_hash: [u8; 32], now: Timestamp) -> Result<Option<Principal>>;
-    async fn list_tokens(&self, account: AccountId) -> Result<Vec<TokenInfo>>;
+    async fn list_tokens(&self, account: AccountId, page: Keyset<(Timestamp, TokenId)>) -> Result<Vec<TokenInfo>>;
     async fn revoke_token(&self, ctx: &AuditCtx, account: AccountId, token: TokenId) -> Result<()>;
 }
 
@@ -538,7 +544,11 @@ pub trait RosterStore: Send + Sync {
     /// Every membership period of the account's client records across
     /// organisations, past ones included, each with its statistics: what a
     /// client reads about themselves.
-    async fn account_memberships(&self, account: AccountId) -> Result<Vec<OwnMembership>>;
+    async fn account_memberships(
+        &self,
+        account: AccountId,
+        page: Keyset<(Timestamp, MembershipId)>,
+    ) -> Result<Vec<OwnMembership>>;
     /// Applies departures whose leave date has come, in every organisation,
     /// and gives the freed places to waitlisted members; returns how many
     /// members left. Run by the frequent job; roster changes do the same
@@ -723,6 +733,16 @@ pub trait EventStore: Send + Sync {
     /// Resolves after a write through this store commits (it may have
     /// written events).
     async fn write_committed(&self);
+}
+
+/// The words beside ids in what a person reads.
+#[async_trait]
+pub trait LabelStore: Send + Sync {
+    /// The names of the people and groups and the titles of the sessions
+    /// `mentions` holds, of organisation `org` only, in one read: views whose
+    /// rows carry ids (holds, invitations, offers, free time, coverage) name
+    /// them with one batch, never a look-up per row.
+    async fn labels(&self, org: OrgId, mentions: Mentions) -> Result<Labels>;
 }
 
 /// Members present in a running session.

@@ -12,7 +12,7 @@ use crate::model::{AuditCtx, Keyset, NewWebhook, OutboundWebhook, WebhookEndpoin
 pub trait WebhookStore: Send + Sync {
     async fn create_webhook(&self, ctx: &AuditCtx, org: OrgId, input: NewWebhook) -> Result<WebhookEndpoint>;
     /// The organisation's endpoints, newest first.
-    async fn webhooks(&self, org: OrgId) -> Result<Vec<WebhookEndpoint>>;
+    async fn webhooks(&self, org: OrgId, page: Keyset<(Timestamp, WebhookId)>) -> Result<Vec<WebhookEndpoint>>;
     /// Removes an endpoint and its delivery log.
     async fn delete_webhook(&self, ctx: &AuditCtx, org: OrgId, id: WebhookId) -> Result<()>;
     /// Switches an endpoint on again (its failure record cleared) or off.

@@ -1,4 +1,4 @@
-//! No statement under `src/sql/` spells a status the domain names: a quoted
+//! No statement under `src/sql/` spells a status or role the domain names: a quoted
 //! SQL literal equal to a stored status (`'APPROVED'`, `'scheduled'`) would
 //! be a second spelling of it. Statements bind the status or build their
 //! text from the domain's `as_str()` (see `sql/rows/statuses.rs`, the one
@@ -8,12 +8,14 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
+use circles_domain::Role;
 use circles_domain::delivery::DeliveryState;
 use circles_domain::group::{GroupStatus, MembershipStatus};
 use circles_domain::org_invitation::OrgInvitationStatus;
 use circles_domain::session::{InvitationStatus, SeatStatus, SessionStatus};
 use circles_domain::time_off::TimeOffStatus;
 use circles_domain::waitlist::{EntryStatus, OfferStatus, OpeningStatus};
+use circles_store::model::HoldStatus;
 
 /// Every status the database stores, as it stores it.
 fn stored_statuses() -> BTreeSet<&'static str> {
@@ -29,6 +31,10 @@ fn stored_statuses() -> BTreeSet<&'static str> {
     names.extend(OfferStatus::ALL.iter().map(|s| s.as_str()));
     names.extend(OpeningStatus::ALL.iter().map(|s| s.as_str()));
     names.extend(DeliveryState::ALL.iter().map(|s| s.as_str()));
+    // Roles and hold statuses are stored words too.
+    names.extend(Role::ALL.iter().map(|r| r.as_str()));
+    let holds = [HoldStatus::Live, HoldStatus::Confirmed, HoldStatus::Released, HoldStatus::Expired];
+    names.extend(holds.iter().map(|h| h.as_str()));
     names
 }
 

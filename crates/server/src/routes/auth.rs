@@ -8,12 +8,14 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::me::own_zone;
 use super::views::{AccountView, Problem};
 use crate::auth::{Caller, RequestMeta, SESSION_COOKIE, token};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Json;
 use crate::http::idempotency::CarriesSecret;
 use crate::state::AppState;
+use circles_domain::local_time::local_time;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +33,9 @@ pub struct LoginResponse {
     pub token_type: &'static str,
     #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,
+    /// In the zone the person chose in their preferences (UTC if none).
+    #[schema(example = "Fri 11 Dec, 18:00 EST")]
+    pub expires_at_local: String,
     pub account: AccountView,
 }
 
@@ -95,9 +100,16 @@ pub async fn login(
     };
     state.store.create_token(&ctx, new_token).await?;
     let account = state.store.account(credentials.account_id).await?;
+    let zone = own_zone(&state, account.id).await?;
 
     let cookie = session_cookie(&state, &secret, state.settings.session_hours * 3600);
-    let body = LoginResponse { token: secret, token_type: "Bearer", expires_at, account: account.into() };
+    let body = LoginResponse {
+        token: secret,
+        token_type: "Bearer",
+        expires_at,
+        expires_at_local: local_time(expires_at, &zone),
+        account: AccountView::new(account, &zone),
+    };
     Ok(([(SET_COOKIE, cookie)], axum::Extension(CarriesSecret), axum::Json(body)).into_response())
 }
 

@@ -8,10 +8,11 @@ use circles_domain::civil::weekday_name;
 use circles_domain::ids::PersonId;
 use circles_domain::input::instant;
 use circles_domain::interval::Interval;
+use circles_domain::local_time::local_time;
 use circles_domain::session::Modality;
 use circles_domain::validation::Validator;
 use circles_domain::{Invalid, Role};
-use circles_store::model::TherapistWeek;
+use circles_store::model::{Labels, TherapistWeek};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,6 +20,7 @@ use uuid::Uuid;
 
 pub use super::availability_search::SearchQuery;
 use super::availability_search::{SearchView, parse_search, respond};
+use super::labels::labels_of;
 use super::views::Problem;
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
@@ -69,15 +71,20 @@ pub struct WeekBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WeekView {
     pub therapist_id: Uuid,
+    #[schema(example = "Dana Reyes")]
+    pub therapist_name: Option<String>,
     pub timezone: String,
     /// No rules: available at any time.
     pub rules: Vec<RuleBody>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub updated_at: Option<Timestamp>,
+    /// On the week's own clock.
+    pub updated_at_local: Option<String>,
 }
 
-impl From<TherapistWeek> for WeekView {
-    fn from(w: TherapistWeek) -> Self {
+impl WeekView {
+    /// `w`, its therapist named from `labels`.
+    fn new(w: TherapistWeek, labels: &Labels) -> Self {
         let rules = w
             .week
             .rules()
@@ -93,9 +100,12 @@ impl From<TherapistWeek> for WeekView {
                 effective_to: r.effective_to.map(|d| d.to_string()),
             })
             .collect();
+        let zone = w.week.timezone().to_string();
         Self {
             therapist_id: w.therapist_id.0,
-            timezone: w.week.timezone().to_string(),
+            therapist_name: labels.person(w.therapist_id),
+            updated_at_local: w.updated_at.map(|t| local_time(t, &zone)),
+            timezone: zone,
             rules,
             updated_at: w.updated_at,
         }
@@ -147,7 +157,8 @@ pub async fn set_availability(
     let week = parse_week(&body, &member.org.timezone)?;
     member.authorize(Action::ManageAvailability { is_self: therapist == member.person_id })?;
     let stored = state.store.set_availability(&member.ctx, member.org_id(), therapist, week).await?;
-    Ok(axum::Json(stored.into()))
+    let labels = labels_of(&state, member.org_id(), &[therapist], |m, t| _ = m.person(*t)).await?;
+    Ok(axum::Json(WeekView::new(stored, &labels)))
 }
 
 /// A therapist's week of working hours.
@@ -162,7 +173,9 @@ pub async fn get_availability(
 ) -> ApiResult<axum::Json<WeekView>> {
     let therapist = therapist(&state, &member, therapist_id).await?;
     member.authorize(Action::ViewAvailability)?;
-    Ok(axum::Json(state.store.availability(member.org_id(), therapist).await?.into()))
+    let week = state.store.availability(member.org_id(), therapist).await?;
+    let labels = labels_of(&state, member.org_id(), &[therapist], |m, t| _ = m.person(*t)).await?;
+    Ok(axum::Json(WeekView::new(week, &labels)))
 }
 
 /// Query parameters are 400 `invalid_query`, naming every refused one.
@@ -212,7 +225,8 @@ pub async fn search(
     let search = parse_search(&query, &member.org.timezone, state.clock.now())?;
     member.authorize(Action::SearchAvailability)?;
     let page = state.store.search_availability(member.org_id(), search.store.clone()).await?;
-    respond(search, page)
+    let labels = labels_of(&state, member.org_id(), &page.therapists, |m, t| _ = m.person(*t)).await?;
+    respond(search, page, labels)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -232,6 +246,8 @@ pub struct FreeAtQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FreeTherapistView {
     pub therapist_id: Uuid,
+    #[schema(example = "Dana Reyes")]
+    pub therapist_name: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -240,6 +256,10 @@ pub struct FreeAtView {
     pub at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub ends_at: Timestamp,
+    /// The slot on the organisation's clock.
+    #[schema(example = "Thu 10 Dec, 18:00 EST")]
+    pub at_local: String,
+    pub ends_at_local: String,
     pub items: Vec<FreeTherapistView>,
 }
 
@@ -269,10 +289,17 @@ pub async fn free_at(
         v.done(|| Some((Interval::starting_at(at?, duration?)?, modality?))).map_err(query_problem)?;
     member.authorize(Action::SearchAvailability)?;
     let free = state.store.free_at(member.org_id(), slot, modality).await?;
+    let labels = labels_of(&state, member.org_id(), &free, |m, t| _ = m.person(*t)).await?;
+    let zone = &member.org.timezone;
     Ok(axum::Json(FreeAtView {
         at: slot.start,
         ends_at: slot.end,
-        items: free.into_iter().map(|t| FreeTherapistView { therapist_id: t.0 }).collect(),
+        at_local: local_time(slot.start, zone),
+        ends_at_local: local_time(slot.end, zone),
+        items: free
+            .into_iter()
+            .map(|t| FreeTherapistView { therapist_id: t.0, therapist_name: labels.person(t) })
+            .collect(),
     }))
 }
 

@@ -16,13 +16,14 @@ use circles_domain::availability::ZoneOffsets;
 use circles_domain::ids::PersonId;
 use circles_domain::input::{TimeZoneName, instant};
 use circles_domain::interval::Interval;
+use circles_domain::local_time::local_time;
 use circles_domain::search::{
     MAX_DAYS, MAX_THERAPIST_DAYS, MAX_THERAPISTS, PageBudget, days_spanned, free_intervals, therapists_per_page,
     too_many_therapist_days,
 };
 use circles_domain::session::Modality;
 use circles_domain::validation::Validator;
-use circles_store::model::{AvailabilitySearch, SearchPage};
+use circles_store::model::{AvailabilitySearch, Labels, SearchPage};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -183,6 +184,8 @@ pub fn parse_search(query: &SearchQuery, org_zone: &str, now: Timestamp) -> ApiR
 #[allow(dead_code, reason = "describes the streamed answer in the OpenAPI document")]
 pub struct FreeStartsView {
     pub therapist_id: Uuid,
+    #[schema(example = "Dana Reyes")]
+    pub therapist_name: Option<String>,
     /// Free start times, UTC, earliest first.
     #[schema(value_type = Vec<String>, example = json!(["2027-03-01T14:00:00Z"]))]
     pub starts: Vec<Timestamp>,
@@ -212,6 +215,8 @@ pub struct FreeIntervalView {
 #[allow(dead_code, reason = "describes the streamed answer in the OpenAPI document")]
 pub struct FreeIntervalsView {
     pub therapist_id: Uuid,
+    #[schema(example = "Dana Reyes")]
+    pub therapist_name: Option<String>,
     /// Earliest first.
     pub intervals: Vec<FreeIntervalView>,
 }
@@ -236,6 +241,10 @@ pub struct SearchView {
     pub from: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub to: Timestamp,
+    /// The window on the organisation's clock.
+    #[schema(example = "Mon 1 Mar, 00:00 EST")]
+    pub from_local: String,
+    pub to_local: String,
     pub duration_minutes: i64,
     pub step_minutes: i64,
     pub format: SearchFormat,
@@ -248,7 +257,7 @@ pub struct SearchView {
 }
 
 /// The answer to `search`, streamed as it is found.
-pub fn respond(search: Search, page: SearchPage) -> ApiResult<Response> {
+pub fn respond(search: Search, page: SearchPage, labels: Labels) -> ApiResult<Response> {
     let span = Interval::new(search.store.from, search.store.to + search.store.duration)
         .ok_or_else(|| ApiError::internal("a validated search window"))?;
     let offsets = ZoneOffsets::covering(&search.store.zone.zone(), span);
@@ -256,7 +265,7 @@ pub fn respond(search: Search, page: SearchPage) -> ApiResult<Response> {
     tokio::task::spawn_blocking(move || {
         let mut out = Chunks { buf: Vec::with_capacity(CHUNK_BYTES * 2), tx };
         // An error here means the client went away; nothing is left to tell.
-        if write_page(&mut out, &search, page, &offsets).is_ok() {
+        if write_page(&mut out, &search, page, &offsets, &labels).is_ok() {
             let _ = out.flush();
         }
     });
@@ -291,12 +300,20 @@ impl Write for Chunks {
     }
 }
 
-fn write_page(out: &mut Chunks, search: &Search, mut page: SearchPage, offsets: &ZoneOffsets) -> io::Result<()> {
+fn write_page(
+    out: &mut Chunks,
+    search: &Search,
+    mut page: SearchPage,
+    offsets: &ZoneOffsets,
+    labels: &Labels,
+) -> io::Result<()> {
     let s = &search.store;
     let head = json!({
         "timezone": s.zone.as_str(),
         "from": s.from,
         "to": s.to,
+        "from_local": local_time(s.from, s.zone.as_str()),
+        "to_local": local_time(s.to, s.zone.as_str()),
         "duration_minutes": s.duration.as_mins(),
         "step_minutes": s.step.as_mins(),
         "format": search.format,
@@ -322,12 +339,13 @@ fn write_page(out: &mut Chunks, search: &Search, mut page: SearchPage, offsets: 
         if i > 0 {
             out.write_all(b",")?;
         }
+        let name = labels.person(therapist);
         let written = match search.format {
             SearchFormat::Starts => {
-                serde_json::to_writer(&mut *out, &StartsItem { therapist, starts: &starts, offsets })
+                serde_json::to_writer(&mut *out, &StartsItem { therapist, name, starts: &starts, offsets })
             }
             SearchFormat::Intervals => {
-                serde_json::to_writer(&mut *out, &IntervalsItem { therapist, intervals: &intervals, offsets })
+                serde_json::to_writer(&mut *out, &IntervalsItem { therapist, name, intervals: &intervals, offsets })
             }
         };
         written.map_err(io::Error::other)?;
@@ -339,6 +357,7 @@ fn write_page(out: &mut Chunks, search: &Search, mut page: SearchPage, offsets: 
 
 struct StartsItem<'a> {
     therapist: PersonId,
+    name: Option<String>,
     starts: &'a [Timestamp],
     offsets: &'a ZoneOffsets,
 }
@@ -346,8 +365,9 @@ struct StartsItem<'a> {
 impl Serialize for StartsItem<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut item = s.serialize_struct("FreeStarts", 3)?;
+        let mut item = s.serialize_struct("FreeStarts", 4)?;
         item.serialize_field("therapist_id", &self.therapist.0)?;
+        item.serialize_field("therapist_name", &self.name)?;
         item.serialize_field("starts", &UtcList(self.starts))?;
         item.serialize_field("starts_local", &LocalList { starts: self.starts, offsets: self.offsets })?;
         item.end()
@@ -356,6 +376,7 @@ impl Serialize for StartsItem<'_> {
 
 struct IntervalsItem<'a> {
     therapist: PersonId,
+    name: Option<String>,
     intervals: &'a [Interval],
     offsets: &'a ZoneOffsets,
 }
@@ -384,8 +405,9 @@ impl Serialize for IntervalsItem<'_> {
                 out.end()
             }
         }
-        let mut item = s.serialize_struct("FreeIntervals", 2)?;
+        let mut item = s.serialize_struct("FreeIntervals", 3)?;
         item.serialize_field("therapist_id", &self.therapist.0)?;
+        item.serialize_field("therapist_name", &self.name)?;
         item.serialize_field("intervals", &List(self.intervals, self.offsets))?;
         item.end()
     }

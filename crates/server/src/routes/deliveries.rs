@@ -19,6 +19,9 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Path, Query};
 use crate::state::AppState;
 use circles_domain::local_time::local_time;
+use circles_store::model::Labels;
+
+use super::labels::labels_of;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryView {
@@ -31,6 +34,8 @@ pub struct DeliveryView {
     /// The kind of notification the message carries.
     pub kind: String,
     pub session_id: Option<Uuid>,
+    #[schema(example = "Tuesday grief circle")]
+    pub session_title: Option<String>,
     /// pending, sending, sent, failed or suppressed.
     pub state: String,
     pub attempts: u32,
@@ -44,10 +49,11 @@ pub struct DeliveryView {
     pub created_at_local: String,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub sent_at: Option<Timestamp>,
+    pub sent_at_local: Option<String>,
 }
 
 impl DeliveryView {
-    fn new(d: Delivery, zone: &str) -> Self {
+    fn new(d: Delivery, labels: &Labels, zone: &str) -> Self {
         let local = |t: Timestamp| local_time(t, zone);
         Self {
             id: d.id.0,
@@ -56,6 +62,7 @@ impl DeliveryView {
             recipient_name: d.recipient_name,
             kind: d.kind.as_str().to_owned(),
             session_id: d.session_id.map(|s| s.0),
+            session_title: d.session_id.and_then(|s| labels.session(s)),
             state: d.state.as_str().to_owned(),
             attempts: d.attempts,
             next_attempt_at_local: local(d.next_attempt_at),
@@ -63,6 +70,7 @@ impl DeliveryView {
             last_error: d.last_error,
             created_at_local: local(d.created_at),
             created_at: d.created_at,
+            sent_at_local: d.sent_at.map(local),
             sent_at: d.sent_at,
         }
     }
@@ -100,8 +108,10 @@ pub async fn list_deliveries(
     // One more than the page, to know whether another follows.
     let filter = DeliveryFilter { state: state_filter, after, limit: limit + 1 };
     let found = state.store.deliveries(member.org_id(), filter).await?;
+    let labels = labels_of(&state, member.org_id(), &found, |m, d| _ = m.session(d.session_id)).await?;
     let zone = &member.org.timezone;
-    Ok(axum::Json(page_mapped(found, limit, |d| time_cursor(d.created_at, d.id.0), |d| DeliveryView::new(d, zone))))
+    let view = |d| DeliveryView::new(d, &labels, zone);
+    Ok(axum::Json(page_mapped(found, limit, |d| time_cursor(d.created_at, d.id.0), view)))
 }
 
 /// Sends a failed message again, with a fresh round of attempts (admins only).
@@ -119,7 +129,9 @@ pub async fn retry_delivery(
     // delivery id names nothing here, whatever organisation it is from.
     member.authorize(Action::ManageDeliveries).map_err(|_| ApiError::not_found("delivery"))?;
     let retried = state.store.retry_delivery(&member.ctx, member.org_id(), DeliveryId(delivery_id)).await?;
-    Ok(axum::Json(DeliveryView::new(retried, &member.org.timezone)))
+    let one = std::slice::from_ref(&retried);
+    let labels = labels_of(&state, member.org_id(), one, |m, d| _ = m.session(d.session_id)).await?;
+    Ok(axum::Json(DeliveryView::new(retried, &labels, &member.org.timezone)))
 }
 
 /// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).

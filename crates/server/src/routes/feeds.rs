@@ -18,12 +18,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::views::{Items, Problem};
+use super::page::{Page, PageQuery, page_mapped, time_cursor};
+use super::views::Problem;
 use crate::auth::{Caller, RequestMeta, token};
 use crate::delivery::compose::Sender;
 use crate::delivery::feed::{etag, feed_calendar, matches};
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::http::idempotency::CarriesSecret;
 use crate::state::AppState;
 
@@ -46,6 +47,7 @@ pub struct FeedView {
     pub last_fetched_at_local: Option<String>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub rotated_at: Option<Timestamp>,
+    pub rotated_at_local: Option<String>,
 }
 
 impl FeedView {
@@ -57,6 +59,7 @@ impl FeedView {
             created_at: feed.created_at,
             last_fetched_at_local: feed.last_fetched_at.map(|t| local_time(t, zone)),
             last_fetched_at: feed.last_fetched_at,
+            rotated_at_local: feed.rotated_at.map(|t| local_time(t, zone)),
             rotated_at: feed.rotated_at,
         }
     }
@@ -101,8 +104,7 @@ fn link(state: &AppState, headers: &HeaderMap, feed: Feed, secret: String, zone:
 
 /// The zone the person reads times in.
 async fn zone(state: &AppState, caller: &Caller) -> ApiResult<String> {
-    let prefs = state.store.preferences(caller.principal.account_id).await?;
-    Ok(prefs.timezone.unwrap_or_else(|| "UTC".to_owned()))
+    super::me::own_zone(state, caller.principal.account_id).await
 }
 
 /// Creates a calendar feed link; the token is shown only in this response.
@@ -127,11 +129,18 @@ pub async fn create_feed(
 
 /// The caller's live feed links (never their tokens).
 #[utoipa::path(get, path = "/api/v1/me/feeds", tag = "me",
-    responses((status = 200, body = Items<FeedView>), (status = 401, body = Problem)), security(("bearer" = [])))]
-pub async fn list_feeds(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Items<FeedView>>> {
+    params(PageQuery), responses((status = 200, body = Page<FeedView>), (status = 400, body = Problem),
+        (status = 401, body = Problem)), security(("bearer" = [])))]
+pub async fn list_feeds(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<axum::Json<Page<FeedView>>> {
+    let (limit, page) = query.keyset()?;
     let zone = zone(&state, &caller).await?;
-    let feeds = state.store.feeds(caller.principal.account_id).await?;
-    Ok(axum::Json(Items { items: feeds.into_iter().map(|f| FeedView::new(f, &zone)).collect() }))
+    let feeds = state.store.feeds(caller.principal.account_id, page).await?;
+    let cursor = |f: &Feed| time_cursor(f.created_at, f.id.0);
+    Ok(axum::Json(page_mapped(feeds, limit, cursor, |f| FeedView::new(f, &zone))))
 }
 
 /// Gives a feed a new link; the old one answers 404 from now on.

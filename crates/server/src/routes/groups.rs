@@ -8,6 +8,7 @@ use circles_domain::civil::parse_date;
 use circles_domain::group::{GroupSettings, GroupType, SettingsInput};
 use circles_domain::ids::{GroupId, MembershipId, PersonId};
 use circles_domain::input::{Label, free_text};
+use circles_domain::local_time::local_time;
 use circles_domain::recurrence::{Recurrence, RecurrenceInput};
 use circles_domain::session::{DetailsInput, Modality};
 use circles_domain::validation::Validator;
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::page::{Page, name_cursor, page_of, parse_name_cursor, parse_time_cursor, time_cursor};
+use super::page::{Page, name_cursor, page_mapped, page_of, parse_name_cursor, parse_time_cursor, time_cursor};
 use super::query::page_limit;
 use super::sessions::distinct_people;
 use super::views::Problem;
@@ -61,12 +62,17 @@ pub struct GroupView {
     pub members: MemberCounts,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    /// On the organisation's clock.
+    #[schema(example = "Mon 7 Dec, 09:10 EST")]
+    pub created_at_local: String,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub archived_at: Option<Timestamp>,
+    pub archived_at_local: Option<String>,
 }
 
-impl From<Group> for GroupView {
-    fn from(g: Group) -> Self {
+impl GroupView {
+    /// `g`, its record times read in `zone` (the organisation's).
+    pub fn new(g: Group, zone: &str) -> Self {
         let f = g.fields;
         Self {
             id: g.id.0,
@@ -93,7 +99,9 @@ impl From<Group> for GroupView {
                 pending_screening: g.pending_screening,
             },
             created_at: g.created_at,
+            created_at_local: local_time(g.created_at, zone),
             archived_at: g.archived_at,
+            archived_at_local: g.archived_at.map(|t| local_time(t, zone)),
         }
     }
 }
@@ -297,7 +305,7 @@ pub async fn create_group(
     }
     let input = NewGroup { fields, moderator_ids: moderators, facilitator_ids: facilitators };
     let group = state.store.create_group(&member.ctx, member.org_id(), input).await?;
-    Ok((StatusCode::CREATED, axum::Json(group.into())))
+    Ok((StatusCode::CREATED, axum::Json(GroupView::new(group, &member.org.timezone))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -332,7 +340,8 @@ pub async fn list_groups(
     // One more than the page, to know whether another follows.
     let page = Keyset { after, limit: limit + 1 };
     let groups = state.store.groups_page(member.org_id(), visible_to, archived, page).await?;
-    Ok(axum::Json(page_of(groups, limit, |g| name_cursor(&g.fields.name, g.id.0))))
+    let zone = &member.org.timezone;
+    Ok(axum::Json(page_mapped(groups, limit, |g| name_cursor(&g.fields.name, g.id.0), |g| GroupView::new(g, zone))))
 }
 
 /// The group and the caller's standing in it, after checking they may see it.
@@ -353,7 +362,7 @@ pub async fn get_group(
     Path((_org_id, group_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<GroupView>> {
     let (group, _) = visible_group(&state, &member, group_id).await?;
-    Ok(axum::Json(group.into()))
+    Ok(axum::Json(GroupView::new(group, &member.org.timezone)))
 }
 
 /// Changes a group's description, rules or staff (its moderators or an admin).
@@ -376,7 +385,10 @@ pub async fn update_group(
     let facilitators = people(&mut v, "facilitator_ids", &body.facilitator_ids);
     let fields = v.done(|| fields)?;
     let update = GroupUpdate { fields, moderator_ids: moderators, facilitator_ids: facilitators };
-    Ok(axum::Json(state.store.update_group(&member.ctx, member.org_id(), group.id, update).await?.into()))
+    Ok(axum::Json(GroupView::new(
+        state.store.update_group(&member.ctx, member.org_id(), group.id, update).await?,
+        &member.org.timezone,
+    )))
 }
 
 /// Archives a group: it keeps its history but takes no new sessions or members.
@@ -391,7 +403,10 @@ pub async fn archive_group(
 ) -> ApiResult<axum::Json<GroupView>> {
     let (group, relation) = visible_group(&state, &member, group_id).await?;
     member.authorize(Action::ManageGroup { relation })?;
-    Ok(axum::Json(state.store.archive_group(&member.ctx, member.org_id(), group.id).await?.into()))
+    Ok(axum::Json(GroupView::new(
+        state.store.archive_group(&member.ctx, member.org_id(), group.id).await?,
+        &member.org.timezone,
+    )))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -400,12 +415,15 @@ pub struct ScreeningView {
     pub notes: String,
     pub approved: bool,
     pub screened_by: Option<Uuid>,
+    pub screened_by_name: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GroupMembershipView {
     pub id: Uuid,
     pub group_id: Uuid,
+    #[schema(example = "Grief support")]
+    pub group_name: String,
     pub client_id: Uuid,
     /// The member's name; rosters reach only the group's staff and the member.
     #[schema(example = "Sam Okafor")]
@@ -428,6 +446,7 @@ impl From<GroupMember> for GroupMembershipView {
         Self {
             id: m.id.0,
             group_id: m.group_id.0,
+            group_name: m.group_name,
             client_id: m.client_id.0,
             client_name: m.client_name,
             status: m.status.wire().into(),
@@ -440,6 +459,7 @@ impl From<GroupMember> for GroupMembershipView {
                 notes: s.notes,
                 approved: s.approved,
                 screened_by: s.screened_by.map(|p| p.0),
+                screened_by_name: s.screened_by_name,
             }),
         }
     }

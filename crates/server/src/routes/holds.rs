@@ -7,10 +7,11 @@ use circles_domain::authz::Action;
 use circles_domain::ids::{HoldId, PersonId};
 use circles_domain::input::instant;
 use circles_domain::interval::{Interval, MAX_BUSY_SPAN};
+use circles_domain::local_time::local_time;
 use circles_domain::recurrence::{Recurrence, RecurrenceInput};
 use circles_domain::session::{DetailsInput, SessionDetails};
 use circles_domain::validation::Validator;
-use circles_store::model::{Hold, NewHold};
+use circles_store::model::{Hold, Labels, Mentions, NewHold};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -89,36 +90,67 @@ pub struct HoldRecurrence {
     pub end_date: Option<String>,
 }
 
+/// One held slot, on the organisation's clock beside UTC.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SlotView {
     #[schema(value_type = String, format = DateTime)]
     pub starts_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub ends_at: Timestamp,
+    #[schema(example = "Thu 10 Dec, 18:00 EST")]
+    pub starts_at_local: String,
+    #[schema(example = "Thu 10 Dec, 19:00 EST")]
+    pub ends_at_local: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HoldView {
     pub hold_id: Uuid,
     pub therapist_id: Uuid,
+    #[schema(example = "Dana Reyes")]
+    pub therapist_name: Option<String>,
+    /// A hold reaches only its two parties and the organisation's staff.
     pub client_id: Uuid,
+    #[schema(example = "Sam Okafor")]
+    pub client_name: Option<String>,
     /// live, confirmed, released or expired (as the clock has it).
     pub status: String,
     #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,
+    /// On the organisation's clock.
+    #[schema(example = "Thu 10 Dec, 17:05 EST")]
+    pub expires_at_local: String,
     pub occurrences: Vec<SlotView>,
 }
 
-impl From<Hold> for HoldView {
-    fn from(h: Hold) -> Self {
+impl HoldView {
+    /// `h` with its two parties named from `labels`, its times read in `zone`.
+    fn new(h: Hold, labels: &Labels, zone: &str) -> Self {
+        let slot = |s: Interval| SlotView {
+            starts_at: s.start,
+            ends_at: s.end,
+            starts_at_local: local_time(s.start, zone),
+            ends_at_local: local_time(s.end, zone),
+        };
         Self {
             hold_id: h.id.0,
             therapist_id: h.therapist_id.0,
+            therapist_name: labels.person(h.therapist_id),
             client_id: h.client_id.0,
+            client_name: labels.person(h.client_id),
             status: h.status.wire().into(),
             expires_at: h.expires_at,
-            occurrences: h.slots.into_iter().map(|s| SlotView { starts_at: s.start, ends_at: s.end }).collect(),
+            expires_at_local: local_time(h.expires_at, zone),
+            occurrences: h.slots.into_iter().map(slot).collect(),
         }
+    }
+
+    /// `h` as `member` reads it: its parties named in one read.
+    async fn read(state: &AppState, member: &Member, h: Hold) -> ApiResult<Self> {
+        let mut mentions = Mentions::default();
+        mentions.person(h.therapist_id).person(h.client_id);
+        let labels = state.store.labels(member.org_id(), mentions).await?;
+        Ok(Self::new(h, &labels, &member.org.timezone))
     }
 }
 
@@ -258,7 +290,7 @@ pub async fn create_hold(
         as_client: input.client_id == member.person_id,
     })?;
     let hold = state.store.create_hold(&member.ctx, member.org_id(), input).await?;
-    Ok((StatusCode::CREATED, axum::Json(hold.into())))
+    Ok((StatusCode::CREATED, axum::Json(HoldView::read(&state, &member, hold).await?)))
 }
 
 pub(crate) async fn hold_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Hold> {
@@ -278,7 +310,8 @@ pub async fn get_hold(
     member: Member,
     Path((_org_id, hold_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<HoldView>> {
-    Ok(axum::Json(hold_for(&state, &member, hold_id).await?.into()))
+    let hold = hold_for(&state, &member, hold_id).await?;
+    Ok(axum::Json(HoldView::read(&state, &member, hold).await?))
 }
 
 /// Turns a live hold into its session(s), atomically. An expired, released

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use circles_domain::ids::InvitationId;
+use circles_domain::local_time::local_time;
 use circles_domain::session::{InvitationStatus, SessionKind};
 use circles_store::model::{Invitation, InvitationFilter, Response};
 use serde::{Deserialize, Serialize};
@@ -21,27 +22,40 @@ use crate::state::AppState;
 pub struct InvitationView {
     pub id: Uuid,
     pub session_id: Uuid,
+    #[schema(example = "Tuesday grief circle")]
+    pub session_title: String,
     pub therapist_id: Uuid,
+    #[schema(example = "Dana Reyes")]
+    pub therapist_name: String,
     /// PENDING, ACCEPTED or DECLINED.
     pub status: String,
     pub message: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub invited_at: jiff::Timestamp,
+    /// On the session's clock.
+    #[schema(example = "Mon 7 Dec, 09:10 EST")]
+    pub invited_at_local: String,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub responded_at: Option<jiff::Timestamp>,
+    pub responded_at_local: Option<String>,
     pub session: SessionView,
 }
 
 impl From<Invitation> for InvitationView {
     fn from(i: Invitation) -> Self {
         let a = i.assignment;
+        let zone = &i.session.timezone;
         Self {
             id: a.id.0,
             session_id: a.session_id.0,
+            session_title: i.session.title.clone(),
             therapist_id: a.therapist_id.0,
+            therapist_name: a.therapist_name,
             status: a.status.wire().into(),
             message: a.message,
+            invited_at_local: local_time(a.invited_at, zone),
             invited_at: a.invited_at,
+            responded_at_local: a.responded_at.map(|t| local_time(t, zone)),
             responded_at: a.responded_at,
             session: i.session.into(),
         }

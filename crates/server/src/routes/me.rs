@@ -1,8 +1,9 @@
 use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
-use circles_domain::ids::TokenId;
+use circles_domain::ids::{AccountId, TokenId};
 use circles_domain::input::Label;
+use circles_domain::local_time::local_time;
 use circles_domain::validation::Validator;
 use circles_store::model::{NewToken, TokenInfo, TokenKind};
 use jiff::{SignedDuration, Timestamp};
@@ -10,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::views::{AccountView, Items, MembershipView, Problem};
+use super::page::{Page, PageQuery, page_mapped, time_cursor};
+use super::views::{AccountView, MembershipView, Problem};
 use crate::auth::{Caller, token};
 use crate::http::error::ApiResult;
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::http::idempotency::CarriesSecret;
 use crate::state::AppState;
 
@@ -33,11 +35,21 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum
     let account = state.store.account(caller.principal.account_id).await?;
     let memberships = state.store.memberships(caller.principal.account_id).await?;
     let timezone = state.store.preferences(caller.principal.account_id).await?.timezone;
+    let zone = timezone.as_deref().unwrap_or(UTC);
     Ok(axum::Json(MeResponse {
-        account: account.into(),
-        memberships: memberships.into_iter().map(Into::into).collect(),
+        memberships: memberships.into_iter().map(|m| MembershipView::new(m, &account.name)).collect(),
+        account: AccountView::new(account, zone),
         timezone,
     }))
+}
+
+/// Where a person's own records (account, tokens, feeds) are read: the zone
+/// of their preferences, UTC if they chose none.
+const UTC: &str = "UTC";
+
+/// The zone `account` reads its own records in.
+pub async fn own_zone(state: &AppState, account: AccountId) -> ApiResult<String> {
+    Ok(state.store.preferences(account).await?.timezone.unwrap_or_else(|| UTC.to_owned()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -61,11 +73,26 @@ pub struct TokenView {
     pub expires_at: Option<Timestamp>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub revoked_at: Option<Timestamp>,
+    /// The times above in the zone the person chose (UTC if none).
+    #[schema(example = "Mon 7 Dec, 09:10 EST")]
+    pub created_at_local: String,
+    pub expires_at_local: Option<String>,
+    pub revoked_at_local: Option<String>,
 }
 
-impl From<TokenInfo> for TokenView {
-    fn from(t: TokenInfo) -> Self {
-        Self { id: t.id.0, name: t.name, created_at: t.created_at, expires_at: t.expires_at, revoked_at: t.revoked_at }
+impl TokenView {
+    pub fn new(t: TokenInfo, zone: &str) -> Self {
+        let local = |at: Timestamp| local_time(at, zone);
+        Self {
+            id: t.id.0,
+            name: t.name,
+            created_at_local: local(t.created_at),
+            expires_at_local: t.expires_at.map(local),
+            revoked_at_local: t.revoked_at.map(local),
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+        }
     }
 }
 
@@ -103,14 +130,24 @@ pub async fn create_token(
         expires_at: expires_in.map(|days| state.clock.now() + SignedDuration::from_hours(24 * i64::from(days))),
     };
     let info = state.store.create_token(&caller.ctx(), input).await?;
-    Ok((StatusCode::CREATED, Extension(CarriesSecret), axum::Json(CreatedToken { info: info.into(), token: secret })))
+    let info = TokenView::new(info, &own_zone(&state, caller.principal.account_id).await?);
+    Ok((StatusCode::CREATED, Extension(CarriesSecret), axum::Json(CreatedToken { info, token: secret })))
 }
 
 /// The account's API tokens (never their secrets).
 #[utoipa::path(get, path = "/api/v1/me/tokens", tag = "me",
-    responses((status = 200, body = Items<TokenView>)), security(("bearer" = [])))]
-pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Items<TokenView>>> {
-    Ok(axum::Json(Items::of(state.store.list_tokens(caller.principal.account_id).await?)))
+    params(PageQuery), responses((status = 200, body = Page<TokenView>), (status = 400, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<axum::Json<Page<TokenView>>> {
+    let (limit, page) = query.keyset()?;
+    let zone = own_zone(&state, caller.principal.account_id).await?;
+    let tokens = state.store.list_tokens(caller.principal.account_id, page).await?;
+    let cursor = |t: &TokenInfo| time_cursor(t.created_at, t.id.0);
+    Ok(axum::Json(page_mapped(tokens, limit, cursor, |t| TokenView::new(t, &zone))))
 }
 
 /// Revokes one of the account's tokens.

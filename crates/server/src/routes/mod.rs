@@ -21,6 +21,7 @@ pub mod groups;
 pub mod health;
 pub mod holds;
 pub mod invitations;
+mod labels;
 pub mod me;
 pub mod my_groups;
 pub mod notifications;

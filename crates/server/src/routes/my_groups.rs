@@ -9,9 +9,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::views::Items;
+use super::page::{Page, PageQuery, page_of, time_cursor};
+use super::views::Problem;
 use crate::auth::Caller;
 use crate::http::error::ApiResult;
+use crate::http::extract::Query;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -20,7 +22,8 @@ pub struct OwnMembershipView {
     pub org_id: Uuid,
     pub organisation: String,
     pub group_id: Uuid,
-    pub group: String,
+    #[schema(example = "Wednesday Grief Group")]
+    pub group_name: String,
     /// PENDING_SCREENING, ACTIVE, WAITLISTED, INACTIVE or GRADUATED.
     pub status: String,
     pub join_date: String,
@@ -42,7 +45,7 @@ impl From<OwnMembership> for OwnMembershipView {
             org_id: own.org_id.0,
             organisation: own.org_name,
             group_id: m.group_id.0,
-            group: own.group_name,
+            group_name: own.group_name,
             status: m.status.as_str().into(),
             join_date: m.join_date.to_string(),
             leave_date: m.leave_date.map(|d| d.to_string()),
@@ -55,13 +58,16 @@ impl From<OwnMembership> for OwnMembershipView {
 /// The caller's group memberships in every organisation, past ones
 /// included, each with their attendance statistics.
 #[utoipa::path(get, path = "/api/v1/me/memberships", tag = "me",
-    responses((status = 200, body = Items<OwnMembershipView>)),
+    params(PageQuery), responses((status = 200, body = Page<OwnMembershipView>), (status = 400, body = Problem)),
     security(("bearer" = [])))]
 pub async fn my_memberships(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<axum::Json<Items<OwnMembershipView>>> {
-    Ok(axum::Json(Items::of(state.store.account_memberships(caller.principal.account_id).await?)))
+    Query(query): Query<PageQuery>,
+) -> ApiResult<axum::Json<Page<OwnMembershipView>>> {
+    let (limit, page) = query.keyset()?;
+    let own = state.store.account_memberships(caller.principal.account_id, page).await?;
+    Ok(axum::Json(page_of(own, limit, |o| time_cursor(o.member.created_at, o.member.id.0))))
 }
 
 /// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).

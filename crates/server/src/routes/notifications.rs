@@ -3,11 +3,12 @@
 use axum::extract::State;
 use circles_domain::ids::NotificationId;
 use circles_domain::local_time::local_time;
-use circles_store::model::Notification;
+use circles_store::model::{Labels, Mentions, Notification};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::labels::labels_of;
 use super::page::{Page, page_mapped, parse_time_cursor, time_cursor};
 use super::query::page_limit;
 use super::views::Problem;
@@ -31,7 +32,11 @@ pub struct NotificationView {
     pub title: String,
     pub body: String,
     pub session_id: Option<Uuid>,
+    #[schema(example = "Tuesday grief circle")]
+    pub session_title: Option<String>,
     pub group_id: Option<Uuid>,
+    #[schema(example = "Grief support")]
+    pub group_name: Option<String>,
     pub read: bool,
     /// When it arrived, on the organisation's clock ("Thu 10 Dec, 18:00 EST").
     pub created_at_local: String,
@@ -40,19 +45,26 @@ pub struct NotificationView {
 }
 
 impl NotificationView {
-    fn new(n: Notification, zone: &str) -> Self {
+    fn new(n: Notification, labels: &Labels, zone: &str) -> Self {
         Self {
             id: n.id.0,
             kind: n.kind,
             title: n.title,
             body: n.body,
             session_id: n.session_id.map(|s| s.0),
+            session_title: n.session_id.and_then(|s| labels.session(s)),
             group_id: n.group_id.map(|g| g.0),
+            group_name: n.group_id.and_then(|g| labels.group(g)),
             read: n.read_at.is_some(),
             created_at_local: local_time(n.created_at, zone),
             created_at: n.created_at,
         }
     }
+}
+
+/// What a notification names: its session and group.
+fn mention(mentions: &mut Mentions, n: &Notification) {
+    mentions.session(n.session_id).group(n.group_id);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -83,9 +95,10 @@ pub async fn inbox(
     let unread = query.unread.unwrap_or(false);
     // One more than the page, to know whether another follows.
     let items = state.store.notification_page(member.org_id(), member.person_id, unread, after, limit + 1).await?;
+    let labels = labels_of(&state, member.org_id(), &items, mention).await?;
     let zone = &member.org.timezone;
     let cursor = |n: &Notification| time_cursor(n.created_at, n.id.0);
-    Ok(axum::Json(page_mapped(items, limit, cursor, |n| NotificationView::new(n, zone))))
+    Ok(axum::Json(page_mapped(items, limit, cursor, |n| NotificationView::new(n, &labels, zone))))
 }
 
 /// Marks one of the caller's notifications read.
@@ -99,7 +112,8 @@ pub async fn mark_read(
 ) -> ApiResult<axum::Json<NotificationView>> {
     let read =
         state.store.mark_notification_read(member.org_id(), member.person_id, NotificationId(notification_id)).await?;
-    Ok(axum::Json(NotificationView::new(read, &member.org.timezone)))
+    let labels = labels_of(&state, member.org_id(), std::slice::from_ref(&read), mention).await?;
+    Ok(axum::Json(NotificationView::new(read, &labels, &member.org.timezone)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

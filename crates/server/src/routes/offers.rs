@@ -16,10 +16,11 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::labels::labels_of;
 use super::page::{Page, page_mapped, parse_time_cursor, time_cursor};
 use super::query::{page_limit, query_parsed};
 use super::views::Problem;
-use super::waitlist_views::{OfferView, visible_to};
+use super::waitlist_views::{OfferView, mention_offer, visible_to};
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
@@ -99,7 +100,8 @@ pub async fn send_offer(
 ) -> ApiResult<(StatusCode, axum::Json<OfferView>)> {
     member.authorize(Action::ManageWaitlist)?;
     let input = parse_offer(&body)?;
-    Ok((StatusCode::CREATED, view(&state, state.store.send_offer(&member.ctx, member.org_id(), input).await?)))
+    let offer = state.store.send_offer(&member.ctx, member.org_id(), input).await?;
+    Ok((StatusCode::CREATED, view(&state, &member, offer).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -132,8 +134,10 @@ pub async fn list_offers(
     // One more than the page, to know whether another follows.
     let page = Keyset { after, limit: limit + 1 };
     let offers = state.store.offers_page(member.org_id(), OfferFilter { status, client }, page).await?;
+    let labels = labels_of(&state, member.org_id(), &offers, mention_offer).await?;
     let now = state.clock.now();
-    Ok(axum::Json(page_mapped(offers, limit, |o| time_cursor(o.created_at, o.id.0), |o| OfferView::new(o, now))))
+    let view = |o| OfferView::new(o, now, &labels);
+    Ok(axum::Json(page_mapped(offers, limit, |o| time_cursor(o.created_at, o.id.0), view)))
 }
 
 async fn offer_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Offer> {
@@ -150,8 +154,9 @@ async fn answerable(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Of
 }
 
 /// An offer as the caller sees it now.
-fn view(state: &AppState, offer: Offer) -> axum::Json<OfferView> {
-    axum::Json(OfferView::new(offer, state.clock.now()))
+async fn view(state: &AppState, member: &Member, offer: Offer) -> ApiResult<axum::Json<OfferView>> {
+    let labels = labels_of(state, member.org_id(), std::slice::from_ref(&offer), mention_offer).await?;
+    Ok(axum::Json(OfferView::new(offer, state.clock.now(), &labels)))
 }
 
 /// One offer, with the seconds it has left.
@@ -164,7 +169,7 @@ pub async fn get_offer(
     member: Member,
     Path((_org_id, offer_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<OfferView>> {
-    Ok(view(&state, offer_for(&state, &member, offer_id).await?))
+    view(&state, &member, offer_for(&state, &member, offer_id).await?).await
 }
 
 #[derive(Debug, Deserialize, ToSchema, Default)]
@@ -190,7 +195,7 @@ pub async fn accept(
 ) -> ApiResult<axum::Json<OfferView>> {
     let offer = answerable(&state, &member, offer_id).await?;
     let how = Acceptance { release: body.release_session_id.map(SessionId) };
-    Ok(view(&state, state.store.accept_offer(&member.ctx, member.org_id(), offer.id, how).await?))
+    view(&state, &member, state.store.accept_offer(&member.ctx, member.org_id(), offer.id, how).await?).await
 }
 
 #[derive(Debug, Deserialize, ToSchema, Default)]
@@ -217,7 +222,7 @@ pub async fn decline(
     let mut v = Validator::default();
     let reason = v.check_opt("reason", body.reason.map(|r| free_text(&r, 500)));
     let reason = v.done(|| reason)?;
-    Ok(view(&state, state.store.decline_offer(&member.ctx, member.org_id(), offer.id, reason).await?))
+    view(&state, &member, state.store.decline_offer(&member.ctx, member.org_id(), offer.id, reason).await?).await
 }
 
 /// Withdraws a live offer (staff); the client stays on the waitlist.
@@ -233,7 +238,7 @@ pub async fn withdraw(
 ) -> ApiResult<axum::Json<OfferView>> {
     let offer = offer_for(&state, &member, offer_id).await?;
     member.authorize(Action::ManageWaitlist)?;
-    Ok(view(&state, state.store.withdraw_offer(&member.ctx, member.org_id(), offer.id).await?))
+    view(&state, &member, state.store.withdraw_offer(&member.ctx, member.org_id(), offer.id).await?).await
 }
 
 /// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).

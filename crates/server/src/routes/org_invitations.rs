@@ -11,10 +11,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::views::{Items, MembershipView, Problem};
+use super::page::{Page, PageQuery, page_of, time_cursor};
+use super::views::{MembershipView, Problem};
 use crate::auth::Caller;
 use crate::http::error::ApiResult;
-use crate::http::extract::Path;
+use crate::http::extract::{Path, Query};
 use crate::state::AppState;
 use circles_domain::local_time::local_time;
 
@@ -39,6 +40,7 @@ pub struct OrgInvitationView {
     pub invited_at_local: String,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub responded_at: Option<Timestamp>,
+    pub responded_at_local: Option<String>,
 }
 
 impl From<OrgInvitation> for OrgInvitationView {
@@ -47,6 +49,7 @@ impl From<OrgInvitation> for OrgInvitationView {
             id: i.id.0,
             org_id: i.org.id.0,
             invited_at_local: local_time(i.created_at, &i.org.timezone),
+            responded_at_local: i.responded_at.map(|t| local_time(t, &i.org.timezone)),
             org_name: i.org.name,
             timezone: i.org.timezone,
             role: i.role,
@@ -67,16 +70,27 @@ pub struct AnsweredOrgInvitation {
 
 /// The organisations waiting for the caller to accept or decline joining.
 #[utoipa::path(get, path = "/api/v1/me/org-invitations", tag = "me",
-    responses((status = 200, body = Items<OrgInvitationView>), (status = 401, body = Problem)),
+    params(PageQuery),
+    responses((status = 200, body = Page<OrgInvitationView>), (status = 400, body = Problem), (status = 401, body = Problem)),
     security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Items<OrgInvitationView>>> {
-    Ok(axum::Json(Items::of(state.store.org_invitations(caller.principal.account_id).await?)))
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<axum::Json<Page<OrgInvitationView>>> {
+    let (limit, page) = query.keyset()?;
+    let invitations = state.store.org_invitations(caller.principal.account_id, page).await?;
+    Ok(axum::Json(page_of(invitations, limit, |i| time_cursor(i.created_at, i.id.0))))
 }
 
 async fn answer(state: &AppState, caller: &Caller, id: Uuid, accept: bool) -> ApiResult<AnsweredOrgInvitation> {
     let (invitation, membership) =
         state.store.answer_org_invitation(&caller.ctx(), caller.principal.account_id, PersonId(id), accept).await?;
-    Ok(AnsweredOrgInvitation { invitation: invitation.into(), membership: membership.map(Into::into) })
+    let membership = match membership {
+        Some(m) => Some(MembershipView::new(m, &state.store.account(caller.principal.account_id).await?.name)),
+        None => None,
+    };
+    Ok(AnsweredOrgInvitation { invitation: invitation.into(), membership })
 }
 
 /// Joins the organisation with the invited role.

@@ -57,7 +57,10 @@ pub async fn create_org(
     let input =
         v.done(|| Some(NewOrganisation { name: name?, timezone: timezone?, admin: caller.principal.account_id }))?;
     let (org, admin) = state.store.create_organisation(&caller.ctx(), input).await?;
-    Ok((StatusCode::CREATED, axum::Json(CreatedOrg { organisation: org.into(), admin: admin.into() })))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedOrg { admin: PersonView::new(admin, &org.timezone), organisation: org.into() }),
+    ))
 }
 
 /// One organisation the caller belongs to.

@@ -6,7 +6,7 @@ use base64::alphabet::URL_SAFE;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use circles_domain::ids::{SessionId, WaitlistEntryId};
-use circles_store::model::ServingKey;
+use circles_store::model::{Keyset, ServingKey};
 use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -135,4 +135,32 @@ pub fn page_mapped<S, T>(
     fetched.truncate(limit as usize);
     let next_cursor = if more { fetched.last().map(key) } else { None };
     Page { items: fetched.into_iter().map(view).collect(), next_cursor }
+}
+
+/// The page parameters of a list with nothing else to filter by, newest or
+/// oldest first by when each item was made.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// At most this many (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    #[param(format = "time-cursor")]
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The longest first page a list gives: what pages show at once.
+    pub fn longest() -> Self {
+        Self { limit: Some(500), cursor: None }
+    }
+
+    /// The page's limit, and the keyset to read it with: one row more than
+    /// the limit, to know whether another page follows.
+    pub fn keyset<I: From<uuid::Uuid>>(&self) -> ApiResult<(i64, Keyset<(Timestamp, I)>)> {
+        let limit = super::query::page_limit(self.limit, 100, 500)?;
+        let after = parse_time_cursor::<I>(self.cursor.as_deref())?;
+        Ok((limit, Keyset { after, limit: limit + 1 }))
+    }
 }

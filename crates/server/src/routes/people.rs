@@ -4,6 +4,7 @@ use circles_domain::Role;
 use circles_domain::authz::{Action, PeopleScope, PersonFacts, finds_person, people_scope};
 use circles_domain::ids::PersonId;
 use circles_domain::input::{Email, Password, PersonName};
+use circles_domain::local_time::local_time;
 use circles_domain::validation::Validator;
 use circles_store::model::{Keyset, NewPerson, Person};
 use jiff::Timestamp;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::page::{Page, name_cursor, page_of, parse_name_cursor};
+use super::page::{Page, name_cursor, page_mapped, parse_name_cursor};
 use super::query::{page_limit, query_parsed};
 use super::views::{PersonView, Problem};
 use crate::auth::Member;
@@ -49,11 +50,15 @@ pub struct AddedPersonView {
     pub role: Role,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    /// On the organisation's clock.
+    pub created_at_local: String,
 }
 
-impl From<Person> for AddedPersonView {
-    fn from(p: Person) -> Self {
-        Self { id: p.id.0, org_id: p.org_id.0, email: p.email, name: p.name, role: p.role, created_at: p.created_at }
+impl AddedPersonView {
+    fn new(p: Person, zone: &str) -> Self {
+        let created_at_local = local_time(p.created_at, zone);
+        let (id, org_id, created_at) = (p.id.0, p.org_id.0, p.created_at);
+        Self { id, org_id, email: p.email, name: p.name, role: p.role, created_at, created_at_local }
     }
 }
 
@@ -83,7 +88,7 @@ pub async fn add_person(
     };
     let input = NewPerson { email, name, role, password_hash };
     let person = state.store.add_or_invite_person(&member.ctx, member.org_id(), input).await?;
-    Ok((StatusCode::CREATED, axum::Json(person.into())))
+    Ok((StatusCode::CREATED, axum::Json(AddedPersonView::new(person, &member.org.timezone))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -120,7 +125,8 @@ pub async fn list_people(
     // One more than the page, to know whether another follows.
     let page = Keyset { after, limit: limit + 1 };
     let people = state.store.people_page(&member.ctx, member.org_id(), role, scope, member.person_id, page).await?;
-    Ok(axum::Json(page_of(people, limit, |p| name_cursor(&p.name, p.id.0))))
+    let zone = &member.org.timezone;
+    Ok(axum::Json(page_mapped(people, limit, |p| name_cursor(&p.name, p.id.0), |p| PersonView::new(p, zone))))
 }
 
 /// One person. Reading a client's record is audited. A therapist finds only
@@ -135,7 +141,8 @@ pub async fn get_person(
     member: Member,
     Path((_org_id, person_id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<PersonView>> {
-    Ok(axum::Json(read_person(&state, &member, PersonId(person_id)).await?.into()))
+    let person = read_person(&state, &member, PersonId(person_id)).await?;
+    Ok(axum::Json(PersonView::new(person, &member.org.timezone)))
 }
 
 /// One person as `member` may read them (the JSON API's and FHIR's single
@@ -204,5 +211,5 @@ pub async fn change_role(
     let person = state.store.change_role(&member.ctx, member.org_id(), person_id, role).await?;
     // This server's cached membership would keep the old role for a few seconds.
     state.auth_cache.forget_membership(person.account_id, member.org_id());
-    Ok(axum::Json(person.into()))
+    Ok(axum::Json(PersonView::new(person, &member.org.timezone)))
 }

@@ -22,6 +22,9 @@ pub struct ScheduleEntryView {
     pub session_id: Uuid,
     pub org_id: Uuid,
     pub person_id: Uuid,
+    /// Whose schedule it is.
+    #[schema(example = "Dana Reyes")]
+    pub person_name: String,
     #[schema(example = "group")]
     pub kind: String,
     /// `CANCELLED` entries stay on the schedule (hide them with
@@ -45,6 +48,8 @@ pub struct ScheduleEntryView {
     pub address: Option<String>,
     pub virtual_link: Option<String>,
     pub group_id: Option<Uuid>,
+    #[schema(example = "Grief support")]
+    pub group_name: Option<String>,
     /// In a one-on-one, the other person's name: the client for the
     /// therapist, the therapist for the client.
     #[schema(example = "Dana Reyes")]
@@ -63,6 +68,7 @@ impl From<ScheduleEntry> for ScheduleEntryView {
             session_id: e.session_id.0,
             org_id: e.org_id.0,
             person_id: e.person_id.0,
+            person_name: e.person_name,
             kind: e.kind.as_str().into(),
             status: e.status.wire().into(),
             title: e.title,
@@ -76,6 +82,7 @@ impl From<ScheduleEntry> for ScheduleEntryView {
             address: e.address,
             virtual_link: e.virtual_link,
             group_id: e.group_id.map(|g| g.0),
+            group_name: e.group_name,
             with_name: e.with_name,
             role: e.role,
             participation: e.participation,

@@ -166,7 +166,7 @@ pub async fn split(
     })?;
     let outcome = state.store.split_series(&member.ctx, member.org_id(), group.id, change).await?;
     Ok(axum::Json(SplitView {
-        group: outcome.group.into(),
+        group: GroupView::new(outcome.group, &member.org.timezone),
         moved: outcome.moved.into_iter().map(Into::into).collect(),
     }))
 }

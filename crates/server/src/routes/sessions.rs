@@ -38,16 +38,21 @@ pub struct AssignmentView {
     pub message: Option<String>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub responded_at: Option<Timestamp>,
+    /// On the session's clock.
+    #[schema(example = "Mon 7 Dec, 09:12 EST")]
+    pub responded_at_local: Option<String>,
 }
 
-impl From<Assignment> for AssignmentView {
-    fn from(a: Assignment) -> Self {
+impl AssignmentView {
+    /// `a`, its answer read on the clock of `zone` (the session's).
+    pub fn new(a: Assignment, zone: &str) -> Self {
         Self {
             id: a.id.0,
             therapist_id: a.therapist_id.0,
             therapist_name: a.therapist_name,
             status: a.status.wire().into(),
             message: a.message,
+            responded_at_local: a.responded_at.map(|t| local_time(t, zone)),
             responded_at: a.responded_at,
         }
     }
@@ -109,6 +114,9 @@ pub struct SessionView {
     pub capacity: i64,
     pub seats_taken: i64,
     pub group_id: Option<Uuid>,
+    /// The group's name, for a group session.
+    #[schema(example = "Tuesday grief circle")]
+    pub group_name: Option<String>,
     pub series_id: Option<Uuid>,
     pub recurrence_id: Option<String>,
     pub virtual_link: Option<String>,
@@ -122,8 +130,12 @@ pub struct SessionView {
     pub created_by_name: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    /// Record times on the session's clock, like its start.
+    #[schema(example = "Mon 7 Dec, 09:10 EST")]
+    pub created_at_local: String,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub cancelled_at: Option<Timestamp>,
+    pub cancelled_at_local: Option<String>,
     pub cancel_reason: Option<String>,
     /// `PENDING` while a member's proposal waits for a moderator, then
     /// `APPROVED` or `REJECTED`.
@@ -144,16 +156,19 @@ impl From<Session> for SessionView {
             ends_at_local: local_time(s.ends_at, &s.timezone),
             starts_at: s.starts_at,
             ends_at: s.ends_at,
+            therapists: s.therapists.into_iter().map(|a| AssignmentView::new(a, &s.timezone)).collect(),
+            created_at_local: local_time(s.created_at, &s.timezone),
+            cancelled_at_local: s.cancelled_at.map(|t| local_time(t, &s.timezone)),
             timezone: s.timezone,
             capacity: s.capacity,
             seats_taken: s.seats_taken,
             group_id: s.group_id.map(|g| g.0),
+            group_name: s.group_name,
             series_id: s.series_id.map(|g| g.0),
             recurrence_id: s.recurrence_id,
             virtual_link: s.virtual_link,
             location: s.location,
             address: s.address,
-            therapists: s.therapists.into_iter().map(Into::into).collect(),
             seats: s.seats.into_iter().map(Into::into).collect(),
             created_by: s.created_by.map(|p| p.0),
             created_by_name: s.created_by_name,

@@ -9,13 +9,15 @@ use circles_domain::input::{free_text, instant};
 use circles_domain::time_off::{REASON_MAX, TimeOffKind, TimeOffStatus, absence};
 use circles_domain::validation::Validator;
 use circles_store::model::{
-    AffectedSession, BusyConflict, CoverageCandidate, NewTimeOff, Reassignment, TimeOff, TimeOffApproval, TimeOffFilter,
+    AffectedSession, BusyConflict, CoverageCandidate, Labels, NewTimeOff, Reassignment, TimeOff, TimeOffApproval,
+    TimeOffFilter,
 };
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::labels::labels_of;
 use super::page::{Page, page_of, parse_time_cursor, time_cursor};
 use super::query::{page_limit, query_parsed};
 use super::views::{Items, Problem};
@@ -236,6 +238,8 @@ pub struct AffectedSessionView {
     #[schema(example = "IN_PERSON")]
     pub modality: String,
     pub group_id: Option<Uuid>,
+    #[schema(example = "Grief support")]
+    pub group_name: Option<String>,
     pub seats_taken: i64,
 }
 
@@ -253,6 +257,7 @@ impl From<AffectedSession> for AffectedSessionView {
             timezone: a.timezone,
             modality: a.modality.as_str().into(),
             group_id: a.group_id.map(|g| g.0),
+            group_name: a.group_name,
             seats_taken: a.seats_taken,
         }
     }
@@ -292,36 +297,63 @@ pub struct ApproveRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConflictView {
     pub person_id: Uuid,
+    #[schema(example = "Dana Reyes")]
+    pub person_name: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub starts_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
     pub ends_at: Timestamp,
+    /// On the organisation's clock.
+    #[schema(example = "Thu 10 Dec, 18:00 EST")]
+    pub starts_at_local: String,
+    pub ends_at_local: String,
     /// session, hold or time_off.
     pub kind: String,
 }
 
-impl From<BusyConflict> for ConflictView {
-    fn from(c: BusyConflict) -> Self {
-        Self { person_id: c.person_id.0, starts_at: c.starts_at, ends_at: c.ends_at, kind: c.kind.as_str().into() }
+impl ConflictView {
+    fn new(c: BusyConflict, labels: &Labels, zone: &str) -> Self {
+        Self {
+            person_id: c.person_id.0,
+            person_name: labels.person(c.person_id),
+            starts_at_local: local_time(c.starts_at, zone),
+            ends_at_local: local_time(c.ends_at, zone),
+            starts_at: c.starts_at,
+            ends_at: c.ends_at,
+            kind: c.kind.as_str().into(),
+        }
     }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReassignmentView {
     pub coverage_therapist_id: Uuid,
+    #[schema(example = "Dana Reyes")]
+    pub coverage_therapist_name: Option<String>,
     /// Sessions now the coverage therapist's.
     pub moved: Vec<Uuid>,
     /// On approval: why nothing moved (the approval stands).
     pub conflicts: Vec<ConflictView>,
 }
 
-impl From<Reassignment> for ReassignmentView {
-    fn from(r: Reassignment) -> Self {
+impl ReassignmentView {
+    fn new(r: Reassignment, labels: &Labels, zone: &str) -> Self {
         Self {
             coverage_therapist_id: r.coverage_therapist_id.0,
+            coverage_therapist_name: labels.person(r.coverage_therapist_id),
             moved: r.moved.into_iter().map(|s| s.0).collect(),
-            conflicts: r.conflicts.into_iter().map(Into::into).collect(),
+            conflicts: r.conflicts.into_iter().map(|c| ConflictView::new(c, labels, zone)).collect(),
         }
+    }
+
+    /// `r` as `member` reads it: everyone it mentions named in one read.
+    async fn read(state: &AppState, member: &Member, r: Reassignment) -> ApiResult<Self> {
+        let labels = labels_of(state, member.org_id(), std::slice::from_ref(&r), |m, r| {
+            m.person(r.coverage_therapist_id);
+            r.conflicts.iter().for_each(|c| _ = m.person(c.person_id));
+        })
+        .await?;
+        Ok(Self::new(r, &labels, &member.org.timezone))
     }
 }
 
@@ -333,9 +365,13 @@ pub struct ApprovalView {
     pub reassignment: Option<ReassignmentView>,
 }
 
-impl From<TimeOffApproval> for ApprovalView {
-    fn from(a: TimeOffApproval) -> Self {
-        Self { time_off: a.time_off.into(), reassignment: a.reassignment.map(Into::into) }
+impl ApprovalView {
+    async fn read(state: &AppState, member: &Member, a: TimeOffApproval) -> ApiResult<Self> {
+        let reassignment = match a.reassignment {
+            Some(r) => Some(ReassignmentView::read(state, member, r).await?),
+            None => None,
+        };
+        Ok(Self { time_off: a.time_off.into(), reassignment })
     }
 }
 
@@ -357,7 +393,8 @@ pub async fn approve(
 ) -> ApiResult<axum::Json<ApprovalView>> {
     let id = for_decision(&state, &member, id).await?;
     let coverage = body.coverage_therapist_id.map(PersonId);
-    Ok(axum::Json(state.store.approve_time_off(&member.ctx, member.org_id(), id, coverage).await?.into()))
+    let approval = state.store.approve_time_off(&member.ctx, member.org_id(), id, coverage).await?;
+    Ok(axum::Json(ApprovalView::read(&state, &member, approval).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -411,7 +448,8 @@ pub async fn cancel(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CoverageView {
     pub therapist_id: Uuid,
-    pub name: String,
+    #[schema(example = "Dana Reyes")]
+    pub therapist_name: String,
     /// Free for every affected session: in their hours, not busy, not away.
     pub covers_all: bool,
     pub can_cover: Vec<Uuid>,
@@ -424,7 +462,7 @@ impl From<CoverageCandidate> for CoverageView {
     fn from(c: CoverageCandidate) -> Self {
         Self {
             therapist_id: c.therapist_id.0,
-            name: c.name,
+            therapist_name: c.name,
             covers_all: c.covers_all,
             can_cover: c.can_cover.into_iter().map(|s| s.0).collect(),
             cannot_cover: c.cannot_cover.into_iter().map(|s| s.0).collect(),
@@ -470,7 +508,8 @@ pub async fn reassign(
 ) -> ApiResult<axum::Json<ReassignmentView>> {
     let id = for_decision(&state, &member, id).await?;
     let coverage = PersonId(body.coverage_therapist_id);
-    Ok(axum::Json(state.store.reassign_affected(&member.ctx, member.org_id(), id, coverage).await?.into()))
+    let reassignment = state.store.reassign_affected(&member.ctx, member.org_id(), id, coverage).await?;
+    Ok(axum::Json(ReassignmentView::read(&state, &member, reassignment).await?))
 }
 
 /// Cancels every affected session of approved time off, freeing everyone's time.

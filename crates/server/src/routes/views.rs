@@ -1,6 +1,7 @@
 //! Response shapes shared by several routes.
 
 use circles_domain::Role;
+use circles_domain::local_time::local_time;
 use circles_domain::org_invitation::PersonStatus;
 use circles_store::model::{Account, Membership, Organisation, Person};
 use jiff::Timestamp;
@@ -15,11 +16,15 @@ pub struct AccountView {
     pub name: String,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    /// In the zone the person chose in their preferences (UTC if none).
+    #[schema(example = "Mon 7 Dec, 09:10 EST")]
+    pub created_at_local: String,
 }
 
-impl From<Account> for AccountView {
-    fn from(a: Account) -> Self {
-        Self { id: a.id.0, email: a.email, name: a.name, created_at: a.created_at }
+impl AccountView {
+    pub fn new(a: Account, zone: &str) -> Self {
+        let created_at_local = local_time(a.created_at, zone);
+        Self { id: a.id.0, email: a.email, name: a.name, created_at: a.created_at, created_at_local }
     }
 }
 
@@ -31,11 +36,15 @@ pub struct OrganisationView {
     pub timezone: String,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    /// On the organisation's own clock.
+    #[schema(example = "Mon 7 Dec, 09:10 EST")]
+    pub created_at_local: String,
 }
 
 impl From<Organisation> for OrganisationView {
     fn from(o: Organisation) -> Self {
-        Self { id: o.id.0, name: o.name, timezone: o.timezone, created_at: o.created_at }
+        let created_at_local = local_time(o.created_at, &o.timezone);
+        Self { id: o.id.0, name: o.name, timezone: o.timezone, created_at: o.created_at, created_at_local }
     }
 }
 
@@ -46,17 +55,22 @@ pub struct MembershipView {
     pub timezone: String,
     /// The account's person record in this organisation.
     pub person_id: Uuid,
+    /// The account's name, which its person records carry too.
+    #[schema(example = "Dana Reyes")]
+    pub person_name: String,
     #[schema(value_type = String, example = "admin")]
     pub role: Role,
 }
 
-impl From<Membership> for MembershipView {
-    fn from(m: Membership) -> Self {
+impl MembershipView {
+    /// `m`, a membership of the account named `name`.
+    pub fn new(m: Membership, name: &str) -> Self {
         Self {
             org_id: m.org.id.0,
             org_name: m.org.name,
             timezone: m.org.timezone,
             person_id: m.person_id.0,
+            person_name: name.to_owned(),
             role: m.role,
         }
     }
@@ -79,10 +93,14 @@ pub struct PersonView {
     pub status: PersonStatus,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    /// On the organisation's clock.
+    #[schema(example = "Mon 7 Dec, 09:10 EST")]
+    pub created_at_local: String,
 }
 
-impl From<Person> for PersonView {
-    fn from(p: Person) -> Self {
+impl PersonView {
+    /// `p`, its record time read in `zone` (the organisation's).
+    pub fn new(p: Person, zone: &str) -> Self {
         let joined = p.status == PersonStatus::Active;
         Self {
             id: p.id.0,
@@ -92,6 +110,7 @@ impl From<Person> for PersonView {
             name: p.name,
             role: p.role,
             status: p.status,
+            created_at_local: local_time(p.created_at, zone),
             created_at: p.created_at,
         }
     }

@@ -18,10 +18,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::labels::labels_of;
 use super::page::{Page, page_mapped, parse_rank_cursor, rank_cursor};
 use super::query::{page_limit, query_parsed};
 use super::views::{Items, Problem};
-use super::waitlist_views::{EntryMatchView, FreedPlaceView, PlaceMatchView, StatsView, visible_to};
+use super::waitlist_views::{EntryMatchView, FreedPlaceView, PlaceMatchView, StatsView, mention_place, visible_to};
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
@@ -127,6 +128,10 @@ pub struct TargetView {
     pub duration_minutes: Option<i64>,
     /// The group's or session's name, or the therapist's.
     pub name: Option<String>,
+    /// `name` again under the name of what it names, beside its id.
+    pub group_name: Option<String>,
+    pub session_title: Option<String>,
+    pub therapist_name: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -155,6 +160,7 @@ pub struct EntryView {
     pub target: TargetView,
     pub urgency: String,
     pub preferred_therapist_id: Option<Uuid>,
+    pub preferred_therapist_name: Option<String>,
     pub weekdays: Vec<String>,
     pub windows: Vec<WindowView>,
     pub earliest_date: Option<String>,
@@ -172,6 +178,7 @@ pub struct EntryView {
     pub decline_count: i64,
     pub offer_count: i64,
     pub matched_session_id: Option<Uuid>,
+    pub matched_session_title: Option<String>,
     pub priority: PriorityView,
 }
 
@@ -196,10 +203,14 @@ impl EntryView {
                 therapist_id,
                 modality,
                 duration_minutes,
+                group_name: group_id.and(e.target_name.clone()),
+                session_title: session_id.and(e.target_name.clone()),
+                therapist_name: therapist_id.and(e.target_name.clone()),
                 name: e.target_name,
             },
             urgency: e.urgency.as_str().into(),
             preferred_therapist_id: e.preferences.therapist.map(|t| t.0),
+            preferred_therapist_name: e.preferred_therapist_name,
             weekdays: spelled.weekdays,
             windows: spelled.windows.into_iter().map(|w| WindowView { start: w.start, end: w.end }).collect(),
             earliest_date: spelled.earliest,
@@ -213,6 +224,7 @@ impl EntryView {
             decline_count: e.decline_count,
             offer_count: e.offer_count,
             matched_session_id: e.matched_session_id.map(|s| s.0),
+            matched_session_title: e.matched_session_title,
             priority: PriorityView {
                 score: e.priority.score,
                 explanation: e.priority.explain(),
@@ -491,7 +503,8 @@ pub async fn entry_suggestions(
     let entry = entry_for(&state, &member, entry_id).await?;
     member.authorize(Action::ManageWaitlist)?;
     let found = state.store.entry_suggestions(member.org_id(), entry.id, 5).await?;
-    Ok(axum::Json(Items::of(found)))
+    let labels = labels_of(&state, member.org_id(), &found, |m, p| mention_place(m, &p.place)).await?;
+    Ok(axum::Json(Items { items: found.into_iter().map(|p| PlaceMatchView::new(p, &labels)).collect() }))
 }
 
 /// The five best waiting entries for a free seat on a group session, or
@@ -526,7 +539,8 @@ pub async fn freed_places(
 ) -> ApiResult<axum::Json<Items<FreedPlaceView>>> {
     member.authorize(Action::ManageWaitlist)?;
     let found = state.store.freed_places(member.org_id(), 10, 5).await?;
-    Ok(axum::Json(Items { items: found.into_iter().map(FreedPlaceView::from).collect() }))
+    let labels = labels_of(&state, member.org_id(), &found, |m, f| mention_place(m, &f.place)).await?;
+    Ok(axum::Json(Items { items: found.into_iter().map(|f| FreedPlaceView::new(f, &labels)).collect() }))
 }
 
 /// Time to match, offers sent, accepted, declined and expired, and freed

@@ -1,7 +1,9 @@
 //! What waitlist suggestions, offers and statistics look like over HTTP:
 //! names and local times with their zone next to every id and instant.
 
-use circles_store::model::{EntryMatch, FreedPlace, Offer, Place, PlaceMatch, WaitlistCounts, WaitlistStats};
+use circles_store::model::{
+    EntryMatch, FreedPlace, Labels, Mentions, Offer, Place, PlaceMatch, WaitlistCounts, WaitlistStats,
+};
 use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -38,8 +40,14 @@ pub struct PlaceView {
     /// one-on-one appointment).
     pub kind: String,
     pub session_id: Option<Uuid>,
+    #[schema(example = "Tuesday grief circle")]
+    pub session_title: Option<String>,
     pub group_id: Option<Uuid>,
+    #[schema(example = "Grief support")]
+    pub group_name: Option<String>,
     pub therapist_id: Option<Uuid>,
+    #[schema(example = "Dana Reyes")]
+    pub therapist_name: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub starts_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
@@ -49,17 +57,35 @@ pub struct PlaceView {
     pub timezone: String,
 }
 
-fn place_view(place: Place, starts_at: Timestamp, ends_at: Timestamp, timezone: &str) -> PlaceView {
+/// What a place names: its session, group or therapist.
+pub fn mention_place(mentions: &mut Mentions, place: &Place) {
+    match *place {
+        Place::Seat(s) => mentions.session(s),
+        Place::Membership(g) => mentions.group(g),
+        Place::Slot { therapist, .. } => mentions.person(therapist),
+    };
+}
+
+/// What an offer names: its place and the session it booked.
+pub fn mention_offer(mentions: &mut Mentions, offer: &Offer) {
+    mention_place(mentions, &offer.place);
+    mentions.session(offer.session_id);
+}
+
+fn place_view(place: Place, starts_at: Timestamp, ends_at: Timestamp, timezone: &str, labels: &Labels) -> PlaceView {
     let (kind, session_id, group_id, therapist_id) = match place {
-        Place::Seat(s) => ("SEAT", Some(s.0), None, None),
-        Place::Membership(g) => ("GROUP", None, Some(g.0), None),
-        Place::Slot { therapist, .. } => ("SLOT", None, None, Some(therapist.0)),
+        Place::Seat(s) => ("SEAT", Some(s), None, None),
+        Place::Membership(g) => ("GROUP", None, Some(g), None),
+        Place::Slot { therapist, .. } => ("SLOT", None, None, Some(therapist)),
     };
     PlaceView {
         kind: kind.into(),
-        session_id,
-        group_id,
-        therapist_id,
+        session_id: session_id.map(|s| s.0),
+        session_title: session_id.and_then(|s| labels.session(s)),
+        group_id: group_id.map(|g| g.0),
+        group_name: group_id.and_then(|g| labels.group(g)),
+        therapist_id: therapist_id.map(|t| t.0),
+        therapist_name: therapist_id.and_then(|t| labels.person(t)),
         starts_at,
         ends_at,
         starts_at_local: local_time(starts_at, timezone),
@@ -77,10 +103,10 @@ pub struct PlaceMatchView {
     pub matched: MatchView,
 }
 
-impl From<PlaceMatch> for PlaceMatchView {
-    fn from(m: PlaceMatch) -> Self {
+impl PlaceMatchView {
+    pub fn new(m: PlaceMatch, labels: &Labels) -> Self {
         Self {
-            place: place_view(m.place, m.starts_at, m.ends_at, &m.timezone),
+            place: place_view(m.place, m.starts_at, m.ends_at, &m.timezone, labels),
             title: m.title,
             therapist_names: m.therapist_names,
             matched: MatchView { score: m.matched.score, reasons: m.matched.reasons },
@@ -116,10 +142,10 @@ pub struct FreedPlaceView {
     pub suggestions: Vec<EntryMatchView>,
 }
 
-impl From<FreedPlace> for FreedPlaceView {
-    fn from(f: FreedPlace) -> Self {
+impl FreedPlaceView {
+    pub fn new(f: FreedPlace, labels: &Labels) -> Self {
         Self {
-            place: place_view(f.place, f.starts_at, f.ends_at, &f.timezone),
+            place: place_view(f.place, f.starts_at, f.ends_at, &f.timezone, labels),
             title: f.title,
             free: f.free,
             suggestions: f.suggestions.into_iter().map(EntryMatchView::from).collect(),
@@ -147,17 +173,18 @@ pub struct OfferView {
     pub decline_reason: Option<String>,
     /// The session the accepted offer booked.
     pub session_id: Option<Uuid>,
+    pub session_title: Option<String>,
 }
 
 impl OfferView {
-    pub fn new(o: Offer, now: Timestamp) -> Self {
+    pub fn new(o: Offer, now: Timestamp, labels: &Labels) -> Self {
         Self {
             id: o.id.0,
             entry_id: o.entry_id.0,
             client_id: o.client_id.0,
             client_name: o.client_name,
             title: o.title,
-            place: place_view(o.place, o.starts_at, o.ends_at, &o.timezone),
+            place: place_view(o.place, o.starts_at, o.ends_at, &o.timezone, labels),
             status: o.status.as_str().into(),
             expires_at_local: local_time(o.expires_at, &o.timezone),
             seconds_left: if o.status == circles_domain::waitlist::OfferStatus::Live {
@@ -169,6 +196,7 @@ impl OfferView {
             matched: MatchView { score: o.match_score, reasons: o.reasons },
             decline_reason: o.decline_reason,
             session_id: o.session_id.map(|s| s.0),
+            session_title: o.session_id.and_then(|s| labels.session(s)),
         }
     }
 }

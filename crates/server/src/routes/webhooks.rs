@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::page::{Page, page_mapped, parse_time_cursor, time_cursor};
+use super::page::{Page, PageQuery, page_mapped, parse_time_cursor, time_cursor};
 use super::query::page_limit;
-use super::views::{Items, Problem};
+use super::views::Problem;
 use crate::auth::Member;
 use crate::delivery::webhooks::{new_secret, refuse};
 use crate::http::error::{ApiError, ApiResult};
@@ -94,6 +94,7 @@ pub struct WebhookMessageView {
     pub created_at_local: String,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub sent_at: Option<Timestamp>,
+    pub sent_at_local: Option<String>,
 }
 
 impl WebhookMessageView {
@@ -109,6 +110,7 @@ impl WebhookMessageView {
             next_attempt_at: m.next_attempt_at,
             created_at_local: local_time(m.created_at, zone),
             created_at: m.created_at,
+            sent_at_local: m.sent_at.map(|t| local_time(t, zone)),
             sent_at: m.sent_at,
         }
     }
@@ -190,12 +192,20 @@ pub async fn create_webhook(
 }
 
 /// The organisation's webhook endpoints (never their secrets).
-#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/webhooks", tag = "deliveries", params(("org_id" = Uuid, Path)),
-    responses((status = 200, body = Items<WebhookView>), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn list_webhooks(State(state): State<AppState>, member: Member) -> ApiResult<axum::Json<Items<WebhookView>>> {
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/webhooks", tag = "deliveries",
+    params(("org_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Page<WebhookView>), (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list_webhooks(
+    State(state): State<AppState>,
+    member: Member,
+    Query(query): Query<PageQuery>,
+) -> ApiResult<axum::Json<Page<WebhookView>>> {
     admin(&member)?;
-    let found = state.store.webhooks(member.org_id()).await?;
-    Ok(axum::Json(Items { items: found.into_iter().map(|w| WebhookView::new(w, &member.org.timezone)).collect() }))
+    let (limit, page) = query.keyset()?;
+    let found = state.store.webhooks(member.org_id(), page).await?;
+    let zone = &member.org.timezone;
+    Ok(axum::Json(page_mapped(found, limit, |w| time_cursor(w.created_at, w.id.0), |w| WebhookView::new(w, zone))))
 }
 
 /// Switches an endpoint on (clearing its failure record) or off.

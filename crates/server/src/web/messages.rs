@@ -14,10 +14,11 @@ use super::form::{Submitted, redirect_with, refused, token_input};
 use super::layout::page_with_status;
 use super::time;
 use super::viewer::{Ctx, Flash, Viewer};
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::routes::feeds::{
     CreateFeedRequest, FeedLinkView, FeedView, create_feed, list_feeds, revoke_feed, rotate_feed,
 };
+use crate::routes::page::PageQuery;
 use crate::routes::preferences::{
     ChannelChoiceRequest, ChannelChoiceView, PreferencesRequest, get_preferences, put_preferences,
 };
@@ -44,7 +45,8 @@ async fn render(
 ) -> PageResult<Response> {
     let caller = ctx.viewer.caller.clone();
     let prefs = get_preferences(State(state.clone()), caller.clone()).await?.0;
-    let feeds = list_feeds(State(state.clone()), caller).await?.0.items;
+    let feeds =
+        list_feeds(State(state.clone()), caller, Query(PageQuery { limit: Some(500), cursor: None })).await?.0.items;
     let choices_action = ctx.path("/profile/messages");
     let feed_action = ctx.path("/profile/feeds");
     let body = html! {

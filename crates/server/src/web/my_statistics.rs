@@ -9,8 +9,9 @@ use uuid::Uuid;
 use super::error::PageResult;
 use super::layout::page;
 use super::viewer::{Ctx, Viewer};
-use crate::http::extract::Path;
+use crate::http::extract::{Path, Query};
 use crate::routes::my_groups::{OwnMembershipView, my_memberships};
+use crate::routes::page::PageQuery;
 use crate::state::AppState;
 
 /// "2026-11-30" → "Mon 30 Nov".
@@ -29,7 +30,7 @@ pub fn membership_card(ctx: &Ctx, m: &OwnMembershipView) -> Markup {
     let s = &m.stats;
     html! {
         section.card aria-labelledby={"g-" (m.id)} {
-            h2 #{"g-" (m.id)} { a href=(ctx.path(&format!("/groups/{}", m.group_id))) { (m.group) } }
+            h2 #{"g-" (m.id)} { a href=(ctx.path(&format!("/groups/{}", m.group_id))) { (m.group_name) } }
             p.muted { (m.status.to_lowercase().replace('_', " ")) " · since " (civil_day(&m.join_date))
                 @if let Some(left) = &m.leave_date { " until " (civil_day(left)) } }
             dl.facts {
@@ -48,7 +49,8 @@ pub fn membership_card(ctx: &Ctx, m: &OwnMembershipView) -> Markup {
 
 pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(org): Path<Uuid>) -> PageResult<Response> {
     let ctx = Ctx::load(&state, viewer, org).await?;
-    let all = my_memberships(State(state.clone()), ctx.viewer.caller.clone()).await?.0.items;
+    let all =
+        my_memberships(State(state.clone()), ctx.viewer.caller.clone(), Query(PageQuery::longest())).await?.0.items;
     // This organisation's groups only; the switcher leads to the others.
     let mine: Vec<_> = all.iter().filter(|m| m.org_id == org).collect();
     let body = html! {

@@ -20,6 +20,7 @@ use super::messages::kind_label;
 use super::viewer::{Ctx, Flash, Viewer};
 use crate::http::extract::{Json, Path, Query};
 use crate::routes::deliveries::{DeliveryQuery, DeliveryView, list_deliveries, retry_delivery};
+use crate::routes::page::PageQuery;
 use crate::routes::webhooks::{
     CreateWebhookRequest, UpdateWebhookRequest, WebhookLogQuery, WebhookSecretView, WebhookView, create_webhook,
     list_webhooks, redeliver, rotate_secret, update_webhook, webhook_log,
@@ -110,6 +111,11 @@ pub async fn retry(
     }
 }
 
+/// An organisation's endpoints are few: the page reads them in one go.
+fn every() -> PageQuery {
+    PageQuery { limit: Some(500), cursor: None }
+}
+
 /// The kinds an endpoint may receive, in the domain's order.
 fn webhook_kinds() -> impl Iterator<Item = NotificationKind> {
     NotificationKind::ALL.iter().copied().filter(|k| subscribable(*k))
@@ -123,7 +129,7 @@ async fn webhooks_page(
     sent: Option<&Fields>,
     errors: &Errors,
 ) -> PageResult<Response> {
-    let hooks = list_webhooks(State(state.clone()), ctx.member.clone()).await?.0.items;
+    let hooks = list_webhooks(State(state.clone()), ctx.member.clone(), Query(every())).await?.0.items;
     let action = ctx.path("/webhooks");
     let typed = |name: &str| sent.and_then(|f| f.get(name)).unwrap_or_default().to_owned();
     let (url, description) = (typed("url"), typed("description"));
@@ -261,7 +267,7 @@ pub async fn log(
     Query(shown): Query<LogShown>,
 ) -> PageResult<Response> {
     let ctx = Ctx::load(&state, viewer, org).await?;
-    let hooks = list_webhooks(State(state.clone()), ctx.member.clone()).await?.0.items;
+    let hooks = list_webhooks(State(state.clone()), ctx.member.clone(), Query(every())).await?.0.items;
     let Some(endpoint) = hooks.into_iter().find(|h| h.id == hook) else {
         return Err(super::error::PageError::not_found());
     };

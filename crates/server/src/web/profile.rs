@@ -13,10 +13,11 @@ use super::form::{Errors, Fields, Input, Submitted, redirect_with, refused, toke
 use super::layout::page_with_status;
 use super::time;
 use super::viewer::{Ctx, Flash, Viewer};
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::routes::me::{
     CreateTokenRequest, create_token as api_create_token, list_tokens, revoke_token as api_revoke,
 };
+use crate::routes::page::PageQuery;
 use crate::routes::password::{PasswordChange, change_password as api_change_password};
 use crate::routes::preferences::{ChannelChoiceRequest, PreferencesRequest, get_preferences, put_preferences};
 use crate::state::AppState;
@@ -41,7 +42,8 @@ struct Shown<'a> {
 async fn render(state: &AppState, ctx: &Ctx, status: StatusCode, shown: Shown<'_>) -> PageResult<Response> {
     let Shown { password_errors, token_errors, token_name, secret, zone_errors, zone_typed } = shown;
     let (password_errors, token_errors) = (&password_errors, &token_errors);
-    let tokens = list_tokens(State(state.clone()), ctx.viewer.caller.clone()).await?.0.items;
+    let tokens =
+        list_tokens(State(state.clone()), ctx.viewer.caller.clone(), Query(PageQuery::longest())).await?.0.items;
     let account = state
         .store
         .account(ctx.viewer.caller.principal.account_id)

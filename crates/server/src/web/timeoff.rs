@@ -154,7 +154,7 @@ pub async fn decide_page(
             select id=(id) name="coverage_therapist_id" {
                 @for c in &candidates {
                     option value=(c.therapist_id) selected[Some(c.therapist_id) == request.coverage_therapist_id] {
-                        (c.name) " — " @if c.covers_all { "free for every session" } @else { "free for " (c.can_cover.len()) " of " (sessions.len()) }
+                        (c.therapist_name) " — " @if c.covers_all { "free for every session" } @else { "free for " (c.can_cover.len()) " of " (sessions.len()) }
                         @if c.shared_clients > 0 { ", knows " (c.shared_clients) " of the clients" }
                     }
                 }

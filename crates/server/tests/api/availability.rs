@@ -170,7 +170,8 @@ async fn who_may_set_and_read_working_hours(backend: Backend) {
     let never = app.get(&week_path(&org, &other.person_id), &org.client.token).await.expect(200);
     assert_eq!(
         never,
-        json!({ "therapist_id": other.person_id, "timezone": "America/New_York", "rules": [], "updated_at": null })
+        json!({ "therapist_id": other.person_id, "therapist_name": "A therapist", "timezone": "America/New_York",
+            "rules": [], "updated_at": null, "updated_at_local": null })
     );
     // An empty week clears the rules.
     let cleared = put(&app, &mine, &org.therapist.token, json!({ "rules": [] })).await.expect(200);

@@ -185,7 +185,10 @@ async fn rates_share_their_base_and_a_graduate_reads_their_own_record(backend: B
     let items = own["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{own}");
     let mine = &items[0];
-    assert_eq!((mine["group"].as_str(), mine["status"].as_str()), (Some("Wednesday Grief Group"), Some("GRADUATED")));
+    assert_eq!(
+        (mine["group_name"].as_str(), mine["status"].as_str()),
+        (Some("Wednesday Grief Group"), Some("GRADUATED"))
+    );
     assert_eq!(mine["organisation"], "Clinic r");
     let stats = &mine["stats"];
     assert_eq!((stats["sessions_offered"].as_i64(), stats["attended"].as_i64()), (Some(4), Some(2)));

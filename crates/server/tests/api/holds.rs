@@ -34,7 +34,12 @@ async fn a_hold_confirms_into_a_session(backend: Backend) {
     let (start, end) = (app.hours_from_now(24), app.hours_from_now(25));
     let hold = app.post(&holds_path(&org), &org.client.token, hold_body(&org, &start, &end)).await.expect(201);
     assert_eq!(hold["status"], "LIVE");
-    assert_eq!(hold["occurrences"], json!([{ "starts_at": start, "ends_at": end }]));
+    let slots = hold["occurrences"].as_array().unwrap();
+    assert_eq!(slots.len(), 1);
+    assert_eq!((&slots[0]["starts_at"], &slots[0]["ends_at"]), (&json!(start), &json!(end)));
+    assert_eq!(hold["therapist_name"], "A therapist", "the hold names its parties");
+    assert_eq!(hold["client_name"], "A client");
+    crate::readable::assert_readable("POST holds", &hold);
     let expires_at: jiff::Timestamp = hold["expires_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(
         expires_at,

@@ -11,6 +11,7 @@ use crate::support::TestApp;
 backend_tests!(
     people_groups_members_waitlist_offers_deliveries_and_audit_page_with_next_cursor,
     every_listing_states_its_page_bounds_and_cursor_form,
+    tokens_feeds_invitations_memberships_and_webhooks_page_with_next_cursor,
 );
 
 /// The values of `key` on one page.
@@ -121,4 +122,37 @@ async fn every_listing_states_its_page_bounds_and_cursor_form(backend: Backend) 
         }
     }
     assert!(cursors >= 10, "the org lists page with cursors ({cursors})");
+}
+
+/// The short lists of one person or one organisation page like the long
+/// ones: API tokens, calendar feeds, invitations to join organisations,
+/// group memberships, webhook endpoints.
+async fn tokens_feeds_invitations_memberships_and_webhooks_page_with_next_cursor(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.allow_private_webhooks = true).await;
+    let org = app.org("p").await;
+    for name in ["nightly export", "backup", "reports"] {
+        app.post("/api/v1/me/tokens", &org.admin.token, json!({ "name": name })).await.expect(201);
+        app.post("/api/v1/me/feeds", &org.admin.token, json!({})).await.expect(201);
+        let hook = json!({ "url": "http://127.0.0.1:9/hook", "event_types": ["SESSION_BOOKED"], "description": name });
+        app.post(&format!("/api/v1/orgs/{}/webhooks", org.id), &org.admin.token, hook).await.expect(201);
+    }
+    walks_whole(&app, &org.admin.token, "/api/v1/me/tokens", "id", 1).await;
+    walks_whole(&app, &org.admin.token, "/api/v1/me/feeds", "id", 1).await;
+    walks_whole(&app, &org.admin.token, &format!("/api/v1/orgs/{}/webhooks", org.id), "id", 1).await;
+
+    // One account invited by three clinics.
+    app.account("roamer@elsewhere.example", "Roamer").await;
+    for slug in ["p1", "p2", "p3"] {
+        let clinic = app.org(slug).await;
+        let body = json!({ "email": "roamer@elsewhere.example", "name": "Roamer", "role": "therapist" });
+        app.post(&format!("/api/v1/orgs/{}/people", clinic.id), &clinic.admin.token, body).await.expect(201);
+    }
+    let roamer = app.login("roamer@elsewhere.example").await;
+    walks_whole(&app, &roamer, "/api/v1/me/org-invitations", "id", 1).await;
+
+    // One client in three groups (a community takes the org's client in).
+    for _ in 0..3 {
+        app.community(&org, json!({}), &[]).await;
+    }
+    walks_whole(&app, &org.client.token, "/api/v1/me/memberships", "id", 1).await;
 }

@@ -38,6 +38,7 @@ mod outbox_routes;
 mod password;
 mod people;
 mod problem_documents;
+mod readable;
 mod schedule;
 mod schema_constraints;
 mod seats;

@@ -82,7 +82,7 @@ async fn seed_002_time_off_scenario(backend: Backend) {
     assert_eq!(ranked.len(), 2);
     assert_eq!(ranked[0]["therapist_id"], cover.person_id.as_str());
     assert_eq!(ranked[0]["covers_all"], true);
-    assert_eq!(ranked[0]["name"], "A therapist");
+    assert_eq!(ranked[0]["therapist_name"], "A therapist");
     assert_eq!(ranked[1]["therapist_id"], busy.person_id.as_str());
     assert_eq!(ranked[1]["covers_all"], false);
     assert_eq!(ranked[1]["cannot_cover"], json!([sessions[2]]));

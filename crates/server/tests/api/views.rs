@@ -1,11 +1,15 @@
 //! What people read: names instead of ids, local times beside UTC
 //! instants, one spelling of every status, on both backends.
 
+use circles_domain::Role;
+use circles_server::demo;
 use circles_testkit::{Backend, backend_tests};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::booking::{booking, sessions_path};
 use crate::group_sessions::{proposal, respond, sessions};
+use crate::readable;
 use crate::support::TestApp;
 
 backend_tests!(
@@ -15,6 +19,7 @@ backend_tests!(
     statuses_are_upper_case_and_filters_take_any_case,
     refusals_are_written_for_people,
     an_in_person_session_does_not_take_the_groups_video_link,
+    every_view_names_what_it_points_at_and_gives_local_times,
 );
 
 /// A Thursday evening in New York, in winter: 18:00 EST.
@@ -165,4 +170,125 @@ async fn an_in_person_session_does_not_take_the_groups_video_link(backend: Backe
         .await
         .expect(201);
     assert_eq!(online["virtual_link"], "https://meet.example/circle", "a virtual one still inherits it");
+}
+
+/// Every view of the demo organisation, read by the people who read it,
+/// names its people, groups and sessions and gives each instant on a clock.
+async fn every_view_names_what_it_points_at_and_gives_local_times(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |s| s.allow_private_webhooks = true).await;
+    let loaded = demo::load(&app.store, &app.state.passwords).await.expect("demo loads");
+    let sign_in = async |email: &str| {
+        let body = json!({ "email": email, "password": demo::PASSWORD });
+        let session = app.request(Method::POST, "/api/v1/auth/login", None, Some(body)).await.expect(200);
+        session["token"].as_str().unwrap().to_owned()
+    };
+    let first = |role: Role| loaded.logins.iter().find(|l| l.role == role).unwrap().email;
+    let admin = sign_in(demo::ADMIN_EMAIL).await;
+    let therapist = sign_in(first(Role::Therapist)).await;
+    let client = sign_in(first(Role::Client)).await;
+    let org = format!("/api/v1/orgs/{}", loaded.org_id);
+    let mut answers: Vec<(String, Value)> = Vec::new();
+
+    let first_id = |list: &Value| list["items"][0]["id"].as_str().expect("a non-empty list").to_owned();
+    let therapists = app.get(&format!("{org}/people?role=therapist"), &admin).await.expect(200);
+    let clients = app.get(&format!("{org}/people?role=client"), &admin).await.expect(200);
+    let (therapist_id, client_id) = (first_id(&therapists), first_id(&clients));
+    // An hour in the therapist's working hours: the first one the refusal
+    // of an evening hour suggests.
+    let hold = |starts_at: &str| {
+        let ends_at = starts_at.parse::<jiff::Timestamp>().unwrap() + jiff::SignedDuration::from_hours(1);
+        json!({ "therapist_id": therapist_id, "client_id": client_id, "starts_at": starts_at,
+            "ends_at": ends_at.to_string(), "title": "Intake" })
+    };
+    let refused = app.post(&format!("{org}/holds"), &admin, hold(&app.hours_from_now(24 * 9))).await;
+    let refused = refused.problem(409, "outside_availability");
+    let working = refused["retry_hints"][0].as_str().unwrap();
+    let hold = app.post(&format!("{org}/holds"), &admin, hold(working)).await.expect(201);
+    let token = app.post("/api/v1/me/tokens", &admin, json!({ "name": "script" })).await.expect(201);
+    let feed = app.post("/api/v1/me/feeds", &admin, json!({})).await.expect(201);
+    let hook = json!({ "url": "http://127.0.0.1:9/hook", "event_types": ["SESSION_BOOKED"] });
+    let hook = app.post(&format!("{org}/webhooks"), &admin, hook).await.expect(201);
+    for (route, view) in
+        [("POST holds", &hold), ("POST me/tokens", &token), ("POST me/feeds", &feed), ("POST webhooks", &hook)]
+    {
+        answers.push((route.to_owned(), view.clone()));
+    }
+
+    let sessions = app.get(&format!("{org}/sessions?limit=50"), &admin).await.expect(200);
+    let session = first_id(&sessions);
+    let groups = app.get(&format!("{org}/groups"), &admin).await.expect(200);
+    let group = first_id(&groups);
+    let time_off = app.get(&format!("{org}/time-off"), &admin).await.expect(200);
+    let time_off = first_id(&time_off);
+    let waitlist = app.get(&format!("{org}/waitlist"), &admin).await.expect(200);
+    let entry = first_id(&waitlist);
+    let offers = app.get(&format!("{org}/offers"), &admin).await.expect(200);
+    let offer = first_id(&offers);
+    let (from, to) = (app.hours_from_now(24), app.hours_from_now(24 * 3));
+    let mut reads = vec![
+        "/api/v1/me".to_owned(),
+        "/api/v1/me/memberships".into(),
+        "/api/v1/me/schedule".into(),
+        "/api/v1/me/tokens".into(),
+        "/api/v1/me/feeds".into(),
+        "/api/v1/me/org-invitations".into(),
+        org.clone(),
+        format!("{org}/audit?limit=100"),
+        format!("{org}/availability?from={from}&to={to}&step_minutes=60"),
+        format!("{org}/availability?from={from}&to={to}&step_minutes=60&format=intervals"),
+        format!("{org}/availability/free-at?at={to}"),
+        format!("{org}/deliveries"),
+        format!("{org}/groups"),
+        format!("{org}/groups/{group}"),
+        format!("{org}/groups/{group}/members"),
+        format!("{org}/invitations"),
+        format!("{org}/notifications"),
+        format!("{org}/offers"),
+        format!("{org}/offers/{offer}"),
+        format!("{org}/people"),
+        format!("{org}/people/{therapist_id}"),
+        format!("{org}/schedule"),
+        format!("{org}/sessions?limit=50"),
+        format!("{org}/sessions/{session}"),
+        format!("{org}/sessions/{session}/presence"),
+        format!("{org}/therapists/{therapist_id}/availability"),
+        format!("{org}/time-off"),
+        format!("{org}/time-off/{time_off}"),
+        format!("{org}/time-off/{time_off}/affected"),
+        format!("{org}/time-off/{time_off}/coverage"),
+        format!("{org}/waitlist"),
+        format!("{org}/waitlist/{entry}"),
+        format!("{org}/waitlist/{entry}/suggestions"),
+        format!("{org}/webhooks"),
+        format!("{org}/webhooks/{}/deliveries", hook["id"].as_str().unwrap()),
+        format!("{org}/holds/{}", hold["hold_id"].as_str().unwrap()),
+    ];
+    reads.extend(
+        sessions["items"].as_array().unwrap().iter().map(|s| format!("{org}/sessions/{}", s["id"].as_str().unwrap())),
+    );
+    for path in &reads {
+        answers.push((format!("GET {path} (admin)"), app.get(path, &admin).await.expect(200)));
+    }
+    for path in [
+        "/api/v1/me/schedule",
+        "/api/v1/me/memberships",
+        &format!("{org}/invitations"),
+        &format!("{org}/notifications"),
+    ] {
+        answers.push((format!("GET {path} (therapist)"), app.get(path, &therapist).await.expect(200)));
+        answers.push((format!("GET {path} (client)"), app.get(path, &client).await.expect(200)));
+    }
+
+    // Each route once, its ids left out.
+    let route = |path: &str| {
+        let id = |part: &str| part.get(..36).is_some_and(|head| head.parse::<uuid::Uuid>().is_ok());
+        let parts =
+            path.split('/').map(|part| if id(part) { format!("{{id}}{}", &part[36..]) } else { part.to_owned() });
+        parts.collect::<Vec<_>>().join("/")
+    };
+    let found: std::collections::BTreeSet<String> = answers
+        .iter()
+        .flat_map(|(at, view)| readable::unreadable(view).into_iter().map(move |bare| format!("{}: {bare}", route(at))))
+        .collect();
+    assert!(found.is_empty(), "views a person cannot read:\n{found:#?}");
 }

@@ -175,6 +175,7 @@ pub struct AffectedSession {
     pub timezone: String,
     pub modality: Modality,
     pub group_id: Option<GroupId>,
+    pub group_name: Option<String>,
     pub seats_taken: i64,
 }
 

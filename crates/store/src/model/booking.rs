@@ -24,6 +24,8 @@ pub struct Session {
     pub timezone: String,
     pub capacity: i64,
     pub group_id: Option<GroupId>,
+    /// The group's name, for a group session.
+    pub group_name: Option<String>,
     pub series_id: Option<SeriesId>,
     pub recurrence_id: Option<String>,
     pub created_by: Option<PersonId>,
@@ -240,6 +242,7 @@ pub struct Hold {
 pub struct ScheduleEntry {
     pub org_id: OrgId,
     pub person_id: PersonId,
+    pub person_name: String,
     pub session_id: SessionId,
     pub kind: SessionKind,
     pub status: SessionStatus,
@@ -252,6 +255,7 @@ pub struct ScheduleEntry {
     pub address: Option<String>,
     pub virtual_link: Option<String>,
     pub group_id: Option<GroupId>,
+    pub group_name: Option<String>,
     /// In a one-on-one, the other person: the client for the therapist, the
     /// therapist for the client.
     pub with_name: Option<String>,

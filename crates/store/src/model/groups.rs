@@ -74,12 +74,14 @@ pub struct Screening {
     pub notes: String,
     pub approved: bool,
     pub screened_by: Option<PersonId>,
+    pub screened_by_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupMember {
     pub id: circles_domain::ids::MembershipId,
     pub group_id: GroupId,
+    pub group_name: String,
     pub client_id: PersonId,
     /// The client's name, for staff reading the roster (and the client).
     pub client_name: String,

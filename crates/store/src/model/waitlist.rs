@@ -40,6 +40,10 @@ pub struct Entry {
     pub target: Target,
     /// The name of the group or session waited for, or the therapist's.
     pub target_name: Option<String>,
+    /// The name of the therapist the client prefers, if any.
+    pub preferred_therapist_name: Option<String>,
+    /// The title of the session the entry was matched into.
+    pub matched_session_title: Option<String>,
     pub urgency: Urgency,
     pub preferences: Preferences,
     pub referral: bool,

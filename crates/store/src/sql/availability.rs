@@ -24,6 +24,7 @@ use super::db::{Backend, Executor, Row, sql};
 use super::notify::{self, Notice};
 use super::rows::calendars::{Calendars, decode, load_weeks, page_of_therapists};
 use super::rows::freed::{self, Cause};
+use super::rows::statuses::ROLE_THERAPIST;
 use super::{SqlStore, read_tx, write_tx};
 use crate::model::{AuditCtx, AvailabilitySearch, SearchPage, TherapistWeek};
 use crate::sql::rows::statuses::TIME_OFF_APPROVED;
@@ -134,10 +135,12 @@ impl<B: Backend> AvailabilityStore for SqlStore<B> {
         read_tx!(self, |tx| {
             let row = tx
                 .fetch_optional(
-                    sql("SELECT o.timezone AS org_timezone, w.updated_at FROM people p \
+                    sql(format!(
+                        "SELECT o.timezone AS org_timezone, w.updated_at FROM people p \
                          JOIN organisations o ON o.id = p.org_id \
                          LEFT JOIN therapist_weeks w ON w.org_id = p.org_id AND w.therapist_id = p.id \
-                         WHERE p.org_id = $1 AND p.id = $2 AND p.role = 'therapist'")
+                         WHERE p.org_id = $1 AND p.id = $2 AND p.role = {ROLE_THERAPIST}"
+                    ))
                     .bind(org)
                     .bind(therapist),
                 )

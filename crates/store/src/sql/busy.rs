@@ -24,6 +24,7 @@ use serde_json::json;
 use super::audit::AuditDraft;
 use super::db::{Dialect, Executor, Query, Row, Value, placeholders, sql};
 use super::rows::calendars::load_weeks;
+use super::rows::statuses::HOLD_LIVE;
 use crate::model::{BusyConflict, BusyKind};
 use crate::sql::rows::statuses::TIME_OFF_APPROVED;
 use crate::{Result, StoreError};
@@ -331,7 +332,7 @@ pub async fn retire_holds<E: Executor>(
     let retired = tx
         .fetch_all(
             sql(format!(
-                "UPDATE holds SET status = $2, closed_at = $3 WHERE org_id = $1 AND status = 'live' AND id IN ({}) \
+                "UPDATE holds SET status = $2, closed_at = $3 WHERE org_id = $1 AND status = {HOLD_LIVE} AND id IN ({}) \
                  RETURNING id, client_id",
                 placeholders(4, holds.len())
             ))

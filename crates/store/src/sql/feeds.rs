@@ -3,6 +3,7 @@
 //! to an account, so it covers the person in every organisation they are in;
 //! the fetch is audited in the platform chain with the feed id and address.
 
+use crate::model::Keyset;
 use async_trait::async_trait;
 use circles_domain::Role;
 use circles_domain::feed::{FeedPrivacy, default_privacy};
@@ -144,14 +145,18 @@ impl<B: Backend> FeedStore for SqlStore<B> {
         })
     }
 
-    async fn feeds(&self, account: AccountId) -> Result<Vec<Feed>> {
+    async fn feeds(&self, account: AccountId, page: Keyset<(Timestamp, FeedId)>) -> Result<Vec<Feed>> {
         let rows = read_one!(self, |tx| {
             tx.fetch_all(
                 sql(format!(
                     "SELECT {FEED_COLUMNS} FROM calendar_feeds WHERE account_id = $1 AND revoked_at IS NULL \
-                     ORDER BY created_at DESC, id DESC"
+                     AND ($3 IS NULL OR created_at < $3 OR (created_at = $3 AND id < $4)) \
+                     ORDER BY created_at DESC, id DESC LIMIT $2"
                 ))
-                .bind(account),
+                .bind(account)
+                .bind(page.limit)
+                .bind(page.after.map(|(at, _)| at))
+                .bind(page.after.map(|(_, id)| id)),
             )
             .await?
         })?;

@@ -18,6 +18,7 @@ use super::rows::freed::{self, Cause};
 use super::rows::hours::require_working_hours;
 use super::rows::names;
 use super::rows::sessions::insert_session;
+use super::rows::statuses::{HOLD_CONFIRMED, HOLD_LIVE};
 use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{Approval, AuditCtx, Hold, HoldStatus, NewHold, NewSession, Session};
 use crate::{HoldStore, Result, StoreError};
@@ -134,9 +135,11 @@ impl<B: Backend> HoldStore for SqlStore<B> {
             busy::claim_within(&mut tx, org, &claims, now, &mut drafts, within).await?;
             let d = &input.details;
             tx.execute(
-                sql("INSERT INTO holds (org_id, id, therapist_id, client_id, status, expires_at, title, description, \
+                sql(format!(
+                    "INSERT INTO holds (org_id, id, therapist_id, client_id, status, expires_at, title, description, \
                      modality, virtual_link, location, address, timezone, created_by, created_at) \
-                     VALUES ($1, $2, $3, $4, 'live', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+                     VALUES ($1, $2, $3, $4, {HOLD_LIVE}, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                ))
                 .bind(org)
                 .bind(id)
                 .bind(input.therapist_id)
@@ -246,10 +249,12 @@ impl<B: Backend> HoldStore for SqlStore<B> {
                 created.push(session);
             }
             tx.execute(
-                sql("UPDATE holds SET status = 'confirmed', closed_at = $3 WHERE org_id = $1 AND id = $2")
-                    .bind(org)
-                    .bind(id)
-                    .bind(now),
+                sql(format!(
+                    "UPDATE holds SET status = {HOLD_CONFIRMED}, closed_at = $3 WHERE org_id = $1 AND id = $2"
+                ))
+                .bind(org)
+                .bind(id)
+                .bind(now),
             )
             .await?;
             drafts.push(
@@ -292,7 +297,7 @@ impl<B: Backend> HoldStore for SqlStore<B> {
             let rows = tx
                 .fetch_all(
                     sql(format!(
-                        "SELECT org_id, id FROM holds WHERE status = 'live' AND expires_at <= $1 \
+                        "SELECT org_id, id FROM holds WHERE status = {HOLD_LIVE} AND expires_at <= $1 \
                          /* spans organisations: the expiry job sweeps every clinic */ \
                          ORDER BY org_id, id LIMIT 500{}",
                         dialect.for_update_skip_locked()

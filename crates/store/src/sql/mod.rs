@@ -22,6 +22,7 @@ mod holds;
 mod idempotency;
 mod import;
 mod invitations;
+mod labels;
 mod notify;
 mod offers;
 mod org_invitations;

@@ -2,9 +2,11 @@
 //! invitations and accepts (becoming a person with the invited role) or
 //! declines. Each answer is audited in the organisation's chain.
 
+use crate::model::Keyset;
 use async_trait::async_trait;
 use circles_domain::ids::{AccountId, PersonId};
 use circles_domain::org_invitation::OrgInvitationStatus;
+use jiff::Timestamp;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
@@ -36,16 +38,24 @@ fn invitation_from_row(row: &impl Row) -> Result<OrgInvitation> {
 
 #[async_trait]
 impl<B: Backend> OrgInvitationStore for SqlStore<B> {
-    async fn org_invitations(&self, account: AccountId) -> Result<Vec<OrgInvitation>> {
+    async fn org_invitations(
+        &self,
+        account: AccountId,
+        page: Keyset<(Timestamp, PersonId)>,
+    ) -> Result<Vec<OrgInvitation>> {
         let rows = read_one!(self, |tx| {
             tx.fetch_all(
                 sql(format!(
                     "{INVITATION_QUERY} WHERE i.account_id = $1 AND i.status = $2 \
+                     AND ($4 IS NULL OR i.created_at > $4 OR (i.created_at = $4 AND i.id > $5)) \
                      /* spans organisations: the invitations of one account from every clinic */ \
-                     ORDER BY i.created_at, i.id"
+                     ORDER BY i.created_at, i.id LIMIT $3"
                 ))
                 .bind(account)
-                .bind(OrgInvitationStatus::Pending.as_str()),
+                .bind(OrgInvitationStatus::Pending.as_str())
+                .bind(page.limit)
+                .bind(page.after.map(|(at, _)| at))
+                .bind(page.after.map(|(_, id)| id)),
             )
             .await?
         })?;

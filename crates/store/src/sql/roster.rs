@@ -1,6 +1,7 @@
 //! A group's roster over time: screening, leaving, the waitlist, seating
 //! members on generated sessions, and attendance statistics.
 
+use crate::model::Keyset;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -554,7 +555,11 @@ impl<B: Backend> RosterStore for SqlStore<B> {
         })
     }
 
-    async fn account_memberships(&self, account: AccountId) -> Result<Vec<OwnMembership>> {
+    async fn account_memberships(
+        &self,
+        account: AccountId,
+        page: Keyset<(Timestamp, MembershipId)>,
+    ) -> Result<Vec<OwnMembership>> {
         let now = self.clock.now();
         read_tx!(self, |tx| {
             let rows = tx
@@ -565,9 +570,14 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                          JOIN groups g ON g.org_id = m.org_id AND g.id = m.group_id \
                          JOIN organisations o ON o.id = m.org_id \
                          WHERE p.account_id = $1 \
-                         /* spans organisations: the memberships of one client in every clinic */ \
-                         ORDER BY o.name, g.name, m.join_date, m.id")
-                    .bind(account),
+                         AND ($3 IS NULL OR m.created_at > $3 OR (m.created_at = $3 AND m.id > $4)) \
+                         /* spans organisations: the memberships of one client in every clinic, in the order \
+                            they began */ \
+                         ORDER BY m.created_at, m.id LIMIT $2")
+                    .bind(account)
+                    .bind(page.limit)
+                    .bind(page.after.map(|(at, _)| at))
+                    .bind(page.after.map(|(_, id)| id)),
                 )
                 .await?;
             let mut own = Vec::with_capacity(rows.len());

@@ -40,7 +40,7 @@ fn effective_status(now: &str) -> String {
 
 /// Checks a group session's group and therapists: the group is active, and
 /// every therapist facilitates it.
-async fn check_group_session<E: Executor>(tx: &mut E, org: OrgId, input: &NewSession) -> Result<GroupId> {
+async fn check_group_session<E: Executor>(tx: &mut E, org: OrgId, input: &NewSession) -> Result<(GroupId, String)> {
     let group_id = input.group_id.ok_or_else(|| StoreError::invalid("group_id", "a group session needs its group"))?;
     let group = super::rows::groups::fetch_group(tx, org, group_id).await.map_err(|e| match e {
         StoreError::NotFound(_) => {
@@ -55,7 +55,7 @@ async fn check_group_session<E: Executor>(tx: &mut E, org: OrgId, input: &NewSes
         let name = names::load(tx, org, [outsider]).await?.remove(&outsider).unwrap_or_else(|| outsider.to_string());
         return Err(StoreError::invalid("therapist_ids", format!("{name} does not facilitate this group")));
     }
-    Ok(group_id)
+    Ok((group_id, group.fields.name))
 }
 
 /// Tells the people a new session concerns.
@@ -144,6 +144,8 @@ impl<B: super::db::Backend> SqlStore<B> {
                 names.extend(names::load(&mut tx, org, [creator]).await?);
             }
             names::apply(&mut session, &names);
+            let (group, group_name) = group.unzip();
+            session.group_name = group_name;
             announce_new_session(&mut tx, org, &session, group, ctx.person_id, now).await?;
             if group.is_some() {
                 let free = input.capacity - input.client_ids.len() as i64;
@@ -442,7 +444,8 @@ fn schedule_query(who: &str) -> Query {
     let one_on_one = SessionKind::OneOnOne.as_str();
     let part = |role: &str, join: &str, status_filter: &str, status_col: &str, other: &str| {
         format!(
-            "SELECT {SESSION_COLUMNS}, p.id AS person_id, '{role}' AS role, {status_col} AS participation, \
+            "SELECT {SESSION_COLUMNS}, p.id AS person_id, \
+             (SELECT pa.name FROM accounts pa WHERE pa.id = p.account_id) AS person_name, '{role}' AS role, {status_col} AS participation, \
              CASE WHEN s.kind = '{one_on_one}' THEN ({other}) END AS with_name \
              FROM {join} WHERE {who} AND {status_filter} AND ($5 OR s.status <> '{cancelled}') \
              AND s.starts_at < $4 AND s.ends_at > $3",
@@ -481,6 +484,7 @@ fn schedule_entry(row: &impl Row, now: Timestamp) -> Result<ScheduleEntry> {
     Ok(ScheduleEntry {
         org_id: session.org_id,
         person_id: row.id("person_id")?,
+        person_name: row.text("person_name")?,
         session_id: session.id,
         kind: session.kind,
         status: session.status,
@@ -493,6 +497,7 @@ fn schedule_entry(row: &impl Row, now: Timestamp) -> Result<ScheduleEntry> {
         address: session.address,
         virtual_link: session.virtual_link,
         group_id: session.group_id,
+        group_name: session.group_name,
         with_name: row.opt_text("with_name")?,
         role: row.text("role")?,
         participation: row.text("participation")?,

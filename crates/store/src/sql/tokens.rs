@@ -1,3 +1,4 @@
+use crate::model::Keyset;
 use async_trait::async_trait;
 use circles_domain::ids::{AccountId, OrgId, TokenId};
 use jiff::Timestamp;
@@ -6,7 +7,7 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
 use super::{SqlStore, read_one, write_tx};
-use crate::model::{AuditCtx, NewToken, Principal, TokenInfo};
+use crate::model::{AuditCtx, NewToken, Principal, TokenInfo, TokenKind};
 use crate::{Result, StoreError, TokenStore};
 
 fn token_from_row(row: &impl Row) -> Result<TokenInfo> {
@@ -73,12 +74,18 @@ impl<B: Backend> TokenStore for SqlStore<B> {
         .transpose()
     }
 
-    async fn list_tokens(&self, account: AccountId) -> Result<Vec<TokenInfo>> {
+    async fn list_tokens(&self, account: AccountId, page: Keyset<(Timestamp, TokenId)>) -> Result<Vec<TokenInfo>> {
         let rows = read_one!(self, |tx| {
             tx.fetch_all(
                 sql("SELECT id, kind, name, created_at, expires_at, revoked_at FROM api_tokens \
-                     WHERE account_id = $1 AND kind = 'api' ORDER BY created_at DESC")
-                .bind(account),
+                     WHERE account_id = $1 AND kind = $2 \
+                     AND ($4 IS NULL OR created_at < $4 OR (created_at = $4 AND id < $5)) \
+                     ORDER BY created_at DESC, id DESC LIMIT $3")
+                .bind(account)
+                .bind(TokenKind::Api.as_str())
+                .bind(page.limit)
+                .bind(page.after.map(|(at, _)| at))
+                .bind(page.after.map(|(_, id)| id)),
             )
             .await?
         })?;

@@ -170,13 +170,18 @@ impl<B: Backend> WebhookStore for SqlStore<B> {
         })
     }
 
-    async fn webhooks(&self, org: OrgId) -> Result<Vec<WebhookEndpoint>> {
+    async fn webhooks(&self, org: OrgId, page: Keyset<(Timestamp, WebhookId)>) -> Result<Vec<WebhookEndpoint>> {
         let rows = read_one!(self, |tx| {
             tx.fetch_all(
                 sql(format!(
-                    "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE org_id = $1 ORDER BY created_at DESC, id DESC"
+                    "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE org_id = $1 \
+                     AND ($3 IS NULL OR created_at < $3 OR (created_at = $3 AND id < $4)) \
+                     ORDER BY created_at DESC, id DESC LIMIT $2"
                 ))
-                .bind(org),
+                .bind(org)
+                .bind(page.limit)
+                .bind(page.after.map(|(at, _)| at))
+                .bind(page.after.map(|(_, id)| id)),
             )
             .await?
         })?;

@@ -6,7 +6,7 @@ use circles_domain::authz::PeopleScope;
 use circles_domain::input::Email;
 use circles_domain::org_invitation::{OrgInvitationStatus, PersonStatus};
 use circles_store::StoreError;
-use circles_store::model::{AuditCtx, NewHold, NewPerson, Person};
+use circles_store::model::{AuditCtx, Keyset, NewHold, NewPerson, Person};
 use circles_testkit::{Backend, backend_tests};
 use jiff::SignedDuration;
 
@@ -44,7 +44,7 @@ async fn an_existing_account_is_invited_and_joins_only_when_it_accepts(backend: 
         Err(StoreError::Conflict(c)) if c.code == "person_exists"
     ));
 
-    let waiting = h.store.org_invitations(bea).await.unwrap();
+    let waiting = h.store.org_invitations(bea, Keyset::first(100)).await.unwrap();
     assert_eq!(waiting.len(), 1);
     assert_eq!(
         (waiting[0].org.id, waiting[0].role, waiting[0].invited_by.as_str()),
@@ -63,7 +63,7 @@ async fn an_existing_account_is_invited_and_joins_only_when_it_accepts(backend: 
     assert_eq!(h.store.membership(bea, org.id).await.unwrap(), Some(membership));
     let again = h.store.answer_org_invitation(&AuditCtx::operator(), bea, invited.id, false).await;
     assert_eq!(conflict_code(&again), Some("invitation_answered"));
-    assert!(h.store.org_invitations(bea).await.unwrap().is_empty());
+    assert!(h.store.org_invitations(bea, Keyset::first(100)).await.unwrap().is_empty());
 }
 
 async fn a_declined_invitation_stays_visible_to_the_organisation_as_declined(backend: Backend) {

@@ -1,6 +1,6 @@
 use circles_domain::Clock;
 use circles_store::StoreError;
-use circles_store::model::{AuditCtx, NewToken, TokenKind};
+use circles_store::model::{AuditCtx, Keyset, NewToken, TokenKind};
 use circles_testkit::{Backend, backend_tests};
 use jiff::SignedDuration;
 
@@ -35,7 +35,7 @@ async fn a_revoked_token_no_longer_authenticates(backend: Backend) {
     let info = h.store.create_token(&AuditCtx::operator(), token(account, 1, None)).await.unwrap();
     h.store.revoke_token(&AuditCtx::operator(), account, info.id).await.unwrap();
     assert!(h.store.authenticate([1; 32], h.clock.now()).await.unwrap().is_none());
-    let listed = h.store.list_tokens(account).await.unwrap();
+    let listed = h.store.list_tokens(account, Keyset::first(100)).await.unwrap();
     assert!(listed[0].revoked_at.is_some());
 }
 

@@ -14,6 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
 use crate::sql::db::{DbError, Dialect, Executor, Row, placeholders, sql};
+use crate::sql::rows::statuses::ROLE_THERAPIST;
 use crate::{Result, StoreError};
 /// How far either side of a search busy rows and time off are read: a
 /// window that holds a start can begin a day before it, and its
@@ -171,14 +172,17 @@ pub(crate) async fn therapists<E: Executor>(
 ) -> Result<Vec<PersonId>> {
     let rows = match wanted {
         None => {
-            tx.fetch_all(sql("SELECT id FROM people WHERE org_id = $1 AND role = 'therapist' ORDER BY id").bind(org))
-                .await?
+            tx.fetch_all(
+                sql(format!("SELECT id FROM people WHERE org_id = $1 AND role = {ROLE_THERAPIST} ORDER BY id"))
+                    .bind(org),
+            )
+            .await?
         }
         Some([]) => return Ok(Vec::new()),
         Some(ids) => {
             tx.fetch_all(
                 sql(format!(
-                    "SELECT id FROM people WHERE org_id = $1 AND role = 'therapist' AND id IN ({}) ORDER BY id",
+                    "SELECT id FROM people WHERE org_id = $1 AND role = {ROLE_THERAPIST} AND id IN ({}) ORDER BY id",
                     placeholders(2, ids.len())
                 ))
                 .bind(org)
@@ -209,8 +213,10 @@ pub(crate) async fn page_of_therapists<E: Executor>(
         None => {
             let rows = tx
                 .fetch_all(
-                    sql("SELECT id FROM people WHERE org_id = $1 AND role = 'therapist' AND ($2 IS NULL OR id >= $2) \
-                         ORDER BY id LIMIT $3")
+                    sql(format!(
+                        "SELECT id FROM people WHERE org_id = $1 AND role = {ROLE_THERAPIST} \
+                         AND ($2 IS NULL OR id >= $2) ORDER BY id LIMIT $3"
+                    ))
                     .bind(org)
                     .bind(cursor)
                     .bind(i64::try_from(page_size.saturating_add(1)).unwrap_or(i64::MAX)),

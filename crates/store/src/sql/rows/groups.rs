@@ -226,7 +226,10 @@ pub(crate) fn bind_fields(q: Query, f: &GroupFields) -> Query {
 /// Memberships with their clients' names, which staff read on rosters
 /// (`m` is the membership; columns in `WHERE` may stay unqualified).
 pub(crate) const MEMBER_ROWS: &str = "SELECT m.*, (SELECT a.name FROM people p JOIN accounts a ON a.id = p.account_id \
-     WHERE p.org_id = m.org_id AND p.id = m.client_id) AS client_name FROM group_memberships m";
+     WHERE p.org_id = m.org_id AND p.id = m.client_id) AS client_name, \
+     (SELECT g.name FROM groups g WHERE g.org_id = m.org_id AND g.id = m.group_id) AS group_name, \
+     (SELECT a.name FROM people p JOIN accounts a ON a.id = p.account_id \
+      WHERE p.org_id = m.org_id AND p.id = m.screened_by) AS screened_by_name FROM group_memberships m";
 
 /// Opens the screening notes of members read with [`member_from_row`],
 /// which leaves them as stored.
@@ -248,12 +251,14 @@ pub(crate) fn member_from_row(row: &impl Row) -> Result<GroupMember> {
             notes: row.opt_text("screening_notes")?.unwrap_or_default(),
             approved: row.bool("screening_approved").unwrap_or(false),
             screened_by: row.opt_id("screened_by")?,
+            screened_by_name: row.opt_text("screened_by_name")?,
         }),
         None => None,
     };
     Ok(GroupMember {
         id: row.id("id")?,
         group_id: row.id("group_id")?,
+        group_name: row.text("group_name")?,
         client_id: row.id("client_id")?,
         client_name: row.text("client_name")?,
         status: row.parsed("status")?,

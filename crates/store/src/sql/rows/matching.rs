@@ -18,6 +18,7 @@ use crate::sql::busy;
 use crate::sql::db::{Executor, Row, placeholders, sql};
 use crate::sql::rows::freed;
 use crate::sql::rows::statuses::INVITATION_ACCEPTED;
+use crate::sql::rows::statuses::ROLE_THERAPIST;
 use crate::sql::rows::statuses::{HOLDING_SEATS, Quoted};
 use crate::sql::rows::waitlist::{ENTRY_FROM, entry_from_row};
 use crate::{Result, StoreError};
@@ -150,9 +151,11 @@ pub async fn place_info<E: Executor>(
             }
             let row = tx
                 .fetch_optional(
-                    sql("SELECT a.name, o.timezone FROM people p JOIN accounts a ON a.id = p.account_id \
+                    sql(format!(
+                        "SELECT a.name, o.timezone FROM people p JOIN accounts a ON a.id = p.account_id \
                          JOIN organisations o ON o.id = p.org_id \
-                         WHERE p.org_id = $1 AND p.id = $2 AND p.role = 'therapist'")
+                         WHERE p.org_id = $1 AND p.id = $2 AND p.role = {ROLE_THERAPIST}"
+                    ))
                     .bind(org)
                     .bind(therapist),
                 )

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use circles_domain::ids::{OrgId, PersonId};
+use circles_domain::ids::{GroupId, OrgId, PersonId, SessionId};
 use circles_domain::local_time::local_time;
 
 use crate::Result;
@@ -33,6 +33,46 @@ pub async fn load<E: Executor>(tx: &mut E, org: OrgId, people: impl IntoIterator
         )
         .await?;
     rows.iter().map(|r| Ok((r.id("id")?, r.text("name")?))).collect()
+}
+
+/// The names of `groups`, in one statement.
+pub async fn groups<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    groups: impl IntoIterator<Item = GroupId>,
+) -> Result<HashMap<GroupId, String>> {
+    labelled(tx, org, "SELECT id, name AS label FROM groups", groups).await
+}
+
+/// The titles of `sessions`, in one statement.
+pub async fn session_titles<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    sessions: impl IntoIterator<Item = SessionId>,
+) -> Result<HashMap<SessionId, String>> {
+    labelled(tx, org, "SELECT id, title AS label FROM sessions", sessions).await
+}
+
+/// The `label` of each of `ids` that `select` (a statement over one table
+/// of the organisation, without its WHERE) reads.
+async fn labelled<E: Executor, I>(
+    tx: &mut E,
+    org: OrgId,
+    select: &str,
+    ids: impl IntoIterator<Item = I>,
+) -> Result<HashMap<I, String>>
+where
+    I: Ord + Copy + std::hash::Hash + From<uuid::Uuid> + Into<uuid::Uuid>,
+{
+    let mut ids: Vec<I> = ids.into_iter().collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let query = format!("{select} WHERE org_id = $1 AND id IN ({})", placeholders(2, ids.len()));
+    let rows = tx.fetch_all(sql(query).bind(org).bind_all(ids.iter().map(|id| Into::<uuid::Uuid>::into(*id)))).await?;
+    rows.iter().map(|r| Ok((r.id("id")?, r.text("label")?))).collect()
 }
 
 /// Writes the names in `names` into the session's therapists, seats and creator.
@@ -66,14 +106,20 @@ pub fn therapist_on(session: &Session, therapist: PersonId) -> String {
         .map_or_else(|| "A therapist".to_owned(), |t| t.therapist_name.clone())
 }
 
-/// Names everyone on freshly written `sessions`, in one statement.
+/// Names everyone and every group on freshly written `sessions`, in one
+/// statement each.
 pub async fn fill<E: Executor>(tx: &mut E, org: OrgId, sessions: &mut [Session]) -> Result<()> {
     let people = sessions.iter().flat_map(|s| {
         s.therapists.iter().map(|t| t.therapist_id).chain(s.seats.iter().map(|x| x.client_id)).chain(s.created_by)
     });
     let names = load(tx, org, people.collect::<Vec<_>>()).await?;
+    let unnamed = sessions.iter().filter(|s| s.group_name.is_none()).filter_map(|s| s.group_id);
+    let groups = groups(tx, org, unnamed.collect::<Vec<_>>()).await?;
     for session in sessions {
         apply(session, &names);
+        if let Some(name) = session.group_id.and_then(|g| groups.get(&g)) {
+            session.group_name = Some(name.clone());
+        }
     }
     Ok(())
 }

@@ -28,6 +28,7 @@ impl std::fmt::Display for SessionColumns {
              s.series_id, s.recurrence_id, s.created_by, s.created_at, s.cancelled_at, s.cancel_reason, s.approval, \
              (SELECT a.name FROM people c JOIN accounts a ON a.id = c.account_id \
               WHERE c.org_id = s.org_id AND c.id = s.created_by) AS created_by_name, \
+             (SELECT g.name FROM groups g WHERE g.org_id = s.org_id AND g.id = s.group_id) AS group_name, \
              (SELECT COUNT(*) FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id \
               AND x.status IN ({HOLDING_SEATS})) AS seats_taken"
         )
@@ -58,6 +59,7 @@ pub(crate) fn session_from_row(row: &impl Row, now: Timestamp) -> Result<Session
         timezone: row.text("timezone")?,
         capacity: row.int("capacity")?,
         group_id: row.opt_id("group_id")?,
+        group_name: row.opt_text("group_name")?,
         series_id: row.opt_id("series_id")?,
         recurrence_id: row.opt_text("recurrence_id")?,
         created_by: row.opt_id("created_by")?,
@@ -334,6 +336,7 @@ pub(crate) async fn insert_session<E: Executor>(
         timezone: input.timezone.clone(),
         capacity: input.capacity,
         group_id: input.group_id,
+        group_name: None,
         series_id,
         recurrence_id,
         created_by,

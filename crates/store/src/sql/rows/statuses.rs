@@ -4,11 +4,13 @@
 
 use std::fmt;
 
+use circles_domain::Role;
 use circles_domain::group::{GroupStatus, MembershipStatus};
 use circles_domain::session::{InvitationStatus, SeatStatus, SessionStatus};
 use circles_domain::time_off::TimeOffStatus;
 use circles_domain::waitlist::OpeningStatus;
 
+use crate::model::HoldStatus;
 use crate::sql::db::Value;
 
 /// The seat statuses that hold a client's time
@@ -79,7 +81,7 @@ macro_rules! stored_as_str {
     )+};
 }
 
-stored_as_str!(SessionStatus, TimeOffStatus, InvitationStatus, GroupStatus, OpeningStatus);
+stored_as_str!(SessionStatus, TimeOffStatus, InvitationStatus, GroupStatus, OpeningStatus, Role, HoldStatus);
 
 pub(crate) const SESSION_PROPOSED: Stored<SessionStatus> = Stored(SessionStatus::Proposed);
 pub(crate) const SESSION_SCHEDULED: Stored<SessionStatus> = Stored(SessionStatus::Scheduled);
@@ -98,6 +100,10 @@ pub(crate) const OPENING_WAITING: Stored<OpeningStatus> = Stored(OpeningStatus::
 pub(crate) const OPENING_OFFERING: Stored<OpeningStatus> = Stored(OpeningStatus::Offering);
 pub(crate) const OPENING_FILLED: Stored<OpeningStatus> = Stored(OpeningStatus::Filled);
 pub(crate) const OPENING_LAPSED: Stored<OpeningStatus> = Stored(OpeningStatus::Lapsed);
+pub(crate) const ROLE_ADMIN: Stored<Role> = Stored(Role::Admin);
+pub(crate) const ROLE_THERAPIST: Stored<Role> = Stored(Role::Therapist);
+pub(crate) const HOLD_LIVE: Stored<HoldStatus> = Stored(HoldStatus::Live);
+pub(crate) const HOLD_CONFIRMED: Stored<HoldStatus> = Stored(HoldStatus::Confirmed);
 
 #[cfg(test)]
 mod tests {

@@ -46,6 +46,7 @@ pub(crate) async fn load_affected<E: Executor>(
         .fetch_all(
             sql(format!(
                 "SELECT s.id, s.kind, s.status, s.title, s.starts_at, s.ends_at, s.timezone, s.modality, s.group_id, \
+                 (SELECT g.name FROM groups g WHERE g.org_id = s.org_id AND g.id = s.group_id) AS group_name, \
                  t.id AS assignment_id, t.status AS assignment, \
                  (SELECT COUNT(*) FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id \
                   AND x.status IN ({holding})) AS seats_taken \
@@ -75,6 +76,7 @@ pub(crate) async fn load_affected<E: Executor>(
                     timezone: row.text("timezone")?,
                     modality: row.parsed("modality")?,
                     group_id: row.opt_id("group_id")?,
+                    group_name: row.opt_text("group_name")?,
                     seats_taken: row.int("seats_taken")?,
                 },
                 assignment: row.id("assignment_id")?,

@@ -16,7 +16,11 @@ use crate::sql::rows::sealed;
 use crate::{Result, StoreError};
 
 pub const ENTRY_FROM: &str = "SELECT e.*, a.name AS client_name, o.timezone AS org_timezone, \
-     COALESCE(g.name, s.title, ta.name) AS target_name \
+     COALESCE(g.name, s.title, ta.name) AS target_name, \
+     (SELECT pa.name FROM people pp JOIN accounts pa ON pa.id = pp.account_id \
+      WHERE pp.org_id = e.org_id AND pp.id = e.preferred_therapist_id) AS preferred_therapist_name, \
+     (SELECT ms.title FROM sessions ms WHERE ms.org_id = e.org_id AND ms.id = e.matched_session_id) \
+      AS matched_session_title \
      FROM waitlist_entries e \
      JOIN people p ON p.org_id = e.org_id AND p.id = e.client_id \
      JOIN accounts a ON a.id = p.account_id \
@@ -65,6 +69,8 @@ pub fn entry_from_row(row: &impl Row, settings: &WaitlistSettings, now: Timestam
         client_name: row.text("client_name")?,
         target: target_of(row)?,
         target_name: row.opt_text("target_name")?,
+        preferred_therapist_name: row.opt_text("preferred_therapist_name")?,
+        matched_session_title: row.opt_text("matched_session_title")?,
         urgency,
         preferences,
         referral,

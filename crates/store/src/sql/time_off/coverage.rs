@@ -14,6 +14,7 @@ use crate::model::CoverageCandidate;
 use crate::sql::db::{Dialect, Executor, Row, placeholders, sql};
 use crate::sql::rows::calendars::Calendars;
 use crate::sql::rows::statuses::HOLDING_SEATS;
+use crate::sql::rows::statuses::ROLE_THERAPIST;
 use crate::sql::rows::statuses::{
     INVITATION_ACCEPTED, INVITATION_DECLINED, SESSION_CANCELLED, TIME_OFF_APPROVED, TIME_OFF_PENDING,
 };
@@ -39,8 +40,10 @@ pub(super) async fn rank<E: Executor>(
         .collect();
     let rows = tx
         .fetch_all(
-            sql("SELECT p.id, a.name FROM people p JOIN accounts a ON a.id = p.account_id \
-                 WHERE p.org_id = $1 AND p.role = 'therapist' AND p.id <> $2 ORDER BY p.id")
+            sql(format!(
+                "SELECT p.id, a.name FROM people p JOIN accounts a ON a.id = p.account_id \
+                 WHERE p.org_id = $1 AND p.role = {ROLE_THERAPIST} AND p.id <> $2 ORDER BY p.id"
+            ))
             .bind(org)
             .bind(absent),
         )

@@ -19,6 +19,7 @@ use crate::Result;
 use crate::model::{AffectedSession, Reassignment, TimeOff};
 use crate::sql::rows::sessions::cancelled_notice;
 use crate::sql::rows::statuses::INVITATION_DECLINED;
+use crate::sql::rows::statuses::ROLE_ADMIN;
 use crate::sql::rows::time_off::{Affected, clients_of, clients_on, load_affected};
 
 /// Where and when a step of the workflow happens, and who took it (left
@@ -46,7 +47,7 @@ impl Cast {
                 sql(format!(
                     "SELECT p.id, p.role, a.name, o.timezone FROM people p JOIN accounts a ON a.id = p.account_id \
                      JOIN organisations o ON o.id = p.org_id \
-                     WHERE p.org_id = $1 AND (p.role = 'admin' OR p.id IN ({})) ORDER BY p.id",
+                     WHERE p.org_id = $1 AND (p.role = {ROLE_ADMIN} OR p.id IN ({})) ORDER BY p.id",
                     placeholders(2, named.len())
                 ))
                 .bind(org)

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use crate::Result;
 use crate::model::{WaitlistCounts, WaitlistStats};
 use crate::sql::db::{Executor, Row, sql};
+use crate::sql::rows::statuses::ROLE_THERAPIST;
 
 #[derive(Default)]
 struct Tally {
@@ -134,7 +135,10 @@ pub async fn stats<E: Executor>(tx: &mut E, org: OrgId, now: Timestamp) -> Resul
     let people_names = names(
         tx,
         org,
-        "SELECT p.id, a.name FROM people p JOIN accounts a ON a.id = p.account_id WHERE p.org_id = $1 AND p.role = 'therapist'",
+        &format!(
+            "SELECT p.id, a.name FROM people p JOIN accounts a ON a.id = p.account_id \
+             WHERE p.org_id = $1 AND p.role = {ROLE_THERAPIST}"
+        ),
     )
     .await?;
     Ok(WaitlistStats {
@@ -152,7 +156,7 @@ pub async fn stats<E: Executor>(tx: &mut E, org: OrgId, now: Timestamp) -> Resul
     })
 }
 
-async fn names<E: Executor>(tx: &mut E, org: OrgId, query: &'static str) -> Result<BTreeMap<uuid::Uuid, String>> {
-    let rows = tx.fetch_all(sql(query).bind(org)).await?;
+async fn names<E: Executor>(tx: &mut E, org: OrgId, query: &str) -> Result<BTreeMap<uuid::Uuid, String>> {
+    let rows = tx.fetch_all(sql(query.to_owned()).bind(org)).await?;
     rows.iter().map(|r| Ok((r.uuid("id")?, r.text("name")?))).collect()
 }
