@@ -9,6 +9,7 @@
 //! SQL over the [`sql::db::Backend`] seam; the `circles-store-sqlite` and
 //! `circles-store-postgres` crates provide the two backends.
 
+mod contested;
 pub mod error;
 mod feed_store;
 mod key_store;
