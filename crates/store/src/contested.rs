@@ -42,8 +42,11 @@ pub enum Outcome {
 /// asked for (and where its hints may fall), each made once.
 #[derive(Default)]
 pub struct SharedRefusals {
-    by_request: Mutex<HashMap<(PersonId, Interval, String), Arc<OnceCell<Conflict>>>>,
+    by_request: Mutex<HashMap<Asked, Arc<OnceCell<Conflict>>>>,
 }
+
+/// Whose time, which interval, and where hints may fall (in words).
+type Asked = (PersonId, Interval, String);
 
 impl SharedRefusals {
     /// The cell holding the refusal of `person`'s `wanted` time, with retry
