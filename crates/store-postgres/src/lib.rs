@@ -8,6 +8,7 @@
 //! reported as retryable so the store runs the transaction again.
 
 pub mod baseline;
+mod deferred;
 pub mod listen;
 
 use std::time::Duration;
@@ -92,20 +93,20 @@ impl Backend for PostgresBackend {
     }
 
     async fn begin_write(&self) -> Result<PgTx, DbError> {
-        Ok(PgTx::Transaction(self.pool.begin().await.map_err(map_err)?))
+        Ok(PgTx::new(Connection::Transaction(self.pool.begin().await.map_err(map_err)?)))
     }
 
     async fn begin_read(&self) -> Result<PgTx, DbError> {
-        Ok(PgTx::Transaction(
+        Ok(PgTx::new(Connection::Transaction(
             self.pool
                 .begin_with("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 .await
                 .map_err(map_err)?,
-        ))
+        )))
     }
 
     async fn read_single(&self) -> Result<PgTx, DbError> {
-        Ok(PgTx::Single(self.pool.acquire().await.map_err(map_err)?))
+        Ok(PgTx::new(Connection::Single(self.pool.acquire().await.map_err(map_err)?)))
     }
 
     async fn ping(&self) -> Result<(), DbError> {
@@ -119,18 +120,55 @@ impl Backend for PostgresBackend {
     }
 }
 
-/// A transaction, or a pooled connection for one autocommitted read.
-pub enum PgTx {
+/// A transaction, or a pooled connection for one autocommitted read, with
+/// the writes it holds back ([`Executor::defer`]).
+pub struct PgTx {
+    connection: Connection,
+    deferred: Vec<Query>,
+}
+
+enum Connection {
     Transaction(sqlx::Transaction<'static, Postgres>),
     Single(sqlx::pool::PoolConnection<Postgres>),
 }
 
 impl PgTx {
+    fn new(connection: Connection) -> Self {
+        Self { connection, deferred: Vec::new() }
+    }
+
     fn connection(&mut self) -> &mut sqlx::PgConnection {
-        match self {
-            PgTx::Transaction(tx) => tx,
-            PgTx::Single(conn) => conn,
+        match &mut self.connection {
+            Connection::Transaction(tx) => tx,
+            Connection::Single(conn) => conn,
         }
+    }
+
+    /// `q`, carrying the held writes if it may, after sending them on their
+    /// own if it may not.
+    async fn with_deferred(&mut self, q: Query) -> Result<Query, DbError> {
+        if self.deferred.is_empty() {
+            return Ok(q);
+        }
+        if q.independent && self.deferred_args() + q.args.len() <= deferred::MAX_ARGS {
+            return Ok(deferred::combine(std::mem::take(&mut self.deferred), q));
+        }
+        self.send_deferred().await?;
+        Ok(q)
+    }
+
+    fn deferred_args(&self) -> usize {
+        self.deferred.iter().map(|q| q.args.len()).sum()
+    }
+
+    /// Sends every held write, as one statement.
+    async fn send_deferred(&mut self) -> Result<(), DbError> {
+        let Some(last) = self.deferred.pop() else {
+            return Ok(());
+        };
+        let writes = std::mem::take(&mut self.deferred);
+        let q = if writes.is_empty() { last } else { deferred::combine(writes, last) };
+        build(q).execute(self.connection()).await.map(drop).map_err(map_err)
     }
 }
 
@@ -155,24 +193,36 @@ impl Executor for PgTx {
     type Row = PgRecord;
 
     async fn execute(&mut self, q: Query) -> Result<u64, DbError> {
+        let q = self.with_deferred(q).await?;
         build(q).execute(self.connection()).await.map(|r| r.rows_affected()).map_err(map_err)
     }
 
     async fn fetch_all(&mut self, q: Query) -> Result<Vec<PgRecord>, DbError> {
+        let q = self.with_deferred(q).await?;
         let rows = build(q).fetch_all(self.connection()).await.map_err(map_err)?;
         Ok(rows.into_iter().map(PgRecord).collect())
     }
 
     async fn fetch_optional(&mut self, q: Query) -> Result<Option<PgRecord>, DbError> {
+        let q = self.with_deferred(q).await?;
         Ok(build(q).fetch_optional(self.connection()).await.map_err(map_err)?.map(PgRecord))
+    }
+
+    async fn defer(&mut self, q: Query) -> Result<(), DbError> {
+        if self.deferred_args() + q.args.len() > deferred::MAX_ARGS {
+            self.send_deferred().await?;
+        }
+        self.deferred.push(q);
+        Ok(())
     }
 }
 
 impl Transaction for PgTx {
-    async fn commit(self) -> Result<(), DbError> {
-        match self {
-            PgTx::Transaction(tx) => tx.commit().await.map_err(map_err),
-            PgTx::Single(_) => Ok(()),
+    async fn commit(mut self) -> Result<(), DbError> {
+        self.send_deferred().await?;
+        match self.connection {
+            Connection::Transaction(tx) => tx.commit().await.map_err(map_err),
+            Connection::Single(_) => Ok(()),
         }
     }
 }

@@ -10,6 +10,7 @@
 //! `circles-store-postgres` crates provide the two backends.
 
 mod checkin_store;
+mod contested;
 pub mod error;
 mod feed_store;
 mod key_store;

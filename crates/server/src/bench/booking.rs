@@ -10,7 +10,11 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::json;
 
+use anyhow::Context;
+use circles_domain::ids::OrgId;
+
 use super::harness::{self, Clinic, FreshDatabase, Latencies, RunningServer, client, median, warm_up};
+use super::serving::{CpuUse, Serving, seed_through_api};
 use super::{BookingArgs, Machine};
 
 const HOT_SLOT_CONCURRENCY: usize = 1_000;
@@ -22,10 +26,20 @@ pub struct Report {
     backend: &'static str,
     machine: Machine,
     started_at: Timestamp,
+    serving: ServingReport,
     hot_slot: HotSlot,
     uncontended_bookings: Vec<Throughput>,
     bare_insert: Vec<Throughput>,
     booking_to_insert_ratio: Vec<Ratio>,
+}
+
+/// Who answered the requests, and what the CPU figures cover.
+#[derive(Debug, Serialize)]
+struct ServingReport {
+    /// `in-process`, `servers` (processes started for the run) or `target`.
+    mode: &'static str,
+    servers: usize,
+    cpu_scope: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,6 +60,8 @@ struct RaceRound {
     server_errors: usize,
     other: usize,
     latency: Latencies,
+    /// Serving CPU over the round (absent where it cannot be read).
+    cpu: Option<CpuUse>,
 }
 
 #[derive(Debug, Serialize)]
@@ -57,6 +73,8 @@ struct Throughput {
     /// Latency over every round.
     latency: Latencies,
     failures: usize,
+    /// Serving CPU per success over every round (bookings only).
+    cpu: Option<CpuUse>,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,7 +86,11 @@ struct Ratio {
 }
 
 pub async fn run(args: &BookingArgs) -> anyhow::Result<Report> {
-    let database = FreshDatabase::create(&args.database_url).await?;
+    if let Some(target) = &args.target {
+        return run_against(args, target).await;
+    }
+    let url = args.database_url.as_deref().context("--database-url is needed unless --target is given")?;
+    let database = FreshDatabase::create(url).await?;
     let outcome = measure(args, &database).await;
     database.remove().await;
     outcome
@@ -76,26 +98,100 @@ pub async fn run(args: &BookingArgs) -> anyhow::Result<Report> {
 
 async fn measure(args: &BookingArgs, database: &FreshDatabase) -> anyhow::Result<Report> {
     let started_at = Timestamp::now();
-    let mut server = RunningServer::start(&database.url).await?;
+    let (mut serving, store, mode) = match args.servers.map(usize::from) {
+        None => {
+            let server = RunningServer::start(&database.url).await?;
+            let store = server.store.clone();
+            (Serving::in_process(server), store, "in-process")
+        }
+        Some(count) => {
+            // The seeding store migrates the database before the servers start.
+            let key = harness::fresh_key_bytes();
+            let settings = crate::config::Settings { database_url: database.url.clone(), ..Default::default() };
+            let store = harness::open_store_keyed(
+                &settings,
+                Arc::new(circles_domain::clock::SystemClock),
+                circles_domain::sealed::Key::from_bytes(key),
+            )
+            .await?;
+            let servers =
+                Serving::children(count.max(1), &database.url, &circles_domain::sealed::Key::from_bytes(key)).await?;
+            (servers, store, "servers")
+        }
+    };
     eprintln!("seeding {} clients and {} therapists…", HOT_SLOT_CONCURRENCY + 64, 65);
-    let clinic = Clinic::seed(&server.store, 65, HOT_SLOT_CONCURRENCY + 64).await?;
-    let booked = book_history(&server.store, &clinic, started_at).await?;
+    let clinic = Clinic::seed(&store, 65, HOT_SLOT_CONCURRENCY + 64).await?;
+    let booked = book_history(&store, &clinic, started_at).await?;
     eprintln!("booked a month of history: {booked} sessions");
     // Linked before measuring, as a server in service would have done.
-    server.store.seal_audit().await?;
+    store.seal_audit().await?;
     if database.backend == "postgres" {
         circles_store_postgres::baseline::analyze(&database.url).await?;
     }
+    let (hot_slot, uncontended) = drive(args, &serving, &clinic, started_at).await;
+    serving.stop();
+    let bare_insert = bare_insert_levels(database, args).await?;
+    Ok(report(database.backend, started_at, report_of(&serving, mode), hot_slot, uncontended, bare_insert))
+}
+
+/// `--target`: a server already running, perhaps on another machine. The
+/// clinic is seeded through its API into the organisation the admin token
+/// belongs to; bare inserts are measured only if `--database-url` names a
+/// PostgreSQL or SQLite server to create a scratch database on.
+async fn run_against(args: &BookingArgs, target: &str) -> anyhow::Result<Report> {
+    let started_at = Timestamp::now();
+    let token = args.token.as_deref().context("--target needs --token, an admin's API token")?;
+    let org: OrgId = args.org.context("--target needs --org, the organisation to book in")?.into();
+    let serving = Serving::remote(target, args.server_pid);
     let http = client(HOT_SLOT_CONCURRENCY);
-    warm_up(&http, &server.base, HOT_SLOT_CONCURRENCY).await;
-    let sessions_url = format!("{}/api/v1/orgs/{}/sessions", server.base, clinic.org);
+    eprintln!("seeding {} clients and {} therapists through the API…", HOT_SLOT_CONCURRENCY + 64, 65);
+    let clinic = seed_through_api(&http, serving.base(0), org, token, 65, HOT_SLOT_CONCURRENCY + 64).await?;
+    let booked = book_history_through_api(&http, &serving, &clinic, started_at).await?;
+    eprintln!("booked a month of history: {booked} sessions");
+    let (hot_slot, uncontended) = drive(args, &serving, &clinic, started_at).await;
+    let (backend, bare_insert) = match &args.database_url {
+        Some(url) => {
+            let database = FreshDatabase::create(url).await?;
+            let levels = bare_insert_levels(&database, args).await;
+            database.remove().await;
+            (database_backend(url), levels?)
+        }
+        None => ("unknown", Vec::new()),
+    };
+    Ok(report(backend, started_at, report_of(&serving, "target"), hot_slot, uncontended, bare_insert))
+}
+
+fn database_backend(url: &str) -> &'static str {
+    if url.starts_with("sqlite:") { "sqlite" } else { "postgres" }
+}
+
+fn report_of(serving: &Serving, mode: &'static str) -> ServingReport {
+    ServingReport { mode, servers: serving.bases.len(), cpu_scope: serving.cpu.scope }
+}
+
+/// The hot slot and the uncontended levels, against whatever serves.
+async fn drive(
+    args: &BookingArgs,
+    serving: &Serving,
+    clinic: &Clinic,
+    started_at: Timestamp,
+) -> (HotSlot, Vec<Throughput>) {
+    let http = client(HOT_SLOT_CONCURRENCY);
+    for base in &serving.bases {
+        warm_up(&http, base, HOT_SLOT_CONCURRENCY / serving.bases.len()).await;
+    }
+    let urls: Vec<String> =
+        serving.bases.iter().map(|base| format!("{base}/api/v1/orgs/{}/sessions", clinic.org)).collect();
     let far = started_at + SignedDuration::from_hours(24 * 30);
 
     eprintln!("hot slot: {HOT_SLOT_CONCURRENCY} simultaneous bookings, {} rounds…", args.rounds);
     let mut rounds = Vec::new();
     for round in 0..args.rounds {
         let slot = far + SignedDuration::from_hours(24 * round as i64);
-        rounds.push(hot_slot_round(&http, &sessions_url, &clinic, slot).await);
+        let (cpu_before, started) = (serving.cpu.used(), Instant::now());
+        let mut outcome = hot_slot_round(&http, &urls, clinic, slot).await;
+        outcome.cpu = CpuUse::between(cpu_before, serving.cpu.used(), HOT_SLOT_CONCURRENCY, started.elapsed());
+        rounds.push(outcome);
     }
     let hot_slot = HotSlot {
         concurrency: HOT_SLOT_CONCURRENCY,
@@ -111,15 +207,17 @@ async fn measure(args: &BookingArgs, database: &FreshDatabase) -> anyhow::Result
         eprintln!("uncontended bookings at concurrency {concurrency}…");
         let mut per_second = Vec::new();
         let mut latencies = Vec::new();
-        let mut failures = 0;
+        let (mut failures, mut successes, mut wall) = (0, 0, Duration::ZERO);
+        let cpu_before = serving.cpu.used();
         for round in 0..args.rounds {
             // Each level and round books into its own stretch of the calendar.
             let base = far + SignedDuration::from_hours(24 * (60 + 500 * (level_index * args.rounds + round) as i64));
             let outcome =
-                uncontended_round(&http, &sessions_url, &clinic, concurrency, base, Duration::from_secs(args.seconds))
-                    .await;
+                uncontended_round(&http, &urls, clinic, concurrency, base, Duration::from_secs(args.seconds)).await;
             per_second.push(outcome.successes as f64 / outcome.elapsed.as_secs_f64());
             failures += outcome.failures;
+            successes += outcome.successes;
+            wall += outcome.elapsed;
             latencies.extend(outcome.latencies);
         }
         uncontended.push(Throughput {
@@ -128,10 +226,13 @@ async fn measure(args: &BookingArgs, database: &FreshDatabase) -> anyhow::Result
             per_second: per_second.into_iter().map(round2).collect(),
             latency: Latencies::of(latencies),
             failures,
+            cpu: CpuUse::between(cpu_before, serving.cpu.used(), successes, wall),
         });
     }
-    server.stop();
+    (hot_slot, uncontended)
+}
 
+async fn bare_insert_levels(database: &FreshDatabase, args: &BookingArgs) -> anyhow::Result<Vec<Throughput>> {
     let mut bare_insert = Vec::new();
     for &concurrency in &LEVELS {
         eprintln!("bare inserts at concurrency {concurrency}…");
@@ -149,8 +250,20 @@ async fn measure(args: &BookingArgs, database: &FreshDatabase) -> anyhow::Result
             per_second: per_second.into_iter().map(round2).collect(),
             latency: Latencies::of(latencies),
             failures: 0,
+            cpu: None,
         });
     }
+    Ok(bare_insert)
+}
+
+fn report(
+    backend: &'static str,
+    started_at: Timestamp,
+    serving: ServingReport,
+    hot_slot: HotSlot,
+    uncontended: Vec<Throughput>,
+    bare_insert: Vec<Throughput>,
+) -> Report {
     let booking_to_insert_ratio = uncontended
         .iter()
         .zip(&bare_insert)
@@ -161,16 +274,17 @@ async fn measure(args: &BookingArgs, database: &FreshDatabase) -> anyhow::Result
             ratio: round2(b.median_per_second / i.median_per_second),
         })
         .collect();
-    Ok(Report {
+    Report {
         benchmark: "booking",
-        backend: database.backend,
+        backend,
         machine: Machine::here(),
         started_at,
+        serving,
         hot_slot,
         uncontended_bookings: uncontended,
         bare_insert,
         booking_to_insert_ratio,
-    })
+    }
 }
 
 fn round2(x: f64) -> f64 {
@@ -208,6 +322,39 @@ async fn book_history(store: &Arc<dyn Store>, clinic: &Clinic, from: Timestamp) 
     Ok(therapists * HISTORY_DAYS as usize)
 }
 
+/// [`book_history`] through a running server's API.
+async fn book_history_through_api(
+    http: &reqwest::Client,
+    serving: &Serving,
+    clinic: &Clinic,
+    from: Timestamp,
+) -> anyhow::Result<usize> {
+    let therapists = clinic.therapists.len();
+    let per_therapist = clinic.therapists.iter().enumerate().map(|(t, &therapist)| {
+        let url = format!("{}/api/v1/orgs/{}/sessions", serving.base(t), clinic.org);
+        let clients: Vec<PersonId> = (1..=HISTORY_DAYS)
+            .map(|day| clinic.clients[(day as usize * therapists + t) % clinic.clients.len()])
+            .collect();
+        let (http, token) = (http.clone(), clinic.admin_token.clone());
+        tokio::spawn(async move {
+            for (day, client) in (1..=HISTORY_DAYS).zip(clients) {
+                let start = from + SignedDuration::from_hours(24 * day);
+                http.post(&url)
+                    .bearer_auth(&token)
+                    .json(&booking(start, therapist, client))
+                    .send()
+                    .await?
+                    .error_for_status()?;
+            }
+            anyhow::Ok(())
+        })
+    });
+    for booked in futures::future::join_all(per_therapist).await {
+        booked??;
+    }
+    Ok(therapists * HISTORY_DAYS as usize)
+}
+
 fn booking(starts_at: Timestamp, therapist: PersonId, client: PersonId) -> serde_json::Value {
     json!({
         "starts_at": starts_at.to_string(),
@@ -218,12 +365,14 @@ fn booking(starts_at: Timestamp, therapist: PersonId, client: PersonId) -> serde
 }
 
 /// Every client asks for the hot therapist's same slot at the same moment.
-async fn hot_slot_round(http: &reqwest::Client, url: &str, clinic: &Clinic, slot: Timestamp) -> RaceRound {
+async fn hot_slot_round(http: &reqwest::Client, urls: &[String], clinic: &Clinic, slot: Timestamp) -> RaceRound {
     let hot_therapist = clinic.therapists[64];
     let gate = std::sync::Arc::new(tokio::sync::Barrier::new(HOT_SLOT_CONCURRENCY));
     let requests: Vec<_> = clinic.clients[..HOT_SLOT_CONCURRENCY]
         .iter()
-        .map(|&client| {
+        .enumerate()
+        .map(|(i, &client)| {
+            let url = &urls[i % urls.len()];
             let request = http.post(url).bearer_auth(&clinic.admin_token).json(&booking(slot, hot_therapist, client));
             let gate = gate.clone();
             tokio::spawn(async move {
@@ -234,8 +383,14 @@ async fn hot_slot_round(http: &reqwest::Client, url: &str, clinic: &Clinic, slot
             })
         })
         .collect();
-    let mut round =
-        RaceRound { successes: 0, conflicts: 0, server_errors: 0, other: 0, latency: Latencies::of(Vec::new()) };
+    let mut round = RaceRound {
+        successes: 0,
+        conflicts: 0,
+        server_errors: 0,
+        other: 0,
+        latency: Latencies::of(Vec::new()),
+        cpu: None,
+    };
     let mut latencies = Vec::with_capacity(HOT_SLOT_CONCURRENCY);
     for request in requests {
         let (status, latency) = request.await.expect("request task");
@@ -262,7 +417,7 @@ struct RoundOutcome {
 /// consecutive free hours: every booking should succeed.
 async fn uncontended_round(
     http: &reqwest::Client,
-    url: &str,
+    urls: &[String],
     clinic: &Clinic,
     concurrency: usize,
     base: Timestamp,
@@ -272,15 +427,19 @@ async fn uncontended_round(
     let deadline = started + duration;
     let workers: Vec<_> = (0..concurrency)
         .map(|w| {
-            let (http, url, token) = (http.clone(), url.to_owned(), clinic.admin_token.clone());
+            let (http, urls, token) = (http.clone(), urls.to_vec(), clinic.admin_token.clone());
             let (therapist, client) = (clinic.therapists[w], clinic.clients[HOT_SLOT_CONCURRENCY + w]);
             tokio::spawn(async move {
                 let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
                 let mut slot = base;
+                // Round-robin over the servers, each worker starting at its own.
+                let mut sent_so_far = w;
                 while Instant::now() < deadline {
+                    let url = &urls[sent_so_far % urls.len()];
+                    sent_so_far += 1;
                     let sent = Instant::now();
                     let response =
-                        http.post(&url).bearer_auth(&token).json(&booking(slot, therapist, client)).send().await;
+                        http.post(url).bearer_auth(&token).json(&booking(slot, therapist, client)).send().await;
                     latencies.push(sent.elapsed());
                     match response.map(|r| r.status().as_u16()) {
                         Ok(201) => ok += 1,

@@ -263,9 +263,23 @@ pub async fn open_store(
     settings: &Settings,
     clock: Arc<dyn circles_domain::Clock>,
 ) -> anyhow::Result<Arc<dyn circles_store::Store>> {
+    open_store_keyed(settings, clock, circles_domain::sealed::Key::from_bytes(fresh_key_bytes())).await
+}
+
+/// A master key for one run, as bytes, so that the seeding store and the
+/// servers it starts can each hold it.
+pub fn fresh_key_bytes() -> [u8; circles_domain::sealed::KEY_BYTES] {
     use rand::RngCore;
     let mut bytes = [0u8; circles_domain::sealed::KEY_BYTES];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let key = circles_domain::sealed::Key::from_bytes(bytes);
+    bytes
+}
+
+/// [`open_store`] under the given master key.
+pub async fn open_store_keyed(
+    settings: &Settings,
+    clock: Arc<dyn circles_domain::Clock>,
+    key: circles_domain::sealed::Key,
+) -> anyhow::Result<Arc<dyn circles_store::Store>> {
     crate::storage::open_with_key(settings, clock, Some(key)).await
 }

@@ -9,6 +9,7 @@ mod fhir;
 mod harness;
 mod pages;
 mod rss;
+mod serving;
 mod waitlist;
 
 use std::path::PathBuf;
@@ -124,9 +125,28 @@ pub struct DeliveryArgs {
 pub struct BookingArgs {
     /// Where to create the fresh database: `sqlite://FILE` (created and
     /// removed) or `postgres://USER@HOST/DB` (a new database is created on
-    /// that server and dropped afterwards).
+    /// that server and dropped afterwards). With `--target` it is optional
+    /// and used only for the bare-insert baseline.
+    #[arg(long, required_unless_present = "target")]
+    pub database_url: Option<String>,
+    /// Start this many `circles serve` processes on the fresh database and
+    /// spread requests over them round-robin; without it the server runs
+    /// inside the benchmark's own process.
+    #[arg(long, conflicts_with = "target", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub servers: Option<u16>,
+    /// Drive an already-running server at this base URL instead; its clinic
+    /// is seeded through the API (needs `--token` and `--org`).
+    #[arg(long, requires_all = ["token", "org"])]
+    pub target: Option<String>,
+    /// With `--target`: an admin's API token for the organisation.
     #[arg(long)]
-    pub database_url: String,
+    pub token: Option<String>,
+    /// With `--target`: the organisation to seed and book in.
+    #[arg(long)]
+    pub org: Option<uuid::Uuid>,
+    /// With `--target`: the server's process id, to read its CPU from /proc.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
     /// Repetitions of each measurement; medians are reported.
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,

@@ -113,7 +113,7 @@ pub(crate) async fn append<E: Executor>(
         values.join(", ")
     ));
     insert.args = query_args;
-    tx.execute(insert).await?;
+    tx.defer(insert).await?;
     Ok(())
 }
 

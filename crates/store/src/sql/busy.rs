@@ -606,7 +606,10 @@ pub async fn insert<E: Executor>(tx: &mut E, org: OrgId, claims: &[Claim]) -> Re
         values.join(", ")
     ));
     q.args = args;
-    tx.execute(q).await?;
+    // Nothing on a booking's path reads the rows back before commit: they
+    // may travel with the next statement (the exclusion constraint still
+    // checks them, and its refusal still fails the transaction).
+    tx.defer(q).await?;
     Ok(())
 }
 

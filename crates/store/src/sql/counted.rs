@@ -90,6 +90,11 @@ impl<T: Executor> Executor for Counted<T> {
         self.meter.observe(&q);
         self.inner.fetch_optional(q).await
     }
+
+    async fn defer(&mut self, q: Query) -> Result<(), DbError> {
+        self.meter.observe(&q);
+        self.inner.defer(q).await
+    }
 }
 
 impl<T: Transaction> Transaction for Counted<T> {

@@ -66,11 +66,21 @@ impl From<[u8; 32]> for Value {
 pub struct Query {
     pub sql: Cow<'static, str>,
     pub args: Vec<Value>,
+    /// Reads nothing that the transaction's deferred writes wrote, so a
+    /// backend may send those writes with it ([`Executor::defer`]).
+    pub independent: bool,
 }
 
 impl Query {
     pub fn new(sql: impl Into<Cow<'static, str>>) -> Self {
-        Self { sql: sql.into(), args: Vec::new() }
+        Self { sql: sql.into(), args: Vec::new(), independent: false }
+    }
+
+    /// Marks a statement that reads none of the tables the writes deferred
+    /// before it write (it would not see them if they travel with it).
+    pub fn independent_of_deferred(mut self) -> Self {
+        self.independent = true;
+        self
     }
 
     pub fn bind(mut self, value: impl Into<Value>) -> Self {
@@ -183,6 +193,21 @@ pub trait Executor: Send {
     fn execute(&mut self, q: Query) -> impl Future<Output = Result<u64, DbError>> + Send;
     fn fetch_all(&mut self, q: Query) -> impl Future<Output = Result<Vec<Self::Row>, DbError>> + Send;
     fn fetch_optional(&mut self, q: Query) -> impl Future<Output = Result<Option<Self::Row>, DbError>> + Send;
+
+    /// A write whose only outcome of interest is that it succeeds (an
+    /// `INSERT` with nothing read back). A backend may hold it and send it
+    /// with the transaction's next statement: PostgreSQL sends every held
+    /// write and that statement as one statement of data-modifying CTEs,
+    /// one round trip instead of several. The next statement not marked
+    /// [`Query::independent_of_deferred`] first sends the held writes on
+    /// their own, and commit sends what is left, so a later read still sees
+    /// every earlier write. A failure of a held write (a clash with the
+    /// exclusion constraint, say) surfaces from that later statement or
+    /// from commit; callers therefore defer only writes whose errors they
+    /// pass on as they are. SQLite, in-process, runs it at once.
+    fn defer(&mut self, q: Query) -> impl Future<Output = Result<(), DbError>> + Send {
+        async move { self.execute(q).await.map(drop) }
+    }
 
     /// The store's keys, for sealing and opening clinical text inside this
     /// transaction (`rows::sealed`). `None` where the store was opened
@@ -322,6 +347,25 @@ pub async fn insert_rows<E: Executor>(
     table_and_columns: &str,
     rows: impl Iterator<Item = Vec<Value>>,
 ) -> Result<(), DbError> {
+    if let Some(q) = rows_insert(table_and_columns, rows) {
+        tx.execute(q).await?;
+    }
+    Ok(())
+}
+
+/// [`insert_rows`] as a deferred write ([`Executor::defer`]).
+pub async fn defer_rows<E: Executor>(
+    tx: &mut E,
+    table_and_columns: &str,
+    rows: impl Iterator<Item = Vec<Value>>,
+) -> Result<(), DbError> {
+    if let Some(q) = rows_insert(table_and_columns, rows) {
+        tx.defer(q).await?;
+    }
+    Ok(())
+}
+
+fn rows_insert(table_and_columns: &str, rows: impl Iterator<Item = Vec<Value>>) -> Option<Query> {
     let mut values = Vec::new();
     let mut args = Vec::new();
     for row in rows {
@@ -329,10 +373,9 @@ pub async fn insert_rows<E: Executor>(
         args.extend(row);
     }
     if values.is_empty() {
-        return Ok(());
+        return None;
     }
     let mut q = Query::new(format!("INSERT INTO {table_and_columns} VALUES {}", values.join(", ")));
     q.args = args;
-    tx.execute(q).await?;
-    Ok(())
+    Some(q)
 }

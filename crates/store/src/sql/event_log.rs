@@ -40,7 +40,8 @@ pub async fn record<E: Executor>(tx: &mut E, org: OrgId, now: Timestamp, drafts:
             sql("INSERT INTO event_heads (org_id, last_seq) VALUES ($1, $2) \
                  ON CONFLICT (org_id) DO UPDATE SET last_seq = event_heads.last_seq + $2 RETURNING last_seq")
             .bind(org)
-            .bind(count),
+            .bind(count)
+            .independent_of_deferred(),
         )
         .await?
         .int("last_seq")?;
@@ -72,7 +73,7 @@ async fn insert<E: Executor>(tx: &mut E, target: &str, rows: Vec<Vec<Value>>) ->
             (0..chunk.len()).map(|i| format!("({})", placeholders(i * width + 1, width))).collect();
         let mut q = sql(format!("INSERT INTO {target} VALUES {}", values.join(", ")));
         q.args = chunk.iter().flatten().cloned().collect();
-        tx.execute(q).await?;
+        tx.defer(q).await?;
     }
     Ok(())
 }

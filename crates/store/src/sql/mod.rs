@@ -82,6 +82,9 @@ pub struct SqlStore<B> {
     /// The master key and the data keys unwrapped so far; without it,
     /// clinical text can be neither written nor read.
     keyring: Option<Arc<Keyring>>,
+    /// Bookings in flight in this process, which a crowd asking for the
+    /// same time waits on in memory (see `contested.rs`).
+    contested: Arc<crate::contested::Contested>,
 }
 
 impl<B: Backend> SqlStore<B> {
@@ -105,6 +108,7 @@ impl<B: Backend> SqlStore<B> {
             webhooks: Notify::new(),
             events: Notify::new(),
             keyring: None,
+            contested: Arc::default(),
         }
     }
 

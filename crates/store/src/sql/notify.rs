@@ -11,8 +11,8 @@ use circles_domain::local_time::local_time;
 use circles_domain::session::{InvitationStatus, NotificationKind, SeatStatus};
 use jiff::{SignedDuration, Timestamp};
 
-use super::db::insert_rows;
 use super::db::{Backend, Executor, Row, Value, sql};
+use super::db::{defer_rows, insert_rows};
 use super::event_log::{self, Draft};
 use super::outbox::{self, Owed};
 use super::{SqlStore, read_one, write_tx};
@@ -148,7 +148,7 @@ async fn insert<E: Executor>(tx: &mut E, mut rows: Vec<Vec<Value>>) -> Result<()
     while !rows.is_empty() {
         let rest = rows.split_off(rows.len().min(ROWS_PER_INSERT));
         let batch = std::mem::replace(&mut rows, rest);
-        insert_rows(
+        defer_rows(
             tx,
             "notifications (org_id, id, recipient_id, kind, title, body, session_id, group_id, created_at)",
             batch.into_iter(),

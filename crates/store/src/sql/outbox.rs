@@ -59,7 +59,7 @@ pub async fn enqueue<E: Executor>(tx: &mut E, owed: &[Owed]) -> Result<()> {
             rows.join(", ")
         ));
         q.args = args;
-        tx.execute(q).await?;
+        tx.defer(q).await?;
     }
     webhooks::enqueue(tx, owed).await
 }

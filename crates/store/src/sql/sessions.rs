@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
-use super::busy::{self, Claim, HintsWithin, LockWait, Owner};
+use super::busy::{self, Claim, HintRequest, HintsWithin, LockWait, Owner};
 use super::db::{Executor, Query, Row, Value, placeholders, sql};
 use super::notify::{self, Notice};
 use super::rows::freed;
@@ -22,9 +22,11 @@ use super::rows::sessions::{
 };
 use super::rows::statuses::{HOLDING_SEATS, Quoted};
 use super::{SqlStore, read_one, read_tx, write_tx};
+use crate::contested::{Outcome, Turn, Waiting};
 use crate::model::{
     AuditCtx, Canceller, NewSession, ScheduleEntry, Session, SessionFilter, SessionPeople, SessionView,
 };
+use crate::model::{BusyConflict, BusyKind};
 use crate::sql::rows::statuses::{
     INVITATION_DECLINED, SESSION_CANCELLED, SESSION_COMPLETED, SESSION_IN_PROGRESS, SESSION_PROPOSED, SESSION_SCHEDULED,
 };
@@ -124,6 +126,54 @@ struct Booking<'a> {
 }
 
 impl<B: super::db::Backend> SqlStore<B> {
+    /// The refusal for a request that waited on a booking of the same
+    /// person's time in flight here, if that booking was made: its clash,
+    /// with retry hints from that person's calendar searched once for every
+    /// waiter wanting the same interval. `None` sends the request to the
+    /// database as usual.
+    async fn refused_after(
+        &self,
+        org: OrgId,
+        waiting: Waiting,
+        now: Timestamp,
+        within: HintsWithin,
+    ) -> Option<StoreError> {
+        let (person, wanted, theirs) = (waiting.person, waiting.wanted, waiting.theirs);
+        let Outcome::Booked { session, shared } = waiting.outcome().await else {
+            return None;
+        };
+        let cell = shared.cell(person, wanted, format!("{within:?}"));
+        let made = cell
+            .get_or_try_init(|| async {
+                let clash = BusyConflict {
+                    person_id: person,
+                    starts_at: theirs.start,
+                    ends_at: theirs.end,
+                    kind: BusyKind::Session,
+                    session_id: Some(session),
+                };
+                let request = HintRequest { org, people: vec![person], wanted, now, within };
+                let refusal = read_one!(self, |tx| {
+                    let hints = request.find(&mut tx).await?;
+                    let mut refusal = busy::conflict_error(&[clash], &hints);
+                    request.describe(&mut tx, &mut refusal).await?;
+                    refusal
+                })?;
+                match refusal {
+                    StoreError::Conflict(conflict) => Ok(*conflict),
+                    other => Err(other),
+                }
+            })
+            .await;
+        match made {
+            Ok(conflict) => Some(StoreError::Conflict(Box::new(conflict.clone()))),
+            Err(e) => {
+                tracing::warn!(error = %e, "sharing a refusal failed; asking the database");
+                None
+            }
+        }
+    }
+
     /// One attempt at writing `booking`, in one transaction.
     async fn book(&self, ctx: &AuditCtx, org: OrgId, booking: &Booking<'_>, wait: LockWait) -> Result<Session> {
         let Booking { id, input, claims, people, status, within, now } = *booking;
@@ -188,17 +238,31 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             .chain(input.client_ids.iter().map(|&c| (c, Role::Client, "client_ids")))
             .collect();
         let booking = Booking { id, input: &input, claims: &claims, people: &people, status, within, now };
+        // Someone in this process booking the same time first is waited for
+        // in memory; if they made it, the refusal is shared.
+        let contest: Vec<_> = claims.iter().map(|c| (c.person, c.interval)).collect();
+        let ticket = match self.contested.enter(org, &contest) {
+            Turn::Go(ticket) => Some(ticket),
+            Turn::Wait(waiting) => match self.refused_after(org, waiting, now, within).await {
+                Some(refusal) => return Err(refusal),
+                None => None,
+            },
+        };
         let mut attempt = 1;
-        loop {
+        let booked = loop {
             // A cheap first look: a request for taken time fails here without
             // queueing for the writer or for anyone's row.
             read_one!(self, |tx| busy::check(&mut tx, org, &claims, now, within).await?)?;
             match self.book(ctx, org, &booking, LockWait::for_attempt(attempt)).await {
                 Err(e) if e.is_lock_not_available() => busy::step_back(attempt, id.0.as_u128()).await,
-                booked => return booked,
+                booked => break booked,
             }
             attempt += 1;
+        };
+        if let (Some(ticket), Ok(session)) = (ticket, &booked) {
+            ticket.booked(session.id);
         }
+        booked
     }
 
     async fn session(&self, ctx: &AuditCtx, org: OrgId, id: SessionId, view: SessionView) -> Result<Session> {

@@ -13,6 +13,7 @@ use crate::support::{Harness, conflict_code, details, one_on_one, slot};
 
 backend_tests!(
     two_hundred_bookings_of_one_slot_admit_exactly_one,
+    a_crowd_refused_for_one_slot_hears_the_clash_and_hints_from_one_search,
     overlapping_variants_of_a_slot_admit_only_disjoint_ones,
     concurrent_confirms_of_one_hold_make_one_set_of_sessions,
     concurrent_confirms_of_two_holds_on_one_slot_make_one_session,
@@ -38,6 +39,38 @@ async fn two_hundred_bookings_of_one_slot_admit_exactly_one(backend: Backend) {
     assert_eq!((won, refused), (1, 199), "{:?}", outcomes.iter().find(|o| o.is_err() && conflict_code(o).is_none()));
     assert_eq!(h.overlapping_busy_pairs().await, 0);
     assert_eq!(h.db.scalar("SELECT COUNT(*) FROM sessions").await, 1);
+}
+
+/// Requests that arrive while the slot is being booked wait for that
+/// booking in memory; once it is made they are all refused with its clash,
+/// and the next free times are searched once for all of them rather than
+/// once each.
+async fn a_crowd_refused_for_one_slot_hears_the_clash_and_hints_from_one_search(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let c = h.clinic("r", 100).await;
+    let wanted = slot("2027-03-02T10:00:00Z", 50);
+    let before = h.store.statements_run();
+    let attempts = c.clients.iter().map(|&client| {
+        let (store, org, therapist) = (Arc::clone(&h.store), c.org, c.therapist);
+        tokio::spawn(async move {
+            store.create_session(&AuditCtx::operator(), org, one_on_one(therapist, client, wanted)).await
+        })
+    });
+    let outcomes: Vec<_> = join_all(attempts).await.into_iter().map(|r| r.unwrap()).collect();
+    let used = h.store.statements_run() - before;
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+    for refused in outcomes.iter().filter(|o| o.is_err()) {
+        assert_eq!(conflict_code(refused), Some("scheduling_conflict"));
+        let Err(circles_store::StoreError::Conflict(conflict)) = refused else { unreachable!("a conflict") };
+        let details = &conflict.details;
+        let clash = &details["conflicts"][0];
+        assert_eq!(clash["person_id"], c.therapist.to_string(), "the therapist is the one busy");
+        assert_eq!(clash["starts_at"], "2027-03-02T10:00:00Z");
+        assert!(!details["retry_hints"].as_array().unwrap().is_empty(), "every refusal offers other times");
+    }
+    // A refusal found by its own first look costs a look and a search for
+    // hints (four statements or more); 99 of them would be ~400.
+    assert!(used < 99 * 2, "one booking and 99 refusals ran {used} statements");
 }
 
 async fn overlapping_variants_of_a_slot_admit_only_disjoint_ones(backend: Backend) {

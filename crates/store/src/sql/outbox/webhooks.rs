@@ -25,7 +25,8 @@ pub async fn enqueue<E: Executor>(tx: &mut E, owed: &[Owed]) -> Result<()> {
         let rows = tx
             .fetch_all(
                 sql("SELECT id, event_types FROM webhook_endpoints WHERE org_id = $1 AND disabled_at IS NULL")
-                    .bind(org),
+                    .bind(org)
+                    .independent_of_deferred(),
             )
             .await?;
         let mut args: Vec<Value> = Vec::new();
@@ -66,7 +67,7 @@ pub async fn enqueue<E: Executor>(tx: &mut E, owed: &[Owed]) -> Result<()> {
             values.join(", ")
         ));
         q.args = args;
-        tx.execute(q).await?;
+        tx.defer(q).await?;
     }
     Ok(())
 }

@@ -29,7 +29,9 @@ pub async fn load<E: Executor>(tx: &mut E, org: OrgId, people: impl IntoIterator
                 placeholders(2, ids.len())
             ))
             .bind(org)
-            .bind_all(ids.iter().copied()),
+            .bind_all(ids.iter().copied())
+            // Names are never among the writes a use case defers.
+            .independent_of_deferred(),
         )
         .await?;
     rows.iter().map(|r| Ok((r.id("id")?, r.text("name")?))).collect()

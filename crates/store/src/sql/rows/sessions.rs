@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use super::sealed;
 use crate::model::{Approval, Assignment, NewSession, Seat, Session};
-use crate::sql::db::{Dialect, Executor, Row, insert_rows, lock_row, placeholders, sql};
+use crate::sql::db::{Dialect, Executor, Row, defer_rows, lock_row, placeholders, sql};
 use crate::sql::notify::Notice;
 use crate::sql::rows::statuses::HOLDING_SEATS;
 use crate::{Result, StoreError};
@@ -226,7 +226,7 @@ pub(crate) async fn insert_session<E: Executor>(
 ) -> Result<Session> {
     let d = &input.details;
     let (series_id, recurrence_id) = series.map_or((None, None), |(s, r)| (Some(s), Some(r)));
-    tx.execute(
+    tx.defer(
         sql("INSERT INTO sessions (org_id, id, kind, status, title, description, modality, virtual_link, location, \
              address, starts_at, ends_at, timezone, capacity, group_id, series_id, recurrence_id, created_by, created_at, \
              updated_at, approval) \
@@ -272,7 +272,7 @@ pub(crate) async fn insert_session<E: Executor>(
             responded_at,
         })
         .collect();
-    insert_rows(
+    defer_rows(
         tx,
         "session_therapists (org_id, id, session_id, therapist_id, status, invited_at, responded_at)",
         therapists.iter().map(|a| {
@@ -304,7 +304,7 @@ pub(crate) async fn insert_session<E: Executor>(
             late_entry: false,
         })
         .collect();
-    insert_rows(
+    defer_rows(
         tx,
         "seats (org_id, id, session_id, client_id, status, created_at, updated_at)",
         seats.iter().map(|seat| {
