@@ -245,7 +245,9 @@ async fn appointments_read_and_search_with_participants_and_group_subject(backen
     assert_eq!(ids(&entries(&second)), [grouped.as_str()]);
     assert!(link(&second, "next").is_none());
 
-    let day_of_single = &app.hours_from_now(24)[..10];
+    // A bare date is a day in the organisation's zone, not in UTC.
+    let single_starts: jiff::Timestamp = app.hours_from_now(24).parse().unwrap();
+    let day_of_single = single_starts.in_tz("America/New_York").unwrap().date().to_string();
     let cases = [
         (format!("Appointment?patient=Patient/{client}"), vec![&single, &grouped]),
         (format!("Appointment?practitioner=Practitioner/{therapist}"), vec![&single, &grouped]),
