@@ -24,6 +24,10 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Live events fanned out to this server's listeners.
     pub hub: Arc<Hub>,
+    /// Availability pages being computed and written at once: each holds a
+    /// page of the organisation's calendars in memory while it streams, so
+    /// the number at once bounds the server's memory (others wait their turn).
+    pub searches: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -38,6 +42,7 @@ impl AppState {
             auth_cache: Arc::new(AuthCache::new(std::time::Duration::from_secs(settings.auth_cache_seconds))),
             metrics: crate::http::metrics::handle(),
             hub: Hub::new(store.clone()),
+            searches: Arc::new(tokio::sync::Semaphore::new(crate::routes::availability_search::SEARCHES_AT_ONCE)),
             store,
             clock,
             settings: Arc::new(settings),

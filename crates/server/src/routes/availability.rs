@@ -224,9 +224,10 @@ pub async fn search(
 ) -> ApiResult<axum::response::Response> {
     let search = parse_search(&query, &member.org.timezone, state.clock.now())?;
     member.authorize(Action::SearchAvailability)?;
+    let turn = state.searches.clone().acquire_owned().await.map_err(ApiError::internal)?;
     let page = state.store.search_availability(member.org_id(), search.store.clone()).await?;
     let labels = labels_of(&state, member.org_id(), &page.therapists, |m, t| _ = m.person(*t)).await?;
-    respond(search, page, labels)
+    respond(search, page, labels, turn)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -42,6 +42,10 @@ const STEP_MINUTES: std::ops::RangeInclusive<i64> = 5..=240;
 /// [`CHUNKS_IN_FLIGHT`] of them waiting at once.
 const CHUNK_BYTES: usize = 64 * 1024;
 const CHUNKS_IN_FLIGHT: usize = 4;
+/// Availability pages computed and written at once on one server; more wait.
+/// Four keep two cores busy while bounding the memory of the largest
+/// searches (`tests/search_memory.rs`).
+pub const SEARCHES_AT_ONCE: usize = 4;
 
 /// The limits below are `circles_domain::search`'s; a test checks that the
 /// OpenAPI document states the same numbers.
@@ -256,8 +260,14 @@ pub struct SearchView {
     pub next_cursor: Option<Uuid>,
 }
 
-/// The answer to `search`, streamed as it is found.
-pub fn respond(search: Search, page: SearchPage, labels: Labels) -> ApiResult<Response> {
+/// The answer to `search`, streamed as it is found; `turn` (one of the
+/// server's [`SEARCHES_AT_ONCE`]) is held until the whole page is written.
+pub fn respond(
+    search: Search,
+    page: SearchPage,
+    labels: Labels,
+    turn: tokio::sync::OwnedSemaphorePermit,
+) -> ApiResult<Response> {
     let span = Interval::new(search.store.from, search.store.to + search.store.duration)
         .ok_or_else(|| ApiError::internal("a validated search window"))?;
     let offsets = ZoneOffsets::covering(&search.store.zone.zone(), span);
@@ -268,6 +278,7 @@ pub fn respond(search: Search, page: SearchPage, labels: Labels) -> ApiResult<Re
         if write_page(&mut out, &search, page, &offsets, &labels).is_ok() {
             let _ = out.flush();
         }
+        drop(turn);
     });
     let chunks = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) });
     Response::builder()

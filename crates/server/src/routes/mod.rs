@@ -4,7 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod availability;
-mod availability_search;
+pub(crate) mod availability_search;
 mod body_docs;
 pub mod check_in_answers;
 pub mod check_in_views;
