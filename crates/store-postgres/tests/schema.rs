@@ -9,7 +9,8 @@ use circles_testkit::{Backend, TestDatabase};
 use sqlx::{Connection, PgConnection, Row};
 
 /// Tables that are deliberately global: logins and platform bookkeeping;
-/// a person's notification choices belong to their account, in every clinic.
+/// a person's notification choices (and the links that unsubscribe them)
+/// belong to their account, in every clinic.
 const GLOBAL_TABLES: &[&str] = &[
     "_sqlx_migrations",
     "accounts",
@@ -19,6 +20,7 @@ const GLOBAL_TABLES: &[&str] = &[
     "notification_preferences",
     "notification_settings",
     "organisations",
+    "unsubscribe_links",
 ];
 
 #[tokio::test]
