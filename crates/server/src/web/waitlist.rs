@@ -25,7 +25,7 @@ use crate::routes::waitlist::{
     EntryQuery, EntryView, UpdateEntryRequest, cancel_entry, entry_suggestions, freed_places, get_entry, list_entries,
     update_entry,
 };
-use crate::routes::waitlist_views::{FreedPlaceView, OfferView, PlaceMatchView};
+use crate::routes::waitlist_views::{FreedPlaceView, OfferView, PlaceMatchView, PlaceView};
 use crate::state::AppState;
 
 /// "in 1 h 12 min", "in 4 min", "now".
@@ -153,22 +153,11 @@ fn freed_card(ctx: &Ctx, f: &FreedPlaceView) -> Markup {
             p.muted { (f.free) " free · no offer is out for " (if f.free == 1 { "it" } else { "them" }) "; the best suited first:" }
             ol {
                 @for m in &f.suggestions {
-                    @let send = ctx.path(&format!("/waitlist/{}/offer", m.entry.id));
                     li {
                         strong { (m.entry.client_name) } " — match " (format!("{:.2}", m.matched.score))
                         br;
                         span.muted { (m.matched.reasons.join("; ")) }
-                        form.inline method="post" action=(send) {
-                            (token_input(&ctx.viewer, &send))
-                            @if let Some(session) = f.place.session_id { input type="hidden" name="session_id" value=(session); }
-                            @if let Some(group) = f.place.group_id { input type="hidden" name="group_id" value=(group); }
-                            @if let Some(therapist) = f.place.therapist_id {
-                                input type="hidden" name="therapist_id" value=(therapist);
-                                input type="hidden" name="starts_at" value=(f.place.starts_at);
-                                input type="hidden" name="ends_at" value=(f.place.ends_at);
-                            }
-                            button type="submit" aria-label={"Offer " (f.title) " to " (m.entry.client_name)} { "Send offer" }
-                        }
+                        (offer_form(ctx, m.entry.id, &f.place, &f.title, &m.entry.client_name))
                     }
                 }
             }
@@ -237,9 +226,26 @@ pub async fn index(State(state): State<AppState>, viewer: Viewer, Path(org): Pat
     Ok(page(&ctx, "Waitlist", "Waitlist", body))
 }
 
+/// The "Send offer" form that offers `place` to the client of entry `entry`.
+fn offer_form(ctx: &Ctx, entry: Uuid, place: &PlaceView, title: &str, client: &str) -> Markup {
+    let send = ctx.path(&format!("/waitlist/{entry}/offer"));
+    html! {
+        form.inline method="post" action=(send) {
+            (token_input(&ctx.viewer, &send))
+            @if let Some(session) = place.session_id { input type="hidden" name="session_id" value=(session); }
+            @if let Some(group) = place.group_id { input type="hidden" name="group_id" value=(group); }
+            @if let Some(therapist) = place.therapist_id {
+                input type="hidden" name="therapist_id" value=(therapist);
+                input type="hidden" name="starts_at" value=(place.starts_at);
+                input type="hidden" name="ends_at" value=(place.ends_at);
+            }
+            button type="submit" aria-label={"Offer " (title) " to " (client)} { "Send offer" }
+        }
+    }
+}
+
 /// One suggested place and the form that offers it.
 fn suggestion(ctx: &Ctx, entry: &EntryView, s: &PlaceMatchView) -> Markup {
-    let send = ctx.path(&format!("/waitlist/{}/offer", entry.id));
     html! {
         li {
             strong { (s.title) } " — " (s.place.starts_at_local)
@@ -247,17 +253,7 @@ fn suggestion(ctx: &Ctx, entry: &EntryView, s: &PlaceMatchView) -> Markup {
             " · match " (format!("{:.2}", s.matched.score))
             br;
             span.muted { (s.matched.reasons.join("; ")) }
-            form.inline method="post" action=(send) {
-                (token_input(&ctx.viewer, &send))
-                @if let Some(session) = s.place.session_id { input type="hidden" name="session_id" value=(session); }
-                @if let Some(group) = s.place.group_id { input type="hidden" name="group_id" value=(group); }
-                @if let Some(therapist) = s.place.therapist_id {
-                    input type="hidden" name="therapist_id" value=(therapist);
-                    input type="hidden" name="starts_at" value=(s.place.starts_at);
-                    input type="hidden" name="ends_at" value=(s.place.ends_at);
-                }
-                button type="submit" aria-label={"Offer " (s.title) " to " (entry.client_name)} { "Send offer" }
-            }
+            (offer_form(ctx, entry.id, &s.place, &s.title, &entry.client_name))
         }
     }
 }
