@@ -697,16 +697,11 @@ pub trait DeliveryStore: Send + Sync {
     async fn preferences(&self, account: AccountId) -> Result<Preferences>;
     /// Replaces a person's delivery choices.
     async fn set_preferences(&self, ctx: &AuditCtx, account: AccountId, prefs: Preferences) -> Result<Preferences>;
-    /// Records a one-click unsubscribe link (only its token's hash) that
-    /// turns e-mail of `kind` off for `person`'s account; `false` (nothing
-    /// recorded) when the person has no account to hold the choice.
-    async fn create_unsubscribe_link(
-        &self,
-        org: OrgId,
-        person: PersonId,
-        kind: NotificationKind,
-        token_hash: [u8; 32],
-    ) -> Result<bool>;
+    /// Records one-click unsubscribe links (only their tokens' hashes), each
+    /// turning e-mail of a kind off for a person's account, in one
+    /// transaction; per link, `false` (nothing recorded) when the person has
+    /// no account to hold the choice.
+    async fn create_unsubscribe_links(&self, links: &[NewUnsubscribeLink]) -> Result<Vec<bool>>;
     /// The kind of e-mail a link turns off, changing nothing; `NotFound`
     /// for an unknown link.
     async fn unsubscribe_link_kind(&self, token_hash: [u8; 32]) -> Result<NotificationKind>;

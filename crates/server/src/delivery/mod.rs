@@ -14,12 +14,14 @@ pub mod mailer;
 pub mod webhooks;
 pub mod wording;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use circles_domain::Clock;
 use circles_domain::delivery::{AfterFailure, RetryPolicy, is_essential};
-use circles_store::model::{DeliveryOutcome, OutboundMessage};
+use circles_domain::ids::DeliveryId;
+use circles_store::model::{DeliveryOutcome, NewUnsubscribeLink, OutboundMessage};
 use circles_store::{Store, StoreError};
 use futures::StreamExt;
 use jiff::SignedDuration;
@@ -102,10 +104,14 @@ impl Worker {
                 return Ok(attempted);
             }
             attempted += batch.len();
+            let mut unsubscribe = self.unsubscribe_links(&batch).await?;
             let outcomes: Vec<_> = futures::stream::iter(batch)
-                .map(|message| async move {
-                    let outcome = self.deliver(&message).await;
-                    (message.org_id, message.id, outcome)
+                .map(|message| {
+                    let link = unsubscribe.remove(&message.id);
+                    async move {
+                        let outcome = self.deliver(&message, link).await;
+                        (message.org_id, message.id, outcome)
+                    }
                 })
                 .buffer_unordered(IN_FLIGHT)
                 .collect()
@@ -125,23 +131,35 @@ impl Worker {
         Ok(created.then(|| format!("{}/offer-links/{}/{token}", self.base_url, message.org_id)))
     }
 
-    /// A fresh link that turns e-mail of the message's kind off, for kinds a
-    /// person may refuse. Only the token's hash is stored.
-    async fn unsubscribe_link(&self, message: &OutboundMessage) -> Result<Option<String>, StoreError> {
-        if is_essential(message.kind) {
-            return Ok(None);
+    /// Fresh links that turn e-mail of each message's kind off, for the
+    /// messages of `batch` whose kind a person may refuse: recorded (only
+    /// the tokens' hashes) in one transaction for the whole batch.
+    async fn unsubscribe_links(&self, batch: &[OutboundMessage]) -> Result<HashMap<DeliveryId, String>, StoreError> {
+        let mut links = Vec::new();
+        let mut tokens = Vec::new();
+        for message in batch.iter().filter(|m| !is_essential(m.kind)) {
+            let token = crate::auth::token::generate(UNSUBSCRIBE_PREFIX);
+            links.push(NewUnsubscribeLink {
+                org_id: message.org_id,
+                person_id: message.recipient.person_id,
+                kind: message.kind,
+                token_hash: crate::auth::token::hash(&token),
+            });
+            tokens.push((message.id, token));
         }
-        let token = crate::auth::token::generate(UNSUBSCRIBE_PREFIX);
-        let hash = crate::auth::token::hash(&token);
-        let created =
-            self.store.create_unsubscribe_link(message.org_id, message.recipient.person_id, message.kind, hash).await?;
-        Ok(created.then(|| format!("{}/unsubscribe/{token}", self.base_url)))
+        let made = self.store.create_unsubscribe_links(&links).await?;
+        Ok(tokens
+            .into_iter()
+            .zip(made)
+            .filter(|(_, made)| *made)
+            .map(|((id, token), _)| (id, format!("{}/unsubscribe/{token}", self.base_url)))
+            .collect())
     }
 
-    async fn deliver(&self, message: &OutboundMessage) -> DeliveryOutcome {
-        let links = match (self.answer_link(message).await, self.unsubscribe_link(message).await) {
-            (Ok(answer), Ok(unsubscribe)) => Links { answer, unsubscribe },
-            (Err(e), _) | (_, Err(e)) => return self.failed(message, e.to_string(), false),
+    async fn deliver(&self, message: &OutboundMessage, unsubscribe: Option<String>) -> DeliveryOutcome {
+        let links = match self.answer_link(message).await {
+            Ok(answer) => Links { answer, unsubscribe },
+            Err(e) => return self.failed(message, e.to_string(), false),
         };
         let email = match compose(&self.sender, message, links) {
             Ok(email) => email,

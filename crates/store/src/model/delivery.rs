@@ -56,6 +56,15 @@ pub struct OutboundMessage {
     pub offer_id: Option<circles_domain::ids::OfferId>,
 }
 
+/// A one-click unsubscribe link to record: only its token's hash.
+#[derive(Debug, Clone)]
+pub struct NewUnsubscribeLink {
+    pub org_id: OrgId,
+    pub person_id: PersonId,
+    pub kind: NotificationKind,
+    pub token_hash: [u8; 32],
+}
+
 #[derive(Debug, Clone)]
 pub struct Recipient {
     pub person_id: PersonId,

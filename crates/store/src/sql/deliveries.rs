@@ -20,8 +20,8 @@ use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Query, Row, Value, sql};
 use super::{SqlStore, read_one, write_tx};
 use crate::model::{
-    AuditCtx, ChannelChoice, Delivery, DeliveryFilter, DeliveryOutcome, OutboundMessage, Preferences, Recipient,
-    SessionFacts, SessionTherapist,
+    AuditCtx, ChannelChoice, Delivery, DeliveryFilter, DeliveryOutcome, NewUnsubscribeLink, OutboundMessage,
+    Preferences, Recipient, SessionFacts, SessionTherapist,
 };
 use crate::{DeliveryStore, Result, StoreError};
 
@@ -465,35 +465,37 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
         })
     }
 
-    async fn create_unsubscribe_link(
-        &self,
-        org: OrgId,
-        person: PersonId,
-        kind: NotificationKind,
-        token_hash: [u8; 32],
-    ) -> Result<bool> {
+    async fn create_unsubscribe_links(&self, links: &[NewUnsubscribeLink]) -> Result<Vec<bool>> {
+        if links.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = self.clock.now();
         write_tx!(self, |tx| {
-            let found = tx
-                .fetch_optional(
-                    sql("SELECT account_id FROM people WHERE org_id = $1 AND id = $2").bind(org).bind(person),
-                )
-                .await?;
-            match found.map(|row| row.opt_id::<AccountId>("account_id")).transpose()?.flatten() {
-                None => false,
-                Some(account) => {
-                    tx.execute(
-                        sql("INSERT INTO unsubscribe_links (token_hash, account_id, kind, created_at) \
-                             VALUES ($1, $2, $3, $4)")
-                        .bind(token_hash)
-                        .bind(account)
-                        .bind(kind.as_str())
-                        .bind(now),
+            let mut made = Vec::with_capacity(links.len());
+            for link in links {
+                let found = tx
+                    .fetch_optional(
+                        sql("SELECT account_id FROM people WHERE org_id = $1 AND id = $2")
+                            .bind(link.org_id)
+                            .bind(link.person_id),
                     )
                     .await?;
-                    true
-                }
+                let Some(account) = found.map(|row| row.opt_id::<AccountId>("account_id")).transpose()?.flatten()
+                else {
+                    made.push(false);
+                    continue;
+                };
+                tx.execute(
+                    sql("INSERT INTO unsubscribe_links (token_hash, account_id, kind, created_at) VALUES ($1, $2, $3, $4)")
+                        .bind(link.token_hash)
+                        .bind(account)
+                        .bind(link.kind.as_str())
+                        .bind(now),
+                )
+                .await?;
+                made.push(true);
             }
+            made
         })
     }
 
