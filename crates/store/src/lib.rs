@@ -144,6 +144,9 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<PasswordReset>;
     /// Every organisation the account belongs to, with its role there.
     async fn memberships(&self, account: AccountId) -> Result<Vec<Membership>>;
+    /// The frame of a page for `person` (the account's person in `org`), in
+    /// one read: unread notifications counted up to `unread_cap`.
+    async fn page_frame(&self, account: AccountId, org: OrgId, person: PersonId, unread_cap: u64) -> Result<PageFrame>;
 }
 
 #[async_trait]

@@ -27,11 +27,15 @@ pub struct PagesReport {
     /// GET /orgs/{org}/schedule?week=… for a therapist with 40 sessions that week.
     pub therapist_week: Latencies,
     pub therapist_week_html_bytes: usize,
+    /// SQL statements one week page runs, as the store counts them.
+    pub therapist_week_statements: u64,
     /// HTML + stylesheet + script of the schedule page, uncompressed.
     pub schedule_page_total_bytes: usize,
     /// GET /orgs/{org}/sessions/{id}/attendance with 12 seats.
     pub attendance_sheet: Latencies,
     pub attendance_sheet_html_bytes: usize,
+    /// SQL statements one attendance sheet runs.
+    pub attendance_sheet_statements: u64,
     /// A 12-seat session that has run, its sheet written and read with a
     /// note on every seat (sealed) and with none.
     pub clinical_notes: NotesReport,
@@ -251,6 +255,12 @@ pub async fn run(args: &PagesArgs) -> anyhow::Result<PagesReport> {
     // Warm up: connections, caches, the first allocation of everything.
     measure(&http, &week_url, &cookie, 5).await?;
     measure(&http, &sheet_url, &cookie, 5).await?;
+    let before = store.statements_run();
+    measure(&http, &week_url, &cookie, 1).await?;
+    let therapist_week_statements = store.statements_run() - before;
+    let before = store.statements_run();
+    measure(&http, &sheet_url, &cookie, 1).await?;
+    let attendance_sheet_statements = store.statements_run() - before;
     let (therapist_week, week_bytes) = measure(&http, &week_url, &cookie, args.requests).await?;
     let (attendance_sheet, sheet_bytes) = measure(&http, &sheet_url, &cookie, args.requests).await?;
     let clinical_notes = clinical_notes(&http, &server, &clinic, ran.id.0, &secret, &cookie, args.requests).await?;
@@ -262,9 +272,11 @@ pub async fn run(args: &PagesArgs) -> anyhow::Result<PagesReport> {
         requests: args.requests,
         therapist_week,
         therapist_week_html_bytes: week_bytes,
+        therapist_week_statements,
         schedule_page_total_bytes: week_bytes + STYLE.len() + SCRIPT.len(),
         attendance_sheet,
         attendance_sheet_html_bytes: sheet_bytes,
+        attendance_sheet_statements,
         clinical_notes,
     })
 }

@@ -54,12 +54,22 @@ pub struct ScheduleEntryView {
     /// therapist, the therapist for the client.
     #[schema(example = "Dana Reyes")]
     pub with_name: Option<String>,
+    /// The therapists who accepted the session, by name.
+    pub therapists: Vec<ScheduledTherapistView>,
     /// `therapist` or `client`.
     pub role: String,
     /// The person's own invitation or seat status.
     pub participation: String,
     pub seats_taken: i64,
     pub capacity: i64,
+}
+
+/// A therapist on a scheduled session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduledTherapistView {
+    pub therapist_id: Uuid,
+    #[schema(example = "Dana Reyes")]
+    pub therapist_name: String,
 }
 
 impl From<ScheduleEntry> for ScheduleEntryView {
@@ -84,6 +94,11 @@ impl From<ScheduleEntry> for ScheduleEntryView {
             group_id: e.group_id.map(|g| g.0),
             group_name: e.group_name,
             with_name: e.with_name,
+            therapists: e
+                .therapists
+                .into_iter()
+                .map(|(id, name)| ScheduledTherapistView { therapist_id: id.0, therapist_name: name })
+                .collect(),
             role: e.role,
             participation: e.participation,
             seats_taken: e.seats_taken,

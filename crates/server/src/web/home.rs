@@ -21,7 +21,7 @@ pub async fn home(State(state): State<AppState>, viewer: Viewer, Path(org): Path
     let today = time::local_date(now, &ctx.tz);
     let horizon = time::start_of(today.checked_add(14.days()).unwrap_or(today), &ctx.tz);
     let coming = entries(&state, &ctx, now, horizon).await?;
-    let with = others(&state, &ctx, now, horizon).await?;
+    let with = others(&ctx, &coming);
     let tiles: &[(&str, &str, &str)] = match ctx.role() {
         Role::Client => &[
             ("/join", "Join a session", "Sessions in your groups and communities with free seats."),

@@ -78,7 +78,7 @@ pub fn page(ctx: &Ctx, title: &str, current: &str, body: Markup) -> Response {
 pub fn page_with_status(ctx: &Ctx, status: StatusCode, title: &str, current: &str, body: Markup) -> Response {
     let unread_label = match ctx.unread {
         0 => "Notifications, none unread".to_owned(),
-        n if n >= 100 => "Notifications, 99+ unread".to_owned(),
+        n if n as u64 >= super::viewer::UNREAD_COUNTED => "Notifications, 99+ unread".to_owned(),
         n => format!("Notifications, {n} unread"),
     };
     let markup = html! {

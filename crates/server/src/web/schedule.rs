@@ -14,12 +14,10 @@ use uuid::Uuid;
 
 use super::error::{PageError, PageResult};
 use super::layout::page;
-use super::names::Names;
 use super::time;
 use super::viewer::{Ctx, Viewer};
 use crate::http::extract::{Path, Query};
 use crate::routes::schedule::{ScheduleEntryView, ScheduleQuery, org_schedule};
-use crate::routes::sessions::{SessionQuery, list_sessions};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -66,37 +64,22 @@ pub fn status_tag(status: &str) -> Markup {
     html! { span class={"tag " (status.to_lowercase())} { (words) } }
 }
 
-/// Who else is on each session of a window: the accepted therapists, and
-/// for staff who see seats, the client of a one-on-one.
-pub async fn others(state: &AppState, ctx: &Ctx, from: Timestamp, to: Timestamp) -> PageResult<HashMap<Uuid, String>> {
-    let query = SessionQuery {
-        status: None,
-        from: Some(from.to_string()),
-        to: Some(to.to_string()),
-        group_id: None,
-        created_by: None,
-        cursor: None,
-        limit: Some(1000),
-    };
-    let sessions = list_sessions(State(state.clone()), ctx.member.clone(), Query(query)).await?.0.items;
-    let names = Names::load(state, ctx).await?;
+/// Who else is on each session of `entries`: the therapists who accepted
+/// it, and for the therapist of a one-on-one, its client.
+pub fn others(ctx: &Ctx, entries: &[ScheduleEntryView]) -> HashMap<Uuid, String> {
     let me = ctx.member.person_id.0;
-    Ok(sessions
-        .into_iter()
-        .map(|s| {
-            let mut people: Vec<&str> = s
-                .therapists
-                .iter()
-                .filter(|t| t.therapist_id != me && t.status == "ACCEPTED")
-                .map(|t| names.of(t.therapist_id))
-                .collect();
-            if s.kind == "one_on_one" {
-                people.extend(s.seats.iter().filter(|seat| seat.client_id != me).map(|seat| names.of(seat.client_id)));
+    entries
+        .iter()
+        .map(|e| {
+            let mut people: Vec<&str> =
+                e.therapists.iter().filter(|t| t.therapist_id != me).map(|t| t.therapist_name.as_str()).collect();
+            if e.kind == "one_on_one" && e.role == "therapist" {
+                people.extend(e.with_name.as_deref());
             }
-            (s.id, people.join(", "))
+            (e.session_id, people.join(", "))
         })
         .filter(|(_, with)| !with.is_empty())
-        .collect())
+        .collect()
 }
 
 /// One session in a day column or the agenda.
@@ -213,7 +196,7 @@ pub async fn schedule(
     let end = monday.checked_add(days.days()).unwrap_or(monday);
     let (from, to) = (time::start_of(monday, &ctx.tz), time::start_of(end, &ctx.tz));
     let found = entries(&state, &ctx, from, to).await?;
-    let with = others(&state, &ctx, from, to).await?;
+    let with = others(&ctx, &found);
     let last = end.checked_sub(1.day()).unwrap_or(end);
     let heading = format!("{} – {}", time::short_day(monday), time::short_day(last));
     let body = html! {

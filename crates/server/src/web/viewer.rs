@@ -16,10 +16,12 @@ use uuid::Uuid;
 
 use super::error::{PageError, PageResult};
 use crate::auth::{Caller, Member, SESSION_COOKIE};
-use crate::routes::notifications::{InboxQuery, inbox};
 use crate::state::AppState;
 
 pub const FLASH_COOKIE: &str = "circles_flash";
+
+/// The header counts unread notifications up to this many ("99+" beyond).
+pub const UNREAD_COUNTED: u64 = 100;
 
 /// A value of one cookie of the request.
 pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
@@ -143,19 +145,16 @@ impl Ctx {
     pub async fn load(state: &AppState, viewer: Viewer, org: Uuid) -> PageResult<Self> {
         let member = viewer.caller.member(state, OrgId(org)).await?;
         let account = viewer.caller.principal.account_id;
-        let memberships = state.store.memberships(account).await.map_err(crate::http::error::ApiError::from)?;
-        let unread_query = InboxQuery { unread: Some(true), limit: Some(100), cursor: None };
-        let unread =
-            inbox(axum::extract::State(state.clone()), member.clone(), crate::http::extract::Query(unread_query))
-                .await?
-                .0
-                .items
-                .len();
-        let name = state.store.account(account).await.map_err(crate::http::error::ApiError::from)?.name;
+        let frame = state
+            .store
+            .page_frame(account, member.org_id(), member.person_id, UNREAD_COUNTED)
+            .await
+            .map_err(crate::http::error::ApiError::from)?;
+        let (memberships, name) = (frame.memberships, frame.name);
+        let unread = usize::try_from(frame.unread).unwrap_or(usize::MAX);
         // The viewer's own zone when they chose one, else the organisation's.
-        let chosen = state.store.preferences(account).await.map_err(crate::http::error::ApiError::from)?.timezone;
-        let own_zone = chosen.is_some();
-        let zone = chosen.unwrap_or_else(|| member.org.timezone.clone());
+        let own_zone = frame.timezone.is_some();
+        let zone = frame.timezone.unwrap_or_else(|| member.org.timezone.clone());
         let tz = super::time::zone(&zone);
         Ok(Self { viewer, member, memberships, unread, tz, zone, own_zone, name })
     }

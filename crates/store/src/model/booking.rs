@@ -259,6 +259,8 @@ pub struct ScheduleEntry {
     /// In a one-on-one, the other person: the client for the therapist, the
     /// therapist for the client.
     pub with_name: Option<String>,
+    /// The therapists who accepted the session, with their names, by name.
+    pub therapists: Vec<(PersonId, String)>,
     /// How the person takes part: `therapist` or `client`.
     pub role: String,
     /// The person's own invitation or seat status.

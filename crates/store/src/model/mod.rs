@@ -77,6 +77,18 @@ pub struct Membership {
     pub role: Role,
 }
 
+/// What every page around its content shows its viewer: their name, the
+/// organisations they can switch to, their unread count and chosen zone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageFrame {
+    pub name: String,
+    pub memberships: Vec<Membership>,
+    /// Unread notifications, counted up to the cap the caller asked for.
+    pub unread: u64,
+    /// The zone the account chose, if it chose one.
+    pub timezone: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Person {
     pub id: PersonId,

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use circles_domain::ids::{AccountId, OrgId};
+use circles_domain::ids::{AccountId, OrgId, PersonId};
 use circles_domain::input::Email;
 use serde_json::json;
 
@@ -7,7 +7,7 @@ use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
 use super::rows::people::{account_from_row, insert_account, organisation_from_row};
 use super::{SqlStore, read_one, write_tx};
-use crate::model::{Account, AuditCtx, Credentials, Membership, NewAccount, PasswordReset, TokenKind};
+use crate::model::{Account, AuditCtx, Credentials, Membership, NewAccount, PageFrame, PasswordReset, TokenKind};
 use crate::{AccountStore, Result, StoreError};
 
 #[async_trait]
@@ -84,24 +84,48 @@ impl<B: Backend> AccountStore for SqlStore<B> {
     }
 
     async fn memberships(&self, account: AccountId) -> Result<Vec<Membership>> {
-        let rows = read_one!(self, |tx| {
-            tx.fetch_all(
-                sql("SELECT o.id, o.name, o.timezone, o.created_at, p.id AS person_id, p.role \
-                     FROM people p JOIN organisations o ON o.id = p.org_id \
-                     WHERE p.account_id = $1 ORDER BY o.name, o.id \
-                     /* spans organisations: the memberships of one account in every clinic */")
-                .bind(account),
-            )
-            .await?
-        })?;
-        rows.iter()
-            .map(|r| {
-                Ok(Membership {
-                    org: organisation_from_row(r)?,
-                    person_id: r.id("person_id")?,
-                    role: r.parsed("role")?,
-                })
-            })
-            .collect()
+        read_one!(self, |tx| memberships_of(&mut tx, account).await?)
     }
+
+    async fn page_frame(&self, account: AccountId, org: OrgId, person: PersonId, unread_cap: u64) -> Result<PageFrame> {
+        read_one!(self, |tx| {
+            let row = tx
+                .fetch_optional(
+                    sql("SELECT a.name, \
+                         (SELECT timezone FROM notification_settings z WHERE z.account_id = a.id) AS timezone, \
+                         (SELECT COUNT(*) FROM (SELECT 1 FROM notifications n \
+                            WHERE n.org_id = $2 AND n.recipient_id = $3 AND n.read_at IS NULL LIMIT $4) u) AS unread \
+                         FROM accounts a WHERE a.id = $1")
+                    .bind(account)
+                    .bind(org)
+                    .bind(person)
+                    .bind(i64::try_from(unread_cap).unwrap_or(i64::MAX)),
+                )
+                .await?
+                .ok_or(StoreError::NotFound("account"))?;
+            PageFrame {
+                name: row.text("name")?,
+                timezone: row.opt_text("timezone")?,
+                unread: u64::try_from(row.int("unread")?).unwrap_or(0),
+                memberships: memberships_of(&mut tx, account).await?,
+            }
+        })
+    }
+}
+
+async fn memberships_of<E: Executor>(tx: &mut E, account: AccountId) -> Result<Vec<Membership>> {
+    let rows = tx
+        .fetch_all(
+            sql("SELECT o.id, o.name, o.timezone, o.created_at, p.id AS person_id, p.role \
+                 FROM people p JOIN organisations o ON o.id = p.org_id \
+                 WHERE p.account_id = $1 ORDER BY o.name, o.id \
+                 /* spans organisations: the memberships of one account in every clinic */")
+            .bind(account),
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Membership { org: organisation_from_row(r)?, person_id: r.id("person_id")?, role: r.parsed("role")? })
+        })
+        .collect()
 }

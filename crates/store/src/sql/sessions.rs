@@ -477,7 +477,10 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
             .bind(from)
             .bind(to)
             .bind(include_cancelled);
-        read_one!(self, |tx| tx.fetch_all(q).await?)?.iter().map(|r| schedule_entry(r, now)).collect()
+        read_one!(self, |tx| {
+            let rows = tx.fetch_all(q).await?;
+            with_therapists(&mut tx, &rows, now).await?
+        })
     }
 
     async fn account_schedule(
@@ -496,8 +499,30 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
         .bind(from)
         .bind(to)
         .bind(include_cancelled);
-        read_one!(self, |tx| tx.fetch_all(q).await?)?.iter().map(|r| schedule_entry(r, now)).collect()
+        read_one!(self, |tx| {
+            let rows = tx.fetch_all(q).await?;
+            with_therapists(&mut tx, &rows, now).await?
+        })
     }
+}
+
+/// Schedule entries from `rows`, each naming the therapists who accepted
+/// its session: one more statement per organisation the rows span.
+async fn with_therapists<E: Executor, R: Row>(tx: &mut E, rows: &[R], now: Timestamp) -> Result<Vec<ScheduleEntry>> {
+    let mut entries: Vec<ScheduleEntry> = rows.iter().map(|r| schedule_entry(r, now)).collect::<Result<_>>()?;
+    let mut orgs: Vec<OrgId> = entries.iter().map(|e| e.org_id).collect();
+    orgs.sort();
+    orgs.dedup();
+    for org in orgs {
+        let mut sessions: Vec<SessionId> = entries.iter().filter(|e| e.org_id == org).map(|e| e.session_id).collect();
+        sessions.sort();
+        sessions.dedup();
+        let accepted = names::accepted_therapists(tx, org, &sessions).await?;
+        for entry in entries.iter_mut().filter(|e| e.org_id == org) {
+            entry.therapists = accepted.get(&entry.session_id).cloned().unwrap_or_default();
+        }
+    }
+    Ok(entries)
 }
 
 /// A person's sessions as therapist (not declined) or client (seat holding
@@ -563,6 +588,7 @@ fn schedule_entry(row: &impl Row, now: Timestamp) -> Result<ScheduleEntry> {
         group_id: session.group_id,
         group_name: session.group_name,
         with_name: row.opt_text("with_name")?,
+        therapists: Vec::new(),
         role: row.text("role")?,
         participation: row.text("participation")?,
         seats_taken: session.seats_taken,

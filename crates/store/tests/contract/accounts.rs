@@ -13,6 +13,7 @@ backend_tests!(
     the_creator_of_an_organisation_is_its_admin,
     setting_a_password_ends_existing_sessions,
     setting_a_password_can_revoke_api_tokens_and_counts_what_it_ended,
+    a_page_frame_names_the_viewer_counts_unread_up_to_a_cap_and_gives_the_chosen_zone,
 );
 
 async fn an_account_can_be_found_by_its_email(backend: Backend) {
@@ -110,4 +111,41 @@ async fn setting_a_password_can_revoke_api_tokens_and_counts_what_it_ended(backe
     assert!(h.store.authenticate([4; 32], now).await.unwrap().is_some(), "another account's token is untouched");
     let again = h.store.set_password(&AuditCtx::operator(), &email, "newer".into(), true).await.unwrap();
     assert_eq!((again.sessions_ended, again.api_tokens_revoked), (0, 0), "nothing left to end");
+}
+
+async fn a_page_frame_names_the_viewer_counts_unread_up_to_a_cap_and_gives_the_chosen_zone(backend: Backend) {
+    use crate::support::{one_on_one, slot};
+    let h = Harness::new(backend).await;
+    let c = h.clinic("f", 1).await;
+    let ctx = AuditCtx::operator();
+    let client = h.store.person(&ctx, c.org, c.clients[0]).await.unwrap();
+    for day in ["2027-03-02", "2027-03-03", "2027-03-04"] {
+        let when = slot(&format!("{day}T15:00:00Z"), 50);
+        h.store.create_session(&ctx, c.org, one_on_one(c.therapist, c.clients[0], when)).await.unwrap();
+    }
+    let unread = h.store.notifications(c.org, c.clients[0], true, 100).await.unwrap().len() as u64;
+    assert!(unread >= 3, "each booking tells the client");
+
+    let frame = h.store.page_frame(client.account_id, c.org, c.clients[0], 100).await.unwrap();
+    assert_eq!(frame.name, client.name);
+    assert_eq!(frame.unread, unread);
+    assert_eq!(frame.timezone, None, "no zone chosen yet");
+    let orgs: Vec<_> = frame.memberships.iter().map(|m| (m.org.id, m.person_id)).collect();
+    assert_eq!(orgs, [(c.org, c.clients[0])]);
+    assert_eq!(frame, h.store.page_frame(client.account_id, c.org, c.clients[0], 100).await.unwrap());
+
+    let capped = h.store.page_frame(client.account_id, c.org, c.clients[0], 2).await.unwrap();
+    assert_eq!(capped.unread, 2, "counting stops at the cap");
+
+    let mut prefs = h.store.preferences(client.account_id).await.unwrap();
+    prefs.timezone = Some("Europe/Lisbon".into());
+    h.store.set_preferences(&ctx, client.account_id, prefs).await.unwrap();
+    h.store.mark_all_notifications_read(c.org, c.clients[0]).await.unwrap();
+    let after = h.store.page_frame(client.account_id, c.org, c.clients[0], 100).await.unwrap();
+    assert_eq!(after.unread, 0);
+    assert_eq!(after.timezone.as_deref(), Some("Europe/Lisbon"));
+
+    let therapist = h.store.person(&ctx, c.org, c.therapist).await.unwrap();
+    let theirs = h.store.page_frame(therapist.account_id, c.org, c.therapist, 100).await.unwrap();
+    assert_eq!(theirs.timezone, None, "a zone is one account's choice");
 }

@@ -242,6 +242,9 @@ async fn a_schedule_merges_therapist_and_client_sessions_in_order(backend: Backe
     assert_eq!(starts, ["2027-03-02T17:00:00Z", "2027-03-03T15:00:00Z"]);
     assert!(client.iter().all(|e| e.role == "client" && e.participation == "REGISTERED"));
     assert!(client.iter().all(|e| e.with_name.as_deref() == Some("A Person")), "a one-on-one names the other person");
+    let therapists: Vec<Vec<_>> = client.iter().map(|e| e.therapists.iter().map(|(id, _)| *id).collect()).collect();
+    assert_eq!(therapists, [vec![t2], vec![c.therapist]], "each entry names the therapists who accepted it");
+    assert!(client.iter().flat_map(|e| &e.therapists).all(|(_, name)| name == "A Person"));
 
     let window = h
         .store

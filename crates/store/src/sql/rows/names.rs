@@ -9,6 +9,7 @@ use circles_domain::local_time::local_time;
 use crate::Result;
 use crate::model::Session;
 use crate::sql::db::{Executor, Row, placeholders, sql};
+use crate::sql::rows::statuses::INVITATION_ACCEPTED;
 
 /// Names by person, for the people one answer mentions.
 pub type Names = HashMap<PersonId, String>;
@@ -124,4 +125,34 @@ pub async fn fill<E: Executor>(tx: &mut E, org: OrgId, sessions: &mut [Session])
         }
     }
     Ok(())
+}
+
+/// The therapists who accepted each of `sessions` (of one organisation),
+/// with their names, in one statement.
+pub async fn accepted_therapists<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    sessions: &[SessionId],
+) -> Result<HashMap<SessionId, Vec<(PersonId, String)>>> {
+    let mut found: HashMap<SessionId, Vec<(PersonId, String)>> = HashMap::new();
+    if sessions.is_empty() {
+        return Ok(found);
+    }
+    let rows = tx
+        .fetch_all(
+            sql(format!(
+                "SELECT t.session_id, t.therapist_id, a.name FROM session_therapists t \
+                 JOIN people p ON p.org_id = t.org_id AND p.id = t.therapist_id JOIN accounts a ON a.id = p.account_id \
+                 WHERE t.org_id = $1 AND t.status = {INVITATION_ACCEPTED} AND t.session_id IN ({}) \
+                 ORDER BY a.name, t.therapist_id",
+                placeholders(2, sessions.len())
+            ))
+            .bind(org)
+            .bind_all(sessions.iter().copied()),
+        )
+        .await?;
+    for row in &rows {
+        found.entry(row.id("session_id")?).or_default().push((row.id("therapist_id")?, row.text("name")?));
+    }
+    Ok(found)
 }
