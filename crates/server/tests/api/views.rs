@@ -203,7 +203,12 @@ async fn every_view_names_what_it_points_at_and_gives_local_times(backend: Backe
     let refused = app.post(&format!("{org}/holds"), &admin, hold(&app.hours_from_now(24 * 9))).await;
     let refused = refused.problem(409, "outside_availability");
     let working = refused["retry_hints"][0].as_str().unwrap();
-    let hold = app.post(&format!("{org}/holds"), &admin, hold(working)).await.expect(201);
+    let held = app.post(&format!("{org}/holds"), &admin, hold(working)).await.expect(201);
+    // The same hour again: a clash with the hold, named and on the clock.
+    let clash = app.post(&format!("{org}/holds"), &admin, hold(working)).await.problem(409, "scheduling_conflict");
+    answers.push(("POST holds: 409 outside_availability".to_owned(), refused.clone()));
+    answers.push(("POST holds: 409 scheduling_conflict".to_owned(), clash));
+    let hold = held;
     let token = app.post("/api/v1/me/tokens", &admin, json!({ "name": "script" })).await.expect(201);
     let feed = app.post("/api/v1/me/feeds", &admin, json!({})).await.expect(201);
     let hook = json!({ "url": "http://127.0.0.1:9/hook", "event_types": ["SESSION_BOOKED"] });

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeSet;
 
+use circles_domain::hold::HoldStatus;
 use circles_domain::ids::{BusyId, HoldId, OrgId, PersonId, SessionId};
 use circles_domain::interval::{FreeSearch, Interval, MAX_BUSY_SPAN, free_starts, merge};
 use circles_domain::session::Modality;
@@ -322,7 +323,7 @@ pub async fn retire_holds<E: Executor>(
     tx: &mut E,
     org: OrgId,
     holds: &[HoldId],
-    status: &'static str,
+    status: HoldStatus,
     now: Timestamp,
     drafts: &mut Vec<AuditDraft>,
 ) -> Result<()> {
@@ -337,7 +338,7 @@ pub async fn retire_holds<E: Executor>(
                 placeholders(4, holds.len())
             ))
             .bind(org)
-            .bind(status)
+            .bind(status.as_str())
             .bind(now)
             .bind_all(holds.iter().copied()),
         )
@@ -348,7 +349,7 @@ pub async fn retire_holds<E: Executor>(
             .bind_all(holds.iter().copied()),
     )
     .await?;
-    let action = if status == "expired" { "hold.expire" } else { "hold.release" };
+    let action = if status == HoldStatus::Expired { "hold.expire" } else { "hold.release" };
     for row in &retired {
         let hold: HoldId = row.id("id")?;
         drafts.push(AuditDraft::new(action, "hold", hold).subject(row.opt_id::<PersonId>("client_id")?));
@@ -388,7 +389,7 @@ pub async fn claim_within<E: Executor>(
     }
     let expired: Vec<HoldId> =
         busy.iter().filter(|b| !b.is_live(now)).filter_map(|b| b.hold).collect::<BTreeSet<_>>().into_iter().collect();
-    retire_holds(tx, org, &expired, "expired", now, drafts).await?;
+    retire_holds(tx, org, &expired, HoldStatus::Expired, now, drafts).await?;
     insert(tx, org, claims).await
 }
 
@@ -468,7 +469,7 @@ pub async fn claim_batch<E: Executor>(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    retire_holds(tx, org, &expired, "expired", batch.now, drafts).await?;
+    retire_holds(tx, org, &expired, HoldStatus::Expired, batch.now, drafts).await?;
     // Chunks keep each statement well inside SQLite's parameter limit.
     for chunk in batch.claims.chunks(500) {
         insert(tx, org, chunk).await?;
@@ -647,11 +648,13 @@ pub async fn claim_many<E: Executor>(
     let people = people_of(claims);
     let busy = load(tx, org, &people, window).await?;
     if let Some(clash) = first_clash(claims, &busy, now) {
-        return Err(conflict_error(&[clash], &[]));
+        let mut error = conflict_error(&[clash], &[]);
+        super::rows::conflict_words::describe(tx, org, &mut error).await?;
+        return Err(error);
     }
     let expired: Vec<HoldId> =
         busy.iter().filter(|b| !b.is_live(now)).filter_map(|b| b.hold).collect::<BTreeSet<_>>().into_iter().collect();
-    retire_holds(tx, org, &expired, "expired", now, drafts).await?;
+    retire_holds(tx, org, &expired, HoldStatus::Expired, now, drafts).await?;
     for chunk in claims.chunks(CHUNK) {
         insert(tx, org, chunk).await?;
     }

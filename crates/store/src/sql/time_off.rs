@@ -24,6 +24,7 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::busy::{self, Claim, Owner};
 use super::db::{Backend, Dialect, Executor, Row, Value, placeholders, sql};
+use super::rows::conflict_words;
 use super::rows::freed::{self, Cause};
 use super::rows::sealed;
 use super::rows::sessions::sole_client;
@@ -464,7 +465,9 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
             let step = Step { org, now, actor: ctx.person_id };
             let outcome = move_affected(&mut tx, step, &away, coverage, &mut drafts).await?;
             if !outcome.conflicts.is_empty() {
-                return Err(busy::conflict_error(&outcome.conflicts, &[]));
+                let mut refusal = busy::conflict_error(&outcome.conflicts, &[]);
+                conflict_words::describe(&mut tx, org, &mut refusal).await?;
+                return Err(refusal);
             }
             tx.execute(
                 sql("UPDATE time_off SET coverage_therapist_id = $3, updated_at = $4 WHERE org_id = $1 AND id = $2")

@@ -30,6 +30,9 @@ struct SessionWords {
 /// Any other error is left as it is.
 pub(crate) async fn describe<E: Executor>(tx: &mut E, org: OrgId, error: &mut StoreError) -> Result<()> {
     let StoreError::Conflict(conflict) = error else { return Ok(()) };
+    let org_zone =
+        tx.fetch_one(sql("SELECT timezone FROM organisations WHERE id = $1").bind(org)).await?.text("timezone")?;
+    localise_times(&mut conflict.details, &org_zone);
     let in_the_way = conflict.clash_sessions.clone();
     let Some(Value::Array(clashes)) = conflict.details.get_mut("conflicts") else { return Ok(()) };
     let id = |c: &Value, key: &str| c.get(key).and_then(Value::as_str).and_then(|s| s.parse::<uuid::Uuid>().ok());
@@ -37,8 +40,6 @@ pub(crate) async fn describe<E: Executor>(tx: &mut E, org: OrgId, error: &mut St
     let sessions: Vec<SessionId> = in_the_way.iter().flatten().copied().collect();
     let names = names::load(tx, org, people).await?;
     let words = session_words(tx, org, &sessions).await?;
-    let org_zone =
-        tx.fetch_one(sql("SELECT timezone FROM organisations WHERE id = $1").bind(org)).await?.text("timezone")?;
     let mut first_words = None;
     for (i, clash) in clashes.iter_mut().enumerate() {
         let person = id(clash, "person_id").map(PersonId);
@@ -80,6 +81,23 @@ pub(crate) async fn describe<E: Executor>(tx: &mut E, org: OrgId, error: &mut St
         };
     }
     Ok(())
+}
+
+/// Puts `retry_hints_local` beside a refusal's `retry_hints`, and
+/// `start_local`/`end_local` into the `slot` it refused, on `zone`'s clock.
+fn localise_times(details: &mut serde_json::Map<String, Value>, zone: &str) {
+    let local = |v: &Value| v.as_str().and_then(|t| t.parse::<Timestamp>().ok()).map(|t| local_time(t, zone));
+    if let Some(Value::Array(hints)) = details.get("retry_hints") {
+        let words: Vec<String> = hints.iter().filter_map(local).collect();
+        details.insert("retry_hints_local".into(), json!(words));
+    }
+    if let Some(Value::Object(slot)) = details.get_mut("slot") {
+        for key in ["start", "end"] {
+            if let Some(words) = slot.get(key).and_then(local) {
+                slot.insert(format!("{key}_local"), json!(words));
+            }
+        }
+    }
 }
 
 /// Titles, zones and first accepted therapists of `sessions`, in one statement.

@@ -3,6 +3,7 @@
 
 use circles_domain::ids::{OrgId, PersonId};
 use circles_domain::interval::Interval;
+use circles_domain::local_time::local_time;
 use circles_domain::session::Modality;
 use circles_domain::slots::{Fit, fit};
 use jiff::Timestamp;
@@ -43,6 +44,8 @@ pub(crate) async fn require_working_hours<E: Executor>(
     };
     booked.sort();
     for &slot in slots {
+        // Said on the clock of the therapist's working hours.
+        let at = local_time(slot.start, week.timezone().as_str());
         let why = match fit(&week, &booked, slot, modality) {
             Fit::Inside => {
                 let at = booked.partition_point(|b| *b < slot);
@@ -50,10 +53,10 @@ pub(crate) async fn require_working_hours<E: Executor>(
                 continue;
             }
             Fit::OutsideHours => {
-                format!("{} is outside the therapist's working hours for {} sessions", slot.start, modality.as_str())
+                format!("{at} is outside the therapist's working hours for {} sessions", modality.as_str())
             }
             Fit::WindowFull { max_sessions } => {
-                format!("the therapist's working window at {} already holds its {max_sessions} sessions", slot.start)
+                format!("the therapist's working window at {at} already holds its {max_sessions} sessions")
             }
         };
         let within = HintsWithin::WorkingHours { therapist, modality };
