@@ -15,6 +15,7 @@ pub mod delivery;
 pub mod feed;
 pub mod fhir;
 pub mod group;
+pub mod hold;
 pub mod ical;
 pub mod ids;
 pub mod input;

@@ -183,46 +183,7 @@ pub struct NewHold {
     pub timezone: String,
 }
 
-/// Upper case on the wire like every status; stored in lower case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum HoldStatus {
-    Live,
-    Confirmed,
-    Released,
-    Expired,
-}
-
-impl HoldStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HoldStatus::Live => "live",
-            HoldStatus::Confirmed => "confirmed",
-            HoldStatus::Released => "released",
-            HoldStatus::Expired => "expired",
-        }
-    }
-
-    /// The text JSON carries.
-    pub fn wire(self) -> &'static str {
-        match self {
-            HoldStatus::Live => "LIVE",
-            HoldStatus::Confirmed => "CONFIRMED",
-            HoldStatus::Released => "RELEASED",
-            HoldStatus::Expired => "EXPIRED",
-        }
-    }
-}
-
-impl std::str::FromStr for HoldStatus {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        [HoldStatus::Live, HoldStatus::Confirmed, HoldStatus::Released, HoldStatus::Expired]
-            .into_iter()
-            .find(|h| h.as_str() == s)
-            .ok_or(())
-    }
-}
+pub use circles_domain::hold::HoldStatus;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hold {

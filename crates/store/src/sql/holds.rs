@@ -282,8 +282,12 @@ impl<B: Backend> HoldStore for SqlStore<B> {
                     ));
                 }
                 HoldStatus::Released => {}
-                HoldStatus::Expired => busy::retire_holds(&mut tx, org, &[id], "expired", now, &mut drafts).await?,
-                HoldStatus::Live => busy::retire_holds(&mut tx, org, &[id], "released", now, &mut drafts).await?,
+                HoldStatus::Expired => {
+                    busy::retire_holds(&mut tx, org, &[id], HoldStatus::Expired, now, &mut drafts).await?
+                }
+                HoldStatus::Live => {
+                    busy::retire_holds(&mut tx, org, &[id], HoldStatus::Released, now, &mut drafts).await?
+                }
             }
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
             fetch_hold(&mut tx, org, id, "", now).await?.hold
@@ -313,7 +317,7 @@ impl<B: Backend> HoldStore for SqlStore<B> {
             for (org, holds) in &by_org {
                 let mut drafts = Vec::new();
                 let therapist_time = held_therapist_time(&mut tx, *org, holds).await?;
-                busy::retire_holds(&mut tx, *org, holds, "expired", now, &mut drafts).await?;
+                busy::retire_holds(&mut tx, *org, holds, HoldStatus::Expired, now, &mut drafts).await?;
                 // The therapist's held time is free again: someone waiting may take it.
                 for (therapist, freed) in &therapist_time {
                     freed::record_free_time(&mut tx, *org, *therapist, freed, true, Cause::HoldExpired, now).await?;

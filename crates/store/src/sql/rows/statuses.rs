@@ -10,8 +10,8 @@ use circles_domain::session::{InvitationStatus, SeatStatus, SessionStatus};
 use circles_domain::time_off::TimeOffStatus;
 use circles_domain::waitlist::OpeningStatus;
 
-use crate::model::HoldStatus;
 use crate::sql::db::Value;
+use circles_domain::hold::HoldStatus;
 
 /// The seat statuses that hold a client's time
 /// ([`SeatStatus::holding_time`]), as an SQL list: `'REGISTERED', …`.
