@@ -66,6 +66,7 @@ fn entry(title: &str, status: &str) -> ScheduleEntryView {
         group_id: None,
         group_name: None,
         with_name: None,
+        therapists: Vec::new(),
         role: "client".into(),
         participation: "REGISTERED".into(),
         seats_taken: 5,
