@@ -58,7 +58,11 @@ pub struct GroupView {
     #[schema(value_type = Option<Object>)]
     pub recurrence: Option<RecurrenceInput>,
     pub moderator_ids: Vec<Uuid>,
+    /// The moderators' names, in the order of `moderator_ids`.
+    pub moderator_names: Vec<String>,
     pub facilitator_ids: Vec<Uuid>,
+    /// The facilitators' names, in the order of `facilitator_ids`.
+    pub facilitator_names: Vec<String>,
     pub members: MemberCounts,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -92,7 +96,9 @@ impl GroupView {
             settings: f.settings,
             recurrence: f.recurrence,
             moderator_ids: g.moderator_ids.into_iter().map(|p| p.0).collect(),
+            moderator_names: g.moderator_names,
             facilitator_ids: g.facilitator_ids.into_iter().map(|p| p.0).collect(),
+            facilitator_names: g.facilitator_names,
             members: MemberCounts {
                 active: g.active_members,
                 waitlisted: g.waitlisted_members,

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::authz::Action;
-use circles_domain::ids::{PersonId, TimeOffId};
+use circles_domain::ids::{PersonId, SessionId, TimeOffId};
 use circles_domain::input::{free_text, instant};
 use circles_domain::time_off::{REASON_MAX, TimeOffKind, TimeOffStatus, absence};
 use circles_domain::validation::Validator;
@@ -332,6 +332,8 @@ pub struct ReassignmentView {
     pub coverage_therapist_name: Option<String>,
     /// Sessions now the coverage therapist's.
     pub moved: Vec<Uuid>,
+    /// Their titles, in the order of `moved`.
+    pub moved_titles: Vec<String>,
     /// On approval: why nothing moved (the approval stands).
     pub conflicts: Vec<ConflictView>,
 }
@@ -341,6 +343,7 @@ impl ReassignmentView {
         Self {
             coverage_therapist_id: r.coverage_therapist_id.0,
             coverage_therapist_name: labels.person(r.coverage_therapist_id),
+            moved_titles: r.moved.iter().map(|&s| labels.session(s).unwrap_or_default()).collect(),
             moved: r.moved.into_iter().map(|s| s.0).collect(),
             conflicts: r.conflicts.into_iter().map(|c| ConflictView::new(c, labels, zone)).collect(),
         }
@@ -351,6 +354,7 @@ impl ReassignmentView {
         let labels = labels_of(state, member.org_id(), std::slice::from_ref(&r), |m, r| {
             m.person(r.coverage_therapist_id);
             r.conflicts.iter().for_each(|c| _ = m.person(c.person_id));
+            r.moved.iter().for_each(|&s| _ = m.session(s));
         })
         .await?;
         Ok(Self::new(r, &labels, &member.org.timezone))
@@ -453,17 +457,24 @@ pub struct CoverageView {
     /// Free for every affected session: in their hours, not busy, not away.
     pub covers_all: bool,
     pub can_cover: Vec<Uuid>,
+    /// Their titles, in the order of `can_cover`.
+    pub can_cover_titles: Vec<String>,
     pub cannot_cover: Vec<Uuid>,
+    /// Their titles, in the order of `cannot_cover`.
+    pub cannot_cover_titles: Vec<String>,
     /// Clients of the affected sessions they have had sessions with.
     pub shared_clients: u32,
 }
 
-impl From<CoverageCandidate> for CoverageView {
-    fn from(c: CoverageCandidate) -> Self {
+impl CoverageView {
+    fn new(c: CoverageCandidate, labels: &Labels) -> Self {
+        let titles = |sessions: &[SessionId]| sessions.iter().map(|&s| labels.session(s).unwrap_or_default()).collect();
         Self {
             therapist_id: c.therapist_id.0,
             therapist_name: c.name,
             covers_all: c.covers_all,
+            can_cover_titles: titles(&c.can_cover),
+            cannot_cover_titles: titles(&c.cannot_cover),
             can_cover: c.can_cover.into_iter().map(|s| s.0).collect(),
             cannot_cover: c.cannot_cover.into_iter().map(|s| s.0).collect(),
             shared_clients: c.shared_clients,
@@ -483,7 +494,12 @@ pub async fn coverage(
     Path((_org_id, id)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<axum::Json<Items<CoverageView>>> {
     let id = for_decision(&state, &member, id).await?;
-    Ok(axum::Json(Items::of(state.store.coverage(member.org_id(), id).await?)))
+    let candidates = state.store.coverage(member.org_id(), id).await?;
+    let labels = labels_of(&state, member.org_id(), &candidates, |m, c| {
+        c.can_cover.iter().chain(&c.cannot_cover).for_each(|&s| _ = m.session(s));
+    })
+    .await?;
+    Ok(axum::Json(Items { items: candidates.into_iter().map(|c| CoverageView::new(c, &labels)).collect() }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -11,8 +11,15 @@ use serde_json::{Map, Value};
 /// `created_by`), or `None` for other ids and fields.
 fn names_someone(key: &str) -> Option<&str> {
     let stem = key.strip_suffix("_id").or_else(|| key.ends_with("_by").then_some(key))?;
-    let people_and_things = ["therapist", "client", "person", "member", "group", "session", "_by"];
+    let people_and_things =
+        ["therapist", "client", "person", "member", "moderator", "facilitator", "group", "session", "_by"];
     people_and_things.iter().any(|what| stem.ends_with(what)).then_some(stem)
+}
+
+/// A non-empty list of ids (UUIDs).
+fn ids_value(value: &Value) -> bool {
+    let id = |v: &Value| v.as_str().is_some_and(|t| t.parse::<uuid::Uuid>().is_ok());
+    matches!(value, Value::Array(items) if !items.is_empty() && items.iter().all(id))
 }
 
 fn instant_value(value: &Value) -> bool {
@@ -59,6 +66,19 @@ fn walk(view: &Value, at: &str, found: &mut BTreeSet<String>) {
                 {
                     found.insert(format!("{at}.{key} has no {stem}_name beside it"));
                 }
+                if let Some(stem) =
+                    key.strip_suffix("_ids").filter(|stem| names_someone(&format!("{stem}_id")).is_some())
+                    && !fields.contains_key(&format!("{stem}_names"))
+                {
+                    found.insert(format!("{at}.{key} has no {stem}_names beside it"));
+                }
+                if !key.ends_with("_ids")
+                    && ids_value(value)
+                    && !fields.contains_key(&format!("{key}_titles"))
+                    && !fields.contains_key(&format!("{key}_names"))
+                {
+                    found.insert(format!("{at}.{key} lists ids with no {key}_titles or {key}_names beside it"));
+                }
                 if is_instant(key, value) && !fields.contains_key(&format!("{key}_local")) {
                     found.insert(format!("{at}.{key} has no {key}_local beside it"));
                 }
@@ -95,16 +115,20 @@ fn the_walker_finds_bare_ids_and_utc_only_instants() {
         "therapists": [{ "therapist_id": "t", "therapist_name": "Dana" }],
         "starts_at": "2030-12-12T23:00:00Z", "starts_at_local": "Thu 12 Dec, 18:00 EST",
         "created_by": null, "created_by_name": null, "actor_person_id": "p", "actor_name": "Alex",
+        "facilitator_ids": ["f"], "facilitator_names": ["Dana"],
     });
     assert_readable("a readable view", &readable);
     let bare = serde_json::json!({
-        "items": [{ "group_id": "g", "sent_at": "2030-12-12T23:00:00Z", "coverage_therapist_id": "t" }],
+        "items": [{ "group_id": "g", "sent_at": "2030-12-12T23:00:00Z", "coverage_therapist_id": "t",
+            "moderator_ids": ["m"], "moved": ["6a1f6c1e-6f43-4e0b-9a55-0d6f4f7c1a2b"] }],
     });
     assert_eq!(
         unreadable(&bare).into_iter().collect::<Vec<_>>(),
         [
             ".items[].coverage_therapist_id has no coverage_therapist_name beside it",
             ".items[].group_id has no group_name beside it",
+            ".items[].moderator_ids has no moderator_names beside it",
+            ".items[].moved lists ids with no moved_titles or moved_names beside it",
             ".items[].sent_at has no sent_at_local beside it",
         ]
     );

@@ -23,6 +23,9 @@ pub struct Group {
     pub series_id: Option<SeriesId>,
     pub moderator_ids: Vec<PersonId>,
     pub facilitator_ids: Vec<PersonId>,
+    /// The names of `moderator_ids` and `facilitator_ids`, in their order.
+    pub moderator_names: Vec<String>,
+    pub facilitator_names: Vec<String>,
     /// Current members by status, derived from memberships (never a stored
     /// counter that could drift).
     pub active_members: i64,

@@ -54,6 +54,8 @@ pub(crate) fn group_from_row(row: &impl Row) -> Result<Group> {
         series_id: row.opt_id("series_id")?,
         moderator_ids: Vec::new(),
         facilitator_ids: Vec::new(),
+        moderator_names: Vec::new(),
+        facilitator_names: Vec::new(),
         active_members: row.int("active_members")?,
         waitlisted_members: row.int("waitlisted_members")?,
         pending_screening: row.int("pending_screening")?,
@@ -71,8 +73,9 @@ pub(crate) async fn attach_staff<E: Executor>(tx: &mut E, org: OrgId, groups: &m
     let rows = tx
         .fetch_all(
             sql(format!(
-                "SELECT group_id, person_id, role FROM group_staff WHERE org_id = $1 AND group_id IN ({}) \
-                 ORDER BY added_at, person_id",
+                "SELECT s.group_id, s.person_id, s.role, a.name FROM group_staff s \
+                 JOIN people p ON p.org_id = s.org_id AND p.id = s.person_id JOIN accounts a ON a.id = p.account_id \
+                 WHERE s.org_id = $1 AND s.group_id IN ({}) ORDER BY s.added_at, s.person_id",
                 placeholders(2, ids.len())
             ))
             .bind(org)
@@ -83,9 +86,16 @@ pub(crate) async fn attach_staff<E: Executor>(tx: &mut E, org: OrgId, groups: &m
         let group_id: GroupId = row.id("group_id")?;
         let person: PersonId = row.id("person_id")?;
         let Some(group) = groups.iter_mut().find(|g| g.id == group_id) else { continue };
+        let name = row.text("name")?;
         match row.text("role")?.as_str() {
-            "moderator" => group.moderator_ids.push(person),
-            _ => group.facilitator_ids.push(person),
+            "moderator" => {
+                group.moderator_ids.push(person);
+                group.moderator_names.push(name);
+            }
+            _ => {
+                group.facilitator_ids.push(person);
+                group.facilitator_names.push(name);
+            }
         }
     }
     Ok(())
