@@ -10,6 +10,7 @@ use crate::civil::{parse_time, parse_weekday, weekday_name};
 use crate::interval::Interval;
 use crate::spelling::spelled_enum;
 use crate::validation::Validator;
+use crate::waitlist::OfferMode;
 
 spelled_enum!(
     GroupType {
@@ -178,6 +179,10 @@ pub struct GroupSettings {
     /// Drop-in sessions may start outside `allowed_time_windows`.
     #[serde(default)]
     pub instant_ignores_windows: bool,
+    /// How this group's freed seats and places are offered; the
+    /// organisation's waitlist mode when unset.
+    #[serde(default)]
+    pub offer_mode: Option<OfferMode>,
 }
 
 impl Default for GroupSettings {
@@ -193,6 +198,7 @@ impl Default for GroupSettings {
             late_join_minutes: 0,
             allow_peer_led: false,
             instant_ignores_windows: false,
+            offer_mode: None,
         }
     }
 }
@@ -211,6 +217,15 @@ pub struct SettingsInput {
     pub late_join_minutes: Option<i64>,
     pub allow_peer_led: Option<bool>,
     pub instant_ignores_windows: Option<bool>,
+    /// A mode, or null to follow the organisation's; left out, unchanged.
+    #[serde(default, deserialize_with = "present")]
+    pub offer_mode: Option<Option<OfferMode>>,
+}
+
+/// A field that is present, even as null (`Some(None)`), as opposed to left
+/// out (`None`, by `#[serde(default)]`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 impl GroupSettings {
@@ -254,6 +269,12 @@ impl GroupSettings {
         }
         if let Some(ignores) = input.instant_ignores_windows {
             settings.instant_ignores_windows = ignores;
+        }
+        if let Some(mode) = input.offer_mode {
+            if let Some(Err(e)) = mode.map(OfferMode::check) {
+                v.reject(&at("offer_mode.k"), e);
+            }
+            settings.offer_mode = mode;
         }
         if let Some(windows) = &input.allowed_time_windows {
             let mut parsed = Vec::with_capacity(windows.len());

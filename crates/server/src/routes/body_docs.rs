@@ -53,6 +53,9 @@ pub struct GroupSettingsChange {
     pub default_capacity: Option<i64>,
     pub allow_instant: Option<bool>,
     pub refuse_outside_working_hours: Option<bool>,
+    /// How the group's freed seats and places are offered, or null to
+    /// follow the organisation's waitlist mode.
+    pub offer_mode: Option<OfferModeBody>,
 }
 
 /// A weekly window; `end_time` is after `start_time`.

@@ -9,6 +9,7 @@ use circles_domain::Role;
 use circles_domain::civil::weekday_name;
 use circles_domain::group::{SessionCreation, SettingsInput, WindowInput};
 use circles_domain::recurrence::RecurrenceInput;
+use circles_domain::waitlist::OfferMode;
 use maud::{Markup, html};
 use uuid::Uuid;
 
@@ -16,6 +17,7 @@ use super::error::PageResult;
 use super::form::{Errors, Fields, Input, Submitted, redirect_with, refused, token_input};
 use super::layout::page_with_status;
 use super::names::Names;
+use super::offer_mode;
 use super::viewer::{Ctx, Flash, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path};
@@ -121,6 +123,15 @@ impl Values<'_> {
             })
             .chain(std::iter::repeat_n(WindowRow::default(), SPARE_WINDOWS))
             .collect()
+    }
+
+    /// The offer mode as sent (a refused count reads as none), else as stored.
+    fn offer_mode(&self) -> Option<OfferMode> {
+        match (self.sent, self.group) {
+            (Some(fields), _) => offer_mode::sent(fields, "settings.offer_mode").unwrap_or(None),
+            (None, Some(group)) => group.settings.offer_mode,
+            (None, None) => None,
+        }
     }
 
     fn chosen(&self, name: &str, stored: impl FnOnce(&GroupView) -> Vec<Uuid>) -> Vec<String> {
@@ -252,6 +263,11 @@ fn form(ctx: &Ctx, action: &str, values: &Values, names: &Names, errors: &Errors
                 (check("refuse_outside_working_hours", "Refuse to generate sessions outside a facilitator’s working hours",
                     v.checked("refuse_outside_working_hours", |g| g.settings.refuse_outside_working_hours, false),
                     Some("Otherwise they are generated and the report warns.")))
+            }
+            fieldset {
+                legend { "Waitlist" }
+                (offer_mode::fields(v.offer_mode(), Some("As the organisation’s waitlist settings say"), errors,
+                    "settings.offer_mode"))
             }
             (window_fields(ctx, &v.windows(), errors))
             @if creating { (recurrence_fields(ctx, v, errors)) }
@@ -406,6 +422,7 @@ fn body(ctx: &Ctx, fields: &Fields, creating: bool) -> Result<GroupBody, ApiErro
         late_join_minutes: setting(fields, "late_join_minutes", "settings.late_join_minutes", creating)?,
         allow_peer_led: Some(fields.get("allow_peer_led").is_some()),
         instant_ignores_windows: Some(fields.get("instant_ignores_windows").is_some()),
+        offer_mode: Some(offer_mode::sent(fields, "settings.offer_mode")?),
     };
     Ok(GroupBody {
         name: Some(fields.get("name").unwrap_or_default().to_owned()),

@@ -20,6 +20,7 @@ mod messages;
 mod my_statistics;
 mod names;
 mod offer_link;
+mod offer_mode;
 mod org_settings;
 mod outbox;
 mod profile;
@@ -38,6 +39,7 @@ mod unsubscribe;
 mod viewer;
 mod waitlist;
 mod waitlist_join;
+mod waitlist_settings;
 mod waitlist_stats;
 
 use axum::Router;
@@ -125,6 +127,7 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/people/{person}/role", post(admin::change_role))
         .route("/orgs/{org}/audit", get(admin::audit))
         .route("/orgs/{org}/settings", get(org_settings::show).post(org_settings::save))
+        .route("/orgs/{org}/settings/waitlist", post(waitlist_settings::save))
         .route("/orgs/{org}/my-attendance", get(my_statistics::show))
         .route("/orgs/{org}/waitlist", get(waitlist::index))
         .route("/orgs/{org}/waitlist/stats", get(waitlist_stats::show))

@@ -19,6 +19,7 @@ use crate::state::AppState;
 pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(org): Path<Uuid>) -> PageResult<Response> {
     let ctx = Ctx::load(&state, viewer, org).await?;
     let settings = get_settings(State(state.clone()), ctx.member.clone()).await?.0;
+    let waitlist = crate::routes::waitlist::get_settings(State(state.clone()), ctx.member.clone()).await?.0;
     let action = ctx.path("/settings");
     let body = html! {
         h1 { "Organisation settings" }
@@ -48,6 +49,7 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(org): Path
             }
             div.actions { button type="submit" { "Save settings" } }
         }
+        (super::waitlist_settings::section(&ctx, &waitlist))
     };
     Ok(page(&ctx, "Organisation settings", "Settings", body))
 }

@@ -9,6 +9,7 @@ use crate::support::{Login, Org, TestApp};
 backend_tests!(
     windows_typed_in_the_settings_form_are_stored_and_emptied_rows_clear_them,
     blanked_optional_fields_are_cleared,
+    offer_modes_are_chosen_for_a_group_and_for_the_organisation,
 );
 
 /// A browser of one person: their session cookie, redirects not followed.
@@ -41,9 +42,14 @@ impl Browser {
     /// Posts `fields` with the form token the page at `path` carries;
     /// returns the status and the page sent back.
     pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        self.submit_to(path, path, fields).await
+    }
+
+    /// Posts `fields` to `action` with the token of its form on the page at `path`.
+    pub async fn submit_to(&self, path: &str, action: &str, fields: &[(&str, &str)]) -> (u16, String) {
         let page = self.page(path).await;
         // The page's other forms (signing out) carry tokens of their own.
-        let form = &page[page.find(&format!(r#"action="{path}""#)).expect("the page has the form")..];
+        let form = &page[page.find(&format!(r#"action="{action}""#)).expect("the page has the form")..];
         let marker = r#"name="_token" value=""#;
         let start = form.find(marker).expect("the form carries a token") + marker.len();
         let token = &form[start..start + form[start..].find('"').unwrap()];
@@ -51,7 +57,7 @@ impl Browser {
         body.extend_from_slice(fields);
         let res = self
             .client
-            .post(format!("{}{path}", self.base))
+            .post(format!("{}{action}", self.base))
             .header("cookie", &self.cookie)
             .header("origin", &self.base)
             .form(&body)
@@ -199,4 +205,74 @@ async fn blanked_optional_fields_are_cleared(backend: Backend) {
     patch(json!({ "capacity": 5 })).await.expect(200);
     assert_eq!(patch(json!({ "name": "Evening Circle" })).await.expect(200)["capacity"], 5);
     assert!(patch(json!({ "capacity": null })).await.expect(200)["capacity"].is_null());
+}
+
+async fn offer_modes_are_chosen_for_a_group_and_for_the_organisation(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("r").await;
+    let group = group(&app, &org).await;
+    let browser = Browser::sign_in(&app, &org.admin).await;
+    let path = format!("/orgs/{}/groups/{group}/settings", org.id);
+    let form = browser.page(&path).await;
+    assert!(form.contains(r#"<option value="" selected>As the organisation"#), "follows the organisation at first");
+
+    let (status, page) = browser.submit(&path, &filled(&[("offer_mode", "PARALLEL"), ("offer_k", "4")])).await;
+    assert_eq!(status, 303, "{page}");
+    assert_eq!(stored(&app, &org, &group).await["settings"]["offer_mode"], json!({ "mode": "PARALLEL", "k": 4 }));
+    assert!(browser.page(&path).await.contains(r#"<option value="PARALLEL" selected>"#));
+
+    // More than ten at once is refused beside the count.
+    let (status, page) = browser.submit(&path, &filled(&[("offer_mode", "PARALLEL"), ("offer_k", "11")])).await;
+    assert_eq!(status, 422);
+    assert!(page.contains(r#"id="f-offer_k-error""#), "{page}");
+    let (status, _) = browser.submit(&path, &filled(&[("offer_mode", "")])).await;
+    assert_eq!(status, 303);
+    assert!(stored(&app, &org, &group).await["settings"]["offer_mode"].is_null(), "back to the organisation's way");
+
+    // Through the API: a mode, null to follow the organisation, left out to keep.
+    let api_path = format!("/api/v1/orgs/{}/groups/{group}", org.id);
+    let patch = |body: Value| app.request(reqwest::Method::PATCH, &api_path, Some(&org.admin.token), Some(body));
+    let manual = patch(json!({ "settings": { "offer_mode": { "mode": "MANUAL" } } })).await.expect(200);
+    assert_eq!(manual["settings"]["offer_mode"], json!({ "mode": "MANUAL" }));
+    let kept = patch(json!({ "settings": { "late_join_minutes": 10 } })).await.expect(200);
+    assert_eq!(kept["settings"]["offer_mode"], json!({ "mode": "MANUAL" }));
+    let refused = patch(json!({ "settings": { "offer_mode": { "mode": "PARALLEL", "k": 0 } } })).await;
+    let problem = refused.problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "settings.offer_mode.k");
+    let cleared = patch(json!({ "settings": { "offer_mode": null } })).await.expect(200);
+    assert!(cleared["settings"]["offer_mode"].is_null());
+
+    // The organisation's own mode, on its settings page.
+    let settings = format!("/orgs/{}/settings", org.id);
+    let action = format!("/orgs/{}/settings/waitlist", org.id);
+    let fields = [
+        ("offer_mode", "MANUAL"),
+        ("offer_k", "3"),
+        ("offer_expiry_minutes", "90"),
+        ("grace_seconds", "60"),
+        ("clients_may_join", "true"),
+    ];
+    let (status, page) = browser.submit_to(&settings, &action, &fields).await;
+    assert_eq!(status, 303, "{page}");
+    let api = format!("/api/v1/orgs/{}/waitlist/settings", org.id);
+    let saved = app.get(&api, &org.admin.token).await.expect(200);
+    assert_eq!(saved["mode"], json!({ "mode": "MANUAL" }));
+    assert_eq!((saved["offer_expiry_minutes"].as_i64(), saved["grace_seconds"].as_i64()), (Some(90), Some(60)));
+    assert!(browser.page(&settings).await.contains(r#"<option value="MANUAL" selected>"#));
+    let (status, _) = browser
+        .submit_to(
+            &settings,
+            &action,
+            &[
+                ("offer_mode", "ONE_AT_A_TIME"),
+                ("offer_k", "3"),
+                ("offer_expiry_minutes", "2"),
+                ("grace_seconds", "60"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "refused back to the page, saying why");
+    let unchanged = app.get(&api, &org.admin.token).await.expect(200);
+    assert_eq!(unchanged["offer_expiry_minutes"], 90, "an offer shorter than five minutes is refused");
+    assert_eq!(unchanged["clients_may_join"], true);
 }

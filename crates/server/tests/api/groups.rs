@@ -29,9 +29,12 @@ async fn a_group_carries_its_rules_and_staff(backend: Backend) {
     expected["late_join_minutes"] = json!(0);
     expected["allow_peer_led"] = json!(false);
     expected["instant_ignores_windows"] = json!(false);
+    expected["offer_mode"] = json!(null);
     assert_eq!(group["settings"], expected, "unset rules keep their defaults");
     assert_eq!(group["moderator_ids"], json!([org.moderator.person_id]));
     assert_eq!(group["facilitator_ids"], json!([org.therapist.person_id]));
+    assert_eq!(group["moderator_names"], json!(["A moderator"]));
+    assert_eq!(group["facilitator_names"], json!(["A therapist"]));
     assert_eq!(group["members"]["active"], 1);
 }
 

@@ -16,6 +16,7 @@ backend_tests!(
     parallel_offers_accepted_at_once_book_exactly_one_seat,
     an_offer_accepted_at_the_instant_it_expires_is_booked_or_expired_never_both,
     random_event_sequences_never_double_book_and_offer_the_best,
+    a_group_that_sets_its_own_offer_mode_is_offered_its_way,
 );
 
 async fn live(h: &Harness, c: &Clinic) -> Vec<circles_store::model::Offer> {
@@ -174,4 +175,39 @@ async fn random_event_sequences_never_double_book_and_offer_the_best(backend: Ba
             assert!(!seats.contains(&o.client_id), "step {step}: offered a seat they already have");
         }
     }
+}
+
+/// The organisation offers one at a time; one group offers to two at once,
+/// another leaves freed seats to staff.
+async fn a_group_that_sets_its_own_offer_mode_is_offered_its_way(backend: Backend) {
+    use circles_store::model::GroupUpdate;
+    let h = Harness::new(backend).await;
+    let c = h.clinic("m", 5).await;
+    let ctx = AuditCtx::operator();
+    let set_mode = async |group, mode| {
+        let mut fields = h.store.group(c.org, group).await.unwrap().fields;
+        fields.settings.offer_mode = mode;
+        let update = GroupUpdate { fields, moderator_ids: None, facilitator_ids: None };
+        h.store.update_group(&ctx, c.org, group, update).await.unwrap();
+    };
+    let (group, session) = full_group_session(&h, &c, 2, 5).await;
+    for &client in &c.clients[2..] {
+        h.store.create_entry(&ctx, c.org, entry(client, Target::Group(group), Urgency::Medium)).await.unwrap();
+    }
+    set_mode(group, Some(OfferMode::Parallel { k: 2 })).await;
+    h.store.leave_session(&ctx, c.org, session, c.clients[0]).await.unwrap();
+    assert_eq!(h.store.waitlist_pass(Some(SignedDuration::ZERO), false).await.unwrap().offers_sent, 2);
+    assert_eq!(live(&h, &c).await.len(), 2, "the group's two at once, not the organisation's one");
+
+    let (manual, manual_session) = full_group_session(&h, &c, 2, 9).await;
+    for &client in &c.clients[2..] {
+        h.store.create_entry(&ctx, c.org, entry(client, Target::Group(manual), Urgency::Medium)).await.unwrap();
+    }
+    set_mode(manual, Some(OfferMode::Manual)).await;
+    h.store.leave_session(&ctx, c.org, manual_session, c.clients[1]).await.unwrap();
+    assert_eq!(h.store.waitlist_pass(Some(SignedDuration::ZERO), false).await.unwrap().offers_sent, 0);
+    assert_eq!(live(&h, &c).await.len(), 2, "a manual group's freed seat waits for staff");
+
+    set_mode(manual, None).await;
+    assert_eq!(h.store.group(c.org, manual).await.unwrap().fields.settings.offer_mode, None);
 }

@@ -170,7 +170,8 @@ async fn process<E: Executor>(
         }
     }
     let (skip, live) = matching::offered_already(tx, org, opening.id, now).await?;
-    let wanted = settings.mode.to_send(live);
+    // A group may offer its places its own way.
+    let wanted = info.offer_mode.unwrap_or(settings.mode).to_send(live);
     if wanted == 0 {
         return if live == 0 { lapse(tx, org, &opening, now).await } else { Ok(Outcome::Skipped) };
     }

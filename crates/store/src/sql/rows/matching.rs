@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use circles_domain::group::{GroupStatus, MembershipStatus};
+use circles_domain::group::{GroupSettings, GroupStatus, MembershipStatus};
 use circles_domain::ids::{GroupId, OpeningId, OrgId, PersonId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::SessionStatus;
-use circles_domain::waitlist::{EntryStatus, OfferStatus, PriorityFacts, WaitlistSettings, priority};
+use circles_domain::waitlist::{EntryStatus, OfferMode, OfferStatus, PriorityFacts, WaitlistSettings, priority};
 use circles_domain::waitlist_match::{Opening, Waiting, fitting_in_order, score};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -17,11 +17,18 @@ use crate::model::{Entry, EntryMatch, Place};
 use crate::sql::busy;
 use crate::sql::db::{Executor, Row, placeholders, sql};
 use crate::sql::rows::freed;
+use crate::sql::rows::groups::decode_json;
 use crate::sql::rows::statuses::INVITATION_ACCEPTED;
 use crate::sql::rows::statuses::ROLE_THERAPIST;
 use crate::sql::rows::statuses::{HOLDING_SEATS, Quoted};
 use crate::sql::rows::waitlist::{ENTRY_FROM, entry_from_row};
 use crate::{Result, StoreError};
+
+/// The offer mode in a row's group `settings`, if it has a group that sets one.
+fn group_offer_mode(row: &impl Row) -> Result<Option<OfferMode>> {
+    let Some(text) = row.opt_text("settings")? else { return Ok(None) };
+    Ok(decode_json::<GroupSettings>(&text, "settings")?.offer_mode)
+}
 
 /// A place with what matching needs to know about it.
 #[derive(Debug, Clone)]
@@ -37,6 +44,8 @@ pub struct PlaceInfo {
     /// live offer.
     pub free: i64,
     pub requires_screening: bool,
+    /// The group's own offer mode, where it sets one.
+    pub offer_mode: Option<OfferMode>,
 }
 
 impl PlaceInfo {
@@ -65,7 +74,7 @@ pub async fn place_info<E: Executor>(
             let holding = HOLDING_SEATS.values();
             let mut q = sql(format!(
                 "SELECT s.title, s.starts_at, s.ends_at, s.timezone, s.modality, s.capacity, s.group_id, s.status, \
-                 CASE WHEN g.requires_screening THEN 1 ELSE 0 END AS requires_screening, \
+                 CASE WHEN g.requires_screening THEN 1 ELSE 0 END AS requires_screening, g.settings, \
                  (SELECT COUNT(*) FROM seats x WHERE x.org_id = s.org_id AND x.session_id = s.id AND x.status IN ({})) \
                    AS taken \
                  FROM sessions s LEFT JOIN groups g ON g.org_id = s.org_id AND g.id = s.group_id \
@@ -109,12 +118,13 @@ pub async fn place_info<E: Executor>(
                 therapists,
                 free: row.int("capacity")? - row.int("taken")? - held,
                 requires_screening: row.int("requires_screening")? == 1,
+                offer_mode: group_offer_mode(&row)?,
             })
         }
         Place::Membership(group) => {
             let row = tx
                 .fetch_optional(
-                    sql("SELECT g.name, g.capacity, g.status, (SELECT COUNT(*) FROM group_memberships m \
+                    sql("SELECT g.name, g.capacity, g.status, g.settings, (SELECT COUNT(*) FROM group_memberships m \
                            WHERE m.org_id = g.org_id AND m.group_id = g.id AND m.status = $3) AS active \
                          FROM groups g WHERE g.org_id = $1 AND g.id = $2")
                     .bind(org)
@@ -141,6 +151,7 @@ pub async fn place_info<E: Executor>(
                 therapists: Vec::new(),
                 free,
                 requires_screening: false,
+                offer_mode: group_offer_mode(&row)?,
             })
         }
         Place::Slot { therapist, starts_at, ends_at } => {
@@ -171,6 +182,7 @@ pub async fn place_info<E: Executor>(
                 therapists: vec![therapist],
                 free: 1,
                 requires_screening: false,
+                offer_mode: None,
             })
         }
     }
