@@ -10,11 +10,11 @@ use uuid::Uuid;
 use super::error::PageResult;
 use super::form::token_input;
 use super::layout::page;
-use super::names::Names;
 use super::schedule::modality;
 use super::session::holds_seat;
 use super::time;
 use super::viewer::{Ctx, Viewer};
+use crate::http::error::ApiError;
 use crate::http::extract::{Path, Query};
 use crate::routes::sessions::{SessionQuery, list_sessions};
 use crate::state::AppState;
@@ -32,7 +32,8 @@ pub async fn joinable(State(state): State<AppState>, viewer: Viewer, Path(org): 
         limit: Some(200),
     };
     let sessions = list_sessions(State(state.clone()), ctx.member.clone(), Query(query)).await?.0.items;
-    let names = Names::therapists(&state, &ctx).await?;
+    let may_wait = state.store.waitlist_settings(ctx.member.org_id()).await.map_err(ApiError::from)?.clients_may_join;
+    let wait_action = ctx.path("/waitlist/join");
     let me = ctx.member.person_id.0;
     let open: Vec<_> = sessions
         .iter()
@@ -53,7 +54,7 @@ pub async fn joinable(State(state): State<AppState>, viewer: Viewer, Path(org): 
                         " · " (s.seats_taken) " of " (s.capacity) " seats taken"
                         @if !s.therapists.is_empty() { " · with "
                             @for (i, t) in s.therapists.iter().filter(|t| t.status == "ACCEPTED").enumerate() {
-                                @if i > 0 { ", " } (names.of(t.therapist_id))
+                                @if i > 0 { ", " } (t.therapist_name)
                             }
                         }
                     }
@@ -62,6 +63,15 @@ pub async fn joinable(State(state): State<AppState>, viewer: Viewer, Path(org): 
                         form method="post" action=(action) {
                             (token_input(&ctx.viewer, &action))
                             button type="submit" aria-label={"Join " (s.title)} { @if full { "Try to join (full)" } @else { "Join" } }
+                        }
+                        @if full && may_wait {
+                            form method="post" action=(wait_action) {
+                                (token_input(&ctx.viewer, &wait_action))
+                                input type="hidden" name="wait_for" value={"session:" (s.id)};
+                                button.secondary type="submit" aria-label={"Wait for a seat in " (s.title)} {
+                                    "Wait for a seat"
+                                }
+                            }
                         }
                     }
                 }

@@ -1,7 +1,8 @@
 //! A client puts themself on a waitlist, where the organisation lets
 //! clients do so: for a one-on-one appointment (with a therapist they name,
 //! or anyone) or a place in one of their groups, with the days and hours
-//! that suit them and the therapist they would like. The API decides
+//! that suit them and the therapist they would like — or, from the list of
+//! sessions to join, a seat in one full session. The API decides
 //! everything; a refusal names the field.
 
 use axum::extract::State;
@@ -104,22 +105,25 @@ pub async fn join(State(state): State<AppState>, Path(org): Path<Uuid>, form: Su
     let back = ctx.path("/waitlist");
     let wait_for = fields.get("wait_for").unwrap_or("one_on_one");
     let group = wait_for.strip_prefix("group:").and_then(|g| g.parse().ok());
+    // A seat in one full session, asked for from the list of sessions to join.
+    let session: Option<Uuid> = wait_for.strip_prefix("session:").and_then(|s| s.parse().ok());
+    let one_on_one = group.is_none() && session.is_none();
     let windows = match (fields.text("window_start"), fields.text("window_end")) {
         (Some(start), Some(end)) if !start.is_empty() || !end.is_empty() => vec![WindowBody { start, end }],
         _ => Vec::new(),
     };
     let body = CreateEntryRequest {
         client_id: None,
-        target: if group.is_some() { "GROUP".into() } else { "ONE_ON_ONE".into() },
-        group_id: group,
-        session_id: None,
-        therapist_id: if group.is_none() { id(&fields, "therapist_id") } else { None },
-        modality: None,
-        duration_minutes: if group.is_none() {
-            fields.get("duration_minutes").and_then(|d| d.parse().ok())
-        } else {
-            None
+        target: match (group, session) {
+            (Some(_), _) => "GROUP".into(),
+            (None, Some(_)) => "GROUP_SESSION".into(),
+            (None, None) => "ONE_ON_ONE".into(),
         },
+        group_id: group,
+        session_id: session,
+        therapist_id: if one_on_one { id(&fields, "therapist_id") } else { None },
+        modality: None,
+        duration_minutes: if one_on_one { fields.get("duration_minutes").and_then(|d| d.parse().ok()) } else { None },
         urgency: None,
         preferred_therapist_id: id(&fields, "preferred_therapist_id"),
         weekdays: fields.all("weekdays").into_iter().map(str::to_owned).collect(),
@@ -152,7 +156,7 @@ fn label_of(field: &str) -> Option<&'static str> {
         "duration_minutes" => "Length of a one-on-one appointment",
         "therapist_id" => "With",
         "preferred_therapist_id" => "Therapist I would prefer",
-        "group_id" => "I would like",
+        "group_id" | "session_id" => "I would like",
         _ => return None,
     })
 }

@@ -17,6 +17,7 @@ backend_tests!(
     entries_refuse_bad_input_duplicates_and_strangers,
     the_demo_has_clients_waiting_with_differing_scores_and_one_live_offer,
     in_manual_mode_a_freed_seat_waits_for_staff_with_the_best_suggestions_first,
+    a_client_waits_for_a_seat_in_one_full_session_from_the_sessions_to_join,
 );
 
 pub fn waitlist(org: &Org) -> String {
@@ -253,4 +254,34 @@ async fn in_manual_mode_a_freed_seat_waits_for_staff_with_the_best_suggestions_f
     assert_eq!(report.offers_sent, 0);
     let listed = app.get(&freed, &org.moderator.token).await.expect(200);
     assert_eq!(listed["items"][0]["place"]["session_id"], session.as_str(), "{listed}");
+}
+
+async fn a_client_waits_for_a_seat_in_one_full_session_from_the_sessions_to_join(backend: Backend) {
+    use crate::group_form::Browser;
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("w").await;
+    let (_, session, members) = full_session(&app, &org).await;
+    let waiting = &members[1];
+    let browser = Browser::sign_in(&app, waiting).await;
+    let join = format!("/orgs/{}/join", org.id);
+    let page = browser.page(&join).await;
+    assert!(page.contains(&format!(r#"name="wait_for" value="session:{session}""#)), "{page}");
+    assert!(page.contains(">Wait for a seat<"), "{page}");
+
+    let action = format!("/orgs/{}/waitlist/join", org.id);
+    let wait_for = format!("session:{session}");
+    let (status, _) = browser.submit_to(&join, &action, &[("wait_for", wait_for.as_str())]).await;
+    assert_eq!(status, 303);
+    let mine = app.get(&waitlist(&org), &waiting.token).await.expect(200);
+    let entries = mine["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{mine}");
+    assert_eq!(entries[0]["target"]["kind"], "GROUP_SESSION", "{mine}");
+    assert_eq!(entries[0]["target"]["session_id"], session.as_str());
+
+    // Where staff keep waitlists to themselves, the button is not offered.
+    let settings = format!("/api/v1/orgs/{}/waitlist/settings", org.id);
+    app.request(Method::PUT, &settings, Some(&org.admin.token), Some(json!({ "clients_may_join": false })))
+        .await
+        .expect(200);
+    assert!(!browser.page(&join).await.contains("Wait for a seat"));
 }
