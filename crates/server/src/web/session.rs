@@ -81,10 +81,16 @@ fn facts(ctx: &Ctx, s: &SessionView) -> Markup {
     }
 }
 
-fn people(ctx: &Ctx, s: &SessionView, names: &Names) -> Markup {
-    // The invitation board: moderators and admins manage who is invited
-    // while the session is a proposal (the API decides whether they may).
-    let board = s.status == "PROPOSED" && matches!(ctx.role(), Role::Admin | Role::Moderator);
+/// The invitation board: moderators and admins manage who is invited
+/// while the session is a proposal (the API decides whether they may).
+fn shows_board(ctx: &Ctx, s: &SessionView) -> bool {
+    s.status == "PROPOSED" && matches!(ctx.role(), Role::Admin | Role::Moderator)
+}
+
+/// The session's therapists and, for staff, its participants, named as the
+/// session view names them; `therapists` to choose from on the board.
+fn people(ctx: &Ctx, s: &SessionView, therapists: &Names) -> Markup {
+    let board = shows_board(ctx, s);
     let invite = ctx.path(&format!("/sessions/{}/invitations", s.id));
     html! {
         h2 { "Therapists" }
@@ -92,14 +98,14 @@ fn people(ctx: &Ctx, s: &SessionView, names: &Names) -> Markup {
         ul.plain {
             @for t in &s.therapists {
                 li {
-                    strong { (names.of(t.therapist_id)) } " — " (invitation_words(&t.status))
+                    strong { (t.therapist_name) } " — " (invitation_words(&t.status))
                     @if let Some(m) = &t.message { br; span.muted { "“" (m) "”" } }
                     @if board {
                         @let withdraw = ctx.path(&format!("/sessions/{}/invitations/{}/withdraw", s.id, t.id));
                         " "
                         form.inline method="post" action=(withdraw) {
                             (token_input(&ctx.viewer, &withdraw))
-                            button.link type="submit" aria-label={"Withdraw the invitation of " (names.of(t.therapist_id))} { "Withdraw" }
+                            button.link type="submit" aria-label={"Withdraw the invitation of " (t.therapist_name)} { "Withdraw" }
                         }
                     }
                 }
@@ -110,7 +116,7 @@ fn people(ctx: &Ctx, s: &SessionView, names: &Names) -> Markup {
                 (token_input(&ctx.viewer, &invite))
                 label for="f-invite" { "Invite" }
                 select #f-invite name="therapist_id" {
-                    @for t in names.with_role(Role::Therapist) { option value=(t.id) { (t.name) } }
+                    @for t in therapists.with_role(Role::Therapist) { option value=(t.id) { (t.name) } }
                 }
                 @let declined: Vec<_> = s.therapists.iter().filter(|t| t.status == "DECLINED").collect();
                 @if let Some(first) = declined.first() {
@@ -124,7 +130,7 @@ fn people(ctx: &Ctx, s: &SessionView, names: &Names) -> Markup {
             ul.plain {
                 @for seat in &s.seats {
                     li {
-                        strong { (names.of(seat.client_id)) } " — " (seat_words(&seat.status))
+                        strong { (seat.client_name) } " — " (seat_words(&seat.status))
                         @if let Some(late) = seat.minutes_late.filter(|m| *m > 0) { ", " (late) " min late" }
                         @if let Some(early) = seat.minutes_left_early.filter(|m| *m > 0) { ", left " (early) " min early" }
                     }
@@ -189,12 +195,13 @@ pub async fn show(
 ) -> PageResult<Response> {
     let ctx = Ctx::load(&state, viewer, org).await?;
     let session = load(&state, &ctx, id).await?;
-    let names = Names::load(&state, &ctx).await?;
+    // Only the board lists people beyond the session's own.
+    let therapists = if shows_board(&ctx, &session) { Names::therapists(&state, &ctx).await? } else { Names::default() };
     let body = html! {
         h1 { (session.title) }
         div.two {
             div.card { (facts(&ctx, &session)) (actions(&ctx, &session)) }
-            div.card { (people(&ctx, &session, &names)) }
+            div.card { (people(&ctx, &session, &therapists)) }
         }
     };
     Ok(page(&ctx, &session.title, "Schedule", body))
