@@ -17,6 +17,7 @@ mod key_store;
 pub mod keyring;
 pub mod model;
 pub mod sql;
+mod statistics_store;
 mod unique;
 mod waitlist_store;
 mod webhook_store;
@@ -41,6 +42,7 @@ pub use error::{Conflict, Result, StoreError};
 pub use feed_store::FeedStore;
 pub use key_store::{KeyStore, RotationReport};
 use model::*;
+pub use statistics_store::StatisticsStore;
 pub use waitlist_store::{OfferLinkStore, OfferStore, WaitlistStore};
 pub use webhook_store::WebhookStore;
 
@@ -62,6 +64,7 @@ pub trait Store:
     + FacilitationStore
     + NotificationStore
     + RosterStore
+    + StatisticsStore
     + SeriesStore
     + AvailabilityStore
     + TimeOffStore
@@ -98,6 +101,7 @@ impl<T> Store for T where
         + FacilitationStore
         + NotificationStore
         + RosterStore
+        + StatisticsStore
         + SeriesStore
         + AvailabilityStore
         + TimeOffStore

@@ -22,6 +22,7 @@ mod fhir_validate;
 mod group_form;
 mod group_rules;
 mod group_sessions;
+mod group_statistics;
 mod groups;
 mod holds;
 mod idempotency;

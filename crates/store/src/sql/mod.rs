@@ -16,6 +16,7 @@ mod event_log;
 mod events;
 mod facilitation;
 mod feeds;
+mod group_statistics;
 mod groups;
 mod health;
 mod holds;
