@@ -37,7 +37,7 @@ use circles_domain::session::{Modality, NotificationKind};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
-pub use checkin_store::{CheckInAnswerStore, CheckInStore};
+pub use checkin_store::{CheckInAnswerStore, CheckInHistoryStore, CheckInStore};
 pub use error::{Conflict, Result, StoreError};
 pub use feed_store::FeedStore;
 pub use key_store::{KeyStore, RotationReport};
@@ -77,6 +77,7 @@ pub trait Store:
     + PresenceStore
     + CheckInStore
     + CheckInAnswerStore
+    + CheckInHistoryStore
     + LabelStore
     + FeedStore
     + WebhookStore
@@ -114,6 +115,7 @@ impl<T> Store for T where
         + PresenceStore
         + CheckInStore
         + CheckInAnswerStore
+        + CheckInHistoryStore
         + LabelStore
         + FeedStore
         + WebhookStore

@@ -8,6 +8,7 @@ mod audit_chain;
 mod availability;
 mod busy;
 mod check_in_answers;
+mod check_in_history;
 mod check_ins;
 mod counted;
 mod data_keys;
