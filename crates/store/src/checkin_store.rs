@@ -89,3 +89,14 @@ pub trait CheckInHistoryStore: Send + Sync {
     /// answers; it raises no alert, being history by the time it is entered.
     async fn record_past_answers(&self, ctx: &AuditCtx, org: OrgId, answers: &[PastAnswer]) -> Result<u64>;
 }
+
+/// Telling members live when check-in windows open and close.
+#[async_trait]
+pub trait CheckInWindowStore: Send + Sync {
+    /// Records a live event for every window edge that has come (within
+    /// the domain's grace) and was not announced yet, addressed to the
+    /// session's seated members, each with its marker row in one
+    /// transaction: each edge is announced once however many servers run
+    /// this. Answers how many events it recorded.
+    async fn announce_check_in_windows(&self) -> Result<u64>;
+}

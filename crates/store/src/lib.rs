@@ -37,7 +37,7 @@ use circles_domain::session::{Modality, NotificationKind};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
-pub use checkin_store::{CheckInAnswerStore, CheckInHistoryStore, CheckInStore};
+pub use checkin_store::{CheckInAnswerStore, CheckInHistoryStore, CheckInStore, CheckInWindowStore};
 pub use error::{Conflict, Result, StoreError};
 pub use feed_store::FeedStore;
 pub use key_store::{KeyStore, RotationReport};
@@ -78,6 +78,7 @@ pub trait Store:
     + CheckInStore
     + CheckInAnswerStore
     + CheckInHistoryStore
+    + CheckInWindowStore
     + LabelStore
     + FeedStore
     + WebhookStore
@@ -116,6 +117,7 @@ impl<T> Store for T where
         + CheckInStore
         + CheckInAnswerStore
         + CheckInHistoryStore
+        + CheckInWindowStore
         + LabelStore
         + FeedStore
         + WebhookStore

@@ -7,6 +7,7 @@ mod availability_limits;
 mod bad_input;
 mod booking;
 mod booking_races;
+mod check_in_windows;
 mod checkin;
 mod cli;
 mod clinical_text;

@@ -9,6 +9,7 @@ mod availability;
 mod busy;
 mod check_in_answers;
 mod check_in_history;
+mod check_in_windows;
 mod check_ins;
 mod counted;
 mod data_keys;
