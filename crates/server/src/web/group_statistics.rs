@@ -117,11 +117,8 @@ fn attendance(view: &GroupOverTimeView) -> Markup {
 }
 
 fn questionnaire(i: usize, q: &QuestionnaireAveragesView) -> Markup {
-    let points: Vec<Point> = q
-        .sessions
-        .iter()
-        .map(|s| Point { label: format!("{} ({})", s.starts_at_local, s.session_title), value: s.mean_total })
-        .collect();
+    let points: Vec<Point> =
+        q.sessions.iter().map(|s| Point { label: s.starts_at_local.clone(), value: s.mean_total }).collect();
     let heading = format!("{}: mean total by session", q.questionnaire_title);
     let id = format!("check-in-{i}");
     html! {
