@@ -107,8 +107,9 @@ pub(super) async fn community(
         ..group_session("Drop-in check-in", Timestamp::now())
     };
     let drop_in = store.create_session(&ctx.acting_as(members[0]), org, instant).await?;
-    // It is running: a few members took a seat and checked in.
-    for &client in &members[1..4] {
+    // It is running: a few members took a seat and checked in; one more
+    // holds a seat and has not arrived yet.
+    for &client in &members[1..5] {
         store.join_session(&ctx.acting_as(client), org, drop_in.id, client).await?;
     }
     for &client in &members[..4] {
