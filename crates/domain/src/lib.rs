@@ -23,6 +23,7 @@ pub mod interval;
 pub mod live;
 pub mod local_time;
 pub mod org_invitation;
+pub mod over_time;
 pub mod recurrence;
 pub mod role;
 pub mod sealed;

@@ -24,6 +24,9 @@ spelled_enum!(
         Notification = "NOTIFICATION",
         /// A member checked in to a running session, or staff confirmed it.
         Presence = "PRESENCE",
+        /// A check-in's answer window opened or closed in a session the
+        /// listener holds a seat in.
+        CheckInWindow = "CHECK_IN_WINDOW",
     }
 );
 

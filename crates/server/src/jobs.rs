@@ -115,6 +115,11 @@ pub async fn run_frequent(state: &AppState) {
         Ok(n) => tracing::info!(sessions = n, "sent reminders"),
         Err(e) => tracing::warn!(error = %e, "sending reminders failed"),
     }
+    match state.store.announce_check_in_windows().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(events = n, "announced check-in windows"),
+        Err(e) => tracing::warn!(error = %e, "announcing check-in windows failed"),
+    }
 }
 
 /// Clean-up that keeps tables and memory small.

@@ -8,7 +8,8 @@ use circles_domain::ids::{CheckInId, OrgId, PersonId, SessionId};
 
 use crate::Result;
 use crate::model::{
-    AuditCtx, CheckIn, CheckInAnswers, CheckInNumbers, CheckInResponse, NewCheckIn, SessionCheckIn, TrendPoint,
+    AuditCtx, CheckIn, CheckInAnswers, CheckInNumbers, CheckInResponse, NewCheckIn, PastAnswer, SessionCheckIn,
+    TrendPoint,
 };
 
 /// Check-in questionnaires and where they are attached.
@@ -74,4 +75,28 @@ pub trait CheckInAnswerStore: Send + Sync {
         member: PersonId,
         questionnaire: QuestionnaireRef,
     ) -> Result<Vec<TrendPoint>>;
+}
+
+/// Answers members gave outside Circles (on paper, before a clinic moved
+/// its questionnaires here), recorded after their sessions.
+#[async_trait]
+pub trait CheckInHistoryStore: Send + Sync {
+    /// Records each answer in one transaction, as given at its
+    /// `answered_at`: only for check-ins whose window has closed (open ones
+    /// are answered by the members themselves), only for members who held a
+    /// seat, never over an answer already recorded. Each is audited. A
+    /// recorded safety flag is kept and shown to the clinicians with the
+    /// answers; it raises no alert, being history by the time it is entered.
+    async fn record_past_answers(&self, ctx: &AuditCtx, org: OrgId, answers: &[PastAnswer]) -> Result<u64>;
+}
+
+/// Telling members live when check-in windows open and close.
+#[async_trait]
+pub trait CheckInWindowStore: Send + Sync {
+    /// Records a live event for every window edge that has come (within
+    /// the domain's grace) and was not announced yet, addressed to the
+    /// session's seated members, each with its marker row in one
+    /// transaction: each edge is announced once however many servers run
+    /// this. Answers how many events it recorded.
+    async fn announce_check_in_windows(&self) -> Result<u64>;
 }

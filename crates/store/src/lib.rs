@@ -17,6 +17,7 @@ mod key_store;
 pub mod keyring;
 pub mod model;
 pub mod sql;
+mod statistics_store;
 mod unique;
 mod waitlist_store;
 mod webhook_store;
@@ -36,11 +37,12 @@ use circles_domain::session::{Modality, NotificationKind};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
-pub use checkin_store::{CheckInAnswerStore, CheckInStore};
+pub use checkin_store::{CheckInAnswerStore, CheckInHistoryStore, CheckInStore, CheckInWindowStore};
 pub use error::{Conflict, Result, StoreError};
 pub use feed_store::FeedStore;
 pub use key_store::{KeyStore, RotationReport};
 use model::*;
+pub use statistics_store::StatisticsStore;
 pub use waitlist_store::{OfferLinkStore, OfferStore, WaitlistStore};
 pub use webhook_store::WebhookStore;
 
@@ -62,6 +64,7 @@ pub trait Store:
     + FacilitationStore
     + NotificationStore
     + RosterStore
+    + StatisticsStore
     + SeriesStore
     + AvailabilityStore
     + TimeOffStore
@@ -74,6 +77,8 @@ pub trait Store:
     + PresenceStore
     + CheckInStore
     + CheckInAnswerStore
+    + CheckInHistoryStore
+    + CheckInWindowStore
     + LabelStore
     + FeedStore
     + WebhookStore
@@ -98,6 +103,7 @@ impl<T> Store for T where
         + FacilitationStore
         + NotificationStore
         + RosterStore
+        + StatisticsStore
         + SeriesStore
         + AvailabilityStore
         + TimeOffStore
@@ -110,6 +116,8 @@ impl<T> Store for T where
         + PresenceStore
         + CheckInStore
         + CheckInAnswerStore
+        + CheckInHistoryStore
+        + CheckInWindowStore
         + LabelStore
         + FeedStore
         + WebhookStore

@@ -320,6 +320,30 @@ impl Window {
 }
 
 spelled_enum!(
+    /// A moment in a window's life that members hear of live.
+    WindowEdge {
+        Opened = "OPENED",
+        Closed = "CLOSED",
+    }
+);
+
+/// How late an edge may still be announced: a server that was down longer
+/// lets it pass (members see the window's state when they next look)
+/// rather than announcing an opening long gone.
+pub const EDGE_GRACE: SignedDuration = SignedDuration::from_hours(1);
+
+impl Window {
+    /// The edges that have come by `now` and not more than [`EDGE_GRACE`]
+    /// before it, in order, each with its instant.
+    pub fn due_edges(&self, now: Timestamp) -> Vec<(WindowEdge, Timestamp)> {
+        [(WindowEdge::Opened, self.opens_at), (WindowEdge::Closed, self.closes_at)]
+            .into_iter()
+            .filter(|(_, at)| *at <= now && now.duration_since(*at) <= EDGE_GRACE)
+            .collect()
+    }
+}
+
+spelled_enum!(
     /// How a member's latest total compares with their previous one.
     Direction {
         Better = "BETTER",

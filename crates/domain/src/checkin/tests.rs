@@ -227,3 +227,17 @@ proptest! {
         prop_assert_eq!(for_member(&builtin(Builtin::Mood), &mood(&values), K_DEFAULT, &w, closed).unwrap_err(), Withheld::TooFew);
     }
 }
+
+#[test]
+fn window_edges_fall_due_once_they_come_and_pass_after_the_grace() {
+    let at = |s: &str| s.parse::<Timestamp>().unwrap();
+    let window = Window { opens_at: at("2026-03-02T10:00:00Z"), closes_at: at("2026-03-02T10:30:00Z") };
+    assert!(window.due_edges(at("2026-03-02T09:59:59Z")).is_empty());
+    assert_eq!(window.due_edges(at("2026-03-02T10:00:00Z")), [(WindowEdge::Opened, window.opens_at)]);
+    assert_eq!(
+        window.due_edges(at("2026-03-02T10:45:00Z")),
+        [(WindowEdge::Opened, window.opens_at), (WindowEdge::Closed, window.closes_at)]
+    );
+    assert_eq!(window.due_edges(at("2026-03-02T11:15:00Z")), [(WindowEdge::Closed, window.closes_at)]);
+    assert!(window.due_edges(at("2026-03-02T11:31:00Z")).is_empty());
+}

@@ -16,6 +16,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
+use super::check_ins::{self, Held};
 use super::{People, TIMEZONE, at, days_after, details};
 
 /// A peer-support community with a proposal awaiting its therapists, a
@@ -105,13 +106,21 @@ pub(super) async fn community(
         therapists_must_accept: false,
         ..group_session("Drop-in check-in", Timestamp::now())
     };
-    store.create_session(&ctx.acting_as(members[0]), org, instant).await?;
+    let drop_in = store.create_session(&ctx.acting_as(members[0]), org, instant).await?;
+    // It is running: a few members took a seat and checked in; one more
+    // holds a seat and has not arrived yet.
+    for &client in &members[1..5] {
+        store.join_session(&ctx.acting_as(client), org, drop_in.id, client).await?;
+    }
+    for &client in &members[..4] {
+        store.check_in(&ctx.acting_as(client), org, drop_in.id, client).await?;
+    }
     Ok(())
 }
 
-/// A weekly group that began four weeks ago: members enrolled (and screened
-/// where the group screens), eight weeks generated, attendance marked for
-/// the four already held.
+/// A weekly group that began eight weeks ago: members enrolled (and
+/// screened where the group screens), twelve weeks generated, attendance
+/// marked and check-ins answered for the eight already held.
 struct TherapyGroup<'a> {
     name: &'static str,
     group_type: GroupType,
@@ -156,7 +165,8 @@ pub(super) async fn therapy_groups(
             members: &c[7..12],
         },
     ];
-    let began = days_after(today, -28);
+    // Eight weeks ago, so eight weeks of attendance and check-ins are there to look at.
+    let began = days_after(today, -56);
     for spec in &groups {
         therapy_group(store, ctx, org, spec, began).await?;
     }
@@ -215,10 +225,11 @@ async fn therapy_group(
             store.update_member(&therapist, org, group.id, member.id, change).await?;
         }
     }
-    let generated = store.generate_sessions(ctx, org, group.id, began, days_after(began, 55), true).await?;
+    let generated = store.generate_sessions(ctx, org, group.id, began, days_after(began, 83), true).await?;
     let now = Timestamp::now();
+    let mut held = Vec::new();
     for (week, session) in generated.created.iter().filter(|s| s.ends_at < now).enumerate() {
-        let marks = session
+        let marks: Vec<AttendanceMark> = session
             .seats
             .iter()
             .enumerate()
@@ -231,7 +242,10 @@ async fn therapy_group(
                 note: None,
             })
             .collect();
+        let attended =
+            marks.iter().filter(|m| m.status == SeatStatus::Attended).map(|m| m.client_id).collect::<Vec<_>>();
         store.mark_attendance(&therapist, org, session.id, marks).await?;
+        held.push(Held { session: session.id, starts_at: session.starts_at, ends_at: session.ends_at, attended });
     }
-    Ok(())
+    check_ins::history(store, ctx, org, group.id, spec.facilitator, &held).await
 }

@@ -1,8 +1,10 @@
 //! Demo data for Riverside Counselling, loaded by `circles demo`: working
 //! hours and a covered vacation, weeks of one-on-one appointments, a
-//! peer-support community and two recurring therapy groups.
+//! peer-support community with a drop-in session running, and two
+//! recurring therapy groups with eight weeks of attendance and check-ins.
 
 mod appointments;
+mod check_ins;
 mod groups;
 mod waitlist;
 

@@ -13,6 +13,7 @@ mod closed_sets;
 pub mod deliveries;
 mod error_docs;
 pub mod fhir;
+pub mod group_statistics;
 
 pub mod events;
 pub mod feeds;
@@ -101,6 +102,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(holds::routes())
         .merge(groups::routes())
         .merge(roster::routes())
+        .merge(group_statistics::routes())
         .merge(series::routes())
         .merge(group_sessions::routes())
         .merge(seats::routes())

@@ -293,6 +293,7 @@ async fn render(
                 @if let Some(stats) = &stats {
                     h2 #stats { "Attendance" }
                     (stats_facts(stats))
+                    p { a href=(ctx.path(&format!("/groups/{}/statistics", g.id))) { "Attendance and check-ins over time" } }
                 }
                 @if let Some(members) = &members {
                     h2 { "Members" }

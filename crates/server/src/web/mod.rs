@@ -11,6 +11,7 @@ mod client;
 mod error;
 mod form;
 mod group_form;
+mod group_statistics;
 mod groups;
 mod home;
 mod hours;
@@ -106,6 +107,7 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/groups/new", get(group_form::new).post(group_form::create))
         .route("/orgs/{org}/groups/{group}", get(groups::show))
         .route("/orgs/{org}/groups/{group}/settings", get(group_form::settings).post(group_form::save))
+        .route("/orgs/{org}/groups/{group}/statistics", get(group_statistics::show))
         .route("/orgs/{org}/groups/{group}/series", get(series::show))
         .route("/orgs/{org}/groups/{group}/series/split", post(series::change))
         .route("/orgs/{org}/groups/{group}/series/generate", post(series::make))

@@ -95,6 +95,7 @@ fn tenant_routes(b: &Org, start: &str, end: &str) -> Vec<(Method, &'static str, 
         (Method::POST, "/api/v1/orgs/{org_id}/groups/{group_id}/members/{member_id}/seat-upcoming", None),
         (Method::GET, "/api/v1/orgs/{org_id}/groups/{group_id}/members/{member_id}/stats", None),
         (Method::GET, "/api/v1/orgs/{org_id}/groups/{group_id}/stats", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/groups/{group_id}/stats/over-time", None),
         (
             Method::POST,
             "/api/v1/orgs/{org_id}/groups/{group_id}/sessions/generate",

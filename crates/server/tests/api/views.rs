@@ -246,6 +246,7 @@ async fn every_view_names_what_it_points_at_and_gives_local_times(backend: Backe
         format!("{org}/groups"),
         format!("{org}/groups/{group}"),
         format!("{org}/groups/{group}/members"),
+        format!("{org}/groups/{group}/stats/over-time"),
         format!("{org}/invitations"),
         format!("{org}/notifications"),
         format!("{org}/offers"),

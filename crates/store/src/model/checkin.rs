@@ -86,3 +86,14 @@ pub struct TrendPoint {
     pub total: Option<i32>,
     pub band: Option<String>,
 }
+
+/// One member's answers to a check-in in a session that is over, as they
+/// gave them outside Circles.
+#[derive(Debug, Clone)]
+pub struct PastAnswer {
+    pub session: SessionId,
+    pub check_in: CheckInId,
+    pub member: PersonId,
+    pub answers: std::collections::BTreeMap<String, serde_json::Value>,
+    pub answered_at: Timestamp,
+}

@@ -285,3 +285,23 @@ pub struct OwnMembership {
     pub member: GroupMember,
     pub stats: circles_domain::attendance::MemberStats,
 }
+
+/// A group's statistics over a range of local weeks, for its staff.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupOverTime {
+    /// Every week of the range, empty ones included.
+    pub weeks: Vec<circles_domain::over_time::WeekAttendance>,
+    /// Each questionnaire answered in the group's sessions of the range.
+    pub check_ins: Vec<QuestionnaireAverages>,
+}
+
+/// One questionnaire's mean totals, session by session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuestionnaireAverages {
+    pub questionnaire: circles_domain::checkin::QuestionnaireRef,
+    pub title: String,
+    /// Whether a higher total reads as better (mood) or worse (PHQ-9).
+    pub higher_is_better: bool,
+    /// `(session title, its average)`, oldest first.
+    pub sessions: Vec<(String, circles_domain::over_time::SessionAverage)>,
+}

@@ -36,16 +36,21 @@ async fn session<E: Executor>(tx: &mut E, org: OrgId, session: SessionId, now: T
     Ok(Running { starts_at, status: status.at(starts_at, ends_at, now) })
 }
 
-async fn therapists<E: Executor>(tx: &mut E, org: OrgId, session: SessionId) -> Result<Vec<PersonId>> {
+/// Who watches the room live: the session's accepted therapists and its
+/// group's facilitators and moderators (the staff who mark its attendance).
+async fn watchers<E: Executor>(tx: &mut E, org: OrgId, session: SessionId) -> Result<Vec<PersonId>> {
     let rows = tx
         .fetch_all(
-            sql("SELECT therapist_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 AND status = $3")
-                .bind(org)
-                .bind(session)
-                .bind(InvitationStatus::Accepted.as_str()),
+            sql("SELECT therapist_id AS person_id FROM session_therapists \
+                 WHERE org_id = $1 AND session_id = $2 AND status = $3 \
+                 UNION SELECT g.person_id FROM group_staff g \
+                 JOIN sessions s ON s.org_id = g.org_id AND s.group_id = g.group_id WHERE g.org_id = $1 AND s.id = $2")
+            .bind(org)
+            .bind(session)
+            .bind(InvitationStatus::Accepted.as_str()),
         )
         .await?;
-    rows.iter().map(|r| r.id("therapist_id").map_err(Into::into)).collect()
+    rows.iter().map(|r| r.id("person_id").map_err(Into::into)).collect()
 }
 
 async fn present<E: Executor>(
@@ -115,7 +120,7 @@ impl<B: Backend> PresenceStore for SqlStore<B> {
                 )
                 .await?;
             if inserted > 0 {
-                let mut recipients = therapists(&mut tx, org, session_id).await?;
+                let mut recipients = watchers(&mut tx, org, session_id).await?;
                 recipients.push(client);
                 let draft = Draft {
                     kind: EventKind::Presence,

@@ -10,7 +10,7 @@ use circles_domain::checkin::{Builtin, CustomInput, Phase, QuestionnaireRef, Win
 use circles_domain::ids::{CheckInId, GroupId, OrgId, PersonId, QuestionnaireId, SessionId};
 use circles_domain::session::SessionKind;
 use circles_store::StoreError;
-use circles_store::model::{Approval, AuditCtx, CheckInResponse, CheckInTarget, NewCheckIn, NewSession};
+use circles_store::model::{Approval, AuditCtx, CheckInResponse, CheckInTarget, NewCheckIn, NewSession, PastAnswer};
 use circles_testkit::{Backend, backend_tests};
 use serde_json::{Value, json};
 
@@ -22,6 +22,7 @@ backend_tests!(
     checkin_a_safety_answer_alerts_the_clinicians_and_nobody_else_once,
     checkin_free_text_is_sealed_at_rest_and_every_answer_read_is_audited,
     checkin_group_numbers_carry_no_text_and_k_stays_in_bounds,
+    checkin_past_answers_are_recorded_once_for_seated_members_of_closed_windows,
 );
 
 struct Circle {
@@ -244,4 +245,40 @@ async fn checkin_group_numbers_carry_no_text_and_k_stays_in_bounds(backend: Back
     assert!(matches!(too_small, Err(StoreError::Invalid(ref i)) if i.0[0].field == "check_in_k"));
     assert_eq!(h.store.set_check_in_k(&AuditCtx::operator(), c.org, 3).await.unwrap(), 3);
     assert_eq!(h.store.check_in_k(c.org).await.unwrap(), 3);
+}
+
+async fn checkin_past_answers_are_recorded_once_for_seated_members_of_closed_windows(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let c = circle(&h, "p", 2).await;
+    // The clock stands at 2027-03-01T12:00Z: last week's window has closed,
+    // tomorrow's is open.
+    let past = session(&h, &c, "2027-02-22T10:00:00Z").await;
+    let open = session(&h, &c, "2027-03-02T10:00:00Z").await;
+    let ci = attach(&h, &c, QuestionnaireRef::Builtin(Builtin::Mood), CheckInTarget::Group(c.group)).await;
+    let given = |session, member, value| PastAnswer {
+        session,
+        check_in: ci,
+        member,
+        answers: mood(value),
+        answered_at: "2027-02-22T09:00:00Z".parse().unwrap(),
+    };
+    let ctx = AuditCtx::operator().acting_as(c.facilitator);
+    let answers = [given(past, c.clients[0], 4), given(past, c.clients[1], 6)];
+    assert_eq!(h.store.record_past_answers(&ctx, c.org, &answers).await.unwrap(), 2);
+    let numbers = h.store.check_in_numbers(c.org, past, ci, c.facilitator).await.unwrap();
+    let mut values: Vec<i32> = numbers.responses.iter().map(|(_, a)| a.values["q1"]).collect();
+    values.sort();
+    assert_eq!(values, [4, 6]);
+    assert_eq!(audited(&h, c.org, "check_in.answer_recorded").await, 2);
+
+    // An open window is the members' own; a second answer, or one from
+    // someone without a seat, is refused, and nothing of the batch stays.
+    let refused = h.store.record_past_answers(&ctx, c.org, &[given(open, c.clients[0], 5)]).await;
+    assert_eq!(conflict_code(&refused), Some("check_in_not_closed"));
+    let stranger = h.person(c.org, "s@p.example", Role::Client).await.id;
+    let refused = h.store.record_past_answers(&ctx, c.org, &[given(past, stranger, 5)]).await;
+    assert_eq!(conflict_code(&refused), Some("no_seat"));
+    let twice = h.store.record_past_answers(&ctx, c.org, &[given(past, c.clients[0], 9)]).await;
+    assert!(twice.is_err(), "one answer per member: {twice:?}");
+    assert_eq!(h.db.scalar("SELECT COUNT(*) FROM check_in_responses").await, 2);
 }
