@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::group_sessions::{proposal, respond, sessions};
 use crate::secrets_at_rest::{database_bytes, occurrences};
+use crate::server::Server;
 use crate::support::{Login, Org, TestApp};
 
 backend_tests!(
@@ -23,6 +24,7 @@ backend_tests!(
     a_ciphertext_moved_to_another_row_reads_as_unreadable_and_the_audit_chain_holds,
     rotation_under_load_leaves_nothing_under_the_old_key,
     shredding_an_organisations_keys_needs_confirmation_and_makes_its_text_unreadable,
+    a_shredding_by_the_cli_reaches_a_running_server_at_once,
     serve_without_a_master_key_says_where_it_is_expected,
 );
 
@@ -280,6 +282,30 @@ async fn shredding_an_organisations_keys_needs_confirmation_and_makes_its_text_u
     let newcomer = app.person(&org.id, &org.admin.token, "newcomer@shred.example", "client").await;
     let again = waitlisted(&app, &org, &newcomer.person_id, "Written after").await;
     assert_eq!(entry_notes(&app, &org, &again).await, "Written after");
+}
+
+async fn a_shredding_by_the_cli_reaches_a_running_server_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("instant").await;
+    let entry = waitlisted(&app, &org, &org.client.person_id, "Night terrors since March").await;
+    // Another process serving the same database, with the organisation's key in its cache.
+    let server = Server::start(&app.db).await;
+    let read = || async {
+        let url = format!("{}{}/{entry}", server.base, waitlist(&org));
+        let response = reqwest::Client::new().get(url).bearer_auth(&org.admin.token).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()["notes"].clone()
+    };
+    assert_eq!(read().await, "Night terrors since March");
+    assert_eq!(read().await, "Night terrors since March");
+
+    let shred =
+        ["admin", "shred-org-key", "--org", &org.id, "--yes-destroy-clinical-text", "--database-url", &app.db.url];
+    let shredded = circles(&shred);
+    assert!(shredded.status.success(), "{}", String::from_utf8_lossy(&shredded.stderr));
+
+    // The very next read through the running server, without waiting.
+    assert_eq!(read().await, UNREADABLE);
 }
 
 async fn serve_without_a_master_key_says_where_it_is_expected(backend: Backend) {

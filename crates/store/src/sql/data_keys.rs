@@ -4,9 +4,11 @@
 //! transaction each), then walks every clinical column in id order, `batch`
 //! rows per write transaction, sealing afresh each value that is not under
 //! the active key. Each row is written only if it still holds what was read,
-//! so a note changed meanwhile is left to its newer value. Retired keys stay:
-//! a server that has not yet noticed the rotation (its key cache lives for
-//! `KEY_CACHE_TTL`) may still seal under one, and that value must open.
+//! so a note changed meanwhile is left to its newer value. A new key moves
+//! the organisation's key generation, which every server checks in each
+//! transaction that seals (`rows::sealed`), so no server seals under the old
+//! key once the new one is committed. Retired keys stay, and open what they
+//! sealed.
 
 use async_trait::async_trait;
 use circles_domain::ids::OrgId;
@@ -97,7 +99,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
             if !resume {
                 let now = self.clock.now();
                 write_tx!(self, |tx| {
-                    let key = sealed::add_key(&mut tx, org, now).await?;
+                    let key = sealed::add_key(&mut tx, org, now, true).await?;
                     let draft = AuditDraft::new("data_key.rotate", "organisation", org.0)
                         .details(json!({ "version": key.version }));
                     audit::append(&mut tx, now, ctx, org, &[draft]).await?;
@@ -139,6 +141,7 @@ impl<B: Backend> KeyStore for SqlStore<B> {
     async fn shred_org_keys(&self, ctx: &AuditCtx, org: OrgId) -> Result<u64> {
         let now = self.clock.now();
         let deleted = write_tx!(self, |tx| {
+            sealed::change_keys(&mut tx, org).await?;
             let deleted = tx.execute(sql("DELETE FROM data_keys WHERE org_id = $1").bind(org)).await?;
             let draft =
                 AuditDraft::new("data_key.shred", "organisation", org.0).details(json!({ "keys_deleted": deleted }));
