@@ -23,6 +23,7 @@ backend_tests!(
     text_stored_before_sealing_reads_as_it_is_until_rotation_seals_it,
     a_ciphertext_moved_to_another_row_reads_as_unreadable_and_the_audit_chain_holds,
     rotation_under_load_leaves_nothing_under_the_old_key,
+    a_retired_key_still_named_by_a_value_that_does_not_open_is_kept_until_a_resumed_rotation_reseals_it,
     shredding_an_organisations_keys_needs_confirmation_and_makes_its_text_unreadable,
     a_shredding_by_the_cli_reaches_a_running_server_at_once,
     serve_without_a_master_key_says_where_it_is_expected,
@@ -244,10 +245,72 @@ async fn rotation_under_load_leaves_nothing_under_the_old_key(backend: Backend) 
         assert_eq!(old, 0, "{table}.{column} still has values under the old key");
     }
     assert_eq!(app.db.scalar("SELECT COUNT(*) FROM waitlist_entries WHERE notes LIKE 'v1:2:%'").await, 24);
+    // The old key is gone in the same run; the new one is all there is.
+    assert!(report.destroyed_keys >= 1 && report.kept_keys == 0, "{report:?}");
+    assert_eq!(keys_of(&app, &org).await, [(2, "active".to_owned())]);
     let listed = app.get(&waitlist(&org), &org.admin.token).await.expect(200);
     let notes: Vec<&str> = listed["items"].as_array().unwrap().iter().filter_map(|e| e["notes"].as_str()).collect();
     assert_eq!(notes.len(), 24);
     assert!(notes.iter().all(|n| n.starts_with("written")), "{notes:?}");
+}
+
+/// The organisation's data keys as stored: version and state.
+async fn keys_of(app: &TestApp, org: &Org) -> Vec<(i64, String)> {
+    let mut keys = Vec::new();
+    for state in ["active", "retired"] {
+        for version in 1..=3 {
+            let query = format!(
+                "SELECT COUNT(*) FROM data_keys WHERE org_id = '{}' AND version = {version} AND state = '{state}'",
+                org.id
+            );
+            if app.db.scalar(&query).await == 1 {
+                keys.push((version, state.to_owned()));
+            }
+        }
+    }
+    keys.sort();
+    keys
+}
+
+const SWAP_NOTES: &str = "CREATE TEMP TABLE swapped AS SELECT id, notes FROM waitlist_entries WHERE notes IS NOT NULL; \
+     UPDATE waitlist_entries SET notes = (SELECT s.notes FROM swapped s WHERE s.id <> waitlist_entries.id) \
+     WHERE notes IS NOT NULL; DROP TABLE swapped";
+
+async fn a_retired_key_still_named_by_a_value_that_does_not_open_is_kept_until_a_resumed_rotation_reseals_it(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("kept").await;
+    let other = app.person(&org.id, &org.admin.token, "other@kept.example", "client").await;
+    let first = waitlisted(&app, &org, &org.client.person_id, "Grieving a parent").await;
+    let second = waitlisted(&app, &org, &other.person_id, "Shift work, evenings only").await;
+    app.db.execute_raw(SWAP_NOTES).await;
+
+    // The moved notes open under no key, so the rotation cannot re-seal them and keeps the key they name.
+    let report = app.store.rotate_data_keys(&AuditCtx::operator(), false, 10).await.expect("rotation");
+    assert_eq!((report.unreadable, report.destroyed_keys, report.kept_keys), (2, 0, 1), "{report:?}");
+    assert_eq!(keys_of(&app, &org).await, [(1, "retired".to_owned()), (2, "active".to_owned())]);
+    assert_eq!(entry_notes(&app, &org, &first).await, UNREADABLE);
+
+    // Put back where they belong, they open again; a resumed rotation re-seals them and destroys the old key.
+    app.db.execute_raw(SWAP_NOTES).await;
+    assert_eq!(entry_notes(&app, &org, &first).await, "Grieving a parent");
+    let resumed = Command::new(env!("CARGO_BIN_EXE_circles"))
+        .args(["admin", "rotate-keys", "--resume", "--database-url", &app.db.url])
+        .env_remove("CIRCLES_CONFIG")
+        .env("CIRCLES_MASTER_KEY_FILE", app.db.master_key_file())
+        .output()
+        .expect("run circles");
+    let out = String::from_utf8_lossy(&resumed.stdout);
+    assert!(resumed.status.success(), "{out}{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(
+        out.contains("0 organisation(s) given a new data key") && out.contains("1 old data key(s) destroyed"),
+        "{out}"
+    );
+    assert_eq!(keys_of(&app, &org).await, [(2, "active".to_owned())]);
+    assert_eq!(app.db.scalar("SELECT COUNT(*) FROM waitlist_entries WHERE notes LIKE 'v1:2:%'").await, 2);
+    assert_eq!(entry_notes(&app, &org, &first).await, "Grieving a parent");
+    assert_eq!(entry_notes(&app, &org, &second).await, "Shift work, evenings only");
 }
 
 async fn shredding_an_organisations_keys_needs_confirmation_and_makes_its_text_unreadable(backend: Backend) {
