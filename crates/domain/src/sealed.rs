@@ -39,15 +39,18 @@ pub enum ClinicalField {
     TimeOffReason,
     /// A member's short-text answers to a check-in.
     CheckInText,
+    /// Why a client's membership of a group ended.
+    ExitReason,
 }
 
 impl ClinicalField {
-    pub const ALL: [ClinicalField; 5] = [
+    pub const ALL: [ClinicalField; 6] = [
         ClinicalField::ScreeningNotes,
         ClinicalField::AttendanceNote,
         ClinicalField::WaitlistNotes,
         ClinicalField::TimeOffReason,
         ClinicalField::CheckInText,
+        ClinicalField::ExitReason,
     ];
 
     pub fn table(self) -> &'static str {
@@ -57,6 +60,7 @@ impl ClinicalField {
             ClinicalField::WaitlistNotes => "waitlist_entries",
             ClinicalField::TimeOffReason => "time_off",
             ClinicalField::CheckInText => "check_in_responses",
+            ClinicalField::ExitReason => "group_memberships",
         }
     }
 
@@ -67,6 +71,7 @@ impl ClinicalField {
             ClinicalField::WaitlistNotes => "notes",
             ClinicalField::TimeOffReason => "reason",
             ClinicalField::CheckInText => "text_answers",
+            ClinicalField::ExitReason => "exit_reason",
         }
     }
 }

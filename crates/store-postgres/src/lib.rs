@@ -83,6 +83,7 @@ fn migrator() -> Migrator {
         migration(21, "waitlist versions", include_str!("../migrations/0021_waitlist_versions.sql")),
         migration(24, "unsubscribe links", include_str!("../migrations/0024_unsubscribe_links.sql")),
         migration(25, "check-in window events", include_str!("../migrations/0025_check_in_window_events.sql")),
+        migration(28, "data key generations", include_str!("../migrations/0028_data_key_generations.sql")),
     ])
 }
 

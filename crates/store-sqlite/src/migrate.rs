@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (21, include_str!("../migrations/0021_waitlist_versions.sql")),
     (24, include_str!("../migrations/0024_unsubscribe_links.sql")),
     (25, include_str!("../migrations/0025_check_in_window_events.sql")),
+    (28, include_str!("../migrations/0028_data_key_generations.sql")),
 ];
 
 /// Applies every migration above the database's version, each in its own

@@ -20,6 +20,11 @@ pub struct RotationReport {
     pub unreadable: u64,
     /// Write transactions run to re-seal, one per batch.
     pub batches: u64,
+    /// Superseded keys destroyed once no stored value named them.
+    pub destroyed_keys: u64,
+    /// Superseded keys kept because stored values still name them (values
+    /// that did not open, so could not be re-sealed).
+    pub kept_keys: u64,
 }
 
 #[async_trait]
@@ -28,8 +33,9 @@ pub trait KeyStore: Send + Sync {
     /// retired and still opens what it sealed), then re-seals every clinical
     /// value not under its organisation's active key — text from before
     /// sealing included — `batch` rows per transaction, so the server keeps
-    /// working meanwhile. With `resume`, no new keys: an interrupted
-    /// rotation is finished.
+    /// working meanwhile; then destroys each organisation's superseded keys
+    /// that no stored value names any more. With `resume`, no new keys: an
+    /// interrupted rotation is finished.
     async fn rotate_data_keys(&self, ctx: &AuditCtx, resume: bool, batch: usize) -> Result<RotationReport>;
     /// Deletes every data key of `org` (audited): its clinical text can never
     /// be read again, by anyone. Returns how many keys were deleted.

@@ -3,19 +3,20 @@
 //! The master key comes from outside the database (a file named by the
 //! `master_key_file` setting) and is handed to the store when it opens.
 //! Unwrapped data keys are kept per organisation so that sealing or opening
-//! clinical text costs no round trip; an organisation's entry is dropped
-//! after [`KEY_CACHE_TTL`] so that a rotation or a shredding done by another
-//! process (`circles admin …`) takes effect here within that time.
+//! clinical text needs no unwrapping. Each entry is tagged with the
+//! organisation's key generation (`data_key_generations`), a counter every
+//! change to its keys moves; a transaction that seals or opens clinical text
+//! reads that counter first and uses the entry only if it still matches, so
+//! a new key, destroyed old keys or a shredding done by any process — another
+//! server, `circles admin …` — is seen by the next transaction here.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use circles_domain::ids::OrgId;
 use circles_domain::sealed::{DataKey, Key};
 
-/// How long this process trusts what it read of an organisation's keys.
-pub const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+use crate::sql::db::Dialect;
 
 /// An organisation's data keys as read from the database, unwrapped.
 #[derive(Debug, Clone)]
@@ -35,22 +36,10 @@ impl OrgKeys {
     }
 }
 
-/// How long after this process made an organisation a key its keys are not
-/// cached: longer than any transaction runs, so by then the key is
-/// committed or gone.
-const NEW_KEY_GRACE: Duration = Duration::from_secs(10);
-
 pub struct Keyring {
     master: Key,
-    cache: Mutex<Cache>,
-}
-
-#[derive(Default)]
-struct Cache {
-    keys: HashMap<OrgId, (Instant, Arc<OrgKeys>)>,
-    /// Organisations given a key lately, by a transaction that may not
-    /// have committed yet.
-    new_keys: HashMap<OrgId, Instant>,
+    /// Per organisation: the key generation the keys were read at.
+    cache: Mutex<HashMap<OrgId, (i64, Arc<OrgKeys>)>>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -68,37 +57,52 @@ impl Keyring {
         &self.master
     }
 
-    /// The organisation's keys, if read within [`KEY_CACHE_TTL`].
-    pub fn cached(&self, org: OrgId) -> Option<Arc<OrgKeys>> {
+    /// The organisation's keys if they were read at `generation`.
+    pub fn cached(&self, org: OrgId, generation: i64) -> Option<Arc<OrgKeys>> {
         let cache = self.cache.lock().expect("key cache");
-        cache.keys.get(&org).filter(|(at, _)| at.elapsed() < KEY_CACHE_TTL).map(|(_, keys)| keys.clone())
+        cache.get(&org).filter(|(at, _)| *at == generation).map(|(_, keys)| keys.clone())
     }
 
-    /// Remembers keys as read. Not while a key this process made may still
-    /// be uncommitted: were its transaction to roll back, values sealed
-    /// under a remembered copy could never be opened.
-    pub fn remember(&self, org: OrgId, keys: Arc<OrgKeys>) {
-        let mut cache = self.cache.lock().expect("key cache");
-        if let Some(made) = cache.new_keys.get(&org) {
-            if made.elapsed() < NEW_KEY_GRACE {
-                return;
-            }
-            cache.new_keys.remove(&org);
-        }
-        cache.keys.insert(org, (Instant::now(), keys));
+    /// Whether the keys last read for the organisation have an active key:
+    /// a hint only, checked against the generation before use.
+    pub fn had_active_key(&self, org: OrgId) -> bool {
+        self.cache.lock().expect("key cache").get(&org).is_some_and(|(_, keys)| keys.active_key().is_some())
+    }
+
+    /// Remembers keys as read at `generation`, by a transaction that did not
+    /// change them itself (what an uncommitted change made may yet roll back).
+    pub fn remember(&self, org: OrgId, generation: i64, keys: Arc<OrgKeys>) {
+        self.cache.lock().expect("key cache").insert(org, (generation, keys));
     }
 
     /// Forgets an organisation's keys after this process changed them.
     pub fn forget(&self, org: OrgId) {
-        self.cache.lock().expect("key cache").keys.remove(&org);
+        self.cache.lock().expect("key cache").remove(&org);
     }
+}
 
-    /// Forgets an organisation's keys and holds off caching them for a
-    /// while: this process just made it a key in a transaction that has
-    /// not committed yet.
-    pub fn made_key(&self, org: OrgId) {
-        let mut cache = self.cache.lock().expect("key cache");
-        cache.keys.remove(&org);
-        cache.new_keys.insert(org, Instant::now());
+/// What one transaction has established about organisations' keys, so that
+/// the generation is read once per organisation and transaction however many
+/// values it seals or opens.
+#[derive(Debug)]
+pub struct TxKeys {
+    pub(crate) dialect: Dialect,
+    pub(crate) orgs: HashMap<OrgId, Checked>,
+    /// Organisations whose keys this transaction changed: what it reads of
+    /// them is not cached, for it may yet roll back.
+    pub(crate) changed: HashSet<OrgId>,
+}
+
+impl TxKeys {
+    pub fn new(dialect: Dialect) -> Self {
+        Self { dialect, orgs: HashMap::new(), changed: HashSet::new() }
     }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Checked {
+    pub(crate) keys: Arc<OrgKeys>,
+    /// Whether this transaction holds the generation against change (it
+    /// seals under the active key: a rotation waits until it commits).
+    pub(crate) held: bool,
 }

@@ -344,6 +344,16 @@ pub trait HoldStore: Send + Sync {
     /// Marks holds past their expiry as expired and frees their rows, in
     /// every organisation; returns how many.
     async fn expire_holds(&self) -> Result<u64>;
+    /// The times of `therapist` held by live holds, starting in
+    /// `[from, to)`, earliest first: what the free-slot search leaves out
+    /// because a hold has it, not a session.
+    async fn held_times(
+        &self,
+        org: OrgId,
+        therapist: PersonId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Interval>>;
 }
 
 #[async_trait]

@@ -72,7 +72,11 @@ pub const SUPPORTED: &[ResourceSupport] = &[
                 kind: "date",
                 documentation: "With ge/gt and le/lt: the stretch searched, at most 62 days (the next 7 days by default).",
             },
-            SearchParam { name: "status", kind: "token", documentation: "free (the only status a derived slot has)." },
+            SearchParam {
+                name: "status",
+                kind: "token",
+                documentation: "free (the free-slot search finds it) or busy-tentative (a live hold has it, at the length held); both when not given.",
+            },
             SearchParam {
                 name: "duration",
                 kind: "number",

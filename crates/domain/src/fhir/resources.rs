@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{instant, reference};
+use crate::interval::Interval;
 
 /// A person as a FHIR resource shows them.
 pub struct PersonFacts<'a> {
@@ -100,9 +101,9 @@ pub fn schedule(therapist: &PersonFacts<'_>) -> Value {
     })
 }
 
-/// A free slot is not stored: it is a therapist, a start and a length the
-/// free-slot search found. Its id spells those three, so reading it again
-/// runs the search for that one start.
+/// A slot is not stored: it is a therapist, a start and a length the
+/// free-slot search found, or the time a live hold has. Its id spells those
+/// three, so reading it again looks for that one start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlotId {
     pub therapist: Uuid,
@@ -113,6 +114,13 @@ pub struct SlotId {
 impl SlotId {
     pub fn end(&self) -> Timestamp {
         self.start + SignedDuration::from_mins(self.minutes)
+    }
+
+    /// The slot the time a live hold has makes: the held start and length
+    /// (in whole minutes, rounded up), whatever length a search asked for.
+    pub fn held(therapist: Uuid, time: &Interval) -> SlotId {
+        let seconds = time.length().as_secs();
+        SlotId { therapist, start: time.start, minutes: (seconds + 59) / 60 }
     }
 }
 
@@ -142,17 +150,40 @@ impl FromStr for SlotId {
     }
 }
 
-/// Every `Slot.status` code of R4. A derived slot is only ever `free`: a
-/// search for the others is valid and finds nothing.
+/// Every `Slot.status` code of R4. A derived slot is only ever `free` or
+/// `busy-tentative`: a search for the others is valid and finds nothing.
 pub const SLOT_STATUS_CODES: [&str; 5] = ["busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error"];
 
-/// A free slot on a therapist's schedule.
-pub fn slot(id: &SlotId, zone: &str) -> Value {
+/// What a derived slot's time is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotStatus {
+    /// The free-slot search finds it: it can be held and booked.
+    Free,
+    /// A live hold has it: taken unless the hold lapses or is released.
+    BusyTentative,
+}
+
+impl SlotStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            SlotStatus::Free => "free",
+            SlotStatus::BusyTentative => "busy-tentative",
+        }
+    }
+
+    /// Whether a search's `status` value (none: any) asks for this status.
+    pub fn asked_for(self, status: Option<&str>) -> bool {
+        status.is_none_or(|code| code == self.code())
+    }
+}
+
+/// A slot on a therapist's schedule.
+pub fn slot(id: &SlotId, status: SlotStatus, zone: &str) -> Value {
     json!({
         "resourceType": "Slot",
         "id": id.to_string(),
         "schedule": reference("Schedule", id.therapist, None),
-        "status": "free",
+        "status": status.code(),
         "start": instant(id.start, zone),
         "end": instant(id.end(), zone),
     })
@@ -232,10 +263,31 @@ mod tests {
     #[test]
     fn a_slot_is_free_on_its_schedule_in_local_time() {
         let id = SlotId { therapist: Uuid::from_u128(3), start: "2027-03-01T14:00:00Z".parse().unwrap(), minutes: 60 };
-        let s = slot(&id, "America/New_York");
+        let s = slot(&id, SlotStatus::Free, "America/New_York");
         assert_eq!(s["status"], "free");
+        assert_eq!(slot(&id, SlotStatus::BusyTentative, "America/New_York")["status"], "busy-tentative");
         assert_eq!(s["start"], "2027-03-01T09:00:00-05:00");
         assert_eq!(s["end"], "2027-03-01T10:00:00-05:00");
         assert_eq!(s["schedule"]["reference"], format!("Schedule/{}", Uuid::from_u128(3)));
+    }
+
+    #[test]
+    fn a_held_time_is_a_slot_of_the_length_held() {
+        let start: Timestamp = "2027-03-01T14:00:00Z".parse().unwrap();
+        let held = Interval::starting_at(start, SignedDuration::from_mins(50)).unwrap();
+        let id = SlotId::held(Uuid::from_u128(3), &held);
+        assert_eq!((id.start, id.minutes, id.end()), (start, 50, held.end));
+        let odd = Interval::starting_at(start, SignedDuration::from_secs(50 * 60 + 1)).unwrap();
+        assert_eq!(SlotId::held(Uuid::from_u128(3), &odd).minutes, 51, "covers all the time held");
+    }
+
+    #[test]
+    fn a_status_search_asks_for_one_status_or_any() {
+        assert!(SlotStatus::Free.asked_for(None) && SlotStatus::BusyTentative.asked_for(None));
+        assert!(SlotStatus::BusyTentative.asked_for(Some("busy-tentative")));
+        assert!(!SlotStatus::Free.asked_for(Some("busy-tentative")));
+        assert!(!SlotStatus::Free.asked_for(Some("busy")) && !SlotStatus::BusyTentative.asked_for(Some("busy")));
+        assert!(SLOT_STATUS_CODES.contains(&SlotStatus::Free.code()));
+        assert!(SLOT_STATUS_CODES.contains(&SlotStatus::BusyTentative.code()));
     }
 }

@@ -66,8 +66,8 @@ pub enum AdminCommand {
         database: DatabaseArgs,
     },
     /// Give every organisation a new data key and re-seal its clinical text
-    /// under it, in batches, while the server keeps running (needs the
-    /// master key). Safe to stop and run again.
+    /// under it, in batches, while the server keeps running, then destroy
+    /// the old keys (needs the master key). Safe to stop and run again.
     RotateKeys {
         /// Rows re-sealed per transaction.
         #[arg(long, default_value_t = 500)]
@@ -127,11 +127,14 @@ fn reset_summary(email: &Email, reset: &PasswordReset, revoke_api_tokens: bool) 
 fn rotation_summary(report: &circles_store::RotationReport) -> String {
     let fields: Vec<String> = report.resealed.iter().map(|(field, n)| format!("{field}: {n}")).collect();
     format!(
-        "{} organisation(s) given a new data key; re-sealed in {} batch(es): {}; {} value(s) unreadable, left as they are",
+        "{} organisation(s) given a new data key; re-sealed in {} batch(es): {}; {} value(s) unreadable, left as they are; \
+         {} old data key(s) destroyed, {} kept because unreadable values still name them",
         report.new_keys,
         report.batches,
         fields.join(", "),
-        report.unreadable
+        report.unreadable,
+        report.destroyed_keys,
+        report.kept_keys
     )
 }
 

@@ -6,7 +6,7 @@
 use std::process::Command;
 
 use circles_domain::ids::{OrgId, WaitlistEntryId};
-use circles_domain::sealed::UNREADABLE;
+use circles_domain::sealed::{ClinicalField, UNREADABLE};
 use circles_store::model::AuditCtx;
 use circles_testkit::{Backend, backend_tests};
 use jiff::SignedDuration;
@@ -15,13 +15,17 @@ use serde_json::{Value, json};
 
 use crate::group_sessions::{proposal, respond, sessions};
 use crate::secrets_at_rest::{database_bytes, occurrences};
+use crate::server::Server;
 use crate::support::{Login, Org, TestApp};
 
 backend_tests!(
     every_clinical_field_is_sealed_at_rest_and_reads_back_through_the_api,
+    text_stored_before_sealing_reads_as_it_is_until_rotation_seals_it,
     a_ciphertext_moved_to_another_row_reads_as_unreadable_and_the_audit_chain_holds,
     rotation_under_load_leaves_nothing_under_the_old_key,
+    a_retired_key_still_named_by_a_value_that_does_not_open_is_kept_until_a_resumed_rotation_reseals_it,
     shredding_an_organisations_keys_needs_confirmation_and_makes_its_text_unreadable,
+    a_shredding_by_the_cli_reaches_a_running_server_at_once,
     serve_without_a_master_key_says_where_it_is_expected,
 );
 
@@ -49,19 +53,42 @@ fn circles(args: &[&str]) -> std::process::Output {
         .expect("run circles")
 }
 
-/// A group session `org.client` has a seat on, marked with `note` once it
-/// has run; returns its id.
-async fn marked_session(app: &TestApp, org: &Org, group: &str, note: &str) -> String {
+/// A group session two hours from now that `org.client` has a seat on;
+/// returns its id.
+async fn joined_session(app: &TestApp, org: &Org, group: &str) -> String {
     let body = proposal(org, group, &app.hours_from_now(2), &[&org.therapist]);
     let session = app.post(&sessions(org), &org.moderator.token, body).await.expect(201);
     respond(app, org, &org.therapist, &session, "accept").await.expect(200);
     let id = session["id"].as_str().unwrap().to_owned();
-    let path = format!("{}/{id}", sessions(org));
-    app.request(Method::POST, &format!("{path}/join"), Some(&org.client.token), None).await.expect(200);
+    let path = format!("{}/{id}/join", sessions(org));
+    app.request(Method::POST, &path, Some(&org.client.token), None).await.expect(200);
+    id
+}
+
+/// `org.client` answers a check-in on the session with `text`; returns
+/// where the session's answers are read.
+async fn checked_in(app: &TestApp, org: &Org, session: &str, text: &str) -> String {
+    let custom = json!({
+        "title": "Before we meet",
+        "items": [{"prompt": "Anything we should know?", "kind": "text", "required": true}],
+    });
+    let path = format!("/api/v1/orgs/{}/questionnaires", org.id);
+    let questionnaire = app.post(&path, &org.therapist.token, custom).await.expect(201);
+    let check_ins = format!("{}/{session}/check-ins", sessions(org));
+    let attach = json!({ "questionnaire_id": questionnaire["id"], "phase": "BEFORE" });
+    let check_in = app.post(&check_ins, &org.therapist.token, attach).await.expect(201);
+    let answers = format!("{check_ins}/{}/answers", check_in["id"].as_str().unwrap());
+    app.post(&answers, &org.client.token, json!({ "answers": { "q1": text } })).await.expect(200);
+    answers
+}
+
+/// Once the session has run, its therapist marks `org.client` attended
+/// with `note`.
+async fn mark_attended(app: &TestApp, org: &Org, session: &str, note: &str) {
     app.clock.advance(SignedDuration::from_hours(4));
     let sheet = json!([{ "client_id": org.client.person_id, "status": "ATTENDED", "note": note }]);
-    app.request(Method::PUT, &format!("{path}/attendance"), Some(&org.therapist.token), Some(sheet)).await.expect(200);
-    id
+    let path = format!("{}/{session}/attendance", sessions(org));
+    app.request(Method::PUT, &path, Some(&org.therapist.token), Some(sheet)).await.expect(200);
 }
 
 async fn membership_of(app: &TestApp, org: &Org, group: &str, client: &Login) -> Value {
@@ -79,8 +106,9 @@ async fn every_clinical_field_is_sealed_at_rest_and_reads_back_through_the_api(b
     let app = TestApp::spawn(backend).await;
     let org = app.org("sealed").await;
     let group = app.community(&org, json!({}), &[]).await;
-    let [screening, attendance, waiting, away] =
-        ["screening", "attendance", "waitlist", "timeoff"].map(|field| format!("Marker-{field}-panic-attacks-q7z"));
+    let [screening, attendance, waiting, away, check_in, exit] =
+        ["screening", "attendance", "waitlist", "timeoff", "checkin", "exit"]
+            .map(|field| format!("Marker-{field}-panic-attacks-q7z"));
 
     let intake = json!({
         "name": "Intake circle", "type": "COMMUNITY", "modality": "VIRTUAL", "virtual_link": "https://meet.example/in",
@@ -94,7 +122,12 @@ async fn every_clinical_field_is_sealed_at_rest_and_reads_back_through_the_api(b
     let member_path = format!("/api/v1/orgs/{}/groups/{intake}/members/{}", org.id, membership["id"].as_str().unwrap());
     let screened = json!({ "screening": { "notes": screening, "approved": true } });
     app.request(Method::PATCH, &member_path, Some(&org.therapist.token), Some(screened)).await.expect(200);
-    let session = marked_session(&app, &org, &group, &attendance).await;
+    let session = joined_session(&app, &org, &group).await;
+    let answers = checked_in(&app, &org, &session, &check_in).await;
+    mark_attended(&app, &org, &session, &attendance).await;
+    let graduated = json!({ "status": "GRADUATED", "exit_reason": exit });
+    let left = app.request(Method::PATCH, &member_path, Some(&org.moderator.token), Some(graduated)).await.expect(200);
+    assert_eq!(left["membership"]["exit_reason"], exit.as_str());
     let entry = waitlisted(&app, &org, &org.client.person_id, &waiting).await;
     let time_off = json!({
         "therapist_id": org.therapist.person_id, "type": "SICK", "reason": away,
@@ -107,27 +140,51 @@ async fn every_clinical_field_is_sealed_at_rest_and_reads_back_through_the_api(b
         .to_owned();
 
     // Read back through the API, as written.
-    assert_eq!(membership_of(&app, &org, &intake, &org.client).await["screening"]["notes"], screening.as_str());
+    let member = membership_of(&app, &org, &intake, &org.client).await;
+    assert_eq!(member["screening"]["notes"], screening.as_str());
+    assert_eq!(member["exit_reason"], exit.as_str());
     let read = app.get(&format!("{}/{session}", sessions(&org)), &org.therapist.token).await.expect(200);
     assert_eq!(read["seats"][0]["note"], attendance.as_str());
+    let read = app.get(&answers, &org.therapist.token).await.expect(200);
+    assert!(read.to_string().contains(&check_in), "{read}");
     assert_eq!(entry_notes(&app, &org, &entry).await, waiting.as_str());
     let read = app.get(&format!("/api/v1/orgs/{}/time-off/{away_id}", org.id), &org.admin.token).await.expect(200);
     assert_eq!(read["reason"], away.as_str());
 
     // Nowhere in the database's bytes; sealed values are there instead.
     let bytes = database_bytes(&app);
-    for marker in [&screening, &attendance, &waiting, &away] {
+    for marker in [&screening, &attendance, &waiting, &away, &check_in, &exit] {
         assert_eq!(occurrences(&bytes, marker), 0, "{marker} is stored in the clear");
     }
-    for (table, column) in [
-        ("group_memberships", "screening_notes"),
-        ("seats", "note"),
-        ("waitlist_entries", "notes"),
-        ("time_off", "reason"),
-    ] {
+    for field in ClinicalField::ALL {
+        let (table, column) = (field.table(), field.column());
         let sealed = app.db.scalar(&format!("SELECT COUNT(*) FROM {table} WHERE {column} LIKE 'v1:1:%'")).await;
         assert_eq!(sealed, 1, "{table}.{column} holds one sealed value");
     }
+}
+
+async fn text_stored_before_sealing_reads_as_it_is_until_rotation_seals_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("legacy").await;
+    let group = app.community(&org, json!({}), &[]).await;
+    let member = membership_of(&app, &org, &group, &org.client).await;
+    let member_id = member["id"].as_str().unwrap().to_owned();
+    // An exit reason written before exit reasons were sealed.
+    app.db
+        .execute_raw(&format!(
+            "UPDATE group_memberships SET exit_reason = 'Moved to Ohio for work' WHERE id = '{member_id}'"
+        ))
+        .await;
+    assert_eq!(membership_of(&app, &org, &group, &org.client).await["exit_reason"], "Moved to Ohio for work");
+
+    let report = app.store.rotate_data_keys(&AuditCtx::operator(), false, 10).await.expect("rotation");
+    let resealed: u64 =
+        report.resealed.iter().filter(|(place, _)| place == "group_memberships.exit_reason").map(|(_, n)| n).sum();
+    assert_eq!(resealed, 1, "{report:?}");
+    // (The rows no longer hold it; a page the database freed may, until it is reused.)
+    assert_eq!(app.db.scalar("SELECT COUNT(*) FROM group_memberships WHERE exit_reason LIKE '%Ohio%'").await, 0);
+    assert_eq!(app.db.scalar("SELECT COUNT(*) FROM group_memberships WHERE exit_reason LIKE 'v1:%'").await, 1);
+    assert_eq!(membership_of(&app, &org, &group, &org.client).await["exit_reason"], "Moved to Ohio for work");
 }
 
 async fn a_ciphertext_moved_to_another_row_reads_as_unreadable_and_the_audit_chain_holds(backend: Backend) {
@@ -182,20 +239,78 @@ async fn rotation_under_load_leaves_nothing_under_the_old_key(backend: Backend) 
     assert!(report.new_keys >= 1, "{report:?}");
     assert!(report.batches >= 12, "{report:?}");
 
-    for (table, column) in [
-        ("group_memberships", "screening_notes"),
-        ("seats", "note"),
-        ("waitlist_entries", "notes"),
-        ("time_off", "reason"),
-    ] {
+    for field in ClinicalField::ALL {
+        let (table, column) = (field.table(), field.column());
         let old = app.db.scalar(&format!("SELECT COUNT(*) FROM {table} WHERE {column} LIKE 'v1:1:%'")).await;
         assert_eq!(old, 0, "{table}.{column} still has values under the old key");
     }
     assert_eq!(app.db.scalar("SELECT COUNT(*) FROM waitlist_entries WHERE notes LIKE 'v1:2:%'").await, 24);
+    // The old key is gone in the same run; the new one is all there is.
+    assert!(report.destroyed_keys >= 1 && report.kept_keys == 0, "{report:?}");
+    assert_eq!(keys_of(&app, &org).await, [(2, "active".to_owned())]);
     let listed = app.get(&waitlist(&org), &org.admin.token).await.expect(200);
     let notes: Vec<&str> = listed["items"].as_array().unwrap().iter().filter_map(|e| e["notes"].as_str()).collect();
     assert_eq!(notes.len(), 24);
     assert!(notes.iter().all(|n| n.starts_with("written")), "{notes:?}");
+}
+
+/// The organisation's data keys as stored: version and state.
+async fn keys_of(app: &TestApp, org: &Org) -> Vec<(i64, String)> {
+    let mut keys = Vec::new();
+    for state in ["active", "retired"] {
+        for version in 1..=3 {
+            let query = format!(
+                "SELECT COUNT(*) FROM data_keys WHERE org_id = '{}' AND version = {version} AND state = '{state}'",
+                org.id
+            );
+            if app.db.scalar(&query).await == 1 {
+                keys.push((version, state.to_owned()));
+            }
+        }
+    }
+    keys.sort();
+    keys
+}
+
+const SWAP_NOTES: &str = "CREATE TEMP TABLE swapped AS SELECT id, notes FROM waitlist_entries WHERE notes IS NOT NULL; \
+     UPDATE waitlist_entries SET notes = (SELECT s.notes FROM swapped s WHERE s.id <> waitlist_entries.id) \
+     WHERE notes IS NOT NULL; DROP TABLE swapped";
+
+async fn a_retired_key_still_named_by_a_value_that_does_not_open_is_kept_until_a_resumed_rotation_reseals_it(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("kept").await;
+    let other = app.person(&org.id, &org.admin.token, "other@kept.example", "client").await;
+    let first = waitlisted(&app, &org, &org.client.person_id, "Grieving a parent").await;
+    let second = waitlisted(&app, &org, &other.person_id, "Shift work, evenings only").await;
+    app.db.execute_raw(SWAP_NOTES).await;
+
+    // The moved notes open under no key, so the rotation cannot re-seal them and keeps the key they name.
+    let report = app.store.rotate_data_keys(&AuditCtx::operator(), false, 10).await.expect("rotation");
+    assert_eq!((report.unreadable, report.destroyed_keys, report.kept_keys), (2, 0, 1), "{report:?}");
+    assert_eq!(keys_of(&app, &org).await, [(1, "retired".to_owned()), (2, "active".to_owned())]);
+    assert_eq!(entry_notes(&app, &org, &first).await, UNREADABLE);
+
+    // Put back where they belong, they open again; a resumed rotation re-seals them and destroys the old key.
+    app.db.execute_raw(SWAP_NOTES).await;
+    assert_eq!(entry_notes(&app, &org, &first).await, "Grieving a parent");
+    let resumed = Command::new(env!("CARGO_BIN_EXE_circles"))
+        .args(["admin", "rotate-keys", "--resume", "--database-url", &app.db.url])
+        .env_remove("CIRCLES_CONFIG")
+        .env("CIRCLES_MASTER_KEY_FILE", app.db.master_key_file())
+        .output()
+        .expect("run circles");
+    let out = String::from_utf8_lossy(&resumed.stdout);
+    assert!(resumed.status.success(), "{out}{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(
+        out.contains("0 organisation(s) given a new data key") && out.contains("1 old data key(s) destroyed"),
+        "{out}"
+    );
+    assert_eq!(keys_of(&app, &org).await, [(2, "active".to_owned())]);
+    assert_eq!(app.db.scalar("SELECT COUNT(*) FROM waitlist_entries WHERE notes LIKE 'v1:2:%'").await, 2);
+    assert_eq!(entry_notes(&app, &org, &first).await, "Grieving a parent");
+    assert_eq!(entry_notes(&app, &org, &second).await, "Shift work, evenings only");
 }
 
 async fn shredding_an_organisations_keys_needs_confirmation_and_makes_its_text_unreadable(backend: Backend) {
@@ -230,6 +345,30 @@ async fn shredding_an_organisations_keys_needs_confirmation_and_makes_its_text_u
     let newcomer = app.person(&org.id, &org.admin.token, "newcomer@shred.example", "client").await;
     let again = waitlisted(&app, &org, &newcomer.person_id, "Written after").await;
     assert_eq!(entry_notes(&app, &org, &again).await, "Written after");
+}
+
+async fn a_shredding_by_the_cli_reaches_a_running_server_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("instant").await;
+    let entry = waitlisted(&app, &org, &org.client.person_id, "Night terrors since March").await;
+    // Another process serving the same database, with the organisation's key in its cache.
+    let server = Server::start(&app.db).await;
+    let read = || async {
+        let url = format!("{}{}/{entry}", server.base, waitlist(&org));
+        let response = reqwest::Client::new().get(url).bearer_auth(&org.admin.token).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()["notes"].clone()
+    };
+    assert_eq!(read().await, "Night terrors since March");
+    assert_eq!(read().await, "Night terrors since March");
+
+    let shred =
+        ["admin", "shred-org-key", "--org", &org.id, "--yes-destroy-clinical-text", "--database-url", &app.db.url];
+    let shredded = circles(&shred);
+    assert!(shredded.status.success(), "{}", String::from_utf8_lossy(&shredded.stderr));
+
+    // The very next read through the running server, without waiting.
+    assert_eq!(read().await, UNREADABLE);
 }
 
 async fn serve_without_a_master_key_says_where_it_is_expected(backend: Backend) {

@@ -12,6 +12,7 @@ backend_tests!(
     the_capability_statement_lists_what_is_served,
     people_schedules_and_groups_read_and_search_as_the_json_api_allows,
     slots_are_the_free_slot_search_a_page_at_a_time,
+    held_time_shows_as_busy_tentative_slots_until_the_hold_goes,
     appointments_read_and_search_with_participants_and_group_subject,
     fhir_errors_are_operation_outcomes,
 );
@@ -173,25 +174,79 @@ async fn slots_are_the_free_slot_search_a_page_at_a_time(backend: Backend) {
     let id = slots[0]["id"].as_str().unwrap();
     assert_eq!(fhir.get(&format!("Slot/{id}"), &org.client.token).await.expect(200)["id"], id);
     let start: jiff::Timestamp = slots[0]["start"].as_str().unwrap().parse().unwrap();
-    app.post(
-        &format!("/api/v1/orgs/{}/holds", org.id),
-        &org.admin.token,
-        json!({ "therapist_id": therapist, "client_id": org.client.person_id,
-                "starts_at": start.to_string(), "ends_at": (start + jiff::SignedDuration::from_hours(1)).to_string() }),
-    )
-    .await
-    .expect(201);
+    let hold = hold_at(&app, &org, start, 60).await;
+    let confirm = format!("/api/v1/orgs/{}/holds/{hold}/confirm", org.id);
+    app.request(Method::POST, &confirm, Some(&org.admin.token), None).await.expect(201);
     outcome(fhir.get(&format!("Slot/{id}"), &org.client.token).await, 404, "not-found");
     outcome(fhir.get("Slot/not-a-slot", &org.client.token).await, 404, "not-found");
     let busy =
         fhir.get(&format!("Slot?schedule=Schedule/{therapist}&status=busy"), &org.client.token).await.expect(200);
-    assert!(entries(&busy).is_empty(), "a derived slot is only ever free");
+    assert!(entries(&busy).is_empty(), "a derived slot is only ever free or busy-tentative");
     // A schedule nobody keeps matches no slot, like any search for a
     // reference to nothing.
     let nobody = uuid::Uuid::now_v7();
     let none = fhir.get(&format!("Slot?schedule=Schedule/{nobody}"), &org.client.token).await.expect(200);
     assert!(entries(&none).is_empty());
     outcome(fhir.get("Slot", &org.client.token).await, 400, "invalid");
+    fhir.validate();
+}
+
+/// A live hold of the org's therapist and client, `minutes` long from `start`; its id.
+async fn hold_at(app: &TestApp, org: &Org, start: jiff::Timestamp, minutes: i64) -> String {
+    let end = start + jiff::SignedDuration::from_mins(minutes);
+    let body = json!({ "therapist_id": org.therapist.person_id, "client_id": org.client.person_id,
+                       "starts_at": start.to_string(), "ends_at": end.to_string() });
+    let hold = app.post(&format!("/api/v1/orgs/{}/holds", org.id), &org.admin.token, body).await.expect(201);
+    hold["hold_id"].as_str().unwrap().to_owned()
+}
+
+async fn held_time_shows_as_busy_tentative_slots_until_the_hold_goes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let org = app.org("t").await;
+    let fhir = Recorder::new(&app, &org.id);
+    let therapist = &org.therapist.person_id;
+    // No working hours: free around the clock, in hour-long slots from local midnight.
+    let zone = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let tomorrow = circles_domain::Clock::now(app.clock.as_ref()) + jiff::SignedDuration::from_hours(24);
+    let day = tomorrow.to_zoned(zone.clone()).date().to_zoned(zone).unwrap().timestamp();
+    let (ten, to) = (day + jiff::SignedDuration::from_hours(10), day + jiff::SignedDuration::from_hours(14));
+    let search = |status: &str| {
+        let status = if status.is_empty() { String::new() } else { format!("&status={status}") };
+        format!("Slot?schedule=Schedule/{therapist}&start=ge{day}&start=lt{to}{status}").replace('+', "%2B")
+    };
+    let statuses = |page: &Value| -> Vec<(String, String)> {
+        entries(page)
+            .iter()
+            .map(|s| (s["start"].as_str().unwrap()[11..16].to_owned(), s["status"].as_str().unwrap().to_owned()))
+            .collect()
+    };
+
+    // A 50-minute hold from 10:00: that time is busy-tentative at the length held, the rest free.
+    let hold = hold_at(&app, &org, ten, 50).await;
+    let all = fhir.get(&search(""), &org.client.token).await.expect(200);
+    let listed = statuses(&all);
+    assert_eq!(listed.len(), 14, "{listed:?}");
+    let held: Vec<&(String, String)> = listed.iter().filter(|(_, status)| status == "busy-tentative").collect();
+    assert_eq!(held, [&("10:00".to_owned(), "busy-tentative".to_owned())]);
+    assert!(!listed.contains(&("10:00".to_owned(), "free".to_owned())), "held time is not free: {listed:?}");
+    let tentative = entries(&fhir.get(&search("busy-tentative"), &org.client.token).await.expect(200));
+    assert_eq!(tentative.len(), 1);
+    let end: jiff::Timestamp = tentative[0]["end"].as_str().unwrap().parse().unwrap();
+    assert_eq!(end, ten + jiff::SignedDuration::from_mins(50));
+    let free = statuses(&fhir.get(&search("free"), &org.client.token).await.expect(200));
+    assert!(free.iter().all(|(at, status)| status == "free" && at != "10:00"), "{free:?}");
+    assert_eq!(free.len(), 13);
+    // The held slot reads back as such.
+    let id = tentative[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(fhir.get(&format!("Slot/{id}"), &org.client.token).await.expect(200)["status"], "busy-tentative");
+
+    // Released, the time is free again and nothing is tentative.
+    let release = format!("/api/v1/orgs/{}/holds/{hold}", org.id);
+    app.request(Method::DELETE, &release, Some(&org.admin.token), None).await.expect(204);
+    assert!(entries(&fhir.get(&search("busy-tentative"), &org.client.token).await.expect(200)).is_empty());
+    assert_eq!(fhir.get(&format!("Slot/{id}"), &org.client.token).await.expect(200)["status"], "free");
+    let listed = statuses(&fhir.get(&search(""), &org.client.token).await.expect(200));
+    assert!(listed.contains(&("10:00".to_owned(), "free".to_owned())), "{listed:?}");
     fhir.validate();
 }
 

@@ -45,6 +45,8 @@ mod schedule;
 mod schema_constraints;
 mod seats;
 mod secrets_at_rest;
+#[path = "../support/server.rs"]
+mod server;
 mod staff_seats;
 mod support;
 mod therapy_groups;

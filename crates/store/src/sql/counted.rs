@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::db::{DbError, Executor, Query, Transaction};
-use crate::keyring::Keyring;
+use super::db::{DbError, Dialect, Executor, Query, Transaction};
+use crate::keyring::{Keyring, TxKeys};
 
 /// What a store's transactions report about the statements they run.
 #[derive(Default)]
@@ -56,16 +56,19 @@ struct StatementLog {
 
 /// A transaction that reports every statement it runs to a shared [`Meter`].
 /// It also carries the store's keyring, so clinical text can be sealed and
-/// opened wherever a row is written or read.
+/// opened wherever a row is written or read, and what this transaction has
+/// checked of the keys.
 pub struct Counted<T> {
     inner: T,
     meter: Arc<Meter>,
     keyring: Option<Arc<Keyring>>,
+    tx_keys: Option<TxKeys>,
 }
 
 impl<T> Counted<T> {
-    pub fn new(inner: T, meter: &Arc<Meter>, keyring: Option<&Arc<Keyring>>) -> Self {
-        Self { inner, meter: meter.clone(), keyring: keyring.cloned() }
+    pub fn new(inner: T, meter: &Arc<Meter>, keyring: Option<&Arc<Keyring>>, dialect: Dialect) -> Self {
+        let tx_keys = keyring.map(|_| TxKeys::new(dialect));
+        Self { inner, meter: meter.clone(), keyring: keyring.cloned(), tx_keys }
     }
 }
 
@@ -74,6 +77,10 @@ impl<T: Executor> Executor for Counted<T> {
 
     fn keyring(&self) -> Option<&Keyring> {
         self.keyring.as_deref()
+    }
+
+    fn tx_keys(&mut self) -> Option<&mut TxKeys> {
+        self.tx_keys.as_mut()
     }
 
     async fn execute(&mut self, q: Query) -> Result<u64, DbError> {

@@ -216,6 +216,12 @@ pub trait Executor: Send {
         None
     }
 
+    /// What this transaction has checked of organisations' keys (see
+    /// `rows::sealed`); `None` wherever [`Executor::keyring`] is.
+    fn tx_keys(&mut self) -> Option<&mut crate::keyring::TxKeys> {
+        None
+    }
+
     fn fetch_one(&mut self, q: Query) -> impl Future<Output = Result<Self::Row, DbError>> + Send {
         async move {
             let text = q.sql.clone();
@@ -243,6 +249,15 @@ impl Dialect {
         match self {
             Dialect::Sqlite => "",
             Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// A shared row lock: other transactions may read and share-lock the
+    /// row, but one that updates it waits until this one ends.
+    pub fn for_share(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR SHARE",
         }
     }
 

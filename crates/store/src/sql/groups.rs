@@ -17,7 +17,7 @@ use super::db::{Backend, Executor, Row, lock_row, placeholders, sql};
 use super::rows::freed::{self, Cause};
 use super::rows::groups::{
     FIELD_COLUMNS, GROUP_COLUMNS, MEMBER_ROWS, attach_staff, bind_fields, check_staff, fetch_group, group_from_row,
-    member_from_row, open_screening_notes, replace_staff,
+    member_from_row, open_member_texts, replace_staff,
 };
 use super::rows::statuses::CURRENT_MEMBERSHIPS;
 use super::rows::waitlist::wait_for_group;
@@ -367,7 +367,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
             let row =
                 tx.fetch_one(sql(format!("{MEMBER_ROWS} WHERE org_id = $1 AND id = $2")).bind(org).bind(id)).await?;
             let mut member = member_from_row(&row)?;
-            open_screening_notes(&mut tx, org, std::slice::from_mut(&mut member)).await?;
+            open_member_texts(&mut tx, org, std::slice::from_mut(&mut member)).await?;
             member
         })
     }
@@ -397,7 +397,7 @@ impl<B: Backend> GroupStore for SqlStore<B> {
                 )
                 .await?;
             let mut members = rows.iter().map(member_from_row).collect::<Result<Vec<_>>>()?;
-            open_screening_notes(&mut tx, org, &mut members).await?;
+            open_member_texts(&mut tx, org, &mut members).await?;
             let zone = tx
                 .fetch_one(sql("SELECT timezone FROM organisations WHERE id = $1").bind(org))
                 .await?

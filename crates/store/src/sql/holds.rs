@@ -8,6 +8,7 @@ use circles_domain::Role;
 use circles_domain::ids::{HoldId, OrgId, PersonId, SeriesId, SessionId};
 use circles_domain::interval::Interval;
 use circles_domain::session::{SessionDetails, SessionKind, SessionStatus};
+use jiff::Timestamp;
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
@@ -20,7 +21,7 @@ use super::rows::names;
 use super::rows::sessions::insert_session;
 use super::rows::statuses::{HOLD_CONFIRMED, HOLD_LIVE};
 use super::{SqlStore, read_one, read_tx, write_tx};
-use crate::model::{Approval, AuditCtx, Hold, HoldStatus, NewHold, NewSession, Session};
+use crate::model::{Approval, AuditCtx, BusyKind, Hold, HoldStatus, NewHold, NewSession, Session};
 use crate::{HoldStore, Result, StoreError};
 
 fn hold_claims(hold: HoldId, input: &NewHold) -> Vec<Claim> {
@@ -171,6 +172,38 @@ impl<B: Backend> HoldStore for SqlStore<B> {
             );
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
             fetch_hold(&mut tx, org, id, "", now).await?.hold
+        })
+    }
+
+    async fn held_times(
+        &self,
+        org: OrgId,
+        therapist: PersonId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Interval>> {
+        let now = self.clock.now();
+        read_one!(self, |tx| {
+            // A live hold's time is in `busy_intervals` until it is confirmed,
+            // released or swept; one past its expiry no longer holds it.
+            let rows = tx
+                .fetch_all(
+                    sql("SELECT starts_at, ends_at FROM busy_intervals WHERE org_id = $1 AND person_id = $2 \
+                         AND kind = $3 AND expires_at > $4 AND starts_at >= $5 AND starts_at < $6 ORDER BY starts_at")
+                    .bind(org)
+                    .bind(therapist)
+                    .bind(BusyKind::Hold.as_str())
+                    .bind(now)
+                    .bind(from)
+                    .bind(to),
+                )
+                .await?;
+            rows.iter()
+                .filter_map(|row| match (row.time("starts_at"), row.time("ends_at")) {
+                    (Ok(start), Ok(end)) => Interval::new(start, end).map(Ok),
+                    (Err(e), _) | (_, Err(e)) => Some(Err(e)),
+                })
+                .collect::<Result<Vec<_>, _>>()?
         })
     }
 

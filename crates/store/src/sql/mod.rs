@@ -142,15 +142,15 @@ impl<B: Backend> SqlStore<B> {
     }
 
     async fn begin_write(&self) -> Result<Counted<B::Tx>, DbError> {
-        Ok(Counted::new(self.backend.begin_write().await?, &self.meter, self.keyring.as_ref()))
+        Ok(Counted::new(self.backend.begin_write().await?, &self.meter, self.keyring.as_ref(), self.backend.dialect()))
     }
 
     async fn begin_read(&self) -> Result<Counted<B::Tx>, DbError> {
-        Ok(Counted::new(self.backend.begin_read().await?, &self.meter, self.keyring.as_ref()))
+        Ok(Counted::new(self.backend.begin_read().await?, &self.meter, self.keyring.as_ref(), self.backend.dialect()))
     }
 
     async fn read_single(&self) -> Result<Counted<B::Tx>, DbError> {
-        Ok(Counted::new(self.backend.read_single().await?, &self.meter, self.keyring.as_ref()))
+        Ok(Counted::new(self.backend.read_single().await?, &self.meter, self.keyring.as_ref(), self.backend.dialect()))
     }
 
     /// Completes a conflict found under row locks with its retry hints, now

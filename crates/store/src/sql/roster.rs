@@ -59,7 +59,7 @@ async fn fetch_member<E: Executor>(tx: &mut E, org: OrgId, group: GroupId, id: M
         .await?
         .ok_or(StoreError::NotFound("membership"))?;
     let mut member = [super::rows::groups::member_from_row(&row)?];
-    super::rows::groups::open_screening_notes(tx, org, &mut member).await?;
+    super::rows::groups::open_member_texts(tx, org, &mut member).await?;
     let [member] = member;
     Ok(member)
 }
@@ -286,8 +286,11 @@ impl<B: Backend> RosterStore for SqlStore<B> {
             let screening = change.screening.as_ref();
             let notes = screening.map(|s| s.notes.as_str());
             let notes = sealed::seal(&mut tx, org, ClinicalField::ScreeningNotes, member_id.0, notes).await?;
+            // A new reason is sealed; without one the stored reason stays as it is.
+            let exit_reason =
+                sealed::seal(&mut tx, org, ClinicalField::ExitReason, member_id.0, exit_reason.as_deref()).await?;
             tx.execute(
-                sql("UPDATE group_memberships SET status = $3, leave_date = $4, exit_reason = $5, \
+                sql("UPDATE group_memberships SET status = $3, leave_date = $4, exit_reason = COALESCE($5, exit_reason), \
                      screening_date = COALESCE($6, screening_date), screening_notes = COALESCE($7, screening_notes), \
                      screening_approved = COALESCE($8, screening_approved), screened_by = COALESCE($9, screened_by), \
                      updated_at = $10, departs_as = $11 WHERE org_id = $1 AND id = $2")
@@ -295,7 +298,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
                 .bind(member_id)
                 .bind(stored.as_str())
                 .bind(leave_date.or(current.leave_date))
-                .bind(exit_reason.or(current.exit_reason.clone()))
+                .bind(exit_reason)
                 .bind(screening.map(|s| s.date))
                 .bind(notes)
                 .bind(screening.map(|s| s.approved))
@@ -584,7 +587,7 @@ impl<B: Backend> RosterStore for SqlStore<B> {
             for row in &rows {
                 let mut member = super::rows::groups::member_from_row(row)?;
                 let org: OrgId = row.id("org_id")?;
-                super::rows::groups::open_screening_notes(&mut tx, org, std::slice::from_mut(&mut member)).await?;
+                super::rows::groups::open_member_texts(&mut tx, org, std::slice::from_mut(&mut member)).await?;
                 let today = org_today(&mut tx, org, now).await?;
                 member.status = status_on(member.status, member.leave_date, member.departs_as, today);
                 let stats = stats_of(&mut tx, org, &member, now).await?;

@@ -196,7 +196,7 @@ impl<B: Backend> SeriesStore for SqlStore<B> {
             let fresh = series::fresh(&occurrences, &generated);
             let already_generated = (occurrences.len() - fresh.len()) as i64;
 
-            // Only who the members are: their screening notes stay sealed.
+            // Only who the members are: their clinical text stays sealed.
             let members: Vec<GroupMember> = tx
                 .fetch_all(
                     sql(format!("{} WHERE org_id = $1 AND group_id = $2", super::rows::groups::MEMBER_ROWS))

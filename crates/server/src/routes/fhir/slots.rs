@@ -1,13 +1,15 @@
 //! Slots: a therapist's free time as the free-slot search finds it, cut
 //! into slots of the asked length laid end to end from each working
-//! window's start. Nothing is stored; a slot's id names its therapist,
-//! start and length, and reading it runs the search for that start.
+//! window's start (`free`), and the time live holds have, one slot per held
+//! time at the length held (`busy-tentative`: the hold may lapse). Nothing
+//! is stored; a slot's id names its therapist, start and length, and
+//! reading it looks for that start again.
 
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use circles_domain::authz::Action;
 use circles_domain::fhir::params::{StartRange, reference_id};
-use circles_domain::fhir::resources::{self, SLOT_STATUS_CODES, SlotId};
+use circles_domain::fhir::resources::{self, SLOT_STATUS_CODES, SlotId, SlotStatus};
 use circles_domain::ids::PersonId;
 use circles_domain::input::TimeZoneName;
 use circles_domain::search::{MAX_DAYS, days_spanned, therapists_per_page};
@@ -86,11 +88,24 @@ pub fn stretch(field: &str, from: Timestamp, to: Timestamp) -> ApiResult<()> {
     Ok(())
 }
 
-/// A slot, if it is still free.
+/// The slots live holds make of `therapist`'s time starting in `[from, to)`.
+async fn held_slots(
+    state: &AppState,
+    member: &Member,
+    therapist: Uuid,
+    from: Timestamp,
+    to: Timestamp,
+) -> ApiResult<Vec<SlotId>> {
+    member.authorize(Action::SearchAvailability)?;
+    let held = state.store.held_times(member.org_id(), PersonId(therapist), from, to).await?;
+    Ok(held.iter().map(|time| SlotId::held(therapist, time)).collect())
+}
+
+/// A slot, if it is still free or a live hold has it.
 #[utoipa::path(get, path = "/fhir/{org_id}/Slot/{id}", tag = "fhir",
     params(("org_id" = Uuid, Path), ("id" = String, Path)),
     responses((status = 200, description = "Slot", content_type = "application/fhir+json", body = Object),
-        (status = 404, description = "OperationOutcome: no such slot, or no longer free")),
+        (status = 404, description = "OperationOutcome: no such slot, or neither free nor held any more")),
     security(("bearer" = [])))]
 pub async fn read_slot(
     State(state): State<AppState>,
@@ -108,13 +123,19 @@ pub async fn read_slot(
     )
     .await
     .map_err(|e| if e.status.as_u16() == 422 { ApiError::not_found("Slot") } else { e })?;
-    if !found.contains(&slot) {
-        return Err(ApiError::not_found("Slot"));
-    }
-    Ok(Fhir::ok(resources::slot(&slot, &member.org.timezone)))
+    let status = if found.contains(&slot) {
+        SlotStatus::Free
+    } else {
+        let held = held_slots(&state, &member, slot.therapist, slot.start, slot.start + SignedDuration::from_secs(1));
+        if !held.await?.contains(&slot) {
+            return Err(ApiError::not_found("Slot"));
+        }
+        SlotStatus::BusyTentative
+    };
+    Ok(Fhir::ok(resources::slot(&slot, status, &member.org.timezone)))
 }
 
-/// A therapist's free slots (`schedule` required), a page at a time.
+/// A therapist's free and held slots (`schedule` required), a page at a time.
 #[utoipa::path(get, path = "/fhir/{org_id}/Slot", tag = "fhir",
     params(("org_id" = Uuid, Path), ("schedule" = String, Query, format = "fhir-schedule"),
         ("start" = Option<String>, Query, format = "fhir-date",
@@ -154,21 +175,27 @@ pub async fn search_slots(
     let from = range.from.unwrap_or(now).max(now);
     let to = range.to.unwrap_or(from + SignedDuration::from_hours(24 * DEFAULT_DAYS));
     stretch("start", from, to)?;
-    // A derived slot is only ever free.
-    let mut slots = if status.is_none_or(|s| s == "free") {
+    // A derived slot is only ever free or held.
+    let mut slots: Vec<(SlotId, SlotStatus)> = Vec::new();
+    if SlotStatus::Free.asked_for(status) {
         let schedule = ("schedule", Some(vec![PersonId(therapist)]));
-        match free_slots(&state, &member, schedule, from, to, minutes).await {
+        let free = match free_slots(&state, &member, schedule, from, to, minutes).await {
             // A schedule nobody keeps matches no slot, as any search for a
             // reference to nothing matches nothing.
             Err(e) if e.errors.iter().any(|refused| refused.field == "schedule") => Vec::new(),
             found => found?,
-        }
-    } else {
-        Vec::new()
-    };
-    let next = (slots.len() > count).then(|| format!("ge{}", slots[count].start));
+        };
+        slots.extend(free.into_iter().map(|slot| (slot, SlotStatus::Free)));
+    }
+    if SlotStatus::BusyTentative.asked_for(status) {
+        let held = held_slots(&state, &member, therapist, from, to).await?;
+        slots.extend(held.into_iter().map(|slot| (slot, SlotStatus::BusyTentative)));
+    }
+    // Held time is never free, so no two slots share a start.
+    slots.sort_by_key(|(slot, _)| slot.start);
+    let next = (slots.len() > count).then(|| format!("ge{}", slots[count].0.start));
     slots.truncate(count);
-    let resources = slots.iter().map(|s| resources::slot(s, &member.org.timezone)).collect();
+    let resources = slots.iter().map(|(slot, status)| resources::slot(slot, *status, &member.org.timezone)).collect();
     let base = base_url(&state, &headers, &member);
     // The next page starts at the next slot; the search's end stays.
     let next = next.map(|next| {

@@ -241,19 +241,17 @@ pub(crate) const MEMBER_ROWS: &str = "SELECT m.*, (SELECT a.name FROM people p J
      (SELECT a.name FROM people p JOIN accounts a ON a.id = p.account_id \
       WHERE p.org_id = m.org_id AND p.id = m.screened_by) AS screened_by_name FROM group_memberships m";
 
-/// Opens the screening notes of members read with [`member_from_row`],
-/// which leaves them as stored.
-pub(crate) async fn open_screening_notes<E: Executor>(
-    tx: &mut E,
-    org: OrgId,
-    members: &mut [GroupMember],
-) -> Result<()> {
+/// Opens the clinical text of members read with [`member_from_row`]
+/// (screening notes and exit reasons), which leaves it as stored.
+pub(crate) async fn open_member_texts<E: Executor>(tx: &mut E, org: OrgId, members: &mut [GroupMember]) -> Result<()> {
     let notes = members.iter_mut().filter_map(|m| m.screening.as_mut().map(|s| (m.id.0, &mut s.notes)));
-    sealed::open_each(tx, org, ClinicalField::ScreeningNotes, notes).await
+    sealed::open_each(tx, org, ClinicalField::ScreeningNotes, notes).await?;
+    let reasons = members.iter_mut().filter_map(|m| m.exit_reason.as_mut().map(|r| (m.id.0, r)));
+    sealed::open_each(tx, org, ClinicalField::ExitReason, reasons).await
 }
 
-/// A membership as stored: its screening notes still sealed (see
-/// [`open_screening_notes`]).
+/// A membership as stored: its screening notes and exit reason still
+/// sealed (see [`open_member_texts`]).
 pub(crate) fn member_from_row(row: &impl Row) -> Result<GroupMember> {
     let screening = match row.opt_date("screening_date")? {
         Some(date) => Some(Screening {

@@ -1,0 +1,10 @@
+-- A counter per organisation that every change to its data keys moves, in
+-- the same transaction: a new key, retired keys destroyed, shredding.
+-- Servers keep unwrapped keys in memory and read this counter in each
+-- transaction that seals or opens clinical text, so a change made by any
+-- process is seen by the next transaction everywhere. No row yet means the
+-- organisation's keys have never changed since the counter came in.
+CREATE TABLE data_key_generations (
+    org_id     TEXT PRIMARY KEY REFERENCES organisations (id),
+    generation INTEGER NOT NULL CHECK (generation >= 1)
+) STRICT;
