@@ -4,6 +4,7 @@
 //! [`clock::Clock`]), so the storage backends and the HTTP layer can share one
 //! definition of what is valid, who may do what and how time behaves.
 
+pub mod account_mail;
 pub mod attendance;
 pub mod audit;
 pub mod authz;

@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (20, include_str!("../migrations/0020_check_ins.sql")),
     (21, include_str!("../migrations/0021_waitlist_versions.sql")),
     (24, include_str!("../migrations/0024_unsubscribe_links.sql")),
+    (26, include_str!("../migrations/0026_account_mail.sql")),
 ];
 
 /// Applies every migration above the database's version, each in its own

@@ -9,6 +9,7 @@
 //! SQL over the [`sql::db::Backend`] seam; the `circles-store-sqlite` and
 //! `circles-store-postgres` crates provide the two backends.
 
+mod account_mail_store;
 mod checkin_store;
 mod contested;
 pub mod error;
@@ -36,6 +37,7 @@ use circles_domain::session::{Modality, NotificationKind};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
+pub use account_mail_store::AccountMailStore;
 pub use checkin_store::{CheckInAnswerStore, CheckInStore};
 pub use error::{Conflict, Result, StoreError};
 pub use feed_store::FeedStore;
@@ -78,6 +80,7 @@ pub trait Store:
     + FeedStore
     + WebhookStore
     + KeyStore
+    + AccountMailStore
 {
 }
 
@@ -114,6 +117,7 @@ impl<T> Store for T where
         + FeedStore
         + WebhookStore
         + KeyStore
+        + AccountMailStore
 {
 }
 

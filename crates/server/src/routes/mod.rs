@@ -31,6 +31,7 @@ pub mod org_settings;
 pub mod orgs;
 pub mod page;
 pub mod password;
+pub mod password_reset;
 pub mod people;
 pub mod preferences;
 pub mod presence;
@@ -92,6 +93,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(me::routes())
         .merge(org_invitations::routes())
         .merge(password::routes())
+        .merge(password_reset::routes())
         .merge(orgs::routes())
         .merge(org_settings::routes())
         .merge(people::routes())

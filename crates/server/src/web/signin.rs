@@ -34,6 +34,7 @@ fn sign_in_form(token: &str, email: &str, errors: &Errors) -> Markup {
                 (Input::new("password", "Password").kind("password").required().render(errors))
                 div.actions { button type="submit" { "Sign in" } }
             }
+            p { a href="/password-reset" { "Forgot your password?" } }
         },
     )
 }

@@ -36,6 +36,7 @@ mod operations;
 mod org_invitations;
 mod outbox_routes;
 mod password;
+mod password_reset;
 mod people;
 mod problem_documents;
 mod readable;

@@ -2,6 +2,7 @@
 
 pub mod db;
 
+mod account_mail;
 mod accounts;
 mod audit;
 mod audit_chain;
@@ -290,6 +291,7 @@ id_values!(
     DeliveryId
 );
 id_values!(WaitlistEntryId, OpeningId, OfferId);
+id_values!(circles_domain::ids::AccountMailId);
 id_values!(circles_domain::ids::FeedId, circles_domain::ids::WebhookId, circles_domain::ids::WebhookMessageId);
 id_values!(
     circles_domain::ids::QuestionnaireId,
