@@ -45,7 +45,7 @@ pub fn word_account(message: &AccountMessage, link: &str) -> AccountWording {
                     invitation.role.as_str()
                 )),
                 Paragraph::Text(
-                    "To accept or decline, sign in with this e-mail address and open \u{201c}Invitations to join\u{201d}. \
+                    "To accept or decline, sign in with this e-mail address: the invitation is shown first. \
                      Nothing is shared with the organisation until you accept."
                         .into(),
                 ),
@@ -60,9 +60,7 @@ pub fn word_account(message: &AccountMessage, link: &str) -> AccountWording {
                     Paragraph::Text(
                         "Someone asked to reset the password of the Circles account with this e-mail address.".into(),
                     ),
-                    Paragraph::Text(format!(
-                        "To choose a new password, open this link before {until}. It works once:"
-                    )),
+                    Paragraph::Text(format!("To choose a new password, open this link before {until}. It works once:")),
                     Paragraph::Link { label: "Choose a new password".into(), href: link.to_owned() },
                     Paragraph::Text(
                         "If you did not ask for this, ignore this e-mail: your password stays as it is.".into(),

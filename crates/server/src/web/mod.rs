@@ -15,6 +15,7 @@ mod groups;
 mod home;
 mod hours;
 mod inbox;
+mod join_invitations;
 mod layout;
 mod messages;
 mod my_statistics;
@@ -81,6 +82,8 @@ pub fn router() -> Router<AppState> {
         .route("/signout", post(signin::sign_out))
         .route("/offer-links/{org}/{token}", get(offer_link::show).post(offer_link::answer))
         .route("/unsubscribe/{token}", get(unsubscribe::show).post(unsubscribe::confirm))
+        .route("/invitations-to-join/{invitation}/accept", post(join_invitations::join))
+        .route("/invitations-to-join/{invitation}/decline", post(join_invitations::refuse))
         .route("/password-reset", get(password_reset::ask).post(password_reset::send))
         .route("/password-reset/sent", get(password_reset::sent))
         .route("/password-reset/done", get(password_reset::done))

@@ -33,6 +33,7 @@ mod membership_first;
 mod notices;
 mod offer_links;
 mod operations;
+mod org_invitation_mail;
 mod org_invitations;
 mod outbox_routes;
 mod password;

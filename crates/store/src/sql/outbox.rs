@@ -87,6 +87,8 @@ fn row(entry: &Owed, channel: Channel) -> Vec<Value> {
 pub enum AccountMailFor {
     /// A password reset whose link works until the instant given.
     PasswordReset { expires_at: Timestamp },
+    /// An organisation's invitation to join it.
+    OrgInvitation { org: OrgId, invitation: PersonId },
 }
 
 /// Owes `account` an e-mail, due at once, in the caller's transaction.
@@ -97,8 +99,11 @@ pub async fn enqueue_account_mail<E: Executor>(
     owed: AccountMailFor,
 ) -> Result<AccountMailId> {
     let id = AccountMailId::new();
-    let (kind, expires_at, org, invitation): (_, _, Option<OrgId>, Option<PersonId>) = match owed {
+    let (kind, expires_at, org, invitation) = match owed {
         AccountMailFor::PasswordReset { expires_at } => (AccountMailKind::PasswordReset, Some(expires_at), None, None),
+        AccountMailFor::OrgInvitation { org, invitation } => {
+            (AccountMailKind::OrgInvitation, None, Some(org), Some(invitation))
+        }
     };
     tx.defer(
         sql("INSERT INTO account_mail (id, account_id, kind, invitation_org, invitation_id, expires_at, state, \
