@@ -24,6 +24,7 @@ pub mod live;
 pub mod local_time;
 pub mod org_invitation;
 pub mod recurrence;
+pub mod reminder;
 pub mod role;
 pub mod sealed;
 pub mod search;

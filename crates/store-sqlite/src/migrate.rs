@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (21, include_str!("../migrations/0021_waitlist_versions.sql")),
     (24, include_str!("../migrations/0024_unsubscribe_links.sql")),
     (26, include_str!("../migrations/0026_account_mail.sql")),
+    (27, include_str!("../migrations/0027_reminders.sql")),
 ];
 
 /// Applies every migration above the database's version, each in its own

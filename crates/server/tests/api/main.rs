@@ -41,6 +41,7 @@ mod password_reset;
 mod people;
 mod problem_documents;
 mod readable;
+mod reminders;
 mod schedule;
 mod schema_constraints;
 mod seats;

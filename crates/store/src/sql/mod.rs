@@ -30,6 +30,7 @@ mod org_invitations;
 mod orgs;
 mod outbox;
 mod presence;
+mod reminders;
 mod roster;
 mod rows;
 mod seat_control;
