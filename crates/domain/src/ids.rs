@@ -146,6 +146,11 @@ id_type!(
     FeedId
 );
 id_type!(
+    /// One e-mail owed to an account (a password reset, an organisation's
+    /// invitation): its Message-ID, the same on every attempt.
+    AccountMailId
+);
+id_type!(
     /// An organisation's webhook endpoint.
     WebhookId
 );

@@ -4,6 +4,7 @@
 //! [`clock::Clock`]), so the storage backends and the HTTP layer can share one
 //! definition of what is valid, who may do what and how time behaves.
 
+pub mod account_mail;
 pub mod attendance;
 pub mod audit;
 pub mod authz;
@@ -25,6 +26,7 @@ pub mod local_time;
 pub mod org_invitation;
 pub mod over_time;
 pub mod recurrence;
+pub mod reminder;
 pub mod role;
 pub mod sealed;
 pub mod search;

@@ -88,9 +88,6 @@ pub fn spawn_sealer(store: Arc<dyn Store>) -> JoinHandle<()> {
     })
 }
 
-/// Sessions starting within this get a reminder in their people's inboxes.
-const REMIND_AHEAD: SignedDuration = SignedDuration::from_hours(24);
-
 /// Jobs whose delay users would notice.
 pub async fn run_frequent(state: &AppState) {
     // Another server's writes do not wake this one's sealer; the timer
@@ -110,7 +107,7 @@ pub async fn run_frequent(state: &AppState) {
         Ok(n) => tracing::info!(members = n, "settled departures"),
         Err(e) => tracing::warn!(error = %e, "settling departures failed"),
     }
-    match state.store.send_reminders(REMIND_AHEAD).await {
+    match state.store.send_reminders().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(sessions = n, "sent reminders"),
         Err(e) => tracing::warn!(error = %e, "sending reminders failed"),

@@ -182,7 +182,10 @@ async fn three_servers_on_one_postgres_keep_every_guarantee() {
     let deadline = Instant::now() + Duration::from_secs(60);
     while cluster.count("SELECT COUNT(*) FROM holds WHERE status = 'live'").await > 0
         || cluster
-            .count("SELECT COUNT(*) FROM sessions WHERE reminded_at IS NULL AND starts_at < now() + interval '1 day'")
+            .count(
+                "SELECT COUNT(*) FROM sessions s WHERE starts_at < now() + interval '1 day' AND NOT EXISTS \
+                 (SELECT 1 FROM session_reminders r WHERE r.org_id = s.org_id AND r.session_id = s.id)",
+            )
             .await
             > 0
     {

@@ -83,6 +83,8 @@ fn migrator() -> Migrator {
         migration(21, "waitlist versions", include_str!("../migrations/0021_waitlist_versions.sql")),
         migration(24, "unsubscribe links", include_str!("../migrations/0024_unsubscribe_links.sql")),
         migration(25, "check-in window events", include_str!("../migrations/0025_check_in_window_events.sql")),
+        migration(26, "account mail", include_str!("../migrations/0026_account_mail.sql")),
+        migration(27, "reminders", include_str!("../migrations/0027_reminders.sql")),
         migration(28, "data key generations", include_str!("../migrations/0028_data_key_generations.sql")),
     ])
 }

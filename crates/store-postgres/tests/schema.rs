@@ -10,9 +10,11 @@ use sqlx::{Connection, PgConnection, Row};
 
 /// Tables that are deliberately global: logins and platform bookkeeping;
 /// a person's notification choices (and the links that unsubscribe them)
+/// and the e-mail owed to an account (password resets, invitations to join)
 /// belong to their account, in every clinic.
 const GLOBAL_TABLES: &[&str] = &[
     "_sqlx_migrations",
+    "account_mail",
     "accounts",
     "api_tokens",
     "calendar_feeds",

@@ -25,6 +25,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (21, include_str!("../migrations/0021_waitlist_versions.sql")),
     (24, include_str!("../migrations/0024_unsubscribe_links.sql")),
     (25, include_str!("../migrations/0025_check_in_window_events.sql")),
+    (26, include_str!("../migrations/0026_account_mail.sql")),
+    (27, include_str!("../migrations/0027_reminders.sql")),
     (28, include_str!("../migrations/0028_data_key_generations.sql")),
 ];
 

@@ -9,6 +9,7 @@
 //! SQL over the [`sql::db::Backend`] seam; the `circles-store-sqlite` and
 //! `circles-store-postgres` crates provide the two backends.
 
+mod account_mail_store;
 mod checkin_store;
 mod contested;
 pub mod error;
@@ -33,10 +34,12 @@ use circles_domain::ids::{
 };
 use circles_domain::input::Email;
 use circles_domain::interval::Interval;
+use circles_domain::reminder::ReminderOffsets;
 use circles_domain::session::{Modality, NotificationKind};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
+pub use account_mail_store::AccountMailStore;
 pub use checkin_store::{CheckInAnswerStore, CheckInHistoryStore, CheckInStore, CheckInWindowStore};
 pub use error::{Conflict, Result, StoreError};
 pub use feed_store::FeedStore;
@@ -83,6 +86,8 @@ pub trait Store:
     + FeedStore
     + WebhookStore
     + KeyStore
+    + AccountMailStore
+    + ReminderStore
 {
 }
 
@@ -122,6 +127,8 @@ impl<T> Store for T where
         + FeedStore
         + WebhookStore
         + KeyStore
+        + AccountMailStore
+        + ReminderStore
 {
 }
 
@@ -527,9 +534,20 @@ pub trait NotificationStore: Send + Sync {
     ) -> Result<Vec<Notification>>;
     async fn mark_notification_read(&self, org: OrgId, person: PersonId, id: NotificationId) -> Result<Notification>;
     async fn mark_all_notifications_read(&self, org: OrgId, person: PersonId) -> Result<u64>;
-    /// Reminds therapists and seated clients of sessions starting within
-    /// `ahead`, once per session; returns how many sessions.
-    async fn send_reminders(&self, ahead: SignedDuration) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait ReminderStore: Send + Sync {
+    /// Reminds therapists and seated clients of the sessions an offset of
+    /// their organisation has come for: once per session and offset, across
+    /// restarts and servers (the record of an offset is the claim); returns
+    /// how many sessions were reminded.
+    async fn send_reminders(&self) -> Result<u64>;
+    /// The organisation's reminder offsets (the default unless it chose).
+    async fn reminder_offsets(&self, org: OrgId) -> Result<ReminderOffsets>;
+    /// Sets them (audited); sessions already reminded at an offset are not
+    /// reminded at it again.
+    async fn set_reminder_offsets(&self, ctx: &AuditCtx, org: OrgId, offsets: &ReminderOffsets) -> Result<()>;
 }
 
 #[async_trait]

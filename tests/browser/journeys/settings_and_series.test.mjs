@@ -92,6 +92,13 @@ async function journey(javaScript) {
     await page.getByRole("button", { name: "Save settings" }).click();
     assert.match(await notice(page), /now refused/);
     assert.equal(await page.getByLabel(/Refuse attendance recorded/).isChecked(), true);
+    // Reminders: two days and half an hour before, in words once saved.
+    await page.getByLabel(/Remind people this many minutes before each session/).fill("2880, 30");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await notice(page);
+    assert.equal(await page.getByLabel(/Remind people this many minutes/).inputValue(), "2880, 30");
+    assert.match(await page.locator("#f-reminders-hint").innerText(), /2 days and 30 minutes before/);
+    await accessible(page);
 
     // A new weekly group; a missing name is said next to the field.
     const name = `Thursday Grief Group (${javaScript ? "script" : "plain"})`;

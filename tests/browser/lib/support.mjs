@@ -88,6 +88,13 @@ export async function person(browser, server, email, { javaScript = true, width 
   return { context, page, email, orgPath: new URL(page.url()).pathname };
 }
 
+/** Someone not signed in, in their own browser context, with or without JavaScript. */
+export async function visitor(browser, server, { javaScript = true } = {}) {
+  const context = await browser.newContext({ baseURL: server.base, javaScriptEnabled: javaScript });
+  noScript.set(context, !javaScript);
+  return { context, page: await context.newPage() };
+}
+
 const noScript = new WeakMap();
 const auditors = new WeakMap();
 

@@ -8,6 +8,7 @@
 //! claims to run out; the messages are then sent again with the same
 //! Message-ID, so delivery is at-least-once.
 
+pub mod account_mail;
 pub mod compose;
 pub mod feed;
 pub mod mailer;
@@ -19,15 +20,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use circles_domain::Clock;
+use circles_domain::account_mail::{AccountMailKind, RESET_LINK_PREFIX};
 use circles_domain::delivery::{AfterFailure, RetryPolicy, is_essential};
 use circles_domain::ids::DeliveryId;
-use circles_store::model::{DeliveryOutcome, NewUnsubscribeLink, OutboundMessage};
+use circles_store::model::{AccountMessage, DeliveryOutcome, NewUnsubscribeLink, OutboundMessage};
 use circles_store::{Store, StoreError};
 use futures::StreamExt;
 use jiff::SignedDuration;
 use tokio::task::JoinHandle;
 
 use crate::config::Settings;
+use account_mail::compose_account;
 use compose::{Links, Sender, compose};
 use mailer::Mailer;
 
@@ -101,7 +104,7 @@ impl Worker {
         loop {
             let batch = self.store.claim_deliveries(BATCH, self.lease, self.coalesce).await?;
             if batch.is_empty() {
-                return Ok(attempted);
+                return Ok(attempted + self.drain_account_mail().await?);
             }
             attempted += batch.len();
             let mut unsubscribe = self.unsubscribe_links(&batch).await?;
@@ -117,6 +120,58 @@ impl Worker {
                 .collect()
                 .await;
             self.store.finish_deliveries(&outcomes).await?;
+        }
+    }
+
+    /// Sends the e-mail owed to accounts (password resets, invitations to
+    /// join) that is due now; returns how many were attempted.
+    async fn drain_account_mail(&self) -> Result<usize, StoreError> {
+        let mut attempted = 0;
+        loop {
+            let batch = self.store.claim_account_mail(BATCH, self.lease).await?;
+            if batch.is_empty() {
+                return Ok(attempted);
+            }
+            attempted += batch.len();
+            // A reset's token exists only in its e-mail: made here, its hash
+            // kept before the e-mail leaves.
+            let mut tokens = HashMap::new();
+            let mut hashes = Vec::new();
+            for message in batch.iter().filter(|m| m.kind == AccountMailKind::PasswordReset) {
+                let token = crate::auth::token::generate(RESET_LINK_PREFIX);
+                hashes.push((message.id, crate::auth::token::hash(&token)));
+                tokens.insert(message.id, token);
+            }
+            self.store.arm_reset_links(&hashes).await?;
+            let outcomes: Vec<_> = futures::stream::iter(batch)
+                .map(|message| {
+                    let link = match tokens.remove(&message.id) {
+                        Some(token) => format!("{}/password-reset/{token}", self.base_url),
+                        None => format!("{}/", self.base_url),
+                    };
+                    async move {
+                        let outcome = self.deliver_account(&message, &link).await;
+                        (message.id, outcome)
+                    }
+                })
+                .buffer_unordered(IN_FLIGHT)
+                .collect()
+                .await;
+            self.store.finish_account_mail(&outcomes).await?;
+        }
+    }
+
+    async fn deliver_account(&self, message: &AccountMessage, link: &str) -> DeliveryOutcome {
+        let email = match compose_account(&self.sender, message, link) {
+            Ok(email) => email,
+            Err(e) => return self.failed(message.id, message.attempt, e.to_string(), true),
+        };
+        match self.mailer.send(email).await {
+            Ok(()) => {
+                metrics::counter!("circles_deliveries_total", "outcome" => "sent").increment(1);
+                DeliveryOutcome::Sent
+            }
+            Err(e) => self.failed(message.id, message.attempt, e.text, e.permanent),
         }
     }
 
@@ -159,27 +214,27 @@ impl Worker {
     async fn deliver(&self, message: &OutboundMessage, unsubscribe: Option<String>) -> DeliveryOutcome {
         let links = match self.answer_link(message).await {
             Ok(answer) => Links { answer, unsubscribe },
-            Err(e) => return self.failed(message, e.to_string(), false),
+            Err(e) => return self.failed(message.id, message.attempt, e.to_string(), false),
         };
         let email = match compose(&self.sender, message, links) {
             Ok(email) => email,
-            Err(e) => return self.failed(message, e.to_string(), true),
+            Err(e) => return self.failed(message.id, message.attempt, e.to_string(), true),
         };
         match self.mailer.send(email).await {
             Ok(()) => {
                 metrics::counter!("circles_deliveries_total", "outcome" => "sent").increment(1);
                 DeliveryOutcome::Sent
             }
-            Err(e) => self.failed(message, e.text, e.permanent),
+            Err(e) => self.failed(message.id, message.attempt, e.text, e.permanent),
         }
     }
 
-    fn failed(&self, message: &OutboundMessage, error: String, permanent: bool) -> DeliveryOutcome {
-        tracing::warn!(delivery = %message.id, attempt = message.attempt, %error, "sending a message failed");
+    fn failed(&self, id: impl std::fmt::Display, attempt: u32, error: String, permanent: bool) -> DeliveryOutcome {
+        tracing::warn!(delivery = %id, attempt, %error, "sending a message failed");
         let after = if permanent {
             AfterFailure::GiveUp
         } else {
-            self.policy.after_failure(message.attempt, self.clock.now(), rand::random::<f64>())
+            self.policy.after_failure(attempt, self.clock.now(), rand::random::<f64>())
         };
         match after {
             AfterFailure::RetryAt(at) => {

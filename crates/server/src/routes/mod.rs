@@ -32,6 +32,7 @@ pub mod org_settings;
 pub mod orgs;
 pub mod page;
 pub mod password;
+pub mod password_reset;
 pub mod people;
 pub mod preferences;
 pub mod presence;
@@ -93,6 +94,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(me::routes())
         .merge(org_invitations::routes())
         .merge(password::routes())
+        .merge(password_reset::routes())
         .merge(orgs::routes())
         .merge(org_settings::routes())
         .merge(people::routes())

@@ -16,6 +16,7 @@ mod groups;
 mod home;
 mod hours;
 mod inbox;
+mod join_invitations;
 mod layout;
 mod messages;
 mod my_statistics;
@@ -24,6 +25,7 @@ mod offer_link;
 mod offer_mode;
 mod org_settings;
 mod outbox;
+mod password_reset;
 mod profile;
 #[cfg(test)]
 mod render_tests;
@@ -83,6 +85,12 @@ pub fn router() -> Router<AppState> {
         .route("/signout", post(signin::sign_out))
         .route("/offer-links/{org}/{token}", get(offer_link::show).post(offer_link::answer))
         .route("/unsubscribe/{token}", get(unsubscribe::show).post(unsubscribe::confirm))
+        .route("/invitations-to-join/{invitation}/accept", post(join_invitations::join))
+        .route("/invitations-to-join/{invitation}/decline", post(join_invitations::refuse))
+        .route("/password-reset", get(password_reset::ask).post(password_reset::send))
+        .route("/password-reset/sent", get(password_reset::sent))
+        .route("/password-reset/done", get(password_reset::done))
+        .route("/password-reset/{token}", get(password_reset::choose).post(password_reset::set))
         .route("/switch", get(signin::switch))
         .route("/profile", get(profile::redirect_home))
         .route("/orgs/{org}", get(home::home))

@@ -21,6 +21,7 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(org): Path
     let settings = get_settings(State(state.clone()), ctx.member.clone()).await?.0;
     let waitlist = crate::routes::waitlist::get_settings(State(state.clone()), ctx.member.clone()).await?.0;
     let action = ctx.path("/settings");
+    let reminders = settings.reminder_offsets_minutes.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
     let body = html! {
         h1 { "Organisation settings" }
         div.card { dl.facts {
@@ -47,6 +48,16 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(org): Path
                     "Below this many answers, members see only their own; staff always see the group's."
                 }
             }
+            h2 { "Reminders" }
+            div.field {
+                label for="f-reminders" { "Remind people this many minutes before each session" }
+                input #f-reminders type="text" name="reminder_offsets_minutes" required inputmode="numeric"
+                    value=(reminders) aria-describedby="f-reminders-hint";
+                span.hint #f-reminders-hint {
+                    "One to four numbers separated by commas, each from 5 to 20160 (14 days); 1440 is a day. Now: "
+                    (settings.reminder_offsets_words.join(" and ")) " before."
+                }
+            }
             div.actions { button type="submit" { "Save settings" } }
         }
         (super::waitlist_settings::section(&ctx, &waitlist))
@@ -67,7 +78,18 @@ pub async fn save(State(state): State<AppState>, Path(org): Path<Uuid>, form: Su
         Some(Ok(k)) => Some(k),
         Some(Err(_)) => return refused(&back, &ApiError::field("check_in_k", "must be a whole number")),
     };
-    let body = OrgSettingsBody { refuse_late_attendance: Some(refuse), check_in_k: k };
+    let offsets = match form.fields.get("reminder_offsets_minutes") {
+        None => None,
+        Some(text) => match text.split(',').map(|m| m.trim().parse::<i64>()).collect::<Result<Vec<_>, _>>() {
+            Ok(minutes) => Some(minutes),
+            Err(_) => {
+                let e = ApiError::field("reminder_offsets_minutes", "must be whole numbers separated by commas");
+                return refused(&back, &e);
+            }
+        },
+    };
+    let body =
+        OrgSettingsBody { refuse_late_attendance: Some(refuse), check_in_k: k, reminder_offsets_minutes: offsets };
     match update_settings(State(state.clone()), member, Json(body)).await {
         Ok(saved) => {
             let text = if saved.0.refuse_late_attendance {

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::error::{PageError, PageResult};
 use super::form::{Errors, Fields, Input, Submitted, same_origin};
+use super::join_invitations;
 use super::layout::{Html, bare};
 use super::viewer::{Viewer, cookie};
 use crate::auth::RequestMeta;
@@ -34,6 +35,7 @@ fn sign_in_form(token: &str, email: &str, errors: &Errors) -> Markup {
                 (Input::new("password", "Password").kind("password").required().render(errors))
                 div.actions { button type="submit" { "Sign in" } }
             }
+            p { a href="/password-reset" { "Forgot your password?" } }
         },
     )
 }
@@ -57,6 +59,12 @@ pub async fn start(State(state): State<AppState>, viewer: Result<Viewer, PageErr
         .memberships(viewer.caller.principal.account_id)
         .await
         .map_err(crate::http::error::ApiError::from)?;
+    // An invitation waiting for an answer comes first: its e-mail sends the
+    // invitee here.
+    let invitations = join_invitations::waiting(&state, &viewer).await?;
+    if !invitations.is_empty() {
+        return Ok(join_invitations::page(&viewer, &invitations, memberships.first().map(|m| m.org.id.0)));
+    }
     match memberships.first() {
         Some(first) => Ok(Redirect::to(&format!("/orgs/{}", first.org.id.0)).into_response()),
         None => Ok(Html(bare(

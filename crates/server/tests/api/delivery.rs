@@ -27,7 +27,7 @@ backend_tests!(
     a_worker_killed_mid_send_sends_again_once_with_the_same_message_id,
 );
 
-fn mail_settings(smtp_url: String) -> impl FnOnce(&mut Settings) {
+pub(crate) fn mail_settings(smtp_url: String) -> impl FnOnce(&mut Settings) {
     move |s| {
         s.smtp_url = Some(smtp_url);
         s.mail_from = "Clinic <care@clinic.example>".into();
@@ -37,7 +37,7 @@ fn mail_settings(smtp_url: String) -> impl FnOnce(&mut Settings) {
     }
 }
 
-fn worker(app: &TestApp) -> Worker {
+pub(crate) fn worker(app: &TestApp) -> Worker {
     Worker::from_settings(app.store.clone(), app.clock.clone(), &app.state.settings).unwrap().expect("SMTP is set")
 }
 

@@ -396,14 +396,19 @@ async fn late_attendance_is_flagged_on_the_sheet_and_in_the_audit_or_refused(bac
 
     let settings = format!("/api/v1/orgs/{}/settings", org.id);
     let body = json!({ "refuse_late_attendance": true });
-    let before = json!({ "refuse_late_attendance": false, "check_in_k": 5 });
+    let reminders = json!({ "reminder_offsets_minutes": [1440, 60], "reminder_offsets_words": ["24 hours", "1 hour"] });
+    let with_reminders = |mut v: serde_json::Value| {
+        v.as_object_mut().unwrap().extend(reminders.as_object().unwrap().clone());
+        v
+    };
+    let before = with_reminders(json!({ "refuse_late_attendance": false, "check_in_k": 5 }));
     assert_eq!(app.get(&settings, &org.admin.token).await.expect(200), before);
     app.get(&settings, &org.moderator.token).await.problem(403, "forbidden");
     app.request(Method::PATCH, &settings, Some(&org.moderator.token), Some(body.clone()))
         .await
         .problem(403, "forbidden");
     app.request(Method::PATCH, &settings, Some(&org.admin.token), Some(body.clone())).await.expect(200);
-    let after = json!({ "refuse_late_attendance": true, "check_in_k": 5 });
+    let after = with_reminders(json!({ "refuse_late_attendance": true, "check_in_k": 5 }));
     assert_eq!(app.get(&settings, &org.admin.token).await.expect(200), after, "the change is read back");
     app.request(Method::PUT, &format!("{}/attendance", session(1)), Some(&org.therapist.token), Some(sheet))
         .await

@@ -247,6 +247,7 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
 }
 
+mod account_mail;
 mod availability;
 mod booking;
 mod checkin;
@@ -258,6 +259,7 @@ mod labels;
 mod live;
 mod waitlist;
 mod webhook;
+pub use account_mail::*;
 pub use availability::*;
 pub use booking::*;
 pub use checkin::*;

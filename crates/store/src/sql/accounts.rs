@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
-use super::rows::people::{account_from_row, insert_account, organisation_from_row};
+use super::rows::people::{account_from_row, insert_account, organisation_from_row, revoke_tokens};
 use super::{SqlStore, read_one, write_tx};
 use crate::model::{Account, AuditCtx, Credentials, Membership, NewAccount, PageFrame, PasswordReset, TokenKind};
 use crate::{AccountStore, Result, StoreError};
@@ -63,17 +63,12 @@ impl<B: Backend> AccountStore for SqlStore<B> {
                 .await?
                 .ok_or(StoreError::NotFound("account"))?;
             let account = account_from_row(&row)?;
-            let revoke = |kind: TokenKind| {
-                sql("UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND kind = $3 AND revoked_at IS NULL")
-                    .bind(account.id)
-                    .bind(now)
-                    .bind(kind.as_str())
-            };
             // Existing sessions were opened with the old password: end them.
-            let sessions_ended = tx.execute(revoke(TokenKind::Session)).await?;
+            let sessions_ended = revoke_tokens(&mut tx, account.id, TokenKind::Session, now).await?;
             // API tokens outlive a password change unless the operator says
             // otherwise (a leaked account should lose them too).
-            let api_tokens_revoked = if revoke_api_tokens { tx.execute(revoke(TokenKind::Api)).await? } else { 0 };
+            let api_tokens_revoked =
+                if revoke_api_tokens { revoke_tokens(&mut tx, account.id, TokenKind::Api, now).await? } else { 0 };
             let draft = AuditDraft::new("account.password_set", "account", account.id).details(json!({
                 "sessions_ended": sessions_ended,
                 "api_tokens_revoked": api_tokens_revoked,

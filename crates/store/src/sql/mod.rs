@@ -2,6 +2,7 @@
 
 pub mod db;
 
+mod account_mail;
 mod accounts;
 mod audit;
 mod audit_chain;
@@ -32,6 +33,7 @@ mod org_invitations;
 mod orgs;
 mod outbox;
 mod presence;
+mod reminders;
 mod roster;
 mod rows;
 mod seat_control;
@@ -293,6 +295,7 @@ id_values!(
     DeliveryId
 );
 id_values!(WaitlistEntryId, OpeningId, OfferId);
+id_values!(circles_domain::ids::AccountMailId);
 id_values!(circles_domain::ids::FeedId, circles_domain::ids::WebhookId, circles_domain::ids::WebhookMessageId);
 id_values!(
     circles_domain::ids::QuestionnaireId,

@@ -7,9 +7,8 @@ use async_trait::async_trait;
 use circles_domain::group::MembershipStatus;
 use circles_domain::ids::{GroupId, NotificationId, OrgId, PersonId, SessionId};
 use circles_domain::live::EventKind;
-use circles_domain::local_time::local_time;
-use circles_domain::session::{InvitationStatus, NotificationKind, SeatStatus};
-use jiff::{SignedDuration, Timestamp};
+use circles_domain::session::NotificationKind;
+use jiff::Timestamp;
 
 use super::db::{Backend, Executor, Row, Value, sql};
 use super::db::{defer_rows, insert_rows};
@@ -17,7 +16,6 @@ use super::event_log::{self, Draft};
 use super::outbox::{self, Owed};
 use super::{SqlStore, read_one, write_tx};
 use crate::model::Notification;
-use crate::sql::rows::statuses::SESSION_SCHEDULED;
 use crate::{NotificationStore, Result};
 
 /// One message to several people.
@@ -246,60 +244,6 @@ impl<B: Backend> NotificationStore for SqlStore<B> {
                 .bind(now),
             )
             .await?
-        })
-    }
-
-    async fn send_reminders(&self, ahead: SignedDuration) -> Result<u64> {
-        let now = self.clock.now();
-        write_tx!(self, |tx| {
-            let due = tx
-                .fetch_all(
-                    sql(format!(
-                        "SELECT org_id, id, title, starts_at, timezone FROM sessions WHERE status = {SESSION_SCHEDULED} \
-                         AND reminded_at IS NULL AND starts_at > $1 AND starts_at <= $2 \
-                         /* spans organisations: the reminder job sweeps every clinic */ \
-                         ORDER BY starts_at LIMIT 200{}",
-                        self.backend.dialect().for_update_skip_locked()
-                    ))
-                    .bind(now)
-                    .bind(now + ahead),
-                )
-                .await?;
-            for row in &due {
-                let (org, session): (OrgId, SessionId) = (row.id("org_id")?, row.id("id")?);
-                let starts_at = row.time("starts_at")?;
-                let people = tx
-                    .fetch_all(
-                        sql("SELECT therapist_id AS person_id FROM session_therapists WHERE org_id = $1 AND session_id = $2 \
-                             AND status = $5 UNION SELECT client_id FROM seats WHERE org_id = $1 AND session_id = $2 \
-                             AND status IN ($3, $4)")
-                        .bind(org)
-                        .bind(session)
-                        .bind(SeatStatus::Registered.as_str())
-                        .bind(SeatStatus::Confirmed.as_str())
-                        .bind(InvitationStatus::Accepted.as_str()),
-                    )
-                    .await?
-                    .iter()
-                    .map(|r| r.id("person_id"))
-                    .collect::<Result<Vec<PersonId>, _>>()?;
-                let notice = Notice {
-                    kind: NotificationKind::Reminder,
-                    title: "Session reminder",
-                    body: format!("{} starts on {}", row.text("title")?, local_time(starts_at, &row.text("timezone")?)),
-                    session: Some(session),
-                    group: None,
-                };
-                push(&mut tx, org, now, people, None, &notice).await?;
-                tx.execute(
-                    sql("UPDATE sessions SET reminded_at = $3 WHERE org_id = $1 AND id = $2")
-                        .bind(org)
-                        .bind(session)
-                        .bind(now),
-                )
-                .await?;
-            }
-            due.len() as u64
         })
     }
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
+use super::outbox::{AccountMailFor, enqueue_account_mail};
 use super::rows::people::{insert_account, insert_person, organisation_from_row};
 use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::model::{AuditCtx, Keyset, Membership, NewAccount, NewOrganisation, NewPerson, Organisation, Person};
@@ -114,6 +115,8 @@ async fn invite<E: Executor>(
         .bind(now),
     )
     .await?;
+    // The invitee learns of it by e-mail, whichever organisations they are in.
+    enqueue_account_mail(tx, now, account_id, AccountMailFor::OrgInvitation { org, invitation: id }).await?;
     let draft = AuditDraft::new("person.invite", "person", id)
         .subject((input.role == Role::Client).then_some(id))
         .details(json!({ "role": input.role }));

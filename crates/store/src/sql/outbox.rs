@@ -3,13 +3,18 @@
 //! transaction, so a change and the messages it owes commit together or not
 //! at all. The recipient's choices decide, in the same statement, whether a
 //! delivery waits to be sent or is suppressed from the start.
+//!
+//! E-mail owed to an account rather than to a person in an organisation
+//! (password resets, invitations to join) goes into `account_mail` the same
+//! way, through [`enqueue_account_mail`].
 
+use circles_domain::account_mail::AccountMailKind;
 use circles_domain::delivery::{Channel, DeliveryState, OUTBOX_CHANNELS, enabled_by_default};
-use circles_domain::ids::{DeliveryId, NotificationId, OrgId, PersonId, SessionId};
+use circles_domain::ids::{AccountId, AccountMailId, DeliveryId, NotificationId, OrgId, PersonId, SessionId};
 use circles_domain::session::NotificationKind;
 use jiff::Timestamp;
 
-use super::db::{Executor, Query, Value, placeholders};
+use super::db::{Executor, Query, Value, placeholders, sql};
 use crate::Result;
 
 mod webhooks;
@@ -76,4 +81,42 @@ fn row(entry: &Owed, channel: Channel) -> Vec<Value> {
         entry.at.into(),
         enabled_by_default(entry.kind, channel).into(),
     ]
+}
+
+/// What an account e-mail is owed for.
+pub enum AccountMailFor {
+    /// A password reset whose link works until the instant given.
+    PasswordReset { expires_at: Timestamp },
+    /// An organisation's invitation to join it.
+    OrgInvitation { org: OrgId, invitation: PersonId },
+}
+
+/// Owes `account` an e-mail, due at once, in the caller's transaction.
+pub async fn enqueue_account_mail<E: Executor>(
+    tx: &mut E,
+    now: Timestamp,
+    account: AccountId,
+    owed: AccountMailFor,
+) -> Result<AccountMailId> {
+    let id = AccountMailId::new();
+    let (kind, expires_at, org, invitation) = match owed {
+        AccountMailFor::PasswordReset { expires_at } => (AccountMailKind::PasswordReset, Some(expires_at), None, None),
+        AccountMailFor::OrgInvitation { org, invitation } => {
+            (AccountMailKind::OrgInvitation, None, Some(org), Some(invitation))
+        }
+    };
+    tx.defer(
+        sql("INSERT INTO account_mail (id, account_id, kind, invitation_org, invitation_id, expires_at, state, \
+             attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8, $8)")
+        .bind(id)
+        .bind(account)
+        .bind(kind.as_str())
+        .bind(org)
+        .bind(invitation)
+        .bind(expires_at)
+        .bind(DeliveryState::Pending.as_str())
+        .bind(now),
+    )
+    .await?;
+    Ok(id)
 }

@@ -79,3 +79,21 @@ pub(crate) async fn insert_person<E: Executor>(
     .await?;
     Ok(id)
 }
+
+/// Ends the account's live tokens of `kind` at `now` (a new password ends
+/// the sessions opened with the old one); returns how many ended.
+pub(crate) async fn revoke_tokens<E: Executor>(
+    tx: &mut E,
+    account: AccountId,
+    kind: crate::model::TokenKind,
+    now: jiff::Timestamp,
+) -> Result<u64> {
+    Ok(tx
+        .execute(
+            sql("UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND kind = $3 AND revoked_at IS NULL")
+                .bind(account)
+                .bind(now)
+                .bind(kind.as_str()),
+        )
+        .await?)
+}
