@@ -196,7 +196,8 @@ pub async fn show(
     let ctx = Ctx::load(&state, viewer, org).await?;
     let session = load(&state, &ctx, id).await?;
     // Only the board lists people beyond the session's own.
-    let therapists = if shows_board(&ctx, &session) { Names::therapists(&state, &ctx).await? } else { Names::default() };
+    let therapists =
+        if shows_board(&ctx, &session) { Names::therapists(&state, &ctx).await? } else { Names::default() };
     let body = html! {
         h1 { (session.title) }
         div.two {
