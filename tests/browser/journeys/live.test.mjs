@@ -1,6 +1,7 @@
-// Live pages: a client's unread count follows a notice staff cause, and the
-// facilitator's live room shows a member checking in, without a reload
-// when the page runs script and on reload when it does not. Staff also read
+// Live pages: a client's unread count follows a notice staff cause, the
+// facilitator's live room shows a member checking in, and a therapist's
+// invitations page shows a new invitation, without a reload when the page
+// runs script and on reload when it does not. Staff also read
 // a weekly group's attendance and check-ins over time as charts.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -44,8 +45,9 @@ async function journey(javaScript) {
       contexts.push(p.context);
       return p;
     };
-    const [avery, emery, hannah, priya] = await Promise.all([
+    const [avery, emery, hannah, priya, mei] = await Promise.all([
       join("avery@clients.example"), join("emery@clients.example"), join("hannah@riverside.example"), join("priya@riverside.example"),
+      join("mei@riverside.example"),
     ]);
     const admin = await api(server);
     const sessions = (await admin.call("GET", "/sessions?limit=1000")).items;
@@ -83,6 +85,23 @@ async function journey(javaScript) {
     assert.match(await hannah.page.locator("#presence").textContent(), /Emery Foster/);
     await visit(hannah.page, hannah.page.url());
     if (shots) await screenshots(hannah.page, "facilitator-live-room");
+
+    // A therapist on her invitations page; the admin invites her to the
+    // community's proposal.
+    await visit(mei.page, `${mei.orgPath}/invitations`);
+    const waiting = mei.page.locator("#invitations-waiting");
+    assert.doesNotMatch(await waiting.textContent(), /Handling holiday stress/);
+    const holiday = sessions.find((s) => s.title === "Handling holiday stress");
+    const therapists = (await admin.call("GET", "/people?role=therapist")).items;
+    const meiId = therapists.find((t) => t.name === "Dr. Mei Chen").id;
+    await admin.call("POST", `/sessions/${holiday.id}/invitations`, { therapist_id: meiId });
+    if (javaScript) {
+      await waiting.getByText("Handling holiday stress").waitFor({ timeout: 10_000 });
+    } else {
+      await visit(mei.page, mei.page.url());
+    }
+    assert.match(await waiting.textContent(), /Handling holiday stress/);
+    assert.equal(await waiting.getByRole("button", { name: "Accept" }).count(), 1);
 
     // The group's moderator reads eight weeks of attendance and check-ins.
     await visit(priya.page, `${priya.orgPath}/groups`);

@@ -84,14 +84,17 @@ pub async fn index(
     let all = listed(&state, &ctx, session).await?;
     let body = html! {
         h1 { "Check-ins" }
-        @if all.is_empty() { p.empty { "This session has no check-ins." } }
-        @else {
-            ul.cards {
-                @for c in &all {
-                    li.card {
-                        a href=(ctx.path(&format!("/sessions/{session}/check-ins/{}", c.id))) { (c.questionnaire_title) }
-                        " · " (c.phase.to_lowercase()) " the session · " (window_words(c, &ctx))
-                        @if c.answered { " · answered" }
+        // Follows answer windows opening and closing.
+        div #check-ins data-live-refresh="CHECK_IN_WINDOW" {
+            @if all.is_empty() { p.empty { "This session has no check-ins." } }
+            @else {
+                ul.cards {
+                    @for c in &all {
+                        li.card {
+                            a href=(ctx.path(&format!("/sessions/{session}/check-ins/{}", c.id))) { (c.questionnaire_title) }
+                            " · " (c.phase.to_lowercase()) " the session · " (window_words(c, &ctx))
+                            @if c.answered { " · answered" }
+                        }
                     }
                 }
             }
@@ -119,18 +122,22 @@ pub async fn show(
     let action = ctx.path(&format!("/sessions/{session}/check-ins/{check_in}"));
     let body = html! {
         h1 { (q.title) }
-        p.muted { (c.session_title) " · " (window_words(&c, &ctx)) }
-        @if !q.instructions.is_empty() { p { (q.instructions) } }
-        @if c.window == "OPEN" && !staff {
-            form.stack.card method="post" action=(action) {
-                (token_input(&ctx.viewer, &action))
-                @for item in &q.items { (field(item, mine)) }
-                div.actions { button type="submit" { @if mine.is_some() { "Change my answers" } @else { "Send my answers" } } }
+        // The form appears when the window opens and goes when it closes;
+        // results follow (never while someone is filling the form in).
+        div #check-in data-live-refresh="CHECK_IN_WINDOW" {
+            p.muted { (c.session_title) " · " (window_words(&c, &ctx)) }
+            @if !q.instructions.is_empty() { p { (q.instructions) } }
+            @if c.window == "OPEN" && !staff {
+                form.stack.card method="post" action=(action) {
+                    (token_input(&ctx.viewer, &action))
+                    @for item in &q.items { (field(item, mine)) }
+                    div.actions { button type="submit" { @if mine.is_some() { "Change my answers" } @else { "Send my answers" } } }
+                }
             }
+            @if let Some(me) = mine.filter(|_| !staff) { (own(me)) }
+            @if staff { (everyone(&ctx, &answers)) }
+            (group(&results))
         }
-        @if let Some(me) = mine.filter(|_| !staff) { (own(me)) }
-        @if staff { (everyone(&ctx, &answers)) }
-        (group(&results))
         p { a href=(ctx.path(&format!("/sessions/{session}/check-ins"))) { "All of this session's check-ins" } }
     };
     Ok(page(&ctx, &q.title, "Schedule", body))

@@ -202,7 +202,7 @@ pub async fn show(
         h1 { (session.title) }
         div.two {
             div.card { (facts(&ctx, &session)) (actions(&ctx, &session)) }
-            div.card { (people(&ctx, &session, &therapists)) }
+            div.card #session-people data-live-refresh="NOTIFICATION" { (people(&ctx, &session, &therapists)) }
         }
     };
     Ok(page(&ctx, &session.title, "Schedule", body))

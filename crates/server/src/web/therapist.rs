@@ -37,6 +37,7 @@ pub async fn invitations(State(state): State<AppState>, viewer: Viewer, Path(org
     let body = html! {
         h1 { "Invitations" }
         h2 { "Waiting for your answer" }
+        div #invitations-waiting data-live-refresh="NOTIFICATION" {
         @if waiting.is_empty() { p.empty { "No invitation is waiting." } }
         @for i in &waiting {
             @let action = ctx.path(&format!("/invitations/{}/respond", i.id));
@@ -56,6 +57,7 @@ pub async fn invitations(State(state): State<AppState>, viewer: Viewer, Path(org
                     }
                 }
             }
+        }
         }
         h2 { "Answered" }
         @if answered.is_empty() { p.empty { "Nothing answered yet." } }

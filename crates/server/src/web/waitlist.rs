@@ -119,8 +119,10 @@ async fn client_page(state: &AppState, ctx: &Ctx) -> PageResult<Markup> {
     Ok(html! {
         h1 { "My waitlist" }
         h2 { "Places held for me" }
-        @if live.is_empty() { p.empty { "No place is held for you right now. When one frees up, it is held here for you." } }
-        @for o in &live { (offer_card(ctx, o)) }
+        div #held-places data-live-refresh="NOTIFICATION" {
+            @if live.is_empty() { p.empty { "No place is held for you right now. When one frees up, it is held here for you." } }
+            @for o in &live { (offer_card(ctx, o)) }
+        }
         h2 { "What I wait for" }
         @if waiting.is_empty() { p.empty { "You are not on a waitlist." } }
         ul.plain {

@@ -7,7 +7,8 @@
 document.addEventListener("DOMContentLoaded", () => {
   const inbox = document.querySelector("a.inbox[data-unread-from]");
   const room = document.querySelector("[data-live-room]");
-  if (!inbox && !room || typeof EventSource === "undefined") return;
+  const regions = [...document.querySelectorAll("[data-live-refresh][id]")];
+  if (!inbox && !room && regions.length === 0 || typeof EventSource === "undefined") return;
   const events = new EventSource("/api/v1/events");
 
   // The unread count in the header, from the inbox itself.
@@ -41,6 +42,30 @@ document.addEventListener("DOMContentLoaded", () => {
     if (fresh && current) current.replaceWith(fresh);
   }
 
+  // A part of the page that follows events of some kinds (its
+  // data-live-refresh lists them), from the page itself. A part someone is
+  // typing into is left alone: their words matter more than the news.
+  const typing = (region) =>
+    region.contains(document.activeElement) && document.activeElement.matches("input, textarea, select") ||
+    [...region.querySelectorAll("textarea, input:not([type=hidden])")]
+      .some((f) => f.value !== f.defaultValue || f.checked !== f.defaultChecked);
+  async function refreshRegions(kind) {
+    const stale = regions.filter((r) => r.dataset.liveRefresh.split(" ").includes(kind));
+    if (stale.length === 0) return;
+    const response = await fetch(window.location.href, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    for (const region of stale) {
+      const current = document.getElementById(region.id);
+      const fresh = page.getElementById(region.id);
+      if (current && fresh && !typing(current)) current.replaceWith(fresh);
+    }
+    regions.splice(0, regions.length, ...document.querySelectorAll("[data-live-refresh][id]"));
+  }
+
   if (inbox) events.addEventListener("NOTIFICATION", refreshUnread);
   if (room) events.addEventListener("PRESENCE", refreshRoom);
+  for (const kind of new Set(regions.flatMap((r) => r.dataset.liveRefresh.split(" ")))) {
+    events.addEventListener(kind, () => refreshRegions(kind));
+  }
 });

@@ -17,10 +17,9 @@ document.addEventListener("DOMContentLoaded", () => {
   // A held place's time left counts down. It starts from the seconds the
   // server counted when it drew the page, so a wrong clock on this device
   // cannot shorten or stretch it; at zero the offer has lapsed.
-  const countdowns = [...document.querySelectorAll("[data-seconds-left]")].map((node) => ({
-    node,
-    ends: performance.now() + Number(node.dataset.secondsLeft) * 1000,
-  }));
+  // Each counter is found anew every second, so one a live update brings
+  // in counts down too.
+  const ends = new WeakMap();
   const remaining = (seconds) => {
     if (seconds <= 0) return "time is up: this place is no longer held";
     const h = Math.floor(seconds / 3600);
@@ -31,11 +30,12 @@ document.addEventListener("DOMContentLoaded", () => {
     return `in ${s} s`;
   };
   const tick = () => {
-    for (const c of countdowns) {
-      c.node.textContent = remaining(Math.max(0, Math.ceil((c.ends - performance.now()) / 1000)));
+    for (const node of document.querySelectorAll("[data-seconds-left]")) {
+      if (!ends.has(node)) ends.set(node, performance.now() + Number(node.dataset.secondsLeft) * 1000);
+      node.textContent = remaining(Math.max(0, Math.ceil((ends.get(node) - performance.now()) / 1000)));
     }
   };
-  if (countdowns.length > 0) {
+  if (document.querySelector("[data-seconds-left], [data-live-refresh]")) {
     tick();
     setInterval(tick, 1000);
   }
