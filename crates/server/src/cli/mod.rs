@@ -77,14 +77,24 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `RUST_LOG` when set, else information and sqlx's warnings.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+}
+
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt().with_env_filter(log_filter());
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
+}
+
+/// A benchmark prints its JSON report on standard output; its logs go to
+/// standard error so the report stays readable by a machine.
+fn init_bench_logging() {
+    let _ = tracing_subscriber::fmt().with_env_filter(log_filter()).with_writer(std::io::stderr).try_init();
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -135,7 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Admin(command) => return admin::run(command, config).await,
         Command::Bench(command) => {
-            init_logging(LogFormat::Pretty);
+            init_bench_logging();
             crate::bench::run(command).await?;
         }
     }
