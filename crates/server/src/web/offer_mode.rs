@@ -32,15 +32,15 @@ pub fn fields(current: Option<OfferMode>, inherit: Option<&str>, errors: &Errors
     html! {
         div.field.invalid[errors.field(api).is_some()] {
             label for="f-offer-mode" { "How a freed seat is offered" }
-            select #f-offer-mode name="offer_mode" {
+            select #f-offer-mode name="offer_mode" aria-describedby="f-offer-mode-hint" {
                 @if let Some(words) = inherit { option value="" selected[chosen.is_empty()] { (words) } }
-                option value="ONE_AT_A_TIME" selected[chosen == "ONE_AT_A_TIME"] {
-                    "To the best-placed client; the next one if they decline or let it lapse"
-                }
-                option value="PARALLEL" selected[chosen == "PARALLEL"] {
-                    "To several clients at once; the first to accept takes it"
-                }
+                option value="ONE_AT_A_TIME" selected[chosen == "ONE_AT_A_TIME"] { "To one client at a time, best first" }
+                option value="PARALLEL" selected[chosen == "PARALLEL"] { "To several at once; first to accept" }
                 option value="MANUAL" selected[chosen == "MANUAL"] { "By staff, from the suggestions" }
+            }
+            span.hint #f-offer-mode-hint {
+                "One at a time: the next client is offered when one declines or lets it lapse. "
+                "Several at once: the others' offers are withdrawn when one accepts."
             }
             @if let Some(e) = errors.field(api) { span.error { (e) } }
         }
