@@ -166,13 +166,7 @@ impl Worker {
             Ok(email) => email,
             Err(e) => return self.failed(message.id, message.attempt, e.to_string(), true),
         };
-        match self.mailer.send(email).await {
-            Ok(()) => {
-                metrics::counter!("circles_deliveries_total", "outcome" => "sent").increment(1);
-                DeliveryOutcome::Sent
-            }
-            Err(e) => self.failed(message.id, message.attempt, e.text, e.permanent),
-        }
+        self.send(email, message.id, message.attempt).await
     }
 
     /// A fresh one-time link answering the offer `message` tells of, while
@@ -220,12 +214,17 @@ impl Worker {
             Ok(email) => email,
             Err(e) => return self.failed(message.id, message.attempt, e.to_string(), true),
         };
+        self.send(email, message.id, message.attempt).await
+    }
+
+    /// Sends `email`, the `attempt`th try of message `id`, and counts it.
+    async fn send(&self, email: lettre::Message, id: impl std::fmt::Display, attempt: u32) -> DeliveryOutcome {
         match self.mailer.send(email).await {
             Ok(()) => {
                 metrics::counter!("circles_deliveries_total", "outcome" => "sent").increment(1);
                 DeliveryOutcome::Sent
             }
-            Err(e) => self.failed(message.id, message.attempt, e.text, e.permanent),
+            Err(e) => self.failed(id, attempt, e.text, e.permanent),
         }
     }
 
