@@ -60,22 +60,8 @@ pub async fn login(
     if body.password.is_empty() {
         return Err(ApiError::field("password", "is required"));
     }
-    if let Some(ip) = meta.ip
-        && let Err(wait) = state.login_limiter.check(ip, email.as_str())
-    {
-        let seconds = wait.as_secs().max(1).to_string();
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_login_attempts",
-            "too many login attempts; wait and retry",
-        )
-        .with_header(axum::http::header::RETRY_AFTER, HeaderValue::from_str(&seconds).expect("digits")));
-    }
-    let ctx = circles_store::model::AuditCtx {
-        request_id: meta.request_id.clone(),
-        ip: meta.ip.map(|ip| ip.to_string()),
-        ..Default::default()
-    };
+    limit_attempts(&state, &meta, &email)?;
+    let ctx = audit_ctx(&meta);
     let credentials = state.store.credentials(&email).await?;
     let verified = match credentials.as_ref().and_then(|c| c.password_hash.as_deref()) {
         Some(hash) => state.passwords.verify(&body.password, hash).await,
@@ -133,4 +119,24 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<
 /// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
     utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(login)).routes(utoipa_axum::routes!(logout))
+}
+
+/// Sign-in's limit on attempts, per address and per e-mail: 429 with
+/// `Retry-After` once reached. Asking for a password reset shares it.
+pub fn limit_attempts(state: &AppState, meta: &RequestMeta, email: &Email) -> ApiResult<()> {
+    let Some(ip) = meta.ip else { return Ok(()) };
+    state.login_limiter.check(ip, email.as_str()).map_err(|wait| {
+        let seconds = wait.as_secs().max(1).to_string();
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_login_attempts", "too many attempts; wait and retry")
+            .with_header(axum::http::header::RETRY_AFTER, HeaderValue::from_str(&seconds).expect("digits"))
+    })
+}
+
+/// Who asked, for the audit log, before anyone is signed in.
+pub fn audit_ctx(meta: &RequestMeta) -> circles_store::model::AuditCtx {
+    circles_store::model::AuditCtx {
+        request_id: meta.request_id.clone(),
+        ip: meta.ip.map(|ip| ip.to_string()),
+        ..Default::default()
+    }
 }

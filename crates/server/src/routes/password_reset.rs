@@ -2,14 +2,14 @@
 //! new password with it. Both work without signing in.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use circles_domain::account_mail::{RESET_LINK_LIFETIME, ResetRefusal};
 use circles_domain::input::{Email, Password};
 use circles_domain::validation::Validator;
-use circles_store::model::AuditCtx;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::auth::{audit_ctx, limit_attempts};
 use super::views::Problem;
 use crate::auth::{RequestMeta, token};
 use crate::http::error::{ApiError, ApiResult};
@@ -35,10 +35,6 @@ pub struct ResetConfirm {
     pub new_password: String,
 }
 
-fn audit_ctx(meta: &RequestMeta) -> AuditCtx {
-    AuditCtx { request_id: meta.request_id.clone(), ip: meta.ip.map(|ip| ip.to_string()), ..Default::default() }
-}
-
 /// Asks for an e-mail with a link that sets a new password (it works once,
 /// for an hour). The answer is the same whether or not an account has the
 /// address, so nobody learns which addresses have accounts.
@@ -56,17 +52,7 @@ pub async fn request_reset(
     let email = Email::parse(&body.email).map_err(|reason| ApiError::field("email", reason))?;
     // Each request sends an e-mail: limited like sign-in, per address too,
     // so nobody floods a mailbox.
-    if let Some(ip) = meta.ip
-        && let Err(wait) = state.login_limiter.check(ip, email.as_str())
-    {
-        let seconds = wait.as_secs().max(1).to_string();
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_login_attempts",
-            "too many attempts; wait and retry",
-        )
-        .with_header(axum::http::header::RETRY_AFTER, HeaderValue::from_str(&seconds).expect("digits")));
-    }
+    limit_attempts(&state, &meta, &email)?;
     state.store.request_password_reset(&audit_ctx(&meta), &email, RESET_LINK_LIFETIME).await?;
     Ok(StatusCode::ACCEPTED)
 }
