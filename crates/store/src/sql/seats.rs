@@ -17,7 +17,7 @@ use super::notify::{self, Notice};
 use super::rows::freed::{self, Cause};
 use super::rows::names;
 use super::rows::sealed;
-use super::rows::seats::{group_settings, lock_group_session, register_seat, seat_of};
+use super::rows::seats::{group_settings, lock_group_session, register_seat, sealed_seat_of, seat_of};
 use super::rows::sessions::lock_session;
 use super::{SqlStore, write_tx};
 use crate::model::{AttendanceMark, AuditCtx, Seat, Session};
@@ -210,7 +210,7 @@ impl<B: Backend> SeatStore for SqlStore<B> {
             let mut drafts = Vec::with_capacity(marks.len());
             let mut seats = Vec::with_capacity(marks.len());
             for (i, mark) in marks.iter().enumerate() {
-                let seat = seat_of(&mut tx, org, session_id, mark.client_id)
+                let seat = sealed_seat_of(&mut tx, org, session_id, mark.client_id)
                     .await?
                     .ok_or_else(|| StoreError::invalid(&format!("[{i}].client_id"), "has no seat on this session"))?;
                 let note =
@@ -237,7 +237,18 @@ impl<B: Backend> SeatStore for SqlStore<B> {
                         .subject(mark.client_id)
                         .details(json!({ "status": mark.status, "late_entry": late_entry })),
                 );
-                seats.push(seat_of(&mut tx, org, session_id, mark.client_id).await?.expect("the seat exists"));
+                // The seat as just written: its note is the text given, so
+                // nothing is read back or opened again.
+                seats.push(Seat {
+                    status: mark.status,
+                    minutes_late: mark.minutes_late,
+                    minutes_left_early: mark.minutes_left_early,
+                    note: mark.note.clone(),
+                    marked_by: ctx.person_id,
+                    marked_at: Some(now),
+                    late_entry,
+                    ..seat
+                });
             }
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
             seats

@@ -21,6 +21,21 @@ pub(crate) async fn seat_of<E: Executor>(
     session: SessionId,
     client: PersonId,
 ) -> Result<Option<Seat>> {
+    let mut seat = sealed_seat_of(tx, org, session, client).await?;
+    if let Some(seat) = &mut seat {
+        seat.note = sealed::open(tx, org, ClinicalField::AttendanceNote, seat.id.0, seat.note.take()).await?;
+    }
+    Ok(seat)
+}
+
+/// [`seat_of`] with its note left as stored (sealed): for a writer about to
+/// replace the note, which has no reason to open the old one.
+pub(crate) async fn sealed_seat_of<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    session: SessionId,
+    client: PersonId,
+) -> Result<Option<Seat>> {
     let row = tx
         .fetch_optional(
             sql(format!("{SEAT_ROWS} WHERE y.org_id = $1 AND y.session_id = $2 AND y.client_id = $3"))
@@ -29,11 +44,7 @@ pub(crate) async fn seat_of<E: Executor>(
                 .bind(client),
         )
         .await?;
-    let mut seat = row.as_ref().map(seat_from_row).transpose()?;
-    if let Some(seat) = &mut seat {
-        seat.note = sealed::open(tx, org, ClinicalField::AttendanceNote, seat.id.0, seat.note.take()).await?;
-    }
-    Ok(seat)
+    row.as_ref().map(seat_from_row).transpose()
 }
 
 /// Writes a `REGISTERED` seat for `client` (no busy time: the caller claims
