@@ -115,7 +115,8 @@ async fn measure(args: &BookingArgs, database: &FreshDatabase) -> anyhow::Result
             )
             .await?;
             let servers =
-                Serving::children(count.max(1), &database.url, &circles_domain::sealed::Key::from_bytes(key)).await?;
+                Serving::children(count.max(1), &database.url, &circles_domain::sealed::Key::from_bytes(key), &[])
+                    .await?;
             (servers, store, "servers")
         }
     };

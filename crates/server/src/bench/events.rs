@@ -1,40 +1,52 @@
-//! `circles bench events`: a thousand SSE listeners on one server. How
-//! long one event takes to reach all of them (p99, from the start of the
-//! write that causes it), what an idle listener costs in memory, and how
-//! long a listener takes to catch up on a thousand missed events.
+//! `circles bench events`: a thousand SSE listeners on one `circles serve`
+//! process. How long one event takes to reach all of them (p99, from the
+//! start of the request that causes it), what an idle listener costs the
+//! server in memory, and how long a listener takes to catch up on a
+//! thousand missed events.
+//!
+//! The server runs as its own process so that its memory and the load
+//! generator's are told apart; the bench seeds the database through its
+//! own store (sealing under the same key) and talks to the server only
+//! over HTTP.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use circles_domain::clock::SystemClock;
 use circles_domain::group::{GroupSettings, GroupType};
 use circles_domain::ids::PersonId;
 use circles_domain::input::Label;
 use circles_domain::interval::Interval;
+use circles_domain::sealed;
 use circles_domain::session::{Modality, SessionDetails, SessionKind};
-use circles_store::model::{Approval, AuditCtx, Canceller, GroupFields, NewGroup, NewSession, NewToken, TokenKind};
+use circles_store::model::{Approval, AuditCtx, GroupFields, NewGroup, NewSession, NewToken, TokenKind};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use super::EventsArgs;
-use super::harness::{Clinic, FreshDatabase, Latencies, RunningServer, median, millis};
+use super::harness::{self, Clinic, FreshDatabase, Latencies, median, millis};
 use super::rss;
+use super::serving::Serving;
 use crate::auth::token;
 
 #[derive(Debug, Serialize)]
 pub struct EventsReport {
     pub backend: &'static str,
     pub listeners: usize,
-    /// The write that causes the event: a session cancelled with every
-    /// listener seated (a notice, an outbox delivery and an audit entry for
-    /// each of them, and one event addressed to all).
+    /// The request that causes the event: a session cancelled through the
+    /// API with every listener seated (a notice, an outbox delivery and an
+    /// audit entry for each of them, and one event addressed to all).
     pub write_ms: f64,
-    /// From the start of that write to each listener's receipt of the event.
+    /// From sending that request to each listener's receipt of the event.
     pub fan_out: Latencies,
-    /// From the write's commit (its return) to each listener's receipt: the
-    /// stream's own delay.
+    /// From the request's answer (its commit) to each listener's receipt:
+    /// the stream's own delay.
     pub fan_out_after_commit: Latencies,
-    /// Resident memory added per connected idle listener: the server's
-    /// side and the in-process load generator's together, so an upper bound.
+    /// Resident memory the server process adds per connected idle listener
+    /// (its RSS with the listeners connected, less its RSS before).
     pub memory_per_idle_listener_kb: Option<f64>,
+    /// The server's resident memory before the listeners connected, MB.
+    pub server_rss_before_mb: Option<f64>,
     /// Missed events replayed on reconnect (`Last-Event-ID`).
     pub missed_events: usize,
     /// Median over `rounds` of: connect with `Last-Event-ID`, receive every
@@ -86,8 +98,14 @@ pub async fn run(args: &EventsArgs) -> anyhow::Result<EventsReport> {
     let db = FreshDatabase::create(&args.database_url).await?;
     let backend = db.backend;
     let n = args.listeners;
-    let mut server = RunningServer::start_with(&db.url, |s| s.max_connections = n + 64).await?;
-    let store = server.store.clone();
+    // The seeding store migrates the database before the server starts.
+    let key = harness::fresh_key_bytes();
+    let settings = crate::config::Settings { database_url: db.url.clone(), ..Default::default() };
+    let store = harness::open_store_keyed(&settings, Arc::new(SystemClock), sealed::Key::from_bytes(key)).await?;
+    let connections = [("CIRCLES_MAX_CONNECTIONS", (n + 64).to_string())];
+    let mut serving = Serving::children(1, &db.url, &sealed::Key::from_bytes(key), &connections).await?;
+    let base = serving.bases[0].clone();
+    let server_pid = serving.child_pids()[0];
     let clinic = Clinic::seed(&store, 1, n).await?;
     let ctx = AuditCtx::operator();
     let therapist = clinic.therapists[0];
@@ -152,22 +170,26 @@ pub async fn run(args: &EventsArgs) -> anyhow::Result<EventsReport> {
     let mut resume = Vec::with_capacity(args.rounds);
     for _ in 0..args.rounds {
         let started = Instant::now();
-        let mut listener = Listener::open(&http, &server.base, &therapist_token, Some(&before)).await?;
+        let mut listener = Listener::open(&http, &base, &therapist_token, Some(&before)).await?;
         listener.events(n).await?;
         resume.push(millis(started.elapsed()));
     }
 
     // A thousand idle listeners.
-    let rss_before = rss::current_mb();
+    let rss_before = rss::process_kb(server_pid);
     let mut listeners = Vec::with_capacity(n);
     for token in &tokens {
-        listeners.push(Listener::open(&http, &server.base, token, None).await?);
+        listeners.push(Listener::open(&http, &base, token, None).await?);
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss_after = rss::current_mb();
-    let per_listener = rss_before.zip(rss_after).map(|(b, a)| ((a - b) * 1024.0 / n as f64 * 10.0).round() / 10.0);
+    let rss_after = rss::process_kb(server_pid);
+    let per_listener = rss_before.zip(rss_after).map(|(b, a)| ((a - b) / n as f64 * 10.0).round() / 10.0);
 
-    // One event to all of them.
+    // One event to all of them, caused by an admin's request.
+    let cancel = http
+        .post(format!("{base}/api/v1/orgs/{}/sessions/{}/cancel", clinic.org, session.id))
+        .bearer_auth(&clinic.admin_token)
+        .json(&serde_json::json!({ "reason": "Room closed" }));
     let started = Instant::now();
     let waits: Vec<_> = listeners
         .into_iter()
@@ -178,14 +200,15 @@ pub async fn run(args: &EventsArgs) -> anyhow::Result<EventsReport> {
             })
         })
         .collect();
-    store.cancel_session(&ctx, clinic.org, session.id, "Room closed".into(), Canceller::Provider).await?;
+    let answer = cancel.send().await?;
+    anyhow::ensure!(answer.status().is_success(), "cancelling answered {}", answer.status());
     let committed = started.elapsed();
     let mut delivered = Vec::with_capacity(n);
     for wait in waits {
         delivered.push(wait.await??);
     }
     let after_commit = delivered.iter().map(|d| d.saturating_sub(committed)).collect();
-    server.stop();
+    serving.stop();
     tokio::time::sleep(Duration::from_millis(100)).await;
     db.remove().await;
     Ok(EventsReport {
@@ -195,6 +218,7 @@ pub async fn run(args: &EventsArgs) -> anyhow::Result<EventsReport> {
         fan_out: Latencies::of(delivered),
         fan_out_after_commit: Latencies::of(after_commit),
         memory_per_idle_listener_kb: per_listener,
+        server_rss_before_mb: rss_before.map(|kb| (kb / 1024.0 * 10.0).round() / 10.0),
         missed_events: n,
         resume_ms: median(resume),
         rounds: args.rounds,

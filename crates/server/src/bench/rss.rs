@@ -1,8 +1,9 @@
-//! The process's resident memory, as Linux reports it in `/proc/self/status`.
+//! Resident memory, as Linux reports it in `/proc/<pid>/status`.
 //!
-//! The benchmarks run the server in-process, so these figures are the
-//! server's memory plus the load generator's (which reads answers as a
-//! stream and keeps nothing of them).
+//! Where a benchmark runs the server in its own process, the figures of
+//! `self` are the server's memory plus the load generator's (which reads
+//! answers as a stream and keeps nothing of them); [`process_mb`] reads a
+//! server started as its own process.
 
 /// Starts a new peak: Linux resets `VmHWM` to the current resident size
 /// when `5` is written to `clear_refs`.
@@ -12,16 +13,24 @@ pub fn reset_peak() -> bool {
 
 /// The highest resident size since the start or the last [`reset_peak`], MB.
 pub fn peak_mb() -> Option<f64> {
-    status_mb("VmHWM:")
+    status_mb("self", "VmHWM:")
 }
 
 /// The resident size now, MB.
 pub fn current_mb() -> Option<f64> {
-    status_mb("VmRSS:")
+    status_mb("self", "VmRSS:")
 }
 
-fn status_mb(field: &str) -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kib: f64 = status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some((kib / 1024.0 * 10.0).round() / 10.0)
+/// The resident size of process `pid` now, kB.
+pub fn process_kb(pid: u32) -> Option<f64> {
+    status_kb(&pid.to_string(), "VmRSS:")
+}
+
+fn status_mb(process: &str, field: &str) -> Option<f64> {
+    Some((status_kb(process, field)? / 1024.0 * 10.0).round() / 10.0)
+}
+
+fn status_kb(process: &str, field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
+    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
 }

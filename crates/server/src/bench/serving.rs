@@ -106,11 +106,13 @@ impl Serving {
     }
 
     /// `count` `circles serve` processes of this same binary on
-    /// `database_url`, sealing under `master_key` as the seeding store does.
+    /// `database_url`, sealing under `master_key` as the seeding store does,
+    /// with `settings` (`CIRCLES_*` variables) added to their environment.
     pub async fn children(
         count: usize,
         database_url: &str,
         master_key: &circles_domain::sealed::Key,
+        settings: &[(&str, String)],
     ) -> anyhow::Result<Self> {
         let key_file = std::env::temp_dir().join(format!("circles-bench-{}.key", uuid::Uuid::now_v7().simple()));
         std::fs::write(&key_file, master_key.to_hex()).context("writing the run's master key file")?;
@@ -131,6 +133,7 @@ impl Serving {
                 // As in-process: background jobs would compete with the load.
                 .env("CIRCLES_RUN_JOBS", "false")
                 .env("RUST_LOG", "warn")
+                .envs(settings.iter().map(|(name, value)| (name, value)))
                 .stdout(Stdio::null())
                 .spawn()
                 .context("starting circles serve")?;
@@ -155,6 +158,11 @@ impl Serving {
             children: Vec::new(),
             key_file: None,
         }
+    }
+
+    /// The process ids of the servers this run started.
+    pub fn child_pids(&self) -> Vec<u32> {
+        self.children.iter().map(Child::id).collect()
     }
 
     /// The base for the `n`th request: round-robin over the servers.
