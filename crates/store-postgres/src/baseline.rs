@@ -75,3 +75,17 @@ pub async fn analyze(url: &str) -> Result<(), DbError> {
     conn.execute("ANALYZE").await.map_err(map_err)?;
     Ok(())
 }
+
+/// Rewrites the session's attendance notes as the plain `note`, the form a
+/// note had before sealing (which reads back as it is): the baseline that
+/// tells what opening sealed notes adds to reading a sheet.
+pub async fn unseal_attendance_notes(url: &str, session: uuid::Uuid, note: &str) -> Result<u64, DbError> {
+    let mut conn = PgConnection::connect(url).await.map_err(map_err)?;
+    let done = sqlx::query("UPDATE seats SET note = $1 WHERE session_id = $2 AND note IS NOT NULL")
+        .bind(note)
+        .bind(session)
+        .execute(&mut conn)
+        .await
+        .map_err(map_err)?;
+    Ok(done.rows_affected())
+}

@@ -51,3 +51,12 @@ pub async fn bare_inserts(
     }
     Ok(all)
 }
+
+/// Rewrites the session's attendance notes as the plain `note`, the form a
+/// note had before sealing (which reads back as it is): the baseline that
+/// tells what opening sealed notes adds to reading a sheet.
+pub async fn unseal_attendance_notes(url: &str, session: uuid::Uuid, note: &str) -> Result<u64, DbError> {
+    let conn = open_connection(&database_path(url)?, Default::default())?;
+    let update = sql("UPDATE seats SET note = $1 WHERE session_id = $2 AND note IS NOT NULL").bind(note).bind(session);
+    blocking(|| statement::execute(&conn, update))
+}

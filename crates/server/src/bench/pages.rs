@@ -41,16 +41,22 @@ pub struct PagesReport {
     pub clinical_notes: NotesReport,
 }
 
-/// What sealed clinical notes cost on the attendance sheet. Sealing adds no
-/// more than the difference between the runs with notes and without (which
-/// also includes storing and rendering the notes themselves).
+/// What sealed clinical notes cost on the attendance sheet.
+///
+/// Reading is compared like for like: the same notes sealed, then rewritten
+/// in the plain form that predates sealing (which reads back as it is).
+/// Writing always seals, so its cost is bounded by the difference between
+/// the writes with notes and without (which also holds storing the notes).
 #[derive(Debug, Serialize)]
 pub struct NotesReport {
     /// PUT /api/v1/orgs/{org}/sessions/{id}/attendance, 12 marks.
     pub write_with_notes: Latencies,
     pub write_without_notes: Latencies,
-    /// GET /orgs/{org}/sessions/{id}/attendance (the sheet page).
+    /// GET /orgs/{org}/sessions/{id}/attendance (the sheet page), its 12
+    /// notes sealed.
     pub read_with_notes: Latencies,
+    /// The same page with the same 12 notes stored plain.
+    pub read_with_plain_notes: Latencies,
     pub read_without_notes: Latencies,
     /// The cipher alone: sealing and opening 12 notes of this length, in
     /// process (mean of 1,000 rounds), microseconds.
@@ -61,8 +67,19 @@ pub struct NotesReport {
 const NOTE: &str = "Engaged throughout; shared a setback at work and used the grounding exercise. \
                     Follow up on sleep next week.";
 
+/// The bench's direct write to the database: [`NotesReport`]'s baseline.
+async fn unseal_attendance_notes(database_url: &str, session: uuid::Uuid, note: &str) -> anyhow::Result<u64> {
+    Ok(if database_url.starts_with("sqlite:") {
+        circles_store_sqlite::baseline::unseal_attendance_notes(database_url, session, note).await?
+    } else {
+        circles_store_postgres::baseline::unseal_attendance_notes(database_url, session, note).await?
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn clinical_notes(
     http: &reqwest::Client,
+    database_url: &str,
     server: &RunningServer,
     clinic: &Clinic,
     session: uuid::Uuid,
@@ -82,8 +99,12 @@ async fn clinical_notes(
         serde_json::Value::Array(marks)
     };
     let (with, without) = (sheet(Some(NOTE)), sheet(None));
-    let mut samples: [Vec<Duration>; 4] = Default::default();
-    // Alternating, so drift on a shared machine falls on both alike.
+    let mut samples: [Vec<Duration>; 5] = Default::default();
+    let read = async || -> anyhow::Result<Duration> {
+        let (read, _) = measure(http, &read_url, cookie, 1).await?;
+        Ok(Duration::from_secs_f64(read.p50_ms / 1000.0))
+    };
+    // Alternating, so drift on a shared machine falls on all alike.
     for round in 0..requests + 5 {
         for (i, body) in [&with, &without].into_iter().enumerate() {
             let started = Instant::now();
@@ -91,18 +112,27 @@ async fn clinical_notes(
             anyhow::ensure!(response.status().is_success(), "{write_url} answered {}", response.status());
             response.bytes().await?;
             let wrote = started.elapsed();
-            let (read, _) = measure(http, &read_url, cookie, 1).await?;
+            let sealed_read = read().await?;
             if round >= 5 {
                 samples[i].push(wrote);
-                samples[2 + i].push(Duration::from_secs_f64(read.p50_ms / 1000.0));
+                samples[2 + i].push(sealed_read);
+            }
+            if i == 0 {
+                let unsealed = unseal_attendance_notes(database_url, session, NOTE).await?;
+                anyhow::ensure!(unsealed == clinic.clients.len() as u64, "{unsealed} notes rewritten plain");
+                let plain_read = read().await?;
+                if round >= 5 {
+                    samples[4].push(plain_read);
+                }
             }
         }
     }
-    let [write_with, write_without, read_with, read_without] = samples.map(Latencies::of);
+    let [write_with, write_without, read_with, read_without, read_plain] = samples.map(Latencies::of);
     Ok(NotesReport {
         write_with_notes: write_with,
         write_without_notes: write_without,
         read_with_notes: read_with,
+        read_with_plain_notes: read_plain,
         read_without_notes: read_without,
         seal_and_open_12_notes_us: cipher_alone(),
     })
@@ -263,7 +293,8 @@ pub async fn run(args: &PagesArgs) -> anyhow::Result<PagesReport> {
     let attendance_sheet_statements = store.statements_run() - before;
     let (therapist_week, week_bytes) = measure(&http, &week_url, &cookie, args.requests).await?;
     let (attendance_sheet, sheet_bytes) = measure(&http, &sheet_url, &cookie, args.requests).await?;
-    let clinical_notes = clinical_notes(&http, &server, &clinic, ran.id.0, &secret, &cookie, args.requests).await?;
+    let clinical_notes =
+        clinical_notes(&http, &db.url, &server, &clinic, ran.id.0, &secret, &cookie, args.requests).await?;
     server.stop();
     tokio::time::sleep(Duration::from_millis(100)).await;
     db.remove().await;
