@@ -46,6 +46,12 @@ async fn members_hear_a_check_in_window_open_and_close_once_each(backend: Backen
     let check_in =
         app.post(&format!("{}/{session}/check-ins", sessions(&org)), &org.therapist.token, body).await.expect(201);
     let check_in = check_in["id"].as_str().unwrap().to_owned();
+    // And one after the session: open from five minutes past its end.
+    let ends_at: Timestamp = answered["session"]["ends_at"].as_str().unwrap().parse().unwrap();
+    let body = json!({ "questionnaire_id": "mood", "phase": "AFTER", "opens_minutes": 5, "closes_minutes": 60 });
+    let after =
+        app.post(&format!("{}/{session}/check-ins", sessions(&org)), &org.therapist.token, body).await.expect(201);
+    let after = after["id"].as_str().unwrap().to_owned();
     let mut member = Listener::open(&app.base, &org.client.token, None).await;
     let mut stranger = Listener::open(&app.base, &outsider.token, None).await;
 
@@ -70,6 +76,18 @@ async fn members_hear_a_check_in_window_open_and_close_once_each(backend: Backen
     assert_eq!(closed.len(), 1, "{closed:?}");
     assert_eq!(closed[0].data["payload"]["edge"], "CLOSED");
     assert_eq!(app.db.scalar("SELECT COUNT(*) FROM check_in_window_events").await, 2);
+
+    // The after-session window opens from the session's end, not its start.
+    app.clock.set(ends_at + SignedDuration::from_mins(4));
+    assert_eq!(app.store.announce_check_in_windows().await.unwrap(), 0, "not yet five minutes past the end");
+    app.clock.set(ends_at + SignedDuration::from_mins(6));
+    assert_eq!(app.store.announce_check_in_windows().await.unwrap(), 1);
+    let opened = window_events(&mut member, Duration::from_secs(2)).await;
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(
+        (opened[0].data["payload"]["edge"].as_str(), opened[0].data["payload"]["check_in_id"].as_str()),
+        (Some("OPENED"), Some(after.as_str()))
+    );
 
     // A member of the group without a seat in the session hears nothing.
     assert!(window_events(&mut stranger, Duration::from_millis(300)).await.is_empty());
