@@ -103,6 +103,68 @@ pub fn parse_rank_cursor(raw: Option<&str>) -> ApiResult<Option<ServingKey>> {
     Ok(Some(ServingKey { pinned, score, added_at, id }))
 }
 
+/// Where a ranked list computed when it is read (cover, suggestions, freed
+/// places) left off: how many of its items the pages before gave. Each such
+/// list ends its order in an id, so while nothing it ranks changes, one
+/// position names one place in it; the next page is read from the ranking
+/// as it stands then.
+pub fn position_cursor(given: usize) -> String {
+    given.to_string()
+}
+
+/// The furthest a position cursor reaches: no ranked list is longer.
+pub const MAX_POSITION: usize = 100_000;
+
+/// Reads a cursor written by [`position_cursor`]: 0 when absent.
+pub fn parse_position_cursor(raw: Option<&str>) -> ApiResult<usize> {
+    let Some(raw) = raw else { return Ok(0) };
+    let digits = !raw.is_empty() && raw.len() <= 6 && raw.bytes().all(|b| b.is_ascii_digit());
+    let position = if digits { raw.parse::<usize>().ok() } else { None };
+    position.filter(|p| *p <= MAX_POSITION).ok_or_else(refused)
+}
+
+/// The page of a ranked list starting at `start` (at most `limit` items),
+/// with the cursor after it when more follow. `ranked` may hold the whole
+/// list or only its first `start + limit + 1` items.
+pub fn page_at<S, T>(ranked: Vec<S>, start: usize, limit: usize, view: impl FnMut(S) -> T) -> Page<T> {
+    let more = ranked.len() > start.saturating_add(limit);
+    let items: Vec<T> = ranked.into_iter().skip(start).take(limit).map(view).collect();
+    let next_cursor = more.then(|| position_cursor(start + items.len()));
+    Page { items, next_cursor }
+}
+
+/// The page parameters of a ranked list, computed when read: `limit` is at
+/// most [`RankedQuery::MAX`]; each list states its default.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RankedQuery {
+    /// At most this many (at most 100; each list states its default).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the page before: a position in the ranking, read
+    /// again as it stands when the page is read.
+    #[param(format = "position-cursor")]
+    pub cursor: Option<String>,
+}
+
+impl RankedQuery {
+    /// The longest page of a ranked list.
+    pub const MAX: i64 = 100;
+
+    /// The longest first page a ranked list gives: what pages show at once.
+    pub fn longest() -> Self {
+        Self { limit: Some(Self::MAX), cursor: None }
+    }
+
+    /// Where the page starts and how long it is (`default` when no `limit`
+    /// is given).
+    pub fn window(&self, default: i64) -> ApiResult<(usize, usize)> {
+        let limit = super::query::page_limit(self.limit, default, Self::MAX)?;
+        let start = parse_position_cursor(self.cursor.as_deref())?;
+        Ok((start, limit as usize))
+    }
+}
+
 fn refused() -> crate::http::error::ApiError {
     bad_query("cursor", "is not a cursor this list gave out")
 }
