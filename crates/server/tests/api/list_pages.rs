@@ -15,12 +15,12 @@ backend_tests!(
 );
 
 /// The values of `key` on one page.
-fn keys(page: &Value, key: &str) -> Vec<String> {
+pub fn keys(page: &Value, key: &str) -> Vec<String> {
     page["items"].as_array().unwrap().iter().map(|item| item[key].to_string()).collect()
 }
 
 /// `path` (which may carry a query already) with `more` added to its query.
-fn with(path: &str, more: &str) -> String {
+pub fn with(path: &str, more: &str) -> String {
     let joint = if path.contains('?') { '&' } else { '?' };
     format!("{path}{joint}{more}")
 }
@@ -28,8 +28,13 @@ fn with(path: &str, more: &str) -> String {
 /// Reads every page of `path`, `limit` items at a time, and checks the
 /// pages against the list read at once: every item once, in order, over
 /// more than one page.
-async fn walks_whole(app: &TestApp, token: &str, path: &str, key: &str, limit: usize) {
-    let whole = keys(&app.get(&with(path, "limit=500"), token).await.expect(200), key);
+pub async fn walks_whole(app: &TestApp, token: &str, path: &str, key: &str, limit: usize) {
+    walks_pages(app, token, path, key, limit, 500).await;
+}
+
+/// [`walks_whole`] for a list whose longest page is `most` items.
+pub async fn walks_pages(app: &TestApp, token: &str, path: &str, key: &str, limit: usize, most: usize) {
+    let whole = keys(&app.get(&with(path, &format!("limit={most}")), token).await.expect(200), key);
     assert!(whole.len() > limit, "{path} holds more than a page: {whole:?}");
     let mut walked = Vec::new();
     let mut pages = 0;
