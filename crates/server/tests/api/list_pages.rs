@@ -60,13 +60,18 @@ pub async fn walks_pages(app: &TestApp, token: &str, path: &str, key: &str, limi
     app.get(&with(path, "cursor=not.a-cursor"), token).await.problem(400, "invalid_query");
 }
 
-async fn people_groups_members_waitlist_offers_deliveries_and_audit_page_with_next_cursor(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+/// The demo organisation loaded, its admin signed in: the path of the
+/// organisation and the admin's token.
+pub async fn demo_admin(app: &TestApp) -> (String, String) {
     let loaded = circles_server::demo::load(&app.store, &app.state.passwords).await.expect("demo loads");
     let body = json!({ "email": circles_server::demo::ADMIN_EMAIL, "password": circles_server::demo::PASSWORD });
     let session = app.request(Method::POST, "/api/v1/auth/login", None, Some(body)).await.expect(200);
-    let token = session["token"].as_str().unwrap().to_owned();
-    let org = format!("/api/v1/orgs/{}", loaded.org_id);
+    (format!("/api/v1/orgs/{}", loaded.org_id), session["token"].as_str().unwrap().to_owned())
+}
+
+async fn people_groups_members_waitlist_offers_deliveries_and_audit_page_with_next_cursor(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (org, token) = demo_admin(&app).await;
 
     walks_whole(&app, &token, &format!("{org}/people"), "id", 4).await;
     walks_whole(&app, &token, &format!("{org}/people?role=client"), "id", 3).await;

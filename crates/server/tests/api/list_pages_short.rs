@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 
 use crate::availability::app_at_now;
 use crate::group_sessions::{proposal, respond, sessions};
-use crate::list_pages::{walks_pages, walks_whole, with};
+use crate::list_pages::{demo_admin, walks_pages, walks_whole, with};
 use crate::support::{Response, TestApp};
 use crate::time_off::{five_sessions, vacation};
-use crate::waitlist::{full_session, seat_action, waitlist};
+use crate::waitlist::{full_session, manual_mode, seat_action, waitlist};
 
 backend_tests!(
     time_off_schedules_and_free_therapists_page_with_next_cursor,
@@ -82,11 +82,7 @@ async fn time_off_schedules_and_free_therapists_page_with_next_cursor(backend: B
 
 async fn presence_questionnaires_and_check_ins_page_with_next_cursor(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let loaded = circles_server::demo::load(&app.store, &app.state.passwords).await.expect("demo loads");
-    let body = json!({ "email": circles_server::demo::ADMIN_EMAIL, "password": circles_server::demo::PASSWORD });
-    let session = app.request(Method::POST, "/api/v1/auth/login", None, Some(body)).await.expect(200);
-    let admin = session["token"].as_str().unwrap().to_owned();
-    let org = format!("/api/v1/orgs/{}", loaded.org_id);
+    let (org, admin) = demo_admin(&app).await;
 
     // The demo's drop-in session running now has four people present.
     let running = app.get(&format!("{org}/sessions?status=in_progress&limit=50"), &admin).await.expect(200);
@@ -135,10 +131,7 @@ async fn suggestions_and_freed_places_page_by_position_in_their_ranking(backend:
     seat_action(&app, &org, &later, &org.client, "join").await.expect(200);
     seat_action(&app, &org, &later, &members[0], "join").await.expect(200);
     // Staff offer freed seats by hand; two clients wait.
-    let settings = format!("{}/settings", waitlist(&org));
-    app.request(Method::PUT, &settings, Some(&org.admin.token), Some(json!({ "mode": { "mode": "MANUAL" } })))
-        .await
-        .expect(200);
+    manual_mode(&app, &org).await;
     let any_seat = app
         .post(&waitlist(&org), &members[1].token, json!({ "target": "GROUP", "group_id": group, "urgency": "LOW" }))
         .await
