@@ -491,6 +491,16 @@ pub trait SeatStore: Send + Sync {
         session: SessionId,
         marks: Vec<AttendanceMark>,
     ) -> Result<Vec<Seat>>;
+    /// The attendance sheet: every seat on a session, whatever its status,
+    /// with its marks, by client name (bytewise) then client id — the page
+    /// after `page.after`. An audited read of each client listed.
+    async fn attendance_sheet(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        session: SessionId,
+        page: Keyset<(String, PersonId)>,
+    ) -> Result<Vec<Seat>>;
 }
 
 /// Staff control of one seat (issue 11 item 4): the group's moderators,

@@ -3,7 +3,6 @@
 //! is present and confirm it into attendance.
 
 use axum::extract::State;
-use circles_domain::authz::Action;
 use circles_domain::ids::{PersonId, SessionId};
 use circles_domain::local_time::local_time;
 use circles_domain::session::SeatStatus;
@@ -12,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::group_sessions::standing;
 use super::page::{Page, PageQuery, page_mapped, time_cursor};
+use super::seats::may_mark;
 use super::sessions::SeatView;
 use super::views::{Items, Problem};
 use crate::auth::Member;
@@ -143,15 +142,6 @@ fn marks_for(present: &[Presence], chosen: Option<&[Uuid]>) -> ApiResult<Vec<Att
             note: None,
         })
         .collect())
-}
-
-/// Presence is for whoever marks the session's attendance.
-async fn may_mark(state: &AppState, member: &Member, id: SessionId) -> ApiResult<()> {
-    let (people, relation) = standing(state, member, id).await?;
-    let is_therapist = people.therapists.iter().any(|(t, s)| *t == member.person_id && s.as_str() == "ACCEPTED");
-    let visible = people.includes(member.person_id) || relation.moderator || relation.facilitator;
-    member.authorize(Action::ViewSession { participant: visible })?;
-    member.authorize(Action::MarkAttendance { is_therapist, relation })
 }
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {

@@ -1,9 +1,10 @@
-//! The short lists page like the long ones: who is present, a time off's
-//! sessions and cover, schedules, who is free at an instant, questionnaires
-//! and check-ins, and the waitlist's suggestions both ways and freed places.
-//! Each walks over more than one page by `next_cursor`, each item once and in
-//! order, and refuses a malformed cursor and a limit out of range by name.
-//! And no list in the OpenAPI document answers without `next_cursor`.
+//! The short lists page like the long ones: who is present and a session's
+//! attendance sheet, a time off's sessions and cover, schedules, who is free
+//! at an instant, questionnaires and check-ins, and the waitlist's
+//! suggestions both ways and freed places. Each walks over more than one
+//! page by `next_cursor`, each item once and in order, and refuses a
+//! malformed cursor and a limit out of range by name. And no list in the
+//! OpenAPI document answers without `next_cursor`.
 
 use circles_testkit::{Backend, backend_tests};
 use reqwest::Method;
@@ -90,6 +91,14 @@ async fn presence_questionnaires_and_check_ins_page_with_next_cursor(backend: Ba
     let presence = format!("{org}/sessions/{}/presence", drop_in["id"].as_str().unwrap());
     walks_whole(&app, &admin, &presence, "person_id", 1).await;
     refuses_bad_pages(&app, &admin, &presence, 500).await;
+    // Its attendance sheet: every seat, by client name.
+    let sheet = format!("{org}/sessions/{}/attendance", drop_in["id"].as_str().unwrap());
+    walks_whole(&app, &admin, &sheet, "client_id", 2).await;
+    refuses_bad_pages(&app, &admin, &sheet, 500).await;
+    let whole = app.get(&sheet, &admin).await.expect(200);
+    let names: Vec<&str> =
+        whole["items"].as_array().unwrap().iter().map(|s| s["client_name"].as_str().unwrap()).collect();
+    assert!(names.is_sorted(), "by client name: {names:?}");
 
     // The built-in questionnaires lead the organisation's own.
     let questionnaires = format!("{org}/questionnaires");
@@ -209,6 +218,7 @@ async fn every_list_in_the_document_answers_next_cursor(backend: Backend) {
     // The lists that answered everything at once before are found as lists.
     for short in [
         "/api/v1/orgs/{org_id}/sessions/{session_id}/presence",
+        "/api/v1/orgs/{org_id}/sessions/{session_id}/attendance",
         "/api/v1/orgs/{org_id}/time-off/{time_off_id}/affected",
         "/api/v1/orgs/{org_id}/time-off/{time_off_id}/coverage",
         "/api/v1/orgs/{org_id}/waitlist/{entry_id}/suggestions",
