@@ -112,15 +112,12 @@ pub fn position_cursor(given: usize) -> String {
     given.to_string()
 }
 
-/// The furthest a position cursor reaches: no ranked list is longer.
-pub const MAX_POSITION: usize = 100_000;
-
-/// Reads a cursor written by [`position_cursor`]: 0 when absent.
+/// Reads a cursor written by [`position_cursor`]: 0 when absent. One to six
+/// digits (what the document's pattern says); no ranked list is longer.
 pub fn parse_position_cursor(raw: Option<&str>) -> ApiResult<usize> {
     let Some(raw) = raw else { return Ok(0) };
-    let digits = !raw.is_empty() && raw.len() <= 6 && raw.bytes().all(|b| b.is_ascii_digit());
-    let position = if digits { raw.parse::<usize>().ok() } else { None };
-    position.filter(|p| *p <= MAX_POSITION).ok_or_else(refused)
+    let digits = (1..=6).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| raw.parse::<usize>().ok()).flatten().ok_or_else(refused)
 }
 
 /// The page of a ranked list starting at `start` (at most `limit` items),
@@ -224,5 +221,41 @@ impl PageQuery {
         let limit = super::query::page_limit(self.limit, 100, 500)?;
         let after = parse_time_cursor::<I>(self.cursor.as_deref())?;
         Ok((limit, Keyset { after, limit: limit + 1 }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ranking_pages_by_position_and_the_last_page_has_no_cursor() {
+        let ranked = || (10..17).collect::<Vec<i32>>();
+        let first = page_at(ranked(), 0, 3, |n| n);
+        assert_eq!((first.items, first.next_cursor.as_deref()), (vec![10, 11, 12], Some("3")));
+        let start = parse_position_cursor(Some("3")).unwrap();
+        let second = page_at(ranked(), start, 3, |n| n);
+        assert_eq!((second.items, second.next_cursor.as_deref()), (vec![13, 14, 15], Some("6")));
+        let last = page_at(ranked(), 6, 3, |n| n);
+        assert_eq!((last.items, last.next_cursor), (vec![16], None));
+        // Exactly a page left: no cursor to an empty page.
+        assert_eq!(page_at(ranked(), 4, 3, |n| n).next_cursor, None);
+        // Read only as far as one past the page, as suggestions are.
+        let cut: Vec<i32> = ranked().into_iter().take(3 + 3 + 1).collect();
+        assert_eq!(page_at(cut, 3, 3, |n| n).next_cursor.as_deref(), Some("6"));
+        // Past the end (the ranking shrank): an empty last page.
+        let past = page_at(ranked(), 40, 3, |n| n);
+        assert_eq!((past.items, past.next_cursor), (Vec::<i32>::new(), None));
+    }
+
+    #[test]
+    fn a_position_cursor_is_one_to_six_digits() {
+        assert_eq!(parse_position_cursor(None).unwrap(), 0);
+        assert_eq!(parse_position_cursor(Some("0")).unwrap(), 0);
+        assert_eq!(parse_position_cursor(Some("999999")).unwrap(), 999_999);
+        for bad in ["", "-1", "+1", "1.5", "1000000", " 1", "x"] {
+            let refused = parse_position_cursor(Some(bad)).unwrap_err();
+            assert_eq!(refused.errors[0].field, "cursor", "{bad:?}");
+        }
     }
 }

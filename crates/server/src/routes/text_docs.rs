@@ -88,7 +88,7 @@ pub const ARRIVAL_CURSOR: &str = r"^[0-9]{1,18}$";
 /// point, microseconds since the epoch of joining the list, and an id, dotted.
 pub const RANK_CURSOR: &str = r"^[01]\.-?[0-9]{1,17}\.-?[0-9]{1,17}\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 /// `page::position_cursor`: how many items of a ranked list the pages
-/// before gave (at most `page::MAX_POSITION`).
+/// before gave.
 pub const POSITION_CURSOR: &str = r"^[0-9]{1,6}$";
 /// `input::Password`: something other than white space (its length is
 /// `minLength`/`maxLength`).
