@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use circles_domain::checkin::{Questionnaire, QuestionnaireRef};
 use circles_domain::ids::{CheckInId, OrgId, PersonId, SessionId};
+use jiff::Timestamp;
 
 use crate::Result;
 use crate::model::{
-    AuditCtx, CheckIn, CheckInAnswers, CheckInNumbers, CheckInResponse, NewCheckIn, PastAnswer, SessionCheckIn,
+    AuditCtx, CheckIn, CheckInAnswers, CheckInNumbers, CheckInResponse, Keyset, NewCheckIn, PastAnswer, SessionCheckIn,
     TrendPoint,
 };
 
@@ -22,8 +23,18 @@ pub trait CheckInStore: Send + Sync {
     /// Attaches a questionnaire to a session or to every session of a group.
     async fn attach_check_in(&self, ctx: &AuditCtx, org: OrgId, new: NewCheckIn) -> Result<CheckIn>;
     /// A session's check-ins (its own and its group's), with whether
-    /// `reader` has answered each.
-    async fn session_check_ins(&self, org: OrgId, session: SessionId, reader: PersonId) -> Result<Vec<SessionCheckIn>>;
+    /// `reader` has answered each, oldest first, then by id.
+    async fn session_check_ins(&self, org: OrgId, session: SessionId, reader: PersonId) -> Result<Vec<SessionCheckIn>> {
+        self.session_check_ins_page(org, session, reader, Keyset::all()).await
+    }
+    /// A page of [`Self::session_check_ins`]: those after `page.after`.
+    async fn session_check_ins_page(
+        &self,
+        org: OrgId,
+        session: SessionId,
+        reader: PersonId,
+        page: Keyset<(Timestamp, CheckInId)>,
+    ) -> Result<Vec<SessionCheckIn>>;
     /// Check-ins open for `member` now, in sessions where they hold a seat.
     async fn open_check_ins(&self, org: OrgId, member: PersonId) -> Result<Vec<SessionCheckIn>>;
     /// The organisation's k: fewest answers before members see group results.

@@ -305,8 +305,9 @@ pub trait SessionStore: Send + Sync {
         reason: String,
         by: Canceller,
     ) -> Result<Session>;
-    /// One person's sessions in `[from, to)`, sorted by start; cancelled
-    /// ones too (the person's place as it was) when `include_cancelled`.
+    /// One person's sessions in `[from, to)`, sorted by start then session
+    /// id; cancelled ones too (the person's place as it was) when
+    /// `include_cancelled`.
     async fn schedule(
         &self,
         org: OrgId,
@@ -314,6 +315,17 @@ pub trait SessionStore: Send + Sync {
         from: Timestamp,
         to: Timestamp,
         include_cancelled: bool,
+    ) -> Result<Vec<ScheduleEntry>> {
+        let window = ScheduleWindow { from, to, include_cancelled };
+        self.schedule_page(org, person, window, Keyset::all()).await
+    }
+    /// A page of [`Self::schedule`]: the entries after `page.after`.
+    async fn schedule_page(
+        &self,
+        org: OrgId,
+        person: PersonId,
+        window: ScheduleWindow,
+        page: Keyset<(Timestamp, SessionId)>,
     ) -> Result<Vec<ScheduleEntry>>;
     /// An account's sessions across every organisation it belongs to.
     async fn account_schedule(
@@ -322,6 +334,16 @@ pub trait SessionStore: Send + Sync {
         from: Timestamp,
         to: Timestamp,
         include_cancelled: bool,
+    ) -> Result<Vec<ScheduleEntry>> {
+        let window = ScheduleWindow { from, to, include_cancelled };
+        self.account_schedule_page(account, window, Keyset::all()).await
+    }
+    /// A page of [`Self::account_schedule`]: the entries after `page.after`.
+    async fn account_schedule_page(
+        &self,
+        account: AccountId,
+        window: ScheduleWindow,
+        page: Keyset<(Timestamp, SessionId)>,
     ) -> Result<Vec<ScheduleEntry>>;
 }
 
@@ -468,6 +490,16 @@ pub trait SeatStore: Send + Sync {
         org: OrgId,
         session: SessionId,
         marks: Vec<AttendanceMark>,
+    ) -> Result<Vec<Seat>>;
+    /// The attendance sheet: every seat on a session, whatever its status,
+    /// with its marks, by client name (bytewise) then client id — the page
+    /// after `page.after`. An audited read of each client listed.
+    async fn attendance_sheet(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        session: SessionId,
+        page: Keyset<(String, PersonId)>,
     ) -> Result<Vec<Seat>>;
 }
 
@@ -669,8 +701,17 @@ pub trait TimeOffStore: Send + Sync {
     async fn time_off(&self, org: OrgId, id: TimeOffId) -> Result<TimeOff>;
     /// Newest first.
     async fn list_time_off(&self, org: OrgId, filter: TimeOffFilter) -> Result<Vec<TimeOff>>;
-    /// The sessions the therapist is still on in the range.
-    async fn affected_sessions(&self, org: OrgId, id: TimeOffId) -> Result<Vec<AffectedSession>>;
+    /// The sessions the therapist is still on in the range, by start then id.
+    async fn affected_sessions(&self, org: OrgId, id: TimeOffId) -> Result<Vec<AffectedSession>> {
+        self.affected_page(org, id, Keyset::all()).await
+    }
+    /// A page of [`Self::affected_sessions`]: those after `page.after`.
+    async fn affected_page(
+        &self,
+        org: OrgId,
+        id: TimeOffId,
+        page: Keyset<(Timestamp, SessionId)>,
+    ) -> Result<Vec<AffectedSession>>;
     /// Approves a pending request, recording `coverage` (another therapist).
     /// With `auto_reassign` and a coverage therapist, the affected sessions
     /// move to them in the same transaction if they are free for all of
@@ -786,6 +827,17 @@ pub trait PresenceStore: Send + Sync {
     /// `client` checks in to a running session where they hold a seat;
     /// checking in again changes nothing.
     async fn check_in(&self, ctx: &AuditCtx, org: OrgId, session: SessionId, client: PersonId) -> Result<Presence>;
-    /// Who checked in, earliest first (an audited read).
-    async fn presence(&self, ctx: &AuditCtx, org: OrgId, session: SessionId) -> Result<Vec<Presence>>;
+    /// Who checked in, earliest first, then by person id (an audited read).
+    async fn presence(&self, ctx: &AuditCtx, org: OrgId, session: SessionId) -> Result<Vec<Presence>> {
+        self.presence_page(ctx, org, session, Keyset::all()).await
+    }
+    /// A page of [`Self::presence`]: those after `page.after`; only they
+    /// are audited as read.
+    async fn presence_page(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        session: SessionId,
+        page: Keyset<(Timestamp, PersonId)>,
+    ) -> Result<Vec<Presence>>;
 }

@@ -21,6 +21,7 @@ use uuid::Uuid;
 pub use super::availability_search::SearchQuery;
 use super::availability_search::{SearchView, parse_search, respond};
 use super::labels::labels_of;
+use super::query::{bad_query, page_limit};
 use super::views::Problem;
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
@@ -242,6 +243,12 @@ pub struct FreeAtQuery {
     /// `VIRTUAL` or `IN_PERSON`.
     #[param(pattern = "^(VIRTUAL|IN_PERSON)$")]
     pub modality: Option<String>,
+    /// At most this many therapists (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the page before: the id of its last therapist.
+    #[param(value_type = Option<Uuid>, format = Uuid)]
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -261,11 +268,17 @@ pub struct FreeAtView {
     #[schema(example = "Thu 10 Dec, 18:00 EST")]
     pub at_local: String,
     pub ends_at_local: String,
+    /// Therapists in id order.
     pub items: Vec<FreeTherapistView>,
+    /// Pass as `cursor`, with the same other parameters, for the next page;
+    /// absent on the last.
+    #[schema(value_type = Option<Uuid>)]
+    pub next_cursor: Option<Uuid>,
 }
 
 /// The therapists free for the whole of `[at, at + duration)`: in working
-/// hours (offering `modality`), with room in the window, not busy, not away.
+/// hours (offering `modality`), with room in the window, not busy, not away;
+/// in id order, a page at a time.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/availability/free-at", tag = "availability",
     params(("org_id" = Uuid, Path), FreeAtQuery),
     responses((status = 200, body = FreeAtView), (status = 400, body = Problem), (status = 404, body = Problem)),
@@ -288,8 +301,17 @@ pub async fn free_at(
     let modality = v.check_opt("modality", query.modality.as_deref().map(str::parse::<Modality>));
     let (slot, modality) =
         v.done(|| Some((Interval::starting_at(at?, duration?)?, modality?))).map_err(query_problem)?;
+    let limit = page_limit(query.limit, 100, 500)? as usize;
+    let after = query.cursor.as_deref().map(|c| c.parse::<PersonId>()).transpose();
+    let after = after.map_err(|_| bad_query("cursor", "is not a cursor this list gave out"))?;
     member.authorize(Action::SearchAvailability)?;
-    let free = state.store.free_at(member.org_id(), slot, modality).await?;
+    // Who is free is decided therapist by therapist as the calendars are
+    // read; the page is the free ones after the cursor.
+    let mut free = state.store.free_at(member.org_id(), slot, modality).await?;
+    free.sort();
+    free.retain(|t| after.is_none_or(|after| *t > after));
+    let next_cursor = (free.len() > limit).then(|| free[limit - 1].0);
+    free.truncate(limit);
     let labels = labels_of(&state, member.org_id(), &free, |m, t| _ = m.person(*t)).await?;
     let zone = &member.org.timezone;
     Ok(axum::Json(FreeAtView {
@@ -301,6 +323,7 @@ pub async fn free_at(
             .into_iter()
             .map(|t| FreeTherapistView { therapist_id: t.0, therapist_name: labels.person(t) })
             .collect(),
+        next_cursor,
     }))
 }
 

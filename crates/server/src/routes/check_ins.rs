@@ -9,20 +9,21 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::checkin::access::{Standing, may_attach_to_group, may_write_questionnaires, standing};
 use circles_domain::checkin::{CustomInput, ItemInput, OptionInput, Phase, QuestionnaireRef, WindowOffsets};
-use circles_domain::ids::{GroupId, QuestionnaireId, SessionId};
+use circles_domain::ids::{CheckInId, GroupId, QuestionnaireId, SessionId};
 use circles_domain::session::InvitationStatus;
 use circles_domain::validation::Validator;
-use circles_store::model::{CheckInTarget, NewCheckIn};
+use circles_store::model::{CheckInTarget, NewCheckIn, SessionCheckIn};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::check_in_views::{CheckInView, QuestionnaireView, SessionCheckInView};
 use super::group_sessions::standing as session_standing;
-use super::views::{Items, Problem};
+use super::page::{Page, PageQuery, RankedQuery, page_at, page_mapped, time_cursor};
+use super::views::Problem;
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
 
 /// What a questionnaire reference looks like: a built-in's key or an id.
@@ -30,17 +31,21 @@ pub const QUESTIONNAIRE_ID: &str =
     "^(mood|phq9|gad7|session_rating|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$";
 
 /// The organisation's questionnaires: the built-in ones (mood 0–10, PHQ-9,
-/// GAD-7, session rating), then its own by title.
+/// GAD-7, session rating), then its own by title, then id. The built-ins
+/// lead a list of the organisation's own, so it pages by position in it,
+/// 100 to a page unless `limit` asks otherwise.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/questionnaires", tag = "check-ins",
-    params(("org_id" = Uuid, Path)),
-    responses((status = 200, body = Items<QuestionnaireView>), (status = 404, body = Problem)),
+    params(("org_id" = Uuid, Path), RankedQuery),
+    responses((status = 200, body = Page<QuestionnaireView>), (status = 400, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list_questionnaires(
     State(state): State<AppState>,
     member: Member,
-) -> ApiResult<axum::Json<Items<QuestionnaireView>>> {
+    Query(query): Query<RankedQuery>,
+) -> ApiResult<axum::Json<Page<QuestionnaireView>>> {
+    let (start, limit) = query.window(RankedQuery::MAX)?;
     let all = state.store.questionnaires(member.org_id()).await?;
-    Ok(axum::Json(Items::of(all)))
+    Ok(axum::Json(page_at(all, start, limit, QuestionnaireView::from)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -237,41 +242,46 @@ pub async fn attach_to_group(
     Ok((StatusCode::CREATED, axum::Json(CheckInView::of(made, &member.org.timezone))))
 }
 
-/// The session's check-ins (its own and its group's), each with its window
-/// and whether the caller answered it: for its members and clinicians.
+/// The session's check-ins (its own and its group's), oldest first (then
+/// by id), each with its window and whether the caller answered it: for its
+/// members and clinicians.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/sessions/{session_id}/check-ins", tag = "check-ins",
-    params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path)),
-    responses((status = 200, body = Items<SessionCheckInView>), (status = 403, body = Problem),
+    params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Page<SessionCheckInView>), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn session_check_ins(
     State(state): State<AppState>,
     member: Member,
     Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
-) -> ApiResult<axum::Json<Items<SessionCheckInView>>> {
+    Query(query): Query<PageQuery>,
+) -> ApiResult<axum::Json<Page<SessionCheckInView>>> {
+    let (limit, page) = query.keyset::<CheckInId>()?;
     let id = SessionId(session_id);
     session_role(&state, &member, id).await?;
-    let all = state.store.session_check_ins(member.org_id(), id, member.person_id).await?;
+    let listed = state.store.session_check_ins_page(member.org_id(), id, member.person_id, page).await?;
     let now = state.clock.now();
-    Ok(axum::Json(Items {
-        items: all.into_iter().map(|c| SessionCheckInView::of(c, &member.org.timezone, now)).collect(),
-    }))
+    let cursor = |c: &SessionCheckIn| time_cursor(c.check_in.created_at, c.check_in.id.0);
+    Ok(axum::Json(page_mapped(listed, limit, cursor, |c| SessionCheckInView::of(c, &member.org.timezone, now))))
 }
 
-/// Check-ins open for the caller to answer now, in sessions where they hold a seat.
+/// Check-ins open for the caller to answer now, in sessions where they hold
+/// a seat: by the session's start (then its id), then as the session lists
+/// them. Which are open is decided as the list is read, so it pages by
+/// position in it, 100 to a page unless `limit` asks otherwise.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/me/check-ins", tag = "check-ins",
-    params(("org_id" = Uuid, Path)),
-    responses((status = 200, body = Items<SessionCheckInView>), (status = 404, body = Problem)),
+    params(("org_id" = Uuid, Path), RankedQuery),
+    responses((status = 200, body = Page<SessionCheckInView>), (status = 400, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn my_open_check_ins(
     State(state): State<AppState>,
     member: Member,
-) -> ApiResult<axum::Json<Items<SessionCheckInView>>> {
+    Query(query): Query<RankedQuery>,
+) -> ApiResult<axum::Json<Page<SessionCheckInView>>> {
+    let (start, limit) = query.window(RankedQuery::MAX)?;
     let open = state.store.open_check_ins(member.org_id(), member.person_id).await?;
     let now = state.clock.now();
-    Ok(axum::Json(Items {
-        items: open.into_iter().map(|c| SessionCheckInView::of(c, &member.org.timezone, now)).collect(),
-    }))
+    Ok(axum::Json(page_at(open, start, limit, |c| SessionCheckInView::of(c, &member.org.timezone, now))))
 }
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {

@@ -47,6 +47,7 @@ mod text_docs;
 pub mod time_off;
 pub mod views;
 pub mod waitlist;
+pub mod waitlist_suggestions;
 pub mod waitlist_views;
 pub mod webhooks;
 
@@ -115,6 +116,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(time_off::routes())
         .merge(audit::routes())
         .merge(waitlist::routes())
+        .merge(waitlist_suggestions::routes())
         .merge(offers::routes())
         .merge(deliveries::routes())
         .merge(preferences::routes())

@@ -103,6 +103,65 @@ pub fn parse_rank_cursor(raw: Option<&str>) -> ApiResult<Option<ServingKey>> {
     Ok(Some(ServingKey { pinned, score, added_at, id }))
 }
 
+/// Where a ranked list computed when it is read (cover, suggestions, freed
+/// places) left off: how many of its items the pages before gave. Each such
+/// list ends its order in an id, so while nothing it ranks changes, one
+/// position names one place in it; the next page is read from the ranking
+/// as it stands then.
+pub fn position_cursor(given: usize) -> String {
+    given.to_string()
+}
+
+/// Reads a cursor written by [`position_cursor`]: 0 when absent. One to six
+/// digits (what the document's pattern says); no ranked list is longer.
+pub fn parse_position_cursor(raw: Option<&str>) -> ApiResult<usize> {
+    let Some(raw) = raw else { return Ok(0) };
+    let digits = (1..=6).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| raw.parse::<usize>().ok()).flatten().ok_or_else(refused)
+}
+
+/// The page of a ranked list starting at `start` (at most `limit` items),
+/// with the cursor after it when more follow. `ranked` may hold the whole
+/// list or only its first `start + limit + 1` items.
+pub fn page_at<S, T>(ranked: Vec<S>, start: usize, limit: usize, view: impl FnMut(S) -> T) -> Page<T> {
+    let more = ranked.len() > start.saturating_add(limit);
+    let items: Vec<T> = ranked.into_iter().skip(start).take(limit).map(view).collect();
+    let next_cursor = more.then(|| position_cursor(start + items.len()));
+    Page { items, next_cursor }
+}
+
+/// The page parameters of a ranked list, computed when read: `limit` is at
+/// most [`RankedQuery::MAX`]; each list states its default.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RankedQuery {
+    /// At most this many (at most 100; each list states its default).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the page before: a position in the ranking, read
+    /// again as it stands when the page is read.
+    #[param(format = "position-cursor")]
+    pub cursor: Option<String>,
+}
+
+impl RankedQuery {
+    /// The longest page of a ranked list.
+    pub const MAX: i64 = 100;
+
+    /// The longest first page a ranked list gives: what pages show at once.
+    pub fn longest() -> Self {
+        Self { limit: Some(Self::MAX), cursor: None }
+    }
+
+    /// Where the page starts and how long it is (`default` when no `limit`
+    /// is given).
+    pub fn window(&self, default: i64) -> ApiResult<(usize, usize)> {
+        let limit = super::query::page_limit(self.limit, default, Self::MAX)?;
+        let start = parse_position_cursor(self.cursor.as_deref())?;
+        Ok((start, limit as usize))
+    }
+}
+
 fn refused() -> crate::http::error::ApiError {
     bad_query("cursor", "is not a cursor this list gave out")
 }
@@ -162,5 +221,41 @@ impl PageQuery {
         let limit = super::query::page_limit(self.limit, 100, 500)?;
         let after = parse_time_cursor::<I>(self.cursor.as_deref())?;
         Ok((limit, Keyset { after, limit: limit + 1 }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ranking_pages_by_position_and_the_last_page_has_no_cursor() {
+        let ranked = || (10..17).collect::<Vec<i32>>();
+        let first = page_at(ranked(), 0, 3, |n| n);
+        assert_eq!((first.items, first.next_cursor.as_deref()), (vec![10, 11, 12], Some("3")));
+        let start = parse_position_cursor(Some("3")).unwrap();
+        let second = page_at(ranked(), start, 3, |n| n);
+        assert_eq!((second.items, second.next_cursor.as_deref()), (vec![13, 14, 15], Some("6")));
+        let last = page_at(ranked(), 6, 3, |n| n);
+        assert_eq!((last.items, last.next_cursor), (vec![16], None));
+        // Exactly a page left: no cursor to an empty page.
+        assert_eq!(page_at(ranked(), 4, 3, |n| n).next_cursor, None);
+        // Read only as far as one past the page, as suggestions are.
+        let cut: Vec<i32> = ranked().into_iter().take(3 + 3 + 1).collect();
+        assert_eq!(page_at(cut, 3, 3, |n| n).next_cursor.as_deref(), Some("6"));
+        // Past the end (the ranking shrank): an empty last page.
+        let past = page_at(ranked(), 40, 3, |n| n);
+        assert_eq!((past.items, past.next_cursor), (Vec::<i32>::new(), None));
+    }
+
+    #[test]
+    fn a_position_cursor_is_one_to_six_digits() {
+        assert_eq!(parse_position_cursor(None).unwrap(), 0);
+        assert_eq!(parse_position_cursor(Some("0")).unwrap(), 0);
+        assert_eq!(parse_position_cursor(Some("999999")).unwrap(), 999_999);
+        for bad in ["", "-1", "+1", "1.5", "1000000", " 1", "x"] {
+            let refused = parse_position_cursor(Some(bad)).unwrap_err();
+            assert_eq!(refused.errors[0].field, "cursor", "{bad:?}");
+        }
     }
 }

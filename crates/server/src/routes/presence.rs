@@ -3,7 +3,6 @@
 //! is present and confirm it into attendance.
 
 use axum::extract::State;
-use circles_domain::authz::Action;
 use circles_domain::ids::{PersonId, SessionId};
 use circles_domain::local_time::local_time;
 use circles_domain::session::SeatStatus;
@@ -12,12 +11,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::group_sessions::standing;
+use super::page::{Page, PageQuery, page_mapped, time_cursor};
+use super::seats::may_mark;
 use super::sessions::SeatView;
 use super::views::{Items, Problem};
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -63,21 +63,26 @@ pub async fn check_in(
     Ok(axum::Json(PresenceView::of(presence, &member.org.timezone)))
 }
 
-/// Who has checked in, earliest first: for the session's therapists and
-/// the group's moderators.
+/// Who has checked in, earliest first (then by person id): for the
+/// session's therapists and the group's moderators. The cursor is the last
+/// check-in's time and person.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/sessions/{session_id}/presence", tag = "seats",
-    params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path)),
-    responses((status = 200, body = Items<PresenceView>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Page<PresenceView>), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn present(
     State(state): State<AppState>,
     member: Member,
     Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
-) -> ApiResult<axum::Json<Items<PresenceView>>> {
+    Query(query): Query<PageQuery>,
+) -> ApiResult<axum::Json<Page<PresenceView>>> {
+    let (limit, page) = query.keyset::<PersonId>()?;
     let id = SessionId(session_id);
     may_mark(&state, &member, id).await?;
-    let all = state.store.presence(&member.ctx, member.org_id(), id).await?;
-    Ok(axum::Json(Items { items: all.into_iter().map(|p| PresenceView::of(p, &member.org.timezone)).collect() }))
+    let listed = state.store.presence_page(&member.ctx, member.org_id(), id, page).await?;
+    let cursor = |p: &Presence| time_cursor(p.checked_in_at, p.person_id.0);
+    Ok(axum::Json(page_mapped(listed, limit, cursor, |p| PresenceView::of(p, &member.org.timezone))))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -137,15 +142,6 @@ fn marks_for(present: &[Presence], chosen: Option<&[Uuid]>) -> ApiResult<Vec<Att
             note: None,
         })
         .collect())
-}
-
-/// Presence is for whoever marks the session's attendance.
-async fn may_mark(state: &AppState, member: &Member, id: SessionId) -> ApiResult<()> {
-    let (people, relation) = standing(state, member, id).await?;
-    let is_therapist = people.therapists.iter().any(|(t, s)| *t == member.person_id && s.as_str() == "ACCEPTED");
-    let visible = people.includes(member.person_id) || relation.moderator || relation.facilitator;
-    member.authorize(Action::ViewSession { participant: visible })?;
-    member.authorize(Action::MarkAttendance { is_therapist, relation })
 }
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {

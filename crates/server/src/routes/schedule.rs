@@ -2,15 +2,16 @@
 
 use axum::extract::State;
 use circles_domain::authz::Action;
-use circles_domain::ids::PersonId;
-use circles_store::model::ScheduleEntry;
+use circles_domain::ids::{PersonId, SessionId};
+use circles_store::model::{Keyset, ScheduleEntry, ScheduleWindow};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::page::{Page, PageQuery, page_of, session_cursor};
 use super::query::{bad_query, query_instant};
-use super::views::{Items, Problem};
+use super::views::Problem;
 use crate::auth::{Caller, Member};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::Query;
@@ -121,6 +122,13 @@ pub struct ScheduleQuery {
     pub person_id: Option<Uuid>,
     /// Whether cancelled sessions are listed (default true).
     pub include_cancelled: Option<bool>,
+    /// At most this many (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the page before: the start and session id of
+    /// its last entry.
+    #[param(format = "time-cursor")]
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -135,12 +143,24 @@ pub struct WindowQuery {
     pub to: Option<String>,
     /// Whether cancelled sessions are listed (default true).
     pub include_cancelled: Option<bool>,
+    /// At most this many (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the page before: the start and session id of
+    /// its last entry.
+    #[param(format = "time-cursor")]
+    pub cursor: Option<String>,
 }
 
 const DEFAULT_WINDOW: SignedDuration = SignedDuration::from_hours(24 * 30);
 const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(24 * 93);
 
-fn window(state: &AppState, from: Option<&str>, to: Option<&str>) -> ApiResult<(Timestamp, Timestamp)> {
+fn window(
+    state: &AppState,
+    from: Option<&str>,
+    to: Option<&str>,
+    cancelled: Option<bool>,
+) -> ApiResult<ScheduleWindow> {
     let from = query_instant("from", from)?.unwrap_or_else(|| state.clock.now());
     let to = query_instant("to", to)?.unwrap_or(from + DEFAULT_WINDOW);
     if to <= from {
@@ -149,45 +169,56 @@ fn window(state: &AppState, from: Option<&str>, to: Option<&str>) -> ApiResult<(
     if to.duration_since(from) > MAX_WINDOW {
         return Err(bad_query("to", "may be at most 93 days after from"));
     }
-    Ok((from, to))
+    Ok(ScheduleWindow { from, to, include_cancelled: cancelled.unwrap_or(true) })
+}
+
+/// The page's limit and where it starts, read like every list's.
+fn page(limit: Option<i64>, cursor: Option<String>) -> ApiResult<(i64, Keyset<(Timestamp, SessionId)>)> {
+    PageQuery { limit, cursor }.keyset::<SessionId>()
+}
+
+/// A page of entries: sorted by start, then session id.
+fn page_of_entries(entries: Vec<ScheduleEntry>, limit: i64) -> Page<ScheduleEntryView> {
+    page_of(entries, limit, |e| session_cursor(e.starts_at, e.session_id))
 }
 
 /// One person's sessions in the organisation — one-on-one and group,
-/// as therapist or client — sorted by start.
+/// as therapist or client — sorted by start, then session id.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/schedule", tag = "schedule",
     params(("org_id" = Uuid, Path), ScheduleQuery),
-    responses((status = 200, body = Items<ScheduleEntryView>), (status = 400, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = Page<ScheduleEntryView>), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn org_schedule(
     State(state): State<AppState>,
     member: Member,
     Query(query): Query<ScheduleQuery>,
-) -> ApiResult<axum::Json<Items<ScheduleEntryView>>> {
+) -> ApiResult<axum::Json<Page<ScheduleEntryView>>> {
+    let (limit, page) = page(query.limit, query.cursor)?;
     let person = query.person_id.map_or(member.person_id, PersonId);
     member.authorize(Action::ViewSchedule { is_self: person == member.person_id })?;
     if person != member.person_id && state.store.person_role(member.org_id(), person).await?.is_none() {
         return Err(ApiError::not_found("person"));
     }
-    let (from, to) = window(&state, query.from.as_deref(), query.to.as_deref())?;
-    Ok(axum::Json(Items::of(
-        state.store.schedule(member.org_id(), person, from, to, query.include_cancelled.unwrap_or(true)).await?,
-    )))
+    let window = window(&state, query.from.as_deref(), query.to.as_deref(), query.include_cancelled)?;
+    let entries = state.store.schedule_page(member.org_id(), person, window, page).await?;
+    Ok(axum::Json(page_of_entries(entries, limit)))
 }
 
-/// The caller's sessions across every organisation they belong to.
+/// The caller's sessions across every organisation they belong to, sorted
+/// by start, then session id.
 #[utoipa::path(get, path = "/api/v1/me/schedule", tag = "schedule", params(WindowQuery),
-    responses((status = 200, body = Items<ScheduleEntryView>), (status = 400, body = Problem)),
+    responses((status = 200, body = Page<ScheduleEntryView>), (status = 400, body = Problem)),
     security(("bearer" = [])))]
 pub async fn my_schedule(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<WindowQuery>,
-) -> ApiResult<axum::Json<Items<ScheduleEntryView>>> {
-    let (from, to) = window(&state, query.from.as_deref(), query.to.as_deref())?;
-    let include_cancelled = query.include_cancelled.unwrap_or(true);
-    let entries = state.store.account_schedule(caller.principal.account_id, from, to, include_cancelled).await?;
-    Ok(axum::Json(Items::of(entries)))
+) -> ApiResult<axum::Json<Page<ScheduleEntryView>>> {
+    let (limit, page) = page(query.limit, query.cursor)?;
+    let window = window(&state, query.from.as_deref(), query.to.as_deref(), query.include_cancelled)?;
+    let entries = state.store.account_schedule_page(caller.principal.account_id, window, page).await?;
+    Ok(axum::Json(page_of_entries(entries, limit)))
 }
 
 /// This module's routes, with their OpenAPI descriptions (merged in [`super::api`]).

@@ -5,17 +5,19 @@ use circles_domain::authz::Action;
 use circles_domain::ids::{PersonId, SessionId};
 use circles_domain::session::SeatStatus;
 use circles_domain::validation::Validator;
-use circles_store::model::AttendanceMark;
+use circles_store::model::{AttendanceMark, Keyset};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::group_sessions::standing;
+use super::page::{Page, name_cursor, page_of, parse_name_cursor};
+use super::query::page_limit;
 use super::sessions::SeatView;
 use super::views::{Items, Problem};
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::state::AppState;
 
 /// Takes a seat on a scheduled group session (or a running drop-in one) if
@@ -75,8 +77,57 @@ pub struct AttendanceLine {
     pub note: Option<String>,
 }
 
+/// The attendance sheet: every seat on the session, whatever its status,
+/// with its marks — by client name, then client id, a page at a time (the
+/// cursor is the last seat's client name and id). For whoever marks the
+/// session's attendance; an audited read of each client listed.
+#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/sessions/{session_id}/attendance", tag = "seats",
+    params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path), SheetQuery),
+    responses((status = 200, body = Page<SeatView>), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn sheet(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
+    Query(query): Query<SheetQuery>,
+) -> ApiResult<axum::Json<Page<SeatView>>> {
+    let limit = page_limit(query.limit, 100, 500)?;
+    let after = parse_name_cursor::<PersonId>(query.cursor.as_deref())?;
+    let id = SessionId(session_id);
+    may_mark(&state, &member, id).await?;
+    // One more than the page, to know whether another follows.
+    let page = Keyset { after, limit: limit + 1 };
+    let seats = state.store.attendance_sheet(&member.ctx, member.org_id(), id, page).await?;
+    Ok(axum::Json(page_of(seats, limit, |s| name_cursor(&s.client_name, s.client_id.0))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SheetQuery {
+    /// At most this many (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the page before.
+    #[param(format = "name-cursor")]
+    pub cursor: Option<String>,
+}
+
+/// The sheet (and the live room's presence) is for whoever marks the
+/// session's attendance: its accepted therapists, the group's moderators
+/// and facilitators, the org's admins.
+pub(super) async fn may_mark(state: &AppState, member: &Member, id: SessionId) -> ApiResult<()> {
+    let (people, relation) = standing(state, member, id).await?;
+    let is_therapist = people.therapists.iter().any(|(t, s)| *t == member.person_id && s.as_str() == "ACCEPTED");
+    let visible = people.includes(member.person_id) || relation.moderator || relation.facilitator;
+    member.authorize(Action::ViewSession { participant: visible })?;
+    member.authorize(Action::MarkAttendance { is_therapist, relation })
+}
+
 /// Marks attendance for several clients at once, all or nothing. Entries
 /// more than 30 days after the session are accepted and audited as late.
+/// The answer is the seats marked, one per line sent, in their order; the
+/// whole sheet reads with `GET`.
 #[utoipa::path(put, path = "/api/v1/orgs/{org_id}/sessions/{session_id}/attendance", tag = "seats",
     request_body = Vec<AttendanceLine>, params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path)),
     responses((status = 200, body = Items<SeatView>), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -89,11 +140,7 @@ pub async fn attendance(
     Json(lines): Json<Vec<AttendanceLine>>,
 ) -> ApiResult<axum::Json<Items<SeatView>>> {
     let id = SessionId(session_id);
-    let (people, relation) = standing(&state, &member, id).await?;
-    let is_therapist = people.therapists.iter().any(|(t, s)| *t == member.person_id && s.as_str() == "ACCEPTED");
-    let visible = people.includes(member.person_id) || relation.moderator || relation.facilitator;
-    member.authorize(Action::ViewSession { participant: visible })?;
-    member.authorize(Action::MarkAttendance { is_therapist, relation })?;
+    may_mark(&state, &member, id).await?;
     let marks = parse_sheet(&lines)?;
     let seats = state.store.mark_attendance(&member.ctx, member.org_id(), id, marks).await?;
     Ok(axum::Json(Items::of(seats)))
@@ -141,5 +188,5 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
     utoipa_axum::router::OpenApiRouter::new()
         .routes(utoipa_axum::routes!(join))
         .routes(utoipa_axum::routes!(leave))
-        .routes(utoipa_axum::routes!(attendance))
+        .routes(utoipa_axum::routes!(sheet, attendance))
 }

@@ -16,6 +16,8 @@
 //! - `password-policy`: not only white space;
 //! - `rrule`: a recurrence rule;
 //! - `time-cursor`: a list's `next_cursor` (`routes::page::time_cursor`);
+//!   `name-cursor`, `arrival-cursor`, `rank-cursor` and `position-cursor`
+//!   likewise for lists in those orders;
 //! - `fhir-date`: a FHIR `date` search value, its prefix and a date or a
 //!   date-time with its offset (`fhir::params::StartRange::narrow`);
 //! - `fhir-practitioner`, `fhir-patient`, `fhir-person`, `fhir-schedule`:
@@ -85,6 +87,9 @@ pub const ARRIVAL_CURSOR: &str = r"^[0-9]{1,18}$";
 /// `page::rank_cursor`: pinned (0 or 1), the score in millionths of a
 /// point, microseconds since the epoch of joining the list, and an id, dotted.
 pub const RANK_CURSOR: &str = r"^[01]\.-?[0-9]{1,17}\.-?[0-9]{1,17}\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+/// `page::position_cursor`: how many items of a ranked list the pages
+/// before gave.
+pub const POSITION_CURSOR: &str = r"^[0-9]{1,6}$";
 /// `input::Password`: something other than white space (its length is
 /// `minLength`/`maxLength`).
 pub const PASSWORD_POLICY: &str = r"\S";
@@ -187,6 +192,7 @@ fn apply(schema: &mut RefOr<Schema>) {
                         "name-cursor" => NAME_CURSOR,
                         "arrival-cursor" => ARRIVAL_CURSOR,
                         "rank-cursor" => RANK_CURSOR,
+                        "position-cursor" => POSITION_CURSOR,
                         other => panic!("unknown text rule `{other}` in the OpenAPI document"),
                     };
                     object.format = None;

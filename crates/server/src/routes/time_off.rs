@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::labels::labels_of;
-use super::page::{Page, page_of, parse_time_cursor, time_cursor};
+use super::page::{Page, PageQuery, RankedQuery, page_at, page_of, parse_time_cursor, session_cursor, time_cursor};
 use super::query::{page_limit, query_parsed};
 use super::views::{Items, Problem};
 use crate::auth::Member;
@@ -264,18 +264,22 @@ impl From<AffectedSession> for AffectedSessionView {
 }
 
 /// The sessions the therapist is still on in the range (not cancelled, not
-/// over): what needs cover.
+/// over): what needs cover, soonest first (then by session id).
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/time-off/{time_off_id}/affected", tag = "time off",
-    params(("org_id" = Uuid, Path), ("time_off_id" = Uuid, Path)),
-    responses((status = 200, body = Items<AffectedSessionView>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    params(("org_id" = Uuid, Path), ("time_off_id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Page<AffectedSessionView>), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn affected(
     State(state): State<AppState>,
     member: Member,
     Path((_org_id, id)): Path<(Uuid, Uuid)>,
-) -> ApiResult<axum::Json<Items<AffectedSessionView>>> {
+    Query(query): Query<PageQuery>,
+) -> ApiResult<axum::Json<Page<AffectedSessionView>>> {
+    let (limit, page) = query.keyset::<SessionId>()?;
     let time_off = visible(&state, &member, id).await?;
-    Ok(axum::Json(Items::of(state.store.affected_sessions(member.org_id(), time_off.id).await?)))
+    let listed = state.store.affected_page(member.org_id(), time_off.id, page).await?;
+    Ok(axum::Json(page_of(listed, limit, |a| session_cursor(a.starts_at, a.session_id))))
 }
 
 /// The request, for an admin's decision (404 before 403).
@@ -483,24 +487,33 @@ impl CoverageView {
 }
 
 /// Every other therapist as cover, best first: free for every affected
-/// session, then by how many they can take, then by clients they know.
+/// session, then by how many they can take, then by clients they know, then
+/// by therapist id. The ranking is computed when read and paged by
+/// position in it, 20 to a page unless `limit` asks otherwise.
 #[utoipa::path(get, path = "/api/v1/orgs/{org_id}/time-off/{time_off_id}/coverage", tag = "time off",
-    params(("org_id" = Uuid, Path), ("time_off_id" = Uuid, Path)),
-    responses((status = 200, body = Items<CoverageView>), (status = 403, body = Problem), (status = 404, body = Problem)),
+    params(("org_id" = Uuid, Path), ("time_off_id" = Uuid, Path), RankedQuery),
+    responses((status = 200, body = Page<CoverageView>), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn coverage(
     State(state): State<AppState>,
     member: Member,
     Path((_org_id, id)): Path<(Uuid, Uuid)>,
-) -> ApiResult<axum::Json<Items<CoverageView>>> {
+    Query(query): Query<RankedQuery>,
+) -> ApiResult<axum::Json<Page<CoverageView>>> {
+    let (start, limit) = query.window(COVER_PAGE)?;
     let id = for_decision(&state, &member, id).await?;
-    let candidates = state.store.coverage(member.org_id(), id).await?;
-    let labels = labels_of(&state, member.org_id(), &candidates, |m, c| {
+    let ranked = state.store.coverage(member.org_id(), id).await?;
+    let shown = &ranked[start.min(ranked.len())..(start + limit).min(ranked.len())];
+    let labels = labels_of(&state, member.org_id(), shown, |m, c| {
         c.can_cover.iter().chain(&c.cannot_cover).for_each(|&s| _ = m.session(s));
     })
     .await?;
-    Ok(axum::Json(Items { items: candidates.into_iter().map(|c| CoverageView::new(c, &labels)).collect() }))
+    Ok(axum::Json(page_at(ranked, start, limit, |c| CoverageView::new(c, &labels))))
 }
+
+/// Cover candidates come twenty to a page unless asked otherwise.
+const COVER_PAGE: i64 = 20;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,6 +1,6 @@
 //! Waitlists: clients waiting for a group seat, one group session's seat or
-//! a one-on-one slot, served by an explained priority; suggestions both
-//! ways; statistics and settings.
+//! a one-on-one slot, served by an explained priority; statistics and
+//! settings. Suggestions both ways are in `waitlist_suggestions.rs`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,11 +18,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::labels::labels_of;
 use super::page::{Page, page_mapped, parse_rank_cursor, rank_cursor};
 use super::query::{page_limit, query_parsed};
-use super::views::{Items, Problem};
-use super::waitlist_views::{EntryMatchView, FreedPlaceView, PlaceMatchView, StatsView, mention_place, visible_to};
+use super::views::Problem;
+use super::waitlist_views::{StatsView, visible_to};
 use crate::auth::Member;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Json, Path, Query};
@@ -399,7 +398,7 @@ pub async fn list_entries(
     Ok(axum::Json(page_mapped(entries, limit, cursor, |e| EntryView::new(e, staff))))
 }
 
-async fn entry_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Entry> {
+pub(super) async fn entry_for(state: &AppState, member: &Member, id: Uuid) -> ApiResult<Entry> {
     let entry = state.store.entry(&member.ctx, member.org_id(), WaitlistEntryId(id)).await?;
     visible_to(member, entry.client_id, "waitlist entry")?;
     Ok(entry)
@@ -489,60 +488,6 @@ pub async fn cancel_entry(
     Ok(axum::Json(EntryView::new(entry, is_staff(&member))))
 }
 
-/// The five best seats or slots for an entry, with the match reasons.
-#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/waitlist/{entry_id}/suggestions", tag = "waitlist",
-    params(("org_id" = Uuid, Path), ("entry_id" = Uuid, Path)),
-    responses((status = 200, body = Items<PlaceMatchView>), (status = 403, body = Problem), (status = 404, body = Problem)),
-    security(("bearer" = [])))]
-pub async fn entry_suggestions(
-    State(state): State<AppState>,
-    member: Member,
-    Path((_org_id, entry_id)): Path<(Uuid, Uuid)>,
-) -> ApiResult<axum::Json<Items<PlaceMatchView>>> {
-    // Another organisation's entry is 404 before any refusal.
-    let entry = entry_for(&state, &member, entry_id).await?;
-    member.authorize(Action::ManageWaitlist)?;
-    let found = state.store.entry_suggestions(member.org_id(), entry.id, 5).await?;
-    let labels = labels_of(&state, member.org_id(), &found, |m, p| mention_place(m, &p.place)).await?;
-    Ok(axum::Json(Items { items: found.into_iter().map(|p| PlaceMatchView::new(p, &labels)).collect() }))
-}
-
-/// The five best waiting entries for a free seat on a group session, or
-/// for the slot a cancelled one-on-one session left.
-#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/freed/{session_id}/suggestions", tag = "waitlist",
-    params(("org_id" = Uuid, Path), ("session_id" = Uuid, Path)),
-    responses((status = 200, body = Items<EntryMatchView>), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "not_offerable")),
-    security(("bearer" = [])))]
-pub async fn freed_suggestions(
-    State(state): State<AppState>,
-    member: Member,
-    Path((_org_id, session_id)): Path<(Uuid, Uuid)>,
-) -> ApiResult<axum::Json<Items<EntryMatchView>>> {
-    state.store.session_people(member.org_id(), SessionId(session_id)).await?;
-    member.authorize(Action::ManageWaitlist)?;
-    let found = state.store.freed_suggestions(member.org_id(), SessionId(session_id), 5).await?;
-    Ok(axum::Json(Items { items: found.into_iter().map(EntryMatchView::from).collect() }))
-}
-
-/// Freed seats and slots no offer went out for, still free and to come and
-/// suiting someone waiting, soonest first (at most ten), each with the five
-/// waiting entries that suit it best. In manual mode every freed place waits here for staff to
-/// send an offer (`POST /offers`); otherwise those nobody fitted do.
-#[utoipa::path(get, path = "/api/v1/orgs/{org_id}/waitlist/freed", tag = "waitlist",
-    params(("org_id" = Uuid, Path)),
-    responses((status = 200, body = Items<FreedPlaceView>), (status = 403, body = Problem), (status = 404, body = Problem)),
-    security(("bearer" = [])))]
-pub async fn freed_places(
-    State(state): State<AppState>,
-    member: Member,
-) -> ApiResult<axum::Json<Items<FreedPlaceView>>> {
-    member.authorize(Action::ManageWaitlist)?;
-    let found = state.store.freed_places(member.org_id(), 10, 5).await?;
-    let labels = labels_of(&state, member.org_id(), &found, |m, f| mention_place(m, &f.place)).await?;
-    Ok(axum::Json(Items { items: found.into_iter().map(|f| FreedPlaceView::new(f, &labels)).collect() }))
-}
-
 /// Time to match, offers sent, accepted, declined and expired, and freed
 /// seats refilled (and how fast), for the organisation, per group and per
 /// therapist.
@@ -593,9 +538,6 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<crate::state::AppState> {
     utoipa_axum::router::OpenApiRouter::new()
         .routes(utoipa_axum::routes!(create_entry, list_entries))
         .routes(utoipa_axum::routes!(stats))
-        .routes(utoipa_axum::routes!(freed_places))
         .routes(utoipa_axum::routes!(get_settings, put_settings))
         .routes(utoipa_axum::routes!(get_entry, update_entry, cancel_entry))
-        .routes(utoipa_axum::routes!(entry_suggestions))
-        .routes(utoipa_axum::routes!(freed_suggestions))
 }

@@ -20,7 +20,7 @@ use super::layout::page;
 use super::time;
 use super::viewer::{Ctx, Flash, Viewer, member_in};
 use crate::http::error::ApiError;
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::routes::check_in_answers::{
     AnswerRequest, answer as api_answer, answers as api_answers, results as api_results,
 };
@@ -28,6 +28,7 @@ use crate::routes::check_in_views::{
     AnswersView, ItemView, QuestionnaireView, ResponseView, ResultsView, SessionCheckInView, SummaryView,
 };
 use crate::routes::check_ins::{list_questionnaires, session_check_ins, session_role};
+use crate::routes::page::{PageQuery, RankedQuery};
 use crate::state::AppState;
 
 /// The questionnaire a session's check-in asks.
@@ -38,9 +39,14 @@ async fn questionnaire_of(
     session: Uuid,
     check_in: Uuid,
 ) -> crate::http::error::ApiResult<QuestionnaireView> {
-    let all = session_check_ins(State(state.clone()), member.clone(), Path((org, session))).await?.0.items;
+    let all =
+        session_check_ins(State(state.clone()), member.clone(), Path((org, session)), Query(PageQuery::longest()))
+            .await?
+            .0
+            .items;
     let c = all.into_iter().find(|c| c.id == check_in).ok_or_else(|| ApiError::not_found("check-in"))?;
-    let questionnaires = list_questionnaires(State(state.clone()), member.clone()).await?.0.items;
+    let questionnaires =
+        list_questionnaires(State(state.clone()), member.clone(), Query(RankedQuery::longest())).await?.0.items;
     questionnaires.into_iter().find(|q| q.id == c.questionnaire_id).ok_or_else(|| ApiError::not_found("questionnaire"))
 }
 
@@ -62,7 +68,13 @@ fn answers_from(q: &QuestionnaireView, fields: &Fields) -> BTreeMap<String, Valu
 }
 
 async fn listed(state: &AppState, ctx: &Ctx, session: Uuid) -> PageResult<Vec<SessionCheckInView>> {
-    let found = session_check_ins(State(state.clone()), ctx.member.clone(), Path((ctx.org(), session))).await;
+    let found = session_check_ins(
+        State(state.clone()),
+        ctx.member.clone(),
+        Path((ctx.org(), session)),
+        Query(PageQuery::longest()),
+    )
+    .await;
     Ok(found.map_err(|e| if e.status.as_u16() == 403 { PageError::not_found() } else { e.into() })?.0.items)
 }
 
@@ -112,7 +124,8 @@ pub async fn show(
     let ctx = Ctx::load(&state, viewer, org).await?;
     let all = listed(&state, &ctx, session).await?;
     let c = all.into_iter().find(|c| c.id == check_in).ok_or_else(PageError::not_found)?;
-    let questionnaires = list_questionnaires(State(state.clone()), ctx.member.clone()).await?.0.items;
+    let questionnaires =
+        list_questionnaires(State(state.clone()), ctx.member.clone(), Query(RankedQuery::longest())).await?.0.items;
     let q = questionnaires.into_iter().find(|q| q.id == c.questionnaire_id).ok_or_else(PageError::not_found)?;
     let path = Path((org, session, check_in));
     let answers = api_answers(State(state.clone()), ctx.member.clone(), Path(path.0)).await?.0;

@@ -17,7 +17,8 @@ use super::layout::page;
 use super::session::load;
 use super::time;
 use super::viewer::{Ctx, Flash, Viewer, member_in};
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
+use crate::routes::page::PageQuery;
 use crate::routes::presence::{
     ConfirmRequest, PresenceView, check_in as api_check_in, confirm as api_confirm, present as api_present,
 };
@@ -32,11 +33,13 @@ pub async fn room(
     let session = load(&state, &ctx, id).await?;
     // Staff who mark attendance see who is present; anyone else is refused
     // by the same rule as the API, and sees their own side of the room.
-    let present = match api_present(State(state.clone()), ctx.member.clone(), Path((org, id))).await {
-        Ok(list) => Some(list.0.items),
-        Err(e) if e.status == StatusCode::FORBIDDEN => None,
-        Err(e) => return Err(e.into()),
-    };
+    let present =
+        match api_present(State(state.clone()), ctx.member.clone(), Path((org, id)), Query(PageQuery::longest())).await
+        {
+            Ok(list) => Some(list.0.items),
+            Err(e) if e.status == StatusCode::FORBIDDEN => None,
+            Err(e) => return Err(e.into()),
+        };
     let base = format!("/sessions/{id}/room");
     let body = html! {
         h1 { "Live room: " (session.title) }

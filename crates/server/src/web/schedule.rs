@@ -28,21 +28,32 @@ pub struct WeekQuery {
     view: Option<String>,
 }
 
-/// The viewer's sessions between two instants, as the API lists them.
+/// The viewer's sessions between two instants, as the API lists them: every
+/// page of the window (a week or a month shows whole).
 pub async fn entries(
     state: &AppState,
     ctx: &Ctx,
     from: Timestamp,
     to: Timestamp,
 ) -> PageResult<Vec<ScheduleEntryView>> {
-    let query = ScheduleQuery {
-        from: Some(from.to_string()),
-        to: Some(to.to_string()),
-        person_id: None,
-        include_cancelled: None,
-    };
-    let found = org_schedule(State(state.clone()), ctx.member.clone(), Query(query)).await?;
-    Ok(found.0.items)
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let query = ScheduleQuery {
+            from: Some(from.to_string()),
+            to: Some(to.to_string()),
+            person_id: None,
+            include_cancelled: None,
+            limit: Some(500),
+            cursor,
+        };
+        let page = org_schedule(State(state.clone()), ctx.member.clone(), Query(query)).await?.0;
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
 }
 
 pub fn modality(raw: &str) -> &'static str {

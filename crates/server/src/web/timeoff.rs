@@ -20,6 +20,7 @@ use super::time;
 use super::viewer::{Ctx, Flash, Viewer};
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
+use crate::routes::page::{PageQuery, RankedQuery};
 use crate::routes::time_off::{
     ApproveRequest, ReasonRequest, ReassignRequest, TimeOffQuery, TimeOffRequest, TimeOffView, affected,
     approve as api_approve, coverage, deny as api_deny, get_time_off, list_time_off, reassign as api_reassign,
@@ -139,8 +140,12 @@ pub async fn decide_page(
     let ctx = Ctx::load(&state, viewer, org).await?;
     let caller = || ctx.member.clone();
     let request: TimeOffView = get_time_off(State(state.clone()), caller(), Path((org, id))).await?.0;
-    let sessions = affected(State(state.clone()), caller(), Path((org, id))).await?.0.items;
-    let candidates = coverage(State(state.clone()), caller(), Path((org, id))).await?.0.items;
+    // The longest pages: the sessions listed say how many more there are.
+    let sessions =
+        affected(State(state.clone()), caller(), Path((org, id)), Query(PageQuery::longest())).await?.0.items;
+    let candidates =
+        coverage(State(state.clone()), caller(), Path((org, id)), Query(RankedQuery::longest())).await?.0.items;
+    let unlisted = request.affected_sessions - sessions.len() as i64;
     let names = Names::therapists(&state, &ctx).await?;
     let base = format!("/time-off/{id}");
     let (approve, deny, reassign) = (
@@ -154,7 +159,7 @@ pub async fn decide_page(
             select id=(id) name="coverage_therapist_id" {
                 @for c in &candidates {
                     option value=(c.therapist_id) selected[Some(c.therapist_id) == request.coverage_therapist_id] {
-                        (c.therapist_name) " — " @if c.covers_all { "free for every session" } @else { "free for " (c.can_cover.len()) " of " (sessions.len()) }
+                        (c.therapist_name) " — " @if c.covers_all { "free for every session" } @else { "free for " (c.can_cover.len()) " of " (request.affected_sessions) }
                         @if c.shared_clients > 0 { ", knows " (c.shared_clients) " of the clients" }
                     }
                 }
@@ -176,6 +181,7 @@ pub async fn decide_page(
             a href=(ctx.path(&format!("/sessions/{}", s.session_id))) { (s.title) } " — " (time::span(s.starts_at, s.ends_at, &ctx.tz))
             @if s.kind != "one_on_one" { " · " (s.seats_taken) " seats taken" }
         } } }
+        @if unlisted > 0 { p.muted { "And " (unlisted) " more, later in the range." } }
         @if request.status == "PENDING" {
             h2 { "Decide" }
             form.stack.card method="post" action=(approve) {

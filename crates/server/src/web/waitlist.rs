@@ -21,10 +21,11 @@ use crate::routes::offers::{
     AcceptRequest, DeclineRequest, OfferQuery, SendOfferRequest, accept as api_accept, decline as api_decline,
     list_offers, send_offer, withdraw as api_withdraw,
 };
+use crate::routes::page::RankedQuery;
 use crate::routes::waitlist::{
-    EntryQuery, EntryView, UpdateEntryRequest, cancel_entry, entry_suggestions, freed_places, get_entry, list_entries,
-    update_entry,
+    EntryQuery, EntryView, UpdateEntryRequest, cancel_entry, get_entry, list_entries, update_entry,
 };
+use crate::routes::waitlist_suggestions::{entry_suggestions, freed_places};
 use crate::routes::waitlist_views::{FreedPlaceView, OfferView, PlaceMatchView, PlaceView};
 use crate::state::AppState;
 
@@ -171,7 +172,7 @@ async fn staff_page(state: &AppState, ctx: &Ctx) -> PageResult<Markup> {
     let mut waiting = waiting(state, ctx).await?;
     waiting.sort_by(|a, b| b.priority.score.total_cmp(&a.priority.score).then(a.added_at.cmp(&b.added_at)));
     let live = offers(state, ctx, OfferStatus::Live).await?;
-    let freed = freed_places(State(state.clone()), ctx.member.clone()).await?.0.items;
+    let freed = freed_places(State(state.clone()), ctx.member.clone(), Query(RankedQuery::default())).await?.0.items;
     Ok(html! {
         h1 { "Waitlist" }
         p { a href=(ctx.path("/waitlist/stats")) { "Waitlist statistics" } ": time to match, offers answered, freed seats refilled" }
@@ -269,7 +270,11 @@ pub async fn entry(
 ) -> PageResult<Response> {
     let ctx = Ctx::load(&state, viewer, org).await?;
     let e = get_entry(State(state.clone()), ctx.member.clone(), Path((org, id))).await?.0;
-    let places = entry_suggestions(State(state.clone()), ctx.member.clone(), Path((org, id))).await?.0.items;
+    let places =
+        entry_suggestions(State(state.clone()), ctx.member.clone(), Path((org, id)), Query(RankedQuery::default()))
+            .await?
+            .0
+            .items;
     let pin = ctx.path(&format!("/waitlist/{id}/pin"));
     let admin = ctx.member.authorize(Action::AdministerWaitlist).is_ok();
     let body = html! {

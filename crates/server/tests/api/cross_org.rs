@@ -75,6 +75,7 @@ fn tenant_routes(b: &Org, start: &str, end: &str) -> Vec<(Method, &'static str, 
         ),
         (Method::POST, "/api/v1/orgs/{org_id}/sessions/{session_id}/seats/{person_id}/confirm", None),
         (Method::POST, "/api/v1/orgs/{org_id}/sessions/{session_id}/withdraw", None),
+        (Method::GET, "/api/v1/orgs/{org_id}/sessions/{session_id}/attendance", None),
         (
             Method::PUT,
             "/api/v1/orgs/{org_id}/sessions/{session_id}/attendance",

@@ -15,12 +15,12 @@ backend_tests!(
 );
 
 /// The values of `key` on one page.
-fn keys(page: &Value, key: &str) -> Vec<String> {
+pub fn keys(page: &Value, key: &str) -> Vec<String> {
     page["items"].as_array().unwrap().iter().map(|item| item[key].to_string()).collect()
 }
 
 /// `path` (which may carry a query already) with `more` added to its query.
-fn with(path: &str, more: &str) -> String {
+pub fn with(path: &str, more: &str) -> String {
     let joint = if path.contains('?') { '&' } else { '?' };
     format!("{path}{joint}{more}")
 }
@@ -28,8 +28,13 @@ fn with(path: &str, more: &str) -> String {
 /// Reads every page of `path`, `limit` items at a time, and checks the
 /// pages against the list read at once: every item once, in order, over
 /// more than one page.
-async fn walks_whole(app: &TestApp, token: &str, path: &str, key: &str, limit: usize) {
-    let whole = keys(&app.get(&with(path, "limit=500"), token).await.expect(200), key);
+pub async fn walks_whole(app: &TestApp, token: &str, path: &str, key: &str, limit: usize) {
+    walks_pages(app, token, path, key, limit, 500).await;
+}
+
+/// [`walks_whole`] for a list whose longest page is `most` items.
+pub async fn walks_pages(app: &TestApp, token: &str, path: &str, key: &str, limit: usize, most: usize) {
+    let whole = keys(&app.get(&with(path, &format!("limit={most}")), token).await.expect(200), key);
     assert!(whole.len() > limit, "{path} holds more than a page: {whole:?}");
     let mut walked = Vec::new();
     let mut pages = 0;
@@ -55,13 +60,18 @@ async fn walks_whole(app: &TestApp, token: &str, path: &str, key: &str, limit: u
     app.get(&with(path, "cursor=not.a-cursor"), token).await.problem(400, "invalid_query");
 }
 
-async fn people_groups_members_waitlist_offers_deliveries_and_audit_page_with_next_cursor(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+/// The demo organisation loaded, its admin signed in: the path of the
+/// organisation and the admin's token.
+pub async fn demo_admin(app: &TestApp) -> (String, String) {
     let loaded = circles_server::demo::load(&app.store, &app.state.passwords).await.expect("demo loads");
     let body = json!({ "email": circles_server::demo::ADMIN_EMAIL, "password": circles_server::demo::PASSWORD });
     let session = app.request(Method::POST, "/api/v1/auth/login", None, Some(body)).await.expect(200);
-    let token = session["token"].as_str().unwrap().to_owned();
-    let org = format!("/api/v1/orgs/{}", loaded.org_id);
+    (format!("/api/v1/orgs/{}", loaded.org_id), session["token"].as_str().unwrap().to_owned())
+}
+
+async fn people_groups_members_waitlist_offers_deliveries_and_audit_page_with_next_cursor(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (org, token) = demo_admin(&app).await;
 
     walks_whole(&app, &token, &format!("{org}/people"), "id", 4).await;
     walks_whole(&app, &token, &format!("{org}/people?role=client"), "id", 3).await;

@@ -28,6 +28,7 @@ mod groups;
 mod holds;
 mod idempotency;
 mod list_pages;
+mod list_pages_short;
 mod lists;
 mod live;
 mod mail;

@@ -22,7 +22,7 @@ fn time_off_path(org: &Org) -> String {
 }
 
 /// The first week of March 2027 (Tuesday to Saturday, New York).
-fn vacation(therapist: &Login, auto_reassign: bool) -> Value {
+pub fn vacation(therapist: &Login, auto_reassign: bool) -> Value {
     json!({
         "therapist_id": therapist.person_id, "type": "VACATION", "reason": "Family trip",
         "starts_at": "2027-03-02T00:00:00-05:00", "ends_at": "2027-03-07T00:00:00-05:00",
@@ -32,7 +32,7 @@ fn vacation(therapist: &Login, auto_reassign: bool) -> Value {
 
 /// Books `therapist` with one of five clients every day from Tuesday to
 /// Saturday at `hour` New York time.
-async fn five_sessions(app: &TestApp, org: &Org, therapist: &Login, clients: &[String], hour: u32) -> Vec<String> {
+pub async fn five_sessions(app: &TestApp, org: &Org, therapist: &Login, clients: &[String], hour: u32) -> Vec<String> {
     let mut ids = Vec::new();
     for (day, client) in clients.iter().take(5).enumerate() {
         let body = json!({

@@ -257,6 +257,7 @@ async fn every_view_names_what_it_points_at_and_gives_local_times(backend: Backe
         format!("{org}/sessions?limit=50"),
         format!("{org}/sessions/{session}"),
         format!("{org}/sessions/{session}/presence"),
+        format!("{org}/sessions/{session}/attendance"),
         format!("{org}/therapists/{therapist_id}/availability"),
         format!("{org}/time-off"),
         format!("{org}/time-off/{time_off}"),

@@ -194,14 +194,19 @@ async fn the_demo_has_clients_waiting_with_differing_scores_and_one_live_offer(b
     assert_eq!(board["items"][0]["client_name"], "Blake Carter");
 }
 
+/// Staff offer freed seats and slots by hand from now on.
+pub async fn manual_mode(app: &TestApp, org: &Org) {
+    let settings = format!("{}/settings", waitlist(org));
+    app.request(Method::PUT, &settings, Some(&org.admin.token), Some(json!({ "mode": { "mode": "MANUAL" } })))
+        .await
+        .expect(200);
+}
+
 async fn in_manual_mode_a_freed_seat_waits_for_staff_with_the_best_suggestions_first(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| s.offer_grace_seconds = Some(0)).await;
     let org = app.org("m").await;
     let (group, session, members) = full_session(&app, &org).await;
-    let settings = format!("{}/settings", waitlist(&org));
-    app.request(Method::PUT, &settings, Some(&org.admin.token), Some(json!({ "mode": { "mode": "MANUAL" } })))
-        .await
-        .expect(200);
+    manual_mode(&app, &org).await;
     let low = app
         .post(&waitlist(&org), &members[1].token, json!({ "target": "GROUP", "group_id": group, "urgency": "LOW" }))
         .await

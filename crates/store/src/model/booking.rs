@@ -198,6 +198,15 @@ pub struct Hold {
     pub created_at: Timestamp,
 }
 
+/// Which sessions of a schedule are read: those overlapping `[from, to)`,
+/// and cancelled ones too when `include_cancelled`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScheduleWindow {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub include_cancelled: bool,
+}
+
 /// A session on someone's schedule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScheduleEntry {

@@ -103,7 +103,7 @@ pub struct EntryFilter {
 
 /// A seat or slot to offer: a seat on a group session, a place in a full
 /// group (its membership), or a therapist's slot (a one-on-one appointment).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Place {
     Seat(SessionId),
     Membership(GroupId),

@@ -8,7 +8,7 @@ use circles_domain::checkin::aggregate::{K_MAX, K_MIN};
 use circles_domain::checkin::{Questionnaire, QuestionnaireRef, WindowState, builtins};
 use circles_domain::ids::{CheckInId, OrgId, PersonId, SessionId};
 use circles_domain::validation::Invalid;
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
 use super::audit::{self, AuditDraft};
@@ -16,7 +16,7 @@ use super::db::{Backend, Executor, Row, sql};
 use super::rows::check_ins as rows;
 use super::rows::statuses::HOLDING_SEATS;
 use super::{SqlStore, read_tx, write_tx};
-use crate::model::{AuditCtx, CheckIn, CheckInTarget, NewCheckIn, SessionCheckIn};
+use crate::model::{AuditCtx, CheckIn, CheckInTarget, Keyset, NewCheckIn, SessionCheckIn};
 use crate::{CheckInStore, Result, StoreError};
 
 /// How far back and ahead a member's open check-ins are looked for: the
@@ -120,10 +120,16 @@ impl<B: Backend> CheckInStore for SqlStore<B> {
         write_tx!(self, |tx| insert_check_in(&mut tx, ctx, org, &new, now).await?)
     }
 
-    async fn session_check_ins(&self, org: OrgId, session: SessionId, reader: PersonId) -> Result<Vec<SessionCheckIn>> {
+    async fn session_check_ins_page(
+        &self,
+        org: OrgId,
+        session: SessionId,
+        reader: PersonId,
+        page: Keyset<(Timestamp, CheckInId)>,
+    ) -> Result<Vec<SessionCheckIn>> {
         read_tx!(self, |tx| {
             let facts = rows::session_facts(&mut tx, org, session).await?;
-            rows::of_session(&mut tx, org, &facts, Some(reader), None).await?
+            rows::of_session(&mut tx, org, &facts, Some(reader), None, &page).await?
         })
     }
 
@@ -150,7 +156,7 @@ impl<B: Backend> CheckInStore for SqlStore<B> {
             let mut open = Vec::new();
             for row in sessions {
                 let facts = rows::session_facts(&mut tx, org, row.id("id")?).await?;
-                let all = rows::of_session(&mut tx, org, &facts, Some(member), None).await?;
+                let all = rows::of_session(&mut tx, org, &facts, Some(member), None, &Keyset::all()).await?;
                 open.extend(all.into_iter().filter(|c| c.window.state(now) == WindowState::Open));
             }
             open

@@ -13,7 +13,7 @@ use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Row, sql};
 use super::event_log::{self, Draft};
 use super::{SqlStore, read_tx, write_tx};
-use crate::model::{AuditCtx, Presence};
+use crate::model::{AuditCtx, Keyset, Presence};
 use crate::{PresenceStore, Result, StoreError};
 
 /// What check-in needs of a session.
@@ -58,6 +58,7 @@ async fn present<E: Executor>(
     org: OrgId,
     session: SessionId,
     starts_at: Timestamp,
+    page: &Keyset<(Timestamp, PersonId)>,
 ) -> Result<Vec<Presence>> {
     let rows = tx
         .fetch_all(
@@ -65,9 +66,14 @@ async fn present<E: Executor>(
                  JOIN people pe ON pe.org_id = p.org_id AND pe.id = p.person_id \
                  JOIN accounts a ON a.id = pe.account_id \
                  LEFT JOIN seats s ON s.org_id = p.org_id AND s.session_id = p.session_id AND s.client_id = p.person_id \
-                 WHERE p.org_id = $1 AND p.session_id = $2 ORDER BY p.checked_in_at, a.name")
+                 WHERE p.org_id = $1 AND p.session_id = $2 \
+                 AND ($3 IS NULL OR p.checked_in_at > $3 OR (p.checked_in_at = $3 AND p.person_id > $4)) \
+                 ORDER BY p.checked_in_at, p.person_id LIMIT $5")
             .bind(org)
-            .bind(session),
+            .bind(session)
+            .bind(page.after.map(|(at, _)| at))
+            .bind(page.after.map(|(_, person)| person))
+            .bind(page.limit),
         )
         .await?;
     rows.iter()
@@ -132,31 +138,37 @@ impl<B: Backend> PresenceStore for SqlStore<B> {
                 let audit = AuditDraft::new("presence.check_in", "session", session_id).subject(client);
                 audit::append(&mut tx, now, ctx, org, &[audit]).await?;
             }
-            let all = present(&mut tx, org, session_id, running.starts_at).await?;
+            let all = present(&mut tx, org, session_id, running.starts_at, &Keyset::all()).await?;
             all.into_iter().find(|p| p.person_id == client).expect("checked in above")
         })
     }
 
-    async fn presence(&self, ctx: &AuditCtx, org: OrgId, session_id: SessionId) -> Result<Vec<Presence>> {
+    async fn presence_page(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        session_id: SessionId,
+        page: Keyset<(Timestamp, PersonId)>,
+    ) -> Result<Vec<Presence>> {
         let now = self.clock.now();
         // Who came to a therapy session is part of each client's record:
         // the read is audited, so it runs as a write. Before anyone checks in
         // (every sheet filled in ahead of the session) there is nothing to
         // audit, and a read transaction answers without queueing for the
-        // writer.
+        // writer; nor is there past the last page.
         let nobody = read_tx!(self, |tx| {
             let running = session(&mut tx, org, session_id, now).await?;
-            present(&mut tx, org, session_id, running.starts_at).await?.is_empty()
+            present(&mut tx, org, session_id, running.starts_at, &page).await?.is_empty()
         })?;
         if nobody {
             return Ok(Vec::new());
         }
         write_tx!(self, |tx| {
             let running = session(&mut tx, org, session_id, now).await?;
-            let all = present(&mut tx, org, session_id, running.starts_at).await?;
-            let read = AuditDraft::read_of("presence.read", "session", session_id, all.iter().map(|p| p.person_id));
+            let listed = present(&mut tx, org, session_id, running.starts_at, &page).await?;
+            let read = AuditDraft::read_of("presence.read", "session", session_id, listed.iter().map(|p| p.person_id));
             audit::append(&mut tx, now, ctx, org, read.as_slice()).await?;
-            all
+            listed
         })
     }
 }

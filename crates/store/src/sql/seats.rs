@@ -18,9 +18,9 @@ use super::rows::freed::{self, Cause};
 use super::rows::names;
 use super::rows::sealed;
 use super::rows::seats::{group_settings, lock_group_session, register_seat, sealed_seat_of, seat_of};
-use super::rows::sessions::lock_session;
+use super::rows::sessions::{SEAT_ROWS, lock_session, seat_from_row};
 use super::{SqlStore, write_tx};
-use crate::model::{AttendanceMark, AuditCtx, Seat, Session};
+use crate::model::{AttendanceMark, AuditCtx, Keyset, Seat, Session};
 use crate::sql::rows::statuses::INVITATION_ACCEPTED;
 use crate::{Result, SeatStore, StoreError};
 
@@ -251,6 +251,44 @@ impl<B: Backend> SeatStore for SqlStore<B> {
                 });
             }
             audit::append(&mut tx, now, ctx, org, &drafts).await?;
+            seats
+        })
+    }
+
+    async fn attendance_sheet(
+        &self,
+        ctx: &AuditCtx,
+        org: OrgId,
+        session_id: SessionId,
+        page: Keyset<(String, PersonId)>,
+    ) -> Result<Vec<Seat>> {
+        let now = self.clock.now();
+        let name = self.backend.dialect().bytewise("a.name");
+        let (after_name, after_id) = page.after.map_or((None, None), |(name, id)| (Some(name), Some(id)));
+        // Seats are clinical records: the read is audited, so it runs as a write.
+        write_tx!(self, |tx| {
+            tx.fetch_optional(sql("SELECT id FROM sessions WHERE org_id = $1 AND id = $2").bind(org).bind(session_id))
+                .await?
+                .ok_or(StoreError::NotFound("session"))?;
+            let rows = tx
+                .fetch_all(
+                    sql(format!(
+                        "{SEAT_ROWS} WHERE y.org_id = $1 AND y.session_id = $2 \
+                         AND ($3 IS NULL OR {name} > $3 OR ({name} = $3 AND y.client_id > $4)) \
+                         ORDER BY {name}, y.client_id LIMIT $5"
+                    ))
+                    .bind(org)
+                    .bind(session_id)
+                    .bind(after_name.clone())
+                    .bind(after_id)
+                    .bind(page.limit),
+                )
+                .await?;
+            let mut seats = rows.iter().map(seat_from_row).collect::<Result<Vec<Seat>>>()?;
+            let notes = seats.iter_mut().filter_map(|seat| seat.note.as_mut().map(|note| (seat.id.0, note)));
+            sealed::open_each(&mut tx, org, ClinicalField::AttendanceNote, notes).await?;
+            let read = AuditDraft::read_of("attendance.read", "session", session_id, seats.iter().map(|s| s.client_id));
+            audit::append(&mut tx, now, ctx, org, read.as_slice()).await?;
             seats
         })
     }

@@ -24,7 +24,8 @@ use super::rows::statuses::{HOLDING_SEATS, Quoted};
 use super::{SqlStore, read_one, read_tx, write_tx};
 use crate::contested::{Outcome, Turn, Waiting};
 use crate::model::{
-    AuditCtx, Canceller, NewSession, ScheduleEntry, Session, SessionFilter, SessionPeople, SessionView,
+    AuditCtx, Canceller, Keyset, NewSession, ScheduleEntry, ScheduleWindow, Session, SessionFilter, SessionPeople,
+    SessionView,
 };
 use crate::model::{BusyConflict, BusyKind};
 use crate::sql::rows::statuses::{
@@ -462,48 +463,50 @@ impl<B: super::db::Backend> SessionStore for SqlStore<B> {
         cancelled
     }
 
-    async fn schedule(
+    async fn schedule_page(
         &self,
         org: OrgId,
         person: PersonId,
-        from: Timestamp,
-        to: Timestamp,
-        include_cancelled: bool,
+        window: ScheduleWindow,
+        page: Keyset<(Timestamp, SessionId)>,
     ) -> Result<Vec<ScheduleEntry>> {
         let now = self.clock.now();
-        let q = schedule_query("p.org_id = $1 AND p.id = $2")
-            .bind(org)
-            .bind(person)
-            .bind(from)
-            .bind(to)
-            .bind(include_cancelled);
+        let q = schedule_query("p.org_id = $1 AND p.id = $2").bind(org).bind(person);
+        let q = bind_window(q, &window, &page);
         read_one!(self, |tx| {
             let rows = tx.fetch_all(q).await?;
             with_therapists(&mut tx, &rows, now).await?
         })
     }
 
-    async fn account_schedule(
+    async fn account_schedule_page(
         &self,
         account: AccountId,
-        from: Timestamp,
-        to: Timestamp,
-        include_cancelled: bool,
+        window: ScheduleWindow,
+        page: Keyset<(Timestamp, SessionId)>,
     ) -> Result<Vec<ScheduleEntry>> {
         let now = self.clock.now();
         let q = schedule_query(
             "p.account_id = $1 AND $2 IS NULL /* spans organisations: the schedule of one person in every clinic */",
         )
         .bind(account)
-        .bind(None::<PersonId>)
-        .bind(from)
-        .bind(to)
-        .bind(include_cancelled);
+        .bind(None::<PersonId>);
+        let q = bind_window(q, &window, &page);
         read_one!(self, |tx| {
             let rows = tx.fetch_all(q).await?;
             with_therapists(&mut tx, &rows, now).await?
         })
     }
+}
+
+/// Binds `$3` to `$8` of [`schedule_query`]: the window, then the page.
+fn bind_window(q: Query, window: &ScheduleWindow, page: &Keyset<(Timestamp, SessionId)>) -> Query {
+    q.bind(window.from)
+        .bind(window.to)
+        .bind(window.include_cancelled)
+        .bind(page.after.map(|(at, _)| at))
+        .bind(page.after.map(|(_, id)| id))
+        .bind(page.limit)
 }
 
 /// Schedule entries from `rows`, each naming the therapists who accepted
@@ -528,7 +531,8 @@ async fn with_therapists<E: Executor, R: Row>(tx: &mut E, rows: &[R], now: Times
 /// A person's sessions as therapist (not declined) or client (seat holding
 /// time, or cancelled together with its session), in one sorted list. `who`
 /// selects people with `$1`/`$2`; `$3`/`$4` bound the window; `$5` keeps
-/// cancelled sessions.
+/// cancelled sessions; the page is the entries after (`$6` start, `$7`
+/// session id), at most `$8` of them.
 fn schedule_query(who: &str) -> Query {
     let one_on_one = SessionKind::OneOnOne.as_str();
     let part = |role: &str, join: &str, status_filter: &str, status_col: &str, other: &str| {
@@ -565,7 +569,10 @@ fn schedule_query(who: &str) -> Query {
          JOIN accounts n ON n.id = o.account_id \
          WHERE z.org_id = s.org_id AND z.session_id = s.id ORDER BY z.invited_at LIMIT 1",
     );
-    sql(format!("SELECT * FROM ({therapist} UNION ALL {client}) entries ORDER BY starts_at, id"))
+    sql(format!(
+        "SELECT * FROM ({therapist} UNION ALL {client}) entries \
+         WHERE ($6 IS NULL OR starts_at > $6 OR (starts_at = $6 AND id > $7)) ORDER BY starts_at, id LIMIT $8"
+    ))
 }
 
 fn schedule_entry(row: &impl Row, now: Timestamp) -> Result<ScheduleEntry> {

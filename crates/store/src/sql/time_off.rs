@@ -29,9 +29,11 @@ use super::rows::freed::{self, Cause};
 use super::rows::sealed;
 use super::rows::sessions::sole_client;
 use super::rows::statuses::HOLDING_SEATS;
-use super::rows::time_off::{affected_by_o, clients_of, clients_on, load_affected};
+use super::rows::time_off::{affected_by_o, clients_of, clients_on, load_affected, load_affected_page};
 use super::{SqlStore, read_tx, write_tx};
-use crate::model::{AffectedSession, AuditCtx, NewTimeOff, Reassignment, TimeOff, TimeOffApproval, TimeOffFilter};
+use crate::model::{
+    AffectedSession, AuditCtx, Keyset, NewTimeOff, Reassignment, TimeOff, TimeOffApproval, TimeOffFilter,
+};
 use crate::sql::rows::statuses::{
     SESSION_CANCELLED, TIME_OFF_APPROVED, TIME_OFF_CANCELLED, TIME_OFF_DENIED, TIME_OFF_PENDING,
 };
@@ -338,11 +340,16 @@ impl<B: Backend> TimeOffStore for SqlStore<B> {
         })
     }
 
-    async fn affected_sessions(&self, org: OrgId, id: TimeOffId) -> Result<Vec<AffectedSession>> {
+    async fn affected_page(
+        &self,
+        org: OrgId,
+        id: TimeOffId,
+        page: Keyset<(Timestamp, SessionId)>,
+    ) -> Result<Vec<AffectedSession>> {
         let now = self.clock.now();
         read_tx!(self, |tx| {
             fetch(&mut tx, org, id, now).await?;
-            load_affected(&mut tx, org, id, now).await?.into_iter().map(|a| a.session).collect()
+            load_affected_page(&mut tx, org, id, now, &page).await?.into_iter().map(|a| a.session).collect()
         })
     }
 

@@ -432,7 +432,15 @@ impl<B: Backend> WaitlistStore for SqlStore<B> {
                     matched,
                 });
             }
-            scored.sort_by(|a, b| b.matched.score.total_cmp(&a.matched.score).then(a.starts_at.cmp(&b.starts_at)));
+            // The place last: one order while nothing changes, so that the
+            // suggestions page by position.
+            scored.sort_by(|a, b| {
+                b.matched
+                    .score
+                    .total_cmp(&a.matched.score)
+                    .then(a.starts_at.cmp(&b.starts_at))
+                    .then(a.place.cmp(&b.place))
+            });
             scored.truncate(limit);
             scored
         })

@@ -8,7 +8,7 @@ use circles_domain::ids::{CheckInId, GroupId, OrgId, PersonId, QuestionnaireId, 
 use circles_domain::session::InvitationStatus;
 use jiff::Timestamp;
 
-use crate::model::{CheckIn, CheckInTarget, SessionCheckIn};
+use crate::model::{CheckIn, CheckInTarget, Keyset, SessionCheckIn};
 use crate::sql::db::{DbError, Executor, Row, sql};
 use crate::{Result, StoreError};
 
@@ -128,6 +128,7 @@ pub(crate) async fn of_session<E: Executor>(
     session: &SessionFacts,
     reader: Option<PersonId>,
     only: Option<CheckInId>,
+    page: &Keyset<(Timestamp, CheckInId)>,
 ) -> Result<Vec<SessionCheckIn>> {
     let rows = tx
         .fetch_all(
@@ -135,13 +136,18 @@ pub(crate) async fn of_session<E: Executor>(
                 "SELECT {CHECK_IN_COLUMNS}, EXISTS (SELECT 1 FROM check_in_responses r WHERE r.org_id = c.org_id \
                    AND r.check_in_id = c.id AND r.session_id = $2 AND r.person_id = $4) AS answered \
                  FROM check_ins c WHERE c.org_id = $1 AND (c.session_id = $2 OR c.group_id = $3) \
-                 AND ($5 IS NULL OR c.id = $5) ORDER BY c.created_at, c.id"
+                 AND ($5 IS NULL OR c.id = $5) \
+                 AND ($6 IS NULL OR c.created_at > $6 OR (c.created_at = $6 AND c.id > $7)) \
+                 ORDER BY c.created_at, c.id LIMIT $8"
             ))
             .bind(org)
             .bind(session.id)
             .bind(session.group_id)
             .bind(reader)
-            .bind(only),
+            .bind(only)
+            .bind(page.after.map(|(at, _)| at))
+            .bind(page.after.map(|(_, id)| id))
+            .bind(page.limit),
         )
         .await?;
     let answered: Vec<bool> = rows.iter().map(|r| r.bool("answered")).collect::<Result<_, _>>()?;
@@ -170,7 +176,7 @@ pub(crate) async fn one<E: Executor>(
     reader: Option<PersonId>,
 ) -> Result<(SessionFacts, SessionCheckIn)> {
     let facts = session_facts(tx, org, session).await?;
-    let found = of_session(tx, org, &facts, reader, Some(check_in)).await?;
+    let found = of_session(tx, org, &facts, reader, Some(check_in), &Keyset::all()).await?;
     let one = found.into_iter().next().ok_or(StoreError::NotFound("check-in"))?;
     Ok((facts, one))
 }

@@ -7,7 +7,7 @@ use circles_domain::session::SessionStatus;
 use jiff::Timestamp;
 
 use crate::Result;
-use crate::model::AffectedSession;
+use crate::model::{AffectedSession, Keyset};
 use crate::sql::db::{Executor, Row, placeholders, sql};
 use crate::sql::rows::statuses::HOLDING_SEATS;
 use crate::sql::rows::statuses::{INVITATION_DECLINED, SESSION_CANCELLED};
@@ -42,6 +42,18 @@ pub(crate) async fn load_affected<E: Executor>(
     id: TimeOffId,
     now: Timestamp,
 ) -> Result<Vec<Affected>> {
+    load_affected_page(tx, org, id, now, &Keyset::all()).await
+}
+
+/// The sessions time off `id` affects after `page.after` (by start, then
+/// id), at most `page.limit` of them. One statement.
+pub(crate) async fn load_affected_page<E: Executor>(
+    tx: &mut E,
+    org: OrgId,
+    id: TimeOffId,
+    now: Timestamp,
+    page: &Keyset<(Timestamp, SessionId)>,
+) -> Result<Vec<Affected>> {
     let rows = tx
         .fetch_all(
             sql(format!(
@@ -52,13 +64,18 @@ pub(crate) async fn load_affected<E: Executor>(
                   AND x.status IN ({holding})) AS seats_taken \
                  FROM time_off o JOIN session_therapists t ON t.org_id = o.org_id AND t.therapist_id = o.therapist_id \
                  JOIN sessions s ON s.org_id = t.org_id AND s.id = t.session_id \
-                 WHERE o.org_id = $1 AND o.id = $2 AND {affected} ORDER BY s.starts_at, s.id",
+                 WHERE o.org_id = $1 AND o.id = $2 AND {affected} \
+                 AND ($4 IS NULL OR s.starts_at > $4 OR (s.starts_at = $4 AND s.id > $5)) \
+                 ORDER BY s.starts_at, s.id LIMIT $6",
                 holding = HOLDING_SEATS,
                 affected = affected_by_o("$3"),
             ))
             .bind(org)
             .bind(id)
-            .bind(now),
+            .bind(now)
+            .bind(page.after.map(|(at, _)| at))
+            .bind(page.after.map(|(_, session)| session))
+            .bind(page.limit),
         )
         .await?;
     rows.iter()
