@@ -57,4 +57,5 @@ mod time_off;
 mod unsubscribe;
 mod views;
 mod waitlist;
+mod webhook_receiver;
 mod webhooks;
