@@ -5,131 +5,23 @@
 
 use std::collections::HashSet;
 use std::process::Command;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use circles_domain::Role;
-use circles_domain::clock::SystemClock;
-use circles_domain::ids::OrgId;
-use circles_domain::input::{Email, PersonName};
-use circles_store::Store;
-use circles_store::model::{AuditCtx, NewPerson};
-use circles_testkit::{Backend, TestDatabase};
 use futures::future::join_all;
-use jiff::{SignedDuration, Timestamp};
-use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
+#[path = "support/cluster.rs"]
+mod cluster;
 #[path = "support/server.rs"]
 mod server;
 
-use server::Server;
-
-const CIRCLES: &str = env!("CARGO_BIN_EXE_circles");
-const PASSWORD: &str = "three servers, one database";
-
-/// One organisation, seen through three servers.
-struct Cluster {
-    db: TestDatabase,
-    store: Arc<dyn Store>,
-    servers: Vec<Server>,
-    client: reqwest::Client,
-    org: OrgId,
-    token: String,
-}
-
-struct Reply {
-    status: StatusCode,
-    replayed: bool,
-    body: Value,
-}
-
-impl Cluster {
-    async fn start() -> Self {
-        let db = TestDatabase::create(Backend::Postgres).await;
-        let store = db.store(Arc::new(SystemClock)).await;
-        // The operator's way in: the CLI makes the organisation and its admin.
-        let output = Command::new(CIRCLES)
-            .args(["admin", "create-org", "--name", "Three Rivers Clinic", "--timezone", "America/Chicago"])
-            .args(["--admin-email", "admin@three.example", "--admin-name", "Ada Admin"])
-            .args(["--admin-password", PASSWORD, "--database-url", &db.url])
-            .output()
-            .expect("run circles admin create-org");
-        let printed = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "create-org failed: {printed} {}", String::from_utf8_lossy(&output.stderr));
-        let org: OrgId = printed
-            .split(['(', ')'])
-            .nth(1)
-            .and_then(|id| id.parse::<uuid::Uuid>().ok())
-            .map(OrgId::from)
-            .unwrap_or_else(|| panic!("no organisation id in {printed:?}"));
-        let mut servers = Vec::new();
-        for _ in 0..3 {
-            servers.push(Server::start(&db).await);
-        }
-        let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
-        let login = client
-            .post(format!("{}/api/v1/auth/login", servers[0].base))
-            .json(&json!({ "email": "admin@three.example", "password": PASSWORD }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(login.status(), 200);
-        let token = login.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
-        Self { db, store, servers, client, org, token }
-    }
-
-    /// People added by the store (fast); they need no password to be booked.
-    async fn people(&self, role: Role, prefix: &str, count: usize) -> Vec<String> {
-        let mut ids = Vec::new();
-        for i in 0..count {
-            let person = NewPerson {
-                email: Email::parse(&format!("{prefix}{i}@three.example")).unwrap(),
-                name: PersonName::parse(&format!("{prefix} {i}")).unwrap(),
-                role,
-                password_hash: None,
-            };
-            ids.push(self.store.add_person(&AuditCtx::operator(), self.org, person).await.unwrap().id.to_string());
-        }
-        ids
-    }
-
-    async fn post(&self, server: usize, path: &str, body: Value, idempotency_key: Option<&str>) -> Option<Reply> {
-        let mut req = self
-            .client
-            .post(format!("{}/api/v1/orgs/{}{path}", self.servers[server].base, self.org))
-            .bearer_auth(&self.token)
-            .json(&body);
-        if let Some(key) = idempotency_key {
-            req = req.header("idempotency-key", key);
-        }
-        // A killed server answers nothing: that request was never acknowledged.
-        let res = req.send().await.ok()?;
-        let status = res.status();
-        let replayed = res.headers().contains_key("idempotent-replayed");
-        let body = res.json::<Value>().await.unwrap_or(Value::Null);
-        Some(Reply { status, replayed, body })
-    }
-
-    async fn count(&self, query: &str) -> i64 {
-        self.db.scalar(query).await
-    }
-}
-
-fn hours_from_now(hours: i64) -> String {
-    let now = Timestamp::now();
-    let whole_hour = Timestamp::from_second(now.as_second() - now.as_second() % 3600).unwrap();
-    (whole_hour + SignedDuration::from_hours(hours)).to_string()
-}
-
-fn booking(starts_at: &str, therapist: &str, client: &str) -> Value {
-    json!({ "starts_at": starts_at, "duration_minutes": 50, "therapist_ids": [therapist], "client_ids": [client] })
-}
+use cluster::{CIRCLES, Cluster, Reply, booking, hours_from_now};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_servers_on_one_postgres_keep_every_guarantee() {
-    let mut cluster = Cluster::start().await;
+    let mut cluster = Cluster::start(&[]).await;
     let therapists = cluster.people(Role::Therapist, "therapist", 2).await;
     let clients = cluster.people(Role::Client, "client", 150).await;
 

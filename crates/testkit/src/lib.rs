@@ -211,6 +211,25 @@ impl TestDatabase {
             }
         }
     }
+
+    /// Runs a query returning one text column, bypassing the store.
+    pub async fn texts(&self, query: &str) -> Vec<String> {
+        match self.backend {
+            Backend::Sqlite => {
+                let conn = self.sqlite_connection();
+                let mut statement = conn.prepare(query).expect("text query");
+                let rows = statement.query_map([], |r| r.get(0)).expect("text query");
+                rows.collect::<Result<_, _>>().expect("text rows")
+            }
+            Backend::Postgres => {
+                let mut conn = PgConnection::connect(&self.url).await.expect("open PostgreSQL");
+                sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_owned()))
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("text query")
+            }
+        }
+    }
 }
 
 async fn write_one<B: circles_store::sql::db::Backend>(

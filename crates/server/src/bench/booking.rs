@@ -17,8 +17,36 @@ use super::harness::{self, Clinic, FreshDatabase, Latencies, RunningServer, clie
 use super::serving::{CpuUse, Serving, seed_through_api};
 use super::{BookingArgs, Machine};
 
-const HOT_SLOT_CONCURRENCY: usize = 1_000;
-const LEVELS: [usize; 3] = [1, 16, 64];
+/// How big a run is: the hot slot's crowd and the uncontended levels
+/// (1,000 and 1, 16, 64 unless the command line says otherwise).
+struct Shape {
+    hot_slot: usize,
+    levels: Vec<usize>,
+}
+
+impl Shape {
+    fn of(args: &BookingArgs) -> Self {
+        let mut levels: Vec<usize> = args.levels.iter().map(|&l| l as usize).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        Self { hot_slot: args.hot_slot_requests as usize, levels }
+    }
+
+    /// Workers at the busiest level, each booking its own therapist and client.
+    fn widest(&self) -> usize {
+        self.levels.iter().copied().max().unwrap_or(1)
+    }
+
+    /// One therapist per uncontended worker, then the hot slot's.
+    fn therapists(&self) -> usize {
+        self.widest() + 1
+    }
+
+    /// The hot slot's crowd, then one client per uncontended worker.
+    fn clients(&self) -> usize {
+        self.hot_slot + self.widest()
+    }
+}
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -120,8 +148,9 @@ async fn measure(args: &BookingArgs, database: &FreshDatabase) -> anyhow::Result
             (servers, store, "servers")
         }
     };
-    eprintln!("seeding {} clients and {} therapists…", HOT_SLOT_CONCURRENCY + 64, 65);
-    let clinic = Clinic::seed(&store, 65, HOT_SLOT_CONCURRENCY + 64).await?;
+    let shape = Shape::of(args);
+    eprintln!("seeding {} clients and {} therapists…", shape.clients(), shape.therapists());
+    let clinic = Clinic::seed(&store, shape.therapists(), shape.clients()).await?;
     let booked = book_history(&store, &clinic, started_at).await?;
     eprintln!("booked a month of history: {booked} sessions");
     // Linked before measuring, as a server in service would have done.
@@ -129,9 +158,9 @@ async fn measure(args: &BookingArgs, database: &FreshDatabase) -> anyhow::Result
     if database.backend == "postgres" {
         circles_store_postgres::baseline::analyze(&database.url).await?;
     }
-    let (hot_slot, uncontended) = drive(args, &serving, &clinic, started_at).await;
+    let (hot_slot, uncontended) = drive(args, &shape, &serving, &clinic, started_at).await;
     serving.stop();
-    let bare_insert = bare_insert_levels(database, args).await?;
+    let bare_insert = bare_insert_levels(database, args, &shape).await?;
     Ok(report(database.backend, started_at, report_of(&serving, mode), hot_slot, uncontended, bare_insert))
 }
 
@@ -144,16 +173,17 @@ async fn run_against(args: &BookingArgs, target: &str) -> anyhow::Result<Report>
     let token = args.token.as_deref().context("--target needs --token, an admin's API token")?;
     let org: OrgId = args.org.context("--target needs --org, the organisation to book in")?.into();
     let serving = Serving::remote(target, args.server_pid);
-    let http = client(HOT_SLOT_CONCURRENCY);
-    eprintln!("seeding {} clients and {} therapists through the API…", HOT_SLOT_CONCURRENCY + 64, 65);
-    let clinic = seed_through_api(&http, serving.base(0), org, token, 65, HOT_SLOT_CONCURRENCY + 64).await?;
+    let shape = Shape::of(args);
+    let http = client(shape.hot_slot);
+    eprintln!("seeding {} clients and {} therapists through the API…", shape.clients(), shape.therapists());
+    let clinic = seed_through_api(&http, serving.base(0), org, token, shape.therapists(), shape.clients()).await?;
     let booked = book_history_through_api(&http, &serving, &clinic, started_at).await?;
     eprintln!("booked a month of history: {booked} sessions");
-    let (hot_slot, uncontended) = drive(args, &serving, &clinic, started_at).await;
+    let (hot_slot, uncontended) = drive(args, &shape, &serving, &clinic, started_at).await;
     let (backend, bare_insert) = match &args.database_url {
         Some(url) => {
             let database = FreshDatabase::create(url).await?;
-            let levels = bare_insert_levels(&database, args).await;
+            let levels = bare_insert_levels(&database, args, &shape).await;
             database.remove().await;
             (database_backend(url), levels?)
         }
@@ -173,29 +203,30 @@ fn report_of(serving: &Serving, mode: &'static str) -> ServingReport {
 /// The hot slot and the uncontended levels, against whatever serves.
 async fn drive(
     args: &BookingArgs,
+    shape: &Shape,
     serving: &Serving,
     clinic: &Clinic,
     started_at: Timestamp,
 ) -> (HotSlot, Vec<Throughput>) {
-    let http = client(HOT_SLOT_CONCURRENCY);
+    let http = client(shape.hot_slot);
     for base in &serving.bases {
-        warm_up(&http, base, HOT_SLOT_CONCURRENCY / serving.bases.len()).await;
+        warm_up(&http, base, shape.hot_slot.div_ceil(serving.bases.len())).await;
     }
     let urls: Vec<String> =
         serving.bases.iter().map(|base| format!("{base}/api/v1/orgs/{}/sessions", clinic.org)).collect();
     let far = started_at + SignedDuration::from_hours(24 * 30);
 
-    eprintln!("hot slot: {HOT_SLOT_CONCURRENCY} simultaneous bookings, {} rounds…", args.rounds);
+    eprintln!("hot slot: {} simultaneous bookings, {} rounds…", shape.hot_slot, args.rounds);
     let mut rounds = Vec::new();
     for round in 0..args.rounds {
         let slot = far + SignedDuration::from_hours(24 * round as i64);
         let (cpu_before, started) = (serving.cpu.used(), Instant::now());
-        let mut outcome = hot_slot_round(&http, &urls, clinic, slot).await;
-        outcome.cpu = CpuUse::between(cpu_before, serving.cpu.used(), HOT_SLOT_CONCURRENCY, started.elapsed());
+        let mut outcome = hot_slot_round(&http, &urls, shape, clinic, slot).await;
+        outcome.cpu = CpuUse::between(cpu_before, serving.cpu.used(), shape.hot_slot, started.elapsed());
         rounds.push(outcome);
     }
     let hot_slot = HotSlot {
-        concurrency: HOT_SLOT_CONCURRENCY,
+        concurrency: shape.hot_slot,
         exactly_one_success_every_round: rounds.iter().all(|r| r.successes == 1),
         server_errors: rounds.iter().map(|r| r.server_errors).sum(),
         median_p50_ms: median(rounds.iter().map(|r| r.latency.p50_ms).collect()),
@@ -204,7 +235,7 @@ async fn drive(
     };
 
     let mut uncontended = Vec::new();
-    for (level_index, &concurrency) in LEVELS.iter().enumerate() {
+    for (level_index, &concurrency) in shape.levels.iter().enumerate() {
         eprintln!("uncontended bookings at concurrency {concurrency}…");
         let mut per_second = Vec::new();
         let mut latencies = Vec::new();
@@ -213,8 +244,7 @@ async fn drive(
         for round in 0..args.rounds {
             // Each level and round books into its own stretch of the calendar.
             let base = far + SignedDuration::from_hours(24 * (60 + 500 * (level_index * args.rounds + round) as i64));
-            let outcome =
-                uncontended_round(&http, &urls, clinic, concurrency, base, Duration::from_secs(args.seconds)).await;
+            let outcome = uncontended_round(&http, &urls, shape, clinic, concurrency, base, args.seconds).await;
             per_second.push(outcome.successes as f64 / outcome.elapsed.as_secs_f64());
             failures += outcome.failures;
             successes += outcome.successes;
@@ -233,9 +263,13 @@ async fn drive(
     (hot_slot, uncontended)
 }
 
-async fn bare_insert_levels(database: &FreshDatabase, args: &BookingArgs) -> anyhow::Result<Vec<Throughput>> {
+async fn bare_insert_levels(
+    database: &FreshDatabase,
+    args: &BookingArgs,
+    shape: &Shape,
+) -> anyhow::Result<Vec<Throughput>> {
     let mut bare_insert = Vec::new();
-    for &concurrency in &LEVELS {
+    for &concurrency in &shape.levels {
         eprintln!("bare inserts at concurrency {concurrency}…");
         let mut per_second = Vec::new();
         let mut latencies = Vec::new();
@@ -366,10 +400,17 @@ fn booking(starts_at: Timestamp, therapist: PersonId, client: PersonId) -> serde
 }
 
 /// Every client asks for the hot therapist's same slot at the same moment.
-async fn hot_slot_round(http: &reqwest::Client, urls: &[String], clinic: &Clinic, slot: Timestamp) -> RaceRound {
-    let hot_therapist = clinic.therapists[64];
-    let gate = std::sync::Arc::new(tokio::sync::Barrier::new(HOT_SLOT_CONCURRENCY));
-    let requests: Vec<_> = clinic.clients[..HOT_SLOT_CONCURRENCY]
+async fn hot_slot_round(
+    http: &reqwest::Client,
+    urls: &[String],
+    shape: &Shape,
+    clinic: &Clinic,
+    slot: Timestamp,
+) -> RaceRound {
+    // The uncontended workers' therapists come first; the hot one is after them.
+    let hot_therapist = clinic.therapists[shape.widest()];
+    let gate = std::sync::Arc::new(tokio::sync::Barrier::new(shape.hot_slot));
+    let requests: Vec<_> = clinic.clients[..shape.hot_slot]
         .iter()
         .enumerate()
         .map(|(i, &client)| {
@@ -392,7 +433,7 @@ async fn hot_slot_round(http: &reqwest::Client, urls: &[String], clinic: &Clinic
         latency: Latencies::of(Vec::new()),
         cpu: None,
     };
-    let mut latencies = Vec::with_capacity(HOT_SLOT_CONCURRENCY);
+    let mut latencies = Vec::with_capacity(shape.hot_slot);
     for request in requests {
         let (status, latency) = request.await.expect("request task");
         latencies.push(latency);
@@ -419,17 +460,18 @@ struct RoundOutcome {
 async fn uncontended_round(
     http: &reqwest::Client,
     urls: &[String],
+    shape: &Shape,
     clinic: &Clinic,
     concurrency: usize,
     base: Timestamp,
-    duration: Duration,
+    seconds: u64,
 ) -> RoundOutcome {
     let started = Instant::now();
-    let deadline = started + duration;
+    let deadline = started + Duration::from_secs(seconds);
     let workers: Vec<_> = (0..concurrency)
         .map(|w| {
             let (http, urls, token) = (http.clone(), urls.to_vec(), clinic.admin_token.clone());
-            let (therapist, client) = (clinic.therapists[w], clinic.clients[HOT_SLOT_CONCURRENCY + w]);
+            let (therapist, client) = (clinic.therapists[w], clinic.clients[shape.hot_slot + w]);
             tokio::spawn(async move {
                 let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
                 let mut slot = base;

@@ -153,6 +153,13 @@ pub struct BookingArgs {
     /// Seconds each throughput measurement runs.
     #[arg(long, default_value_t = 5)]
     pub seconds: u64,
+    /// Simultaneous requests for the hot slot, each from its own client.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub hot_slot_requests: u32,
+    /// Concurrency levels of the uncontended measurement, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1u32, 16, 64],
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub levels: Vec<u32>,
     /// Also write the JSON report to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -6,6 +6,9 @@
 //! (default `/opt/circles-test-venv/bin/python`, which `.ci/run` creates).
 //! Without them these tests fail, saying how to install them.
 
+// Each test binary that includes this uses a different part of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -79,14 +82,7 @@ impl SmtpSink {
     /// Every message received so far, oldest first, as the independent
     /// parser reads it, with its envelope recipients under `rcpt`.
     pub fn received(&self) -> Vec<Value> {
-        let mut files: Vec<_> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            .collect();
-        files.sort();
-        files
+        self.files()
             .iter()
             .map(|eml| {
                 let mut message = inspect("inspect_mail.py", eml);
@@ -95,6 +91,39 @@ impl SmtpSink {
                 message
             })
             .collect()
+    }
+
+    /// The Message-ID header of every message received so far, read
+    /// straight from the files (no parser process per message, so a test
+    /// can count hundreds of them quickly).
+    pub fn message_ids(&self) -> Vec<String> {
+        self.files()
+            .iter()
+            .map(|eml| {
+                let text = std::fs::read_to_string(eml).unwrap();
+                let head = text.split("\r\n\r\n").next().unwrap_or_default();
+                let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+                unfolded
+                    .lines()
+                    .find_map(|line| {
+                        let (name, value) = line.split_once(':')?;
+                        name.eq_ignore_ascii_case("message-id").then(|| value.trim().to_owned())
+                    })
+                    .unwrap_or_else(|| panic!("no Message-ID in {}", eml.display()))
+            })
+            .collect()
+    }
+
+    /// The files of the messages received so far, oldest first.
+    fn files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        files.sort();
+        files
     }
 
     /// Waits until at least `n` messages have arrived.

@@ -58,4 +58,5 @@ mod time_off;
 mod unsubscribe;
 mod views;
 mod waitlist;
+mod webhook_receiver;
 mod webhooks;

@@ -4,9 +4,6 @@
 //! delivery log, an endpoint disabled after days of failure with the admins
 //! told, and private targets refused unless allowed.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
 use circles_server::delivery::webhooks::{WebhookWorker, spawn_idling};
 use circles_testkit::{Backend, backend_tests};
 use jiff::SignedDuration;
@@ -14,72 +11,14 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::booking::{booking, sessions_path};
-use crate::mail::{SCRIPTS, free_port, python};
 use crate::support::{Org, Response, TestApp};
+use crate::webhook_receiver::Receiver;
 
 backend_tests!(
     webhooks_are_signed_retried_rotated_redelivered_and_disabled_after_days_of_failure,
     a_commit_wakes_the_webhook_worker_at_once,
     webhook_targets_and_input_are_checked_and_only_admins_see_webhooks,
 );
-
-struct Receiver {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Child,
-}
-
-impl Receiver {
-    fn start() -> Self {
-        let port = free_port();
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(python())
-            .arg(Path::new(SCRIPTS).join("webhook_receiver.py"))
-            .arg(port.to_string())
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("starting the webhook receiver");
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.as_mut().unwrap()), &mut line).unwrap();
-        assert_eq!(line.trim(), "READY");
-        Self { port, dir, child }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/hooks", self.port)
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn trust(&self, secrets: &[&str]) {
-        std::fs::write(self.file("secrets"), secrets.join("\n")).unwrap();
-    }
-
-    fn fail_next(&self, n: usize) {
-        std::fs::write(self.file("fail"), n.to_string()).unwrap();
-    }
-
-    fn calls(&self) -> Vec<Value> {
-        let mut files: Vec<_> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        files.sort();
-        files.iter().map(|f| serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap()).collect()
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn hooks(org: &Org) -> String {
     format!("/api/v1/orgs/{}/webhooks", org.id)

@@ -9,10 +9,15 @@ import http.server
 import json
 import os
 import sys
+import threading
 
 from standardwebhooks.webhooks import Webhook
 
 port, folder = int(sys.argv[1]), sys.argv[2]
+# Calls arrive on many threads at once (several servers send together): one
+# at a time may count the records and write the next, or two would share a
+# number and one record would be lost.
+record_lock = threading.Lock()
 
 
 def read(name, default=""):
@@ -34,20 +39,21 @@ class Receiver(http.server.BaseHTTPRequestHandler):
                 verified.append(True)
             except Exception:  # noqa: BLE001 - any failure means not verified
                 verified.append(False)
-        failing = int(read("fail", "0") or 0)
-        if failing > 0:
-            with open(os.path.join(folder, "fail"), "w") as f:
-                f.write(str(failing - 1))
-        count = len([n for n in os.listdir(folder) if n.endswith(".json")])
-        record = {
-            "id": headers.get("webhook-id"),
-            "signatures": headers.get("webhook-signature", "").split(" "),
-            "verified": verified,
-            "payload": json.loads(body),
-            "answered": 500 if failing > 0 else 204,
-        }
-        with open(os.path.join(folder, f"{count:04}.json"), "w") as f:
-            json.dump(record, f)
+        with record_lock:
+            failing = int(read("fail", "0") or 0)
+            if failing > 0:
+                with open(os.path.join(folder, "fail"), "w") as f:
+                    f.write(str(failing - 1))
+            count = len([n for n in os.listdir(folder) if n.endswith(".json")])
+            record = {
+                "id": headers.get("webhook-id"),
+                "signatures": headers.get("webhook-signature", "").split(" "),
+                "verified": verified,
+                "payload": json.loads(body),
+                "answered": 500 if failing > 0 else 204,
+            }
+            with open(os.path.join(folder, f"{count:04}.json"), "w") as f:
+                json.dump(record, f)
         self.send_response(record["answered"])
         self.send_header("content-length", "0")
         self.end_headers()

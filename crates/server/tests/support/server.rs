@@ -16,12 +16,18 @@ pub struct Server {
 
 impl Server {
     pub async fn start(db: &circles_testkit::TestDatabase) -> Self {
+        Self::start_with(db, &[]).await
+    }
+
+    /// [`Server::start`] with more settings, as `CIRCLES_*` variables.
+    pub async fn start_with(db: &circles_testkit::TestDatabase, settings: &[(&str, String)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(CIRCLES)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &db.url])
             .env("CIRCLES_MASTER_KEY_FILE", db.master_key_file())
             .env("CIRCLES_LOGIN_ATTEMPTS_PER_MINUTE_PER_IP", "10000")
             .env("RUST_LOG", "warn")
+            .envs(settings.iter().map(|(name, value)| (format!("CIRCLES_{}", name.to_ascii_uppercase()), value)))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

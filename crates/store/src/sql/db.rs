@@ -279,6 +279,19 @@ impl Dialect {
         }
     }
 
+    /// `column` as a value a condition tests but no index lookup starts
+    /// from. SQLite plans without statistics and reads `seq IS NULL` on a
+    /// unique `(org_id, seq)` index as a lookup of one row, which can make
+    /// it walk every such row for each row of a join; its unary `+` (which
+    /// leaves the value as it is) is its documented way to keep a term off
+    /// the indexes. PostgreSQL plans from statistics and keeps the column.
+    pub fn unindexed(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("+{column}"),
+            Dialect::Postgres => column.to_owned(),
+        }
+    }
+
     /// Whether reading many small rows costs more than folding them into
     /// JSON in the database first (see [`Dialect::json_rows`]). sqlx hands
     /// SQLite's rows over one at a time from a worker thread, microseconds

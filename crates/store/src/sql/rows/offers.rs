@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::model::{EntryMatch, Offer, Place};
 use crate::sql::audit::AuditDraft;
 use crate::sql::busy::{self, Claim, Owner};
-use crate::sql::db::{Executor, Row, sql};
+use crate::sql::db::{DbError, Executor, Row, sql};
 use crate::sql::notify::{self, Notice};
 use crate::sql::rows::matching::{self, PlaceInfo};
 use crate::sql::rows::statuses::{OPENING_OFFERING, OPENING_WAITING};
@@ -144,15 +144,28 @@ pub(crate) async fn offer_to<E: Executor>(
         .bind(now),
     )
     .await?;
-    tx.execute(
-        sql("UPDATE waitlist_entries SET status = $3, offer_count = offer_count + 1, updated_at = $4 \
-             WHERE org_id = $1 AND id = $2")
-        .bind(org)
-        .bind(entry.id)
-        .bind(EntryStatus::Offered.as_str())
-        .bind(now),
-    )
-    .await?;
+    // Only an active entry is offered a place. The matching pass chose this
+    // one from what it read without locking it, so another server's pass may
+    // have offered it another seat meanwhile: then this transaction starts
+    // over and reads the entries again (the waiting row lock, or the commit
+    // before it, makes the status here current).
+    let offered = tx
+        .execute(
+            sql("UPDATE waitlist_entries SET status = $3, offer_count = offer_count + 1, updated_at = $4 \
+                 WHERE org_id = $1 AND id = $2 AND status = $5")
+            .bind(org)
+            .bind(entry.id)
+            .bind(EntryStatus::Offered.as_str())
+            .bind(now)
+            .bind(EntryStatus::Active.as_str()),
+        )
+        .await?;
+    if offered == 0 {
+        return Err(StoreError::Db(DbError::Retryable(format!(
+            "waitlist entry {} was offered a place meanwhile",
+            entry.id
+        ))));
+    }
     tx.execute(
         sql(format!("UPDATE waitlist_openings SET status = {OPENING_OFFERING} WHERE org_id = $1 AND id = $2"))
             .bind(org)
