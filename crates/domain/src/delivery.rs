@@ -6,6 +6,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::account_mail::AccountMailKind;
 use crate::session::NotificationKind;
 use crate::spelling::spelled_enum;
 
@@ -38,6 +39,41 @@ impl DeliveryState {
 
     pub fn is_final(self) -> bool {
         !Self::OPEN.contains(&self)
+    }
+}
+
+/// What a message an organisation's admins see in its outbox is about: a
+/// notification to one of its people, or e-mail owed to an account on the
+/// organisation's behalf (its invitation to join).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    Notification(NotificationKind),
+    Account(AccountMailKind),
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Notification(kind) => kind.as_str(),
+            MessageKind::Account(kind) => kind.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for MessageKind {
+    type Err = String;
+    /// The two sets of kinds are spelled apart, so the text alone says which.
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.parse()
+            .map(MessageKind::Notification)
+            .or_else(|_| s.parse().map(MessageKind::Account))
+            .map_err(|_| format!("{s:?} is no kind of message"))
     }
 }
 
@@ -241,6 +277,16 @@ mod tests {
         assert!(is_essential(NotificationKind::SessionCancelled));
         assert!(!is_essential(NotificationKind::Reminder));
         assert!(!is_essential(NotificationKind::MemberJoined));
+    }
+
+    #[test]
+    fn notification_and_account_mail_kinds_are_spelled_apart() {
+        for kind in NotificationKind::ALL {
+            assert_eq!(kind.as_str().parse(), Ok(MessageKind::Notification(*kind)));
+        }
+        for kind in AccountMailKind::ALL {
+            assert_eq!(kind.as_str().parse(), Ok(MessageKind::Account(*kind)));
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The HTTP API, exercised over real sockets against a fresh database per
 //! test, on SQLite and on PostgreSQL.
 
+mod account_mail_failures;
 mod auth;
 mod availability;
 mod availability_limits;

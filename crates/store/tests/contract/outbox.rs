@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use circles_domain::Clock;
-use circles_domain::delivery::{Channel, DeliveryState};
+use circles_domain::delivery::{Channel, DeliveryState, MessageKind};
 use circles_domain::session::{NotificationKind, SessionStatus};
 use circles_store::model::{AuditCtx, Canceller, ChannelChoice, DeliveryFilter, DeliveryOutcome, OutboundMessage};
 use circles_store::{Store, StoreError};
@@ -185,7 +185,7 @@ async fn changes_within_the_window_go_out_as_the_latest_one(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(folded.len(), 2);
-    assert!(folded.iter().all(|d| d.kind == NotificationKind::SessionBooked));
+    assert!(folded.iter().all(|d| d.kind == MessageKind::Notification(NotificationKind::SessionBooked)));
 }
 
 async fn booking_moving_and_cancelling_within_the_window_sends_nothing(backend: Backend) {
