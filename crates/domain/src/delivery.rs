@@ -14,6 +14,8 @@ spelled_enum!(
     /// A way of reaching a person outside the inbox.
     Channel {
         Email = "email",
+        /// A short text through the SMS gateway, to the number the person gave.
+        Sms = "sms",
     }
 );
 
@@ -78,14 +80,16 @@ impl std::str::FromStr for MessageKind {
 }
 
 /// The channels the outbox fills for every notification.
-pub const OUTBOX_CHANNELS: &[Channel] = &[Channel::Email];
+pub const OUTBOX_CHANNELS: &[Channel] = &[Channel::Email, Channel::Sms];
 
 /// Whether `kind` goes out on `channel` for a person who made no choice.
 /// Every kind goes out by e-mail: a person who is not logged in should still
-/// learn that a session moved, was cancelled or is tomorrow.
+/// learn that a session moved, was cancelled or is tomorrow. Texts go only
+/// to people who ask for them (they need a number, and may cost them).
 pub fn enabled_by_default(_kind: NotificationKind, channel: Channel) -> bool {
     match channel {
         Channel::Email => true,
+        Channel::Sms => false,
     }
 }
 
@@ -94,6 +98,13 @@ pub fn enabled_by_default(_kind: NotificationKind, channel: Channel) -> bool {
 /// Everything else may be unsubscribed from.
 pub fn is_essential(kind: NotificationKind) -> bool {
     changes_calendar(kind) || kind == NotificationKind::CheckInAlert
+}
+
+/// Whether a person cannot turn `kind` off on `channel`: an essential kind
+/// always goes out on the channels that carry everything by default
+/// (e-mail); a text is extra, asked for and dropped at will.
+pub fn always_sent(kind: NotificationKind, channel: Channel) -> bool {
+    is_essential(kind) && enabled_by_default(kind, channel)
 }
 
 /// Kinds that change a session on the recipient's calendar, so their e-mail
@@ -287,6 +298,14 @@ mod tests {
         for kind in AccountMailKind::ALL {
             assert_eq!(kind.as_str().parse(), Ok(MessageKind::Account(*kind)));
         }
+    }
+
+    #[test]
+    fn texts_are_asked_for_and_may_be_dropped_even_for_essential_messages() {
+        assert!(!enabled_by_default(NotificationKind::SessionCancelled, Channel::Sms));
+        assert!(always_sent(NotificationKind::SessionCancelled, Channel::Email));
+        assert!(!always_sent(NotificationKind::SessionCancelled, Channel::Sms));
+        assert!(!always_sent(NotificationKind::Reminder, Channel::Email));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use super::labels::labels_of;
 pub struct DeliveryView {
     /// Stable across attempts: the e-mail's Message-ID is `<id@sender's domain>`.
     pub id: Uuid,
-    /// email.
+    /// email or sms.
     pub channel: String,
     /// The person; for the e-mail of an invitation to join, the invitation
     /// (the person takes its id on accepting).

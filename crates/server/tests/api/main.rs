@@ -51,6 +51,7 @@ mod seats;
 mod secrets_at_rest;
 #[path = "../support/server.rs"]
 mod server;
+mod sms;
 mod staff_seats;
 mod support;
 mod therapy_groups;

@@ -79,6 +79,8 @@ pub struct Recipient {
     pub email: String,
     /// The zone the person asked to read times in, if any.
     pub timezone: Option<String>,
+    /// Where texts go (E.164), if the person gave a number.
+    pub phone: Option<String>,
 }
 
 /// The session a message is about, as it stands when the message is written.
@@ -125,11 +127,13 @@ pub enum DeliveryOutcome {
     },
 }
 
-/// A person's delivery choices: a zone for times, and per kind of
+/// A person's delivery choices: a zone for times, a number for texts, and per kind of
 /// notification and channel whether it goes out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Preferences {
     pub timezone: Option<String>,
+    /// The number texts go to (E.164), if any.
+    pub phone: Option<String>,
     pub channels: Vec<ChannelChoice>,
 }
 

@@ -111,7 +111,7 @@ async fn load_claimed<E: Executor>(tx: &mut E, keys: &[(OrgId, DeliveryId)]) -> 
         .fetch_all(args.query(format!(
             "SELECT d.org_id, d.id, d.channel, d.kind, d.attempts, d.created_at, d.session_id, d.recipient_id, \
              o.name AS org_name, a.name AS recipient_name, a.email AS recipient_email, \
-             ns.timezone AS recipient_timezone, n.title, n.body, n.offer_id, \
+             ns.timezone AS recipient_timezone, ns.phone AS recipient_phone, n.title, n.body, n.offer_id, \
              s.title AS session_title, s.status AS session_status, s.starts_at, s.ends_at, \
              s.timezone AS session_timezone, s.modality, s.location, s.virtual_link, \
              (SELECT COUNT(DISTINCT h.created_at) FROM notifications h WHERE h.org_id = d.org_id \
@@ -174,6 +174,7 @@ fn claimed_from_row(row: &impl Row) -> Result<Claimed> {
                 name: row.text("recipient_name")?,
                 email: row.text("recipient_email")?,
                 timezone: row.opt_text("recipient_timezone")?,
+                phone: row.opt_text("recipient_phone")?,
             },
             session: None,
             offer_id: row.opt_id("offer_id")?,
@@ -414,9 +415,10 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
             }
             tx.execute(sql("DELETE FROM notification_settings WHERE account_id = $1").bind(account)).await?;
             tx.execute(
-                sql("INSERT INTO notification_settings (account_id, timezone, updated_at) VALUES ($1, $2, $3)")
+                sql("INSERT INTO notification_settings (account_id, timezone, phone, updated_at) VALUES ($1, $2, $3, $4)")
                     .bind(account)
                     .bind(prefs.timezone.as_deref())
+                    .bind(prefs.phone.as_deref())
                     .bind(now),
             )
             .await?;
@@ -511,12 +513,13 @@ async fn linked<E: Executor>(tx: &mut E, token_hash: [u8; 32]) -> Result<(Accoun
 async fn load_preferences<E: Executor>(tx: &mut E, account: AccountId) -> Result<Preferences> {
     let rows = tx
         .fetch_all(
-            sql("SELECT kind, channel, enabled, NULL AS timezone FROM notification_preferences WHERE account_id = $1 \
-                 UNION ALL SELECT NULL, NULL, NULL, timezone FROM notification_settings WHERE account_id = $1")
+            sql("SELECT kind, channel, enabled, NULL AS timezone, NULL AS phone FROM notification_preferences \
+                 WHERE account_id = $1 UNION ALL SELECT NULL, NULL, NULL, timezone, phone FROM notification_settings \
+                 WHERE account_id = $1")
             .bind(account),
         )
         .await?;
-    let mut timezone = None;
+    let (mut timezone, mut phone) = (None, None);
     let mut chosen = Vec::new();
     for row in &rows {
         match row.opt_text("kind")? {
@@ -525,7 +528,7 @@ async fn load_preferences<E: Executor>(tx: &mut E, account: AccountId) -> Result
                 row.parsed::<Channel>("channel")?,
                 row.bool("enabled")?,
             )),
-            None => timezone = row.opt_text("timezone")?,
+            None => (timezone, phone) = (row.opt_text("timezone")?, row.opt_text("phone")?),
         }
     }
     let channels = NotificationKind::ALL
@@ -539,5 +542,5 @@ async fn load_preferences<E: Executor>(tx: &mut E, account: AccountId) -> Result
             ChannelChoice { kind, channel, enabled }
         })
         .collect();
-    Ok(Preferences { timezone, channels })
+    Ok(Preferences { timezone, phone, channels })
 }
