@@ -38,7 +38,7 @@ use sms::{SmsGateway, sms_text};
 
 /// Deliveries claimed at once.
 const BATCH: u32 = 128;
-/// Messages in flight at once.
+/// Messages in flight at once, and SMTP connections kept open for them.
 const IN_FLIGHT: usize = 16;
 /// The longest sleep between passes when nothing wakes the worker.
 const TICK: Duration = Duration::from_secs(5);
