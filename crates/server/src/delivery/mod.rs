@@ -106,26 +106,41 @@ impl Worker {
     /// Sends everything due now; returns how many messages were attempted.
     pub async fn drain(&self) -> Result<usize, StoreError> {
         let mut attempted = 0;
-        loop {
-            let batch = self.store.claim_deliveries(BATCH, self.lease, self.coalesce).await?;
-            if batch.is_empty() {
-                return Ok(attempted + self.drain_account_mail().await?);
-            }
+        let mut batch = self.claim().await?;
+        while !batch.is_empty() {
             attempted += batch.len();
-            let mut unsubscribe = self.unsubscribe_links(&batch).await?;
-            let outcomes: Vec<_> = futures::stream::iter(batch)
-                .map(|message| {
-                    let link = unsubscribe.remove(&message.id);
-                    async move {
-                        let outcome = self.deliver(&message, link).await;
-                        (message.org_id, message.id, outcome)
-                    }
-                })
-                .buffer_unordered(IN_FLIGHT)
-                .collect()
-                .await;
-            self.store.finish_deliveries(&outcomes).await?;
+            // The next batch is claimed while this one is sent, so the SMTP
+            // connections do not wait on the database between batches. (If
+            // sending fails outright, both batches' claims run out and are
+            // taken again, as after a crash.)
+            let (outcomes, next) = tokio::join!(self.send_batch(batch), self.claim());
+            self.store.finish_deliveries(&outcomes?).await?;
+            batch = next?;
         }
+        Ok(attempted + self.drain_account_mail().await?)
+    }
+
+    async fn claim(&self) -> Result<Vec<OutboundMessage>, StoreError> {
+        self.store.claim_deliveries(BATCH, self.lease, self.coalesce).await
+    }
+
+    /// Sends one claimed batch, `IN_FLIGHT` messages at a time.
+    async fn send_batch(
+        &self,
+        batch: Vec<OutboundMessage>,
+    ) -> Result<Vec<(circles_domain::ids::OrgId, DeliveryId, DeliveryOutcome)>, StoreError> {
+        let mut unsubscribe = self.unsubscribe_links(&batch).await?;
+        Ok(futures::stream::iter(batch)
+            .map(|message| {
+                let link = unsubscribe.remove(&message.id);
+                async move {
+                    let outcome = self.deliver(&message, link).await;
+                    (message.org_id, message.id, outcome)
+                }
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await)
     }
 
     /// Sends the e-mail owed to accounts (password resets, invitations to
