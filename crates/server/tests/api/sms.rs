@@ -20,11 +20,13 @@ use crate::booking::{booking, sessions_path};
 use crate::delivery::worker;
 use crate::mail::free_port;
 use crate::support::{Response, TestApp};
+use crate::waitlist::{full_session, seat_action, waitlist};
 
 backend_tests!(
     people_who_ask_for_texts_get_short_ones_with_names_and_local_times,
     a_number_is_checked_and_needed_for_texts,
     a_gateway_that_is_down_or_failing_gets_the_text_once_it_is_back,
+    an_offer_text_carries_its_own_one_time_link,
 );
 
 const TOKEN: &str = "tok_gateway_credential";
@@ -196,4 +198,38 @@ async fn a_gateway_that_is_down_or_failing_gets_the_text_once_it_is_back(backend
     assert_eq!(calls.iter().map(|c| c["answered"].as_u64().unwrap()).collect::<Vec<_>>(), [503, 200]);
     assert!(calls.iter().all(|c| c["idempotency_key"] == sent[0].id.to_string()), "one text, one key: {calls:#?}");
     assert_eq!(worker.drain().await.unwrap(), 0, "sent once");
+}
+
+async fn an_offer_text_carries_its_own_one_time_link(backend: Backend) {
+    let port = free_port();
+    let gateway = Gateway::start(port, 0).await;
+    let mail = tempfile::tempdir().unwrap();
+    let app = spawn(backend, port, &mail).await;
+    let org = app.org("o").await;
+    let (_, session, members) = full_session(&app, &org).await;
+    let texts_for_offers = json!({ "phone": "+447700900123", "channels": [{ "kind": "waitlist_offer", "channel": "sms", "enabled": true }] });
+    put_preferences(&app, &members[1].token, texts_for_offers).await.expect(200);
+    let body = json!({ "target": "GROUP_SESSION", "session_id": session, "urgency": "URGENT" });
+    app.post(&waitlist(&org), &members[1].token, body).await.expect(201);
+    seat_action(&app, &org, &session, &org.client, "leave").await.expect(200);
+    app.live_offer(&org, &members[1]).await;
+    worker(&app).drain().await.unwrap();
+
+    let calls = gateway.calls();
+    let offer = calls.iter().find(|c| c["body"]["to"] == "+447700900123").unwrap_or_else(|| panic!("{calls:#?}"));
+    let text = offer["body"]["text"].as_str().unwrap();
+    assert!(text.starts_with("Clinic o: Hello A client."), "{text}");
+    let title =
+        app.get(&format!("/api/v1/orgs/{}/sessions/{session}", org.id), &org.admin.token).await.expect(200)["title"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    assert!(!text.contains(&title), "no session title in a text: {text}");
+    let link = text.split_once("Accept or decline (works once): ").map(|(_, l)| l).unwrap_or_else(|| panic!("{text}"));
+    // Links point at the server's public address; this test's server listens elsewhere.
+    let path = &link[link.find("/offer-links/").unwrap_or_else(|| panic!("{text}"))..];
+    assert!(path.starts_with(&format!("/offer-links/{}/cio_", org.id)), "{text}");
+    let page = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Accept the place"), "the link opens the offer");
 }
