@@ -104,21 +104,24 @@ async fn circles_demo_prints_feed_links_that_answer_a_parseable_calendar(backend
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("start circles demo");
+    // Read everything the demo prints, for as long as it runs (a closed pipe
+    // would stop it), and hand over what came before the last hint.
     let stdout = demo.stdout.take().unwrap();
-    let printed = tokio::task::spawn_blocking(move || {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut seen = Vec::new();
         for line in std::io::BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            let done = line.contains("Try: curl");
-            seen.push(line);
-            if done {
-                break;
+            let Ok(line) = line else { break };
+            if line.contains("Try: curl") {
+                let _ = tx.send(std::mem::take(&mut seen));
             }
+            seen.push(line);
         }
-        seen
     });
-    let printed =
-        tokio::time::timeout(std::time::Duration::from_secs(300), printed).await.expect("the demo starts").unwrap();
+    let printed = tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(300)))
+        .await
+        .unwrap()
+        .expect("the demo starts and prints its links");
     let people = demo::logins();
     let therapist = people.iter().find(|l| l.role == Role::Therapist).unwrap().name;
     let line = printed
