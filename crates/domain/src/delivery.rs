@@ -6,6 +6,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::account_mail::AccountMailKind;
 use crate::session::NotificationKind;
 use crate::spelling::spelled_enum;
 
@@ -13,6 +14,8 @@ spelled_enum!(
     /// A way of reaching a person outside the inbox.
     Channel {
         Email = "email",
+        /// A short text through the SMS gateway, to the number the person gave.
+        Sms = "sms",
     }
 );
 
@@ -41,15 +44,52 @@ impl DeliveryState {
     }
 }
 
+/// What a message an organisation's admins see in its outbox is about: a
+/// notification to one of its people, or e-mail owed to an account on the
+/// organisation's behalf (its invitation to join).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    Notification(NotificationKind),
+    Account(AccountMailKind),
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Notification(kind) => kind.as_str(),
+            MessageKind::Account(kind) => kind.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for MessageKind {
+    type Err = String;
+    /// The two sets of kinds are spelled apart, so the text alone says which.
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.parse()
+            .map(MessageKind::Notification)
+            .or_else(|_| s.parse().map(MessageKind::Account))
+            .map_err(|_| format!("{s:?} is no kind of message"))
+    }
+}
+
 /// The channels the outbox fills for every notification.
-pub const OUTBOX_CHANNELS: &[Channel] = &[Channel::Email];
+pub const OUTBOX_CHANNELS: &[Channel] = &[Channel::Email, Channel::Sms];
 
 /// Whether `kind` goes out on `channel` for a person who made no choice.
 /// Every kind goes out by e-mail: a person who is not logged in should still
-/// learn that a session moved, was cancelled or is tomorrow.
+/// learn that a session moved, was cancelled or is tomorrow. Texts go only
+/// to people who ask for them (they need a number, and may cost them).
 pub fn enabled_by_default(_kind: NotificationKind, channel: Channel) -> bool {
     match channel {
         Channel::Email => true,
+        Channel::Sms => false,
     }
 }
 
@@ -58,6 +98,13 @@ pub fn enabled_by_default(_kind: NotificationKind, channel: Channel) -> bool {
 /// Everything else may be unsubscribed from.
 pub fn is_essential(kind: NotificationKind) -> bool {
     changes_calendar(kind) || kind == NotificationKind::CheckInAlert
+}
+
+/// Whether a person cannot turn `kind` off on `channel`: an essential kind
+/// always goes out on the channels that carry everything by default
+/// (e-mail); a text is extra, asked for and dropped at will.
+pub fn always_sent(kind: NotificationKind, channel: Channel) -> bool {
+    is_essential(kind) && enabled_by_default(kind, channel)
 }
 
 /// Kinds that change a session on the recipient's calendar, so their e-mail
@@ -241,6 +288,24 @@ mod tests {
         assert!(is_essential(NotificationKind::SessionCancelled));
         assert!(!is_essential(NotificationKind::Reminder));
         assert!(!is_essential(NotificationKind::MemberJoined));
+    }
+
+    #[test]
+    fn notification_and_account_mail_kinds_are_spelled_apart() {
+        for kind in NotificationKind::ALL {
+            assert_eq!(kind.as_str().parse(), Ok(MessageKind::Notification(*kind)));
+        }
+        for kind in AccountMailKind::ALL {
+            assert_eq!(kind.as_str().parse(), Ok(MessageKind::Account(*kind)));
+        }
+    }
+
+    #[test]
+    fn texts_are_asked_for_and_may_be_dropped_even_for_essential_messages() {
+        assert!(!enabled_by_default(NotificationKind::SessionCancelled, Channel::Sms));
+        assert!(always_sent(NotificationKind::SessionCancelled, Channel::Email));
+        assert!(!always_sent(NotificationKind::SessionCancelled, Channel::Sms));
+        assert!(!always_sent(NotificationKind::Reminder, Channel::Email));
     }
 
     #[test]

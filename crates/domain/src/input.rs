@@ -197,6 +197,44 @@ impl fmt::Display for TimeZoneName {
     }
 }
 
+/// A phone number in E.164 form, `+` and up to 15 digits (country code
+/// first, never 0), which every SMS gateway takes. Spaces, dots, dashes and
+/// brackets people type between digits are dropped; anything else is
+/// refused rather than guessed at.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let trimmed = raw.trim();
+        let Some(rest) = trimmed.strip_prefix('+') else {
+            return Err("must start with + and the country code, e.g. +14155550123".into());
+        };
+        let digits: String = rest.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')')).collect();
+        if !digits.chars().all(|c| c.is_ascii_digit()) {
+            return Err("may hold only digits after the +".into());
+        }
+        if digits.starts_with('0') {
+            return Err("a country code never starts with 0".into());
+        }
+        if !(8..=15).contains(&digits.len()) {
+            return Err("must have 8 to 15 digits after the +".into());
+        }
+        Ok(Self(format!("+{digits}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,5 +285,16 @@ mod tests {
         assert!(TimeZoneName::parse("Mars/Olympus_Mons").is_err());
         assert!(TimeZoneName::parse("+02:00").is_err());
         assert!(TimeZoneName::parse("EST").is_err());
+    }
+
+    #[test]
+    fn phone_numbers_are_e164_with_typing_separators_dropped() {
+        assert_eq!(PhoneNumber::parse(" +1 (415) 555-0123 ").unwrap().as_str(), "+14155550123");
+        assert_eq!(PhoneNumber::parse("+351.912.345.678").unwrap().as_str(), "+351912345678");
+        assert!(PhoneNumber::parse("4155550123").unwrap_err().contains("start with +"));
+        assert!(PhoneNumber::parse("+1 415 CALL NOW").unwrap_err().contains("only digits"));
+        assert!(PhoneNumber::parse("+0123456789").unwrap_err().contains("never starts with 0"));
+        assert!(PhoneNumber::parse("+1234").unwrap_err().contains("8 to 15"));
+        assert!(PhoneNumber::parse("+1234567890123456").unwrap_err().contains("8 to 15"));
     }
 }

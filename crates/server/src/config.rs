@@ -78,6 +78,16 @@ pub struct Settings {
     /// leaves it to be sent again after this. Keep it well above
     /// `smtp_timeout_seconds`, or a slow send may be made twice.
     pub delivery_lease_seconds: u64,
+    /// Where texts go: an HTTP(S) SMS gateway that takes a JSON POST of
+    /// `{"id", "to", "from", "text"}`. Unset: texts wait in the outbox.
+    pub sms_gateway_url: Option<String>,
+    /// The gateway's credential, sent as `Authorization: Bearer …`; never
+    /// logged or shown.
+    pub sms_gateway_token: Option<Secret>,
+    /// The sender name or number the gateway shows on texts.
+    pub sms_from: String,
+    /// The longest one text may take to hand to the gateway.
+    pub sms_timeout_seconds: u64,
     /// Fetches of one calendar feed link allowed per minute; calendars
     /// refresh hourly, so more means a leaked link or a broken client.
     pub feed_fetches_per_minute: u32,
@@ -147,10 +157,37 @@ impl Default for Settings {
             delivery_retry_seconds: 60,
             delivery_max_attempts: 16,
             delivery_lease_seconds: 300,
+            sms_gateway_url: None,
+            sms_gateway_token: None,
+            sms_from: "Circles".into(),
+            sms_timeout_seconds: 10,
             feed_fetches_per_minute: 30,
             allow_private_webhooks: false,
             master_key_file: None,
         }
+    }
+}
+
+/// A credential from the settings: read like any setting, but shown nowhere
+/// (`Debug` prints a placeholder), so logging the settings leaks nothing.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
     }
 }
 
@@ -263,6 +300,15 @@ mod tests {
         assert_eq!(s.allow_org_creation, OrgCreation::Anyone);
         let err = load_toml("allow_org_creation = \"everybody\"\n").unwrap_err().to_string();
         assert!(err.contains("allow_org_creation"), "{err}");
+    }
+
+    #[test]
+    fn the_sms_gateway_token_is_read_but_never_shown() {
+        let s =
+            load_toml("sms_gateway_url = \"https://sms.example/send\"\nsms_gateway_token = \"tok_s3cret\"\n").unwrap();
+        assert_eq!(s.sms_gateway_token.as_ref().map(Secret::expose), Some("tok_s3cret"));
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("tok_s3cret") && shown.contains("sms_gateway_token: Some(Secret(…))"), "{shown}");
     }
 
     #[test]

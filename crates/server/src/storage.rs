@@ -48,6 +48,25 @@ pub async fn open_with_key(
     clock: Arc<dyn Clock>,
     key: Option<Key>,
 ) -> anyhow::Result<Arc<dyn Store>> {
+    open_shaped(settings, clock, key, true).await
+}
+
+/// A store whose notifications fill no outbox, to measure what the outbox
+/// adds to a change (`circles bench delivery`); never for serving.
+pub async fn open_without_outbox(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+    key: Key,
+) -> anyhow::Result<Arc<dyn Store>> {
+    open_shaped(settings, clock, Some(key), false).await
+}
+
+async fn open_shaped(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+    key: Option<Key>,
+    outbox: bool,
+) -> anyhow::Result<Arc<dyn Store>> {
     let url = settings.database_url.as_str();
     if url.starts_with("sqlite:") {
         let options = SqliteOptions {
@@ -58,18 +77,23 @@ pub async fn open_with_key(
             read_connections: settings.sqlite_read_connections,
         };
         let backend = SqliteBackend::connect(url, &options).await.with_context(|| format!("opening {url}"))?;
-        let store = with_key(SqlStore::new(backend, clock), key);
+        let store = shaped(SqlStore::new(backend, clock), key, outbox);
         store.migrate().await.context("migrating the SQLite database")?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let options = PostgresOptions { max_connections: settings.postgres_max_connections };
         let backend = PostgresBackend::connect(url, &options).await.context("connecting to PostgreSQL")?;
-        let store = with_key(SqlStore::new(backend, clock), key);
+        let store = shaped(SqlStore::new(backend, clock), key, outbox);
         store.migrate().await.context("migrating the PostgreSQL database")?;
         Ok(Arc::new(store))
     } else {
         anyhow::bail!("database_url must start with sqlite:// or postgres:// (got {url:?})")
     }
+}
+
+fn shaped<B: circles_store::sql::db::Backend>(store: SqlStore<B>, key: Option<Key>, outbox: bool) -> SqlStore<B> {
+    let store = with_key(store, key);
+    if outbox { store } else { store.without_outbox() }
 }
 
 fn with_key<B: circles_store::sql::db::Backend>(store: SqlStore<B>, key: Option<Key>) -> SqlStore<B> {

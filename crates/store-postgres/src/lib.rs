@@ -86,6 +86,7 @@ fn migrator() -> Migrator {
         migration(26, "account mail", include_str!("../migrations/0026_account_mail.sql")),
         migration(27, "reminders", include_str!("../migrations/0027_reminders.sql")),
         migration(28, "data key generations", include_str!("../migrations/0028_data_key_generations.sql")),
+        migration(29, "sms", include_str!("../migrations/0029_sms.sql")),
     ])
 }
 

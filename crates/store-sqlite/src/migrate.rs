@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (26, include_str!("../migrations/0026_account_mail.sql")),
     (27, include_str!("../migrations/0027_reminders.sql")),
     (28, include_str!("../migrations/0028_data_key_generations.sql")),
+    (29, include_str!("../migrations/0029_sms.sql")),
 ];
 
 /// Applies every migration above the database's version, each in its own

@@ -8,7 +8,7 @@ use circles_domain::input::Email;
 use jiff::SignedDuration;
 
 use crate::Result;
-use crate::model::{AccountMessage, AuditCtx, DeliveryOutcome, PasswordReset, ResetLink};
+use crate::model::{AccountMessage, AuditCtx, DeliveryOutcome, FailedAccountMail, PasswordReset, ResetLink};
 
 #[async_trait]
 pub trait AccountMailStore: Send + Sync {
@@ -25,6 +25,12 @@ pub trait AccountMailStore: Send + Sync {
     async fn arm_reset_links(&self, links: &[(AccountMailId, [u8; 32])]) -> Result<()>;
     /// Records how each claimed e-mail went.
     async fn finish_account_mail(&self, outcomes: &[(AccountMailId, DeliveryOutcome)]) -> Result<()>;
+    /// Account e-mail that failed for good, in every organisation and none,
+    /// the most recent failure first: the operator's list.
+    async fn failed_account_mail(&self, limit: i64) -> Result<Vec<FailedAccountMail>>;
+    /// Sends a failed account e-mail again, with a fresh round of attempts,
+    /// and audits it on the platform's trail.
+    async fn retry_account_mail(&self, ctx: &AuditCtx, id: AccountMailId) -> Result<FailedAccountMail>;
     /// When the reset link with this token stops working, or why it does
     /// not work.
     async fn reset_link(&self, token_hash: [u8; 32]) -> Result<std::result::Result<ResetLink, ResetRefusal>>;

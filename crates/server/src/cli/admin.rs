@@ -7,9 +7,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use circles_domain::Role;
 use circles_domain::clock::SystemClock;
-use circles_domain::ids::OrgId;
+use circles_domain::ids::{AccountMailId, OrgId};
 use circles_domain::input::{Email, OrgName, Password, PersonName, TimeZoneName};
-use circles_store::model::{AuditCtx, NewAccount, NewOrganisation, NewPerson, PasswordReset};
+use circles_domain::local_time::local_time;
+use circles_store::model::{AuditCtx, FailedAccountMail, NewAccount, NewOrganisation, NewPerson, PasswordReset};
 use clap::Subcommand;
 
 use super::DatabaseArgs;
@@ -90,6 +91,25 @@ pub enum AdminCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// List account e-mail (password resets, invitations to join) that failed
+    /// for good, most recent first. Invitations also show on their
+    /// organisation's failed-messages page; password resets belong to no
+    /// organisation and show only here.
+    FailedMail {
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Send a failed account e-mail again, with a fresh round of attempts.
+    RetryMail {
+        /// The id `failed-mail` shows.
+        #[arg(long)]
+        id: AccountMailId,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Recompute every audit hash chain and report the first broken link.
     AuditVerify {
         /// Only this organisation's chain.
@@ -135,6 +155,26 @@ fn rotation_summary(report: &circles_store::RotationReport) -> String {
         report.unreadable,
         report.destroyed_keys,
         report.kept_keys
+    )
+}
+
+/// One failed account e-mail in a line: whom it was for, what, and when,
+/// in the account's zone.
+fn failed_mail_line(mail: &FailedAccountMail) -> String {
+    let zone = mail.timezone.as_deref().unwrap_or("UTC");
+    let about = match &mail.org_name {
+        Some(org) => format!("{} from {org}", mail.kind.words()),
+        None => mail.kind.words(),
+    };
+    format!(
+        "{}  {} <{}>: {about}, written {}, failed {} after {} attempt(s): {}",
+        mail.id,
+        mail.name,
+        mail.email,
+        local_time(mail.created_at, zone),
+        local_time(mail.failed_at, zone),
+        mail.attempts,
+        mail.last_error.as_deref().unwrap_or("no error recorded")
     )
 }
 
@@ -213,6 +253,22 @@ pub async fn run(command: AdminCommand, config: Option<&Path>) -> anyhow::Result
             println!(
                 "{deleted} data key(s) of organisation {org} destroyed: its clinical text now reads as unreadable"
             );
+        }
+        AdminCommand::FailedMail { limit, database } => {
+            let (store, _) = open(config, &database).await?;
+            let failed = store.failed_account_mail(limit.max(1)).await?;
+            for mail in &failed {
+                println!("{}", failed_mail_line(mail));
+            }
+            if failed.is_empty() {
+                println!("no failed account e-mail");
+            }
+        }
+        AdminCommand::RetryMail { id, database } => {
+            let (store, _) = open(config, &database).await?;
+            let mail = store.retry_account_mail(&ctx, id).await?;
+            store.seal_audit().await?;
+            println!("the {} to {} <{}> will be sent again", mail.kind.words(), mail.name, mail.email);
         }
         AdminCommand::AuditVerify { org, database } => {
             let (store, _) = open(config, &database).await?;

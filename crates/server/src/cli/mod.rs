@@ -211,6 +211,13 @@ fn print_demo(settings: &Settings, demo: &demo::Demo, addr: std::net::SocketAddr
         println!("    {:<10} {:<22} {}", login.role.as_str(), login.name, login.email);
     }
     println!();
+    println!("  Calendar feeds: subscribe a calendar program to a person's sessions (use webcal:// instead");
+    println!("  of http:// to open one in it directly). Each start makes new links; the old ones stop working.");
+    println!();
+    for (login, token) in demo.logins.iter().zip(&demo.feeds) {
+        println!("    {:<22} http://{addr}/ical/{token}.ics", login.name);
+    }
+    println!();
     println!("  Try: curl -s http://{addr}/api/v1/auth/login -H 'content-type: application/json' \\");
     println!("         -d '{{\"email\":\"{}\",\"password\":\"{}\"}}'", demo::ADMIN_EMAIL, demo::PASSWORD);
     println!();

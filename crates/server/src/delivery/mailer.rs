@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::transport::smtp::AsyncSmtpTransport;
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Settings;
@@ -28,9 +29,14 @@ impl Mailer {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Option<Self>> {
         let timeout = Duration::from_secs(settings.smtp_timeout_seconds.max(1));
         if let Some(url) = &settings.smtp_url {
+            // Connections are pooled and reused across messages (a new
+            // SMTP conversation costs a handshake, and TLS a second one),
+            // as many as the worker has messages in flight.
+            let pool = PoolConfig::new().max_size(u32::try_from(super::IN_FLIGHT).unwrap_or(u32::MAX));
             let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                 .map_err(|e| anyhow::anyhow!("smtp_url is not usable: {e}"))?
                 .timeout(Some(timeout))
+                .pool_config(pool)
                 .build();
             return Ok(Some(Mailer::Smtp { transport, timeout }));
         }

@@ -12,6 +12,7 @@ pub mod account_mail;
 pub mod compose;
 pub mod feed;
 pub mod mailer;
+pub mod sms;
 pub mod webhooks;
 pub mod wording;
 
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use circles_domain::Clock;
 use circles_domain::account_mail::{AccountMailKind, RESET_LINK_PREFIX};
-use circles_domain::delivery::{AfterFailure, RetryPolicy, is_essential};
+use circles_domain::delivery::{AfterFailure, Channel, RetryPolicy, is_essential};
 use circles_domain::ids::DeliveryId;
 use circles_store::model::{AccountMessage, DeliveryOutcome, NewUnsubscribeLink, OutboundMessage};
 use circles_store::{Store, StoreError};
@@ -33,10 +34,11 @@ use crate::config::Settings;
 use account_mail::compose_account;
 use compose::{Links, Sender, compose};
 use mailer::Mailer;
+use sms::{SmsGateway, sms_text};
 
 /// Deliveries claimed at once.
 const BATCH: u32 = 128;
-/// Messages in flight at once.
+/// Messages in flight at once, and SMTP connections kept open for them.
 const IN_FLIGHT: usize = 16;
 /// The longest sleep between passes when nothing wakes the worker.
 const TICK: Duration = Duration::from_secs(5);
@@ -54,6 +56,8 @@ pub struct Worker {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     mailer: Mailer,
+    /// Where texts go; without one they wait, retried, for a gateway.
+    sms: Option<SmsGateway>,
     sender: Sender,
     policy: RetryPolicy,
     coalesce: SignedDuration,
@@ -77,6 +81,7 @@ impl Worker {
             store,
             clock,
             mailer,
+            sms: SmsGateway::from_settings(settings)?,
             sender: Sender::parse(&settings.mail_from)?,
             policy: RetryPolicy {
                 base: seconds(settings.delivery_retry_seconds.max(1)),
@@ -101,26 +106,41 @@ impl Worker {
     /// Sends everything due now; returns how many messages were attempted.
     pub async fn drain(&self) -> Result<usize, StoreError> {
         let mut attempted = 0;
-        loop {
-            let batch = self.store.claim_deliveries(BATCH, self.lease, self.coalesce).await?;
-            if batch.is_empty() {
-                return Ok(attempted + self.drain_account_mail().await?);
-            }
+        let mut batch = self.claim().await?;
+        while !batch.is_empty() {
             attempted += batch.len();
-            let mut unsubscribe = self.unsubscribe_links(&batch).await?;
-            let outcomes: Vec<_> = futures::stream::iter(batch)
-                .map(|message| {
-                    let link = unsubscribe.remove(&message.id);
-                    async move {
-                        let outcome = self.deliver(&message, link).await;
-                        (message.org_id, message.id, outcome)
-                    }
-                })
-                .buffer_unordered(IN_FLIGHT)
-                .collect()
-                .await;
-            self.store.finish_deliveries(&outcomes).await?;
+            // The next batch is claimed while this one is sent, so the SMTP
+            // connections do not wait on the database between batches. (If
+            // sending fails outright, both batches' claims run out and are
+            // taken again, as after a crash.)
+            let (outcomes, next) = tokio::join!(self.send_batch(batch), self.claim());
+            self.store.finish_deliveries(&outcomes?).await?;
+            batch = next?;
         }
+        Ok(attempted + self.drain_account_mail().await?)
+    }
+
+    async fn claim(&self) -> Result<Vec<OutboundMessage>, StoreError> {
+        self.store.claim_deliveries(BATCH, self.lease, self.coalesce).await
+    }
+
+    /// Sends one claimed batch, `IN_FLIGHT` messages at a time.
+    async fn send_batch(
+        &self,
+        batch: Vec<OutboundMessage>,
+    ) -> Result<Vec<(circles_domain::ids::OrgId, DeliveryId, DeliveryOutcome)>, StoreError> {
+        let mut unsubscribe = self.unsubscribe_links(&batch).await?;
+        Ok(futures::stream::iter(batch)
+            .map(|message| {
+                let link = unsubscribe.remove(&message.id);
+                async move {
+                    let outcome = self.deliver(&message, link).await;
+                    (message.org_id, message.id, outcome)
+                }
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await)
     }
 
     /// Sends the e-mail owed to accounts (password resets, invitations to
@@ -186,7 +206,7 @@ impl Worker {
     async fn unsubscribe_links(&self, batch: &[OutboundMessage]) -> Result<HashMap<DeliveryId, String>, StoreError> {
         let mut links = Vec::new();
         let mut tokens = Vec::new();
-        for message in batch.iter().filter(|m| !is_essential(m.kind)) {
+        for message in batch.iter().filter(|m| m.channel == Channel::Email && !is_essential(m.kind)) {
             let token = crate::auth::token::generate(UNSUBSCRIBE_PREFIX);
             links.push(NewUnsubscribeLink {
                 org_id: message.org_id,
@@ -210,6 +230,9 @@ impl Worker {
             Ok(answer) => Links { answer, unsubscribe },
             Err(e) => return self.failed(message.id, message.attempt, e.to_string(), false),
         };
+        if message.channel == Channel::Sms {
+            return self.text(message, links.answer.as_deref()).await;
+        }
         let email = match compose(&self.sender, message, links) {
             Ok(email) => email,
             Err(e) => return self.failed(message.id, message.attempt, e.to_string(), true),
@@ -217,9 +240,32 @@ impl Worker {
         self.send(email, message.id, message.attempt).await
     }
 
+    /// Texts `message` through the gateway. Without a number it cannot go
+    /// at all; without a gateway it waits for one to be set.
+    async fn text(&self, message: &OutboundMessage, answer: Option<&str>) -> DeliveryOutcome {
+        let Some(phone) = &message.recipient.phone else {
+            return self.failed(message.id, message.attempt, "the person has no number for texts".into(), true);
+        };
+        let Some(gateway) = &self.sms else {
+            return self.failed(message.id, message.attempt, "no SMS gateway is set (sms_gateway_url)".into(), false);
+        };
+        let sent = gateway.send(&message.id.to_string(), phone, &sms_text(message, answer)).await;
+        self.outcome(sent, message.id, message.attempt)
+    }
+
     /// Sends `email`, the `attempt`th try of message `id`, and counts it.
     async fn send(&self, email: lettre::Message, id: impl std::fmt::Display, attempt: u32) -> DeliveryOutcome {
-        match self.mailer.send(email).await {
+        self.outcome(self.mailer.send(email).await, id, attempt)
+    }
+
+    /// How a send of the `attempt`th try of message `id` went, counted.
+    fn outcome(
+        &self,
+        sent: Result<(), mailer::SendError>,
+        id: impl std::fmt::Display,
+        attempt: u32,
+    ) -> DeliveryOutcome {
+        match sent {
             Ok(()) => {
                 metrics::counter!("circles_deliveries_total", "outcome" => "sent").increment(1);
                 DeliveryOutcome::Sent

@@ -201,6 +201,7 @@ mod tests {
                 name: "Ana Silva".into(),
                 email: "ana@example.com".into(),
                 timezone: timezone.map(str::to_owned),
+                phone: None,
             },
             session: Some(SessionFacts {
                 id: SessionId::new(),

@@ -2,6 +2,7 @@
 //! hours and a covered vacation, weeks of one-on-one appointments, a
 //! peer-support community with a drop-in session running, and two
 //! recurring therapy groups with eight weeks of attendance and check-ins.
+//! Every demo person gets a calendar feed link, printed at each start.
 
 mod appointments;
 mod check_ins;
@@ -16,7 +17,7 @@ use circles_domain::ids::{OrgId, PersonId};
 use circles_domain::input::{Email, Label, OrgName, Password, PersonName, TimeZoneName};
 use circles_domain::session::{Modality, SessionDetails};
 use circles_store::Store;
-use circles_store::model::{AuditCtx, NewAccount, NewOrganisation, NewPerson};
+use circles_store::model::{AuditCtx, Keyset, NewAccount, NewOrganisation, NewPerson};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -61,10 +62,14 @@ pub struct Login {
 pub struct Demo {
     pub org_id: OrgId,
     pub logins: Vec<Login>,
+    /// A calendar feed token per login, in the same order, made at this
+    /// start (see [`feed_tokens`]).
+    pub feeds: Vec<String>,
     pub created: bool,
 }
 
-fn logins() -> Vec<Login> {
+/// Everyone the demo signs in as, the admin first.
+pub fn logins() -> Vec<Login> {
     let mut logins = vec![Login { role: Role::Admin, name: "Alex Rivera", email: ADMIN_EMAIL }];
     let groups = [(Role::Moderator, MODERATORS), (Role::Therapist, THERAPISTS), (Role::Client, CLIENTS)];
     for (role, people) in groups {
@@ -79,7 +84,9 @@ pub async fn load(store: &Arc<dyn Store>, passwords: &PasswordHashing) -> anyhow
     if let Some(credentials) = store.credentials(&admin_email).await? {
         let memberships = store.memberships(credentials.account_id).await?;
         let org = memberships.iter().find(|m| m.org.name == ORG_NAME).context("the demo admin has no Riverside org")?;
-        return Ok(Demo { org_id: org.org.id, logins: logins(), created: false });
+        let logins = logins();
+        let feeds = feed_tokens(store, &logins).await?;
+        return Ok(Demo { org_id: org.org.id, logins, feeds, created: false });
     }
 
     // One hash for every demo account: they share a published password anyway.
@@ -132,7 +139,31 @@ pub async fn load(store: &Arc<dyn Store>, passwords: &PasswordHashing) -> anyhow
     groups::community(store, &ctx, org.id, &people, &zone, today).await?;
     groups::therapy_groups(store, &ctx, org.id, &people, today).await?;
     waitlist::waitlists(store, &ctx, org.id, &people, &zone, today).await?;
-    Ok(Demo { org_id: org.id, logins, created: true })
+    let feeds = feed_tokens(store, &logins).await?;
+    Ok(Demo { org_id: org.id, logins, feeds, created: true })
+}
+
+/// A calendar feed token for every demo person, so a newcomer can subscribe
+/// a calendar program to anyone's schedule at once. Only a token's hash is
+/// kept, so a later start cannot show the old link again: it gives each
+/// person's feed a new token (the old link stops working), or makes the
+/// first one, with the privacy their role gets by default. The links also
+/// show, without their tokens, on each person's "Messages and calendar" page.
+async fn feed_tokens(store: &Arc<dyn Store>, logins: &[Login]) -> anyhow::Result<Vec<String>> {
+    let mut tokens = Vec::with_capacity(logins.len());
+    for login in logins {
+        let email = Email::parse(login.email).expect("valid");
+        let account = store.credentials(&email).await?.context("a demo account is missing")?.account_id;
+        let ctx = AuditCtx { account_id: Some(account), ..AuditCtx::operator() };
+        let token = crate::auth::token::generate(crate::routes::feeds::FEED_PREFIX);
+        let hash = crate::auth::token::hash(&token);
+        match store.feeds(account, Keyset::first(1)).await?.first() {
+            Some(feed) => store.rotate_feed(&ctx, account, feed.id, hash).await?,
+            None => store.create_feed(&ctx, account, None, hash).await?,
+        };
+        tokens.push(token);
+    }
+    Ok(tokens)
 }
 
 #[derive(Default)]

@@ -27,11 +27,15 @@ use super::labels::labels_of;
 pub struct DeliveryView {
     /// Stable across attempts: the e-mail's Message-ID is `<id@sender's domain>`.
     pub id: Uuid,
-    /// email.
+    /// email or sms.
     pub channel: String,
+    /// The person; for the e-mail of an invitation to join, the invitation
+    /// (the person takes its id on accepting).
     pub recipient_id: Uuid,
+    /// For an invitation's e-mail, the name the admin gave the invitee.
     pub recipient_name: String,
-    /// The kind of notification the message carries.
+    /// The kind of notification the message carries, or `org_invitation`
+    /// for the e-mail of an invitation to join the organisation.
     pub kind: String,
     pub session_id: Option<Uuid>,
     #[schema(example = "Tuesday grief circle")]

@@ -29,7 +29,7 @@ use crate::http::idempotency::CarriesSecret;
 use crate::state::AppState;
 
 /// Feed tokens carry their own prefix, so a leaked link is recognisable.
-const FEED_PREFIX: &str = "cif_";
+pub const FEED_PREFIX: &str = "cif_";
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FeedView {

@@ -1,11 +1,12 @@
-//! A person's delivery choices: the zone their messages give times in, and
-//! per kind of notification whether it is also e-mailed. The inbox always
-//! gets everything; messages that change where someone has to be cannot be
-//! turned off.
+//! A person's delivery choices: the zone their messages give times in, the
+//! number texts go to, and per kind of notification whether it is also
+//! e-mailed or texted. The inbox always gets everything; e-mail about
+//! changes to where someone has to be cannot be turned off; texts go only to
+//! those who ask for them.
 
 use axum::extract::State;
-use circles_domain::delivery::{Channel, OUTBOX_CHANNELS, is_essential};
-use circles_domain::input::TimeZoneName;
+use circles_domain::delivery::{Channel, OUTBOX_CHANNELS, always_sent};
+use circles_domain::input::{PhoneNumber, TimeZoneName};
 use circles_domain::session::NotificationKind;
 use circles_domain::validation::Validator;
 use circles_store::model::{ChannelChoice, Preferences};
@@ -22,10 +23,10 @@ use crate::state::AppState;
 pub struct ChannelChoiceView {
     /// A notification kind (see the inbox), e.g. `reminder`.
     pub kind: String,
-    /// email.
+    /// email or sms.
     pub channel: String,
     pub enabled: bool,
-    /// Essential messages cannot be turned off.
+    /// Essential messages cannot be turned off (by e-mail; texts are extra).
     #[serde(default)]
     pub essential: bool,
 }
@@ -34,6 +35,8 @@ pub struct ChannelChoiceView {
 pub struct PreferencesView {
     /// The IANA zone messages give times in; null means each session's own.
     pub timezone: Option<String>,
+    /// The number texts go to, in E.164 form (`+14155550123`); null when none.
+    pub phone: Option<String>,
     pub channels: Vec<ChannelChoiceView>,
 }
 
@@ -46,10 +49,10 @@ impl From<Preferences> for PreferencesView {
                 kind: c.kind.as_str().to_owned(),
                 channel: c.channel.as_str().to_owned(),
                 enabled: c.enabled,
-                essential: is_essential(c.kind),
+                essential: always_sent(c.kind, c.channel),
             })
             .collect();
-        Self { timezone: p.timezone, channels }
+        Self { timezone: p.timezone, phone: p.phone, channels }
     }
 }
 
@@ -59,7 +62,12 @@ pub struct PreferencesRequest {
     /// An IANA zone such as Europe/Lisbon, or null for each session's own.
     #[schema(format = "time-zone")]
     pub timezone: Option<String>,
-    /// The choices to change; kinds left out go back to their default (on).
+    /// The number texts go to, with its country code (`+1 415 555 0123`);
+    /// null for none. Needed to turn any text on.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// The choices to change; kinds left out go back to their default (e-mail
+    /// on, texts off).
     #[serde(default)]
     pub channels: Vec<ChannelChoiceRequest>,
 }
@@ -93,6 +101,7 @@ pub async fn put_preferences(
 ) -> ApiResult<axum::Json<PreferencesView>> {
     let mut v = Validator::default();
     let timezone = v.check_opt("timezone", body.timezone.as_deref().map(TimeZoneName::parse));
+    let phone = v.check_opt("phone", body.phone.as_deref().filter(|p| !p.trim().is_empty()).map(PhoneNumber::parse));
     let mut choices = Vec::new();
     for (i, choice) in body.channels.iter().enumerate() {
         let kind = v.check(&format!("channels[{i}].kind"), choice.kind.parse::<NotificationKind>());
@@ -103,9 +112,9 @@ pub async fn put_preferences(
                 .parse::<Channel>()
                 .and_then(|c| if OUTBOX_CHANNELS.contains(&c) { Ok(c) } else { Err(format!("{c} is not offered")) }),
         );
-        if let Some(kind) = kind
+        if let (Some(kind), Some(channel)) = (kind, channel)
             && !choice.enabled
-            && is_essential(kind)
+            && always_sent(kind, channel)
         {
             v.check::<(), _>(
                 &format!("channels[{i}].enabled"),
@@ -114,14 +123,19 @@ pub async fn put_preferences(
         }
         choices.push((kind, channel, choice.enabled));
     }
-    let (timezone, channels) = v.done(|| {
+    let texts_wanted = choices.iter().any(|(_, channel, enabled)| *enabled && *channel == Some(Channel::Sms));
+    if texts_wanted && phone == Some(None) {
+        v.reject("phone", "is needed to send you texts");
+    }
+    let (timezone, phone, channels) = v.done(|| {
         let channels = choices
             .into_iter()
             .map(|(kind, channel, enabled)| Some(ChannelChoice { kind: kind?, channel: channel?, enabled }))
             .collect::<Option<Vec<_>>>()?;
-        Some((timezone?, channels))
+        Some((timezone?, phone?, channels))
     })?;
-    let prefs = Preferences { timezone: timezone.map(|z| z.to_string()), channels };
+    let prefs =
+        Preferences { timezone: timezone.map(|z| z.to_string()), phone: phone.map(|p| p.to_string()), channels };
     Ok(axum::Json(state.store.set_preferences(&caller.ctx(), caller.principal.account_id, prefs).await?.into()))
 }
 

@@ -1,16 +1,18 @@
 //! What Circles sends me and where: which kinds of message reach me by
-//! e-mail (the essential ones cannot be turned off), and my calendar feed
+//! e-mail (the essential ones cannot be turned off) and by text (to the
+//! number I give), and my calendar feed
 //! links (a new link's address is shown once, on the page that follows its
 //! creation or rotation, as the API shows it once).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use circles_domain::delivery::Channel;
 use maud::{Markup, html};
 use uuid::Uuid;
 
 use super::error::PageResult;
-use super::form::{Submitted, redirect_with, refused, token_input};
+use super::form::{Errors, Input, Submitted, redirect_with, refused, token_input};
 use super::layout::page_with_status;
 use super::time;
 use super::viewer::{Ctx, Flash, Viewer};
@@ -51,28 +53,17 @@ async fn render(
     let feed_action = ctx.path("/profile/feeds");
     let body = html! {
         h1 { "Messages and calendar" }
-        p.muted { "Everything also appears in your Circles inbox. Here you choose what reaches you by e-mail." }
-        h2 #choices { "What I am sent by e-mail" }
+        p.muted { "Everything also appears in your Circles inbox. Here you choose what reaches you by e-mail and by text." }
+        h2 #choices { "What I am sent by e-mail and text" }
         form.stack.card method="post" action=(choices_action) {
             (token_input(&ctx.viewer, &choices_action))
-            fieldset {
-                legend { "Send me an e-mail when…" }
-                ul.plain.choices {
-                    @for choice in &prefs.channels {
-                        @let id = choice_field(choice);
-                        li {
-                            @if choice.essential {
-                                input type="checkbox" id=(id) checked disabled aria-describedby={(id) "-why"};
-                                label for=(id) { (kind_label(&choice.kind)) }
-                                " " span.muted id={(id) "-why"} { "(always sent: it changes where you have to be)" }
-                            } @else {
-                                input type="checkbox" id=(id) name=(id) value="on" checked[choice.enabled];
-                                label for=(id) { (kind_label(&choice.kind)) }
-                            }
-                        }
-                    }
-                }
-            }
+            (choices(&prefs.channels, Channel::Email, "Send me an e-mail when…"))
+            (Input::new("phone", "My mobile number for texts")
+                .kind("tel")
+                .value(prefs.phone.as_deref().unwrap_or(""))
+                .hint("With the country code, e.g. +1 415 555 0123. Texts are short and never say what a session is about.")
+                .render(&Errors::default()))
+            (choices(&prefs.channels, Channel::Sms, "Also send me a text when…"))
             div.actions { button type="submit" { "Save my choices" } }
         }
         h2 #feeds { "Calendar feed links" }
@@ -101,6 +92,32 @@ async fn render(
         }
     };
     Ok(page_with_status(ctx, status, "Messages and calendar", "", body))
+}
+
+/// The boxes of one channel: the kinds it carries for this person. Text
+/// boxes say so to screen readers, which name a box by its label alone.
+fn choices(all: &[ChannelChoiceView], channel: Channel, legend: &str) -> Markup {
+    let spoken = (channel == Channel::Sms).then_some(" by text");
+    html! {
+        fieldset {
+            legend { (legend) }
+            ul.plain.choices {
+                @for choice in all.iter().filter(|c| c.channel == channel.as_str()) {
+                    @let id = choice_field(choice);
+                    li {
+                        @if choice.essential {
+                            input type="checkbox" id=(id) checked disabled aria-describedby={(id) "-why"};
+                            label for=(id) { (kind_label(&choice.kind)) @if let Some(s) = spoken { span.visually-hidden { (s) } } }
+                            " " span.muted id={(id) "-why"} { "(always sent: it changes where you have to be)" }
+                        } @else {
+                            input type="checkbox" id=(id) name=(id) value="on" checked[choice.enabled];
+                            label for=(id) { (kind_label(&choice.kind)) @if let Some(s) = spoken { span.visually-hidden { (s) } } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn feed_list(ctx: &Ctx, feeds: &[FeedView]) -> Markup {
@@ -139,8 +156,9 @@ pub async fn show(State(state): State<AppState>, viewer: Viewer, Path(org): Path
     render(&state, &ctx, StatusCode::OK, None).await
 }
 
-/// Saves the e-mail choices: a box left unticked turns its kind off. The
-/// time zone, kept in the same preferences, is sent back unchanged.
+/// Saves the e-mail and text choices and the number: a box left unticked
+/// turns its kind off. The time zone, kept in the same preferences, is sent
+/// back unchanged.
 pub async fn save(State(state): State<AppState>, Path(org): Path<Uuid>, form: Submitted) -> PageResult<Response> {
     let Submitted { viewer, fields } = form;
     let back = format!("/orgs/{org}/profile/messages#choices");
@@ -155,7 +173,8 @@ pub async fn save(State(state): State<AppState>, Path(org): Path<Uuid>, form: Su
             enabled: fields.get(&choice_field(c)).is_some(),
         })
         .collect();
-    let request = PreferencesRequest { timezone: current.timezone, channels };
+    let phone = fields.text("phone");
+    let request = PreferencesRequest { timezone: current.timezone, phone, channels };
     match put_preferences(State(state), viewer.caller, Json(request)).await {
         Ok(_) => Ok(redirect_with(&back, Flash::ok("Your choices are saved."))),
         Err(e) => refused(&back, &e),

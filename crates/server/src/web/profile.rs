@@ -229,8 +229,8 @@ pub async fn revoke_token(
 }
 
 /// Sets (or, left empty, clears) the viewer's own time zone: the API's
-/// delivery preferences carry it, so the channel choices are sent back as
-/// they are.
+/// delivery preferences carry it, so the channel choices and the number
+/// for texts are sent back as they are.
 pub async fn set_timezone(
     State(state): State<AppState>,
     Path(org): Path<Uuid>,
@@ -245,7 +245,7 @@ pub async fn set_timezone(
         .filter(|c| !c.essential)
         .map(|c| ChannelChoiceRequest { kind: c.kind, channel: c.channel, enabled: c.enabled })
         .collect();
-    let request = PreferencesRequest { timezone: typed.clone(), channels };
+    let request = PreferencesRequest { timezone: typed.clone(), phone: current.phone, channels };
     match put_preferences(State(state.clone()), viewer.caller.clone(), Json(request)).await {
         Ok(saved) => {
             let text = match saved.0.timezone {

@@ -25,6 +25,7 @@ backend_tests!(
     a_server_down_for_a_while_gets_the_messages_once_it_is_back,
     a_server_that_hangs_times_out_and_the_retry_sends_the_same_message,
     a_worker_killed_mid_send_sends_again_once_with_the_same_message_id,
+    the_delivery_bench_books_with_and_without_the_outbox_and_drains_to_a_real_server,
 );
 
 pub(crate) fn mail_settings(smtp_url: String) -> impl FnOnce(&mut Settings) {
@@ -224,4 +225,40 @@ async fn a_worker_killed_mid_send_sends_again_once_with_the_same_message_id(back
         let id = format!("<{}@clinic.example>", d.id);
         assert_eq!(received.iter().filter(|m| m["message_id"] == id.as_str()).count(), 2, "at most once more");
     }
+}
+
+/// `circles bench delivery`, small: both booking latencies in one report,
+/// and every queued e-mail at the SMTP server (a multi-process sink, as the
+/// benchmark uses), each once.
+async fn the_delivery_bench_books_with_and_without_the_outbox_and_drains_to_a_real_server(backend: Backend) {
+    let sink = SmtpSink::start_with_workers(2);
+    let dir = tempfile::tempdir().unwrap();
+    // On PostgreSQL the bench makes a fresh database on the test's server.
+    let app = TestApp::spawn(backend).await;
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("bench.db").display()),
+        Backend::Postgres => app.db.url.clone(),
+    };
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_circles"))
+        .args(["bench", "delivery", "--database-url", &database_url, "--smtp-url", &sink.url(), "--messages", "40"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run circles bench delivery");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["booking_with_outbox"]["count"], 20, "{report}");
+    assert_eq!(report["booking_without_outbox"]["count"], 20, "{report}");
+    assert!(report["booking_without_outbox"]["p50_ms"].as_f64().unwrap() > 0.0);
+    assert!(report["outbox_adds_to_p50_percent"].is_number(), "{report}");
+    assert_eq!(
+        (&report["messages"], &report["sent"]),
+        (&json!(40), &json!(40)),
+        "only the bookings with an outbox owe mail"
+    );
+    let received = sink.wait_for(40).await;
+    let mut ids: Vec<_> = received.iter().map(|m| m["message_id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((received.len(), ids.len()), (40, 40), "each message once");
 }

@@ -1,5 +1,6 @@
 //! The demo data loads on both backends, signs in with its printed
-//! details, and leaves an intact audit trail.
+//! details, and leaves an intact audit trail; `circles demo` prints a feed
+//! link per person that answers a calendar an independent parser reads.
 
 use circles_domain::Role;
 use circles_server::demo;
@@ -9,7 +10,10 @@ use serde_json::{Value, json};
 
 use crate::support::TestApp;
 
-backend_tests!(the_demo_loads_once_signs_in_and_keeps_an_intact_audit_trail);
+backend_tests!(
+    the_demo_loads_once_signs_in_and_keeps_an_intact_audit_trail,
+    circles_demo_prints_feed_links_that_answer_a_parseable_calendar,
+);
 
 async fn the_demo_loads_once_signs_in_and_keeps_an_intact_audit_trail(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -29,6 +33,12 @@ async fn the_demo_loads_once_signs_in_and_keeps_an_intact_audit_trail(backend: B
     for login in &loaded.logins {
         sign_in(login.email).await;
     }
+    // A second start gave every person a new feed link; the first ones stop.
+    assert_eq!((loaded.feeds.len(), again.feeds.len()), (loaded.logins.len(), loaded.logins.len()));
+    let first = app.client.get(format!("{}/ical/{}.ics", app.base, loaded.feeds[0])).send().await.unwrap();
+    assert_eq!(first.status(), 404, "rotated at the second start");
+    let now = app.client.get(format!("{}/ical/{}.ics", app.base, again.feeds[0])).send().await.unwrap();
+    assert_eq!(now.status(), 200);
 
     let therapist = loaded.logins.iter().find(|l| l.role == Role::Therapist).unwrap();
     let schedule = app.get("/api/v1/me/schedule", &sign_in(therapist.email).await).await.expect(200);
@@ -71,4 +81,68 @@ async fn the_demo_loads_once_signs_in_and_keeps_an_intact_audit_trail(backend: B
     assert_eq!(chains.len(), 1);
     assert!(chains[0].events > 50, "the demo's writes are audited: {} events", chains[0].events);
     assert_eq!(chains[0].error, None);
+}
+
+/// The demo as a newcomer runs it: the printed feed link of a therapist
+/// answers over HTTP with a calendar of their sessions.
+async fn circles_demo_prints_feed_links_that_answer_a_parseable_calendar(backend: Backend) {
+    use std::io::BufRead;
+
+    let app = TestApp::spawn(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("demo.db").display()),
+        Backend::Postgres => app.db.url.clone(),
+    };
+    let port = crate::mail::free_port();
+    let mut demo = std::process::Command::new(env!("CARGO_BIN_EXE_circles"))
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &database_url])
+        .env_remove("CIRCLES_CONFIG")
+        .env("CIRCLES_MASTER_KEY_FILE", app.db.master_key_file())
+        .env("CIRCLES_MAIL_DIR", dir.path().join("mail"))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start circles demo");
+    // Read everything the demo prints, for as long as it runs (a closed pipe
+    // would stop it), and hand over what came before the last hint.
+    let stdout = demo.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("Try: curl") {
+                let _ = tx.send(std::mem::take(&mut seen));
+            }
+            seen.push(line);
+        }
+    });
+    let printed = tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(300)))
+        .await
+        .unwrap()
+        .expect("the demo starts and prints its links");
+    let people = demo::logins();
+    let therapist = people.iter().find(|l| l.role == Role::Therapist).unwrap().name;
+    let line = printed
+        .iter()
+        .find(|l| l.contains(therapist) && l.contains("/ical/"))
+        .unwrap_or_else(|| panic!("a feed link for {therapist} in {printed:#?}"));
+    let url = line.split_whitespace().last().unwrap();
+    assert!(url.starts_with(&format!("http://127.0.0.1:{port}/ical/cif_")) && url.ends_with(".ics"), "{line}");
+    assert_eq!(printed.iter().filter(|l| l.contains("/ical/cif_")).count(), people.len(), "one per person");
+
+    let answer = reqwest::get(url).await.unwrap();
+    let status = answer.status();
+    let content_type = answer.headers()["content-type"].to_str().unwrap().to_owned();
+    let body = answer.text().await.unwrap();
+    let _ = demo.kill();
+    let _ = demo.wait();
+    assert_eq!(status, 200, "{body}");
+    assert!(content_type.starts_with("text/calendar"), "{content_type}");
+    let calendar = crate::mail::inspect_ics(&body);
+    let events = calendar["events"].as_array().unwrap();
+    assert!(!events.is_empty(), "the therapist's coming weeks: {calendar}");
+    assert!(events.iter().all(|e| e["start_by_vtimezone"] == e["start"]), "{calendar}");
+    assert_eq!(calendar["timezones"], json!(["America/New_York"]), "{calendar}");
 }

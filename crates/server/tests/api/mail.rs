@@ -58,7 +58,15 @@ impl SmtpSink {
     /// `stall_first` messages.
     pub fn start_on(port: u16, stall_first: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let child = spawn_sink(port, dir.path(), stall_first);
+        let child = spawn_sink(port, dir.path(), stall_first, 1);
+        Self { port, dir, child }
+    }
+
+    /// `workers` processes accepting on one port, as `circles bench
+    /// delivery` uses it.
+    pub fn start_with_workers(workers: usize) -> Self {
+        let (port, dir) = (free_port(), tempfile::tempdir().unwrap());
+        let child = spawn_sink(port, dir.path(), 0, workers);
         Self { port, dir, child }
     }
 
@@ -66,7 +74,7 @@ impl SmtpSink {
     /// its first `stall_first` messages; what was received is kept.
     pub fn restart(&mut self, stall_first: usize) {
         self.stop();
-        self.child = spawn_sink(self.port, self.dir.path(), stall_first);
+        self.child = spawn_sink(self.port, self.dir.path(), stall_first, 1);
     }
 
     /// Stops the server: its port refuses connections until a restart.
@@ -149,12 +157,12 @@ impl Drop for SmtpSink {
     }
 }
 
-fn spawn_sink(port: u16, dir: &Path, stall_first: usize) -> Child {
+fn spawn_sink(port: u16, dir: &Path, stall_first: usize, workers: usize) -> Child {
     let mut child = Command::new(python())
         .arg(Path::new(SCRIPTS).join("smtp_sink.py"))
         .arg(port.to_string())
         .arg(dir)
-        .args(["--stall-first", &stall_first.to_string()])
+        .args(["--stall-first", &stall_first.to_string(), "--workers", &workers.to_string()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -1,6 +1,7 @@
 //! The HTTP API, exercised over real sockets against a fresh database per
 //! test, on SQLite and on PostgreSQL.
 
+mod account_mail_failures;
 mod auth;
 mod availability;
 mod availability_limits;
@@ -51,6 +52,7 @@ mod seats;
 mod secrets_at_rest;
 #[path = "../support/server.rs"]
 mod server;
+mod sms;
 mod staff_seats;
 mod support;
 mod therapy_groups;

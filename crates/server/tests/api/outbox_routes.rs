@@ -4,7 +4,7 @@
 use circles_server::delivery::Worker;
 use circles_testkit::{Backend, backend_tests};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::booking::{booking, sessions_path};
 use crate::mail::free_port;
@@ -78,7 +78,9 @@ async fn people_choose_their_zone_and_which_emails_they_get(backend: Backend) {
     assert_eq!(app.get("/api/v1/me", token).await.expect(200)["timezone"], "Europe/Lisbon", "pages read it from /me");
     let read = app.get("/api/v1/me/preferences", token).await.expect(200);
     assert_eq!(read, saved);
-    let off: Vec<_> = read["channels"].as_array().unwrap().iter().filter(|c| c["enabled"] == false).collect();
+    let email = |c: &&Value| c["channel"] == "email";
+    let off: Vec<_> =
+        read["channels"].as_array().unwrap().iter().filter(email).filter(|c| c["enabled"] == false).collect();
     assert_eq!(off.len(), 1);
     assert_eq!(off[0]["kind"], "reminder");
 

@@ -41,3 +41,23 @@ pub struct ResetLink {
     /// The zone the account reads times in, when it has one.
     pub timezone: Option<String>,
 }
+
+/// An account e-mail every attempt of which failed, as the platform's
+/// operator sees it: whichever organisation it was for, if any (a password
+/// reset belongs to none, so only the operator can send it again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedAccountMail {
+    pub id: AccountMailId,
+    pub kind: AccountMailKind,
+    pub name: String,
+    pub email: String,
+    /// The zone the account reads times in, when it has one.
+    pub timezone: Option<String>,
+    /// The organisation an invitation is from.
+    pub org_name: Option<String>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    /// When the last attempt failed.
+    pub failed_at: Timestamp,
+}

@@ -1,19 +1,26 @@
 //! The outbox as the store hands it out: deliveries for admins, claimed
 //! messages for the worker, and each person's choices.
 
-use circles_domain::delivery::{Channel, DeliveryState};
+use circles_domain::delivery::{Channel, DeliveryState, MessageKind};
 use circles_domain::ids::{DeliveryId, OrgId, PersonId, SessionId};
 use circles_domain::session::{InvitationStatus, Modality, NotificationKind, SessionStatus};
 use jiff::Timestamp;
 
-/// One outbox row, as an admin sees it.
+/// One outgoing message, as an admin sees it: a delivery a notification
+/// owes, or the e-mail of one of the organisation's invitations to join.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
+    /// The message's id in whichever outbox holds it (for an invitation's
+    /// e-mail, its `account_mail` id): the ids never meet, so one id names
+    /// one message.
     pub id: DeliveryId,
     pub channel: Channel,
+    /// The person; for an invitation's e-mail, the invitation, whose id the
+    /// person takes on accepting.
     pub recipient_id: PersonId,
+    /// For an invitation's e-mail, the name the admin gave.
     pub recipient_name: String,
-    pub kind: NotificationKind,
+    pub kind: MessageKind,
     pub session_id: Option<SessionId>,
     pub state: DeliveryState,
     pub attempts: u32,
@@ -72,6 +79,8 @@ pub struct Recipient {
     pub email: String,
     /// The zone the person asked to read times in, if any.
     pub timezone: Option<String>,
+    /// Where texts go (E.164), if the person gave a number.
+    pub phone: Option<String>,
 }
 
 /// The session a message is about, as it stands when the message is written.
@@ -118,11 +127,13 @@ pub enum DeliveryOutcome {
     },
 }
 
-/// A person's delivery choices: a zone for times, and per kind of
+/// A person's delivery choices: a zone for times, a number for texts, and per kind of
 /// notification and channel whether it goes out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Preferences {
     pub timezone: Option<String>,
+    /// The number texts go to (E.164), if any.
+    pub phone: Option<String>,
     pub channels: Vec<ChannelChoice>,
 }
 

@@ -16,10 +16,13 @@ use serde_json::json;
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Query, Row, Value, sql};
 use super::outbox::{AccountMailFor, enqueue_account_mail};
+use super::rows::deliveries::reopen_account_mail;
 use super::rows::people::{account_from_row, revoke_tokens};
 use super::{SqlStore, read_one, write_tx};
-use crate::model::{AccountMessage, AuditCtx, DeliveryOutcome, InvitationFacts, PasswordReset, ResetLink, TokenKind};
-use crate::{AccountMailStore, Result};
+use crate::model::{
+    AccountMessage, AuditCtx, DeliveryOutcome, FailedAccountMail, InvitationFacts, PasswordReset, ResetLink, TokenKind,
+};
+use crate::{AccountMailStore, Result, StoreError};
 
 /// Why an invitation's e-mail was not sent.
 const ANSWERED: &str = "the invitation was answered before its e-mail went out";
@@ -75,6 +78,30 @@ fn claimed_from_row(row: &impl Row) -> Result<(AccountMessage, bool)> {
         invitation,
     };
     Ok((message, pending))
+}
+
+/// An account e-mail as the operator lists it: `SELECT {failed()} WHERE …`.
+fn failed() -> String {
+    format!(
+        "m.id, m.kind, m.state, m.attempts, m.last_error, m.created_at, m.updated_at, a.name, a.email, \
+         o.name AS org_name, {ACCOUNT_ZONE} AS timezone FROM account_mail m JOIN accounts a ON a.id = m.account_id \
+         LEFT JOIN notification_settings ns ON ns.account_id = a.id LEFT JOIN organisations o ON o.id = m.invitation_org"
+    )
+}
+
+fn failed_from_row(row: &impl Row) -> Result<FailedAccountMail> {
+    Ok(FailedAccountMail {
+        id: row.id("id")?,
+        kind: row.parsed("kind")?,
+        name: row.text("name")?,
+        email: row.text("email")?,
+        timezone: row.opt_text("timezone")?,
+        org_name: row.opt_text("org_name")?,
+        attempts: u32::try_from(row.int("attempts")?).unwrap_or(u32::MAX),
+        last_error: row.opt_text("last_error")?,
+        created_at: row.time("created_at")?,
+        failed_at: row.time("updated_at")?,
+    })
 }
 
 #[async_trait]
@@ -214,6 +241,44 @@ impl<B: Backend> AccountMailStore for SqlStore<B> {
                 )
                 .await?;
             }
+        })
+    }
+
+    async fn failed_account_mail(&self, limit: i64) -> Result<Vec<FailedAccountMail>> {
+        let rows = read_one!(self, |tx| {
+            tx.fetch_all(
+                sql(format!(
+                    "SELECT {} WHERE m.state = $1 \
+                     ORDER BY m.updated_at DESC, m.id DESC LIMIT $2 /* spans organisations: the operator's list */",
+                    failed()
+                ))
+                .bind(DeliveryState::Failed.as_str())
+                .bind(limit),
+            )
+            .await?
+        })?;
+        rows.iter().map(failed_from_row).collect()
+    }
+
+    async fn retry_account_mail(&self, ctx: &AuditCtx, id: AccountMailId) -> Result<FailedAccountMail> {
+        let now = self.clock.now();
+        write_tx!(self, |tx| {
+            let found = |id| {
+                sql(format!("SELECT {} WHERE m.id = $1 /* spans organisations: an account's first clinic */", failed()))
+                    .bind(id)
+            };
+            let row = tx.fetch_optional(found(id)).await?.ok_or(StoreError::NotFound("account e-mail"))?;
+            let state: DeliveryState = row.parsed("state")?;
+            if state != DeliveryState::Failed {
+                return Err(StoreError::conflict(
+                    "delivery_not_failed",
+                    format!("only a failed e-mail can be sent again; this one is {state}"),
+                ));
+            }
+            reopen_account_mail(&mut tx, id, now).await?;
+            let draft = AuditDraft::new("delivery.retry", "account_mail", id);
+            audit::append(&mut tx, now, ctx, OrgId::PLATFORM, &[draft]).await?;
+            failed_from_row(&tx.fetch_one(found(id)).await?)?
         })
     }
 

@@ -63,12 +63,20 @@ pub struct Counted<T> {
     meter: Arc<Meter>,
     keyring: Option<Arc<Keyring>>,
     tx_keys: Option<TxKeys>,
+    /// Whether notifications also fill the outbox (see
+    /// [`super::SqlStore::without_outbox`]).
+    outbox: bool,
 }
 
 impl<T> Counted<T> {
     pub fn new(inner: T, meter: &Arc<Meter>, keyring: Option<&Arc<Keyring>>, dialect: Dialect) -> Self {
         let tx_keys = keyring.map(|_| TxKeys::new(dialect));
-        Self { inner, meter: meter.clone(), keyring: keyring.cloned(), tx_keys }
+        Self { inner, meter: meter.clone(), keyring: keyring.cloned(), tx_keys, outbox: true }
+    }
+
+    pub fn writing_outbox(mut self, outbox: bool) -> Self {
+        self.outbox = outbox;
+        self
     }
 }
 
@@ -81,6 +89,10 @@ impl<T: Executor> Executor for Counted<T> {
 
     fn tx_keys(&mut self) -> Option<&mut TxKeys> {
         self.tx_keys.as_mut()
+    }
+
+    fn writes_outbox(&self) -> bool {
+        self.outbox
     }
 
     async fn execute(&mut self, q: Query) -> Result<u64, DbError> {

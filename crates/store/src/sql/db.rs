@@ -209,6 +209,14 @@ pub trait Executor: Send {
         async move { self.execute(q).await.map(drop) }
     }
 
+    /// Whether notifications written in this transaction also owe
+    /// deliveries. Always, except in a store opened
+    /// [`without_outbox`](super::SqlStore::without_outbox) to measure what
+    /// the outbox costs.
+    fn writes_outbox(&self) -> bool {
+        true
+    }
+
     /// The store's keys, for sealing and opening clinical text inside this
     /// transaction (`rows::sealed`). `None` where the store was opened
     /// without a master key, and on a backend's own transactions.

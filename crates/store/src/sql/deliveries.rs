@@ -9,15 +9,16 @@
 
 use async_trait::async_trait;
 use circles_domain::delivery::{
-    Channel, Coalesced, DeliveryState, Neighbours, OUTBOX_CHANNELS, calendar_method, changes_calendar, coalesce,
-    enabled_by_default,
+    Channel, Coalesced, DeliveryState, MessageKind, Neighbours, OUTBOX_CHANNELS, calendar_method, changes_calendar,
+    coalesce, enabled_by_default,
 };
-use circles_domain::ids::{AccountId, DeliveryId, OrgId, PersonId, SessionId};
+use circles_domain::ids::{AccountId, AccountMailId, DeliveryId, OrgId, SessionId};
 use circles_domain::session::{InvitationStatus, NotificationKind, SeatStatus, SessionStatus};
 use jiff::{SignedDuration, Timestamp};
 
 use super::audit::{self, AuditDraft};
 use super::db::{Backend, Executor, Query, Row, Value, sql};
+use super::rows::deliveries as listed;
 use super::{SqlStore, read_one, write_tx};
 use crate::model::{
     AuditCtx, ChannelChoice, Delivery, DeliveryFilter, DeliveryOutcome, NewUnsubscribeLink, OutboundMessage,
@@ -110,7 +111,7 @@ async fn load_claimed<E: Executor>(tx: &mut E, keys: &[(OrgId, DeliveryId)]) -> 
         .fetch_all(args.query(format!(
             "SELECT d.org_id, d.id, d.channel, d.kind, d.attempts, d.created_at, d.session_id, d.recipient_id, \
              o.name AS org_name, a.name AS recipient_name, a.email AS recipient_email, \
-             ns.timezone AS recipient_timezone, n.title, n.body, n.offer_id, \
+             ns.timezone AS recipient_timezone, ns.phone AS recipient_phone, n.title, n.body, n.offer_id, \
              s.title AS session_title, s.status AS session_status, s.starts_at, s.ends_at, \
              s.timezone AS session_timezone, s.modality, s.location, s.virtual_link, \
              (SELECT COUNT(DISTINCT h.created_at) FROM notifications h WHERE h.org_id = d.org_id \
@@ -173,6 +174,7 @@ fn claimed_from_row(row: &impl Row) -> Result<Claimed> {
                 name: row.text("recipient_name")?,
                 email: row.text("recipient_email")?,
                 timezone: row.opt_text("recipient_timezone")?,
+                phone: row.opt_text("recipient_phone")?,
             },
             session: None,
             offer_id: row.opt_id("offer_id")?,
@@ -227,40 +229,6 @@ async fn set_state<E: Executor>(tx: &mut E, keys: &[(OrgId, DeliveryId)], set: &
     let keys = keys_in(&mut args, "deliveries", keys);
     tx.execute(args.query(format!("UPDATE deliveries SET {set} WHERE {keys}"))).await?;
     Ok(())
-}
-
-const DELIVERY_COLUMNS: &str = "d.id, d.channel, d.recipient_id, a.name AS recipient_name, d.kind, d.session_id, \
-     d.state, d.attempts, d.next_attempt_at, d.last_error, d.created_at, d.updated_at, d.sent_at";
-const DELIVERY_JOINS: &str = "FROM deliveries d JOIN people p ON p.org_id = d.org_id AND p.id = d.recipient_id JOIN accounts a ON a.id = p.account_id";
-
-fn delivery_from_row(row: &impl Row) -> Result<Delivery> {
-    Ok(Delivery {
-        id: row.id("id")?,
-        channel: row.parsed("channel")?,
-        recipient_id: row.id::<PersonId>("recipient_id")?,
-        recipient_name: row.text("recipient_name")?,
-        kind: row.parsed("kind")?,
-        session_id: row.opt_id("session_id")?,
-        state: row.parsed("state")?,
-        attempts: u32::try_from(row.int("attempts")?).unwrap_or(u32::MAX),
-        next_attempt_at: row.time("next_attempt_at")?,
-        last_error: row.opt_text("last_error")?,
-        created_at: row.time("created_at")?,
-        updated_at: row.time("updated_at")?,
-        sent_at: row.opt_time("sent_at")?,
-    })
-}
-
-async fn fetch_delivery<E: Executor>(tx: &mut E, org: OrgId, id: DeliveryId) -> Result<Delivery> {
-    let row = tx
-        .fetch_optional(
-            sql(format!("SELECT {DELIVERY_COLUMNS} {DELIVERY_JOINS} WHERE d.org_id = $1 AND d.id = $2"))
-                .bind(org)
-                .bind(id),
-        )
-        .await?
-        .ok_or(StoreError::NotFound("delivery"))?;
-    delivery_from_row(&row)
 }
 
 #[async_trait]
@@ -390,46 +358,40 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
     }
 
     async fn deliveries(&self, org: OrgId, filter: DeliveryFilter) -> Result<Vec<Delivery>> {
-        let rows = read_one!(self, |tx| {
-            tx.fetch_all(
-                sql(format!(
-                    "SELECT {DELIVERY_COLUMNS} {DELIVERY_JOINS} WHERE d.org_id = $1 AND ($2 IS NULL OR d.state = $2) \
-                     AND ($4 IS NULL OR d.created_at < $4 OR (d.created_at = $4 AND d.id < $5)) \
-                     ORDER BY d.created_at DESC, d.id DESC LIMIT $3"
-                ))
-                .bind(org)
-                .bind(filter.state.map(|s| s.as_str()))
-                .bind(filter.limit)
-                .bind(filter.after.map(|(at, _)| at))
-                .bind(filter.after.map(|(_, id)| id)),
-            )
-            .await?
-        })?;
-        rows.iter().map(delivery_from_row).collect()
+        read_one!(self, |tx| listed::list(&mut tx, org, &filter).await?)
     }
 
     async fn retry_delivery(&self, ctx: &AuditCtx, org: OrgId, id: DeliveryId) -> Result<Delivery> {
         let now = self.clock.now();
         write_tx!(self, |tx| {
-            let delivery = fetch_delivery(&mut tx, org, id).await?;
+            let delivery = listed::fetch(&mut tx, org, id).await?;
             if delivery.state != DeliveryState::Failed {
                 return Err(StoreError::conflict(
                     "delivery_not_failed",
                     format!("only a failed delivery can be retried; this one is {}", delivery.state),
                 ));
             }
-            tx.execute(
-                sql("UPDATE deliveries SET state = $3, attempts = 0, next_attempt_at = $4, updated_at = $4 \
-                     WHERE org_id = $1 AND id = $2")
-                .bind(org)
-                .bind(id)
-                .bind(DeliveryState::Pending.as_str())
-                .bind(now),
-            )
-            .await?;
-            let draft = AuditDraft::new("delivery.retry", "delivery", id);
+            let draft = match delivery.kind {
+                MessageKind::Notification(_) => {
+                    tx.execute(
+                        sql("UPDATE deliveries SET state = $3, attempts = 0, next_attempt_at = $4, updated_at = $4 \
+                             WHERE org_id = $1 AND id = $2")
+                        .bind(org)
+                        .bind(id)
+                        .bind(DeliveryState::Pending.as_str())
+                        .bind(now),
+                    )
+                    .await?;
+                    AuditDraft::new("delivery.retry", "delivery", id)
+                }
+                // An invitation's e-mail, listed with the organisation's own.
+                MessageKind::Account(_) => {
+                    listed::reopen_account_mail(&mut tx, AccountMailId(id.0), now).await?;
+                    AuditDraft::new("delivery.retry", "account_mail", id)
+                }
+            };
             audit::append(&mut tx, now, ctx, org, &[draft]).await?;
-            fetch_delivery(&mut tx, org, id).await?
+            listed::fetch(&mut tx, org, id).await?
         })
     }
 
@@ -453,9 +415,10 @@ impl<B: Backend> DeliveryStore for SqlStore<B> {
             }
             tx.execute(sql("DELETE FROM notification_settings WHERE account_id = $1").bind(account)).await?;
             tx.execute(
-                sql("INSERT INTO notification_settings (account_id, timezone, updated_at) VALUES ($1, $2, $3)")
+                sql("INSERT INTO notification_settings (account_id, timezone, phone, updated_at) VALUES ($1, $2, $3, $4)")
                     .bind(account)
                     .bind(prefs.timezone.as_deref())
+                    .bind(prefs.phone.as_deref())
                     .bind(now),
             )
             .await?;
@@ -550,12 +513,13 @@ async fn linked<E: Executor>(tx: &mut E, token_hash: [u8; 32]) -> Result<(Accoun
 async fn load_preferences<E: Executor>(tx: &mut E, account: AccountId) -> Result<Preferences> {
     let rows = tx
         .fetch_all(
-            sql("SELECT kind, channel, enabled, NULL AS timezone FROM notification_preferences WHERE account_id = $1 \
-                 UNION ALL SELECT NULL, NULL, NULL, timezone FROM notification_settings WHERE account_id = $1")
+            sql("SELECT kind, channel, enabled, NULL AS timezone, NULL AS phone FROM notification_preferences \
+                 WHERE account_id = $1 UNION ALL SELECT NULL, NULL, NULL, timezone, phone FROM notification_settings \
+                 WHERE account_id = $1")
             .bind(account),
         )
         .await?;
-    let mut timezone = None;
+    let (mut timezone, mut phone) = (None, None);
     let mut chosen = Vec::new();
     for row in &rows {
         match row.opt_text("kind")? {
@@ -564,7 +528,7 @@ async fn load_preferences<E: Executor>(tx: &mut E, account: AccountId) -> Result
                 row.parsed::<Channel>("channel")?,
                 row.bool("enabled")?,
             )),
-            None => timezone = row.opt_text("timezone")?,
+            None => (timezone, phone) = (row.opt_text("timezone")?, row.opt_text("phone")?),
         }
     }
     let channels = NotificationKind::ALL
@@ -578,5 +542,5 @@ async fn load_preferences<E: Executor>(tx: &mut E, account: AccountId) -> Result
             ChannelChoice { kind, channel, enabled }
         })
         .collect();
-    Ok(Preferences { timezone, channels })
+    Ok(Preferences { timezone, phone, channels })
 }

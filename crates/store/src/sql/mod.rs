@@ -90,6 +90,9 @@ pub struct SqlStore<B> {
     /// Bookings in flight in this process, which a crowd asking for the
     /// same time waits on in memory (see `contested.rs`).
     contested: Arc<crate::contested::Contested>,
+    /// Whether notifications fill the delivery outbox (always, but for
+    /// measuring what it costs).
+    outbox_writes: bool,
 }
 
 impl<B: Backend> SqlStore<B> {
@@ -114,7 +117,17 @@ impl<B: Backend> SqlStore<B> {
             events: Notify::new(),
             keyring: None,
             contested: Arc::default(),
+            outbox_writes: true,
         }
+    }
+
+    /// A store whose notifications owe no deliveries (nor webhook calls):
+    /// the inbox is written as always, the outbox not at all. Only for
+    /// measuring what the outbox adds to a change (`circles bench
+    /// delivery`); a server never runs so.
+    pub fn without_outbox(mut self) -> Self {
+        self.outbox_writes = false;
+        self
     }
 
     /// Seals and opens clinical text with data keys wrapped under `master`.
@@ -144,7 +157,9 @@ impl<B: Backend> SqlStore<B> {
     }
 
     async fn begin_write(&self) -> Result<Counted<B::Tx>, DbError> {
-        Ok(Counted::new(self.backend.begin_write().await?, &self.meter, self.keyring.as_ref(), self.backend.dialect()))
+        let tx = self.backend.begin_write().await?;
+        Ok(Counted::new(tx, &self.meter, self.keyring.as_ref(), self.backend.dialect())
+            .writing_outbox(self.outbox_writes))
     }
 
     async fn begin_read(&self) -> Result<Counted<B::Tx>, DbError> {

@@ -40,7 +40,12 @@ const ROWS_PER_INSERT: usize = 500;
 /// Writes the deliveries `owed` entries call for: one per outbox channel,
 /// `pending` and due at once, or `suppressed` where the recipient (or, if
 /// they made no choice, the default) turned the channel off for the kind.
+/// A channel off by default (texts) writes a row only for the people who
+/// turned it on, not a suppressed one for everyone else.
 pub async fn enqueue<E: Executor>(tx: &mut E, owed: &[Owed]) -> Result<()> {
+    if !tx.writes_outbox() {
+        return Ok(());
+    }
     for chunk in owed.chunks(ROWS_PER_INSERT / OUTBOX_CHANNELS.len()) {
         let mut rows = Vec::new();
         let mut args: Vec<Value> =
@@ -60,7 +65,7 @@ pub async fn enqueue<E: Executor>(tx: &mut E, owed: &[Owed]) -> Result<()> {
              FROM (VALUES {}) AS v \
              JOIN people pe ON pe.org_id = v.column1 AND pe.id = v.column4 \
              LEFT JOIN notification_preferences p ON p.account_id = pe.account_id AND p.kind = v.column6 \
-             AND p.channel = v.column3",
+             AND p.channel = v.column3 WHERE v.column9 OR p.enabled",
             rows.join(", ")
         ));
         q.args = args;

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use circles_domain::Clock;
-use circles_domain::delivery::{Channel, DeliveryState};
+use circles_domain::delivery::{Channel, DeliveryState, MessageKind};
 use circles_domain::session::{NotificationKind, SessionStatus};
 use circles_store::model::{AuditCtx, Canceller, ChannelChoice, DeliveryFilter, DeliveryOutcome, OutboundMessage};
 use circles_store::{Store, StoreError};
@@ -18,6 +18,7 @@ backend_tests!(
     a_claimed_delivery_is_claimed_again_only_after_its_lease_with_the_same_id,
     failed_attempts_wait_then_fail_and_an_admin_retries_one,
     a_person_who_turned_email_off_gets_a_suppressed_delivery,
+    a_person_who_asked_for_texts_gets_one_with_their_number,
     changes_within_the_window_go_out_as_the_latest_one,
     booking_moving_and_cancelling_within_the_window_sends_nothing,
     concurrent_workers_never_claim_the_same_delivery
@@ -132,13 +133,15 @@ async fn a_person_who_turned_email_off_gets_a_suppressed_delivery(backend: Backe
     let c = h.clinic("o", 1).await;
     let account = h.store.person(&AuditCtx::operator(), c.org, c.clients[0]).await.unwrap().account_id;
     let mut prefs = h.store.preferences(account).await.unwrap();
-    assert!(prefs.channels.iter().all(|c| c.enabled), "every e-mail is on by default");
+    let by = |channel| prefs.channels.iter().filter(move |c| c.channel == channel);
+    assert!(by(Channel::Email).all(|c| c.enabled), "every e-mail is on by default");
+    assert!(by(Channel::Sms).all(|c| !c.enabled), "texts are asked for");
     prefs.timezone = Some("Europe/Lisbon".into());
     prefs.channels =
         vec![ChannelChoice { kind: NotificationKind::SessionBooked, channel: Channel::Email, enabled: false }];
     let saved = h.store.set_preferences(&AuditCtx::operator(), account, prefs).await.unwrap();
     assert_eq!(saved.timezone.as_deref(), Some("Europe/Lisbon"));
-    let off: Vec<_> = saved.channels.iter().filter(|c| !c.enabled).collect();
+    let off: Vec<_> = saved.channels.iter().filter(|c| !c.enabled && c.channel == Channel::Email).collect();
     assert_eq!(off.len(), 1);
     assert_eq!(off[0].kind, NotificationKind::SessionBooked);
 
@@ -152,8 +155,29 @@ async fn a_person_who_turned_email_off_gets_a_suppressed_delivery(backend: Backe
         .deliveries(c.org, DeliveryFilter { state: Some(DeliveryState::Suppressed), limit: 10, after: None })
         .await
         .unwrap();
-    assert_eq!(suppressed.len(), 1);
+    assert_eq!(suppressed.len(), 1, "no suppressed text for those who never asked for texts");
     assert_eq!(suppressed[0].recipient_id, c.clients[0]);
+}
+
+async fn a_person_who_asked_for_texts_gets_one_with_their_number(backend: Backend) {
+    let h = Harness::new(backend).await;
+    let c = h.clinic("t", 1).await;
+    let account = h.store.person(&AuditCtx::operator(), c.org, c.clients[0]).await.unwrap().account_id;
+    let mut prefs = h.store.preferences(account).await.unwrap();
+    prefs.phone = Some("+14155550123".into());
+    prefs.channels =
+        vec![ChannelChoice { kind: NotificationKind::SessionBooked, channel: Channel::Sms, enabled: true }];
+    let saved = h.store.set_preferences(&AuditCtx::operator(), account, prefs).await.unwrap();
+    assert_eq!(saved.phone.as_deref(), Some("+14155550123"));
+
+    let slot = slot("2027-03-02T15:00:00Z", 50);
+    h.store.create_session(&AuditCtx::operator(), c.org, one_on_one(c.therapist, c.clients[0], slot)).await.unwrap();
+    let messages = claim(&h, SignedDuration::ZERO).await;
+    let texts: Vec<_> = messages.iter().filter(|m| m.channel == Channel::Sms).collect();
+    assert_eq!(messages.len(), 3, "two e-mails and one text");
+    assert_eq!(texts.len(), 1);
+    assert_eq!(texts[0].recipient.person_id, c.clients[0]);
+    assert_eq!(texts[0].recipient.phone.as_deref(), Some("+14155550123"));
 }
 
 async fn changes_within_the_window_go_out_as_the_latest_one(backend: Backend) {
@@ -185,7 +209,7 @@ async fn changes_within_the_window_go_out_as_the_latest_one(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(folded.len(), 2);
-    assert!(folded.iter().all(|d| d.kind == NotificationKind::SessionBooked));
+    assert!(folded.iter().all(|d| d.kind == MessageKind::Notification(NotificationKind::SessionBooked)));
 }
 
 async fn booking_moving_and_cancelling_within_the_window_sends_nothing(backend: Backend) {

@@ -7,6 +7,7 @@
 pub(crate) mod calendars;
 pub(crate) mod check_ins;
 pub(crate) mod conflict_words;
+pub(crate) mod deliveries;
 pub(crate) mod freed;
 pub(crate) mod groups;
 pub(crate) mod hours;
