@@ -63,8 +63,9 @@ pub struct PreferencesRequest {
     #[schema(format = "time-zone")]
     pub timezone: Option<String>,
     /// The number texts go to, with its country code (`+1 415 555 0123`);
-    /// null for none. Needed to turn any text on.
+    /// null (or blank) for none. Needed to turn any text on.
     #[serde(default)]
+    #[schema(pattern = r"^ *(\+[ .()-]*[1-9][ .()-]*([0-9][ .()-]*){7,14})? *$")]
     pub phone: Option<String>,
     /// The choices to change; kinds left out go back to their default (e-mail
     /// on, texts off).

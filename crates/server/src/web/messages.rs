@@ -127,6 +127,8 @@ fn feed_list(ctx: &Ctx, feeds: &[FeedView]) -> Markup {
             @for feed in feeds {
                 @let rotate = ctx.path(&format!("/profile/feeds/{}/rotate", feed.id));
                 @let revoke = ctx.path(&format!("/profile/feeds/{}/revoke", feed.id));
+                // Several links may be listed: each button names its own.
+                @let which = format!("{} link created {}", kind_label(&feed.privacy).to_lowercase(), time::when(feed.created_at, &ctx.tz));
                 li {
                     strong { (kind_label(&feed.privacy)) " link" }
                     " — created " (time::when(feed.created_at, &ctx.tz))
@@ -137,12 +139,12 @@ fn feed_list(ctx: &Ctx, feeds: &[FeedView]) -> Markup {
                     " "
                     form.inline method="post" action=(rotate) {
                         (token_input(&ctx.viewer, &rotate))
-                        button.secondary type="submit" { "Rotate" }
+                        button.secondary type="submit" aria-label=(format!("Rotate the {which}")) { "Rotate" }
                     }
                     " "
                     form.inline method="post" action=(revoke) data-confirm="Revoke this link? Calendars using it stop updating." {
                         (token_input(&ctx.viewer, &revoke))
-                        button.secondary type="submit" { "Revoke" }
+                        button.secondary type="submit" aria-label=(format!("Revoke the {which}")) { "Revoke" }
                     }
                 }
             }
