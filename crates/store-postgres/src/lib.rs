@@ -87,6 +87,7 @@ fn migrator() -> Migrator {
         migration(27, "reminders", include_str!("../migrations/0027_reminders.sql")),
         migration(28, "data key generations", include_str!("../migrations/0028_data_key_generations.sql")),
         migration(29, "sms", include_str!("../migrations/0029_sms.sql")),
+        migration(30, "notifications by session", include_str!("../migrations/0030_notifications_by_session.sql")),
     ])
 }
 

@@ -29,6 +29,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (27, include_str!("../migrations/0027_reminders.sql")),
     (28, include_str!("../migrations/0028_data_key_generations.sql")),
     (29, include_str!("../migrations/0029_sms.sql")),
+    (30, include_str!("../migrations/0030_notifications_by_session.sql")),
 ];
 
 /// Applies every migration above the database's version, each in its own
