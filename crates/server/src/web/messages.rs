@@ -55,7 +55,7 @@ async fn render(
         h1 { "Messages and calendar" }
         p.muted { "Everything also appears in your Circles inbox. Here you choose what reaches you by e-mail and by text." }
         h2 #choices { "What I am sent by e-mail and text" }
-        form.stack.card method="post" action=(choices_action) {
+        form.stack.card.wide method="post" action=(choices_action) {
             (token_input(&ctx.viewer, &choices_action))
             (choices(&prefs.channels, Channel::Email, "Send me an e-mail when…"))
             (Input::new("phone", "My mobile number for texts")
