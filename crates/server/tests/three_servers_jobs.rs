@@ -199,22 +199,7 @@ async fn full_group(
 ) -> Vec<SessionId> {
     let ctx = AuditCtx::operator();
     let therapist: PersonId = id(therapist);
-    let fields = GroupFields {
-        name: "Evening circle".into(),
-        description: String::new(),
-        group_type: GroupType::Support,
-        open: true,
-        capacity: None,
-        requires_screening: false,
-        target_population: None,
-        age_range: None,
-        modality: None,
-        virtual_link: None,
-        location: None,
-        address: None,
-        settings: Default::default(),
-        recurrence: None,
-    };
+    let fields = GroupFields::open_group("Evening circle", GroupType::Support);
     let group: GroupId = cluster
         .store
         .create_group(

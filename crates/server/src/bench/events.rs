@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use circles_domain::clock::SystemClock;
-use circles_domain::group::{GroupSettings, GroupType};
+use circles_domain::group::GroupType;
 use circles_domain::ids::PersonId;
 use circles_domain::input::Label;
 use circles_domain::interval::Interval;
@@ -118,20 +118,9 @@ pub async fn run(args: &EventsArgs) -> anyhow::Result<EventsReport> {
     // A drop-in session of a group, running now with everyone seated; each
     // checks in, which tells the therapist: the events the therapist misses.
     let fields = GroupFields {
-        name: "Drop-in circle".into(),
-        description: String::new(),
-        group_type: GroupType::Support,
-        open: true,
-        capacity: None,
-        requires_screening: false,
-        target_population: None,
-        age_range: None,
         modality: Some(Modality::Virtual),
         virtual_link: Some("https://meet.example/bench".into()),
-        location: None,
-        address: None,
-        settings: GroupSettings::default(),
-        recurrence: None,
+        ..GroupFields::open_group("Drop-in circle", GroupType::Support)
     };
     let new_group = NewGroup { fields, moderator_ids: Vec::new(), facilitator_ids: vec![therapist] };
     let group_id = store.create_group(&ctx, clinic.org, new_group).await?.id;

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use circles_domain::group::{GroupSettings, GroupType};
+use circles_domain::group::GroupType;
 use circles_domain::ids::PersonId;
 use circles_domain::input::Label;
 use circles_domain::interval::Interval;
@@ -240,20 +240,9 @@ pub async fn run(args: &PagesArgs) -> anyhow::Result<PagesReport> {
     let saturday = start_of(monday.checked_add(5.days())?, &tz) + SignedDuration::from_hours(10);
     let slot = Interval::starting_at(saturday, SignedDuration::from_mins(90)).expect("positive");
     let fields = GroupFields {
-        name: "Skills group".into(),
-        description: String::new(),
-        group_type: GroupType::Skills,
-        open: true,
-        capacity: None,
-        requires_screening: false,
-        target_population: None,
-        age_range: None,
         modality: Some(Modality::InPerson),
-        virtual_link: None,
         location: Some("Room 2".into()),
-        address: None,
-        settings: GroupSettings::default(),
-        recurrence: None,
+        ..GroupFields::open_group("Skills group", GroupType::Skills)
     };
     let new_group = NewGroup { fields, moderator_ids: Vec::new(), facilitator_ids: vec![therapist] };
     let group_id = store.create_group(&ctx, clinic.org, new_group).await?.id;

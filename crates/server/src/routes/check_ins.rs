@@ -10,7 +10,6 @@ use axum::http::StatusCode;
 use circles_domain::checkin::access::{Standing, may_attach_to_group, may_write_questionnaires, standing};
 use circles_domain::checkin::{CustomInput, ItemInput, OptionInput, Phase, QuestionnaireRef, WindowOffsets};
 use circles_domain::ids::{CheckInId, GroupId, QuestionnaireId, SessionId};
-use circles_domain::session::InvitationStatus;
 use circles_domain::validation::Validator;
 use circles_store::model::{CheckInTarget, NewCheckIn, SessionCheckIn};
 use serde::Deserialize;
@@ -191,7 +190,7 @@ impl AttachRequest {
 /// How the caller stands towards a session's check-ins (403 for outsiders).
 pub async fn session_role(state: &AppState, member: &Member, id: SessionId) -> ApiResult<Standing> {
     let (people, relation) = session_standing(state, member, id).await?;
-    let therapist = people.therapists.iter().any(|(t, s)| *t == member.person_id && *s == InvitationStatus::Accepted);
+    let therapist = people.accepted_therapist(member.person_id);
     match standing(member.role, therapist, relation, people.clients.contains(&member.person_id)) {
         Standing::Outsider => Err(ApiError::forbidden("you are not on this session")),
         known => Ok(known),

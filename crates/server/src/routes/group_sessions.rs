@@ -7,7 +7,7 @@ use circles_domain::authz::{Action, GroupRelation};
 use circles_domain::group::{GROUP_CAPACITY, GROUP_MINUTES};
 use circles_domain::ids::{GroupId, InvitationId, PersonId, SessionId};
 use circles_domain::interval::Interval;
-use circles_domain::session::{DetailsInput, InvitationStatus, SessionDetails, SessionKind};
+use circles_domain::session::{DetailsInput, SessionDetails, SessionKind};
 use circles_domain::validation::Validator;
 use circles_store::model::{Approval, NewSession, Session, SessionPeople};
 use jiff::SignedDuration;
@@ -230,7 +230,7 @@ pub async fn withdraw_self(
     let (people, relation) = standing(&state, &member, id).await?;
     let visible = people.includes(member.person_id) || relation.moderator || relation.facilitator || relation.member;
     member.authorize(Action::ViewSession { participant: visible })?;
-    let accepted = people.therapists.iter().any(|(t, s)| *t == member.person_id && *s == InvitationStatus::Accepted);
+    let accepted = people.accepted_therapist(member.person_id);
     member.authorize(Action::WithdrawFacilitation { accepted })?;
     let session = state.store.withdraw_facilitation(&member.ctx, member.org_id(), id, member.person_id).await?;
     Ok(axum::Json(session.into()))

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use circles_domain::authz::Action;
 use circles_domain::ids::{PersonId, SessionId};
-use circles_domain::session::InvitationStatus;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -25,8 +24,7 @@ async fn require_seat_staff(state: &AppState, member: &Member, id: SessionId) ->
     let (people, relation) = standing(state, member, id).await?;
     let visible = people.includes(member.person_id) || relation.moderator || relation.facilitator || relation.member;
     member.authorize(Action::ViewSession { participant: visible })?;
-    let is_therapist =
-        people.therapists.iter().any(|(t, s)| *t == member.person_id && *s == InvitationStatus::Accepted);
+    let is_therapist = people.accepted_therapist(member.person_id);
     member.authorize(Action::ManageSeats { is_therapist, relation })?;
     Ok(())
 }

@@ -118,7 +118,7 @@ pub struct SheetQuery {
 /// and facilitators, the org's admins.
 pub(super) async fn may_mark(state: &AppState, member: &Member, id: SessionId) -> ApiResult<()> {
     let (people, relation) = standing(state, member, id).await?;
-    let is_therapist = people.therapists.iter().any(|(t, s)| *t == member.person_id && s.as_str() == "ACCEPTED");
+    let is_therapist = people.accepted_therapist(member.person_id);
     let visible = people.includes(member.person_id) || relation.moderator || relation.facilitator;
     member.authorize(Action::ViewSession { participant: visible })?;
     member.authorize(Action::MarkAttendance { is_therapist, relation })

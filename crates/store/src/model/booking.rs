@@ -260,4 +260,9 @@ impl SessionPeople {
     pub fn includes(&self, person: PersonId) -> bool {
         self.therapists.iter().any(|(t, _)| *t == person) || self.clients.contains(&person)
     }
+
+    /// Whether `person` is one of the session's therapists and has accepted.
+    pub fn accepted_therapist(&self, person: PersonId) -> bool {
+        self.therapists.iter().any(|(t, s)| *t == person && *s == InvitationStatus::Accepted)
+    }
 }

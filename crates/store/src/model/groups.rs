@@ -56,6 +56,29 @@ pub struct GroupFields {
     pub recurrence: Option<RecurrenceInput>,
 }
 
+impl GroupFields {
+    /// An open group of `group_type` named `name`, with no limits, place,
+    /// schedule or settings of its own: the start that callers adjust.
+    pub fn open_group(name: &str, group_type: GroupType) -> Self {
+        Self {
+            name: name.to_owned(),
+            description: String::new(),
+            group_type,
+            open: true,
+            capacity: None,
+            requires_screening: false,
+            target_population: None,
+            age_range: None,
+            modality: None,
+            virtual_link: None,
+            location: None,
+            address: None,
+            settings: GroupSettings::default(),
+            recurrence: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewGroup {
     pub fields: GroupFields,

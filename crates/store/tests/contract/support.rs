@@ -157,22 +157,8 @@ impl Harness {
         org: OrgId,
         facilitators: Vec<circles_domain::ids::PersonId>,
     ) -> circles_domain::ids::GroupId {
-        let fields = circles_store::model::GroupFields {
-            name: "Circle".into(),
-            description: String::new(),
-            group_type: circles_domain::group::GroupType::Community,
-            open: true,
-            capacity: None,
-            requires_screening: false,
-            target_population: None,
-            age_range: None,
-            modality: None,
-            virtual_link: None,
-            location: None,
-            address: None,
-            settings: Default::default(),
-            recurrence: None,
-        };
+        let fields =
+            circles_store::model::GroupFields::open_group("Circle", circles_domain::group::GroupType::Community);
         let input = circles_store::model::NewGroup { fields, moderator_ids: Vec::new(), facilitator_ids: facilitators };
         self.store.create_group(&AuditCtx::operator(), org, input).await.unwrap().id
     }
